@@ -1,0 +1,99 @@
+/**
+ * What the aggregator hands to every backend at a flush: computed, immutable figures.
+ * Backends must never mutate a snapshot (several backends read the same one).
+ */
+import type { MetricKey } from '../parser/types.js';
+
+export interface CounterStat {
+  readonly key: MetricKey;
+  /** Sum of value / sampleRate over the interval (the original's `counters[key]`). */
+  readonly count: number;
+  /** count / (intervalMs / 1000). */
+  readonly rate: number;
+}
+
+export interface GaugeStat {
+  readonly key: MetricKey;
+  readonly value: number;
+}
+
+export interface SetStat {
+  readonly key: MetricKey;
+  /** Unique members seen this interval. */
+  readonly count: number;
+}
+
+/** One configured percent threshold for one timer (the original's count_N, mean_N, ...). */
+export interface PercentileStat {
+  /** The threshold as configured, e.g. 90, -10, 99.9. */
+  readonly threshold: number;
+  /** Name suffix: `90`, `top10`, `99_9`. */
+  readonly suffix: string;
+  /** round(|N|/100 × count) — scaled to the true count when the reservoir overflowed. */
+  readonly count: number;
+  readonly mean: number;
+  /** upper_N for positive N, lower_topN for negative N. */
+  readonly bound: number;
+  readonly sum: number;
+  readonly sumSquares: number;
+}
+
+export interface TimerStat {
+  readonly key: MetricKey;
+  /** Values received this interval (unweighted). 0 for an idle timer: then only count/countPs are meaningful. */
+  readonly n: number;
+  /** Sample-rate weighted count (the original's timer_counters). */
+  readonly count: number;
+  readonly countPs: number;
+  readonly lower: number;
+  readonly upper: number;
+  readonly sum: number;
+  readonly sumSquares: number;
+  readonly mean: number;
+  readonly median: number;
+  readonly std: number;
+  /** One entry per threshold whose count_N is not 0, in configured order. */
+  readonly percentiles: readonly PercentileStat[];
+  /** Histogram bins (per-bin, not cumulative), or null when no histogram rule matches this key. */
+  readonly histogram: HistogramStat | null;
+  /**
+   * The sorted reservoir sample (exactly all values when n <= reservoir size).
+   * Valid for the duration of the flush call only: copy what you keep.
+   */
+  readonly samples: Float64Array;
+  /** True when the reservoir held every value (percentiles exact). */
+  readonly exact: boolean;
+}
+
+export interface HistogramStat {
+  /** `bin_0_01`, `bin_1`, `bin_inf` ... */
+  readonly names: readonly string[];
+  /** Upper bounds (Infinity for `inf`). */
+  readonly bounds: readonly number[];
+  /** Counts per bin, aligned with names. */
+  readonly counts: readonly number[];
+}
+
+/** The daemon's own figures for this flush (names without prefixStats). */
+export interface InternalStats {
+  /** ms spent computing this snapshot (the original's statsd_metrics.processing_time). */
+  readonly processingTimeMs: number;
+  /** Number of live keys per type at flush time. */
+  readonly liveCounters: number;
+  readonly liveTimers: number;
+  readonly liveGauges: number;
+  readonly liveSets: number;
+}
+
+export interface Snapshot {
+  /** Unix seconds of this flush (Math.round(now/1000), as the original). */
+  readonly timestamp: number;
+  readonly intervalMs: number;
+  /** Includes the daemon's own counters (<prefixStats>.bad_lines_seen, packets_received, metrics_received). */
+  readonly counters: readonly CounterStat[];
+  readonly timers: readonly TimerStat[];
+  /** Includes <prefixStats>.timestamp_lag (absent at the very first flush). */
+  readonly gauges: readonly GaugeStat[];
+  readonly sets: readonly SetStat[];
+  readonly internal: InternalStats;
+}

@@ -1,0 +1,41 @@
+/**
+ * The backend interface. A backend is found by name in the registry (src/backends/registry.ts)
+ * and built from the frozen config; the core never imports a backend directly.
+ *
+ * Lifecycle: create → start() → flush() once per interval → stop() (drains, bounded in time).
+ */
+import type { Logger } from 'pino';
+import type { Snapshot } from '../aggregator/snapshot.js';
+import type { TallydConfig } from '../config/types.js';
+
+/** One `name: value` line of the admin `stats` command, e.g. ['last_flush', 1700000000]. */
+export type StatusLine = readonly [stat: string, value: number | string];
+
+export interface BackendContext {
+  readonly config: TallydConfig;
+  /** A pino child logger with { component: 'backend', backend: name }. */
+  readonly log: Logger;
+  /** Unix seconds at daemon start (the original's startup_time). */
+  readonly startupTime: number;
+  /** Current health as set by the admin `health` command. */
+  health(): 'up' | 'down';
+}
+
+export interface Backend {
+  /** Registry name: 'graphite', 'console', 'repeater', 'prometheus', ... */
+  readonly name: string;
+  start(): Promise<void>;
+  /**
+   * Deliver one interval. Must not mutate the snapshot and must not throw for delivery
+   * problems (log and count them instead). `signal` aborts when the daemon stops waiting.
+   */
+  flush(snapshot: Snapshot, signal?: AbortSignal): Promise<void>;
+  /** Optional: every received packet, before parsing (the repeater uses this). */
+  packet?(buf: Buffer, start: number, end: number): void;
+  /** Lines for the admin `stats` command; `last_*` values are unix seconds (shown as seconds since). */
+  status(): StatusLine[];
+  /** Stop: drain what is pending within `deadlineMs`, close sockets. */
+  stop(deadlineMs: number): Promise<void>;
+}
+
+export type BackendFactory = (ctx: BackendContext) => Backend;

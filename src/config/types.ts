@@ -1,0 +1,92 @@
+/**
+ * The validated, frozen configuration. Loading (src/config/load.ts) reads the original statsd's
+ * config files (JS object literals, JSON) and produces this; nothing else reads raw config.
+ */
+
+export interface ServerConfig {
+  /** 'udp' or 'tcp' (the original's './servers/udp', './servers/tcp' are accepted too). */
+  readonly server: 'udp' | 'tcp';
+  readonly address: string;
+  readonly port: number;
+  readonly addressIpv6: boolean;
+  /** tcp only: listen on this Unix stream socket path instead of address:port. */
+  readonly socket?: string;
+  /** tcp only: chmod for the Unix socket (octal number, e.g. 0o660). */
+  readonly socketMod?: number;
+  /** udp only: requested SO_RCVBUF in bytes (the kernel may grant less; logged at start). */
+  readonly recvBufferBytes: number;
+  /** tcp only: longest accepted line in bytes; longer lines are counted bad and skipped. */
+  readonly maxLineLength: number;
+}
+
+export interface GraphiteConfig {
+  /** undefined: no Graphite (console output is used when no backend is configured). */
+  readonly host: string | undefined;
+  readonly port: number;
+  readonly legacyNamespace: boolean;
+  readonly globalPrefix: string;
+  readonly prefixCounter: string;
+  readonly prefixTimer: string;
+  readonly prefixGauge: string;
+  readonly prefixSet: string;
+  /** '' when unset. */
+  readonly globalSuffix: string;
+  /** Connect + write timeout for one flush, ms. */
+  readonly timeoutMs: number;
+}
+
+export interface HistogramRule {
+  /** Substring matched against the timer key; first matching rule wins. */
+  readonly metric: string;
+  /** Upper bounds, ascending; Infinity stands for 'inf'. */
+  readonly bins: readonly number[];
+}
+
+export interface RepeaterTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TallydConfig {
+  readonly servers: readonly ServerConfig[];
+  readonly mgmtAddress: string;
+  readonly mgmtPort: number;
+  /** ms */
+  readonly flushInterval: number;
+  /** As configured (numbers, may be negative or fractional), always a list. */
+  readonly percentThreshold: readonly number[];
+  readonly flushCounts: boolean;
+  readonly deleteCounters: boolean;
+  readonly deleteTimers: boolean;
+  readonly deleteGauges: boolean;
+  readonly deleteSets: boolean;
+  /** Flush cycles a gauge survives without update when deleteGauges is on (>= 1). */
+  readonly gaugesMaxTTL: number;
+  readonly prefixStats: string;
+  readonly keyNameSanitize: boolean;
+  /** null: every timer metric; else the inclusion list (`count`, `mean_percent`, `histogram`, ...). */
+  readonly calculatedTimerMetrics: readonly string[] | null;
+  readonly histogram: readonly HistogramRule[];
+  readonly dumpMessages: boolean;
+  readonly debug: boolean;
+  readonly healthStatus: 'up' | 'down';
+  /** Normalised backend names: 'graphite', 'console', 'repeater', 'prometheus', ... */
+  readonly backends: readonly string[];
+  readonly graphite: GraphiteConfig;
+  readonly console: { readonly prettyprint: boolean };
+  readonly repeater: readonly RepeaterTarget[];
+  readonly repeaterProtocol: 'udp4' | 'udp6';
+  readonly keyFlush: { readonly interval: number; readonly percent: number; readonly log: string | undefined };
+  /** Reservoir slots per timer per interval (Algorithm R). */
+  readonly reservoirSize: number;
+  /** pino level: trace, debug, info, warn, error, fatal, silent. */
+  readonly logLevel: string;
+  readonly automaticConfigReload: boolean;
+  /** The file this came from, if any. */
+  readonly configFile: string | undefined;
+  /**
+   * Sections this module does not interpret (a backend's own, e.g. `prometheus`), and the
+   * original object for the admin `config` command. Backends validate their own section.
+   */
+  readonly raw: Readonly<Record<string, unknown>>;
+}

@@ -1,0 +1,85 @@
+/**
+ * Types shared by the byte parser (src/parser) and the aggregator (src/aggregator).
+ *
+ * The parser never allocates per line: it fills one reusable {@link Sample} with byte offsets
+ * into the received packet and hands it to a {@link SampleSink}. The sink (the aggregator)
+ * interns the raw key bytes and updates typed-array storage.
+ */
+
+/** Metric types, as small integers so they can index arrays and be hashed with key bytes. */
+export const MetricType = { Counter: 0, Timer: 1, Gauge: 2, Set: 3 } as const;
+export type MetricType = (typeof MetricType)[keyof typeof MetricType];
+export const METRIC_TYPE_NAMES = ['counter', 'timer', 'gauge', 'set'] as const;
+
+/** Why a line (or one `value|type` part of it) was refused. Index into BAD_LINE_REASONS. */
+export const BadLine = {
+  NoType: 0, // no `|type`, or no `:value` at all
+  BadValue: 1, // value is not a number (c, ms, h, d, g)
+  NotFinite: 2, // NaN, Infinity, 1e400
+  NegativeTimer: 3, // ms/h/d below zero
+  BadSampleRate: 4, // `@` not followed by a non-negative finite number, or a rate of 0
+  UnknownType: 5, // a type other than c, ms, h, d, g, s
+  EmptyKey: 6, // nothing before the `:`
+  BadField: 7, // a `|field` after the type that is neither `@rate`, `#tags`, `c:` nor `T`
+  TooLong: 8, // a TCP line over the configured maximum length
+} as const;
+export type BadLine = (typeof BadLine)[keyof typeof BadLine];
+export const BAD_LINE_REASONS = [
+  'no_type',
+  'bad_value',
+  'not_finite',
+  'negative_timer',
+  'bad_sample_rate',
+  'unknown_type',
+  'empty_key',
+  'bad_field',
+  'too_long',
+] as const;
+
+/**
+ * One parsed `key:value|type[|@rate][|#tags]` part, as offsets into `buf`.
+ * A single instance is reused for every line of every packet: consumers must copy what they keep.
+ */
+export class Sample {
+  type: MetricType = MetricType.Counter;
+  /** The packet the offsets point into. */
+  buf: Buffer = Buffer.alloc(0);
+  /** Raw key bytes: everything before the first `:` (Influx/Librato/SignalFX tag syntax included). */
+  keyStart = 0;
+  keyEnd = 0;
+  /** DogStatsD tag bytes after `|#` (exclusive of the `#`); tagStart === tagEnd when there are none. */
+  tagStart = 0;
+  tagEnd = 0;
+  /** Numeric value for counters, timers and gauges (already validated finite). */
+  value = 0;
+  /** Sample rate from `|@rate` (1 when absent); always > 0. */
+  sampleRate = 1;
+  /** For gauges: the value had a leading `+` or `-` (a delta when the gauge exists and is not 0). */
+  gaugeDelta = false;
+  /** For sets: the member bytes. */
+  memberStart = 0;
+  memberEnd = 0;
+}
+
+/** Receives what the parser finds. Both methods are called on the hot path. */
+export interface SampleSink {
+  /** One valid sample. `s` is reused after this returns. */
+  sample(s: Sample): void;
+  /** One refused line or part; lineStart/lineEnd delimit the whole line in `buf` (for rate-limited logs). */
+  badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void;
+}
+
+/** A tag after canonicalisation: [name, value]; value may be '' for a bare DogStatsD tag. */
+export type Tag = readonly [string, string];
+
+/** The canonical identity of a metric within its type, computed once per distinct raw key. */
+export interface MetricKey {
+  /** Sanitised metric name without tags, e.g. `api.requests`. */
+  readonly name: string;
+  /** Tags sorted by name (then value), from any dialect. */
+  readonly tags: readonly Tag[];
+  /** Graphite tag suffix `;k=v;k2=v2` (sorted), or '' when untagged. */
+  readonly graphiteTags: string;
+  /** `name + graphiteTags`: the identity of the series within its type. */
+  readonly id: string;
+}

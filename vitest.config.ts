@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // integration tests spawn daemons and servers; keep the 2-core CI machine calm
+    maxWorkers: 2,
+  },
+});

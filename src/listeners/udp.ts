@@ -1,0 +1,84 @@
+/**
+ * UDP listener: one dgram socket, every datagram handed over as is. Node gives us a fresh Buffer per
+ * datagram (there is no recv-into API); the parser works on it in place and keeps nothing.
+ */
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/types.js';
+import type { Listener, PacketHandler } from './types.js';
+
+export interface UdpListener extends Listener {
+  /** SO_RCVBUF as granted by the kernel (Linux reports twice the usable size). */
+  readonly recvBufferBytes: number;
+}
+
+export function startUdpListener(cfg: ServerConfig, onPacket: PacketHandler, log: Logger): Promise<UdpListener> {
+  const type = cfg.addressIpv6 ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket({ type, reuseAddr: false });
+  return new Promise((resolve, reject) => {
+    const onStartError = (err: Error): void => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', onStartError);
+    socket.on('message', (msg) => onPacket(msg, 0, msg.length));
+    socket.bind(cfg.port, cfg.address, () => {
+      socket.off('error', onStartError);
+      socket.on('error', (err) => log.error({ err }, 'udp socket error'));
+      let granted = 0;
+      try {
+        socket.setRecvBufferSize(cfg.recvBufferBytes);
+      } catch (err) {
+        log.warn({ err, requested: cfg.recvBufferBytes }, 'could not set the UDP receive buffer size');
+      }
+      try {
+        granted = socket.getRecvBufferSize();
+      } catch {
+        granted = 0;
+      }
+      const addr = socket.address();
+      const description = `udp ${addr.address}:${addr.port}`;
+      const level = granted > 0 && granted < cfg.recvBufferBytes ? 'warn' : 'info';
+      log[level](
+        { requested: cfg.recvBufferBytes, granted, hint: level === 'warn' ? 'raise net.core.rmem_max' : undefined },
+        `listening on ${description}`,
+      );
+      resolve({
+        kind: 'udp',
+        description,
+        port: addr.port,
+        recvBufferBytes: granted,
+        close: () => new Promise<void>((res) => socket.close(() => res())),
+      });
+    });
+  });
+}
+
+/**
+ * Kernel drops for the UDP sockets bound to `ports` (the `drops` column of /proc/net/udp and
+ * /proc/net/udp6), or null where those files cannot be read (not Linux).
+ */
+export function readUdpDrops(ports: readonly number[]): number | null {
+  if (ports.length === 0) return null;
+  let total = 0;
+  let readAny = false;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch {
+      continue;
+    }
+    readAny = true;
+    const lines = text.split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      const cols = lines[i]!.trim().split(/\s+/);
+      if (cols.length < 13) continue;
+      const local = cols[1]!;
+      const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+      if (ports.includes(port)) total += Number(cols[cols.length - 1]) || 0;
+    }
+  }
+  return readAny ? total : null;
+}

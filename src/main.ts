@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * Process entry: parse the command line, load and validate the config, run the daemon, map
+ * fatal errors to exit codes, handle signals. The only place that calls process.exit.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCli } from './cli/program.js';
+import { buildConfig, describeConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
+import type { TallydConfig } from './config/types.js';
+import { Daemon } from './daemon.js';
+import { CliError, ConfigError } from './errors.js';
+import { createLogger } from './log/index.js';
+import { validateBackendSections } from './backends/validate.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function packageVersion(): string {
+  for (const p of [join(here, '..', '..', 'package.json'), join(here, '..', 'package.json')]) {
+    try {
+      return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return '0.0.0';
+}
+
+/** How long a stop waits for backends (Graphite's queue) to drain, ms. */
+const DEFAULT_DRAIN_MS = 5000;
+
+async function main(): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(process.argv, packageVersion());
+  } catch (err) {
+    if (err instanceof CliError) {
+      if (err.message) (err.exitCode === 0 ? process.stdout : process.stderr).write(err.message.endsWith('\n') ? err.message : err.message + '\n');
+      return err.exitCode;
+    }
+    throw err;
+  }
+
+  let config: TallydConfig;
+  try {
+    const raw = cli.configPath !== undefined
+      ? readConfigFile(cli.configPath, { allowJs: cli.allowJsConfig })
+      : structuredClone(EMBEDDED_DEFAULT_CONFIG);
+    const built = buildConfig(raw, cli.overrides, cli.configPath);
+    const problems = validateBackendSections(built.config);
+    if (problems.length > 0) throw new ConfigError(problems);
+    config = built.config;
+    for (const w of built.warnings) process.stderr.write(`tallyd: warning: ${w}\n`);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tallyd: invalid configuration${cli.configPath ? ` in ${cli.configPath}` : ''}:\n${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+
+  if (cli.checkConfig) {
+    process.stdout.write(describeConfig(config) + '\n');
+    process.stdout.write('configuration OK\n');
+    return 0;
+  }
+
+  const log = createLogger(config.logLevel);
+  const daemon = new Daemon(config, log);
+  try {
+    await daemon.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`tallyd: cannot start: ${e.message}\n`);
+    log.flush?.();
+    return 1;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn({ signal: sig }, 'second signal: exiting at once');
+        resolve(130);
+        return;
+      }
+      stopping = true;
+      log.info({ signal: sig }, 'signal received: flushing and stopping');
+      daemon.stop(DEFAULT_DRAIN_MS).then(
+        () => resolve(0),
+        (err) => {
+          log.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+main().then(
+  (code) => {
+    // give pino's async destination a moment to drain
+    setTimeout(() => process.exit(code), 50);
+  },
+  (err) => {
+    process.stderr.write(`tallyd: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(70);
+  },
+);

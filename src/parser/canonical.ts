@@ -1,0 +1,107 @@
+/**
+ * Canonical metric identity (slow path): called once per distinct raw key by the aggregator,
+ * never per line, so it favours clarity (regexes, strings, arrays) over speed.
+ *
+ * Tag dialects, all enabled (like prometheus/statsd_exporter):
+ * - DogStatsD, after `|#`:      `k:v,k2:v2` (a bare `k` gets the value `true`)
+ * - InfluxDB, in the key:       `name,k=v,k2=v2`
+ * - Librato, in the key:        `name#k=v,k2=v2`
+ * - SignalFX, in the key:       `na[k=v,k2=v2]me` (brackets anywhere; the name parts are joined)
+ * In the key dialects an entry without `=` is dropped (as statsd_exporter does). SignalFX is
+ * tried first; when a key has brackets, `,`/`#` are not looked at.
+ *
+ * Tag names and values are always sanitised with {@link sanitizeKey} (they end up in Graphite's
+ * `;k=v` syntax); a tag whose name or value becomes empty is dropped (Graphite refuses empty tag
+ * values and Prometheus treats an empty label as absent). A repeated name keeps the last value,
+ * DogStatsD tags counting after key tags. Tags are sorted by name (code-unit order).
+ */
+import type { MetricKey, Tag } from './types.js';
+
+const WHITESPACE_RUN = /\s+/g;
+const SLASH = /\//g;
+const NOT_ALLOWED = /[^A-Za-z0-9_\-.]/g;
+
+/**
+ * The original's keyNameSanitize: whitespace runs → `_`, `/` → `-`, then everything outside
+ * `[A-Za-z0-9_\-.]` is removed. (The original also keeps `;` and `=`, because its tags are part
+ * of the key; tallyd keeps tags apart.)
+ */
+export function sanitizeKey(name: string): string {
+  return name.replace(WHITESPACE_RUN, '_').replace(SLASH, '-').replace(NOT_ALLOWED, '');
+}
+
+/** Value given to a DogStatsD tag without `:` (Graphite tags need a value). */
+export const BARE_TAG_VALUE = 'true';
+
+/** Add `k=v` entries of a key dialect (`,`-separated) to `tags`. */
+function addKeyTags(text: string, tags: Map<string, string>): void {
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) continue;
+    addTag(tags, entry.slice(0, eq), entry.slice(eq + 1));
+  }
+}
+
+/** Add DogStatsD `k:v` entries (`,`-separated) to `tags`. */
+function addDogTags(text: string, tags: Map<string, string>): void {
+  for (const entry of text.split(',')) {
+    if (entry.length === 0) continue;
+    const colon = entry.indexOf(':');
+    if (colon < 0) addTag(tags, entry, BARE_TAG_VALUE);
+    else addTag(tags, entry.slice(0, colon), entry.slice(colon + 1));
+  }
+}
+
+function addTag(tags: Map<string, string>, rawName: string, rawValue: string): void {
+  const name = sanitizeKey(rawName);
+  const value = sanitizeKey(rawValue);
+  if (name.length === 0 || value.length === 0) return;
+  tags.delete(name); // last one wins
+  tags.set(name, value);
+}
+
+/** Split the tag syntax of the key dialects off `rawKey`; returns the bare name. */
+function splitKey(rawKey: string, tags: Map<string, string>): string {
+  const open = rawKey.indexOf('[');
+  const close = rawKey.indexOf(']');
+  if (open >= 0 && close > open) {
+    addKeyTags(rawKey.slice(open + 1, close), tags);
+    return rawKey.slice(0, open) + rawKey.slice(close + 1);
+  }
+  if (open >= 0 || close >= 0) return rawKey; // unbalanced brackets: not SignalFX, keep as is
+  for (let i = 0; i < rawKey.length; i++) {
+    const c = rawKey.charCodeAt(i);
+    if (c === 0x23 /* # */ || c === 0x2c /* , */) {
+      addKeyTags(rawKey.slice(i + 1), tags);
+      return rawKey.slice(0, i);
+    }
+  }
+  return rawKey;
+}
+
+function byName(a: Tag, b: Tag): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+/**
+ * The canonical identity of a raw key plus its DogStatsD tag text (the bytes after `|#`, '' when
+ * none). With `sanitize` false the name is kept as is; tags are parsed and sanitised regardless.
+ * The result (and its tags) is frozen: it is shared by every store and snapshot.
+ */
+export function canonicalKey(rawKey: string, dogTags: string, sanitize: boolean): MetricKey {
+  const tagMap = new Map<string, string>();
+  const bare = splitKey(rawKey, tagMap);
+  if (dogTags.length > 0) addDogTags(dogTags, tagMap);
+  const name = sanitize ? sanitizeKey(bare) : bare;
+  const tags: Tag[] = [];
+  for (const [k, v] of tagMap) tags.push(Object.freeze([k, v] as const));
+  tags.sort(byName);
+  let graphiteTags = '';
+  for (const [k, v] of tags) graphiteTags += `;${k}=${v}`;
+  return Object.freeze({
+    name,
+    tags: Object.freeze(tags),
+    graphiteTags,
+    id: name + graphiteTags,
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * The StatsD line scanner (hot path): bytes in, offsets out.
+ *
+ * Grammar of one line (after dropping a trailing `\r`):
+ *
+ *   key ':' part (':' part)*
+ *   part  = value '|' type ('|' field)*
+ *   field = '@' rate | '#' tags (to end of line) | 'c:' container-id | 'T' timestamp
+ *
+ * Every part is validated and delivered on its own, so `a:1|c:x|c:2|c` delivers two samples
+ * and one bad part. A `#tags` field runs to the end of the line (tags contain `:`); a DogStatsD
+ * `c:` container id runs to the next `|`.
+ *
+ * No strings, regexes, closures or try/catch per line: one reusable {@link Sample} is filled with
+ * byte offsets and handed to the sink, which decodes what it keeps (once per distinct key).
+ */
+import { parseNumber } from './numbers.js';
+import { BadLine, MetricType, type Sample, type SampleSink } from './types.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const PIPE = 0x7c;
+const AT = 0x40;
+const HASH = 0x23;
+const SPACE = 0x20;
+const TAB = 0x09;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const CH_c = 0x63;
+const CH_d = 0x64;
+const CH_g = 0x67;
+const CH_h = 0x68;
+const CH_m = 0x6d;
+const CH_s = 0x73;
+const CH_T = 0x54;
+const CH_N = 0x4e;
+const CH_a = 0x61;
+
+/** Metric type code for `buf[start, end)` (already trimmed), or -1 when unknown. */
+function typeOf(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len === 1) {
+    const c = buf[start]!;
+    if (c === CH_c) return MetricType.Counter;
+    if (c === CH_g) return MetricType.Gauge;
+    if (c === CH_s) return MetricType.Set;
+    if (c === CH_h || c === CH_d) return MetricType.Timer;
+    return -1;
+  }
+  if (len === 2 && buf[start] === CH_m && buf[start + 1] === CH_s) return MetricType.Timer;
+  return -1;
+}
+
+/** Position of the first `|` or `:` in `buf[pos, end)`, or `end`. */
+function scanField(buf: Buffer, pos: number, end: number): number {
+  while (pos < end) {
+    const c = buf[pos]!;
+    if (c === PIPE || c === COLON) return pos;
+    pos++;
+  }
+  return end;
+}
+
+/** Why a value that parsed to NaN/±Infinity was refused: the literal `NaN` and overflow are NotFinite. */
+function nonNumberReason(buf: Buffer, start: number, end: number, v: number): BadLine {
+  if (v === v) return BadLine.NotFinite; // ±Infinity
+  if (end - start === 3 && buf[start] === CH_N && buf[start + 1] === CH_a && buf[start + 2] === CH_N) {
+    return BadLine.NotFinite;
+  }
+  return BadLine.BadValue;
+}
+
+/**
+ * Parse one line `buf[ls, le)` (non-empty, `\r` already dropped), delivering each part.
+ */
+function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink, s: Sample): void {
+  // Key: everything before the first ':'.
+  let pos = ls;
+  while (pos < le && buf[pos] !== COLON) pos++;
+  if (pos === le) {
+    sink.badLine(BadLine.NoType, buf, ls, le);
+    return;
+  }
+  if (pos === ls) {
+    sink.badLine(BadLine.EmptyKey, buf, ls, le);
+    return;
+  }
+  const keyEnd = pos;
+  pos++; // past ':'
+
+  // One iteration per `value|type[|field...]` part; `pos` is the start of the part's value.
+  for (;;) {
+    const vStart = pos;
+    pos = scanField(buf, pos, le);
+    const vEnd = pos;
+    if (pos === le || buf[pos] === COLON) {
+      // No `|type` in this part.
+      sink.badLine(BadLine.NoType, buf, ls, le);
+      if (pos === le) return;
+      pos++;
+      continue;
+    }
+    // buf[pos] is '|': the type follows.
+    pos++;
+    let tStart = pos;
+    pos = scanField(buf, pos, le);
+    let tEnd = pos;
+    while (tStart < tEnd && (buf[tStart] === SPACE || buf[tStart] === TAB)) tStart++;
+    while (tEnd > tStart && (buf[tEnd - 1] === SPACE || buf[tEnd - 1] === TAB)) tEnd--;
+    let bad = -1;
+    const type = tStart === tEnd ? -1 : typeOf(buf, tStart, tEnd);
+    if (tStart === tEnd) bad = BadLine.NoType;
+    else if (type < 0) bad = BadLine.UnknownType;
+
+    // Fields, in any order, until ':' (next part) or the end of the line.
+    let rate = 1;
+    let tagStart = 0;
+    let tagEnd = 0;
+    while (pos < le && buf[pos] === PIPE) {
+      const fStart = pos + 1;
+      const c = fStart < le ? buf[fStart]! : -1;
+      if (c === HASH) {
+        tagStart = fStart + 1;
+        tagEnd = le;
+        pos = le;
+        break;
+      }
+      if (c === CH_c && fStart + 1 < le && buf[fStart + 1] === COLON) {
+        // DogStatsD container id `c:<id>`: contains ':', runs to the next '|'.
+        pos = fStart + 2;
+        while (pos < le && buf[pos] !== PIPE) pos++;
+        continue;
+      }
+      pos = scanField(buf, fStart, le);
+      if (c === AT) {
+        const r = parseNumber(buf, fStart + 1, pos);
+        if (r > 0 && r !== Infinity) rate = r;
+        else if (bad < 0) bad = BadLine.BadSampleRate;
+      } else if (c !== CH_T && bad < 0) {
+        bad = BadLine.BadField; // includes an empty field (`a:1|c|`)
+      }
+    }
+
+    if (bad < 0) {
+      s.type = type as MetricType;
+      s.buf = buf;
+      s.keyStart = ls;
+      s.keyEnd = keyEnd;
+      s.tagStart = tagStart;
+      s.tagEnd = tagEnd;
+      s.sampleRate = rate;
+      s.gaugeDelta = false;
+      s.memberStart = vStart;
+      s.memberEnd = vEnd;
+      if (type === MetricType.Set) {
+        s.value = 0;
+      } else {
+        const v = parseNumber(buf, vStart, vEnd);
+        if (v - v !== 0) {
+          // NaN or ±Infinity
+          bad = nonNumberReason(buf, vStart, vEnd, v);
+        } else if (type === MetricType.Timer && v < 0) {
+          bad = BadLine.NegativeTimer;
+        } else {
+          s.value = v;
+          if (type === MetricType.Gauge) {
+            const first = buf[vStart];
+            s.gaugeDelta = first === PLUS || first === MINUS;
+          }
+        }
+      }
+      if (bad < 0) sink.sample(s);
+    }
+    if (bad >= 0) sink.badLine(bad as BadLine, buf, ls, le);
+
+    if (pos >= le) return;
+    pos++; // past ':' — the next part
+  }
+}
+
+/**
+ * Scan `buf[start, end)` (one datagram, or a run of complete TCP lines) and deliver every part
+ * of every line to `sink`. Returns the number of non-empty lines (the original's metrics_received).
+ *
+ * For a valid part, `s` is filled completely (every field) and `sink.sample(s)` is called:
+ * - `keyStart/keyEnd`: the raw key; `tagStart/tagEnd`: DogStatsD tags after `|#` (equal when none);
+ * - `value`: the number (0 for sets); `sampleRate`: from `@rate`, else 1;
+ * - `gaugeDelta`: a gauge value starting with `+` or `-`;
+ * - `memberStart/memberEnd`: the raw value bytes (for every type). For a set, an empty member
+ *   (memberStart === memberEnd) must be treated as the member `0`, as the original does.
+ * A refused part calls `sink.badLine(reason, buf, lineStart, lineEnd)` instead. Never throws
+ * (unless the sink does).
+ */
+export function parsePacket(buf: Buffer, start: number, end: number, sink: SampleSink, s: Sample): number {
+  if (start < 0) start = 0;
+  if (end > buf.length) end = buf.length;
+  let lines = 0;
+  let ls = start;
+  while (ls < end) {
+    let nl = buf.indexOf(LF, ls);
+    if (nl < 0 || nl > end) nl = end;
+    let le = nl;
+    if (le > ls && buf[le - 1] === CR) le--;
+    if (le > ls) {
+      lines++;
+      parseLine(buf, ls, le, sink, s);
+    }
+    ls = nl + 1;
+  }
+  return lines;
+}

@@ -1,0 +1,235 @@
+/**
+ * Black-box test harness: spawn the built daemon on a real config file, send real UDP packets,
+ * read what a real TCP "Graphite" listener receives, talk to the admin port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+
+export interface GraphiteLine {
+  path: string;
+  value: number;
+  ts: number;
+}
+
+/** A plaintext Graphite receiver on 127.0.0.1 that records every line. */
+export class FakeGraphite {
+  readonly lines: GraphiteLine[] = [];
+  readonly raw: string[] = [];
+  connections = 0;
+  private server: net.Server;
+  private sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor() {
+    this.server = net.createServer((s) => {
+      this.connections++;
+      this.sockets.add(s);
+      let pending = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        pending += d;
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          this.raw.push(line);
+          const parts = line.split(' ');
+          this.lines.push({ path: parts[0]!, value: Number(parts[1]), ts: Number(parts[2]) });
+        }
+      });
+      s.on('error', () => undefined);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  async listen(port = 0): Promise<number> {
+    await new Promise<void>((res, rej) => {
+      this.server.once('error', rej);
+      this.server.listen(port, '127.0.0.1', () => res());
+    });
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((res) => this.server.close(() => res()));
+  }
+
+  /** Values seen for one path, in arrival order. */
+  values(path: string): number[] {
+    return this.lines.filter((l) => l.path === path).map((l) => l.value);
+  }
+
+  has(path: string): boolean {
+    return this.lines.some((l) => l.path === path);
+  }
+
+  /** Lines of the flushes that carried `path`, grouped by timestamp. */
+  byTimestamp(): Map<number, Map<string, number>> {
+    const m = new Map<number, Map<string, number>>();
+    for (const l of this.lines) {
+      let f = m.get(l.ts);
+      if (!f) m.set(l.ts, (f = new Map()));
+      f.set(l.path, l.value);
+    }
+    return m;
+  }
+}
+
+export async function waitFor<T>(fn: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false && v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface RunningDaemon {
+  proc: ChildProcess;
+  udpPort: number;
+  tcpPorts: number[];
+  mgmtPort: number;
+  stdout: string[];
+  stderr: string[];
+  configFile: string;
+  dir: string;
+  send(payload: string | Buffer): Promise<void>;
+  admin(cmd: string): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Write `configText` (an original-style JS object literal or JSON) to a temp file and start tallyd on it. */
+export async function startDaemon(configText: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-test-'));
+  const configFile = join(dir, 'config.js');
+  writeFileSync(configFile, configText);
+  const proc = spawn(process.execPath, [MAIN, configFile, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let outBuf = '';
+  let errBuf = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    outBuf += d;
+    let nl;
+    while ((nl = outBuf.indexOf('\n')) >= 0) {
+      stdout.push(outBuf.slice(0, nl));
+      outBuf = outBuf.slice(nl + 1);
+    }
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    errBuf += d;
+    let nl;
+    while ((nl = errBuf.indexOf('\n')) >= 0) {
+      stderr.push(errBuf.slice(0, nl));
+      errBuf = errBuf.slice(nl + 1);
+    }
+  });
+  const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((c) => (exitCode = c));
+
+  const up = await waitFor(
+    () => {
+      if (exitCode !== undefined) throw new Error(`tallyd exited with ${exitCode}: ${stderr.join('\n')}`);
+      for (const l of stderr) {
+        if (!l.startsWith('{')) continue;
+        const j = JSON.parse(l) as { msg?: string; listeners?: string[]; mgmt?: string };
+        if (j.msg === 'tallyd is up') return j;
+      }
+      return undefined;
+    },
+    15_000,
+    'tallyd to start',
+  );
+  const ports = (kind: string): number[] =>
+    (up.listeners ?? []).filter((d) => d.startsWith(kind + ' ') && !d.includes('unix:')).map((d) => Number(d.slice(d.lastIndexOf(':') + 1)));
+  const udpPort = ports('udp')[0] ?? 0;
+  const mgmtPort = Number(up.mgmt!.slice(up.mgmt!.lastIndexOf(':') + 1));
+  const sock = dgram.createSocket('udp4');
+  sock.unref();
+  return {
+    proc,
+    udpPort,
+    tcpPorts: ports('tcp'),
+    mgmtPort,
+    stdout,
+    stderr,
+    configFile,
+    dir,
+    exited,
+    send: (payload) =>
+      new Promise<void>((res, rej) => sock.send(typeof payload === 'string' ? Buffer.from(payload) : payload, udpPort, '127.0.0.1', (e) => (e ? rej(e) : res()))),
+    admin: (cmd) => adminCommand(mgmtPort, cmd),
+    stop: async (signal = 'SIGTERM') => {
+      if (exitCode === undefined) proc.kill(signal);
+      const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
+      if (code === 'timeout') {
+        proc.kill('SIGKILL');
+        throw new Error('tallyd did not stop within 15 s');
+      }
+      sock.close();
+      return code;
+    },
+  };
+}
+
+/** Send one admin command and collect the answer until END (or a one-line answer). */
+export function adminCommand(port: number, cmd: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(port, '127.0.0.1');
+    let data = '';
+    const done = (): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(data);
+    };
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`admin '${cmd}' timed out; got: ${JSON.stringify(data)}`));
+    }, timeoutMs);
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(cmd + '\n'));
+    s.on('data', (d: string) => {
+      data += d;
+      if (data.endsWith('END\n\n') || /^(health: \w+|ERROR)\n$/.test(data) || data.startsWith('Commands:') && data.endsWith('\n\n')) done();
+    });
+    s.on('end', done);
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** An original-style config (JS object literal with comments and leading commas). */
+export function originalStyleConfig(graphitePort: number, extra = ''): string {
+  return `/* written by the tallyd tests, in the style of the original exampleConfig.js */
+{
+  graphitePort: ${graphitePort}
+, graphiteHost: "127.0.0.1"
+, port: 0                 // any free port
+, address: '127.0.0.1'
+, mgmt_port: 0
+, flushInterval: 1000
+, backends: [ "./backends/graphite" ]
+${extra}
+}
+`;
+}

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { parsePacket } from '../../../src/parser/scanner.js';
+import { Sample, type BadLine, type SampleSink } from '../../../src/parser/types.js';
+import { RecordingSink, type Bad, type Got } from './helpers.js';
+
+function run(text: string | Buffer): { sink: RecordingSink; lines: number } {
+  const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const sink = new RecordingSink();
+  const lines = parsePacket(buf, 0, buf.length, sink, new Sample());
+  return { sink, lines };
+}
+
+/** A sample with defaults for what a row does not mention. */
+function s(type: Got['type'], key: string, value: number, more: Partial<Got> = {}): Got {
+  return { type, key, value, rate: 1, delta: false, tags: '', member: String(value), ...more };
+}
+
+describe('parsePacket: valid lines', () => {
+  const rows: [string, Got[]][] = [
+    ['foo:1|c', [s('counter', 'foo', 1)]],
+    ['foo:2.5|c', [s('counter', 'foo', 2.5, { member: '2.5' })]],
+    ['foo:-4|c', [s('counter', 'foo', -4)]],
+    ['a:1|c:2|c', [s('counter', 'a', 1), s('counter', 'a', 2)]],
+    ['a:1|c:2|ms:3|g', [s('counter', 'a', 1), s('timer', 'a', 2), s('gauge', 'a', 3)]],
+    ['a:1|c\r\n', [s('counter', 'a', 1)]],
+    ['t:320|ms', [s('timer', 't', 320)]],
+    ['t:12.5|ms', [s('timer', 't', 12.5, { member: '12.5' })]],
+    ['t:0|ms', [s('timer', 't', 0)]],
+    ['h:5|h', [s('timer', 'h', 5)]],
+    ['d:5|d', [s('timer', 'd', 5)]],
+    ['g:5|g', [s('gauge', 'g', 5)]],
+    ['g:+3|g', [s('gauge', 'g', 3, { delta: true, member: '+3' })]],
+    ['g:-3|g', [s('gauge', 'g', -3, { delta: true })]],
+    ['g:-0|g', [s('gauge', 'g', -0, { delta: true, member: '-0' })]],
+    ['s:a|s', [s('set', 's', 0, { member: 'a' })]],
+    ['s:|s', [s('set', 's', 0, { member: '' })]],
+    ['s:héllo wörld|s', [s('set', 's', 0, { member: 'héllo wörld' })]],
+    ['c:1|c|@0.1', [s('counter', 'c', 1, { rate: 0.1 })]],
+    ['c:1|c|@1', [s('counter', 'c', 1)]],
+    ['c:1|c|#b:2,a:1', [s('counter', 'c', 1, { tags: 'b:2,a:1' })]],
+    ['c:1|c|@0.5|#x:y', [s('counter', 'c', 1, { rate: 0.5, tags: 'x:y' })]],
+    ['c:1|c|#x:y|@0.5', [s('counter', 'c', 1, { tags: 'x:y|@0.5' })]],
+    ['c:1|c|#a:1:2|c', [s('counter', 'c', 1, { tags: 'a:1:2|c' })]],
+    ['c:1|c|c:abc123|T1656581400|@0.5', [s('counter', 'c', 1, { rate: 0.5 })]],
+    ['c:1|c|T1656581400:2|c', [s('counter', 'c', 1), s('counter', 'c', 2)]],
+    ['c:1|c|c:abc|#k:v', [s('counter', 'c', 1, { tags: 'k:v' })]],
+    ['c:1|c|@0.5:2|c|@0.25', [s('counter', 'c', 1, { rate: 0.5 }), s('counter', 'c', 2, { rate: 0.25 })]],
+    ['c:1| c ', [s('counter', 'c', 1)]],
+    ['t:1|ms |@0.5', [s('timer', 't', 1, { rate: 0.5 })]],
+    ['c:1e3|c', [s('counter', 'c', 1000, { member: '1e3' })]],
+    ['c: 7 |c', [s('counter', 'c', 7, { member: ' 7 ' })]],
+    ['api,host=a,env=b:1|c', [s('counter', 'api,host=a,env=b', 1)]],
+    ['api#host=a:1|c', [s('counter', 'api#host=a', 1)]],
+    ['a[k=v]b:1|c', [s('counter', 'a[k=v]b', 1)]],
+    ['my key/x:1|c', [s('counter', 'my key/x', 1)]],
+    ['ключ:1|c', [s('counter', 'ключ', 1)]],
+  ];
+  it.each(rows)('%j', (line, want) => {
+    const { sink, lines } = run(line);
+    expect(sink.bad).toEqual([]);
+    expect(sink.samples).toEqual(want);
+    expect(lines).toBe(1);
+  });
+});
+
+describe('parsePacket: refused lines and parts', () => {
+  const rows: [string, Bad['reason'][], Got[]][] = [
+    ['foo', ['no_type'], []],
+    ['foo:', ['no_type'], []],
+    ['foo:1', ['no_type'], []],
+    ['foo:1|', ['no_type'], []],
+    ['foo:1| ', ['no_type'], []],
+    [':1|c', ['empty_key'], []],
+    [':', ['empty_key'], []],
+    ['x:1|zz', ['unknown_type'], []],
+    ['x:1|C', ['unknown_type'], []],
+    ['x:1|mss', ['unknown_type'], []],
+    ['c:abc|c', ['bad_value'], []],
+    ['c:|c', ['bad_value'], []],
+    ['c: |c', ['bad_value'], []],
+    ['g:|g', ['bad_value'], []],
+    ['g:+|g', ['bad_value'], []],
+    ['t:x|ms', ['bad_value'], []],
+    ['c:1e400|c', ['not_finite'], []],
+    ['c:NaN|c', ['not_finite'], []],
+    ['c:Infinity|c', ['not_finite'], []],
+    ['g:-Infinity|g', ['not_finite'], []],
+    ['t:-1|ms', ['negative_timer'], []],
+    ['t:-0.5|h', ['negative_timer'], []],
+    ['c:1|c|@0', ['bad_sample_rate'], []],
+    ['c:1|c|@', ['bad_sample_rate'], []],
+    ['c:1|c|@-1', ['bad_sample_rate'], []],
+    ['c:1|c|@abc', ['bad_sample_rate'], []],
+    ['c:1|c|@1e400', ['bad_sample_rate'], []],
+    ['c:1|c|x', ['bad_field'], []],
+    ['c:1|c|', ['bad_field'], []],
+    ['c:1|c|c', ['bad_field'], []],
+    // a bad part costs only itself
+    ['a:1|c:x|c:2|c', ['bad_value'], [s('counter', 'a', 1), s('counter', 'a', 2)]],
+    ['a:1:2|c', ['no_type'], [s('counter', 'a', 2)]],
+    ['a:1|zz:2|c', ['unknown_type'], [s('counter', 'a', 2)]],
+    ['a:1|c|@0:2|c', ['bad_sample_rate'], [s('counter', 'a', 2)]],
+    ['a:-1|ms:2|ms', ['negative_timer'], [s('timer', 'a', 2)]],
+    ['a:1|c:', ['no_type'], [s('counter', 'a', 1)]],
+  ];
+  it.each(rows)('%j', (line, reasons, want) => {
+    const { sink, lines } = run(line);
+    expect(sink.bad.map((b) => b.reason)).toEqual(reasons);
+    for (const b of sink.bad) expect(b.line).toBe(line);
+    expect(sink.samples).toEqual(want);
+    expect(lines).toBe(1);
+  });
+});
+
+describe('parsePacket: packets', () => {
+  it('a bad line in the middle costs none of the others', () => {
+    const { sink, lines } = run('a:1|c\nb:x|c\nc:2|ms\n:3|g\nd:4|g');
+    expect(lines).toBe(5);
+    expect(sink.samples.map((x) => [x.type, x.key, x.value])).toEqual([
+      ['counter', 'a', 1],
+      ['timer', 'c', 2],
+      ['gauge', 'd', 4],
+    ]);
+    expect(sink.bad).toEqual([
+      { reason: 'bad_value', line: 'b:x|c' },
+      { reason: 'empty_key', line: ':3|g' },
+    ]);
+  });
+
+  it('skips empty lines without counting them', () => {
+    const { sink, lines } = run('\n\na:1|c\n\r\n\nb:2|c\n\n');
+    expect(lines).toBe(2);
+    expect(sink.samples.map((x) => x.key)).toEqual(['a', 'b']);
+    expect(sink.bad).toEqual([]);
+  });
+
+  it('returns 0 for an empty packet', () => {
+    expect(run('').lines).toBe(0);
+    expect(run('\n').lines).toBe(0);
+  });
+
+  it('handles \\r\\n line ends on every line', () => {
+    const { sink, lines } = run('a:1|c\r\nb:2|g\r\ns:x|s\r\n');
+    expect(lines).toBe(3);
+    expect(sink.samples.map((x) => [x.key, x.member])).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['s', 'x'],
+    ]);
+  });
+
+  it('only reads buf[start, end)', () => {
+    const buf = Buffer.from('zz:9|c\na:1|c\nb:2|c\nyy:8|c');
+    const start = buf.indexOf('a:');
+    const end = buf.indexOf('yy') - 1;
+    const sink = new RecordingSink();
+    const lines = parsePacket(buf, start, end, sink, new Sample());
+    expect(lines).toBe(2);
+    expect(sink.samples.map((x) => x.key)).toEqual(['a', 'b']);
+  });
+
+  it('stops the last line at end even without a newline', () => {
+    const buf = Buffer.from('a:1|c\nb:2|cXXXX');
+    const sink = new RecordingSink();
+    parsePacket(buf, 0, buf.length - 4, sink, new Sample());
+    expect(sink.samples.map((x) => x.key)).toEqual(['a', 'b']);
+    expect(sink.bad).toEqual([]);
+  });
+
+  it('resets every field of the reused sample between samples', () => {
+    const seen: Sample[] = [];
+    const sink: SampleSink = {
+      sample: (x) => {
+        seen.push(Object.assign(new Sample(), x));
+      },
+      badLine: (_r: BadLine) => undefined,
+    };
+    const buf = Buffer.from('g:+1|g|@0.5|#a:b\nh:2|g');
+    parsePacket(buf, 0, buf.length, sink, new Sample());
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.gaugeDelta).toBe(false);
+    expect(seen[1]!.sampleRate).toBe(1);
+    expect(seen[1]!.tagStart).toBe(seen[1]!.tagEnd);
+  });
+
+  it('parses a 64 KiB packet of lines', () => {
+    const lines: string[] = [];
+    for (let i = 0; lines.join('\n').length < 65_000; i++) lines.push(`key${i % 100}:${i}|c`);
+    const { sink, lines: n } = run(lines.join('\n'));
+    expect(n).toBe(lines.length);
+    expect(sink.samples).toHaveLength(lines.length);
+    expect(sink.bad).toHaveLength(0);
+  });
+
+  it('survives NUL bytes and invalid UTF-8', () => {
+    const buf = Buffer.from([0x61, 0x00, 0x3a, 0x31, 0x7c, 0x63, 0x0a, 0xff, 0xfe, 0x3a, 0x00, 0x7c, 0x73, 0x0a, 0x00]);
+    const { sink, lines } = run(buf);
+    expect(lines).toBe(3);
+    expect(sink.samples.map((x) => x.type)).toEqual(['counter', 'set']);
+    expect(sink.bad.map((b) => b.reason)).toEqual(['no_type']);
+  });
+});

@@ -12,7 +12,7 @@ import type { TallydConfig } from './config/types.js';
 import { Daemon } from './daemon.js';
 import { CliError, ConfigError } from './errors.js';
 import { createLogger } from './log/index.js';
-import { validateBackendSections } from './backends/validate.js';
+import { validateBackendSections } from './backends/registry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

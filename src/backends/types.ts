@@ -19,6 +19,23 @@ export interface BackendContext {
   readonly startupTime: number;
   /** Current health as set by the admin `health` command. */
   health(): 'up' | 'down';
+  /** The daemon's own running totals (for backends that expose them, e.g. Prometheus' tallyd_* metrics). */
+  selfStats(): SelfStats;
+}
+
+/** Running totals since start; read at any time (cheap). */
+export interface SelfStats {
+  readonly packetsReceived: number;
+  readonly linesReceived: number;
+  /** reason name (BAD_LINE_REASONS) → count */
+  readonly badLinesByReason: Readonly<Record<string, number>>;
+  /** Duration of the last flush (aggregate + hand-off to backends), ms. */
+  readonly lastFlushDurationMs: number;
+  readonly flushes: number;
+  /** Live keys per type in the aggregator. */
+  readonly liveKeys: { readonly counters: number; readonly timers: number; readonly gauges: number; readonly sets: number };
+  /** Kernel receive-buffer drops for our UDP socket(s) (/proc/net/udp 'drops'), null where unreadable. */
+  readonly udpReceiveErrors: number | null;
 }
 
 export interface Backend {

@@ -1,0 +1,97 @@
+/**
+ * The admin interface's commands (the original's lib/mgmt_console.js), as a pure function from one
+ * command line to the text to answer. Nothing is evaluated: the first word picks the command, the
+ * rest are plain arguments.
+ */
+import { inspect } from 'node:util';
+import type { StatusLine } from '../backends/types.js';
+
+export type DumpType = 'counters' | 'timers' | 'gauges';
+
+export interface AdminContext {
+  /** unix s */
+  startupTime: number;
+  /** last_msg_seen: unix s of the last packet (startup time before any). */
+  messages(): { last_msg_seen: number; bad_lines_seen: number };
+  backendStatus(): Array<{ name: string; lines: StatusLine[] }>;
+  dump(type: DumpType): Record<string, unknown>;
+  /** Deletes the keys (or `folder.*`); returns the output lines (`deleted: K`, `metric K not found`), no END. */
+  deleteKeys(type: DumpType, patterns: string[]): string[];
+  getHealth(): 'up' | 'down';
+  setHealth(h: 'up' | 'down'): void;
+  /** The original's `config` output. */
+  configText(): string;
+}
+
+export const HELP_TEXT = 'Commands: stats, counters, timers, gauges, delcounters, deltimers, delgauges, health, config, quit\n\n';
+export const END = 'END\n\n';
+export const ERROR_TEXT = 'ERROR\n';
+
+export interface CommandResult {
+  /** Text to write (may be ''). */
+  readonly output: string;
+  /** Close the connection after writing (quit). */
+  readonly close: boolean;
+}
+
+const DELETE_TYPES: Readonly<Record<string, DumpType>> = {
+  delcounters: 'counters',
+  deltimers: 'timers',
+  delgauges: 'gauges',
+};
+
+/** `name: value` with `last_*` shown as seconds since (the original's stat_writer). */
+function statLine(group: string, stat: string, value: number | string, now: number): string {
+  const shown = stat.startsWith('last_') && typeof value === 'number' ? now - value : value;
+  return `${group}.${stat}: ${shown}\n`;
+}
+
+/** Answers one command line (without its line terminator). `nowSec`: unix seconds. */
+export function runCommand(line: string, ctx: AdminContext, nowSec: number): CommandResult {
+  const words = line.trim().split(' ').filter((w) => w !== '');
+  const cmd = words.shift() ?? '';
+  switch (cmd) {
+    case 'help':
+      return { output: HELP_TEXT, close: false };
+
+    case 'stats': {
+      let out = `uptime: ${nowSec - ctx.startupTime}\n`;
+      const m = ctx.messages();
+      out += statLine('messages', 'last_msg_seen', m.last_msg_seen, nowSec);
+      out += statLine('messages', 'bad_lines_seen', m.bad_lines_seen, nowSec);
+      for (const b of ctx.backendStatus()) {
+        for (const [stat, value] of b.lines) out += statLine(b.name, stat, value, nowSec);
+      }
+      return { output: out + END, close: false };
+    }
+
+    case 'counters':
+    case 'timers':
+    case 'gauges':
+      return { output: inspect(ctx.dump(cmd)) + '\n' + END, close: false };
+
+    case 'delcounters':
+    case 'deltimers':
+    case 'delgauges': {
+      const lines = words.length > 0 ? ctx.deleteKeys(DELETE_TYPES[cmd]!, words) : [];
+      let out = '';
+      for (const l of lines) out += l.endsWith('\n') ? l : l + '\n';
+      return { output: out + END, close: false };
+    }
+
+    case 'health': {
+      const action = words[0]?.toLowerCase();
+      if (action === 'up' || action === 'down') ctx.setHealth(action);
+      return { output: `health: ${ctx.getHealth()}\n`, close: false };
+    }
+
+    case 'config':
+      return { output: ctx.configText(), close: false };
+
+    case 'quit':
+      return { output: '', close: true };
+
+    default:
+      return { output: ERROR_TEXT, close: false };
+  }
+}

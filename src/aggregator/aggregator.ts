@@ -1,0 +1,567 @@
+/**
+ * The aggregator: receives parsed samples (hot path), and at each flush computes an immutable
+ * {@link Snapshot} with the original statsd's semantics, then clears per the delete options.
+ *
+ * Hot path: raw key bytes → slot through the {@link KeyTable} (hash + compare, no allocation), then
+ * one typed-array update. Keys are decoded and canonicalised only the first time their raw bytes
+ * are seen (or when their slot was deleted since).
+ */
+import type { TallydConfig } from '../config/types.js';
+import { canonicalKey } from '../parser/canonical.js';
+import { BAD_LINE_REASONS, MetricType, type BadLine, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
+import { KeyTable } from './keytable.js';
+import {
+  Cumulative,
+  TimerSummary,
+  binIndex,
+  compileHistograms,
+  compileThresholds,
+  histogramStat,
+  matchHistogram,
+  summarize,
+  type CompiledHistogram,
+  type Threshold,
+} from './percentiles.js';
+import { reservoirOffer, reservoirValues } from './reservoir.js';
+import type { CounterStat, GaugeStat, SetStat, Snapshot, TimerStat } from './snapshot.js';
+import { CounterStore, GaugeStore, SetStore, SlotIndex, TimerStore } from './stores.js';
+
+export interface AggregatorOptions {
+  config: TallydConfig;
+  /** Injectable RNG for the reservoirs (default Math.random). */
+  random?: () => number;
+  /** Called for every refused line; the caller rate-limits any log. */
+  onBadLine?: (reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void;
+}
+
+export type AdminMetricType = 'counters' | 'timers' | 'gauges';
+
+const EMPTY_SAMPLES = new Float64Array(0);
+const NO_PERCENTILES: readonly never[] = Object.freeze([]);
+
+/** A MetricKey for the daemon's own names (taken as given, not sanitised, as the original). */
+function plainKey(name: string): MetricKey {
+  return Object.freeze({ name, tags: Object.freeze([]), graphiteTags: '', id: name });
+}
+
+/** Reused scratch for the running aggregates handed to summarize(). */
+class Running {
+  n = 0;
+  sum = 0;
+  sumSquares = 0;
+  min = 0;
+  max = 0;
+}
+
+export class Aggregator implements SampleSink {
+  private readonly table: KeyTable;
+  private readonly counters: CounterStore;
+  private readonly timers: TimerStore;
+  private readonly gauges: GaugeStore;
+  private readonly sets: SetStore;
+  /** Slot indexes by MetricType (one class: monomorphic access on the hot path). */
+  private readonly indexes: readonly SlotIndex[];
+  /** Raw key-table entries whose slot was deleted since they were written. */
+  private staleEntries: number;
+
+  private readonly random: () => number;
+  private readonly onBadLine: ((reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void) | undefined;
+
+  // Settings (from the config; reconfigure() applies a new one at the next flush).
+  private flushIntervalMs: number;
+  private thresholds: readonly Threshold[];
+  private histograms: readonly CompiledHistogram[];
+  /** The config list `histograms` was compiled from (recompiled only when a reload changes it). */
+  private histogramsSource: TallydConfig['histogram'];
+  private reservoirSize: number;
+  private sanitize: boolean;
+  private deleteCounters: boolean;
+  private deleteTimers: boolean;
+  private deleteGauges: boolean;
+  private deleteSets: boolean;
+  private gaugesMaxTTL: number;
+  private pending: TallydConfig | null;
+
+  // The daemon's own counters (never deleted by deleteCounters) and the timestamp_lag gauge.
+  private readonly ownKeys: readonly MetricKey[];
+  private readonly ownSlots: Int32Array;
+  private readonly lagKey: MetricKey;
+  private prevTimestamp: number;
+  private flushes: number;
+
+  private badLines: number;
+  private packets: number;
+  private lines: number;
+  private readonly byReason: Float64Array;
+  private lastMsg: number;
+
+  private readonly cum: Cumulative;
+  private readonly summary: TimerSummary;
+  private readonly running: Running;
+
+  constructor(opts: AggregatorOptions) {
+    const c = opts.config;
+    this.table = new KeyTable();
+    this.counters = new CounterStore();
+    this.timers = new TimerStore();
+    this.gauges = new GaugeStore();
+    this.sets = new SetStore();
+    const idx: SlotIndex[] = [];
+    idx[MetricType.Counter] = this.counters.idx;
+    idx[MetricType.Timer] = this.timers.idx;
+    idx[MetricType.Gauge] = this.gauges.idx;
+    idx[MetricType.Set] = this.sets.idx;
+    this.indexes = idx;
+    this.staleEntries = 0;
+    this.random = opts.random ?? Math.random;
+    this.onBadLine = opts.onBadLine;
+
+    this.flushIntervalMs = c.flushInterval;
+    this.thresholds = compileThresholds(c.percentThreshold);
+    this.histograms = compileHistograms(c.histogram);
+    this.histogramsSource = c.histogram;
+    this.reservoirSize = Math.max(1, Math.floor(c.reservoirSize));
+    this.sanitize = c.keyNameSanitize;
+    this.deleteCounters = c.deleteCounters;
+    this.deleteTimers = c.deleteTimers;
+    this.deleteGauges = c.deleteGauges;
+    this.deleteSets = c.deleteSets;
+    this.gaugesMaxTTL = Math.max(1, Math.floor(c.gaugesMaxTTL));
+    this.pending = null;
+
+    const p = c.prefixStats;
+    // order as the original's startup: bad_lines_seen, packets_received, metrics_received
+    this.ownKeys = [plainKey(p + '.bad_lines_seen'), plainKey(p + '.packets_received'), plainKey(p + '.metrics_received')];
+    this.ownSlots = new Int32Array(3);
+    for (let i = 0; i < 3; i++) this.ownSlots[i] = this.counters.create(this.ownKeys[i]!);
+    this.lagKey = plainKey(p + '.timestamp_lag');
+    this.prevTimestamp = 0;
+    this.flushes = 0;
+
+    this.badLines = 0;
+    this.packets = 0;
+    this.lines = 0;
+    this.byReason = new Float64Array(BAD_LINE_REASONS.length);
+    this.lastMsg = Math.round(Date.now() / 1000);
+
+    this.cum = new Cumulative();
+    this.summary = new TimerSummary();
+    this.running = new Running();
+  }
+
+  /** Total refused lines since start (admin `stats`: messages.bad_lines_seen). */
+  get badLinesSeen(): number {
+    return this.badLines;
+  }
+
+  /** Packets received since start (countPacket calls). */
+  get packetsReceived(): number {
+    return this.packets;
+  }
+
+  /** Lines received since start (the sum of countPacket's `lines`). */
+  get linesReceived(): number {
+    return this.lines;
+  }
+
+  /** Refused lines since start, indexed by BadLine. */
+  get badLinesByReason(): Float64Array {
+    return this.byReason;
+  }
+
+  /** Unix seconds of the last packet (startup time until the first). */
+  get lastMsgSeen(): number {
+    return this.lastMsg;
+  }
+
+  // ---------------------------------------------------------------- hot path
+
+  sample(s: Sample): void {
+    const type = s.type;
+    const slot = this.slotFor(type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
+    if (type === MetricType.Counter) {
+      // the original's `value * (1 / sampleRate)`: kept for bit-identical sums (v / r can differ in the last bit)
+      this.counters.values[slot] += s.value * (1 / s.sampleRate);
+    } else if (type === MetricType.Timer) {
+      this.addTimer(slot, s.value, s.sampleRate);
+    } else if (type === MetricType.Gauge) {
+      const g = this.gauges;
+      // the original: a signed value is a delta only when the gauge exists and is not 0
+      if (s.gaugeDelta && g.values[slot] !== 0) g.values[slot] += s.value;
+      else g.values[slot] = s.value;
+      if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
+    } else {
+      // set members are decoded per line: sets are rare, and a member must be kept as a string anyway
+      this.sets.members[slot]!.add(s.memberEnd > s.memberStart ? s.buf.toString('utf8', s.memberStart, s.memberEnd) : '0');
+    }
+  }
+
+  badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
+    this.counters.values[this.ownSlots[0]!]! += 1;
+    this.badLines++;
+    this.byReason[reason]!++;
+    if (this.onBadLine !== undefined) this.onBadLine(reason, buf, lineStart, lineEnd);
+  }
+
+  /** One received packet holding `lines` non-empty lines. */
+  countPacket(lines: number): void {
+    const v = this.counters.values;
+    v[this.ownSlots[1]!]! += 1;
+    v[this.ownSlots[2]!]! += lines;
+    this.packets++;
+    this.lines += lines;
+    this.lastMsg = Math.round(Date.now() / 1000);
+  }
+
+  private slotFor(type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
+    const t = this.table;
+    const e = t.find(type, buf, ks, ke, ts, te);
+    if (e >= 0) {
+      const slot = t.eSlot[e]!;
+      if (this.indexes[type]!.gen[slot] === t.eGen[e]) return slot;
+      return this.resolveStale(e, type, buf, ks, ke, ts, te);
+    }
+    return this.resolveNew(type, buf, ks, ke, ts, te);
+  }
+
+  private timerAddHist(slot: number, v: number): void {
+    const rule = this.timers.histRule[slot]!;
+    if (rule < 0) return;
+    const b = binIndex(this.histograms[rule]!.bounds, v);
+    if (b >= 0) this.timers.histCounts[slot]![b]!++;
+  }
+
+  private addTimer(slot: number, v: number, rate: number): void {
+    const t = this.timers;
+    const i = t.n[slot]!;
+    t.n[slot] = i + 1;
+    t.count[slot]! += 1 / rate;
+    t.sum[slot]! += v;
+    t.sumSquares[slot]! += v * v;
+    if (v < t.min[slot]!) t.min[slot] = v;
+    if (v > t.max[slot]!) t.max[slot] = v;
+    const res = t.res[slot]!;
+    if (i < res.length) res[i] = v; // reservoir has room (length never exceeds the size)
+    else t.res[slot] = reservoirOffer(res, i, v, this.reservoirSize, this.random);
+    if (t.histRule[slot]! >= 0) this.timerAddHist(slot, v);
+  }
+
+  // ---------------------------------------------------------------- slow path: first sight of raw bytes
+
+  private decodeKey(buf: Buffer, ks: number, ke: number, ts: number, te: number): MetricKey {
+    return canonicalKey(buf.toString('utf8', ks, ke), te > ts ? buf.toString('utf8', ts, te) : '', this.sanitize);
+  }
+
+  private resolveNew(type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
+    const key = this.decodeKey(buf, ks, ke, ts, te);
+    const slot = this.slotForKey(type, key);
+    const idx = this.indexes[type]!;
+    idx.refs[slot]!++;
+    this.table.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!);
+    return slot;
+  }
+
+  private resolveStale(e: number, type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
+    const key = this.decodeKey(buf, ks, ke, ts, te);
+    const slot = this.slotForKey(type, key);
+    const idx = this.indexes[type]!;
+    idx.refs[slot]!++;
+    this.table.update(e, slot, idx.gen[slot]!);
+    this.staleEntries--;
+    return slot;
+  }
+
+  /** The live slot of a canonical key, created when absent. */
+  private slotForKey(type: number, key: MetricKey): number {
+    const found = this.indexes[type]!.byId.get(key.id);
+    if (found !== undefined) return found;
+    switch (type) {
+      case MetricType.Counter:
+        return this.counters.create(key);
+      case MetricType.Timer: {
+        const rule = matchHistogram(this.histograms, key.id);
+        return this.timers.create(key, rule, rule >= 0 ? this.histograms[rule]!.bounds.length : 0);
+      }
+      case MetricType.Gauge:
+        return this.gauges.create(key);
+      default:
+        return this.sets.create(key);
+    }
+  }
+
+  // ---------------------------------------------------------------- flush
+
+  /** Compute the snapshot of the interval ending at `nowMs`, then clear as the original's clear_metrics. */
+  flush(nowMs: number): Snapshot {
+    const pending = this.pending;
+    if (pending !== null) this.applyFlushSettings(pending);
+    const started = performance.now();
+    const timestamp = Math.round(nowMs / 1000);
+    const intervalS = this.flushIntervalMs / 1000;
+    if (this.flushes > 0) {
+      const lag = this.slotForKey(MetricType.Gauge, this.lagKey);
+      this.gauges.values[lag] = timestamp - this.prevTimestamp - intervalS;
+    }
+    this.prevTimestamp = timestamp;
+    this.flushes++;
+
+    const counters: CounterStat[] = [];
+    const ci = this.counters.idx;
+    const cv = this.counters.values;
+    for (let s = ci.head; s >= 0; s = ci.next[s]!) {
+      const count = cv[s]!;
+      counters.push({ key: ci.keys[s]!, count, rate: count / intervalS });
+    }
+
+    const timers: TimerStat[] = [];
+    const ti = this.timers.idx;
+    for (let s = ti.head; s >= 0; s = ti.next[s]!) timers.push(this.timerStat(s, intervalS));
+
+    const gauges: GaugeStat[] = [];
+    const gi = this.gauges.idx;
+    const gv = this.gauges.values;
+    for (let s = gi.head; s >= 0; s = gi.next[s]!) gauges.push({ key: gi.keys[s]!, value: gv[s]! });
+
+    const sets: SetStat[] = [];
+    const si = this.sets.idx;
+    for (let s = si.head; s >= 0; s = si.next[s]!) sets.push({ key: si.keys[s]!, count: this.sets.members[s]!.size });
+
+    const snapshot: Snapshot = {
+      timestamp,
+      intervalMs: this.flushIntervalMs,
+      counters,
+      timers,
+      gauges,
+      sets,
+      internal: {
+        processingTimeMs: performance.now() - started,
+        liveCounters: ci.size,
+        liveTimers: ti.size,
+        liveGauges: gi.size,
+        liveSets: si.size,
+      },
+    };
+    this.clear();
+    if (pending !== null) {
+      this.applyAfterClear(pending);
+      this.pending = null;
+    }
+    this.maybeRebuild();
+    return snapshot;
+  }
+
+  private timerStat(s: number, intervalS: number): TimerStat {
+    const t = this.timers;
+    const key = t.idx.keys[s]!;
+    const n = t.n[s]!;
+    const count = t.count[s]!;
+    const countPs = count / intervalS;
+    if (n === 0) {
+      return {
+        key, n: 0, count, countPs,
+        lower: 0, upper: 0, sum: 0, sumSquares: 0, mean: 0, median: 0, std: 0,
+        percentiles: NO_PERCENTILES, histogram: null, samples: EMPTY_SAMPLES, exact: true,
+      };
+    }
+    const samples = reservoirValues(t.res[s]!, n, this.reservoirSize).slice();
+    samples.sort();
+    const r = this.running;
+    r.n = n;
+    r.sum = t.sum[s]!;
+    r.sumSquares = t.sumSquares[s]!;
+    r.min = t.min[s]!;
+    r.max = t.max[s]!;
+    const out = this.summary;
+    summarize(samples, r, this.thresholds, this.cum, out);
+    const rule = t.histRule[s]!;
+    return {
+      key,
+      n,
+      count,
+      countPs,
+      lower: out.lower,
+      upper: out.upper,
+      sum: out.sum,
+      sumSquares: out.sumSquares,
+      mean: out.mean,
+      median: out.median,
+      std: out.std,
+      percentiles: out.percentiles,
+      histogram: rule >= 0 ? histogramStat(this.histograms[rule]!, t.histCounts[s]!) : null,
+      samples,
+      exact: samples.length === n,
+    };
+  }
+
+  /** The original's clear_metrics. */
+  private clear(): void {
+    let stale = 0;
+    const c = this.counters;
+    for (let s = c.idx.head; s >= 0; ) {
+      const next = c.idx.next[s]!;
+      if (this.deleteCounters && !this.isOwn(s)) stale += c.remove(s);
+      else c.values[s] = 0;
+      s = next;
+    }
+    const t = this.timers;
+    for (let s = t.idx.head; s >= 0; ) {
+      const next = t.idx.next[s]!;
+      if (this.deleteTimers) stale += t.remove(s);
+      else t.reset(s);
+      s = next;
+    }
+    const st = this.sets;
+    for (let s = st.idx.head; s >= 0; ) {
+      const next = st.idx.next[s]!;
+      if (this.deleteSets) stale += st.remove(s);
+      else st.members[s]!.clear();
+      s = next;
+    }
+    if (this.deleteGauges) {
+      const g = this.gauges;
+      for (let s = g.idx.head; s >= 0; ) {
+        const next = g.idx.next[s]!;
+        if (g.ttl[s]! > 0 && --g.ttl[s]! < 1) stale += g.remove(s);
+        s = next;
+      }
+    }
+    this.staleEntries += stale;
+  }
+
+  private isOwn(slot: number): boolean {
+    const o = this.ownSlots;
+    return slot === o[0] || slot === o[1] || slot === o[2];
+  }
+
+  /** Rebuild the raw key table when stale entries outnumber live ones (memory returns after a burst). */
+  private maybeRebuild(): void {
+    const total = this.table.count;
+    if (this.staleEntries > 64 && this.staleEntries * 2 > total) {
+      const idx = this.indexes;
+      this.table.rebuild((type, slot, gen) => idx[type]!.isLive(slot, gen));
+      this.staleEntries = 0;
+    }
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  /** New settings apply from the next flush; data is kept. */
+  reconfigure(config: TallydConfig): void {
+    this.pending = config;
+  }
+
+  /** Settings that govern this flush's computation and clearing. */
+  private applyFlushSettings(c: TallydConfig): void {
+    this.flushIntervalMs = c.flushInterval;
+    this.thresholds = compileThresholds(c.percentThreshold);
+    this.deleteCounters = c.deleteCounters;
+    this.deleteTimers = c.deleteTimers;
+    this.deleteSets = c.deleteSets;
+    this.gaugesMaxTTL = Math.max(1, Math.floor(c.gaugesMaxTTL));
+    if (this.deleteGauges && !c.deleteGauges) this.gauges.ttl.fill(0); // the original drops gaugesTTL
+    this.deleteGauges = c.deleteGauges;
+  }
+
+  /** Settings that would change this interval's already-counted data: applied once it is cleared. */
+  private applyAfterClear(c: TallydConfig): void {
+    const t = this.timers;
+    const size = Math.max(1, Math.floor(c.reservoirSize));
+    if (size < this.reservoirSize) {
+      for (let s = t.idx.head; s >= 0; s = t.idx.next[s]!) {
+        const res = t.res[s]!;
+        if (res.length > size) t.res[s] = res.slice(0, size);
+      }
+    }
+    this.reservoirSize = size;
+    if (c.histogram !== this.histogramsSource) {
+      this.histograms = compileHistograms(c.histogram);
+      this.histogramsSource = c.histogram;
+      for (let s = t.idx.head; s >= 0; s = t.idx.next[s]!) {
+        const rule = matchHistogram(this.histograms, t.idx.keys[s]!.id);
+        t.setRule(s, rule, rule >= 0 ? this.histograms[rule]!.bounds.length : 0);
+      }
+    }
+    if (c.keyNameSanitize !== this.sanitize) {
+      // raw bytes now canonicalise differently: forget every raw → slot mapping
+      this.sanitize = c.keyNameSanitize;
+      this.table.clear();
+      for (const idx of this.indexes) idx.refs.fill(0);
+      this.staleEntries = 0;
+    }
+  }
+
+  // ---------------------------------------------------------------- admin support
+
+  private storeOf(type: AdminMetricType): SlotIndex {
+    return type === 'counters' ? this.counters.idx : type === 'timers' ? this.timers.idx : this.gauges.idx;
+  }
+
+  /** Key id → value in insertion order, what the original's `counters`/`timers`/`gauges` commands inspect. */
+  dump(type: AdminMetricType): Record<string, number | number[]> {
+    const out: Record<string, number | number[]> = {};
+    const idx = this.storeOf(type);
+    for (let s = idx.head; s >= 0; s = idx.next[s]!) {
+      const id = idx.keys[s]!.id;
+      let value: number | number[];
+      if (type === 'counters') value = this.counters.values[s]!;
+      else if (type === 'gauges') value = this.gauges.values[s]!;
+      else value = Array.from(reservoirValues(this.timers.res[s]!, this.timers.n[s]!, this.reservoirSize));
+      Object.defineProperty(out, id, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+
+  /**
+   * The original's delete_stats: per pattern, the exact key and (for `folder.*`) every key starting
+   * with `folder.`; `deleted: <key>` per deletion, `metric <pattern> not found` when nothing matched.
+   */
+  deleteKeys(type: AdminMetricType, patterns: readonly string[]): string[] {
+    const idx = this.storeOf(type);
+    const lines: string[] = [];
+    for (const pattern of patterns) {
+      const matches: string[] = [];
+      if (idx.byId.has(pattern)) matches.push(pattern);
+      if (pattern.endsWith('.*')) {
+        const folder = pattern.slice(0, -1);
+        for (let s = idx.head; s >= 0; s = idx.next[s]!) {
+          const id = idx.keys[s]!.id;
+          if (id.startsWith(folder)) matches.push(id);
+        }
+      }
+      if (matches.length === 0) {
+        lines.push('metric ' + pattern + ' not found');
+        continue;
+      }
+      for (const id of matches) {
+        // (an id matched twice, exactly and as a folder, is reported twice, as the original does)
+        const slot = idx.byId.get(id);
+        if (slot !== undefined) this.removeSlot(type, slot);
+        lines.push('deleted: ' + id);
+      }
+    }
+    this.maybeRebuild();
+    return lines;
+  }
+
+  private removeSlot(type: AdminMetricType, slot: number): void {
+    if (type === 'counters') {
+      const own = this.ownSlots.indexOf(slot);
+      this.staleEntries += this.counters.remove(slot);
+      // the daemon's own counters exist at all times: re-created at once, at 0
+      if (own >= 0) this.ownSlots[own] = this.counters.create(this.ownKeys[own]!);
+    } else if (type === 'timers') {
+      this.staleEntries += this.timers.remove(slot);
+    } else {
+      this.staleEntries += this.gauges.remove(slot);
+    }
+  }
+
+  liveKeys(): { counters: number; timers: number; gauges: number; sets: number } {
+    return {
+      counters: this.counters.idx.size,
+      timers: this.timers.idx.size,
+      gauges: this.gauges.idx.size,
+      sets: this.sets.idx.size,
+    };
+  }
+}

@@ -1,0 +1,14 @@
+/** The aggregator: samples in, snapshots out. */
+export { Aggregator, type AggregatorOptions, type AdminMetricType } from './aggregator.js';
+export { KeyTable } from './keytable.js';
+export { reservoirOffer, reservoirValues, growReservoir, seededRandom, EMPTY_RESERVOIR } from './reservoir.js';
+export {
+  thresholdSuffix,
+  compileThresholds,
+  compileHistograms,
+  binName,
+  binIndex,
+  type Threshold,
+  type CompiledHistogram,
+} from './percentiles.js';
+export type * from './snapshot.js';

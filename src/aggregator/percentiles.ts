@@ -1,0 +1,237 @@
+/**
+ * Timer summaries: percent-threshold names computed once, histogram rules compiled once, and the
+ * per-timer figures computed at flush time (the original's lib/process_metrics.js semantics).
+ *
+ * Everything here runs at flush time, once per timer key, never per sample.
+ */
+import type { HistogramStat, PercentileStat } from './snapshot.js';
+import type { HistogramRule } from '../config/types.js';
+
+/** One configured percent threshold with its name suffix computed once. */
+export interface Threshold {
+  /** As configured: 90, -10, 99.9. */
+  readonly pct: number;
+  /** |pct| / 100. */
+  readonly fraction: number;
+  /** `90`, `top10`, `99_9` (the original: first '.' → '_', first '-' → 'top'). */
+  readonly suffix: string;
+}
+
+/** The original's `('' + pct).replace('.', '_').replace('-', 'top')`. */
+export function thresholdSuffix(pct: number): string {
+  return String(pct).replace('.', '_').replace('-', 'top');
+}
+
+export function compileThresholds(list: readonly number[]): readonly Threshold[] {
+  return Object.freeze(
+    list.map((pct) => Object.freeze({ pct, fraction: Math.abs(pct) / 100, suffix: thresholdSuffix(pct) })),
+  );
+}
+
+/** A histogram rule with its bin names precomputed. */
+export interface CompiledHistogram {
+  readonly metric: string;
+  /** Upper bounds, ascending (Infinity for `inf`), for the binary search at insert time. */
+  readonly bounds: Float64Array;
+  readonly boundList: readonly number[];
+  readonly names: readonly string[];
+}
+
+/** `bin_` + bound with its first '.' as '_'; `bin_inf` for Infinity. */
+export function binName(bound: number): string {
+  return bound === Infinity ? 'bin_inf' : 'bin_' + String(bound).replace('.', '_');
+}
+
+export function compileHistograms(rules: readonly HistogramRule[]): readonly CompiledHistogram[] {
+  return Object.freeze(
+    rules.map((r) =>
+      Object.freeze({
+        metric: r.metric,
+        bounds: Float64Array.from(r.bins),
+        boundList: Object.freeze([...r.bins]),
+        names: Object.freeze(r.bins.map(binName)),
+      }),
+    ),
+  );
+}
+
+/** Index of the first matching rule (substring of the key id, first wins), -1 when none or no bins. */
+export function matchHistogram(rules: readonly CompiledHistogram[], id: string): number {
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (id.indexOf(r.metric) > -1) return r.bounds.length > 0 ? i : -1;
+  }
+  return -1;
+}
+
+/**
+ * The bin a value falls in: the first bin whose bound is > v (a bin covers [previous, bound)),
+ * or -1 when v is at or above the last bound (ignored, as the original does). Binary search.
+ */
+export function binIndex(bounds: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v < bounds[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo < bounds.length ? lo : -1;
+}
+
+export function histogramStat(rule: CompiledHistogram, counts: Float64Array): HistogramStat {
+  return { names: rule.names, bounds: rule.boundList, counts: Array.from(counts) };
+}
+
+/** Mutable result of {@link summarize}; one instance reused across timers (copied into the snapshot). */
+export class TimerSummary {
+  lower = 0;
+  upper = 0;
+  sum = 0;
+  sumSquares = 0;
+  mean = 0;
+  median = 0;
+  std = 0;
+  percentiles: PercentileStat[] = [];
+}
+
+/** Running aggregates of every value of the interval (exact even when the reservoir overflowed). */
+export interface RunningAggregates {
+  readonly n: number;
+  readonly sum: number;
+  readonly sumSquares: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Cumulative sums in sorted order, kept in scratch arrays grown on demand so a flush over many
+ * timers allocates only the snapshot's own arrays.
+ */
+export class Cumulative {
+  sum = new Float64Array(64);
+  sq = new Float64Array(64);
+
+  fill(values: Float64Array, m: number): void {
+    if (this.sum.length < m) {
+      let cap = this.sum.length;
+      while (cap < m) cap *= 2;
+      this.sum = new Float64Array(cap);
+      this.sq = new Float64Array(cap);
+    }
+    const cs = this.sum;
+    const cq = this.sq;
+    let s = 0;
+    let q = 0;
+    for (let i = 0; i < m; i++) {
+      const v = values[i]!;
+      s += v;
+      q += v * v;
+      cs[i] = s;
+      cq[i] = q;
+    }
+  }
+}
+
+/**
+ * Fill `out` for a timer whose sorted sample is `values` (length m >= 1).
+ * - m === agg.n (the reservoir held every value): exactly the original's process_metrics.
+ * - m < agg.n (overflow): lower/upper/sum/sumSquares/mean exact from the running aggregates, std from
+ *   them, median and thresholds estimated from the sample with count_N, sum_N, sum_squares_N scaled to n.
+ */
+export function summarize(
+  values: Float64Array,
+  agg: RunningAggregates,
+  thresholds: readonly Threshold[],
+  cum: Cumulative,
+  out: TimerSummary,
+): void {
+  const m = values.length;
+  const n = agg.n;
+  cum.fill(values, m);
+  const cs = cum.sum;
+  const cq = cum.sq;
+  const pcts: PercentileStat[] = [];
+  const mid = Math.floor(m / 2);
+  out.median = m % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+
+  if (m === n) {
+    const min = values[0]!;
+    const max = values[m - 1]!;
+    for (let t = 0; t < thresholds.length; t++) {
+      const th = thresholds[t]!;
+      if (n === 1) {
+        // the original: with one value every threshold reports it
+        pcts.push({ threshold: th.pct, suffix: th.suffix, count: 1, mean: min, bound: max, sum: min, sumSquares: min * min });
+        continue;
+      }
+      const num = Math.round(th.fraction * n);
+      if (num === 0) continue;
+      let bound: number;
+      let sum: number;
+      let sq: number;
+      if (th.pct > 0) {
+        bound = values[num - 1]!;
+        sum = cs[num - 1]!;
+        sq = cq[num - 1]!;
+      } else {
+        bound = values[n - num]!;
+        const before = n - num - 1;
+        sum = cs[n - 1]! - (before >= 0 ? cs[before]! : 0);
+        sq = cq[n - 1]! - (before >= 0 ? cq[before]! : 0);
+      }
+      pcts.push({ threshold: th.pct, suffix: th.suffix, count: num, mean: sum / num, bound, sum, sumSquares: sq });
+    }
+    const sum = cs[n - 1]!;
+    const mean = sum / n;
+    let diffs = 0;
+    for (let i = 0; i < n; i++) {
+      const d = values[i]! - mean;
+      diffs += d * d;
+    }
+    out.lower = min;
+    out.upper = max;
+    out.sum = sum;
+    out.sumSquares = cq[n - 1]!;
+    out.mean = mean;
+    out.std = Math.sqrt(diffs / n);
+  } else {
+    for (let t = 0; t < thresholds.length; t++) {
+      const th = thresholds[t]!;
+      const num = Math.round(th.fraction * n);
+      if (num === 0) continue;
+      const k = Math.min(m, Math.max(1, Math.round(th.fraction * m)));
+      let bound: number;
+      let sum: number;
+      let sq: number;
+      if (th.pct > 0) {
+        bound = values[k - 1]!;
+        sum = cs[k - 1]!;
+        sq = cq[k - 1]!;
+      } else {
+        bound = values[m - k]!;
+        const before = m - k - 1;
+        sum = cs[m - 1]! - (before >= 0 ? cs[before]! : 0);
+        sq = cq[m - 1]! - (before >= 0 ? cq[before]! : 0);
+      }
+      const scale = num / k;
+      pcts.push({
+        threshold: th.pct,
+        suffix: th.suffix,
+        count: num,
+        mean: sum / k,
+        bound,
+        sum: sum * scale,
+        sumSquares: sq * scale,
+      });
+    }
+    const mean = agg.sum / n;
+    out.lower = agg.min;
+    out.upper = agg.max;
+    out.sum = agg.sum;
+    out.sumSquares = agg.sumSquares;
+    out.mean = mean;
+    out.std = Math.sqrt(Math.max(0, agg.sumSquares / n - mean * mean));
+  }
+  out.percentiles = pcts;
+}

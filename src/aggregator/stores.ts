@@ -1,0 +1,258 @@
+/**
+ * Per-type metric storage: typed arrays indexed by slot, grown by doubling.
+ *
+ * A {@link SlotIndex} hands out slots (reusing deleted ones from a free list), keeps the canonical
+ * id → slot map, a generation per slot (bumped on delete, so raw key-table entries pointing at a
+ * reused slot are detected as stale) and an insertion-ordered linked list of live slots (flush and
+ * the admin dumps walk keys in the order they were first seen, as the original's objects do).
+ */
+import type { MetricKey } from '../parser/types.js';
+import { EMPTY_RESERVOIR } from './reservoir.js';
+
+const INITIAL_SLOTS = 64;
+
+function growF64(a: Float64Array, cap: number): Float64Array {
+  const next = new Float64Array(cap);
+  next.set(a);
+  return next;
+}
+function growI32(a: Int32Array, cap: number, fill = 0): Int32Array {
+  const next = new Int32Array(cap);
+  next.set(a);
+  if (fill !== 0) next.fill(fill, a.length);
+  return next;
+}
+
+export class SlotIndex {
+  /** Slot → its key (null for a free slot). */
+  keys: (MetricKey | null)[];
+  /** Slot → generation (bumped each time the slot is freed). */
+  gen: Uint32Array;
+  /** Slot → number of raw key-table entries resolving to it. */
+  refs: Int32Array;
+  /** Insertion-ordered list of live slots. */
+  next: Int32Array;
+  prev: Int32Array;
+  head: number;
+  tail: number;
+  /** canonical id → slot */
+  readonly byId: Map<string, number>;
+  /** Live slots. */
+  size: number;
+  /** Slots handed out so far (high-water mark). */
+  private high: number;
+  private free: Int32Array;
+  private freeCount: number;
+
+  constructor() {
+    this.keys = [];
+    this.gen = new Uint32Array(INITIAL_SLOTS);
+    this.refs = new Int32Array(INITIAL_SLOTS);
+    this.next = new Int32Array(INITIAL_SLOTS).fill(-1);
+    this.prev = new Int32Array(INITIAL_SLOTS).fill(-1);
+    this.head = -1;
+    this.tail = -1;
+    this.byId = new Map();
+    this.size = 0;
+    this.high = 0;
+    this.free = new Int32Array(16);
+    this.freeCount = 0;
+  }
+
+  get capacity(): number {
+    return this.gen.length;
+  }
+
+  /** A slot for a new key, appended to the insertion order. The caller grows its data arrays to {@link capacity}. */
+  alloc(key: MetricKey): number {
+    let slot: number;
+    if (this.freeCount > 0) {
+      slot = this.free[--this.freeCount]!;
+      this.keys[slot] = key;
+    } else {
+      slot = this.high++;
+      if (slot >= this.gen.length) this.grow(this.gen.length * 2);
+      this.keys.push(key);
+    }
+    this.byId.set(key.id, slot);
+    this.prev[slot] = this.tail;
+    this.next[slot] = -1;
+    if (this.tail >= 0) this.next[this.tail] = slot;
+    else this.head = slot;
+    this.tail = slot;
+    this.size++;
+    return slot;
+  }
+
+  /** Free a live slot; returns how many raw entries pointed at it (now stale). */
+  release(slot: number): number {
+    const key = this.keys[slot]!;
+    this.byId.delete(key.id);
+    this.keys[slot] = null;
+    const p = this.prev[slot]!;
+    const n = this.next[slot]!;
+    if (p >= 0) this.next[p] = n;
+    else this.head = n;
+    if (n >= 0) this.prev[n] = p;
+    else this.tail = p;
+    this.prev[slot] = -1;
+    this.next[slot] = -1;
+    this.gen[slot] = (this.gen[slot]! + 1) >>> 0;
+    const stale = this.refs[slot]!;
+    this.refs[slot] = 0;
+    if (this.freeCount >= this.free.length) this.free = growI32(this.free, this.free.length * 2);
+    this.free[this.freeCount++] = slot;
+    this.size--;
+    return stale;
+  }
+
+  isLive(slot: number, gen: number): boolean {
+    return slot < this.gen.length && this.gen[slot] === gen && this.keys[slot] !== null;
+  }
+
+  /** Live slots in insertion order (a fresh array; not for the hot path). */
+  liveSlots(): number[] {
+    const out: number[] = [];
+    for (let s = this.head; s >= 0; s = this.next[s]!) out.push(s);
+    return out;
+  }
+
+  private grow(cap: number): void {
+    const gen = new Uint32Array(cap);
+    gen.set(this.gen);
+    this.gen = gen;
+    this.refs = growI32(this.refs, cap);
+    this.next = growI32(this.next, cap, -1);
+    this.prev = growI32(this.prev, cap, -1);
+  }
+}
+
+export class CounterStore {
+  readonly idx = new SlotIndex();
+  values: Float64Array = new Float64Array(INITIAL_SLOTS);
+
+  create(key: MetricKey): number {
+    const slot = this.idx.alloc(key);
+    if (this.values.length < this.idx.capacity) this.values = growF64(this.values, this.idx.capacity);
+    this.values[slot] = 0;
+    return slot;
+  }
+
+  remove(slot: number): number {
+    this.values[slot] = 0;
+    return this.idx.release(slot);
+  }
+
+  bytes(): number {
+    return this.values.byteLength + this.idx.capacity * 17;
+  }
+}
+
+export class GaugeStore {
+  readonly idx = new SlotIndex();
+  values: Float64Array = new Float64Array(INITIAL_SLOTS);
+  /** Flushes left before deletion when deleteGauges is on; 0: not tracked (the original's gaugesTTL). */
+  ttl: Int32Array = new Int32Array(INITIAL_SLOTS);
+
+  create(key: MetricKey): number {
+    const slot = this.idx.alloc(key);
+    const cap = this.idx.capacity;
+    if (this.values.length < cap) {
+      this.values = growF64(this.values, cap);
+      this.ttl = growI32(this.ttl, cap);
+    }
+    this.values[slot] = 0;
+    this.ttl[slot] = 0;
+    return slot;
+  }
+
+  remove(slot: number): number {
+    this.values[slot] = 0;
+    this.ttl[slot] = 0;
+    return this.idx.release(slot);
+  }
+}
+
+export class TimerStore {
+  readonly idx = new SlotIndex();
+  /** Sample-rate weighted count (the original's timer_counters). */
+  count: Float64Array = new Float64Array(INITIAL_SLOTS);
+  /** Values received this interval. */
+  n: Float64Array = new Float64Array(INITIAL_SLOTS);
+  sum: Float64Array = new Float64Array(INITIAL_SLOTS);
+  sumSquares: Float64Array = new Float64Array(INITIAL_SLOTS);
+  min: Float64Array = new Float64Array(INITIAL_SLOTS);
+  max: Float64Array = new Float64Array(INITIAL_SLOTS);
+  /** Per-slot reservoir, grown lazily up to the reservoir size. */
+  res: Float64Array[] = [];
+  /** Histogram rule index per slot (-1: none), resolved when the key is created. */
+  histRule: Int32Array = new Int32Array(INITIAL_SLOTS).fill(-1);
+  /** Per-slot bin counts (EMPTY_RESERVOIR when the slot has no rule). */
+  histCounts: Float64Array[] = [];
+
+  create(key: MetricKey, rule: number, bins: number): number {
+    const slot = this.idx.alloc(key);
+    const cap = this.idx.capacity;
+    if (this.count.length < cap) {
+      this.count = growF64(this.count, cap);
+      this.n = growF64(this.n, cap);
+      this.sum = growF64(this.sum, cap);
+      this.sumSquares = growF64(this.sumSquares, cap);
+      this.min = growF64(this.min, cap);
+      this.max = growF64(this.max, cap);
+      this.histRule = growI32(this.histRule, cap, -1);
+    }
+    while (this.res.length <= slot) {
+      this.res.push(EMPTY_RESERVOIR);
+      this.histCounts.push(EMPTY_RESERVOIR);
+    }
+    this.reset(slot);
+    this.res[slot] = EMPTY_RESERVOIR;
+    this.setRule(slot, rule, bins);
+    return slot;
+  }
+
+  setRule(slot: number, rule: number, bins: number): void {
+    this.histRule[slot] = rule;
+    this.histCounts[slot] = rule >= 0 ? new Float64Array(bins) : EMPTY_RESERVOIR;
+  }
+
+  /** Start a new interval for this timer (keeps its reservoir's memory). */
+  reset(slot: number): void {
+    this.count[slot] = 0;
+    this.n[slot] = 0;
+    this.sum[slot] = 0;
+    this.sumSquares[slot] = 0;
+    this.min[slot] = Infinity;
+    this.max[slot] = -Infinity;
+    const h = this.histCounts[slot];
+    if (h !== undefined && h.length > 0) h.fill(0);
+  }
+
+  remove(slot: number): number {
+    this.reset(slot);
+    this.res[slot] = EMPTY_RESERVOIR;
+    this.histRule[slot] = -1;
+    this.histCounts[slot] = EMPTY_RESERVOIR;
+    return this.idx.release(slot);
+  }
+}
+
+export class SetStore {
+  readonly idx = new SlotIndex();
+  members: Set<string>[] = [];
+
+  create(key: MetricKey): number {
+    const slot = this.idx.alloc(key);
+    if (slot < this.members.length) this.members[slot] = new Set();
+    else this.members.push(new Set());
+    return slot;
+  }
+
+  remove(slot: number): number {
+    this.members[slot] = EMPTY_SET;
+    return this.idx.release(slot);
+  }
+}
+
+const EMPTY_SET: Set<string> = new Set();

@@ -1,0 +1,118 @@
+/**
+ * The console backend (the original's backends/console.js): at each flush, a "Flushing stats at
+ * <date>" line, then one JSON object { counters, timers, gauges, timer_data, counter_rates, sets,
+ * pctThreshold } on STDOUT (indented when console.prettyprint is set, else on one line).
+ *
+ * Differences from the original: the output is JSON (the original printed util.inspect), timers are
+ * the reservoir sample (every value unless the reservoir overflowed), and `sets` maps each key to its
+ * number of unique members (the snapshot carries counts, not members).
+ */
+import fastJson from 'fast-json-stringify';
+import type { Snapshot } from '../../aggregator/snapshot.js';
+import type { Backend, BackendContext, StatusLine } from '../types.js';
+import { timerDataObject, timerFieldFilter, type TimerFieldFilter } from '../graphite/format.js';
+
+const numberMap = { type: 'object', additionalProperties: { type: 'number' } } as const;
+
+/** fast-json-stringify: measurably faster than JSON.stringify on large flushes (no key checks). */
+const stringifyFlat = fastJson({
+  type: 'object',
+  properties: {
+    counters: numberMap,
+    timers: { type: 'object', additionalProperties: { type: 'array', items: { type: 'number' } } },
+    gauges: numberMap,
+    timer_data: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        properties: { histogram: numberMap },
+        additionalProperties: { type: 'number' },
+      },
+    },
+    counter_rates: numberMap,
+    sets: numberMap,
+    pctThreshold: { type: 'array', items: { type: 'number' } },
+  },
+});
+
+export interface ConsoleOutput {
+  counters: Record<string, number>;
+  timers: Record<string, number[]>;
+  gauges: Record<string, number>;
+  timer_data: Record<string, Record<string, number | Record<string, number>>>;
+  counter_rates: Record<string, number>;
+  sets: Record<string, number>;
+  pctThreshold: number[];
+}
+
+/** The object printed for one flush (keys are MetricKey.id). */
+export function consoleObject(snapshot: Snapshot, pctThreshold: readonly number[], filter: TimerFieldFilter): ConsoleOutput {
+  const out: ConsoleOutput = {
+    counters: {},
+    timers: {},
+    gauges: {},
+    timer_data: {},
+    counter_rates: {},
+    sets: {},
+    pctThreshold: [...pctThreshold],
+  };
+  for (const c of snapshot.counters) {
+    out.counters[c.key.id] = c.count;
+    out.counter_rates[c.key.id] = c.rate;
+  }
+  for (const t of snapshot.timers) {
+    out.timers[t.key.id] = Array.from(t.samples);
+    out.timer_data[t.key.id] = timerDataObject(t, filter);
+  }
+  for (const g of snapshot.gauges) out.gauges[g.key.id] = g.value;
+  for (const s of snapshot.sets) out.sets[s.key.id] = s.count;
+  return out;
+}
+
+export function formatConsole(snapshot: Snapshot, pctThreshold: readonly number[], filter: TimerFieldFilter, pretty: boolean): string {
+  const obj = consoleObject(snapshot, pctThreshold, filter);
+  const json = pretty ? JSON.stringify(obj, null, 2) : stringifyFlat(obj);
+  return `Flushing stats at ${new Date(snapshot.timestamp * 1000).toString()}\n${json}\n`;
+}
+
+export class ConsoleBackend implements Backend {
+  readonly name = 'console';
+  private lastFlush: number;
+  private lastException: number;
+  private readonly filter: TimerFieldFilter;
+
+  constructor(
+    private readonly ctx: BackendContext,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+  ) {
+    this.lastFlush = ctx.startupTime;
+    this.lastException = ctx.startupTime;
+    this.filter = timerFieldFilter(ctx.config.calculatedTimerMetrics);
+  }
+
+  async start(): Promise<void> {}
+
+  async flush(snapshot: Snapshot): Promise<void> {
+    try {
+      const text = formatConsole(snapshot, this.ctx.config.percentThreshold, this.filter, this.ctx.config.console.prettyprint);
+      this.out.write(text);
+      this.lastFlush = Math.round(Date.now() / 1000);
+    } catch (err) {
+      this.lastException = Math.round(Date.now() / 1000);
+      this.ctx.log.warn({ err }, 'console backend could not print a flush');
+    }
+  }
+
+  status(): StatusLine[] {
+    return [
+      ['last_flush', this.lastFlush],
+      ['last_exception', this.lastException],
+    ];
+  }
+
+  async stop(): Promise<void> {}
+}
+
+export function createConsoleBackend(ctx: BackendContext, out?: NodeJS.WritableStream): Backend {
+  return new ConsoleBackend(ctx, out);
+}

@@ -1,0 +1,415 @@
+/**
+ * Graphite plaintext formatting: a pure function from a snapshot to the bytes of one flush.
+ *
+ * Names and values follow the original statsd's backends/graphite.js + lib/process_metrics.js:
+ *  - a line is `<path> <value> <unix seconds>\n`, the value formatted as JavaScript's String(number);
+ *  - legacy namespace (the default): `stats.KEY` (rate), `stats_counts.KEY` (count), `stats.timers.KEY.FIELD`,
+ *    `stats.gauges.KEY`, `stats.sets.KEY.count`, `statsd.numStats`, `stats.statsd.*`. As in the original,
+ *    the legacy namespace ignores globalPrefix and the per-type prefixes (they apply to the new namespace);
+ *  - new namespace: `[globalPrefix].[prefixCounter].KEY.rate|count`, `[globalPrefix].[prefixTimer].KEY.FIELD`, ...
+ *    with empty prefixes left out;
+ *  - globalSuffix: `.suffix` after the path; the key's Graphite tags (`;k=v`, sorted) after the suffix.
+ *
+ * Everything that depends only on the config (namespaces, which timer fields are kept) is computed once
+ * by {@link graphiteFormatOptions}; the per-flush loop only concatenates strings.
+ */
+import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
+import type { TallydConfig } from '../../config/types.js';
+
+/** Which timer fields are emitted (the original's calculatedTimerMetrics, an inclusion list). */
+export interface TimerFieldFilter {
+  readonly countPct: boolean;
+  readonly meanPct: boolean;
+  readonly upperPct: boolean;
+  readonly lowerPct: boolean;
+  readonly sumPct: boolean;
+  readonly sumSquaresPct: boolean;
+  readonly std: boolean;
+  readonly upper: boolean;
+  readonly lower: boolean;
+  readonly count: boolean;
+  readonly countPs: boolean;
+  readonly sum: boolean;
+  readonly sumSquares: boolean;
+  readonly mean: boolean;
+  readonly median: boolean;
+  readonly histogram: boolean;
+}
+
+/**
+ * The name a timer field is matched under in calculatedTimerMetrics: a trailing `_<digits>`,
+ * `_top<digits>` or `_<digits>_<digits>` (threshold 99.9 → `_99_9`) becomes `_percent`.
+ */
+export function timerMetricFilterName(field: string): string {
+  return field.replace(/_(top)?\d+(_\d+)?$/, '_percent');
+}
+
+/** null (or no list): every field; else keep the fields whose filter name is listed. */
+export function timerFieldFilter(list: readonly string[] | null): TimerFieldFilter {
+  const keep = (field: string): boolean => list === null || list.includes(timerMetricFilterName(field));
+  return {
+    countPct: keep('count_90'),
+    meanPct: keep('mean_90'),
+    upperPct: keep('upper_90'),
+    lowerPct: keep('lower_top90'),
+    sumPct: keep('sum_90'),
+    sumSquaresPct: keep('sum_squares_90'),
+    std: keep('std'),
+    upper: keep('upper'),
+    lower: keep('lower'),
+    count: keep('count'),
+    countPs: keep('count_ps'),
+    sum: keep('sum'),
+    sumSquares: keep('sum_squares'),
+    mean: keep('mean'),
+    median: keep('median'),
+    histogram: keep('histogram'),
+  };
+}
+
+/** Precomputed path pieces. Every prefix string is either '' or ends with '.'. */
+export interface GraphiteFormatOptions {
+  readonly legacy: boolean;
+  /** Path before KEY for the counter rate: legacy `stats.`, new `stats.counters.`. */
+  readonly counterRatePrefix: string;
+  /** After KEY for the rate: legacy '', new `.rate`. */
+  readonly counterRateField: string;
+  /** Path before KEY for the count: legacy `stats_counts.`, new `stats.counters.`. */
+  readonly counterCountPrefix: string;
+  /** After KEY for the count: legacy '', new `.count`. */
+  readonly counterCountField: string;
+  readonly timerPrefix: string;
+  readonly gaugePrefix: string;
+  readonly setPrefix: string;
+  /** Full path of numStats: legacy `statsd.numStats`, new `stats.statsd.numStats`. */
+  readonly numStatsPath: string;
+  /** Prefix of the daemon's own figures (`processing_time`, `graphiteStats.calculationtime`). */
+  readonly internalPrefix: string;
+  /** Prefix of graphiteStats.last_exception etc.: `stats.statsd.graphiteStats.`. */
+  readonly graphiteStatsPrefix: string;
+  /** `.suffix` or ''. */
+  readonly suffix: string;
+  readonly flushCounts: boolean;
+  readonly timerFields: TimerFieldFilter;
+}
+
+/** Joins the non-empty parts with '.'; '' when all are empty. */
+function ns(...parts: string[]): string {
+  return parts.filter((p) => p !== '').join('.');
+}
+/** As ns(), plus a trailing '.' when not empty: a prefix to put before a key. */
+function prefix(...parts: string[]): string {
+  const s = ns(...parts);
+  return s === '' ? '' : s + '.';
+}
+
+export interface GraphiteNamespaceConfig {
+  readonly legacyNamespace: boolean;
+  readonly globalPrefix: string;
+  readonly prefixCounter: string;
+  readonly prefixTimer: string;
+  readonly prefixGauge: string;
+  readonly prefixSet: string;
+  readonly globalSuffix: string;
+  readonly prefixStats: string;
+  readonly flushCounts: boolean;
+  readonly calculatedTimerMetrics: readonly string[] | null;
+}
+
+export function namespaceConfigFrom(config: TallydConfig): GraphiteNamespaceConfig {
+  const g = config.graphite;
+  return {
+    legacyNamespace: g.legacyNamespace,
+    globalPrefix: g.globalPrefix,
+    prefixCounter: g.prefixCounter,
+    prefixTimer: g.prefixTimer,
+    prefixGauge: g.prefixGauge,
+    prefixSet: g.prefixSet,
+    globalSuffix: g.globalSuffix,
+    prefixStats: config.prefixStats,
+    flushCounts: config.flushCounts,
+    calculatedTimerMetrics: config.calculatedTimerMetrics,
+  };
+}
+
+/** Computes every namespace once (at start-up). */
+export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteFormatOptions {
+  const suffix = c.globalSuffix === '' ? '' : '.' + c.globalSuffix;
+  const timerFields = timerFieldFilter(c.calculatedTimerMetrics);
+  if (c.legacyNamespace) {
+    // The original's legacy namespace is fixed: 'stats', 'stats_counts', 'stats.timers', ...
+    return {
+      legacy: true,
+      counterRatePrefix: 'stats.',
+      counterRateField: '',
+      counterCountPrefix: 'stats_counts.',
+      counterCountField: '',
+      timerPrefix: 'stats.timers.',
+      gaugePrefix: 'stats.gauges.',
+      setPrefix: 'stats.sets.',
+      numStatsPath: ns(c.prefixStats, 'numStats'),
+      internalPrefix: prefix('stats', c.prefixStats),
+      graphiteStatsPrefix: prefix('stats', c.prefixStats, 'graphiteStats'),
+      suffix,
+      flushCounts: c.flushCounts,
+      timerFields,
+    };
+  }
+  const counter = prefix(c.globalPrefix, c.prefixCounter);
+  return {
+    legacy: false,
+    counterRatePrefix: counter,
+    counterRateField: '.rate',
+    counterCountPrefix: counter,
+    counterCountField: '.count',
+    timerPrefix: prefix(c.globalPrefix, c.prefixTimer),
+    gaugePrefix: prefix(c.globalPrefix, c.prefixGauge),
+    setPrefix: prefix(c.globalPrefix, c.prefixSet),
+    numStatsPath: ns(c.globalPrefix, c.prefixStats, 'numStats'),
+    internalPrefix: prefix(c.globalPrefix, c.prefixStats),
+    graphiteStatsPrefix: prefix(c.globalPrefix, c.prefixStats, 'graphiteStats'),
+    suffix,
+    flushCounts: c.flushCounts,
+    timerFields,
+  };
+}
+
+/** The backend's own figures of the previous delivery, sent with every flush (as the original). */
+export interface GraphiteExtra {
+  readonly lastException: number;
+  readonly lastFlush: number;
+  readonly flushTime: number;
+  readonly flushLength: number;
+  /** ms clock for graphiteStats.calculationtime (injectable for tests; default Date.now). */
+  readonly now?: () => number;
+}
+
+export interface GraphitePayload {
+  readonly bytes: Buffer;
+  readonly lines: number;
+  readonly numStats: number;
+  /** The snapshot's timestamp (unix s) that every line carries. */
+  readonly timestamp: number;
+}
+
+/**
+ * Lines are concatenated into a short string, written into one growing Buffer every CHUNK_CHARS:
+ * measured ~2x faster than converting 1 MiB strings with Buffer.from (flattening long ropes is costly).
+ */
+const CHUNK_CHARS = 1 << 15;
+
+/** A growing byte buffer written in UTF-8. */
+class ByteOut {
+  private buf: Buffer;
+  private off = 0;
+  constructor(estimate: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(estimate, 1 << 16));
+  }
+  write(s: string): void {
+    const need = this.off + s.length * 3; // worst case of UTF-8 per UTF-16 unit
+    if (need > this.buf.length) {
+      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, need));
+      this.buf.copy(nb, 0, 0, this.off);
+      this.buf = nb;
+    }
+    this.off += this.buf.write(s, this.off, 'utf8');
+  }
+  /** The bytes written; copied when the buffer is much larger, so a queued flush holds no slack. */
+  result(): Buffer {
+    if (this.off < this.buf.length * 0.75) return Buffer.from(this.buf.subarray(0, this.off));
+    return this.buf.subarray(0, this.off);
+  }
+}
+
+/**
+ * Formats one flush. Lines come in the original's order: counters, timers, gauges, sets, numStats,
+ * calculationtime, processing_time, graphiteStats.{last_exception,last_flush,flush_time,flush_length}.
+ */
+export function formatGraphite(snapshot: Snapshot, o: GraphiteFormatOptions, extra: GraphiteExtra): GraphitePayload {
+  const now = extra.now ?? Date.now;
+  const start = now();
+  const tsNl = ' ' + snapshot.timestamp + '\n';
+  const sfx = o.suffix;
+  const counters = snapshot.counters;
+  const timers = snapshot.timers;
+  const gauges = snapshot.gauges;
+  const sets = snapshot.sets;
+  const out = new ByteOut((counters.length * 2 + timers.length * 16 + gauges.length + sets.length) * 64 + 1024);
+  let s = '';
+  let lines = 0;
+
+  for (let i = 0; i < counters.length; i++) {
+    const c = counters[i]!;
+    const name = c.key.name;
+    const tail = sfx + c.key.graphiteTags + ' ';
+    s += o.counterRatePrefix + name + o.counterRateField + tail + c.rate + tsNl;
+    lines++;
+    if (o.flushCounts) {
+      s += o.counterCountPrefix + name + o.counterCountField + tail + c.count + tsNl;
+      lines++;
+    }
+    if (s.length > CHUNK_CHARS) {
+      out.write(s);
+      s = '';
+    }
+  }
+
+  const f = o.timerFields;
+  for (let i = 0; i < timers.length; i++) {
+    const t = timers[i]!;
+    const base = o.timerPrefix + t.key.name + '.';
+    const tail = sfx + t.key.graphiteTags + ' ';
+    if (t.n === 0) {
+      // An idle timer: the original sends only count 0 and count_ps 0.
+      if (f.count) {
+        s += base + 'count' + tail + 0 + tsNl;
+        lines++;
+      }
+      if (f.countPs) {
+        s += base + 'count_ps' + tail + 0 + tsNl;
+        lines++;
+      }
+    } else {
+      const pcts = t.percentiles;
+      for (let j = 0; j < pcts.length; j++) {
+        const p = pcts[j]!;
+        const sx = p.suffix;
+        if (f.countPct) {
+          s += base + 'count_' + sx + tail + p.count + tsNl;
+          lines++;
+        }
+        if (f.meanPct) {
+          s += base + 'mean_' + sx + tail + p.mean + tsNl;
+          lines++;
+        }
+        if (p.threshold > 0 ? f.upperPct : f.lowerPct) {
+          s += base + (p.threshold > 0 ? 'upper_' : 'lower_') + sx + tail + p.bound + tsNl;
+          lines++;
+        }
+        if (f.sumPct) {
+          s += base + 'sum_' + sx + tail + p.sum + tsNl;
+          lines++;
+        }
+        if (f.sumSquaresPct) {
+          s += base + 'sum_squares_' + sx + tail + p.sumSquares + tsNl;
+          lines++;
+        }
+      }
+      if (f.std) {
+        s += base + 'std' + tail + t.std + tsNl;
+        lines++;
+      }
+      if (f.upper) {
+        s += base + 'upper' + tail + t.upper + tsNl;
+        lines++;
+      }
+      if (f.lower) {
+        s += base + 'lower' + tail + t.lower + tsNl;
+        lines++;
+      }
+      if (f.count) {
+        s += base + 'count' + tail + t.count + tsNl;
+        lines++;
+      }
+      if (f.countPs) {
+        s += base + 'count_ps' + tail + t.countPs + tsNl;
+        lines++;
+      }
+      if (f.sum) {
+        s += base + 'sum' + tail + t.sum + tsNl;
+        lines++;
+      }
+      if (f.sumSquares) {
+        s += base + 'sum_squares' + tail + t.sumSquares + tsNl;
+        lines++;
+      }
+      if (f.mean) {
+        s += base + 'mean' + tail + t.mean + tsNl;
+        lines++;
+      }
+      if (f.median) {
+        s += base + 'median' + tail + t.median + tsNl;
+        lines++;
+      }
+      const h = t.histogram;
+      if (h !== null && f.histogram) {
+        const hb = base + 'histogram.';
+        for (let j = 0; j < h.names.length; j++) {
+          s += hb + h.names[j] + tail + h.counts[j] + tsNl;
+          lines++;
+        }
+      }
+    }
+    if (s.length > CHUNK_CHARS) {
+      out.write(s);
+      s = '';
+    }
+  }
+
+  for (let i = 0; i < gauges.length; i++) {
+    const g = gauges[i]!;
+    s += o.gaugePrefix + g.key.name + sfx + g.key.graphiteTags + ' ' + g.value + tsNl;
+    if (s.length > CHUNK_CHARS) {
+      out.write(s);
+      s = '';
+    }
+  }
+  lines += gauges.length;
+
+  for (let i = 0; i < sets.length; i++) {
+    const st = sets[i]!;
+    s += o.setPrefix + st.key.name + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
+    if (s.length > CHUNK_CHARS) {
+      out.write(s);
+      s = '';
+    }
+  }
+  lines += sets.length;
+
+  const numStats = counters.length + timers.length + gauges.length + sets.length;
+  s += o.numStatsPath + sfx + ' ' + numStats + tsNl;
+  s += o.internalPrefix + 'graphiteStats.calculationtime' + sfx + ' ' + (now() - start) + tsNl;
+  s += o.internalPrefix + 'processing_time' + sfx + ' ' + Math.round(snapshot.internal.processingTimeMs) + tsNl;
+  s += o.graphiteStatsPrefix + 'last_exception' + sfx + ' ' + extra.lastException + tsNl;
+  s += o.graphiteStatsPrefix + 'last_flush' + sfx + ' ' + extra.lastFlush + tsNl;
+  s += o.graphiteStatsPrefix + 'flush_time' + sfx + ' ' + extra.flushTime + tsNl;
+  s += o.graphiteStatsPrefix + 'flush_length' + sfx + ' ' + extra.flushLength + tsNl;
+  lines += 7;
+  out.write(s);
+  return { bytes: out.result(), lines, numStats, timestamp: snapshot.timestamp };
+}
+
+/**
+ * The original's `timer_data[KEY]` object for one timer (field order and filtering as in Graphite),
+ * for backends that print objects (console). Not for the hot path.
+ */
+export function timerDataObject(t: TimerStat, f: TimerFieldFilter): Record<string, number | Record<string, number>> {
+  const out: Record<string, number | Record<string, number>> = {};
+  if (t.n === 0) {
+    if (f.count) out['count'] = 0;
+    if (f.countPs) out['count_ps'] = 0;
+    return out;
+  }
+  for (const p of t.percentiles) {
+    if (f.countPct) out['count_' + p.suffix] = p.count;
+    if (f.meanPct) out['mean_' + p.suffix] = p.mean;
+    if (p.threshold > 0 ? f.upperPct : f.lowerPct) out[(p.threshold > 0 ? 'upper_' : 'lower_') + p.suffix] = p.bound;
+    if (f.sumPct) out['sum_' + p.suffix] = p.sum;
+    if (f.sumSquaresPct) out['sum_squares_' + p.suffix] = p.sumSquares;
+  }
+  if (f.std) out['std'] = t.std;
+  if (f.upper) out['upper'] = t.upper;
+  if (f.lower) out['lower'] = t.lower;
+  if (f.count) out['count'] = t.count;
+  if (f.countPs) out['count_ps'] = t.countPs;
+  if (f.sum) out['sum'] = t.sum;
+  if (f.sumSquares) out['sum_squares'] = t.sumSquares;
+  if (f.mean) out['mean'] = t.mean;
+  if (f.median) out['median'] = t.median;
+  if (t.histogram !== null && f.histogram) {
+    const h: Record<string, number> = {};
+    for (let j = 0; j < t.histogram.names.length; j++) h[t.histogram.names[j]!] = t.histogram.counts[j]!;
+    out['histogram'] = h;
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+/**
+ * The Graphite backend: formats each flush once (format.ts) and hands the bytes to a bounded
+ * delivery queue (queue.ts) that sends them over TCP (transport.ts), replaying in order after an
+ * outage. flush() never waits for the network and never throws.
+ *
+ * Config: config.graphite (host, port, timeoutMs, namespaces), and `graphite.queueBytes` read from the
+ * raw config section (bytes of undelivered flushes kept during an outage; default 64 MiB).
+ */
+import type { Snapshot } from '../../aggregator/snapshot.js';
+import type { Backend, BackendContext, StatusLine } from '../types.js';
+import { formatGraphite, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
+import { DEFAULT_QUEUE_BYTES, DeliveryQueue } from './queue.js';
+import { sendTcp, type SendFn } from './transport.js';
+
+export interface GraphiteBackendDeps {
+  /** Replaces the TCP transport (tests). */
+  readonly send?: SendFn;
+  readonly backoffMinMs?: number;
+  readonly backoffMaxMs?: number;
+  /** ms clock. */
+  readonly now?: () => number;
+}
+
+/** Reads `graphite.queueBytes` from the raw config section; invalid values fall back to the default. */
+export function queueBytesFrom(raw: Readonly<Record<string, unknown>>): { value: number; problem?: string } {
+  const section = raw['graphite'];
+  if (section === null || typeof section !== 'object') return { value: DEFAULT_QUEUE_BYTES };
+  const v = (section as Record<string, unknown>)['queueBytes'];
+  if (v === undefined) return { value: DEFAULT_QUEUE_BYTES };
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return { value: Math.floor(v) };
+  return { value: DEFAULT_QUEUE_BYTES, problem: `graphite.queueBytes must be a non-negative number, got ${JSON.stringify(v)}` };
+}
+
+export class GraphiteBackend implements Backend {
+  readonly name = 'graphite';
+  private readonly opts: GraphiteFormatOptions;
+  private readonly queue: DeliveryQueue;
+  private readonly enabled: boolean;
+  private readonly now: () => number;
+
+  constructor(private readonly ctx: BackendContext, deps: GraphiteBackendDeps = {}) {
+    const g = ctx.config.graphite;
+    this.opts = graphiteFormatOptions(namespaceConfigFrom(ctx.config));
+    this.enabled = g.host !== undefined && g.host !== '';
+    this.now = deps.now ?? Date.now;
+    const qb = queueBytesFrom(ctx.config.raw);
+    if (qb.problem !== undefined) ctx.log.warn({ default: qb.value }, qb.problem);
+    const host = g.host ?? '';
+    const target = { host, port: g.port, timeoutMs: g.timeoutMs };
+    this.queue = new DeliveryQueue({
+      send: deps.send ?? ((payload, signal) => sendTcp(target, payload, signal)),
+      log: ctx.log,
+      maxBytes: qb.value,
+      backoffMinMs: deps.backoffMinMs,
+      backoffMaxMs: deps.backoffMaxMs,
+      now: this.now,
+      lastFlush: ctx.startupTime,
+      lastException: 0,
+    });
+  }
+
+  async start(): Promise<void> {
+    const g = this.ctx.config.graphite;
+    if (this.enabled) this.ctx.log.info({ host: g.host, port: g.port, legacyNamespace: g.legacyNamespace }, 'graphite backend ready');
+    else this.ctx.log.warn('graphite backend has no graphiteHost: flushes are discarded (as the original)');
+  }
+
+  async flush(snapshot: Snapshot): Promise<void> {
+    if (!this.enabled) return;
+    try {
+      const s = this.queue.stats;
+      const payload = formatGraphite(snapshot, this.opts, {
+        lastException: s.lastException,
+        lastFlush: s.lastFlush,
+        flushTime: s.flushTime,
+        flushLength: s.flushLength,
+        now: this.now,
+      });
+      this.queue.push({ bytes: payload.bytes, lines: payload.lines, timestamp: payload.timestamp });
+    } catch (err) {
+      this.ctx.log.error({ err }, 'graphite: could not format a flush; it is lost');
+    }
+  }
+
+  status(): StatusLine[] {
+    const s = this.queue.stats;
+    return [
+      ['last_flush', s.lastFlush],
+      ['last_exception', s.lastException],
+      ['flush_time', s.flushTime],
+      ['flush_length', s.flushLength],
+      ['queued_bytes', s.queuedBytes],
+      ['queued_flushes', s.queuedFlushes],
+      ['dropped_flushes', s.droppedFlushes],
+      ['dropped_lines', s.droppedLines],
+    ];
+  }
+
+  stop(deadlineMs: number): Promise<void> {
+    return this.queue.stop(deadlineMs);
+  }
+}
+
+export function createGraphiteBackend(ctx: BackendContext, deps?: GraphiteBackendDeps): Backend {
+  return new GraphiteBackend(ctx, deps);
+}

@@ -1,0 +1,294 @@
+/**
+ * "Nothing lost" delivery for Graphite: every formatted flush goes through a bounded FIFO.
+ *
+ * - One payload in flight at a time, oldest first, so Graphite sees points in order and a replay
+ *   after an outage comes before the live flushes queued behind it.
+ * - A failed delivery goes back to the head and is retried after a capped exponential backoff
+ *   (250 ms → 10 s by default); the backoff resets on the first success.
+ * - The queue is bounded in bytes (default 64 MiB): past the bound the OLDEST payloads are dropped
+ *   and counted (dropped_flushes, dropped_lines). The payload being sent is outside the bound until it
+ *   fails and re-enters at the head (then it is the oldest, so the first to be dropped).
+ * - Logs: one WARN when an outage starts, one ERROR the first time it drops data, one INFO when it
+ *   ends (with what was replayed and dropped): never one line per flush.
+ * - stop(deadline): keeps trying until the queue is empty or the deadline passes; what is left is
+ *   reported once at ERROR.
+ */
+import type { Logger } from 'pino';
+import { GraphiteAbortError, type SendFn } from './transport.js';
+
+export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_BACKOFF_MIN_MS = 250;
+export const DEFAULT_BACKOFF_MAX_MS = 10_000;
+
+export interface QueueEntry {
+  readonly bytes: Buffer;
+  readonly lines: number;
+  /** Unix seconds the payload's lines carry. */
+  readonly timestamp: number;
+}
+
+export interface DeliveryQueueOptions {
+  readonly send: SendFn;
+  readonly log: Logger;
+  readonly maxBytes?: number;
+  readonly backoffMinMs?: number;
+  readonly backoffMaxMs?: number;
+  /** ms clock (for last_flush / last_exception). */
+  readonly now?: () => number;
+  /** Initial last_flush (the original: startup time) and last_exception (observed: 0). */
+  readonly lastFlush: number;
+  readonly lastException: number;
+}
+
+export interface DeliveryStats {
+  /** Unix s of the last successful delivery. */
+  lastFlush: number;
+  /** Unix s of the last failed attempt. */
+  lastException: number;
+  /** ms spent writing the last delivered payload. */
+  flushTime: number;
+  /** Bytes of the last delivered payload. */
+  flushLength: number;
+  queuedBytes: number;
+  queuedFlushes: number;
+  droppedFlushes: number;
+  droppedLines: number;
+  /** Failed attempts since start. */
+  failures: number;
+  delivered: number;
+}
+
+export class DeliveryQueue {
+  private readonly send: SendFn;
+  private readonly log: Logger;
+  private readonly maxBytes: number;
+  private readonly backoffMin: number;
+  private readonly backoffMax: number;
+  private readonly now: () => number;
+
+  private entries: QueueEntry[] = [];
+  /**
+   * Bytes waiting in `entries` (the payload in flight is not counted: memory is bounded by
+   * maxBytes plus one payload; if it fails it re-enters at the head and is the first to go).
+   */
+  private bytes = 0;
+  private inFlight: QueueEntry | null = null;
+  private inFlightAbort: AbortController | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private backoff = 0;
+  private closed = false;
+  /** Set while an outage lasts (first failure → next success). */
+  private outage: { since: number; failures: number; droppedFlushes: number; droppedLines: number } | null = null;
+  /** A drop was logged since the last successful delivery (drops are logged once per outage). */
+  private dropLogged = false;
+  private idleWaiters: Array<() => void> = [];
+
+  readonly stats: DeliveryStats;
+
+  constructor(opts: DeliveryQueueOptions) {
+    this.send = opts.send;
+    this.log = opts.log;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_QUEUE_BYTES;
+    this.backoffMin = opts.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS;
+    this.backoffMax = opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+    this.now = opts.now ?? Date.now;
+    this.stats = {
+      lastFlush: opts.lastFlush,
+      lastException: opts.lastException,
+      flushTime: 0,
+      flushLength: 0,
+      queuedBytes: 0,
+      queuedFlushes: 0,
+      droppedFlushes: 0,
+      droppedLines: 0,
+      failures: 0,
+      delivered: 0,
+    };
+  }
+
+  /** Appends one payload (never blocks, never throws). Ignored after stop(). */
+  push(entry: QueueEntry): void {
+    if (this.closed) return;
+    this.entries.push(entry);
+    this.bytes += entry.bytes.length;
+    this.enforceBound();
+    this.updateGauges();
+    this.pump();
+  }
+
+  /** True when nothing is queued or in flight. */
+  get idle(): boolean {
+    return this.inFlight === null && this.entries.length === 0;
+  }
+
+  /** Resolves when the queue is empty (or at once when it is). */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((res) => this.idleWaiters.push(res));
+  }
+
+  /**
+   * Tries to deliver everything within `deadlineMs` (retrying with backoff, capped by the deadline),
+   * then gives up: the in-flight attempt is aborted and what is left is counted as lost.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.closed) return;
+    if (!this.idle && deadlineMs > 0) {
+      // Do not sit out a long backoff: retry now, then keep the normal backoff until the deadline.
+      if (this.retryTimer !== null) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = null;
+        this.pump();
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.whenIdle(),
+        new Promise<void>((res) => {
+          timer = setTimeout(res, deadlineMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.inFlightAbort?.abort();
+    let lostFlushes = this.entries.length;
+    let lostLines = 0;
+    for (const e of this.entries) lostLines += e.lines;
+    if (this.inFlight !== null) {
+      lostFlushes++;
+      lostLines += this.inFlight.lines;
+    }
+    if (lostFlushes > 0) {
+      this.stats.droppedFlushes += lostFlushes;
+      this.stats.droppedLines += lostLines;
+      this.log.error({ lostFlushes, lostLines, deadlineMs }, 'graphite: stopping with undelivered flushes, they are lost');
+    }
+    this.entries = [];
+    this.inFlight = null;
+    this.bytes = 0;
+    this.updateGauges();
+    this.notifyIdle();
+  }
+
+  private pump(): void {
+    if (this.closed || this.inFlight !== null || this.retryTimer !== null) return;
+    const entry = this.entries.shift();
+    if (entry === undefined) {
+      this.notifyIdle();
+      return;
+    }
+    this.inFlight = entry;
+    this.bytes -= entry.bytes.length;
+    const ac = new AbortController();
+    this.inFlightAbort = ac;
+    let p: Promise<number>;
+    try {
+      p = this.send(entry.bytes, ac.signal);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(
+      (ms) => this.onSuccess(entry, ms),
+      (err: unknown) => this.onFailure(entry, err),
+    );
+  }
+
+  private onSuccess(entry: QueueEntry, ms: number): void {
+    if (this.inFlight !== entry) return; // stop() gave up on it meanwhile
+    this.inFlight = null;
+    this.inFlightAbort = null;
+    const s = this.stats;
+    s.lastFlush = Math.round(this.now() / 1000);
+    s.flushTime = ms;
+    s.flushLength = entry.bytes.length;
+    s.delivered++;
+    this.backoff = 0;
+    this.dropLogged = false;
+    if (this.outage !== null) {
+      const o = this.outage;
+      this.outage = null;
+      this.log.info(
+        {
+          outageMs: this.now() - o.since,
+          failedAttempts: o.failures,
+          toReplay: this.entries.length + 1,
+          droppedFlushes: o.droppedFlushes,
+          droppedLines: o.droppedLines,
+        },
+        'graphite is reachable again: replaying queued flushes in order',
+      );
+    }
+    this.updateGauges();
+    this.pump();
+  }
+
+  private onFailure(entry: QueueEntry, err: unknown): void {
+    if (this.inFlight !== entry) return;
+    this.inFlight = null;
+    this.inFlightAbort = null;
+    if (this.closed || err instanceof GraphiteAbortError) return;
+    const s = this.stats;
+    s.failures++;
+    s.lastException = Math.round(this.now() / 1000);
+    if (this.outage === null) {
+      this.outage = { since: this.now(), failures: 0, droppedFlushes: 0, droppedLines: 0 };
+      this.log.warn(
+        { err, queuedFlushes: this.entries.length + 1, queuedBytes: this.bytes + entry.bytes.length },
+        'graphite delivery failed: queueing flushes and retrying with backoff',
+      );
+    }
+    this.outage.failures++;
+    // Back to the head: it is still the oldest.
+    this.entries.unshift(entry);
+    this.bytes += entry.bytes.length;
+    this.enforceBound();
+    this.updateGauges();
+    this.backoff = this.backoff === 0 ? this.backoffMin : Math.min(this.backoff * 2, this.backoffMax);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.pump();
+    }, this.backoff);
+    this.retryTimer.unref();
+  }
+
+  /** Drops the oldest queued payloads until the bytes fit (the one in flight is not touched: see `bytes`). */
+  private enforceBound(): void {
+    let flushes = 0;
+    let lines = 0;
+    while (this.bytes > this.maxBytes && this.entries.length > 0) {
+      const e = this.entries.shift()!;
+      this.bytes -= e.bytes.length;
+      flushes++;
+      lines += e.lines;
+    }
+    if (flushes === 0) return;
+    this.stats.droppedFlushes += flushes;
+    this.stats.droppedLines += lines;
+    const o = this.outage;
+    if (o !== null) {
+      o.droppedFlushes += flushes;
+      o.droppedLines += lines;
+    }
+    if (!this.dropLogged) {
+      this.dropLogged = true;
+      this.log.error(
+        { droppedFlushes: flushes, droppedLines: lines, maxBytes: this.maxBytes },
+        'graphite queue full: dropping the oldest flushes (logged once per outage)',
+      );
+    }
+  }
+
+  private updateGauges(): void {
+    this.stats.queuedBytes = this.bytes + (this.inFlight === null ? 0 : this.inFlight.bytes.length);
+    this.stats.queuedFlushes = this.entries.length + (this.inFlight === null ? 0 : 1);
+  }
+
+  private notifyIdle(): void {
+    if (!this.idle) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+}

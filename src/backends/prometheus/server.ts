@@ -1,0 +1,85 @@
+/**
+ * The HTTP side: GET/HEAD `path` (default /metrics) serves the exposition, /health answers 200 while
+ * the admin health is up and 503 once it is set down; anything else is 404.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { CONTENT_TYPE } from './exposition.js';
+
+export interface MetricsServerOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly path: string;
+  /** The user series (cached between flushes) and the self metrics, in this order. */
+  body(): Promise<readonly (Buffer | string)[]>;
+  health(): 'up' | 'down';
+  readonly log: Logger;
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  readonly address: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (path === opts.path) {
+      opts.body().then(
+        (parts) => {
+          let len = 0;
+          for (const p of parts) len += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+          res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': len });
+          if (req.method === 'HEAD') {
+            res.end();
+            return;
+          }
+          for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]!);
+          res.end(parts[parts.length - 1] ?? '');
+        },
+        (err: unknown) => {
+          opts.log.error({ err }, 'cannot render /metrics');
+          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end('error rendering metrics\n');
+        },
+      );
+      return;
+    }
+    if (path === '/health') {
+      const up = opts.health() === 'up';
+      res.writeHead(up ? 200 : 503, { 'Content-Type': 'text/plain' }).end(up ? 'up\n' : 'down\n');
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found; metrics are at ${opts.path}\n`);
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.address, () => {
+      server.off('error', reject);
+      server.on('error', (err) => opts.log.error({ err }, 'metrics server error'));
+      const addr = server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      resolve({
+        port: addr.port,
+        address: addr.address,
+        url: `http://${host}:${addr.port}${opts.path}`,
+        close: () =>
+          new Promise<void>((res) => {
+            server.close(() => res());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

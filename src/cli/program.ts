@@ -1,0 +1,163 @@
+/**
+ * The command line (commander): `tallyd [CONFIG]` as `node stats.js config.js`, plus flags that
+ * become config overrides. parseCli never exits: usage errors, --help and --version all come back
+ * as a CliError carrying the text and the exit code; main.ts prints it and exits.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { DEFAULT_GRAPHITE_PORT, MAX_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, PINO_LEVELS } from '../config/defaults.js';
+import type { ConfigOverrides } from '../config/load.js';
+import { CliError } from '../errors.js';
+
+export interface CliOptions {
+  configPath?: string;
+  checkConfig: boolean;
+  allowJsConfig: boolean;
+  overrides: ConfigOverrides;
+}
+
+/** Exit code for a usage error (as argparse and most Unix tools do). */
+export const EXIT_USAGE = 2;
+
+function parseInteger(value: string, min: number, max: number, expected: string): number {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${expected}.`);
+  return n;
+}
+
+function parsePort(value: string): number {
+  return parseInteger(value, 0, 65535, 'a port number (0..65535)');
+}
+
+function parseFlushInterval(value: string): number {
+  return parseInteger(value, 1, 2 ** 31 - 1, 'a positive integer (milliseconds)');
+}
+
+function parseReservoirSize(value: string): number {
+  return parseInteger(value, MIN_RESERVOIR_SIZE, MAX_RESERVOIR_SIZE, `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`);
+}
+
+function parseLogLevel(value: string): string {
+  if (!PINO_LEVELS.includes(value)) throw new InvalidArgumentError(`expected one of ${PINO_LEVELS.join(', ')}.`);
+  return value;
+}
+
+function parseAddress(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected an address.');
+  return value;
+}
+
+/** `host`, `host:port`, `[v6addr]`, `[v6addr]:port`; a bare IPv6 address (several ':') is a host. */
+export function parseGraphiteTarget(value: string): { host: string; port: number } {
+  const what = 'host or host:port (port 1..65535; IPv6 as [addr]:port)';
+  const expected = `expected ${what}.`;
+  let host = value.trim();
+  let port = DEFAULT_GRAPHITE_PORT;
+  if (host.startsWith('[')) {
+    const close = host.indexOf(']');
+    if (close === -1) throw new InvalidArgumentError(expected);
+    const rest = host.slice(close + 1);
+    host = host.slice(1, close);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) throw new InvalidArgumentError(expected);
+      port = parseInteger(rest.slice(1), 1, 65535, what);
+    }
+  } else if (host.indexOf(':') !== -1 && host.indexOf(':') === host.lastIndexOf(':')) {
+    const colon = host.indexOf(':');
+    port = parseInteger(host.slice(colon + 1), 1, 65535, what);
+    host = host.slice(0, colon);
+  }
+  if (host === '') throw new InvalidArgumentError(expected);
+  return { host, port };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a backend name.');
+  return [...(previous ?? []), value];
+}
+
+interface RawOptions {
+  config?: string;
+  port?: number;
+  address?: string;
+  mgmtPort?: number;
+  mgmtAddress?: string;
+  flushInterval?: number;
+  graphite?: { host: string; port: number };
+  backend?: string[];
+  reservoirSize?: number;
+  logLevel?: string;
+  checkConfig?: boolean;
+  allowJsConfig?: boolean;
+}
+
+function buildProgram(version: string, out: { stdout: string; stderr: string }): Command {
+  return new Command('tallyd')
+    .description('A fast, StatsD-compatible metrics daemon: StatsD lines in, Graphite plaintext and Prometheus out.')
+    .argument('[config]', "config file: the original statsd's (a JS object literal) or JSON")
+    .option('--config <file>', 'config file (instead of the positional argument)')
+    .option('-p, --port <n>', 'UDP port to listen on (first udp server when the config has `servers`)', parsePort)
+    .option('--address <addr>', 'address to listen on', parseAddress)
+    .option('--mgmt-port <n>', 'admin (management) TCP port', parsePort)
+    .option('--mgmt-address <addr>', 'admin (management) address', parseAddress)
+    .option('-f, --flush-interval <ms>', 'flush interval in milliseconds', parseFlushInterval)
+    .option('-g, --graphite <host:port>', `send to Graphite at host[:port] (port ${DEFAULT_GRAPHITE_PORT} by default; adds the graphite backend)`, parseGraphiteTarget)
+    .option('--backend <name>', 'backend to load; repeat for several (replaces `backends`)', collect)
+    .option('--reservoir-size <n>', `timer samples kept per key per interval (${MIN_RESERVOIR_SIZE}..${MAX_RESERVOIR_SIZE})`, parseReservoirSize)
+    .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
+    .option('--check-config', 'validate the configuration, print the effective config and exit')
+    .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does (require limited to os)')
+    .version(version, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print this help and exit')
+    .configureOutput({
+      writeOut: (s) => { out.stdout += s; },
+      writeErr: (s) => { out.stderr += s; },
+    })
+    .exitOverride();
+}
+
+/** Parse process.argv-style arguments. Throws CliError (exit code 0 for --help / --version). */
+export function parseCli(argv: string[], version: string): CliOptions {
+  const out = { stdout: '', stderr: '' };
+  const program = buildProgram(version, out);
+  try {
+    program.parse(argv, { from: 'node' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) throw new CliError(out.stdout || out.stderr, 0, { cause: err });
+      const text = (out.stderr || err.message).trim();
+      throw new CliError(`${text} (see tallyd --help)`, EXIT_USAGE, { cause: err });
+    }
+    throw err;
+  }
+  const opts = program.opts<RawOptions>();
+  const positional = program.args[0];
+  if (positional !== undefined && opts.config !== undefined) {
+    throw new CliError(
+      `error: a config file was given twice ('${positional}' and --config '${opts.config}'); give one (see tallyd --help)`,
+      EXIT_USAGE,
+    );
+  }
+
+  const overrides: ConfigOverrides = {};
+  if (opts.port !== undefined) overrides.port = opts.port;
+  if (opts.address !== undefined) overrides.address = opts.address;
+  if (opts.mgmtPort !== undefined) overrides.mgmtPort = opts.mgmtPort;
+  if (opts.mgmtAddress !== undefined) overrides.mgmtAddress = opts.mgmtAddress;
+  if (opts.flushInterval !== undefined) overrides.flushInterval = opts.flushInterval;
+  if (opts.graphite !== undefined) {
+    overrides.graphiteHost = opts.graphite.host;
+    overrides.graphitePort = opts.graphite.port;
+  }
+  if (opts.backend !== undefined) overrides.backends = opts.backend;
+  if (opts.reservoirSize !== undefined) overrides.reservoirSize = opts.reservoirSize;
+  if (opts.logLevel !== undefined) overrides.logLevel = opts.logLevel;
+
+  const result: CliOptions = {
+    checkConfig: opts.checkConfig === true,
+    allowJsConfig: opts.allowJsConfig === true,
+    overrides,
+  };
+  const configPath = positional ?? opts.config;
+  if (configPath !== undefined) result.configPath = configPath;
+  return result;
+}

@@ -1,0 +1,81 @@
+/**
+ * Every default, named. Values follow the original statsd (statsd/statsd exampleConfig.js) unless the
+ * comment says tallyd differs.
+ */
+
+export const DEFAULT_PORT = 8125;
+export const DEFAULT_ADDRESS = '0.0.0.0';
+export const DEFAULT_ADDRESS_IPV6 = '::';
+export const DEFAULT_MGMT_PORT = 8126;
+/** tallyd differs: the original binds the admin interface on 0.0.0.0. */
+export const DEFAULT_MGMT_ADDRESS = '127.0.0.1';
+export const DEFAULT_FLUSH_INTERVAL_MS = 10_000;
+export const DEFAULT_PERCENT_THRESHOLD: readonly number[] = [90];
+export const DEFAULT_FLUSH_COUNTS = true;
+export const DEFAULT_DELETE_IDLE_STATS = false;
+export const DEFAULT_GAUGES_MAX_TTL = 1;
+export const DEFAULT_PREFIX_STATS = 'statsd';
+export const DEFAULT_KEY_NAME_SANITIZE = true;
+export const DEFAULT_HEALTH_STATUS = 'up';
+export const DEFAULT_AUTOMATIC_CONFIG_RELOAD = true;
+
+export const DEFAULT_GRAPHITE_PORT = 2003;
+export const DEFAULT_GRAPHITE_LEGACY_NAMESPACE = true;
+export const DEFAULT_GRAPHITE_GLOBAL_PREFIX = 'stats';
+export const DEFAULT_GRAPHITE_PREFIX_COUNTER = 'counters';
+export const DEFAULT_GRAPHITE_PREFIX_TIMER = 'timers';
+export const DEFAULT_GRAPHITE_PREFIX_GAUGE = 'gauges';
+export const DEFAULT_GRAPHITE_PREFIX_SET = 'sets';
+export const DEFAULT_GRAPHITE_GLOBAL_SUFFIX = '';
+/** tallyd's own: connect + write timeout for one Graphite flush. */
+export const DEFAULT_GRAPHITE_TIMEOUT_MS = 5000;
+
+export const DEFAULT_CONSOLE_PRETTYPRINT = true;
+export const DEFAULT_REPEATER_PROTOCOL = 'udp4';
+export const DEFAULT_KEY_FLUSH_INTERVAL_MS = 0;
+export const DEFAULT_KEY_FLUSH_PERCENT = 100;
+
+/** tallyd's own: reservoir slots per timer per interval (Algorithm R). */
+export const DEFAULT_RESERVOIR_SIZE = 1024;
+export const MIN_RESERVOIR_SIZE = 16;
+export const MAX_RESERVOIR_SIZE = 1_048_576;
+/** tallyd's own: requested SO_RCVBUF for each UDP server, bytes (32 MiB). */
+export const DEFAULT_UDP_RECV_BUFFER_BYTES = 33_554_432;
+/** tallyd's own: longest accepted TCP line, bytes. */
+export const DEFAULT_TCP_MAX_LINE_LENGTH = 65_536;
+export const DEFAULT_LOG_LEVEL = 'info';
+export const PINO_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Backends tallyd ships; the original's './backends/<name>' spelling normalises to these. */
+export const BUILTIN_BACKENDS: readonly string[] = ['graphite', 'console', 'repeater', 'prometheus'];
+
+/**
+ * Timer metric names accepted in calculatedTimerMetrics (the original's process_metrics.js names;
+ * '<name>_percent' selects the per-percentile variant).
+ */
+export const TIMER_METRIC_NAMES: readonly string[] = [
+  'count', 'count_ps', 'lower', 'mean', 'median', 'std', 'sum', 'sum_squares', 'upper', 'histogram',
+  'count_percent', 'mean_percent', 'upper_percent', 'lower_percent', 'sum_percent', 'sum_squares_percent',
+];
+
+/**
+ * The configuration used when no file is given; the same content as config/default.js (a unit test
+ * checks they agree): UDP 8125 on 0.0.0.0, admin on 127.0.0.1:8126, console backend, 10 s flushes.
+ */
+export const EMBEDDED_DEFAULT_CONFIG: Record<string, unknown> = deepFreeze({
+  port: DEFAULT_PORT,
+  address: DEFAULT_ADDRESS,
+  mgmt_port: DEFAULT_MGMT_PORT,
+  mgmt_address: DEFAULT_MGMT_ADDRESS,
+  flushInterval: DEFAULT_FLUSH_INTERVAL_MS,
+  backends: ['./backends/console'],
+});
+
+/** Freeze an object graph (plain objects and arrays) in place and return it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}

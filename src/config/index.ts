@@ -1,0 +1,15 @@
+/** Configuration: load (original-style files, JSON) → validate (every problem at once) → freeze. */
+export {
+  buildConfig,
+  describeConfig,
+  EMBEDDED_DEFAULT_CONFIG,
+  expandPlaceholders,
+  parseConfigText,
+  readConfigFile,
+  writeConfigLines,
+  type ConfigOverrides,
+  type PlaceholderContext,
+} from './load.js';
+export { normaliseBackendName, normaliseServerName, validateConfig, type ValidationResult } from './validate.js';
+export * from './defaults.js';
+export type * from './types.js';

@@ -1,0 +1,560 @@
+/**
+ * Validation: a raw config object (as read from an original-style file, placeholders expanded) →
+ * the frozen TallydConfig. Every problem is collected before refusing (one ConfigError lists them
+ * all); unknown keys are warnings. Covers every documented key of the original daemon and of its
+ * graphite, console and repeater backends, plus tallyd's own keys.
+ */
+import { ConfigError } from '../errors.js';
+import {
+  BUILTIN_BACKENDS,
+  DEFAULT_ADDRESS,
+  DEFAULT_ADDRESS_IPV6,
+  DEFAULT_AUTOMATIC_CONFIG_RELOAD,
+  DEFAULT_CONSOLE_PRETTYPRINT,
+  DEFAULT_DELETE_IDLE_STATS,
+  DEFAULT_FLUSH_COUNTS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_GAUGES_MAX_TTL,
+  DEFAULT_GRAPHITE_GLOBAL_PREFIX,
+  DEFAULT_GRAPHITE_GLOBAL_SUFFIX,
+  DEFAULT_GRAPHITE_LEGACY_NAMESPACE,
+  DEFAULT_GRAPHITE_PORT,
+  DEFAULT_GRAPHITE_PREFIX_COUNTER,
+  DEFAULT_GRAPHITE_PREFIX_GAUGE,
+  DEFAULT_GRAPHITE_PREFIX_SET,
+  DEFAULT_GRAPHITE_PREFIX_TIMER,
+  DEFAULT_GRAPHITE_TIMEOUT_MS,
+  DEFAULT_HEALTH_STATUS,
+  DEFAULT_KEY_FLUSH_INTERVAL_MS,
+  DEFAULT_KEY_FLUSH_PERCENT,
+  DEFAULT_KEY_NAME_SANITIZE,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MGMT_ADDRESS,
+  DEFAULT_MGMT_PORT,
+  DEFAULT_PERCENT_THRESHOLD,
+  DEFAULT_PORT,
+  DEFAULT_PREFIX_STATS,
+  DEFAULT_REPEATER_PROTOCOL,
+  DEFAULT_RESERVOIR_SIZE,
+  DEFAULT_TCP_MAX_LINE_LENGTH,
+  DEFAULT_UDP_RECV_BUFFER_BYTES,
+  MAX_RESERVOIR_SIZE,
+  MIN_RESERVOIR_SIZE,
+  PINO_LEVELS,
+  TIMER_METRIC_NAMES,
+  deepFreeze,
+} from './defaults.js';
+import type { GraphiteConfig, HistogramRule, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
+
+/** Top-level keys this module reads (or accepts and ignores). */
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  // the original daemon
+  'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'flushInterval',
+  'percentThreshold', 'flush_counts', 'deleteIdleStats', 'deleteCounters', 'deleteTimers', 'deleteGauges',
+  'deleteSets', 'gaugesMaxTTL', 'prefixStats', 'keyNameSanitize', 'calculatedTimerMetrics', 'histogram',
+  'dumpMessages', 'debug', 'debugInterval', 'healthStatus', 'backends', 'keyFlush', 'automaticConfigReload',
+  'title', 'log',
+  // its graphite, console and repeater backends
+  'graphiteHost', 'graphitePort', 'graphitePicklePort', 'graphiteProtocol', 'graphite', 'console',
+  'repeater', 'repeaterProtocol',
+  // tallyd's own
+  'reservoirSize', 'udpRecvBuffer', 'tcpMaxLineLength', 'logLevel', 'prometheus',
+]);
+
+const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
+  'legacyNamespace', 'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix',
+  'timeoutMs',
+]);
+const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod']);
+const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
+const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level']);
+
+/** The original's syslog level names (log.level) → pino levels. */
+const SYSLOG_LEVELS: Readonly<Record<string, string>> = {
+  LOG_EMERG: 'fatal', LOG_ALERT: 'fatal', LOG_CRIT: 'fatal', LOG_ERR: 'error', LOG_WARNING: 'warn',
+  LOG_NOTICE: 'info', LOG_INFO: 'info', LOG_DEBUG: 'debug',
+};
+
+export interface ValidationResult {
+  config: TallydConfig;
+  warnings: string[];
+}
+
+/** A value for a message: strings quoted (JSON), the rest as JSON or String(). */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'number') return String(value);
+  try {
+    const json = JSON.stringify(value);
+    if (json === undefined) return String(value);
+    return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+  } catch {
+    return String(value);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** null and undefined both mean "not set" (the original reads `config.x || default`). */
+function isUnset(value: unknown): value is null | undefined {
+  return value === undefined || value === null;
+}
+
+/** Number from a number or a numeric string (the original passes strings to Number() or bind()). */
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value);
+    return Number.isNaN(n) ? undefined : n;
+  }
+  return undefined;
+}
+
+/** Collects problems and warnings while reading keys. */
+class Reader {
+  readonly problems: string[] = [];
+  readonly warnings: string[] = [];
+
+  problem(key: string, expected: string, value: unknown): void {
+    this.problems.push(`config key '${key}': expected ${expected}, got ${describeValue(value)}`);
+  }
+
+  note(key: string, message: string): void {
+    this.problems.push(`config key '${key}': ${message}`);
+  }
+
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+
+  unknownKeys(obj: Record<string, unknown>, known: ReadonlySet<string>, prefix: string): void {
+    for (const key of Object.keys(obj)) {
+      if (!known.has(key)) this.warn(`unknown config key '${prefix}${key}' (ignored)`);
+    }
+  }
+
+  bool(key: string, value: unknown, def: boolean): boolean {
+    if (isUnset(value)) return def;
+    if (typeof value === 'boolean') return value;
+    // 0 and 1 are common in hand-written files and mean what the original's truthiness makes of them.
+    if (value === 0 || value === 1) return value === 1;
+    this.problem(key, 'true or false', value);
+    return def;
+  }
+
+  str(key: string, value: unknown, def: string, opts: { nonEmpty?: boolean } = {}): string {
+    if (isUnset(value)) return def;
+    if (typeof value !== 'string' || (opts.nonEmpty === true && value === '')) {
+      this.problem(key, opts.nonEmpty === true ? 'a non-empty string' : 'a string', value);
+      return def;
+    }
+    return value;
+  }
+
+  optStr(key: string, value: unknown): string | undefined {
+    if (isUnset(value) || value === '') return undefined;
+    if (typeof value !== 'string') {
+      this.problem(key, 'a string', value);
+      return undefined;
+    }
+    return value;
+  }
+
+  int(key: string, value: unknown, def: number, min: number, max: number, expected: string): number {
+    if (isUnset(value)) return def;
+    const n = toNumber(value);
+    if (n === undefined || !Number.isInteger(n) || n < min || n > max) {
+      this.problem(key, expected, value);
+      return def;
+    }
+    return n;
+  }
+
+  port(key: string, value: unknown, def: number, allowZero: boolean): number {
+    const min = allowZero ? 0 : 1;
+    return this.int(key, value, def, min, 65535, `a port number (${min}..65535)`);
+  }
+
+  oneOf<T extends string>(key: string, value: unknown, def: T, allowed: readonly T[]): T {
+    if (isUnset(value)) return def;
+    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+    this.problem(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+    return def;
+  }
+
+  section(key: string, value: unknown): Record<string, unknown> {
+    if (isUnset(value)) return {};
+    if (!isPlainObject(value)) {
+      this.problem(key, 'an object', value);
+      return {};
+    }
+    return value;
+  }
+
+  list(key: string, value: unknown, expected: string): unknown[] | undefined {
+    if (isUnset(value)) return undefined;
+    if (!Array.isArray(value)) {
+      this.problem(key, expected, value);
+      return undefined;
+    }
+    return value;
+  }
+}
+
+/** './servers/udp', 'servers/udp.js', 'udp' → 'udp'; likewise tcp; anything else → undefined. */
+export function normaliseServerName(name: string): 'udp' | 'tcp' | undefined {
+  let n = name.trim();
+  if (n.endsWith('.js')) n = n.slice(0, -3);
+  if (n.startsWith('./')) n = n.slice(2);
+  if (n.startsWith('servers/')) n = n.slice('servers/'.length);
+  return n === 'udp' || n === 'tcp' ? n : undefined;
+}
+
+/** './backends/graphite', 'backends/graphite.js', 'graphite' → 'graphite' (the built-in ones); others as written. */
+export function normaliseBackendName(name: string): string {
+  let n = name.trim();
+  if (n.endsWith('.js')) n = n.slice(0, -3);
+  if (n.startsWith('./')) n = n.slice(2);
+  if (n.startsWith('backends/')) n = n.slice('backends/'.length);
+  return BUILTIN_BACKENDS.includes(n) ? n : name.trim();
+}
+
+/** Section names a configured backend may use for its own settings (kept in raw, not warned about). */
+function backendSectionNames(backends: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (const b of backends) {
+    names.add(b);
+    const last = b.slice(b.lastIndexOf('/') + 1).replace(/\.js$/, '');
+    names.add(last);
+    // e.g. 'statsd-influxdb-backend' → 'influxdb'
+    names.add(last.replace(/^statsd-/, '').replace(/-backend$/, ''));
+  }
+  return names;
+}
+
+function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number): ServerConfig[] {
+  const list = r.list('servers', raw.servers, 'a list of server objects');
+  if (list === undefined) {
+    // No `servers`: the top-level port/address/address_ipv6 make one UDP server, as the original does.
+    const ipv6 = r.bool('address_ipv6', raw.address_ipv6, false);
+    return [{
+      server: 'udp',
+      address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
+      port: r.port('port', raw.port, DEFAULT_PORT, true),
+      addressIpv6: ipv6,
+      recvBufferBytes,
+      maxLineLength,
+    }];
+  }
+  for (const key of ['port', 'address', 'address_ipv6']) {
+    if (!isUnset(raw[key])) r.warn(`config key '${key}' is ignored because 'servers' is set`);
+  }
+  if (list.length === 0) r.problem('servers', 'a non-empty list of server objects', list);
+  const servers: ServerConfig[] = [];
+  list.forEach((entry, i) => {
+    const at = `servers[${i}]`;
+    if (!isPlainObject(entry)) {
+      r.problem(at, 'an object like { server: "./servers/udp", port: 8125 }', entry);
+      return;
+    }
+    r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
+    let kind: 'udp' | 'tcp' = 'udp';
+    if (!isUnset(entry.server)) {
+      const name = typeof entry.server === 'string' ? normaliseServerName(entry.server) : undefined;
+      if (name === undefined) r.problem(`${at}.server`, "'udp', 'tcp', './servers/udp' or './servers/tcp'", entry.server);
+      else kind = name;
+    }
+    const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
+    const server: {
+      server: 'udp' | 'tcp'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
+      recvBufferBytes: number; maxLineLength: number;
+    } = {
+      server: kind,
+      address: r.str(`${at}.address`, entry.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
+      port: r.port(`${at}.port`, entry.port, DEFAULT_PORT, true),
+      addressIpv6: ipv6,
+      recvBufferBytes,
+      maxLineLength,
+    };
+    const socket = r.optStr(`${at}.socket`, entry.socket);
+    const socketMod = readSocketMod(r, `${at}.socket_mod`, entry.socket_mod);
+    if (kind === 'tcp') {
+      if (socket !== undefined) server.socket = socket;
+      if (socketMod !== undefined) {
+        if (socket === undefined) r.warn(`config key '${at}.socket_mod' is ignored without '${at}.socket'`);
+        else server.socketMod = socketMod;
+      }
+    } else if (socket !== undefined || socketMod !== undefined) {
+      r.warn(`config keys '${at}.socket' and '${at}.socket_mod' apply to tcp servers only (ignored)`);
+    }
+    servers.push(server);
+  });
+  return servers;
+}
+
+/** A file mode: a number (0o660 or 432) or an octal string ('660', '0660', '0o660'). */
+function readSocketMod(r: Reader, key: string, value: unknown): number | undefined {
+  if (isUnset(value)) return undefined;
+  let mode: number | undefined;
+  if (typeof value === 'number' && Number.isInteger(value)) mode = value;
+  else if (typeof value === 'string' && /^(0o?)?[0-7]{1,4}$/i.test(value)) mode = parseInt(value.replace(/^0o/i, ''), 8);
+  if (mode === undefined || mode < 0 || mode > 0o7777) {
+    r.problem(key, "a file mode (a number such as 0o660, or an octal string such as '660')", value);
+    return undefined;
+  }
+  return mode;
+}
+
+function readPercentThreshold(r: Reader, value: unknown): number[] {
+  if (isUnset(value)) return [...DEFAULT_PERCENT_THRESHOLD];
+  const items = Array.isArray(value) ? value : [value];
+  const out: number[] = [];
+  items.forEach((item, i) => {
+    const n = toNumber(item);
+    if (n === undefined || !Number.isFinite(n) || n === 0 || n < -100 || n > 100) {
+      const key = Array.isArray(value) ? `percentThreshold[${i}]` : 'percentThreshold';
+      r.problem(key, 'a non-zero number between -100 and 100 (or a list of them)', item);
+      return;
+    }
+    out.push(n);
+  });
+  return out;
+}
+
+function readHistogram(r: Reader, value: unknown): HistogramRule[] {
+  const list = r.list('histogram', value, "a list of { metric: string, bins: [numbers..., 'inf'] }");
+  if (list === undefined) return [];
+  const rules: HistogramRule[] = [];
+  list.forEach((entry, i) => {
+    const at = `histogram[${i}]`;
+    if (!isPlainObject(entry)) {
+      r.problem(at, "an object like { metric: 'render', bins: [0.01, 0.1, 1, 'inf'] }", entry);
+      return;
+    }
+    r.unknownKeys(entry, new Set(['metric', 'bins']), `${at}.`);
+    if (typeof entry.metric !== 'string') r.problem(`${at}.metric`, 'a string (matched against timer names)', entry.metric);
+    const rawBins = entry.bins;
+    if (!Array.isArray(rawBins)) {
+      r.problem(`${at}.bins`, "a list of ascending numbers, optionally ending with 'inf'", rawBins);
+      return;
+    }
+    const bins: number[] = [];
+    let ok = true;
+    rawBins.forEach((b: unknown, j: number) => {
+      const n = b === 'inf' ? Infinity : typeof b === 'number' && !Number.isNaN(b) ? b : undefined;
+      if (n === undefined) {
+        r.problem(`${at}.bins[${j}]`, "a number or 'inf'", b);
+        ok = false;
+        return;
+      }
+      if (bins.length > 0 && n <= bins[bins.length - 1]!) {
+        r.problem(`${at}.bins[${j}]`, `a bound greater than the previous one (${describeValue(rawBins[j - 1])}): bins must ascend`, b);
+        ok = false;
+      }
+      bins.push(n);
+    });
+    if (ok && typeof entry.metric === 'string') rules.push({ metric: entry.metric, bins });
+  });
+  return rules;
+}
+
+function readCalculatedTimerMetrics(r: Reader, value: unknown): string[] | null {
+  const list = r.list('calculatedTimerMetrics', value, 'a list of timer metric names');
+  if (list === undefined) return null;
+  const out: string[] = [];
+  list.forEach((item, i) => {
+    if (typeof item !== 'string') {
+      r.problem(`calculatedTimerMetrics[${i}]`, 'a timer metric name (string)', item);
+      return;
+    }
+    if (!TIMER_METRIC_NAMES.includes(item)) {
+      r.warn(`config key 'calculatedTimerMetrics': unknown timer metric '${item}' (known: ${TIMER_METRIC_NAMES.join(', ')})`);
+    }
+    out.push(item);
+  });
+  return out;
+}
+
+function readBackends(r: Reader, value: unknown, graphiteHost: string | undefined): string[] {
+  const list = r.list('backends', value, "a list of backend names, e.g. ['./backends/graphite']");
+  if (list === undefined) return graphiteHost !== undefined ? ['graphite'] : ['console'];
+  const out: string[] = [];
+  list.forEach((item, i) => {
+    if (typeof item !== 'string' || item.trim() === '') {
+      r.problem(`backends[${i}]`, 'a backend name (string)', item);
+      return;
+    }
+    const name = normaliseBackendName(item);
+    if (out.includes(name)) {
+      r.warn(`config key 'backends': backend '${name}' is listed twice (loaded once)`);
+      return;
+    }
+    out.push(name);
+  });
+  if (list.length === 0) r.warn("config key 'backends' is an empty list: metrics are aggregated but sent nowhere");
+  return out;
+}
+
+function readRepeater(r: Reader, value: unknown): RepeaterTarget[] {
+  const list = r.list('repeater', value, 'a list of { host, port }');
+  if (list === undefined) return [];
+  const out: RepeaterTarget[] = [];
+  list.forEach((entry, i) => {
+    const at = `repeater[${i}]`;
+    if (!isPlainObject(entry)) {
+      r.problem(at, "an object like { host: '10.0.0.1', port: 8125 }", entry);
+      return;
+    }
+    r.unknownKeys(entry, new Set(['host', 'port']), `${at}.`);
+    const before = r.problems.length;
+    if (typeof entry.host !== 'string' || entry.host === '') r.problem(`${at}.host`, 'a host name or address', entry.host);
+    let port = -1;
+    if (isUnset(entry.port)) r.problem(`${at}.port`, 'a port number (1..65535)', entry.port);
+    else port = r.port(`${at}.port`, entry.port, -1, false);
+    if (r.problems.length === before) out.push({ host: entry.host as string, port });
+  });
+  return out;
+}
+
+function readGraphite(r: Reader, raw: Record<string, unknown>): GraphiteConfig {
+  const g = r.section('graphite', raw.graphite);
+  r.unknownKeys(g, GRAPHITE_KEYS, 'graphite.');
+  if (!isUnset(raw.graphiteProtocol) && raw.graphiteProtocol !== 'text') {
+    r.problem('graphiteProtocol', "'text' (tallyd sends Graphite plaintext only; point graphitePort at the plaintext listener)", raw.graphiteProtocol);
+  }
+  if (!isUnset(raw.graphitePicklePort)) r.port('graphitePicklePort', raw.graphitePicklePort, 2004, false);
+  return {
+    host: r.optStr('graphiteHost', raw.graphiteHost),
+    port: r.port('graphitePort', raw.graphitePort, DEFAULT_GRAPHITE_PORT, false),
+    legacyNamespace: r.bool('graphite.legacyNamespace', g.legacyNamespace, DEFAULT_GRAPHITE_LEGACY_NAMESPACE),
+    globalPrefix: r.str('graphite.globalPrefix', g.globalPrefix, DEFAULT_GRAPHITE_GLOBAL_PREFIX),
+    prefixCounter: r.str('graphite.prefixCounter', g.prefixCounter, DEFAULT_GRAPHITE_PREFIX_COUNTER),
+    prefixTimer: r.str('graphite.prefixTimer', g.prefixTimer, DEFAULT_GRAPHITE_PREFIX_TIMER),
+    prefixGauge: r.str('graphite.prefixGauge', g.prefixGauge, DEFAULT_GRAPHITE_PREFIX_GAUGE),
+    prefixSet: r.str('graphite.prefixSet', g.prefixSet, DEFAULT_GRAPHITE_PREFIX_SET),
+    globalSuffix: r.str('graphite.globalSuffix', g.globalSuffix, DEFAULT_GRAPHITE_GLOBAL_SUFFIX),
+    timeoutMs: r.int('graphite.timeoutMs', g.timeoutMs, DEFAULT_GRAPHITE_TIMEOUT_MS, 1, 2 ** 31 - 1, 'a positive integer (ms)'),
+  };
+}
+
+/** gaugesMaxTTL: an integer > 1, anything else is 1 (as the original forces it). */
+function readGaugesMaxTTL(r: Reader, value: unknown): number {
+  if (isUnset(value)) return DEFAULT_GAUGES_MAX_TTL;
+  if (typeof value === 'number' && Number.isInteger(value) && value > 1) return value;
+  if (value !== 1) r.warn(`config key 'gaugesMaxTTL': ${describeValue(value)} is not an integer > 1, using 1 (as the original does)`);
+  return DEFAULT_GAUGES_MAX_TTL;
+}
+
+function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): string {
+  const log = r.section('log', raw.log);
+  r.unknownKeys(log, LOG_KEYS, 'log.');
+  r.optStr('log.application', log.application);
+  const backend = r.optStr('log.backend', log.backend);
+  if (backend !== undefined && backend !== 'stdout') {
+    r.warn(`config key 'log.backend': '${backend}' is not supported, tallyd logs JSON lines (pino) to stderr`);
+  }
+  let fromLogSection: string | undefined;
+  if (!isUnset(log.level)) {
+    if (typeof log.level === 'string' && PINO_LEVELS.includes(log.level)) fromLogSection = log.level;
+    else if (typeof log.level === 'string' && SYSLOG_LEVELS[log.level] !== undefined) fromLogSection = SYSLOG_LEVELS[log.level];
+    else r.warn(`config key 'log.level': ${describeValue(log.level)} is not a known level (ignored)`);
+  }
+  const fallback = fromLogSection ?? (debug ? 'debug' : DEFAULT_LOG_LEVEL);
+  return r.oneOf('logLevel', raw.logLevel, fallback, PINO_LEVELS);
+}
+
+function readKeyFlush(r: Reader, value: unknown): TallydConfig['keyFlush'] {
+  const k = r.section('keyFlush', value);
+  r.unknownKeys(k, KEY_FLUSH_KEYS, 'keyFlush.');
+  let percent = DEFAULT_KEY_FLUSH_PERCENT;
+  if (!isUnset(k.percent)) {
+    const n = toNumber(k.percent);
+    if (n === undefined || !(n > 0 && n <= 100)) r.problem('keyFlush.percent', 'a percentage (0 < p <= 100)', k.percent);
+    else percent = n;
+  }
+  return {
+    interval: r.int('keyFlush.interval', k.interval, DEFAULT_KEY_FLUSH_INTERVAL_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)'),
+    percent,
+    log: r.optStr('keyFlush.log', k.log),
+  };
+}
+
+/**
+ * Validate a raw config object and build the frozen TallydConfig. `raw` itself is frozen and kept
+ * as `config.raw` (pass a copy if the caller keeps using it). Throws ConfigError listing every problem.
+ */
+export function validateConfig(raw: Record<string, unknown>, file?: string): ValidationResult {
+  const r = new Reader();
+
+  const recvBufferBytes = r.int('udpRecvBuffer', raw.udpRecvBuffer, DEFAULT_UDP_RECV_BUFFER_BYTES, 1, 2 ** 31 - 1, 'a positive integer (bytes)');
+  const maxLineLength = r.int('tcpMaxLineLength', raw.tcpMaxLineLength, DEFAULT_TCP_MAX_LINE_LENGTH, 1, 2 ** 30, 'a positive integer (bytes)');
+  const servers = readServers(r, raw, recvBufferBytes, maxLineLength);
+
+  const deleteIdleStats = r.bool('deleteIdleStats', raw.deleteIdleStats, DEFAULT_DELETE_IDLE_STATS);
+  const debug = r.bool('debug', raw.debug, false);
+  const graphite = readGraphite(r, raw);
+  const backends = readBackends(r, raw.backends, graphite.host);
+
+  const consoleSection = r.section('console', raw.console);
+  r.unknownKeys(consoleSection, new Set(['prettyprint']), 'console.');
+  const repeater = readRepeater(r, raw.repeater);
+
+  if (!isUnset(raw.title) && typeof raw.title !== 'string' && typeof raw.title !== 'boolean') {
+    r.problem('title', 'a string or false', raw.title);
+  }
+  if (!isUnset(raw.debugInterval)) r.int('debugInterval', raw.debugInterval, 10_000, 1, 2 ** 31 - 1, 'a positive integer (ms)');
+  if (!isUnset(raw.prometheus) && !isPlainObject(raw.prometheus)) r.problem('prometheus', 'an object', raw.prometheus);
+
+  const config: TallydConfig = {
+    servers,
+    mgmtAddress: r.str('mgmt_address', raw.mgmt_address, DEFAULT_MGMT_ADDRESS, { nonEmpty: true }),
+    mgmtPort: r.port('mgmt_port', raw.mgmt_port, DEFAULT_MGMT_PORT, true),
+    flushInterval: r.int('flushInterval', raw.flushInterval, DEFAULT_FLUSH_INTERVAL_MS, 1, 2 ** 31 - 1, 'a positive integer (ms)'),
+    percentThreshold: readPercentThreshold(r, raw.percentThreshold),
+    flushCounts: r.bool('flush_counts', raw.flush_counts, DEFAULT_FLUSH_COUNTS),
+    deleteCounters: r.bool('deleteCounters', raw.deleteCounters, deleteIdleStats),
+    deleteTimers: r.bool('deleteTimers', raw.deleteTimers, deleteIdleStats),
+    deleteGauges: r.bool('deleteGauges', raw.deleteGauges, deleteIdleStats),
+    deleteSets: r.bool('deleteSets', raw.deleteSets, deleteIdleStats),
+    gaugesMaxTTL: readGaugesMaxTTL(r, raw.gaugesMaxTTL),
+    prefixStats: r.str('prefixStats', raw.prefixStats, DEFAULT_PREFIX_STATS),
+    keyNameSanitize: r.bool('keyNameSanitize', raw.keyNameSanitize, DEFAULT_KEY_NAME_SANITIZE),
+    calculatedTimerMetrics: readCalculatedTimerMetrics(r, raw.calculatedTimerMetrics),
+    histogram: readHistogram(r, raw.histogram),
+    dumpMessages: r.bool('dumpMessages', raw.dumpMessages, false),
+    debug,
+    healthStatus: r.oneOf('healthStatus', raw.healthStatus, DEFAULT_HEALTH_STATUS, ['up', 'down']),
+    backends,
+    graphite,
+    console: { prettyprint: r.bool('console.prettyprint', consoleSection.prettyprint, DEFAULT_CONSOLE_PRETTYPRINT) },
+    repeater,
+    repeaterProtocol: r.oneOf('repeaterProtocol', raw.repeaterProtocol, DEFAULT_REPEATER_PROTOCOL, ['udp4', 'udp6']),
+    keyFlush: readKeyFlush(r, raw.keyFlush),
+    reservoirSize: r.int('reservoirSize', raw.reservoirSize, DEFAULT_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, MAX_RESERVOIR_SIZE,
+      `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`),
+    logLevel: readLogLevel(r, raw, debug),
+    automaticConfigReload: r.bool('automaticConfigReload', raw.automaticConfigReload, DEFAULT_AUTOMATIC_CONFIG_RELOAD),
+    configFile: file,
+    raw,
+  };
+
+  // Unknown top-level keys: warnings, except object sections named like a configured backend.
+  const sections = backendSectionNames(backends);
+  for (const key of Object.keys(raw)) {
+    if (KNOWN_KEYS.has(key)) continue;
+    if (sections.has(key) && isPlainObject(raw[key])) continue;
+    r.warn(`unknown config key '${key}' (ignored)`);
+  }
+  if (backends.includes('graphite') && graphite.host === undefined) {
+    r.warn("backend 'graphite' is configured but 'graphiteHost' is not set: nothing will be sent to Graphite");
+  }
+  if (backends.includes('repeater') && repeater.length === 0) {
+    r.warn("backend 'repeater' is configured but 'repeater' lists no targets");
+  }
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return { config: deepFreeze(config), warnings: r.warnings };
+}

@@ -1,0 +1,79 @@
+/**
+ * A real Prometheus server (Debian's `prometheus` package) scrapes the built daemon every second and
+ * answers a PromQL query with the value that was sent over StatsD.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { requireBinary } from '../unit/backends/prometheus/promtool.js';
+import { startDaemon, type RunningDaemon } from './harness.js';
+import { freePort, httpGet, prometheusPort } from './prometheus-helpers.js';
+
+describe('a real Prometheus scrapes tallyd', () => {
+  let d: RunningDaemon | null = null;
+  let prom: ChildProcess | null = null;
+  afterEach(async () => {
+    if (prom && prom.exitCode === null) {
+      const p = prom;
+      const exited = new Promise((res) => p.once('exit', res));
+      p.kill('SIGTERM');
+      await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
+      if (p.exitCode === null) p.kill('SIGKILL');
+    }
+    prom = null;
+    await d?.stop();
+    d = null;
+  });
+
+  it('answers a PromQL query with the value sent', { timeout: 60_000 }, async (ctx) => {
+    if (!requireBinary('prometheus')) return ctx.skip();
+    d = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, backends: ['prometheus'], prometheus: { port: 0 } }`);
+    const target = await prometheusPort(d);
+    await d.send('checkout.orders:7|c|#shop:berlin\ncheckout.basket:12.5|g');
+
+    const dir = mkdtempSync(join(tmpdir(), 'tallyd-prom-server-'));
+    const promPort = await freePort();
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: tallyd
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    static_configs: [ { targets: ['127.0.0.1:${target}'] } ]
+`,
+    );
+    const log: string[] = [];
+    prom = spawn('prometheus', [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prom.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
+    prom.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
+
+    const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+      const r = await httpGet(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => ({ status: 0, body: '' }));
+      if (r.status !== 200) return [];
+      return (JSON.parse(r.body) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+    };
+    const deadline = Date.now() + 40_000;
+    let orders: Awaited<ReturnType<typeof query>> = [];
+    while (Date.now() < deadline) {
+      orders = await query('checkout_orders');
+      if (orders.length > 0) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(orders, log.join('').slice(-3000)).toHaveLength(1);
+    expect(orders[0]!.metric).toMatchObject({ __name__: 'checkout_orders', shop: 'berlin', job: 'tallyd' });
+    expect(orders[0]!.value[1]).toBe('7');
+    const basket = await query('checkout_basket');
+    expect(basket[0]?.value[1]).toBe('12.5');
+    const up = await query('up{job="tallyd"}');
+    expect(up[0]?.value[1]).toBe('1');
+    const self = await query('tallyd_packets_received_total');
+    expect(Number(self[0]?.value[1])).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,94 @@
+/** Test helpers for the aggregator: a complete config with overrides, and feeding StatsD text. */
+import { Aggregator, type AggregatorOptions } from '../../../src/aggregator/index.js';
+import type { TallydConfig } from '../../../src/config/types.js';
+import { parsePacket } from '../../../src/parser/scanner.js';
+import { Sample } from '../../../src/parser/types.js';
+import type { Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
+
+export function testConfig(over: Partial<TallydConfig> = {}): TallydConfig {
+  return {
+    servers: [],
+    mgmtAddress: '127.0.0.1',
+    mgmtPort: 0,
+    flushInterval: 1000,
+    percentThreshold: [90],
+    flushCounts: true,
+    deleteCounters: false,
+    deleteTimers: false,
+    deleteGauges: false,
+    deleteSets: false,
+    gaugesMaxTTL: 1,
+    prefixStats: 'statsd',
+    keyNameSanitize: true,
+    calculatedTimerMetrics: null,
+    histogram: [],
+    dumpMessages: false,
+    debug: false,
+    healthStatus: 'up',
+    backends: [],
+    graphite: {
+      host: undefined,
+      port: 2003,
+      legacyNamespace: true,
+      globalPrefix: 'stats',
+      prefixCounter: 'counters',
+      prefixTimer: 'timers',
+      prefixGauge: 'gauges',
+      prefixSet: 'sets',
+      globalSuffix: '',
+      timeoutMs: 5000,
+    },
+    console: { prettyprint: false },
+    repeater: [],
+    repeaterProtocol: 'udp4',
+    keyFlush: { interval: 0, percent: 100, log: undefined },
+    reservoirSize: 1024,
+    logLevel: 'silent',
+    automaticConfigReload: false,
+    configFile: undefined,
+    raw: {},
+    ...over,
+  };
+}
+
+export function makeAggregator(over: Partial<TallydConfig> = {}, opts: Partial<AggregatorOptions> = {}): Aggregator {
+  return new Aggregator({ config: testConfig(over), ...opts });
+}
+
+const scratch = new Sample();
+
+/** Send one datagram of StatsD text (lines separated by \n), as the listener would. */
+export function send(agg: Aggregator, text: string): void {
+  const buf = Buffer.from(text);
+  const lines = parsePacket(buf, 0, buf.length, agg, scratch);
+  agg.countPacket(lines);
+}
+
+export function counter(s: Snapshot, id: string): number | undefined {
+  return s.counters.find((c) => c.key.id === id)?.count;
+}
+export function rate(s: Snapshot, id: string): number | undefined {
+  return s.counters.find((c) => c.key.id === id)?.rate;
+}
+export function gauge(s: Snapshot, id: string): number | undefined {
+  return s.gauges.find((g) => g.key.id === id)?.value;
+}
+export function setCount(s: Snapshot, id: string): number | undefined {
+  return s.sets.find((g) => g.key.id === id)?.count;
+}
+export function timer(s: Snapshot, id: string): TimerStat | undefined {
+  return s.timers.find((t) => t.key.id === id);
+}
+/** Percentile fields by suffix, as the original names them. */
+export function pct(t: TimerStat, suffix: string) {
+  return t.percentiles.find((p) => p.suffix === suffix);
+}
+
+/** Fisher-Yates with a given RNG. */
+export function shuffle<T>(a: T[], random: () => number): T[] {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { KeyTable } from '../../../src/aggregator/index.js';
+import type { Aggregator } from '../../../src/aggregator/index.js';
+import { counter, makeAggregator, send, timer } from './helpers.js';
+
+function tableOf(agg: Aggregator): KeyTable {
+  return (agg as unknown as { table: KeyTable }).table;
+}
+
+describe('KeyTable', () => {
+  it('100k keys: grows by doubling, every key found with its slot', () => {
+    const t = new KeyTable();
+    const start = t.capacity;
+    const bufs: Buffer[] = [];
+    for (let i = 0; i < 100_000; i++) bufs.push(Buffer.from(`svc.host${i % 97}.metric${i}`));
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      expect(t.find(0, b, 0, b.length, 0, 0)).toBe(-1);
+      t.insert(0, b, 0, b.length, 0, 0, i, 7);
+    }
+    expect(t.count).toBe(100_000);
+    expect(t.capacity).toBeGreaterThanOrEqual(200_000); // load factor <= 0.5
+    expect(t.capacity).toBeGreaterThan(start);
+    let wrong = 0;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      const e = t.find(0, b, 0, b.length, 0, 0);
+      if (e < 0 || t.eSlot[e] !== i || t.eGen[e] !== 7) wrong++;
+    }
+    expect(wrong).toBe(0);
+  });
+
+  it('type, key/tag boundary and bytes are all part of the identity', () => {
+    const t = new KeyTable();
+    const b = Buffer.from('abc');
+    expect(t.find(0, b, 0, 3, 0, 0)).toBe(-1);
+    t.insert(0, b, 0, 3, 0, 0, 1, 0);
+    expect(t.find(1, b, 0, 3, 0, 0)).toBe(-1); // other type
+    t.insert(1, b, 0, 3, 0, 0, 2, 0);
+    expect(t.find(0, b, 0, 2, 2, 3)).toBe(-1); // "ab" + tags "c"
+    t.insert(0, b, 0, 2, 2, 3, 3, 0);
+    expect(t.find(0, b, 0, 1, 1, 3)).toBe(-1); // "a" + tags "bc"
+    expect(t.find(0, b, 0, 3, 3, 3)).toBeGreaterThanOrEqual(0); // an empty tag range anywhere: no tags
+    expect(t.eSlot[t.find(0, b, 0, 3, 0, 0)]).toBe(1);
+    expect(t.eSlot[t.find(1, b, 0, 3, 0, 0)]).toBe(2);
+    expect(t.eSlot[t.find(0, b, 0, 2, 2, 3)]).toBe(3);
+    const other = Buffer.from('xabcx');
+    expect(t.eSlot[t.find(0, other, 1, 4, 0, 0)]).toBe(1); // same bytes at another offset
+  });
+});
+
+describe('aggregator key resolution', () => {
+  it('different raw bytes of one series share a slot: tag order, sanitising', () => {
+    const agg = makeAggregator();
+    send(agg, 'm:1|c|#b:2,a:1\nm:1|c|#a:1,b:2\nm,a=1,b=2:1|c');
+    send(agg, 'a b/c:1|c\na_b-c:2|c\nt:1|ms|#x:1\nt:2|ms|#x:1');
+    const s = agg.flush(0);
+    expect(counter(s, 'm;a=1;b=2')).toBe(3);
+    expect(counter(s, 'a_b-c')).toBe(3);
+    expect(timer(s, 't;x=1')!.n).toBe(2);
+    expect(agg.liveKeys().counters).toBe(5); // 3 own + 2
+    // the same name as a counter and as a timer are different series
+    send(agg, 'same:1|c\nsame:5|ms');
+    const s2 = agg.flush(1000);
+    expect(counter(s2, 'same')).toBe(1);
+    expect(timer(s2, 'same')!.sum).toBe(5);
+  });
+
+  it('a deleted slot is reused through the free list; stale raw entries do not resolve to the new owner', () => {
+    const agg = makeAggregator({ deleteCounters: true });
+    const slots = (agg as unknown as { counters: { idx: { byId: Map<string, number> } } }).counters.idx.byId;
+    send(agg, 'x:1|c');
+    const xSlot = slots.get('x')!;
+    agg.flush(0); // x deleted
+    expect(slots.has('x')).toBe(false);
+    send(agg, 'y:5|c');
+    expect(slots.get('y')).toBe(xSlot); // reused
+    send(agg, 'x:2|c'); // the raw entry for "x" points at y's slot with an old generation
+    const s = agg.flush(1000);
+    expect(counter(s, 'y')).toBe(5);
+    expect(counter(s, 'x')).toBe(2);
+    expect(slots.get('x')).not.toBe(xSlot);
+  });
+
+  it('admin deletes are handled like flush deletes (timers too)', () => {
+    const agg = makeAggregator();
+    send(agg, 't:1|ms');
+    expect(agg.deleteKeys('timers', ['t'])).toEqual(['deleted: t']);
+    send(agg, 'u:3|ms\nt:2|ms');
+    const s = agg.flush(0);
+    expect(timer(s, 'u')!.sum).toBe(3);
+    expect(timer(s, 't')!.sum).toBe(2);
+  });
+
+  it('after a burst of one-off keys is deleted, the raw table is rebuilt smaller', () => {
+    const agg = makeAggregator({ deleteCounters: true });
+    const lines: string[] = [];
+    for (let i = 0; i < 50_000; i++) lines.push(`burst.${i}:1|c`);
+    for (let i = 0; i < lines.length; i += 500) send(agg, lines.slice(i, i + 500).join('\n'));
+    send(agg, 'steady:1|c');
+    const t = tableOf(agg);
+    const big = t.capacity;
+    expect(big).toBeGreaterThanOrEqual(100_000);
+    expect(t.count).toBe(50_001);
+    agg.flush(0); // every counter deleted (own ones reset)
+    const after = tableOf(agg);
+    expect(after.count).toBe(0);
+    expect(after.capacity).toBeLessThan(big / 16);
+    // still works afterwards
+    send(agg, 'steady:1|c\nburst.7:4|c');
+    expect(agg.liveKeys().counters).toBe(5);
+    const s = agg.flush(1000);
+    expect(counter(s, 'steady')).toBe(1);
+    expect(counter(s, 'burst.7')).toBe(4);
+    agg.flush(2000);
+    expect(agg.liveKeys().counters).toBe(3);
+  });
+
+  it('keyNameSanitize off keeps names as sent (changed by reconfigure at the next flush)', () => {
+    const agg = makeAggregator({ keyNameSanitize: false });
+    send(agg, 'a b:1|c');
+    expect(counter(agg.flush(0), 'a b')).toBe(1);
+  });
+});

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGraphiteBackend } from '../../../src/backends/graphite/index.js';
+import { formatGraphite, graphiteFormatOptions, namespaceConfigFrom } from '../../../src/backends/graphite/format.js';
+import { GraphiteTimeoutError, sendTcp } from '../../../src/backends/graphite/transport.js';
+import type { Backend } from '../../../src/backends/types.js';
+import type { TallydConfig } from '../../../src/config/types.js';
+import { config, context, counter, graphiteConfig, recordingLogger, referenceSnapshot, snapshot } from './fixtures.js';
+import { startSink, waitFor, type Sink } from './net-helpers.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function sink(port = 0, opts: { stall?: boolean } = {}): Promise<Sink> {
+  const s = await startSink(port, opts);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function backendFor(cfg: TallydConfig, log = recordingLogger().log): Backend {
+  const b = createGraphiteBackend(context(cfg, log), { backoffMinMs: 20, backoffMaxMs: 80 });
+  cleanups.push(() => b.stop(0));
+  return b;
+}
+
+function cfgFor(port: number, raw: Record<string, unknown> = {}, timeoutMs = 1000): TallydConfig {
+  return config({ graphite: graphiteConfig({ port, timeoutMs }), raw });
+}
+
+function status(b: Backend): Record<string, number | string> {
+  return Object.fromEntries(b.status());
+}
+
+/** One small flush whose every line carries `ts`. */
+function small(ts: number) {
+  return snapshot({ timestamp: ts, counters: [counter('foo', ts)] });
+}
+
+/** The timestamps of each received connection, in arrival order. */
+function timestamps(received: Buffer[]): number[][] {
+  return received.map((b) => [...new Set(b.toString().trimEnd().split('\n').map((l) => Number(l.split(' ')[2])))]);
+}
+
+describe('graphite transport', () => {
+  it('delivers a flush over one TCP connection and updates its status', async () => {
+    const s = await sink();
+    const b = backendFor(cfgFor(s.port));
+    await b.start();
+    const snap = referenceSnapshot();
+    await b.flush(snap);
+    await waitFor(() => s.received.length === 1, 3000, 'delivery');
+    const text = s.received[0]!.toString();
+    const expected = formatGraphite(snap, graphiteFormatOptions(namespaceConfigFrom(cfgFor(s.port))), {
+      lastException: 0, lastFlush: 1795421994, flushTime: 0, flushLength: 0, now: () => 0,
+    }).bytes.toString();
+    // Identical except for the measured calculationtime.
+    const strip = (t: string) => t.replace(/calculationtime \d+/, 'calculationtime X');
+    expect(strip(text)).toBe(strip(expected));
+    await waitFor(() => status(b)['flush_length'] === s.received[0]!.length, 1000, 'status');
+    const st = status(b);
+    expect(st['last_flush']).toBeGreaterThanOrEqual(Math.round(Date.now() / 1000) - 2);
+    expect(st['last_exception']).toBe(0);
+    expect(st['queued_bytes']).toBe(0);
+
+    // The next flush reports the previous delivery in its graphiteStats lines.
+    await b.flush(small(TS2));
+    await waitFor(() => s.received.length === 2, 3000, 'second delivery');
+    expect(s.received[1]!.toString()).toContain(`stats.statsd.graphiteStats.flush_length ${s.received[0]!.length} ${TS2}\n`);
+  });
+
+  it('queues during an outage and replays in order with the original timestamps', async () => {
+    const first = await sink();
+    const port = first.port;
+    await first.close();
+    const { log, entries } = recordingLogger();
+    const b = backendFor(cfgFor(port), log);
+    await b.flush(small(100));
+    await b.flush(small(101));
+    await waitFor(() => (status(b)['last_exception'] as number) > 0, 2000, 'a failure');
+    expect(status(b)['queued_flushes']).toBe(2);
+    await b.flush(small(102));
+    await new Promise((r) => setTimeout(r, 200)); // several retries fail meanwhile
+
+    const back = await sink(port);
+    await waitFor(() => back.received.length === 3, 3000, 'replay');
+    await b.flush(small(103));
+    await waitFor(() => back.received.length === 4, 3000, 'live flush');
+    expect(timestamps(back.received)).toEqual([[100], [101], [102], [103]]);
+    expect(status(b)['queued_bytes']).toBe(0);
+    expect(status(b)['dropped_flushes']).toBe(0);
+    // One warning for the whole outage, one info when it ends.
+    expect(entries.filter((e) => e['level'] === 40)).toHaveLength(1);
+    expect(entries.filter((e) => e['level'] === 30 && String(e['msg']).includes('reachable again'))).toHaveLength(1);
+  });
+
+  it('drops the oldest flushes past the byte bound and counts them', async () => {
+    const first = await sink();
+    const port = first.port;
+    await first.close();
+    const one = formatGraphite(small(100), graphiteFormatOptions(namespaceConfigFrom(cfgFor(port))), {
+      lastException: 0, lastFlush: 0, flushTime: 0, flushLength: 0,
+    });
+    const { log, entries } = recordingLogger();
+    // Room for two flushes (the graphiteStats values grow a little once a failure is recorded).
+    const b = backendFor(cfgFor(port, { graphite: { queueBytes: Math.floor(one.bytes.length * 2.9) } }), log);
+    for (let ts = 100; ts < 105; ts++) await b.flush(small(ts));
+    // 101 and 102 go at once; 100 (in flight) goes when its attempt fails and it is the oldest again.
+    await waitFor(() => status(b)['dropped_flushes'] === 3, 2000, 'three drops');
+    expect(status(b)['dropped_lines']).toBe(3 * one.lines);
+    expect(status(b)['queued_flushes']).toBe(2);
+    expect(entries.filter((e) => e['level'] === 50)).toHaveLength(1); // logged once per outage
+
+    const back = await sink(port);
+    await waitFor(() => back.received.length === 2, 3000, 'replay');
+    expect(timestamps(back.received)).toEqual([[103], [104]]);
+  });
+
+  it('times out on a peer that accepts and never reads, without blocking flush()', async () => {
+    const s = await sink(0, { stall: true });
+    const big = Buffer.alloc(32 * 1024 * 1024, 0x61);
+    const t0 = Date.now();
+    await expect(sendTcp({ host: '127.0.0.1', port: s.port, timeoutMs: 200 }, big)).rejects.toBeInstanceOf(GraphiteTimeoutError);
+    expect(Date.now() - t0).toBeLessThan(3000);
+
+    // Through the backend: flush() returns at once, the failure is recorded later.
+    const counters = Array.from({ length: 150_000 }, (_, i) => counter(`some.rather.long.metric.name.${i}`, i));
+    const b = backendFor(cfgFor(s.port, {}, 200));
+    const t1 = Date.now();
+    await b.flush(snapshot({ timestamp: 100, counters }));
+    await b.flush(small(101));
+    expect(Date.now() - t1).toBeLessThan(2500); // formatting 300k lines, no network wait
+    await waitFor(() => (status(b)['last_exception'] as number) > 0, 3000, 'timeout recorded');
+    expect(status(b)['queued_flushes']).toBe(2);
+  });
+
+  it('stop() delivers what is queued before the deadline', async () => {
+    const s = await sink();
+    const b = backendFor(cfgFor(s.port));
+    await b.flush(small(100));
+    await b.flush(small(101));
+    await b.stop(2000);
+    expect(status(b)['dropped_flushes']).toBe(0);
+    await waitFor(() => s.received.length === 2, 2000, 'sink to see both');
+    expect(timestamps(s.received)).toEqual([[100], [101]]);
+  });
+
+  it('stop() gives up at the deadline and reports the loss', async () => {
+    const first = await sink();
+    const port = first.port;
+    await first.close();
+    const { log, entries } = recordingLogger();
+    const b = backendFor(cfgFor(port), log);
+    await b.flush(small(100));
+    const t0 = Date.now();
+    await b.stop(300);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(1500);
+    expect(status(b)['dropped_flushes']).toBe(1);
+    expect(entries.some((e) => e['level'] === 50 && e['lostFlushes'] === 1)).toBe(true);
+  });
+
+  it('discards flushes when no graphiteHost is configured, as the original', async () => {
+    const b = backendFor(config({ graphite: graphiteConfig({ host: undefined }) }));
+    await b.flush(referenceSnapshot());
+    expect(status(b)['queued_flushes']).toBe(0);
+    expect(status(b)['last_flush']).toBe(1795421994);
+  });
+});
+
+const TS2 = 1795421996;

@@ -1,0 +1,96 @@
+/** Hand-built snapshots and contexts for the Prometheus backend tests. */
+import { pino } from 'pino';
+import type { CounterStat, GaugeStat, SetStat, Snapshot, TimerStat } from '../../../../src/aggregator/snapshot.js';
+import type { BackendContext, SelfStats } from '../../../../src/backends/types.js';
+import type { TallydConfig } from '../../../../src/config/types.js';
+import type { MetricKey, Tag } from '../../../../src/parser/types.js';
+
+export function key(name: string, tags: [string, string][] = []): MetricKey {
+  const sorted: Tag[] = [...tags].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1));
+  const graphiteTags = sorted.map(([k, v]) => `;${k}=${v}`).join('');
+  return { name, tags: sorted, graphiteTags, id: name + graphiteTags };
+}
+
+export function counter(name: string, count: number, tags: [string, string][] = []): CounterStat {
+  return { key: key(name, tags), count, rate: count };
+}
+
+export function gauge(name: string, value: number, tags: [string, string][] = []): GaugeStat {
+  return { key: key(name, tags), value };
+}
+
+export function set(name: string, count: number, tags: [string, string][] = []): SetStat {
+  return { key: key(name, tags), count };
+}
+
+/** A timer with these values (ms) this interval; `count` defaults to n (no sample rate). */
+export function timer(name: string, values: number[], opts: { tags?: [string, string][]; count?: number; samples?: number[] } = {}): TimerStat {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = values.length;
+  const sum = values.reduce((a, b) => a + b, 0);
+  const samples = opts.samples ? [...opts.samples].sort((a, b) => a - b) : sorted;
+  return {
+    key: key(name, opts.tags ?? []),
+    n,
+    count: opts.count ?? n,
+    countPs: opts.count ?? n,
+    lower: sorted[0] ?? 0,
+    upper: sorted[n - 1] ?? 0,
+    sum,
+    sumSquares: values.reduce((a, b) => a + b * b, 0),
+    mean: n ? sum / n : 0,
+    median: 0,
+    std: 0,
+    percentiles: [],
+    histogram: null,
+    samples: Float64Array.from(samples),
+    exact: samples.length === n,
+  };
+}
+
+export function snapshot(parts: Partial<Pick<Snapshot, 'counters' | 'timers' | 'gauges' | 'sets'>>, timestamp = 1_700_000_000): Snapshot {
+  return {
+    timestamp,
+    intervalMs: 1000,
+    counters: parts.counters ?? [],
+    timers: parts.timers ?? [],
+    gauges: parts.gauges ?? [],
+    sets: parts.sets ?? [],
+    internal: { processingTimeMs: 0, liveCounters: 0, liveTimers: 0, liveGauges: 0, liveSets: 0 },
+  };
+}
+
+export const fakeSelfStats: SelfStats = {
+  packetsReceived: 42,
+  linesReceived: 50,
+  badLinesByReason: { no_type: 3, bad_value: 1 },
+  lastFlushDurationMs: 2.5,
+  flushes: 7,
+  liveKeys: { counters: 1, timers: 2, gauges: 3, sets: 4 },
+  udpReceiveErrors: 5,
+};
+
+export function context(prometheus: unknown, opts: { health?: () => 'up' | 'down'; prefixStats?: string } = {}): BackendContext {
+  const config = {
+    prefixStats: opts.prefixStats ?? 'statsd',
+    raw: prometheus === undefined ? {} : { prometheus },
+  } as unknown as TallydConfig;
+  return {
+    config,
+    log: pino({ level: 'silent' }),
+    startupTime: 1_700_000_000,
+    health: opts.health ?? (() => 'up'),
+    selfStats: () => fakeSelfStats,
+  };
+}
+
+/** Sample lines of an exposition as name{labels} → value. */
+export function samples(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const sp = line.lastIndexOf(' ');
+    m.set(line.slice(0, sp), line.slice(sp + 1));
+  }
+  return m;
+}

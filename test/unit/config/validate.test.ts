@@ -1,0 +1,316 @@
+import { describe, expect, it } from 'vitest';
+import { buildConfig, normaliseBackendName, readConfigFile, validateConfig } from '../../../src/config/index.js';
+import { ConfigError } from '../../../src/errors.js';
+import { join } from 'node:path';
+
+const FIXTURES = join(import.meta.dirname, '../../fixtures/config');
+
+function problemsOf(raw: Record<string, unknown>): readonly string[] {
+  try {
+    validateConfig(raw);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError, nothing was thrown');
+}
+
+describe('defaults', () => {
+  it('every key has its documented default', () => {
+    const { config, warnings } = validateConfig({});
+    expect(warnings).toEqual([]);
+    const { raw, ...rest } = config;
+    expect(raw).toEqual({});
+    expect(rest).toEqual({
+      servers: [{ server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 33554432, maxLineLength: 65536 }],
+      mgmtAddress: '127.0.0.1',
+      mgmtPort: 8126,
+      flushInterval: 10000,
+      percentThreshold: [90],
+      flushCounts: true,
+      deleteCounters: false,
+      deleteTimers: false,
+      deleteGauges: false,
+      deleteSets: false,
+      gaugesMaxTTL: 1,
+      prefixStats: 'statsd',
+      keyNameSanitize: true,
+      calculatedTimerMetrics: null,
+      histogram: [],
+      dumpMessages: false,
+      debug: false,
+      healthStatus: 'up',
+      backends: ['console'],
+      graphite: {
+        host: undefined, port: 2003, legacyNamespace: true, globalPrefix: 'stats', prefixCounter: 'counters',
+        prefixTimer: 'timers', prefixGauge: 'gauges', prefixSet: 'sets', globalSuffix: '', timeoutMs: 5000,
+      },
+      console: { prettyprint: true },
+      repeater: [],
+      repeaterProtocol: 'udp4',
+      keyFlush: { interval: 0, percent: 100, log: undefined },
+      reservoirSize: 1024,
+      logLevel: 'info',
+      automaticConfigReload: true,
+      configFile: undefined,
+    });
+  });
+
+  it('null means unset, as `config.x || default` does in the original', () => {
+    const { config } = validateConfig({ port: null, flushInterval: null, graphiteHost: null });
+    expect([config.servers[0]!.port, config.flushInterval, config.graphite.host]).toEqual([8125, 10000, undefined]);
+  });
+
+  it('backends default to graphite when graphiteHost is set', () => {
+    expect(validateConfig({ graphiteHost: 'carbon' }).config.backends).toEqual(['graphite']);
+    expect(validateConfig({ graphiteHost: '' }).config.backends).toEqual(['console']);
+  });
+
+  it('the result is deep-frozen, raw included', () => {
+    const { config } = validateConfig({ graphite: { globalPrefix: 'x' }, percentThreshold: [90] });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.servers[0])).toBe(true);
+    expect(Object.isFrozen(config.graphite)).toBe(true);
+    expect(Object.isFrozen(config.percentThreshold)).toBe(true);
+    expect(Object.isFrozen(config.raw.graphite)).toBe(true);
+    expect(() => {
+      (config as { flushInterval: number }).flushInterval = 1;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('original-style file end to end', () => {
+  it('reads every value of the exampleConfig-style fixture', () => {
+    const file = join(FIXTURES, 'original-style.js');
+    const { config, warnings } = buildConfig(readConfigFile(file), {}, file);
+    expect(warnings).toEqual([]);
+    expect(config.graphite).toMatchObject({ host: 'graphite.example.com', port: 2003, legacyNamespace: false, globalPrefix: 'prod', globalSuffix: 'web01' });
+    expect(config.percentThreshold).toEqual([90, 99.9, -10]);
+    expect(config.flushInterval).toBe(5000);
+    expect(config.backends).toEqual(['graphite', 'console']);
+    expect(config.histogram).toEqual([{ metric: 'render', bins: [0.01, 0.1, 1, 10, Infinity] }, { metric: '', bins: [] }]);
+    expect(config.console.prettyprint).toBe(false);
+    // deleteIdleStats: true, deleteGauges: false overrides one of the four
+    expect([config.deleteCounters, config.deleteTimers, config.deleteGauges, config.deleteSets]).toEqual([true, true, false, true]);
+  });
+});
+
+describe('deleteIdleStats and gaugesMaxTTL', () => {
+  it('deleteIdleStats sets the default of the four delete* keys', () => {
+    const on = validateConfig({ deleteIdleStats: true }).config;
+    expect([on.deleteCounters, on.deleteTimers, on.deleteGauges, on.deleteSets]).toEqual([true, true, true, true]);
+    const mixed = validateConfig({ deleteIdleStats: true, deleteTimers: false, deleteSets: false }).config;
+    expect([mixed.deleteCounters, mixed.deleteTimers, mixed.deleteGauges, mixed.deleteSets]).toEqual([true, false, true, false]);
+    const off = validateConfig({ deleteIdleStats: false, deleteCounters: true }).config;
+    expect([off.deleteCounters, off.deleteTimers, off.deleteGauges, off.deleteSets]).toEqual([true, false, false, false]);
+  });
+
+  it.each([
+    [undefined, 1, false],
+    [1, 1, false],
+    [5, 5, false],
+    [0, 1, true],
+    [-3, 1, true],
+    [2.5, 1, true],
+    ['10', 1, true],
+  ])('gaugesMaxTTL %j → %d (warning: %s)', (value, expected, warned) => {
+    const { config, warnings } = validateConfig(value === undefined ? {} : { gaugesMaxTTL: value });
+    expect(config.gaugesMaxTTL).toBe(expected);
+    expect(warnings.some((w) => w.includes("'gaugesMaxTTL'"))).toBe(warned);
+  });
+});
+
+describe('servers', () => {
+  it('without servers, top-level port/address/address_ipv6 make one UDP server', () => {
+    const { config } = validateConfig({ port: 9000, address: '::1', address_ipv6: true, udpRecvBuffer: 4096 });
+    expect(config.servers).toEqual([{ server: 'udp', address: '::1', port: 9000, addressIpv6: true, recvBufferBytes: 4096, maxLineLength: 65536 }]);
+    expect(validateConfig({ address_ipv6: true }).config.servers[0]!.address).toBe('::');
+  });
+
+  it('servers replaces the top-level keys (with a warning) and normalises server names', () => {
+    const { config, warnings } = buildConfig(readConfigFile(join(FIXTURES, 'servers.js')));
+    expect(config.servers).toEqual([
+      { server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 1048576, maxLineLength: 4096 },
+      { server: 'tcp', address: '::', port: 8125, addressIpv6: true, recvBufferBytes: 1048576, maxLineLength: 4096 },
+      { server: 'tcp', address: '0.0.0.0', port: 8125, addressIpv6: false, socket: '/tmp/tallyd.sock', socketMod: 0o660, recvBufferBytes: 1048576, maxLineLength: 4096 },
+    ]);
+    expect(warnings).toEqual(["config key 'port' is ignored because 'servers' is set"]);
+  });
+
+  it('reports bad server entries with their index', () => {
+    expect(problemsOf({ servers: [{ server: 'quic' }, 'udp', { port: 70000, socket_mod: 'rw' }] })).toEqual([
+      "config key 'servers[0].server': expected 'udp', 'tcp', './servers/udp' or './servers/tcp', got \"quic\"",
+      "config key 'servers[1]': expected an object like { server: \"./servers/udp\", port: 8125 }, got \"udp\"",
+      "config key 'servers[2].port': expected a port number (0..65535), got 70000",
+      "config key 'servers[2].socket_mod': expected a file mode (a number such as 0o660, or an octal string such as '660'), got \"rw\"",
+    ]);
+    expect(problemsOf({ servers: [] })[0]).toMatch(/^config key 'servers': expected a non-empty list/);
+  });
+
+  it('socket on a udp server is a warning', () => {
+    const { warnings } = validateConfig({ servers: [{ server: 'udp', socket: '/tmp/x' }] });
+    expect(warnings[0]).toMatch(/apply to tcp servers only/);
+  });
+});
+
+describe('backends', () => {
+  it.each([
+    ['./backends/graphite', 'graphite'],
+    ['graphite', 'graphite'],
+    ['backends/console.js', 'console'],
+    ['./backends/repeater', 'repeater'],
+    ['./backends/prometheus', 'prometheus'],
+    ['statsd-influxdb-backend', 'statsd-influxdb-backend'],
+    ['./backends/custom', './backends/custom'],
+  ])('%s → %s', (input, expected) => {
+    expect(normaliseBackendName(input)).toBe(expected);
+  });
+
+  it('normalises the list, drops duplicates with a warning, keeps other names for the registry', () => {
+    const { config, warnings } = validateConfig({
+      graphiteHost: 'g',
+      backends: ['./backends/graphite', 'graphite', './backends/console', 'statsd-influxdb-backend'],
+      influxdb: { host: 'i' },
+    });
+    expect(config.backends).toEqual(['graphite', 'console', 'statsd-influxdb-backend']);
+    expect(warnings).toEqual(["config key 'backends': backend 'graphite' is listed twice (loaded once)"]);
+    expect(config.raw.influxdb).toEqual({ host: 'i' });
+  });
+
+  it('warns about graphite without graphiteHost and repeater without targets', () => {
+    const { warnings } = validateConfig({ backends: ['graphite', 'repeater'] });
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/'graphiteHost' is not set/);
+    expect(warnings[1]).toMatch(/lists no targets/);
+  });
+
+  it('keeps the prometheus section in raw without validating its content', () => {
+    const { config, warnings } = validateConfig({ backends: ['prometheus'], prometheus: { anything: [1, 2], port: 'x' } });
+    expect(warnings).toEqual([]);
+    expect(config.raw.prometheus).toEqual({ anything: [1, 2], port: 'x' });
+  });
+});
+
+describe('other keys', () => {
+  it('reads the less common keys', () => {
+    const { config, warnings } = validateConfig({
+      percentThreshold: -50,
+      calculatedTimerMetrics: ['count', 'upper_percent', 'histogram'],
+      repeater: [{ host: '10.0.0.2', port: 8125 }],
+      repeaterProtocol: 'udp6',
+      keyFlush: { interval: 60000, percent: 10, log: '/tmp/keys.log' },
+      healthStatus: 'down',
+      title: false,
+      log: { backend: 'stdout', application: 'statsd', level: 'LOG_DEBUG' },
+      dumpMessages: true,
+      flush_counts: false,
+      keyNameSanitize: false,
+      automaticConfigReload: false,
+      prefixStats: 'tallyd',
+      mgmt_address: '0.0.0.0',
+      graphitePicklePort: 2004,
+      graphiteProtocol: 'text',
+    });
+    expect(warnings).toEqual([]);
+    expect(config.percentThreshold).toEqual([-50]);
+    expect(config.calculatedTimerMetrics).toEqual(['count', 'upper_percent', 'histogram']);
+    expect(config.repeater).toEqual([{ host: '10.0.0.2', port: 8125 }]);
+    expect(config.repeaterProtocol).toBe('udp6');
+    expect(config.keyFlush).toEqual({ interval: 60000, percent: 10, log: '/tmp/keys.log' });
+    expect(config.healthStatus).toBe('down');
+    expect(config.logLevel).toBe('debug');
+    expect([config.dumpMessages, config.flushCounts, config.keyNameSanitize, config.automaticConfigReload]).toEqual([true, false, false, false]);
+    expect([config.prefixStats, config.mgmtAddress]).toEqual(['tallyd', '0.0.0.0']);
+  });
+
+  it('log level: logLevel beats log.level beats debug', () => {
+    expect(validateConfig({ debug: true }).config.logLevel).toBe('debug');
+    expect(validateConfig({ debug: true, log: { level: 'warn' } }).config.logLevel).toBe('warn');
+    expect(validateConfig({ debug: true, log: { level: 'warn' }, logLevel: 'error' }).config.logLevel).toBe('error');
+    const { config, warnings } = validateConfig({ log: { level: 'chatty', backend: 'syslog' } });
+    expect(config.logLevel).toBe('info');
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('an unknown top-level key is a warning naming it', () => {
+    const { config, warnings } = validateConfig({ fooo: 1, graphite: { globalPrefx: 'x' } });
+    expect(warnings).toEqual(["unknown config key 'graphite.globalPrefx' (ignored)", "unknown config key 'fooo' (ignored)"]);
+    expect(config.raw.fooo).toBe(1);
+  });
+
+  it('an unknown timer metric name is a warning', () => {
+    const { warnings } = validateConfig({ calculatedTimerMetrics: ['count', 'avg'] });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/unknown timer metric 'avg'/);
+  });
+
+  it('numeric strings are accepted where the original passed them to Number()', () => {
+    const { config } = validateConfig({ port: '9125', flushInterval: '2000', percentThreshold: ['95'] });
+    expect([config.servers[0]!.port, config.flushInterval, config.percentThreshold]).toEqual([9125, 2000, [95]]);
+  });
+});
+
+describe('wrong values', () => {
+  it('reports every problem at once, each naming its key', () => {
+    let err: unknown;
+    try {
+      validateConfig({
+        flushInterval: 'abc',
+        port: 70000,
+        percentThreshold: [90, 0, 150],
+        deleteIdleStats: 'yes',
+        backends: 'graphite',
+        healthStatus: 'sideways',
+        reservoirSize: 8,
+        graphite: { legacyNamespace: 'no', timeoutMs: -1 },
+        histogram: [{ metric: 'a', bins: [10, 5, 'x'] }],
+        repeater: [{ host: '', port: 0 }],
+        repeaterProtocol: 'tcp',
+        graphiteProtocol: 'pickle',
+        logLevel: 'loud',
+        mgmt_port: -1,
+        fooo: true,
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems).toEqual(expect.arrayContaining([
+      'config key \'flushInterval\': expected a positive integer (ms), got "abc"',
+      "config key 'port': expected a port number (0..65535), got 70000",
+      "config key 'percentThreshold[1]': expected a non-zero number between -100 and 100 (or a list of them), got 0",
+      "config key 'percentThreshold[2]': expected a non-zero number between -100 and 100 (or a list of them), got 150",
+      'config key \'deleteIdleStats\': expected true or false, got "yes"',
+      'config key \'backends\': expected a list of backend names, e.g. [\'./backends/graphite\'], got "graphite"',
+      'config key \'healthStatus\': expected one of \'up\', \'down\', got "sideways"',
+      "config key 'reservoirSize': expected an integer between 16 and 1048576, got 8",
+      'config key \'graphite.legacyNamespace\': expected true or false, got "no"',
+      "config key 'graphite.timeoutMs': expected a positive integer (ms), got -1",
+      "config key 'histogram[0].bins[1]': expected a bound greater than the previous one (10): bins must ascend, got 5",
+      'config key \'histogram[0].bins[2]\': expected a number or \'inf\', got "x"',
+      'config key \'repeater[0].host\': expected a host name or address, got ""',
+      "config key 'repeater[0].port': expected a port number (1..65535), got 0",
+      'config key \'repeaterProtocol\': expected one of \'udp4\', \'udp6\', got "tcp"',
+      "config key 'mgmt_port': expected a port number (0..65535), got -1",
+    ]));
+    expect(problems.some((p) => p.startsWith("config key 'graphiteProtocol'"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("config key 'logLevel'"))).toBe(true);
+    expect(problems).toHaveLength(18);
+    // the message lists them one per line
+    expect((err as ConfigError).message.split('\n')).toEqual(problems);
+  });
+
+  it('overrides and placeholders problems are reported together with value problems', () => {
+    let err: unknown;
+    try {
+      buildConfig({ graphiteHost: '${ENV:TALLYD_TEST_NOT_SET_X}', flushInterval: 0 }, {}, undefined, { env: {}, hostname: 'h' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual([
+      "config key 'graphiteHost': environment variable 'TALLYD_TEST_NOT_SET_X' is not set (placeholder ${ENV:TALLYD_TEST_NOT_SET_X})",
+      "config key 'flushInterval': expected a positive integer (ms), got 0",
+    ]);
+  });
+});

@@ -241,3 +241,8 @@ export function createPrometheusBackend(ctx: BackendContext, deps?: PrometheusBa
 
 /** The registry entry: `registerBackend('prometheus', prometheusBackend)`. */
 export const prometheusBackend: BackendFactory = (ctx) => new PrometheusBackend(ctx);
+
+/** The registry's section validator: `registerBackend('prometheus', prometheusBackend, validatePrometheusSection)`. */
+export function validatePrometheusSection(config: TallydConfig): string[] {
+  return validatePrometheusConfig(config.raw['prometheus']);
+}

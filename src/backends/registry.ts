@@ -6,7 +6,7 @@
  *      `flush(snapshot)` that never mutates the snapshot and never throws for delivery problems,
  *      optional `packet(buf, start, end)` for raw packets, `status()` lines for the admin `stats`
  *      command (`last_*` values in unix seconds), `stop(deadlineMs)` that drains within the deadline;
- *   2. add one line below: `registerBackend('prometheus', createPrometheusBackend);`
+ *   2. add one line below, e.g. `registerBackend('prometheus', prometheusBackend, validatePrometheusSection);`
  * The config loader normalises names ('./backends/graphite' → 'graphite') before they get here.
  */
 import type { TallydConfig } from '../config/types.js';
@@ -14,6 +14,7 @@ import type { Backend, BackendContext, BackendFactory } from './types.js';
 import { createConsoleBackend } from './console/index.js';
 import { createGraphiteBackend } from './graphite/index.js';
 import { createRepeaterBackend } from './repeater/index.js';
+import { prometheusBackend, validatePrometheusSection } from './prometheus/index.js';
 
 const factories = new Map<string, BackendFactory>();
 const sectionValidators = new Map<string, SectionValidator>();
@@ -60,3 +61,4 @@ export function knownBackends(): string[] {
 registerBackend('graphite', (ctx) => createGraphiteBackend(ctx));
 registerBackend('console', (ctx) => createConsoleBackend(ctx));
 registerBackend('repeater', createRepeaterBackend);
+registerBackend('prometheus', prometheusBackend, validatePrometheusSection);

@@ -85,6 +85,10 @@ interface RawOptions {
   graphite?: { host: string; port: number };
   backend?: string[];
   reservoirSize?: number;
+  prometheusAddress?: string;
+  prometheusPort?: number;
+  prometheusPath?: string;
+  prometheusMappingFile?: string;
   logLevel?: string;
   checkConfig?: boolean;
   allowJsConfig?: boolean;
@@ -103,6 +107,10 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
     .option('-g, --graphite <host:port>', `send to Graphite at host[:port] (port ${DEFAULT_GRAPHITE_PORT} by default; adds the graphite backend)`, parseGraphiteTarget)
     .option('--backend <name>', 'backend to load; repeat for several (replaces `backends`)', collect)
     .option('--reservoir-size <n>', `timer samples kept per key per interval (${MIN_RESERVOIR_SIZE}..${MAX_RESERVOIR_SIZE})`, parseReservoirSize)
+    .option('--prometheus-address <addr>', 'Prometheus /metrics address (adds the prometheus backend)', parseAddress)
+    .option('--prometheus-port <n>', 'Prometheus /metrics port (adds the prometheus backend)', parsePort)
+    .option('--prometheus-path <path>', 'Prometheus metrics path, e.g. /metrics (adds the prometheus backend)', parsePath)
+    .option('--prometheus-mapping-file <file>', "statsd_exporter mapping file (adds the prometheus backend)")
     .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
     .option('--check-config', 'validate the configuration, print the effective config and exit')
     .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does (require limited to os)')
@@ -113,6 +121,13 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
       writeErr: (s) => { out.stderr += s; },
     })
     .exitOverride();
+}
+
+function parsePath(value: string): string {
+  if (!value.startsWith('/')) {
+    throw new InvalidArgumentError(`expected a URL path starting with '/', got '${value}'`);
+  }
+  return value;
 }
 
 /** Parse process.argv-style arguments. Throws CliError (exit code 0 for --help / --version). */
@@ -151,6 +166,12 @@ export function parseCli(argv: string[], version: string): CliOptions {
   if (opts.backend !== undefined) overrides.backends = opts.backend;
   if (opts.reservoirSize !== undefined) overrides.reservoirSize = opts.reservoirSize;
   if (opts.logLevel !== undefined) overrides.logLevel = opts.logLevel;
+  const prom: NonNullable<ConfigOverrides['prometheus']> = {};
+  if (opts.prometheusAddress !== undefined) prom.address = opts.prometheusAddress;
+  if (opts.prometheusPort !== undefined) prom.port = opts.prometheusPort;
+  if (opts.prometheusPath !== undefined) prom.path = opts.prometheusPath;
+  if (opts.prometheusMappingFile !== undefined) prom.mappingFile = opts.prometheusMappingFile;
+  if (Object.keys(prom).length > 0) overrides.prometheus = prom;
 
   const result: CliOptions = {
     checkConfig: opts.checkConfig === true,

@@ -28,6 +28,8 @@ export interface ConfigOverrides {
   logLevel?: string;
   backends?: string[];
   reservoirSize?: number;
+  /** --prometheus-* flags: merged into the `prometheus` section; they add the prometheus backend. */
+  prometheus?: { address?: string; port?: number; path?: string; mappingFile?: string };
 }
 
 /** How long an --allow-js-config file may run, ms. */
@@ -238,6 +240,19 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, proble
   if (o.backends !== undefined) raw.backends = [...o.backends];
   if (o.logLevel !== undefined) raw.logLevel = o.logLevel;
   if (o.reservoirSize !== undefined) raw.reservoirSize = o.reservoirSize;
+  if (o.prometheus !== undefined) {
+    const section = isPlainObject(raw.prometheus) ? raw.prometheus : {};
+    raw.prometheus = { ...section, ...o.prometheus };
+    const listed = Array.isArray(raw.backends) ? (raw.backends as unknown[]) : undefined;
+    if (o.backends === undefined) {
+      const has = listed?.some((b: unknown) => typeof b === 'string' && normaliseBackendName(b) === 'prometheus');
+      if (!has) {
+        // without a backends list the default applies (graphite when graphiteHost is set, else console)
+        const base = listed ?? [raw.graphiteHost !== undefined ? 'graphite' : 'console'];
+        raw.backends = [...base, 'prometheus'];
+      }
+    }
+  }
 }
 
 /**

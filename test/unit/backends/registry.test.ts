@@ -13,7 +13,7 @@ describe('backend registry', () => {
   });
 
   it('throws an error naming the known backends for an unknown name', () => {
-    expect(() => createBackend('nope', context(config()))).toThrow(/unknown backend "nope".*console, graphite, repeater/);
+    expect(() => createBackend('nope', context(config()))).toThrow(/unknown backend "nope".*console, graphite, prometheus, repeater/);
   });
 
   it('adds a backend with one registerBackend call', () => {

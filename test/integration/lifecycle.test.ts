@@ -70,3 +70,38 @@ describe('tcp input', () => {
     await waitFor(() => graphite.values('stats_counts.udp.x').includes(4));
   });
 });
+
+describe('tcp input on a Unix stream socket', () => {
+  it('reads lines from the socket path', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const path = join(mkdtempSync(join(tmpdir(), 'tallyd-sock-')), 'statsd.sock');
+    daemon = await startDaemon(
+      originalStyleConfig(
+        graphite.port,
+        `, servers: [ { server: 'udp', address: '127.0.0.1', port: 0 },
+                      { server: 'tcp', socket: '${path}', socket_mod: '600' } ]`,
+      ),
+    );
+    const sock = net.createConnection(path);
+    await new Promise((r) => sock.on('connect', r));
+    sock.end('unix.a:5|c\nunix.t:12|ms\n');
+    await waitFor(() => graphite.values('stats_counts.unix.a').includes(5));
+    await waitFor(() => graphite.values('stats.timers.unix.t.upper').includes(12));
+  });
+});
+
+describe('console backend', () => {
+  it('prints each flush as JSON on stdout', async () => {
+    daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500,
+      backends: ['./backends/console'], console: { prettyprint: false } }`);
+    await daemon.send('con.a:2|c\ncon.g:4|g');
+    const line = await waitFor(() => daemon!.stdout.find((l) => l.startsWith('{') && l.includes('con.a')));
+    const obj = JSON.parse(line) as { counters: Record<string, number>; gauges: Record<string, number>; counter_rates: Record<string, number> };
+    expect(obj.counters['con.a']).toBe(2);
+    expect(obj.counter_rates['con.a']).toBe(4);
+    expect(obj.gauges['con.g']).toBe(4);
+    expect(daemon.stdout.some((l) => l.startsWith('Flushing stats at'))).toBe(true);
+  });
+});

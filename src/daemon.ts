@@ -18,6 +18,9 @@ import { componentLogger } from './log/index.js';
 import { parsePacket } from './parser/index.js';
 import { BAD_LINE_REASONS, BadLine, Sample } from './parser/types.js';
 import { LogLimiter } from './selfmetrics/ratelimit.js';
+import { KeyFlusher } from './selfmetrics/keyflush.js';
+import type { GaugeStat } from './aggregator/snapshot.js';
+import type { MetricKey } from './parser/types.js';
 
 export interface DaemonOptions {
   clock?: Clock;
@@ -43,6 +46,13 @@ export class Daemon {
   private flushes = 0;
   private pendingDeliveries = new Set<Promise<unknown>>();
   private stopping = false;
+  /** JSON of each listener's ServerConfig, aligned with `listeners` (a reload keeps unchanged ones). */
+  private listenerKeys: string[] = [];
+  /** Replaced Graphite backends still draining their queue after a reload (nothing lost). */
+  private readonly retiring = new Set<Backend>();
+  private keyFlusher: KeyFlusher | null = null;
+  /** `<prefixStats>.udp_receive_errors`, added to each snapshot when /proc/net/udp is readable. */
+  private readonly udpErrorsKey: MetricKey;
   private readonly handlePacket: (buf: Buffer, start: number, end: number) => void;
 
   constructor(config: TallydConfig, private readonly rootLog: Logger, opts: DaemonOptions = {}) {
@@ -57,6 +67,8 @@ export class Daemon {
       config,
       onBadLine: (reason, buf, lineStart, lineEnd) => this.logBadLine(reason, buf, lineStart, lineEnd),
     });
+    const ue = config.prefixStats + '.udp_receive_errors';
+    this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });
     const aggregator = this.aggregator;
     const sample = this.sample;
     // The hot path: one closure per daemon, not per packet.
@@ -85,13 +97,13 @@ export class Daemon {
     this.packetBackends = this.backends.filter((b) => typeof b.packet === 'function');
 
     await this.startListeners(this.config);
-    this.admin = await startAdminServer(
-      this.adminContext(),
-      { address: this.config.mgmtAddress, port: this.config.mgmtPort },
-      componentLogger(this.rootLog, 'admin'),
-    );
+    this.admin = await this.startAdmin(this.config);
     this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => this.flush(), this.clock);
     this.timer.start();
+    if (this.config.keyFlush.interval > 0) {
+      this.keyFlusher = new KeyFlusher(this.config.keyFlush, () => this.aggregator.takeKeyHits(), componentLogger(this.rootLog, 'keyflush'));
+      this.keyFlusher.start();
+    }
     this.log.info(
       {
         listeners: this.listeners.map((l) => l.description),
@@ -106,7 +118,21 @@ export class Daemon {
   /** One flush: aggregate, hand the snapshot to every backend (they never block each other). */
   flush(): Snapshot {
     const t0 = performance.now();
-    const snapshot = this.aggregator.flush(this.clock.now());
+    let snapshot = this.aggregator.flush(this.clock.now());
+    const udpErrors = readUdpDrops(this.udpPorts());
+    if (udpErrors !== null) {
+      const gauges: GaugeStat[] = snapshot.gauges.slice();
+      gauges.push({ key: this.udpErrorsKey, value: udpErrors });
+      snapshot = { ...snapshot, gauges };
+    }
+    const dropped = this.aggregator.takeDroppedKeys();
+    if (dropped !== null) {
+      // at most once per flush: the interval's drops, and where they come from
+      this.dataLog.warn(
+        { dropped: dropped.dropped, droppedSinceStart: dropped.total, maxKeys: dropped.maxKeys, topPrefixes: Object.fromEntries(dropped.topPrefixes) },
+        `maxKeys reached: dropped ${dropped.dropped} lines for new keys this interval (top prefixes: ${dropped.topPrefixes.map(([p, n]) => `${p} (${n})`).join(', ')})`,
+      );
+    }
     const deliveries = Promise.allSettled(this.backends.map((b) => b.flush(snapshot)));
     this.pendingDeliveries.add(deliveries);
     void deliveries.then((results) => {
@@ -128,6 +154,7 @@ export class Daemon {
   async stop(drainMs: number): Promise<void> {
     if (this.stopping) return;
     this.timer?.stop();
+    this.keyFlusher?.stop();
     await Promise.allSettled(this.listeners.map((l) => l.close()));
     this.listeners = [];
     this.stopping = true;
@@ -138,7 +165,7 @@ export class Daemon {
       Promise.allSettled([...this.pendingDeliveries]),
       new Promise((res) => setTimeout(res, drainMs).unref()),
     ]);
-    await Promise.allSettled(this.backends.map((b) => b.stop(Math.max(0, deadline - Date.now()))));
+    await Promise.allSettled([...this.backends, ...this.retiring].map((b) => b.stop(Math.max(0, deadline - Date.now()))));
     await this.admin?.close();
     this.admin = null;
     this.log.info('stopped');
@@ -148,7 +175,7 @@ export class Daemon {
     const byReason: Record<string, number> = {};
     const counts = this.aggregator.badLinesByReason;
     for (let i = 0; i < BAD_LINE_REASONS.length; i++) byReason[BAD_LINE_REASONS[i]!] = counts[i] ?? 0;
-    const udpPorts = this.listeners.filter((l) => l.kind === 'udp').map((l) => l.port);
+    const udpPorts = this.udpPorts();
     return {
       packetsReceived: this.aggregator.packetsReceived,
       linesReceived: this.aggregator.linesReceived,
@@ -158,6 +185,122 @@ export class Daemon {
       liveKeys: this.aggregator.liveKeys(),
       udpReceiveErrors: readUdpDrops(udpPorts),
     };
+  }
+
+  private udpPorts(): number[] {
+    const ports: number[] = [];
+    for (const l of this.listeners) if (l.kind === 'udp') ports.push(l.port);
+    return ports;
+  }
+
+  /** The configuration in force. */
+  get currentConfig(): TallydConfig {
+    return this.config;
+  }
+
+  /**
+   * Applies a new (validated) configuration without losing the interval's aggregates: aggregation
+   * settings from the next flush, the flush timer re-armed when the interval changed, listeners, the
+   * admin server and backends rebuilt only where their settings changed. A replaced Graphite backend
+   * keeps delivering its queued flushes in the background until its queue is empty. Returns what changed.
+   */
+  async applyConfig(next: TallydConfig): Promise<string[]> {
+    if (this.stopping) return [];
+    const prev = this.config;
+    const changed: string[] = [];
+    this.config = next;
+    this.aggregator.reconfigure(next);
+    if (next.flushInterval !== prev.flushInterval) {
+      this.timer?.setInterval(next.flushInterval);
+      changed.push('flushInterval');
+    }
+    if (next.logLevel !== prev.logLevel) {
+      this.rootLog.level = next.logLevel;
+      changed.push('logLevel');
+    }
+    if (next.healthStatus !== prev.healthStatus) this.health = next.healthStatus;
+    if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
+
+    if (await this.reconcileListeners(next)) changed.push('servers');
+    if (next.mgmtAddress !== prev.mgmtAddress || next.mgmtPort !== prev.mgmtPort) {
+      await this.admin?.close();
+      this.admin = null;
+      try {
+        this.admin = await this.startAdmin(next);
+      } catch (err) {
+        this.log.error({ err, address: next.mgmtAddress, port: next.mgmtPort }, 'reload: the admin interface could not start on its new address');
+      }
+      changed.push('mgmt');
+    }
+    if (backendView(prev) !== backendView(next)) {
+      await this.rebuildBackends(next);
+      changed.push('backends');
+    }
+    return changed;
+  }
+
+  /** Closes listeners whose settings are gone, starts the new ones; true when anything changed. */
+  private async reconcileListeners(next: TallydConfig): Promise<boolean> {
+    const wanted = next.servers.map((s) => JSON.stringify(s));
+    const keep: Listener[] = [];
+    const keepKeys: string[] = [];
+    const close: Listener[] = [];
+    const unused = this.listeners.map((l, i) => ({ l, key: this.listenerKeys[i]! }));
+    const toStart: number[] = [];
+    wanted.forEach((key, i) => {
+      const j = unused.findIndex((u) => u.key === key);
+      if (j >= 0) {
+        keep.push(unused[j]!.l);
+        keepKeys.push(key);
+        unused.splice(j, 1);
+      } else {
+        toStart.push(i);
+      }
+    });
+    for (const u of unused) close.push(u.l);
+    if (close.length === 0 && toStart.length === 0) return false;
+    await Promise.allSettled(close.map((l) => l.close()));
+    this.listeners = keep;
+    this.listenerKeys = keepKeys;
+    for (const i of toStart) {
+      try {
+        await this.startListener(next.servers[i]!);
+      } catch (err) {
+        this.log.error({ err, server: next.servers[i] }, 'reload: a listener could not start');
+      }
+    }
+    this.log.info({ closed: close.map((l) => l.description), listeners: this.listeners.map((l) => l.description) }, 'listeners changed');
+    return true;
+  }
+
+  /**
+   * New backends from `next`: the old ones are stopped first (a port may need to be freed), except
+   * Graphite, whose old instance is retired: it takes no new flushes and drains its queue meanwhile.
+   */
+  private async rebuildBackends(next: TallydConfig): Promise<void> {
+    const old = this.backends;
+    const fresh = this.createBackends(next);
+    const drainer = old.filter((b) => b.name === 'graphite');
+    await Promise.allSettled(old.filter((b) => b.name !== 'graphite').map((b) => b.stop(1000)));
+    const started = await Promise.allSettled(fresh.map((b) => b.start()));
+    started.forEach((r, i) => {
+      if (r.status === 'rejected') this.log.error({ err: r.reason, backend: fresh[i]!.name }, 'reload: a backend could not start');
+    });
+    this.backends = fresh;
+    this.packetBackends = fresh.filter((b) => typeof b.packet === 'function');
+    for (const b of drainer) {
+      this.retiring.add(b);
+      // no deadline but the queue's byte bound: it stops once every queued flush is delivered
+      void b.stop(RETIRE_DRAIN_MS).finally(() => this.retiring.delete(b));
+    }
+  }
+
+  private startAdmin(config: TallydConfig): Promise<{ port: number; close(): Promise<void> }> {
+    return startAdminServer(
+      this.adminContext(),
+      { address: config.mgmtAddress, port: config.mgmtPort },
+      componentLogger(this.rootLog, 'admin'),
+    );
   }
 
   private createBackends(config: TallydConfig): Backend[] {
@@ -174,27 +317,23 @@ export class Daemon {
   }
 
   private async startListeners(config: TallydConfig): Promise<void> {
-    const ingestLog = componentLogger(this.rootLog, 'listener');
     try {
-      for (const server of config.servers) {
-        if (server.server === 'udp') {
-          this.listeners.push(await startUdpListener(server, this.handlePacket, ingestLog));
-        } else {
-          this.listeners.push(
-            await startTcpListener(
-              server,
-              this.handlePacket,
-              () => this.aggregator.badLine(BadLine.TooLong, EMPTY, 0, 0),
-              ingestLog,
-            ),
-          );
-        }
-      }
+      for (const server of config.servers) await this.startListener(server);
     } catch (err) {
       await Promise.allSettled(this.listeners.map((l) => l.close()));
       this.listeners = [];
+      this.listenerKeys = [];
       throw err;
     }
+  }
+
+  private async startListener(server: TallydConfig['servers'][number]): Promise<void> {
+    const ingestLog = componentLogger(this.rootLog, 'listener');
+    const l = server.server === 'udp'
+      ? await startUdpListener(server, this.handlePacket, ingestLog)
+      : await startTcpListener(server, this.handlePacket, () => this.aggregator.badLine(BadLine.TooLong, EMPTY, 0, 0), ingestLog);
+    this.listeners.push(l);
+    this.listenerKeys.push(JSON.stringify(server));
   }
 
   private logBadLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
@@ -217,7 +356,17 @@ export class Daemon {
         last_msg_seen: this.aggregator.lastMsgSeen,
         bad_lines_seen: this.aggregator.badLinesSeen,
       }),
-      backendStatus: () => this.backends.map((b) => ({ name: b.name, lines: b.status() })),
+      backendStatus: () => [
+        // tallyd's own `messages.*` lines, shown after the original's two
+        {
+          name: 'messages',
+          lines: [
+            ['udp_receive_errors', readUdpDrops(this.udpPorts()) ?? 'null'],
+            ['keys_dropped', this.aggregator.keysDroppedTotal],
+          ],
+        },
+        ...this.backends.map((b) => ({ name: b.name, lines: b.status() })),
+      ],
       dump: (type) => this.aggregator.dump(type),
       deleteKeys: (type, patterns) => this.aggregator.deleteKeys(type, patterns),
       getHealth: () => this.health,
@@ -230,3 +379,28 @@ export class Daemon {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** How long a retired Graphite backend may keep replaying its queue after a reload (~24 days: until empty). */
+const RETIRE_DRAIN_MS = 2 ** 31 - 1;
+
+/** Top-level config fields no backend reads: a change in them alone does not rebuild backends. */
+const NOT_FOR_BACKENDS = new Set([
+  'servers', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
+  'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug',
+]);
+/** The same, as spelled in the raw file. */
+const RAW_NOT_FOR_BACKENDS = new Set([
+  'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'automaticConfigReload', 'logLevel', 'log',
+  'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer',
+  'tcpMaxLineLength',
+]);
+
+/** What backends may read of a config, as one comparable string. */
+function backendView(c: TallydConfig): string {
+  const view: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) if (!NOT_FOR_BACKENDS.has(k) && k !== 'raw') view[k] = v;
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c.raw)) if (!RAW_NOT_FOR_BACKENDS.has(k)) raw[k] = v;
+  view['raw'] = raw;
+  return JSON.stringify(view, (_k, v: unknown) => (v === Infinity ? 'inf' : v));
+}

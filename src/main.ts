@@ -10,9 +10,12 @@ import { parseCli } from './cli/program.js';
 import { buildConfig, describeConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
 import { Daemon } from './daemon.js';
+import { ClusterPrimary } from './cluster/primary.js';
 import { CliError, ConfigError } from './errors.js';
 import { createLogger } from './log/index.js';
 import { validateBackendSections } from './backends/registry.js';
+import { DEFAULT_STOP_DRAIN_MS } from './config/defaults.js';
+import { ConfigReloader } from './reload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,9 +29,6 @@ function packageVersion(): string {
   }
   return '0.0.0';
 }
-
-/** How long a stop waits for backends (Graphite's queue) to drain, ms. */
-const DEFAULT_DRAIN_MS = 5000;
 
 async function main(): Promise<number> {
   let cli;
@@ -67,7 +67,8 @@ async function main(): Promise<number> {
   }
 
   const log = createLogger(config.logLevel);
-  const daemon = new Daemon(config, log);
+  // workers > 1: a cluster primary (flush, admin, backends) over N ingest workers (src/cluster)
+  const daemon = (config.workers ?? 1) > 1 ? new ClusterPrimary(config, log) : new Daemon(config, log);
   try {
     await daemon.start();
   } catch (err) {
@@ -76,6 +77,25 @@ async function main(): Promise<number> {
     log.flush?.();
     return 1;
   }
+
+  const reloader = cli.configPath !== undefined
+    ? new ConfigReloader({
+      configPath: cli.configPath,
+      overrides: cli.overrides,
+      allowJs: cli.allowJsConfig,
+      target: daemon,
+      log: log.child({ component: 'reload' }),
+    })
+    : null;
+  reloader?.syncWatch();
+  process.on('SIGHUP', () => {
+    if (reloader === null) {
+      log.warn('SIGHUP: no config file was given, nothing to reload');
+      return;
+    }
+    log.info('SIGHUP: reloading the configuration');
+    void reloader.reload('SIGHUP');
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -86,8 +106,10 @@ async function main(): Promise<number> {
         return;
       }
       stopping = true;
-      log.info({ signal: sig }, 'signal received: flushing and stopping');
-      daemon.stop(DEFAULT_DRAIN_MS).then(
+      reloader?.close();
+      const drainMs = daemon.currentConfig.stopDrainMs ?? DEFAULT_STOP_DRAIN_MS;
+      log.info({ signal: sig, drainMs }, 'signal received: flushing and stopping');
+      daemon.stop(drainMs).then(
         () => resolve(0),
         (err) => {
           log.error({ err }, 'error while stopping');

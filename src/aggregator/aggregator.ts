@@ -6,6 +6,7 @@
  * one typed-array update. Keys are decoded and canonicalised only the first time their raw bytes
  * are seen (or when their slot was deleted since).
  */
+import { DEFAULT_IDLE_KEY_TTL, DEFAULT_MAX_KEYS } from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { canonicalKey } from '../parser/canonical.js';
 import { BAD_LINE_REASONS, MetricType, type BadLine, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
@@ -23,6 +24,7 @@ import {
   type Threshold,
 } from './percentiles.js';
 import { reservoirOffer, reservoirValues } from './reservoir.js';
+import { mergeReservoir as mergeReservoirInto } from './merge.js';
 import type { CounterStat, GaugeStat, SetStat, Snapshot, TimerStat } from './snapshot.js';
 import { CounterStore, GaugeStore, SetStore, SlotIndex, TimerStore } from './stores.js';
 
@@ -37,6 +39,15 @@ export interface AggregatorOptions {
 export type AdminMetricType = 'counters' | 'timers' | 'gauges';
 
 const EMPTY_SAMPLES = new Float64Array(0);
+/** Distinct key prefixes remembered per interval for the maxKeys warning (bounds its memory). */
+const DROPPED_PREFIX_LIMIT = 10_000;
+
+/** Flushes in a row `slot` has gone without an update, counting this one (0 when it was updated). */
+function idleFor(idle: number[], slot: number, active: boolean): number {
+  const n = active ? 0 : (idle[slot] ?? 0) + 1;
+  idle[slot] = n;
+  return n;
+}
 const NO_PERCENTILES: readonly never[] = Object.freeze([]);
 
 /** A MetricKey for the daemon's own names (taken as given, not sanitised, as the original). */
@@ -81,6 +92,18 @@ export class Aggregator implements SampleSink {
   private deleteSets: boolean;
   private gaugesMaxTTL: number;
   private pending: TallydConfig | null;
+
+  // Key-explosion guard (maxKeys), idle-key reclaim (idleKeyTtl) and the original's keyFlush hit counts.
+  private maxKeys: number;
+  private idleKeyTtl: number;
+  /** Flushes without an update per slot, per MetricType (counters, timers, sets; only when idleKeyTtl > 0). */
+  private readonly idleFlushes: number[][];
+  private droppedKeys: number;
+  private droppedTotal: number;
+  /** Top-two-component prefix → dropped lines this interval (bounded: DROPPED_PREFIX_LIMIT entries). */
+  private droppedPrefixes: Map<string, number>;
+  /** keyFlush: lines per slot per MetricType this keyFlush interval; null when keyFlush is off. */
+  private keyHits: Float64Array[] | null;
 
   // The daemon's own counters (never deleted by deleteCounters) and the timestamp_lag gauge.
   private readonly ownKeys: readonly MetricKey[];
@@ -129,10 +152,21 @@ export class Aggregator implements SampleSink {
     this.gaugesMaxTTL = Math.max(1, Math.floor(c.gaugesMaxTTL));
     this.pending = null;
 
+    this.maxKeys = c.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.idleKeyTtl = c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL;
+    this.idleFlushes = [[], [], [], []];
+    this.droppedKeys = 0;
+    this.droppedTotal = 0;
+    this.droppedPrefixes = new Map();
+    this.keyHits = c.keyFlush.interval > 0 ? [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)] : null;
+
     const p = c.prefixStats;
-    // order as the original's startup: bad_lines_seen, packets_received, metrics_received
-    this.ownKeys = [plainKey(p + '.bad_lines_seen'), plainKey(p + '.packets_received'), plainKey(p + '.metrics_received')];
-    this.ownSlots = new Int32Array(3);
+    // order as the original's startup: bad_lines_seen, packets_received, metrics_received;
+    // then tallyd's keys_dropped, created at the first dropped key only (output stays the original's until then)
+    this.ownKeys = [
+      plainKey(p + '.bad_lines_seen'), plainKey(p + '.packets_received'), plainKey(p + '.metrics_received'), plainKey(p + '.keys_dropped'),
+    ];
+    this.ownSlots = new Int32Array(4).fill(-1);
     for (let i = 0; i < 3; i++) this.ownSlots[i] = this.counters.create(this.ownKeys[i]!);
     this.lagKey = plainKey(p + '.timestamp_lag');
     this.prevTimestamp = 0;
@@ -179,6 +213,8 @@ export class Aggregator implements SampleSink {
   sample(s: Sample): void {
     const type = s.type;
     const slot = this.slotFor(type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
+    if (slot < 0) return; // a new key past maxKeys: dropped and counted
+    if (this.keyHits !== null) this.keyHits[type]![slot]!++;
     if (type === MetricType.Counter) {
       // the original's `value * (1 / sampleRate)`: kept for bit-identical sums (v / r can differ in the last bit)
       this.counters.values[slot] += s.value * (1 / s.sampleRate);
@@ -254,8 +290,10 @@ export class Aggregator implements SampleSink {
 
   private resolveNew(type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
     const key = this.decodeKey(buf, ks, ke, ts, te);
-    const slot = this.slotForKey(type, key);
     const idx = this.indexes[type]!;
+    if (!idx.byId.has(key.id) && this.liveTotal() >= this.maxKeys) return this.dropKey(key);
+    const slot = this.slotForKey(type, key);
+    this.trackNewSlot(type, slot);
     idx.refs[slot]!++;
     this.table.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!);
     return slot;
@@ -263,12 +301,89 @@ export class Aggregator implements SampleSink {
 
   private resolveStale(e: number, type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
     const key = this.decodeKey(buf, ks, ke, ts, te);
-    const slot = this.slotForKey(type, key);
     const idx = this.indexes[type]!;
+    if (!idx.byId.has(key.id) && this.liveTotal() >= this.maxKeys) return this.dropKey(key);
+    const slot = this.slotForKey(type, key);
+    this.trackNewSlot(type, slot);
     idx.refs[slot]!++;
     this.table.update(e, slot, idx.gen[slot]!);
     this.staleEntries--;
     return slot;
+  }
+
+  /** Live keys of every type (the daemon's own included), compared with maxKeys. */
+  private liveTotal(): number {
+    return this.counters.idx.size + this.timers.idx.size + this.gauges.idx.size + this.sets.idx.size;
+  }
+
+  /** A line for a new key past maxKeys: counted (keys_dropped), its prefix noted for the warning; returns -1. */
+  private dropKey(key: MetricKey): number {
+    this.droppedKeys++;
+    this.droppedTotal++;
+    let own = this.ownSlots[3]!;
+    if (own < 0) own = this.ownSlots[3] = this.counters.create(this.ownKeys[3]!);
+    this.counters.values[own]! += 1;
+    const name = key.name;
+    const d1 = name.indexOf('.');
+    const d2 = d1 < 0 ? -1 : name.indexOf('.', d1 + 1);
+    const prefix = d2 < 0 ? name : name.slice(0, d2);
+    const m = this.droppedPrefixes;
+    const n = m.get(prefix);
+    if (n !== undefined) m.set(prefix, n + 1);
+    else if (m.size < DROPPED_PREFIX_LIMIT) m.set(prefix, 1);
+    return -1;
+  }
+
+  /** Bookkeeping for a slot (re)bound on the slow path: idle count reset, keyFlush hit array sized. */
+  private trackNewSlot(type: number, slot: number): void {
+    if (this.idleKeyTtl > 0) this.idleFlushes[type]![slot] = 0;
+    const hits = this.keyHits;
+    if (hits !== null && slot >= hits[type]!.length) {
+      const grown = new Float64Array(Math.max(slot + 1, hits[type]!.length * 2));
+      grown.set(hits[type]!);
+      hits[type] = grown;
+    }
+  }
+
+  /**
+   * Lines for new keys dropped past maxKeys since the last call, with the top 5 key prefixes (first two
+   * dot-separated components) among them; null when none were. Resets the interval's figures.
+   */
+  takeDroppedKeys(): { dropped: number; total: number; maxKeys: number; topPrefixes: Array<[string, number]> } | null {
+    if (this.droppedKeys === 0) return null;
+    const top = [...this.droppedPrefixes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    const out = { dropped: this.droppedKeys, total: this.droppedTotal, maxKeys: this.maxKeys, topPrefixes: top };
+    this.droppedKeys = 0;
+    this.droppedPrefixes = new Map();
+    return out;
+  }
+
+  /** Lines for new keys dropped past maxKeys since start. */
+  get keysDroppedTotal(): number {
+    return this.droppedTotal;
+  }
+
+  /**
+   * keyFlush (the original's): lines per key since the last call, most frequent first, then resets.
+   * Keys of several types with one name are added up. Empty when keyFlush is off.
+   */
+  takeKeyHits(): Array<[string, number]> {
+    const hits = this.keyHits;
+    if (hits === null) return [];
+    const byName = new Map<string, number>();
+    for (let type = 0; type < hits.length; type++) {
+      const h = hits[type]!;
+      const idx = this.indexes[type]!;
+      for (let s = idx.head; s >= 0; s = idx.next[s]!) {
+        const n = h[s]!;
+        if (n > 0) {
+          const id = idx.keys[s]!.id;
+          byName.set(id, (byName.get(id) ?? 0) + n);
+        }
+      }
+      h.fill(0);
+    }
+    return [...byName.entries()].sort((a, b) => b[1] - a[1]);
   }
 
   /** The live slot of a canonical key, created when absent. */
@@ -396,24 +511,32 @@ export class Aggregator implements SampleSink {
   /** The original's clear_metrics. */
   private clear(): void {
     let stale = 0;
+    // idleKeyTtl: a key is idle for a flush when nothing was counted in it (a `:0|c` line looks idle)
+    const ttl = this.idleKeyTtl;
     const c = this.counters;
+    const ci = this.idleFlushes[MetricType.Counter]!;
     for (let s = c.idx.head; s >= 0; ) {
       const next = c.idx.next[s]!;
       if (this.deleteCounters && !this.isOwn(s)) stale += c.remove(s);
+      else if (ttl > 0 && !this.isOwn(s) && idleFor(ci, s, c.values[s] !== 0) >= ttl) stale += c.remove(s);
       else c.values[s] = 0;
       s = next;
     }
     const t = this.timers;
+    const ti = this.idleFlushes[MetricType.Timer]!;
     for (let s = t.idx.head; s >= 0; ) {
       const next = t.idx.next[s]!;
       if (this.deleteTimers) stale += t.remove(s);
+      else if (ttl > 0 && idleFor(ti, s, t.n[s]! > 0 || t.count[s] !== 0) >= ttl) stale += t.remove(s);
       else t.reset(s);
       s = next;
     }
     const st = this.sets;
+    const si = this.idleFlushes[MetricType.Set]!;
     for (let s = st.idx.head; s >= 0; ) {
       const next = st.idx.next[s]!;
       if (this.deleteSets) stale += st.remove(s);
+      else if (ttl > 0 && idleFor(si, s, st.members[s]!.size > 0) >= ttl) stale += st.remove(s);
       else st.members[s]!.clear();
       s = next;
     }
@@ -430,7 +553,7 @@ export class Aggregator implements SampleSink {
 
   private isOwn(slot: number): boolean {
     const o = this.ownSlots;
-    return slot === o[0] || slot === o[1] || slot === o[2];
+    return slot === o[0] || slot === o[1] || slot === o[2] || slot === o[3];
   }
 
   /** Rebuild the raw key table when stale entries outnumber live ones (memory returns after a burst). */
@@ -460,6 +583,9 @@ export class Aggregator implements SampleSink {
     this.gaugesMaxTTL = Math.max(1, Math.floor(c.gaugesMaxTTL));
     if (this.deleteGauges && !c.deleteGauges) this.gauges.ttl.fill(0); // the original drops gaugesTTL
     this.deleteGauges = c.deleteGauges;
+    this.maxKeys = c.maxKeys ?? DEFAULT_MAX_KEYS;
+    if ((c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL) > 0 && this.idleKeyTtl === 0) for (const a of this.idleFlushes) a.length = 0;
+    this.idleKeyTtl = c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL;
   }
 
   /** Settings that would change this interval's already-counted data: applied once it is cleared. */
@@ -563,5 +689,139 @@ export class Aggregator implements SampleSink {
       gauges: this.gauges.idx.size,
       sets: this.sets.idx.size,
     };
+  }
+
+  // ---------------------------------------------------------------- partials (multi-core ingest: src/cluster, ./merge.ts)
+
+  /**
+   * Worker side: the live slot of a sample's key (created when absent; -1 past maxKeys), for
+   * callers that keep per-slot state of their own (a worker's gauges, see src/cluster/worker.ts).
+   */
+  slotOfSample(s: Sample): number {
+    const slot = this.slotFor(s.type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
+    if (slot >= 0 && this.idleKeyTtl > 0) this.idleFlushes[s.type]![slot] = 0;
+    return slot;
+  }
+
+  /** The key of a live slot of `type`. */
+  keyOfSlot(type: MetricType, slot: number): MetricKey {
+    return this.indexes[type]!.keys[slot]!;
+  }
+
+  /**
+   * Worker side: hand this interval's raw counters, timers and sets to `out` (gauges are kept by
+   * the worker itself), then clear as a flush does. Run with deleteCounters/Timers/Sets on, so a
+   * live key is a key updated this interval.
+   */
+  exportInterval(out: import('./merge.js').PartialVisitor): void {
+    const pending = this.pending;
+    if (pending !== null) this.applyFlushSettings(pending);
+    out.own(this.badLines, this.packets, this.lines, this.lastMsg, this.byReason);
+    const c = this.counters;
+    const o = this.ownSlots;
+    for (let s = c.idx.head; s >= 0; s = c.idx.next[s]!) {
+      if (s === o[0] || s === o[1] || s === o[2]) continue;
+      if (s === o[3] && c.values[s] === 0) continue;
+      out.counter(c.idx.keys[s]!, c.values[s]!);
+    }
+    const t = this.timers;
+    for (let s = t.idx.head; s >= 0; s = t.idx.next[s]!) {
+      const n = t.n[s]!;
+      if (n === 0 && t.count[s] === 0) continue;
+      const hist = t.histRule[s]! >= 0 ? t.histCounts[s]! : null;
+      out.timer(
+        t.idx.keys[s]!, t.count[s]!, n, t.sum[s]!, t.sumSquares[s]!, t.min[s]!, t.max[s]!,
+        reservoirValues(t.res[s]!, n, this.reservoirSize), hist,
+      );
+    }
+    const st = this.sets;
+    for (let s = st.idx.head; s >= 0; s = st.idx.next[s]!) {
+      if (st.members[s]!.size > 0) out.set(st.idx.keys[s]!, st.members[s]!);
+    }
+    this.clear();
+    if (pending !== null) {
+      this.applyAfterClear(pending);
+      this.pending = null;
+    }
+    this.maybeRebuild();
+  }
+
+  /** Primary side: the live slot for a merged key; -1 (counted as dropped) for a new key past maxKeys. */
+  private mergeSlot(type: MetricType, key: MetricKey): number {
+    const idx = this.indexes[type]!;
+    const found = idx.byId.get(key.id);
+    if (found !== undefined) {
+      if (this.idleKeyTtl > 0) this.idleFlushes[type]![found] = 0;
+      return found;
+    }
+    if (this.liveTotal() >= this.maxKeys) return this.dropKey(key);
+    const slot = this.slotForKey(type, key);
+    this.trackNewSlot(type, slot);
+    return slot;
+  }
+
+  /** Primary side: one source's own counters for the interval (deltas) and its last packet time. */
+  mergeOwn(badLines: number, packets: number, lines: number, lastMsg: number, byReason: Float64Array): void {
+    const v = this.counters.values;
+    v[this.ownSlots[0]!]! += badLines;
+    v[this.ownSlots[1]!]! += packets;
+    v[this.ownSlots[2]!]! += lines;
+    this.badLines += badLines;
+    this.packets += packets;
+    this.lines += lines;
+    const n = Math.min(byReason.length, this.byReason.length);
+    for (let i = 0; i < n; i++) this.byReason[i]! += byReason[i]!;
+    if (packets > 0 && lastMsg > this.lastMsg) this.lastMsg = lastMsg;
+  }
+
+  mergeCounter(key: MetricKey, value: number): void {
+    if (key.id === this.ownKeys[3]!.id) {
+      // another process's keys_dropped: the daemon's own counter here too
+      let own = this.ownSlots[3]!;
+      if (own < 0) own = this.ownSlots[3] = this.counters.create(this.ownKeys[3]!);
+      this.counters.values[own]! += value;
+      this.droppedTotal += value;
+      return;
+    }
+    const slot = this.mergeSlot(MetricType.Counter, key);
+    if (slot >= 0) this.counters.values[slot]! += value;
+  }
+
+  mergeTimer(
+    key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
+    samples: Float64Array, hist: Float64Array | null,
+  ): void {
+    const slot = this.mergeSlot(MetricType.Timer, key);
+    if (slot < 0) return;
+    const t = this.timers;
+    const n0 = t.n[slot]!;
+    t.n[slot] = n0 + n;
+    t.count[slot]! += count;
+    t.sum[slot]! += sum;
+    t.sumSquares[slot]! += sumSquares;
+    if (min < t.min[slot]!) t.min[slot] = min;
+    if (max > t.max[slot]!) t.max[slot] = max;
+    t.res[slot] = mergeReservoirInto(t.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
+    const mine = t.histCounts[slot]!;
+    if (hist !== null && t.histRule[slot]! >= 0 && mine.length === hist.length) {
+      for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;
+    }
+  }
+
+  /** isSet: the gauge takes `value`; else `value` is a delta (added: a delta on 0 gives what a set would). */
+  mergeGauge(key: MetricKey, value: number, isSet: boolean): void {
+    const slot = this.mergeSlot(MetricType.Gauge, key);
+    if (slot < 0) return;
+    const g = this.gauges;
+    if (isSet) g.values[slot] = value;
+    else g.values[slot]! += value;
+    if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
+  }
+
+  mergeSet(key: MetricKey, members: Iterable<string>): void {
+    const slot = this.mergeSlot(MetricType.Set, key);
+    if (slot < 0) return;
+    const into = this.sets.members[slot]!;
+    for (const m of members) into.add(m);
   }
 }

@@ -4,7 +4,7 @@
  * as a CliError carrying the text and the exit code; main.ts prints it and exits.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { DEFAULT_GRAPHITE_PORT, MAX_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, PINO_LEVELS } from '../config/defaults.js';
+import { DEFAULT_GRAPHITE_PORT, MAX_WORKERS, MAX_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, PINO_LEVELS } from '../config/defaults.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { CliError } from '../errors.js';
 
@@ -34,6 +34,10 @@ function parseFlushInterval(value: string): number {
 
 function parseReservoirSize(value: string): number {
   return parseInteger(value, MIN_RESERVOIR_SIZE, MAX_RESERVOIR_SIZE, `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`);
+}
+
+function parseWorkers(value: string): number {
+  return parseInteger(value, 1, MAX_WORKERS, `an integer between 1 and ${MAX_WORKERS}`);
 }
 
 function parseLogLevel(value: string): string {
@@ -85,6 +89,7 @@ interface RawOptions {
   graphite?: { host: string; port: number };
   backend?: string[];
   reservoirSize?: number;
+  workers?: number;
   prometheusAddress?: string;
   prometheusPort?: number;
   prometheusPath?: string;
@@ -111,6 +116,7 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
     .option('--prometheus-port <n>', 'Prometheus /metrics port (adds the prometheus backend)', parsePort)
     .option('--prometheus-path <path>', 'Prometheus metrics path, e.g. /metrics (adds the prometheus backend)', parsePath)
     .option('--prometheus-mapping-file <file>', "statsd_exporter mapping file (adds the prometheus backend)")
+    .option('--workers <n>', 'ingest processes: 1 = one process, N > 1 = N cluster workers sharing the listeners', parseWorkers)
     .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
     .option('--check-config', 'validate the configuration, print the effective config and exit')
     .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does (require limited to os)')
@@ -165,6 +171,7 @@ export function parseCli(argv: string[], version: string): CliOptions {
   }
   if (opts.backend !== undefined) overrides.backends = opts.backend;
   if (opts.reservoirSize !== undefined) overrides.reservoirSize = opts.reservoirSize;
+  if (opts.workers !== undefined) overrides.workers = opts.workers;
   if (opts.logLevel !== undefined) overrides.logLevel = opts.logLevel;
   const prom: NonNullable<ConfigOverrides['prometheus']> = {};
   if (opts.prometheusAddress !== undefined) prom.address = opts.prometheusAddress;

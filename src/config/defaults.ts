@@ -44,6 +44,17 @@ export const DEFAULT_UDP_RECV_BUFFER_BYTES = 33_554_432;
 /** tallyd's own: longest accepted TCP line, bytes. */
 export const DEFAULT_TCP_MAX_LINE_LENGTH = 65_536;
 export const DEFAULT_LOG_LEVEL = 'info';
+/** tallyd's own: bytes of undelivered Graphite flushes kept during an outage (64 MiB). */
+export const DEFAULT_GRAPHITE_QUEUE_BYTES = 64 * 1024 * 1024;
+/** tallyd's own: how long a stop waits for backends (Graphite's queue) to drain, ms. */
+export const DEFAULT_STOP_DRAIN_MS = 5000;
+/**
+ * tallyd's own: most distinct keys held at once (all types together). Measured cost: ~246 B per
+ * counter key, ~1.1 KB per timer key (bench/aggregator), so 2,000,000 counters ≈ 0.5 GB.
+ */
+export const DEFAULT_MAX_KEYS = 2_000_000;
+/** tallyd's own: flushes without update before a counter/timer/set key is deleted; 0 = off (as the original). */
+export const DEFAULT_IDLE_KEY_TTL = 0;
 export const PINO_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Backends tallyd ships; the original's './backends/<name>' spelling normalises to these. */
@@ -79,3 +90,11 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * tallyd's own: ingest processes. 1 = one process; N > 1 = a cluster primary (flush, admin, backends)
+ * plus N workers sharing the listeners (measured in bench/RESULTS.md: on the 2-core bench host 2 workers
+ * lose to 1, so 1 is the default).
+ */
+export const DEFAULT_WORKERS = 1;
+export const MAX_WORKERS = 256;

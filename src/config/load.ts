@@ -28,6 +28,8 @@ export interface ConfigOverrides {
   logLevel?: string;
   backends?: string[];
   reservoirSize?: number;
+  /** --workers */
+  workers?: number;
   /** --prometheus-* flags: merged into the `prometheus` section; they add the prometheus backend. */
   prometheus?: { address?: string; port?: number; path?: string; mappingFile?: string };
 }
@@ -240,6 +242,7 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, proble
   if (o.backends !== undefined) raw.backends = [...o.backends];
   if (o.logLevel !== undefined) raw.logLevel = o.logLevel;
   if (o.reservoirSize !== undefined) raw.reservoirSize = o.reservoirSize;
+  if (o.workers !== undefined) raw.workers = o.workers;
   if (o.prometheus !== undefined) {
     const section = isPlainObject(raw.prometheus) ? raw.prometheus : {};
     raw.prometheus = { ...section, ...o.prometheus };

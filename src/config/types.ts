@@ -33,6 +33,8 @@ export interface GraphiteConfig {
   readonly globalSuffix: string;
   /** Connect + write timeout for one flush, ms. */
   readonly timeoutMs: number;
+  /** Bytes of undelivered flushes kept during an outage (oldest dropped past it); default 64 MiB. */
+  readonly queueBytes?: number;
 }
 
 export interface HistogramRule {
@@ -82,6 +84,14 @@ export interface TallydConfig {
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   readonly logLevel: string;
   readonly automaticConfigReload: boolean;
+  /** Ingest processes (node:cluster workers; 1: a single process). See .tmp/README-workers.md. */
+  readonly workers?: number;
+  /** How long a stop (SIGTERM/SIGINT) waits for backends to drain, ms (default 5000). */
+  readonly stopDrainMs?: number;
+  /** Most distinct keys (all types); lines for new keys past it are dropped and counted (default 2,000,000). */
+  readonly maxKeys?: number;
+  /** Flushes a counter/timer/set key may go without an update before it is deleted; 0 = never (default). */
+  readonly idleKeyTtl?: number;
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

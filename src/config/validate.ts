@@ -24,6 +24,10 @@ import {
   DEFAULT_GRAPHITE_PREFIX_SET,
   DEFAULT_GRAPHITE_PREFIX_TIMER,
   DEFAULT_GRAPHITE_TIMEOUT_MS,
+  DEFAULT_GRAPHITE_QUEUE_BYTES,
+  DEFAULT_STOP_DRAIN_MS,
+  DEFAULT_MAX_KEYS,
+  DEFAULT_IDLE_KEY_TTL,
   DEFAULT_HEALTH_STATUS,
   DEFAULT_KEY_FLUSH_INTERVAL_MS,
   DEFAULT_KEY_FLUSH_PERCENT,
@@ -38,6 +42,8 @@ import {
   DEFAULT_RESERVOIR_SIZE,
   DEFAULT_TCP_MAX_LINE_LENGTH,
   DEFAULT_UDP_RECV_BUFFER_BYTES,
+  DEFAULT_WORKERS,
+  MAX_WORKERS,
   MAX_RESERVOIR_SIZE,
   MIN_RESERVOIR_SIZE,
   PINO_LEVELS,
@@ -58,12 +64,13 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'graphiteHost', 'graphitePort', 'graphitePicklePort', 'graphiteProtocol', 'graphite', 'console',
   'repeater', 'repeaterProtocol',
   // tallyd's own
-  'reservoirSize', 'udpRecvBuffer', 'tcpMaxLineLength', 'logLevel', 'prometheus',
+  'reservoirSize', 'workers', 'udpRecvBuffer', 'tcpMaxLineLength', 'logLevel', 'prometheus',
+  'stopDrainMs', 'maxKeys', 'idleKeyTtl',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
   'legacyNamespace', 'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix',
-  'timeoutMs',
+  'timeoutMs', 'queueBytes',
 ]);
 const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod']);
 const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
@@ -437,6 +444,10 @@ function readGraphite(r: Reader, raw: Record<string, unknown>): GraphiteConfig {
     prefixSet: r.str('graphite.prefixSet', g.prefixSet, DEFAULT_GRAPHITE_PREFIX_SET),
     globalSuffix: r.str('graphite.globalSuffix', g.globalSuffix, DEFAULT_GRAPHITE_GLOBAL_SUFFIX),
     timeoutMs: r.int('graphite.timeoutMs', g.timeoutMs, DEFAULT_GRAPHITE_TIMEOUT_MS, 1, 2 ** 31 - 1, 'a positive integer (ms)'),
+    // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
+    ...(isUnset(g.queueBytes) ? {} : {
+      queueBytes: r.int('graphite.queueBytes', g.queueBytes, DEFAULT_GRAPHITE_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
+    }),
   };
 }
 
@@ -537,6 +548,11 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
       `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`),
     logLevel: readLogLevel(r, raw, debug),
     automaticConfigReload: r.bool('automaticConfigReload', raw.automaticConfigReload, DEFAULT_AUTOMATIC_CONFIG_RELOAD),
+    workers: r.int('workers', raw.workers, DEFAULT_WORKERS, 1, MAX_WORKERS, `an integer between 1 and ${MAX_WORKERS}`),
+    // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
+    ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
+    ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
+    ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
     configFile: file,
     raw,
   };

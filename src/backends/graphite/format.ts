@@ -180,6 +180,9 @@ export interface GraphiteExtra {
   readonly lastFlush: number;
   readonly flushTime: number;
   readonly flushLength: number;
+  /** tallyd's own: flushes/lines the delivery queue dropped since start (sent when given). */
+  readonly droppedFlushes?: number;
+  readonly droppedLines?: number;
   /** ms clock for graphiteStats.calculationtime (injectable for tests; default Date.now). */
   readonly now?: () => number;
 }
@@ -375,6 +378,14 @@ export function formatGraphite(snapshot: Snapshot, o: GraphiteFormatOptions, ext
   s += o.graphiteStatsPrefix + 'flush_time' + sfx + ' ' + extra.flushTime + tsNl;
   s += o.graphiteStatsPrefix + 'flush_length' + sfx + ' ' + extra.flushLength + tsNl;
   lines += 7;
+  if (extra.droppedFlushes !== undefined) {
+    s += o.graphiteStatsPrefix + 'dropped_flushes' + sfx + ' ' + extra.droppedFlushes + tsNl;
+    lines++;
+  }
+  if (extra.droppedLines !== undefined) {
+    s += o.graphiteStatsPrefix + 'dropped_lines' + sfx + ' ' + extra.droppedLines + tsNl;
+    lines++;
+  }
   out.write(s);
   return { bytes: out.result(), lines, numStats, timestamp: snapshot.timestamp };
 }

@@ -43,7 +43,7 @@ export class GraphiteBackend implements Backend {
     this.opts = graphiteFormatOptions(namespaceConfigFrom(ctx.config));
     this.enabled = g.host !== undefined && g.host !== '';
     this.now = deps.now ?? Date.now;
-    const qb = queueBytesFrom(ctx.config.raw);
+    const qb = g.queueBytes !== undefined ? { value: g.queueBytes } : queueBytesFrom(ctx.config.raw);
     if (qb.problem !== undefined) ctx.log.warn({ default: qb.value }, qb.problem);
     const host = g.host ?? '';
     const target = { host, port: g.port, timeoutMs: g.timeoutMs };
@@ -74,6 +74,8 @@ export class GraphiteBackend implements Backend {
         lastFlush: s.lastFlush,
         flushTime: s.flushTime,
         flushLength: s.flushLength,
+        droppedFlushes: s.droppedFlushes,
+        droppedLines: s.droppedLines,
         now: this.now,
       });
       this.queue.push({ bytes: payload.bytes, lines: payload.lines, timestamp: payload.timestamp });

@@ -1,0 +1,177 @@
+/**
+ * A Graphite plaintext listener for the bench. The daemon opens one TCP connection per flush; each
+ * becomes a FlushRecord with its arrival times. Payloads are kept as raw chunks and parsed only when
+ * asked (after the load has stopped), so that reading a 150 MB flush never takes CPU from the
+ * daemon under test while it is being measured.
+ */
+import net from 'node:net';
+import { sleep } from './proc.js';
+
+export interface PrefixTotals {
+  /** Distinct counter keys `stats_counts.<prefix>.c*` seen in the flush. */
+  counterKeys: number;
+  /** Sum of their values: the counter lines the daemon received. */
+  counterSum: number;
+  /** Distinct timer keys (`stats.timers.<prefix>.*.count` lines). */
+  timerKeys: number;
+}
+
+export interface ParsedFlush {
+  lines: number;
+  /** The Graphite timestamp of the flush (unix seconds; the first line's). */
+  ts: number;
+  byPrefix: Map<string, PrefixTotals>;
+  /** The daemon's own lines: `stats.statsd.*`, `stats_counts.statsd.*`, `statsd.numStats`. */
+  internal: Map<string, number>;
+}
+
+export interface FlushRecord {
+  /** Date.now() when the connection was accepted, when its first byte and its end arrived. */
+  acceptedAt: number;
+  firstByteAt: number;
+  endAt: number;
+  bytes: number;
+  ended: boolean;
+  chunks: Buffer[];
+  parsed: ParsedFlush | null;
+}
+
+const STATS_COUNTS = 'stats_counts.';
+const STATS_TIMERS = 'stats.timers.';
+
+function totalsFor(m: Map<string, PrefixTotals>, prefix: string): PrefixTotals {
+  let t = m.get(prefix);
+  if (t === undefined) m.set(prefix, (t = { counterKeys: 0, counterSum: 0, timerKeys: 0 }));
+  return t;
+}
+
+function parseLine(line: string, out: ParsedFlush): void {
+  const sp1 = line.indexOf(' ');
+  const sp2 = line.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 <= 0) return;
+  const path = line.slice(0, sp1);
+  const value = Number(line.slice(sp1 + 1, sp2));
+  if (out.lines++ === 0) out.ts = Number(line.slice(sp2 + 1));
+  if (path.startsWith(STATS_COUNTS)) {
+    const dot = path.indexOf('.', STATS_COUNTS.length);
+    if (dot < 0) return;
+    const prefix = path.slice(STATS_COUNTS.length, dot);
+    if (prefix === 'statsd') out.internal.set(path, value);
+    else if (path.charCodeAt(dot + 1) === 0x63 /* c */) {
+      const t = totalsFor(out.byPrefix, prefix);
+      t.counterKeys++;
+      t.counterSum += value;
+    }
+  } else if (path.startsWith(STATS_TIMERS)) {
+    if (!path.endsWith('.count')) return;
+    const dot = path.indexOf('.', STATS_TIMERS.length);
+    if (dot > 0) totalsFor(out.byPrefix, path.slice(STATS_TIMERS.length, dot)).timerKeys++;
+  } else if (path.startsWith('stats.statsd.') || path.endsWith('statsd.numStats')) {
+    out.internal.set(path, value);
+  }
+}
+
+export function parsePayload(chunks: readonly Buffer[]): ParsedFlush {
+  const out: ParsedFlush = { lines: 0, ts: 0, byPrefix: new Map(), internal: new Map() };
+  let carry = '';
+  for (const chunk of chunks) {
+    const text = carry + chunk.toString('latin1');
+    let start = 0;
+    let nl = text.indexOf('\n');
+    while (nl !== -1) {
+      parseLine(text.slice(start, nl), out);
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    carry = text.slice(start);
+  }
+  if (carry.length > 0) parseLine(carry, out);
+  return out;
+}
+
+export class GraphiteSink {
+  readonly flushes: FlushRecord[] = [];
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor() {
+    this.server = net.createServer((s) => {
+      const rec: FlushRecord = { acceptedAt: Date.now(), firstByteAt: 0, endAt: 0, bytes: 0, ended: false, chunks: [], parsed: null };
+      this.flushes.push(rec);
+      this.sockets.add(s);
+      s.on('data', (d: Buffer) => {
+        if (rec.bytes === 0) rec.firstByteAt = Date.now();
+        rec.bytes += d.length;
+        rec.chunks.push(d);
+      });
+      const finish = (): void => {
+        if (rec.ended) return;
+        rec.ended = true;
+        rec.endAt = Date.now();
+        this.sockets.delete(s);
+      };
+      s.on('end', finish);
+      s.on('close', finish);
+      s.on('error', () => undefined);
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((res, rej) => {
+      this.server.once('error', rej);
+      this.server.listen(0, '127.0.0.1', () => res());
+    });
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((res) => this.server.close(() => res()));
+  }
+
+  /** Parse (once) and release the raw bytes of a finished flush. */
+  parse(rec: FlushRecord): ParsedFlush {
+    if (rec.parsed === null) {
+      rec.parsed = parsePayload(rec.chunks);
+      rec.chunks = [];
+    }
+    return rec.parsed;
+  }
+
+  /** Totals for one key prefix over every finished flush so far. */
+  totals(prefix: string): PrefixTotals {
+    const sum: PrefixTotals = { counterKeys: 0, counterSum: 0, timerKeys: 0 };
+    for (const f of this.flushes) {
+      if (!f.ended) continue;
+      const t = this.parse(f).byPrefix.get(prefix);
+      if (t === undefined) continue;
+      sum.counterKeys = Math.max(sum.counterKeys, t.counterKeys);
+      sum.timerKeys = Math.max(sum.timerKeys, t.timerKeys);
+      sum.counterSum += t.counterSum;
+    }
+    return sum;
+  }
+
+  /**
+   * Wait until `count` flushes accepted at or after `since` (Date.now() ms) have ended; returns
+   * them. Rejects after `timeoutMs`.
+   */
+  async waitForFlushes(count: number, since: number, timeoutMs: number): Promise<FlushRecord[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const done = this.flushes.filter((f) => f.acceptedAt >= since && f.ended);
+      if (done.length >= count) return done.slice(0, count);
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} Graphite flush(es) (got ${done.length})`);
+      }
+      await sleep(20);
+    }
+  }
+
+  /** Drop parsed summaries and chunks of flushes before the last `keep` (bounded memory over long runs). */
+  forgetOld(keep = 0): void {
+    if (this.flushes.length > keep) this.flushes.splice(0, this.flushes.length - keep);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The bench's report: Markdown tables (readable in a terminal, pasteable into RESULTS.md) with the
+ * ratios to the same run's baselines and the issue's targets.
+ */
+import { LOSS_TOLERANCE } from './knee.js';
+import type { FlushRun, KneeRun } from './scenarios.js';
+
+export const TARGETS = {
+  /** tallyd's single-line knee ≥ this × the bare receiver's. */
+  singleRatio: 0.9,
+  /** tallyd's 25-line knee, lines/s. */
+  multiLinesPerSec: 1_500_000,
+  /** Share of multiLinesPerSec offered while a 1M-key flush runs. */
+  flushLoadShare: 0.5,
+} as const;
+
+export interface Report {
+  date: string;
+  nproc: number;
+  cpuModel: string;
+  node: string;
+  kernel: string;
+  compiler: string;
+  rmemMax: number | null;
+  recvBufferRequested: number;
+  quick: boolean;
+  stepSeconds: number;
+  factor: number;
+  knees: { scenario: 'single' | 'multi'; run: KneeRun }[];
+  flush: FlushRun | null;
+  originalPath: string | null;
+  notes: string[];
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const mib = (b: number | null): string => (b === null ? '?' : `${(b / 1048576).toFixed(1)} MiB`);
+const ms = (v: number | null): string => (v === null ? '?' : `${int(v)} ms`);
+const pct = (sent: number, received: number): string => (sent > 0 ? `${(((sent - received) / sent) * 100).toFixed(4)} %` : '?');
+const verdict = (ok: boolean): string => (ok ? '**PASS**' : '**MISS**');
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(w[i]!)).join(' | ') + ' |';
+  return [line(head), '| ' + w.map((n) => '-'.repeat(n)).join(' | ') + ' |', ...rows.map(line)].join('\n');
+}
+
+/** The knee as printed: "≥" when a bound, not loss, ended the climb. */
+function kneeText(run: KneeRun, perPacket: number): string {
+  const k = run.result.knee;
+  if (k === null) return 'none clean';
+  return (run.result.limitedBy === 'loss' ? '' : '≥ ') + int(k * perPacket);
+}
+
+export function renderReport(r: Report): { text: string; missed: number } {
+  const out: string[] = [];
+  let missed = 0;
+  out.push('# tallyd end-to-end bench', '');
+  out.push(`- date ${r.date}; nproc ${r.nproc}; CPU ${r.cpuModel}; node ${r.node}; Linux ${r.kernel}; ${r.compiler}`);
+  const granted = r.knees.find((k) => k.run.grantedRecvBuffer !== null)?.run.grantedRecvBuffer ?? null;
+  out.push(
+    `- UDP receive buffer: requested ${mib(r.recvBufferRequested)}, granted ${mib(granted)} as SO_RCVBUF reports it ` +
+      `(Linux doubles the usable size); net.core.rmem_max ${mib(r.rmemMax)}`,
+  );
+  out.push(
+    `- knees: rate steps ×${r.factor}, ${r.stepSeconds} s each${r.quick ? ' (--quick)' : ''}; a step is clean when ` +
+      `received ≥ sent × (1 − ${LOSS_TOLERANCE}); a lossy step is retried once. "≥" marks a knee bounded by the ` +
+      `generator or the time budget rather than by loss.`,
+  );
+  out.push('- absolute figures on a shared machine are noisy: compare the ratios, measured in the same run.', '');
+
+  if (r.knees.length > 0) {
+    out.push('## Zero-loss knees', '');
+    const rows: string[][] = [];
+    for (const scenario of ['single', 'multi'] as const) {
+      const runs = r.knees.filter((k) => k.scenario === scenario);
+      const bare = runs.find((k) => k.run.who === 'bare')?.run;
+      for (const { run } of runs) {
+        const k = run.result.knee;
+        const lines = run.shape.lines;
+        let ratio = '';
+        if (bare !== undefined && bare.result.knee !== null && k !== null) ratio = (k / bare.result.knee).toFixed(2);
+        let target = '';
+        if (run.who === 'tallyd' && scenario === 'single') {
+          const ok = bare?.result.knee != null && k !== null && k >= TARGETS.singleRatio * bare.result.knee;
+          if (!ok) missed++;
+          target = `≥ ${TARGETS.singleRatio} × bare: ${verdict(ok)}`;
+        } else if (run.who === 'tallyd' && scenario === 'multi') {
+          const ok = k !== null && k * lines >= TARGETS.multiLinesPerSec;
+          if (!ok) missed++;
+          target = `≥ ${int(TARGETS.multiLinesPerSec)} lines/s: ${verdict(ok)}`;
+        }
+        rows.push([
+          scenario === 'single' ? '1 line/packet, counters' : '25 lines/packet, c+ms',
+          run.who === 'statsd' ? 'original statsd' : run.who,
+          kneeText(run, 1),
+          kneeText(run, lines),
+          run.result.kneeStep?.cpuCores?.toFixed(2) ?? '?',
+          mib(run.peakRssBytes),
+          run.result.limitedBy,
+          ratio,
+          target,
+        ]);
+      }
+    }
+    out.push(table(['load', 'receiver', 'knee pkt/s', 'knee lines/s', 'CPU cores at knee', 'peak RSS', 'ended by', '× bare', 'target'], rows), '');
+  }
+
+  const f = r.flush;
+  if (f !== null) {
+    const h = f.heavy;
+    out.push(
+      `## Flush: ${int(f.liveCounterKeys)} live counter keys + ${int(f.liveTimerKeys)} live timer keys, all updated in the interval (flushInterval ${f.flushInterval / 1000} s)`,
+      '',
+    );
+    const loadOk = f.load.ok;
+    if (!loadOk) missed++;
+    out.push(
+      table(['measure', 'value'], [
+        ['payload', `${int(h.lines)} lines, ${mib(h.bytes)}${h.numStats !== null ? `, numStats ${int(h.numStats)}` : ''}`],
+        ['flush tick → last byte at Graphite', ms(h.tickToLastByteMs)],
+        ['flush tick → Graphite connection', ms(h.tickToConnectMs)],
+        ['first → last byte', ms(h.transferMs)],
+        ['processing_time (as sent)', ms(h.processingTimeMs)],
+        ['graphiteStats.calculationtime (as sent)', ms(h.calculationTimeMs)],
+        ['graphiteStats.flush_time / flush_length (next flush)', `${ms(h.flushTimeMs)} / ${h.flushLength === null ? '?' : int(h.flushLength)} bytes`],
+        [
+          `ingest across that flush (${Math.round(TARGETS.flushLoadShare * 100)} % of ${int(TARGETS.multiLinesPerSec)} lines/s)`,
+          `${int(f.load.linesPerSec)} lines/s offered (${int(f.load.packetsPerSec)} pkt/s of 25 lines), daemon CPU ${f.load.cpuCores?.toFixed(2) ?? '?'} cores`,
+        ],
+        [
+          'counter lines sent / received',
+          `${int(f.load.sent)} / ${int(f.load.received)}: loss ${pct(f.load.sent, f.load.received)}, kernel drops ${f.load.kernelDrops ?? '?'} → ${verdict(loadOk)}`,
+        ],
+      ]),
+      '',
+    );
+    out.push('## Memory (VmRSS, lowest within 2 s after a flush)', '');
+    const delta = (a: number | null, b: number | null): string => (a === null || b === null ? '?' : `+${mib(b - a)}`);
+    out.push(
+      table(['state', 'RSS', 'growth', 'per key'], [
+        ['idle daemon', mib(f.rssIdleBytes), '', ''],
+        [`+ ${int(f.liveCounterKeys)} counter keys`, mib(f.rssCountersBytes), delta(f.rssIdleBytes, f.rssCountersBytes), f.bytesPerCounterKey === null ? '?' : `${int(f.bytesPerCounterKey)} bytes`],
+        [`+ ${int(f.liveTimerKeys)} timer keys`, mib(f.rssTimersBytes), delta(f.rssCountersBytes, f.rssTimersBytes), f.bytesPerTimerKey === null ? '?' : `${int(f.bytesPerTimerKey)} bytes`],
+        ['peak (VmHWM), whole scenario', mib(f.peakRssBytes), '', ''],
+      ]),
+      '',
+    );
+    out.push(`populating: ${f.populate.map((p) => `${int(p.lines)} lines in ${p.seconds.toFixed(1)} s`).join('; ')}`, '');
+  }
+
+  for (const n of r.notes) out.push(`- ${n}`);
+  out.push(`targets missed: ${missed}`);
+  return { text: out.join('\n'), missed };
+}

@@ -1,0 +1,341 @@
+/**
+ * The cluster primary (`workers` > 1): forks the workers (./worker.ts), owns the flush schedule,
+ * the admin interface and the backends (one aggregation, one Graphite stream). At each flush it asks
+ * every worker for its partial, merges them into its own Aggregator (../aggregator/merge.ts) and
+ * flushes that as the single-process daemon does. Admin `counters`/`timers`/`gauges` and `stats`
+ * show the merged state as of the last flush.
+ *
+ * Stop: the workers close their listeners and send a final partial; the primary merges them,
+ * flushes once more, lets the backends drain, and the workers exit.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { Aggregator } from '../aggregator/aggregator.js';
+import { mergePartials, SourceTotals, type PartialVisitor } from '../aggregator/merge.js';
+import type { Snapshot } from '../aggregator/snapshot.js';
+import { startAdminServer, type AdminContext } from '../admin/server.js';
+import { createBackend } from '../backends/registry.js';
+import type { Backend, BackendContext, SelfStats } from '../backends/types.js';
+import { writeConfigLines } from '../config/index.js';
+import type { TallydConfig } from '../config/types.js';
+import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
+import { readUdpDrops } from '../listeners/udp.js';
+import { componentLogger } from '../log/index.js';
+import { BAD_LINE_REASONS } from '../parser/types.js';
+import { decodePartial, PartialDictionary } from './protocol.js';
+import type { FromWorker, ToWorker } from './worker.js';
+
+const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'worker-main.js');
+/** How long a worker may take to start listening, ms. */
+const WORKER_START_TIMEOUT_MS = 15_000;
+/** Longest wait for the workers' partials at a flush; a later partial is merged into the next flush. */
+const MAX_COLLECT_WAIT_MS = 2000;
+
+/** One worker as the primary sees it. */
+class WorkerHandle {
+  readonly dict = new PartialDictionary();
+  readonly totals = new SourceTotals();
+  /** Partials that arrived with nobody waiting (late): merged first at the next flush. */
+  readonly late: Buffer[] = [];
+  waiter: ((buf: Buffer | null) => void) | null = null;
+  ready: Extract<FromWorker, { t: 'ready' }> | null = null;
+  finalSent = false;
+  exited = false;
+
+  constructor(readonly worker: Worker, readonly slot: number) {}
+
+  send(m: ToWorker): void {
+    if (!this.exited && this.worker.isConnected()) this.worker.send(m);
+  }
+
+  /** The next partial, or null after `timeoutMs` (the partial then lands in `late`). */
+  next(timeoutMs: number): Promise<Buffer | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        resolve(null);
+      }, timeoutMs);
+      this.waiter = (buf) => {
+        clearTimeout(timer);
+        this.waiter = null;
+        resolve(buf);
+      };
+    });
+  }
+
+  deliver(buf: Buffer): void {
+    if (this.waiter !== null) this.waiter(buf);
+    else this.late.push(buf);
+  }
+}
+
+export class ClusterPrimary {
+  private config: TallydConfig;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly startupSec: number;
+  private readonly aggregator: Aggregator;
+  private readonly handles: (WorkerHandle | null)[];
+  private backends: Backend[] = [];
+  private admin: { port: number; close(): Promise<void> } | null = null;
+  private timer: FlushTimer | null = null;
+  private health: 'up' | 'down';
+  private lastFlushDurationMs = 0;
+  private flushes = 0;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly pendingDeliveries = new Set<Promise<unknown>>();
+  private stopping = false;
+  private listenerDescriptions: string[] = [];
+  private udpPorts: number[] = [];
+
+  constructor(config: TallydConfig, private readonly rootLog: Logger, opts: { clock?: Clock } = {}) {
+    this.config = config;
+    this.log = componentLogger(rootLog, 'cluster');
+    this.clock = opts.clock ?? systemClock;
+    this.startupSec = Math.round(this.clock.now() / 1000);
+    this.health = config.healthStatus;
+    this.aggregator = new Aggregator({ config });
+    this.handles = new Array<WorkerHandle | null>(Math.max(2, config.workers ?? 2)).fill(null);
+  }
+
+  get currentConfig(): TallydConfig {
+    return this.config;
+  }
+
+  get ports(): { udp: number[]; mgmt: number | null } {
+    return { udp: this.udpPorts, mgmt: this.admin?.port ?? null };
+  }
+
+  async start(): Promise<void> {
+    this.backends = this.config.backends.map((name) => createBackend(name, this.backendContext(name)));
+    for (const b of this.backends) await b.start();
+    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
+    try {
+      const ready = await Promise.all(this.handles.map((_, i) => this.fork(i)));
+      this.listenerDescriptions = ready[0]!.listeners;
+      this.udpPorts = ready[0]!.udpPorts;
+    } catch (err) {
+      this.stopping = true;
+      for (const h of this.handles) h?.worker.kill();
+      await Promise.allSettled(this.backends.map((b) => b.stop(0)));
+      throw err;
+    }
+    this.admin = await startAdminServer(
+      this.adminContext(),
+      { address: this.config.mgmtAddress, port: this.config.mgmtPort },
+      componentLogger(this.rootLog, 'admin'),
+    );
+    this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => void this.flush(), this.clock);
+    this.timer.start();
+    this.log.info(
+      {
+        listeners: this.listenerDescriptions,
+        mgmt: `${this.config.mgmtAddress}:${this.admin.port}`,
+        backends: this.backends.map((b) => b.name),
+        flushInterval: this.config.flushInterval,
+        workers: this.handles.length,
+      },
+      'tallyd is up',
+    );
+  }
+
+  /** Fork the worker for `slot`; resolves when it listens. */
+  private fork(slot: number): Promise<Extract<FromWorker, { t: 'ready' }>> {
+    const worker = cluster.fork({ TALLYD_WORKER: String(slot) });
+    const h = new WorkerHandle(worker, slot);
+    this.handles[slot] = h;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker ${slot} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
+      worker.on('message', (m: FromWorker) => {
+        if (m.t === 'partial') {
+          if (m.final) h.finalSent = true;
+          h.deliver(Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength));
+        } else if (m.t === 'ready') {
+          h.ready = m;
+          clearTimeout(timer);
+          resolve(m);
+        } else if (m.t === 'hello') {
+          worker.send({ t: 'config', config: { ...this.config, raw: {} } } satisfies ToWorker);
+        } else if (m.t === 'failed') {
+          clearTimeout(timer);
+          reject(new Error(m.message));
+        }
+      });
+      worker.on('exit', (code, signal) => {
+        h.exited = true;
+        h.waiter?.(null);
+        clearTimeout(timer);
+        if (h.ready === null) {
+          reject(new Error(`worker ${slot} exited during start (code ${code}, signal ${signal})`));
+          return;
+        }
+        if (this.stopping) return;
+        // its unflushed interval is lost; the replacement starts with a fresh dictionary
+        this.log.error({ worker: slot, code, signal }, 'worker exited: starting a replacement (its data since the last flush is lost)');
+        this.fork(slot).catch((err: unknown) => this.log.error({ err, worker: slot }, 'replacement worker failed to start'));
+      });
+    });
+  }
+
+  /** One flush: collect and merge the workers' partials, then aggregate and deliver as usual. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushOnce(false)).then(
+      () => undefined,
+      (err: unknown) => this.log.error({ err }, 'flush failed'),
+    );
+    return this.flushing;
+  }
+
+  private async flushOnce(final: boolean): Promise<Snapshot> {
+    const now = this.clock.now();
+    const t0 = performance.now();
+    await this.collect(final);
+    const snapshot = this.aggregator.flush(now);
+    const deliveries = Promise.allSettled(this.backends.map((b) => b.flush(snapshot)));
+    this.pendingDeliveries.add(deliveries);
+    void deliveries.then((results) => {
+      this.pendingDeliveries.delete(deliveries);
+      results.forEach((r, i) => {
+        if (r.status === 'rejected') this.log.error({ err: r.reason, backend: this.backends[i]?.name }, 'backend flush failed');
+      });
+    });
+    this.lastFlushDurationMs = performance.now() - t0;
+    this.flushes++;
+    return snapshot;
+  }
+
+  /** Ask every live worker for its partial (`stop` at the end) and merge what came, late ones first. */
+  private async collect(final: boolean): Promise<void> {
+    const live = this.handles.filter((h): h is WorkerHandle => h !== null && !h.exited && h.ready !== null);
+    const wait = final ? Math.max(MAX_COLLECT_WAIT_MS, 5000) : Math.min(MAX_COLLECT_WAIT_MS, Math.max(100, this.config.flushInterval / 2));
+    const fresh = await Promise.all(
+      live.map((h) => {
+        h.send(final ? { t: 'stop' } : { t: 'collect' });
+        return h.next(wait);
+      }),
+    );
+    const sources: Array<{ totals: SourceTotals; feed: (v: PartialVisitor) => void }> = [];
+    live.forEach((h, i) => {
+      const bufs = h.late.splice(0);
+      const f = fresh[i];
+      if (f) bufs.push(f);
+      else if (!h.exited) this.log.warn({ worker: h.slot, waitedMs: wait }, 'a worker partial is late: it is merged into the next flush');
+      for (const buf of bufs) {
+        sources.push({
+          totals: h.totals,
+          feed: (v) => {
+            try {
+              decodePartial(buf, h.dict, v);
+            } catch (err) {
+              this.log.error({ err, worker: h.slot }, 'unreadable worker partial: replacing the worker');
+              h.worker.kill();
+            }
+          },
+        });
+      }
+    });
+    mergePartials(this.aggregator, sources);
+  }
+
+  /** Applies a reloaded configuration: aggregation settings, flush interval, log level, health. Listeners, backends and `workers` change at restart. */
+  async applyConfig(next: TallydConfig): Promise<string[]> {
+    if (this.stopping) return [];
+    const prev = this.config;
+    const changed: string[] = [];
+    this.config = next;
+    this.aggregator.reconfigure(next);
+    for (const h of this.handles) h?.send({ t: 'config', config: { ...next, raw: {} } });
+    if (next.flushInterval !== prev.flushInterval) {
+      this.timer?.setInterval(next.flushInterval);
+      changed.push('flushInterval');
+    }
+    if (next.logLevel !== prev.logLevel) {
+      this.rootLog.level = next.logLevel;
+      changed.push('logLevel');
+    }
+    if (next.healthStatus !== prev.healthStatus) this.health = next.healthStatus;
+    if (JSON.stringify(next.servers) !== JSON.stringify(prev.servers)) changed.push('servers (applies at restart with workers > 1)');
+    if (JSON.stringify(next.backends) !== JSON.stringify(prev.backends)) changed.push('backends (applies at restart with workers > 1)');
+    if (next.workers !== prev.workers) changed.push('workers (applies at restart)');
+    await Promise.resolve();
+    return changed;
+  }
+
+  /** Stop: final partials from every worker, one last flush, backends drained within `drainMs`, workers gone. */
+  async stop(drainMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.timer?.stop();
+    await this.flushing;
+    this.stopping = true;
+    this.log.info('stopping: collecting the workers\' final partials');
+    await this.flushOnce(true).catch((err: unknown) => this.log.error({ err }, 'final flush failed'));
+    const deadline = Date.now() + drainMs;
+    await Promise.race([
+      Promise.allSettled([...this.pendingDeliveries]),
+      new Promise((res) => setTimeout(res, drainMs).unref()),
+    ]);
+    await Promise.allSettled(this.backends.map((b) => b.stop(Math.max(0, deadline - Date.now()))));
+    await this.admin?.close();
+    this.admin = null;
+    await Promise.all(
+      this.handles.map(
+        (h) =>
+          new Promise<void>((res) => {
+            if (h === null || h.exited) return res();
+            const kill = setTimeout(() => h.worker.kill('SIGKILL'), 3000);
+            h.worker.once('exit', () => {
+              clearTimeout(kill);
+              res();
+            });
+            h.worker.disconnect();
+          }),
+      ),
+    );
+    this.log.info('stopped');
+  }
+
+  selfStats(): SelfStats {
+    const byReason: Record<string, number> = {};
+    const counts = this.aggregator.badLinesByReason;
+    for (let i = 0; i < BAD_LINE_REASONS.length; i++) byReason[BAD_LINE_REASONS[i]!] = counts[i] ?? 0;
+    return {
+      packetsReceived: this.aggregator.packetsReceived,
+      linesReceived: this.aggregator.linesReceived,
+      badLinesByReason: byReason,
+      lastFlushDurationMs: this.lastFlushDurationMs,
+      flushes: this.flushes,
+      liveKeys: this.aggregator.liveKeys(),
+      udpReceiveErrors: readUdpDrops(this.udpPorts),
+    };
+  }
+
+  private backendContext(name: string): BackendContext {
+    return {
+      config: this.config,
+      log: componentLogger(this.rootLog, 'backend', { backend: name }),
+      startupTime: this.startupSec,
+      health: () => this.health,
+      selfStats: () => this.selfStats(),
+    };
+  }
+
+  private adminContext(): AdminContext {
+    return {
+      startupTime: this.startupSec,
+      messages: () => ({
+        last_msg_seen: this.aggregator.lastMsgSeen,
+        bad_lines_seen: this.aggregator.badLinesSeen,
+      }),
+      backendStatus: () => this.backends.map((b) => ({ name: b.name, lines: b.status() })),
+      dump: (type) => this.aggregator.dump(type),
+      deleteKeys: (type, patterns) => this.aggregator.deleteKeys(type, patterns),
+      getHealth: () => this.health,
+      setHealth: (h) => {
+        this.health = h;
+      },
+      configText: () => writeConfigLines(this.config.raw as Record<string, unknown>),
+    };
+  }
+}

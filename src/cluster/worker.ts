@@ -1,0 +1,246 @@
+/**
+ * A cluster worker (`workers` > 1): owns parsing and the interval's aggregation. It listens on the
+ * configured servers (node:cluster shares the primary's UDP socket handle with every worker on
+ * Node 20; TCP connections are handed out by the primary), and at each flush answers the primary's
+ * `collect` with a binary partial (./protocol.ts) of what it aggregated since the previous one.
+ *
+ * Gauges are kept here as (value, had-a-set) per key and per interval, so that the primary can order
+ * sets before deltas (see ../aggregator/merge.ts); counters, timers and sets live in an ordinary
+ * Aggregator run with deleteCounters/Timers/Sets on, so every live key is one updated this interval.
+ */
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { Aggregator } from '../aggregator/aggregator.js';
+import type { PartialVisitor } from '../aggregator/merge.js';
+import { createBackend } from '../backends/registry.js';
+import type { Backend } from '../backends/types.js';
+import type { TallydConfig } from '../config/types.js';
+import { startTcpListener } from '../listeners/tcp.js';
+import type { Listener } from '../listeners/types.js';
+import { startUdpListener } from '../listeners/udp.js';
+import { componentLogger, createLogger } from '../log/index.js';
+import { parsePacket } from '../parser/index.js';
+import { BAD_LINE_REASONS, BadLine, MetricType, Sample, type SampleSink } from '../parser/types.js';
+import { LogLimiter } from '../selfmetrics/ratelimit.js';
+import { PartialEncoder } from './protocol.js';
+
+/** Messages primary → worker. */
+export type ToWorker =
+  | { t: 'config'; config: TallydConfig }
+  | { t: 'collect' }
+  | { t: 'stop' };
+
+/** Messages worker → primary (structured clone: the partial travels as bytes). */
+export type FromWorker =
+  | { t: 'hello' }
+  | { t: 'ready'; listeners: string[]; udpPorts: number[]; tcpPorts: number[] }
+  | { t: 'partial'; buf: Uint8Array; final: boolean }
+  | { t: 'failed'; message: string };
+
+/** The aggregation settings a worker runs with: every key is dropped after each partial. */
+export function workerAggregatorConfig(config: TallydConfig): TallydConfig {
+  return Object.freeze({
+    ...config,
+    deleteCounters: true,
+    deleteTimers: true,
+    deleteSets: true,
+    deleteGauges: false,
+    idleKeyTtl: 0,
+    keyFlush: { ...config.keyFlush, interval: 0 },
+  });
+}
+
+const INITIAL_GAUGES = 64;
+
+/**
+ * The worker's SampleSink: gauges by (value, had-a-set) per interval, everything else into an
+ * Aggregator. `exportTo` replays the interval into a PartialVisitor and starts the next one.
+ */
+export class WorkerAggregator implements SampleSink {
+  readonly agg: Aggregator;
+  private gValue: Float64Array = new Float64Array(INITIAL_GAUGES);
+  private gSet: Uint8Array = new Uint8Array(INITIAL_GAUGES);
+  private gTouched: Uint8Array = new Uint8Array(INITIAL_GAUGES);
+  private touched: Int32Array = new Int32Array(INITIAL_GAUGES);
+  private touchedCount = 0;
+
+  constructor(config: TallydConfig, opts: { random?: () => number; onBadLine?: (reason: BadLine, buf: Buffer, s: number, e: number) => void } = {}) {
+    const aggOpts: ConstructorParameters<typeof Aggregator>[0] = { config: workerAggregatorConfig(config) };
+    if (opts.random !== undefined) aggOpts.random = opts.random;
+    if (opts.onBadLine !== undefined) aggOpts.onBadLine = opts.onBadLine;
+    this.agg = new Aggregator(aggOpts);
+  }
+
+  sample(s: Sample): void {
+    if (s.type !== MetricType.Gauge) {
+      this.agg.sample(s);
+      return;
+    }
+    const slot = this.agg.slotOfSample(s);
+    if (slot < 0) return;
+    if (slot >= this.gValue.length) this.grow(slot);
+    if (this.gTouched[slot] === 0) {
+      this.gTouched[slot] = 1;
+      this.gValue[slot] = 0;
+      this.gSet[slot] = 0;
+      if (this.touchedCount >= this.touched.length) {
+        const t = new Int32Array(this.touched.length * 2);
+        t.set(this.touched);
+        this.touched = t;
+      }
+      this.touched[this.touchedCount++] = slot;
+    }
+    // a delta on a gauge at 0 (or absent) is a set of the signed value: the same as adding it to 0
+    if (s.gaugeDelta) this.gValue[slot]! += s.value;
+    else {
+      this.gValue[slot] = s.value;
+      this.gSet[slot] = 1;
+    }
+  }
+
+  badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
+    this.agg.badLine(reason, buf, lineStart, lineEnd);
+  }
+
+  countPacket(lines: number): void {
+    this.agg.countPacket(lines);
+  }
+
+  /** Replay this interval into `out`, then start the next interval. */
+  exportTo(out: PartialVisitor): void {
+    this.agg.exportInterval(out);
+    for (let i = 0; i < this.touchedCount; i++) {
+      const slot = this.touched[i]!;
+      out.gauge(this.agg.keyOfSlot(MetricType.Gauge, slot), this.gValue[slot]!, this.gSet[slot] === 1);
+      this.gTouched[slot] = 0;
+    }
+    this.touchedCount = 0;
+  }
+
+  private grow(slot: number): void {
+    let cap = this.gValue.length * 2;
+    while (cap <= slot) cap *= 2;
+    const v = new Float64Array(cap);
+    v.set(this.gValue);
+    this.gValue = v;
+    const s = new Uint8Array(cap);
+    s.set(this.gSet);
+    this.gSet = s;
+    const t = new Uint8Array(cap);
+    t.set(this.gTouched);
+    this.gTouched = t;
+  }
+}
+
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+function waitForConfig(): Promise<TallydConfig> {
+  return new Promise((resolve) => {
+    const onMsg = (m: ToWorker): void => {
+      if (m.t !== 'config') return;
+      process.off('message', onMsg);
+      resolve(m.config);
+    };
+    process.on('message', onMsg);
+    // messages sent before a listener exists are lost: ask for the config once listening
+    send({ t: 'hello' });
+  });
+}
+
+/** The worker process: wait for the config, listen, answer collect/stop. Resolves when stopped. */
+export async function runWorker(): Promise<void> {
+  if (!cluster.isWorker || process.send === undefined) throw new Error('runWorker: not a cluster worker');
+  // signals go to the primary, which stops the workers in order (a Ctrl-C reaches the whole group)
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
+  // the primary gone: nothing to report to
+  process.on('disconnect', () => process.exit(0));
+
+  let config = await waitForConfig();
+  const root = createLogger(config.logLevel);
+  const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
+  const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
+  const badLineLog = new LogLimiter(10_000, () => Date.now());
+  const wagg = new WorkerAggregator(config, {
+    onBadLine: (reason, buf, s, e) => {
+      if (!badLineLog.take()) return;
+      ingestLog.warn(
+        { reason: BAD_LINE_REASONS[reason], line: e > s ? buf.toString('utf8', s, Math.min(e, s + 200)) : undefined, suppressed: badLineLog.suppressedSince() },
+        'bad line',
+      );
+    },
+  });
+  const encoder = new PartialEncoder();
+  const sample = new Sample();
+
+  // the repeater sees every packet where it arrives: here
+  const packetBackends: Backend[] = [];
+  if (config.backends.includes('repeater')) {
+    const b = createBackend('repeater', {
+      config,
+      log: componentLogger(root, 'backend', { backend: 'repeater', worker: cluster.worker?.id }),
+      startupTime: Math.round(Date.now() / 1000),
+      health: () => 'up',
+      selfStats: () => ({
+        packetsReceived: wagg.agg.packetsReceived, linesReceived: wagg.agg.linesReceived, badLinesByReason: {},
+        lastFlushDurationMs: 0, flushes: 0, liveKeys: wagg.agg.liveKeys(), udpReceiveErrors: null,
+      }),
+    });
+    await b.start();
+    if (typeof b.packet === 'function') packetBackends.push(b);
+  }
+
+  let stopping = false;
+  const handlePacket = (buf: Buffer, start: number, end: number): void => {
+    if (stopping) return;
+    for (let i = 0; i < packetBackends.length; i++) packetBackends[i]!.packet!(buf, start, end);
+    if (config.dumpMessages) ingestLog.info({ packet: buf.toString('utf8', start, end) }, 'message');
+    wagg.countPacket(parsePacket(buf, start, end, wagg, sample));
+  };
+
+  const listeners: Listener[] = [];
+  try {
+    for (const server of config.servers) {
+      if (server.server === 'udp') listeners.push(await startUdpListener(server, handlePacket, log));
+      else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log));
+    }
+  } catch (err) {
+    await Promise.allSettled(listeners.map((l) => l.close()));
+    send({ t: 'failed', message: (err as Error).message });
+    return;
+  }
+
+  const partial = (final: boolean): void => {
+    wagg.exportTo(encoder);
+    const buf = encoder.finish();
+    send({ t: 'partial', buf, final });
+  };
+
+  await new Promise<void>((resolve) => {
+    process.on('message', (m: ToWorker) => {
+      if (m.t === 'collect') partial(false);
+      else if (m.t === 'config') {
+        config = m.config;
+        wagg.agg.reconfigure(workerAggregatorConfig(m.config));
+      } else if (m.t === 'stop' && !stopping) {
+        void Promise.allSettled(listeners.map((l) => l.close())).then(async () => {
+          stopping = true;
+          partial(true);
+          await Promise.allSettled(packetBackends.map((b) => b.stop(1000)));
+          resolve();
+        });
+      }
+    });
+    send({
+      t: 'ready',
+      listeners: listeners.map((l) => l.description),
+      udpPorts: listeners.filter((l) => l.kind === 'udp').map((l) => l.port),
+      tcpPorts: listeners.filter((l) => l.kind === 'tcp').map((l) => l.port),
+    });
+  });
+  log.debug('worker stopped');
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -62,9 +62,9 @@ function plan(quick: boolean): Plan {
       : { factor: 1.25, maxRate: 2_000_000, minRate: 500, maxSteps: 14, budgetMs: 100_000, refine: 1 },
     bareSingleStart: quick ? 50_000 : 40_000,
     bareMultiStart: quick ? 20_000 : 16_000,
-    flushInterval: 5000,
-    counterKeys: 1_000_000,
-    timerKeys: 100_000,
+    flushInterval: quick ? 10_000 : 15_000,
+    counterKeys: quick ? 500_000 : 1_000_000,
+    timerKeys: quick ? 50_000 : 100_000,
   };
 }
 
@@ -186,7 +186,7 @@ async function main(): Promise<number> {
         timerKeys: p.timerKeys,
         flushInterval: p.flushInterval,
         loadLinesPerSec: TARGETS.multiLinesPerSec * 0.5,
-        populateLinesPerSec: 400_000,
+        populateLinesPerSec: 200_000,
       });
     }
 

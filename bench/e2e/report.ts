@@ -56,7 +56,7 @@ export function renderReport(r: Report): { text: string; missed: number } {
   let missed = 0;
   out.push('# tallyd end-to-end bench', '');
   out.push(`- date ${r.date}; nproc ${r.nproc}; CPU ${r.cpuModel}; node ${r.node}; Linux ${r.kernel}; ${r.compiler}`);
-  const granted = r.knees.find((k) => k.run.grantedRecvBuffer !== null)?.run.grantedRecvBuffer ?? null;
+  const granted = r.knees.find((k) => k.run.grantedRecvBuffer !== null)?.run.grantedRecvBuffer ?? r.flush?.grantedRecvBuffer ?? null;
   out.push(
     `- UDP receive buffer: requested ${mib(r.recvBufferRequested)}, granted ${mib(granted)} as SO_RCVBUF reports it ` +
       `(Linux doubles the usable size); net.core.rmem_max ${mib(r.rmemMax)}`,
@@ -78,7 +78,7 @@ export function renderReport(r: Report): { text: string; missed: number } {
         const k = run.result.knee;
         const lines = run.shape.lines;
         let ratio = '';
-        if (bare !== undefined && bare.result.knee !== null && k !== null) ratio = (k / bare.result.knee).toFixed(2);
+        if (bare !== undefined && bare.result.knee !== null && k !== null) ratio = (k / bare.result.knee).toFixed(3);
         let target = '';
         if (run.who === 'tallyd' && scenario === 'single') {
           const ok = bare?.result.knee != null && k !== null && k >= TARGETS.singleRatio * bare.result.knee;
@@ -109,7 +109,7 @@ export function renderReport(r: Report): { text: string; missed: number } {
   if (f !== null) {
     const h = f.heavy;
     out.push(
-      `## Flush: ${int(f.liveCounterKeys)} live counter keys + ${int(f.liveTimerKeys)} live timer keys, all updated in the interval (flushInterval ${f.flushInterval / 1000} s)`,
+      `## Flush: ${int(f.liveCounterKeys)} live counter keys + ${int(f.liveTimerKeys)} live timer keys, each updated once in the interval (flushInterval ${f.flushInterval / 1000} s)`,
       '',
     );
     const loadOk = f.load.ok;
@@ -117,6 +117,7 @@ export function renderReport(r: Report): { text: string; missed: number } {
     out.push(
       table(['measure', 'value'], [
         ['payload', `${int(h.lines)} lines, ${mib(h.bytes)}${h.numStats !== null ? `, numStats ${int(h.numStats)}` : ''}`],
+        ['counter updates carried (1 per key sent in its interval)', `${int(h.counterUpdates)} of ${int(f.liveCounterKeys)}`],
         ['flush tick → last byte at Graphite', ms(h.tickToLastByteMs)],
         ['flush tick → Graphite connection', ms(h.tickToConnectMs)],
         ['first → last byte', ms(h.transferMs)],
@@ -145,6 +146,7 @@ export function renderReport(r: Report): { text: string; missed: number } {
       ]),
       '',
     );
+    for (const n of f.notes) out.push(`- ${n}`);
     out.push(`populating: ${f.populate.map((p) => `${int(p.lines)} lines in ${p.seconds.toFixed(1)} s`).join('; ')}`, '');
   }
 

@@ -257,7 +257,9 @@ export class DeliveryQueue {
   private enforceBound(): void {
     let flushes = 0;
     let lines = 0;
-    while (this.bytes > this.maxBytes && this.entries.length > 0) {
+    // The newest flush is always kept, even when it alone is over the bound: the bound limits the
+    // backlog of an outage, it must not refuse a large flush to a healthy Graphite.
+    while (this.bytes > this.maxBytes && this.entries.length > 1) {
       const e = this.entries.shift()!;
       this.bytes -= e.bytes.length;
       flushes++;

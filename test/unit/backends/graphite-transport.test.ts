@@ -116,6 +116,17 @@ describe('graphite transport', () => {
     expect(timestamps(back.received)).toEqual([[103], [104]]);
   });
 
+  it('delivers a single flush larger than the bound to a healthy Graphite', async () => {
+    const s = await sink();
+    const b = backendFor(cfgFor(s.port, { graphite: { queueBytes: 100 } }));
+    const big = snapshot({ timestamp: 200, counters: Array.from({ length: 500 }, (_, i) => counter(`k${i}`, i)) });
+    await b.flush(big);
+    await waitFor(() => s.received.length === 1, 3000, 'delivery of the big flush');
+    expect(s.received[0]!.length).toBeGreaterThan(100);
+    expect(s.received[0]!.toString()).toContain('stats_counts.k499 499 200\n');
+    expect(status(b)['dropped_flushes']).toBe(0);
+  });
+
   it('times out on a peer that accepts and never reads, without blocking flush()', async () => {
     const s = await sink(0, { stall: true });
     const big = Buffer.alloc(32 * 1024 * 1024, 0x61);

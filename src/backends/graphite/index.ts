@@ -74,8 +74,9 @@ export class GraphiteBackend implements Backend {
         lastFlush: s.lastFlush,
         flushTime: s.flushTime,
         flushLength: s.flushLength,
-        droppedFlushes: s.droppedFlushes,
-        droppedLines: s.droppedLines,
+        // tallyd's own loss counters: sent from the first drop on (the output is the original's until then)
+        droppedFlushes: s.droppedFlushes > 0 ? s.droppedFlushes : undefined,
+        droppedLines: s.droppedFlushes > 0 ? s.droppedLines : undefined,
         now: this.now,
       });
       this.queue.push({ bytes: payload.bytes, lines: payload.lines, timestamp: payload.timestamp });

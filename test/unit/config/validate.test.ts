@@ -52,6 +52,7 @@ describe('defaults', () => {
       reservoirSize: 1024,
       logLevel: 'info',
       automaticConfigReload: true,
+      workers: 1,
       configFile: undefined,
     });
   });

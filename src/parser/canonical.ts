@@ -79,6 +79,20 @@ function splitKey(rawKey: string, tags: Map<string, string>): string {
   return rawKey;
 }
 
+/** Shared by every untagged key (one frozen empty array, not one per key: measured ~30 B/key at 1M keys). */
+const NO_TAGS: readonly Tag[] = Object.freeze([]);
+
+/** True when `key` has only `[A-Za-z0-9_.-]`: nothing to sanitise and no key-dialect tags. */
+function isPlainKey(key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const ok =
+      (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || c === 0x2d;
+    if (!ok) return false;
+  }
+  return key.length > 0;
+}
+
 function byName(a: Tag, b: Tag): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
@@ -89,6 +103,10 @@ function byName(a: Tag, b: Tag): number {
  * The result (and its tags) is frozen: it is shared by every store and snapshot.
  */
 export function canonicalKey(rawKey: string, dogTags: string, sanitize: boolean): MetricKey {
+  // The common case (an untagged, already clean key): no regex, no map, no new strings.
+  if (dogTags.length === 0 && isPlainKey(rawKey)) {
+    return Object.freeze({ name: rawKey, tags: NO_TAGS, graphiteTags: '', id: rawKey });
+  }
   const tagMap = new Map<string, string>();
   const bare = splitKey(rawKey, tagMap);
   if (dogTags.length > 0) addDogTags(dogTags, tagMap);
@@ -100,7 +118,7 @@ export function canonicalKey(rawKey: string, dogTags: string, sanitize: boolean)
   for (const [k, v] of tags) graphiteTags += `;${k}=${v}`;
   return Object.freeze({
     name,
-    tags: Object.freeze(tags),
+    tags: tags.length === 0 ? NO_TAGS : Object.freeze(tags),
     graphiteTags,
     id: name + graphiteTags,
   });

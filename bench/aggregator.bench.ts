@@ -8,15 +8,18 @@
  *     1M samples, vs a baseline doing what the original does (object of counters, object of arrays
  *     for timers, push per value, sort + cumulative sums at flush). The baseline gets its key
  *     strings for free (the original also decodes, sanitises and splits every line, not counted).
- * (b) flush with 1M counter keys and 100k timer keys (~10 values each); RSS per key.
+ * (b) flush with 1M counter keys and 100k timer keys (~10 values each); RSS per key; then the daemon's
+ *     path (capture at the tick, compute and Graphite format in 5 ms slices) with the longest event-loop gap.
  * (c) reservoir accuracy: 1M log-normal values in one interval, reservoir 1024 and 4096, relative
  *     error of p50/p95/p99 vs an exact sort, median of 5 seeds.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Aggregator } from '../src/aggregator/aggregator.js';
 import { seededRandom } from '../src/aggregator/reservoir.js';
+import { GraphiteFormatter, graphiteFormatOptions, namespaceConfigFrom } from '../src/backends/graphite/format.js';
 import type { TallydConfig } from '../src/config/types.js';
 import { MetricType, Sample } from '../src/parser/types.js';
 
@@ -212,7 +215,7 @@ function ingest(total: number, flushEvery: number): { tallyd: number; baseline: 
 
 // ------------------------------------------------------------------ (b) flush and memory at scale
 
-function scale(): { counterBytesPerKey: number; timerBytesPerKey: number; flushMs: number; counterFlushMs: number } {
+export async function scale(): Promise<{ counterBytesPerKey: number; timerBytesPerKey: number; flushMs: number; counterFlushMs: number; sliced: SlicedFlush }> {
   const counterNames: string[] = [];
   for (let i = 0; i < 1_000_000; i++) counterNames.push(`fleet.host${i % 1000}.counter.${i}`);
   const counters = makeSamples(counterNames, counterNames.map(() => MetricType.Counter));
@@ -249,6 +252,91 @@ function scale(): { counterBytesPerKey: number; timerBytesPerKey: number; flushM
     timerBytesPerKey: (afterTimers - afterCounters) / 100_000,
     flushMs,
     counterFlushMs,
+    sliced: await slicedFlush(agg, counters, timers),
+  };
+}
+
+interface SlicedFlush {
+  /** The synchronous capture (gather + clear) at the tick. */
+  captureMs: number;
+  /** Compute: CPU ms (sum of slices), wall ms, slices, longest slice. */
+  computeMs: number;
+  computeWallMs: number;
+  slices: number;
+  longestSliceMs: number;
+  /** Graphite formatting of that snapshot in slices: CPU ms, longest slice. */
+  formatMs: number;
+  formatLongestMs: number;
+  /** Longest gap between two event-loop turns over the whole flush (capture, compute, format; GC included). */
+  maxGapMs: number;
+  /** perf_hooks.monitorEventLoopDelay over the same span: max and p99. */
+  delayMaxMs: number;
+  delayP99Ms: number;
+}
+
+/**
+ * The daemon's flush path at the same scale: captureFlush at the tick, then the compute and the
+ * Graphite formatting in 5 ms slices, while an event-loop turn probe (setImmediate) and
+ * monitorEventLoopDelay record how long ingest would have waited.
+ */
+async function slicedFlush(agg: Aggregator, counters: Sample[], timers: Sample[]): Promise<SlicedFlush> {
+  for (const s of counters) agg.sample(s);
+  for (let v = 0; v < 10; v++) {
+    for (const s of timers) {
+      s.value = v * 3.5;
+      agg.sample(s);
+    }
+  }
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  let last = performance.now();
+  let maxGapMs = 0;
+  let probing = true;
+  const probe = (): void => {
+    const t = performance.now();
+    if (t - last > maxGapMs) maxGapMs = t - last;
+    last = t;
+    if (probing) setImmediate(probe);
+  };
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  last = performance.now();
+  setImmediate(probe);
+  await nextTurn();
+  const w0 = performance.now();
+  const job = agg.captureFlush(20_000);
+  const captureMs = performance.now() - w0;
+  const snap = await job.run();
+  const computeWallMs = performance.now() - w0;
+  const f = new GraphiteFormatter(snap, graphiteFormatOptions(namespaceConfigFrom(config())), {
+    lastException: 0, lastFlush: 0, flushTime: 0, flushLength: 0,
+  });
+  let formatMs = 0;
+  let formatLongestMs = 0;
+  for (;;) {
+    const t = performance.now();
+    const done = f.step(5);
+    const d = performance.now() - t;
+    formatMs += d;
+    if (d > formatLongestMs) formatLongestMs = d;
+    if (done) break;
+    await nextTurn();
+  }
+  sink += f.payload.lines;
+  await nextTurn();
+  probing = false;
+  h.disable();
+  return {
+    captureMs,
+    computeMs: job.cpuMs,
+    computeWallMs,
+    slices: job.slices,
+    longestSliceMs: job.longestSliceMs,
+    formatMs,
+    formatLongestMs,
+    maxGapMs,
+    delayMaxMs: h.max / 1e6,
+    delayP99Ms: h.percentile(99) / 1e6,
   };
 }
 
@@ -299,9 +387,15 @@ export async function main(): Promise<void> {
   rows.push(['(a) ingest: baseline, original structures, keys given as strings', fmt(a.baseline) + ' samples/s']);
   rows.push(['(a) ingest: baseline + per-line key decode and sanitise', fmt(a.baselineDecode) + ' samples/s']);
   rows.push(['(a) speed-up vs each baseline', `${(a.tallyd / a.baseline).toFixed(2)} × / ${(a.tallyd / a.baselineDecode).toFixed(2)} ×`]);
-  const b = scale();
+  const b = await scale();
   rows.push(['(b) flush(): 1M counters alone', fmt(b.counterFlushMs, 1) + ' ms']);
   rows.push(['(b) flush(): 1M counters + 100k timers × 10 values', fmt(b.flushMs, 1) + ' ms']);
+  const sl = b.sliced;
+  rows.push(['(b) sliced flush, same keys: capture at the tick (synchronous)', fmt(sl.captureMs, 1) + ' ms']);
+  rows.push(['(b) sliced flush: compute CPU / wall, slices, longest slice', `${fmt(sl.computeMs, 1)} ms / ${fmt(sl.computeWallMs, 1)} ms, ${fmt(sl.slices)} slices, longest ${fmt(sl.longestSliceMs, 1)} ms`]);
+  rows.push(['(b) sliced flush: Graphite format CPU, longest slice', `${fmt(sl.formatMs, 1)} ms, longest ${fmt(sl.formatLongestMs, 1)} ms`]);
+  rows.push(['(b) sliced flush: max gap between event-loop turns (GC included)', fmt(sl.maxGapMs, 1) + ' ms']);
+  rows.push(['(b) sliced flush: monitorEventLoopDelay max / p99', `${fmt(sl.delayMaxMs, 1)} ms / ${fmt(sl.delayP99Ms, 1)} ms`]);
   rows.push(['(b) RSS per counter key (1M keys)', fmt(b.counterBytesPerKey) + ' bytes']);
   rows.push(['(b) RSS per timer key (100k keys, 10 values)', fmt(b.timerBytesPerKey) + ' bytes']);
   for (const size of [1024, 4096]) {

@@ -19,6 +19,7 @@ import { parsePacket } from './parser/index.js';
 import { BAD_LINE_REASONS, BadLine, Sample } from './parser/types.js';
 import { LogLimiter } from './selfmetrics/ratelimit.js';
 import { KeyFlusher } from './selfmetrics/keyflush.js';
+import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
 
@@ -45,6 +46,10 @@ export class Daemon {
   private lastFlushDurationMs = 0;
   private flushes = 0;
   private pendingDeliveries = new Set<Promise<unknown>>();
+  /** The last flush's compute and hand-off: computes run one at a time, in tick order. */
+  private flushTail: Promise<unknown> = Promise.resolve();
+  /** Flushes captured and not yet handed to the backends. */
+  private computing = 0;
   private stopping = false;
   /** JSON of each listener's ServerConfig, aligned with `listeners` (a reload keeps unchanged ones). */
   private listenerKeys: string[] = [];
@@ -98,7 +103,9 @@ export class Daemon {
 
     await this.startListeners(this.config);
     this.admin = await this.startAdmin(this.config);
-    this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => this.flush(), this.clock);
+    // sliced flush work yields longer while the UDP socket is backlogged (src/aggregator/yield.ts)
+    setIngestProbe(() => this.aggregator.packetsReceived);
+    this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => void this.flush().catch(() => undefined), this.clock);
     this.timer.start();
     if (this.config.keyFlush.interval > 0) {
       this.keyFlusher = new KeyFlusher(this.config.keyFlush, () => this.aggregator.takeKeyHits(), componentLogger(this.rootLog, 'keyflush'));
@@ -115,16 +122,20 @@ export class Daemon {
     );
   }
 
-  /** One flush: aggregate, hand the snapshot to every backend (they never block each other). */
-  flush(): Snapshot {
+  /**
+   * One flush: the interval is captured now (synchronously and cheaply: what arrives from here on
+   * belongs to the next one), its snapshot is computed in slices that yield to ingest, then handed to
+   * every backend (they never block each other). Computes run one at a time, in tick order. Resolves
+   * with the snapshot once the backends have it (not once they delivered it).
+   */
+  flush(): Promise<Snapshot> {
     const t0 = performance.now();
-    let snapshot = this.aggregator.flush(this.clock.now());
-    const udpErrors = readUdpDrops(this.udpPorts());
-    if (udpErrors !== null) {
-      const gauges: GaugeStat[] = snapshot.gauges.slice();
-      gauges.push({ key: this.udpErrorsKey, value: udpErrors });
-      snapshot = { ...snapshot, gauges };
+    if (this.computing > 0) {
+      // capture still happens at the tick (it defines the interval); its compute waits for the previous one
+      this.log.warn({ queued: this.computing, flushInterval: this.config.flushInterval }, 'flush: the previous flush is still being computed; this one runs after it');
     }
+    const job = this.aggregator.captureFlush(this.clock.now());
+    const udpErrors = readUdpDrops(this.udpPorts());
     const dropped = this.aggregator.takeDroppedKeys();
     if (dropped !== null) {
       // at most once per flush: the interval's drops, and where they come from
@@ -132,6 +143,32 @@ export class Daemon {
         { dropped: dropped.dropped, droppedSinceStart: dropped.total, maxKeys: dropped.maxKeys, topPrefixes: Object.fromEntries(dropped.topPrefixes) },
         `maxKeys reached: dropped ${dropped.dropped} lines for new keys this interval (top prefixes: ${dropped.topPrefixes.map(([p, n]) => `${p} (${n})`).join(', ')})`,
       );
+    }
+    const captureMs = performance.now() - t0;
+    this.computing++;
+    const done = this.flushTail.then(() => job.run()).then(
+      (computed) => {
+        this.computing--;
+        return this.deliver(computed, udpErrors, captureMs + job.cpuMs);
+      },
+      (err: unknown) => {
+        this.computing--;
+        this.log.error({ err }, 'flush: could not compute the snapshot; this interval is lost');
+        throw err;
+      },
+    );
+    this.flushTail = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Hands one computed snapshot to every backend. */
+  private deliver(computed: Snapshot, udpErrors: number | null, cpuMs: number): Snapshot {
+    const t0 = performance.now();
+    let snapshot = computed;
+    if (udpErrors !== null) {
+      const gauges: GaugeStat[] = snapshot.gauges.slice();
+      gauges.push({ key: this.udpErrorsKey, value: udpErrors });
+      snapshot = { ...snapshot, gauges };
     }
     const deliveries = Promise.allSettled(this.backends.map((b) => b.flush(snapshot)));
     this.pendingDeliveries.add(deliveries);
@@ -141,7 +178,8 @@ export class Daemon {
         if (r.status === 'rejected') this.log.error({ err: r.reason, backend: this.backends[i]?.name }, 'backend flush failed');
       });
     });
-    this.lastFlushDurationMs = performance.now() - t0;
+    // CPU time of this flush on the event loop: capture + compute slices + hand-off (not wall time)
+    this.lastFlushDurationMs = cpuMs + (performance.now() - t0);
     this.flushes++;
     if (this.config.debug) this.log.debug({ ms: this.lastFlushDurationMs, numStats: snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length }, 'flushed');
     return snapshot;
@@ -159,7 +197,8 @@ export class Daemon {
     this.listeners = [];
     this.stopping = true;
     this.log.info('stopping: final flush');
-    this.flush();
+    // the final interval's compute (after any still running) completes before backends are stopped
+    await this.flush().catch(() => undefined);
     const deadline = Date.now() + drainMs;
     await Promise.race([
       Promise.allSettled([...this.pendingDeliveries]),

@@ -15,6 +15,7 @@
  */
 import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
+import { yieldToIngest } from '../../aggregator/yield.js';
 
 /** Which timer fields are emitted (the original's calculatedTimerMetrics, an inclusion list). */
 export interface TimerFieldFilter {
@@ -217,177 +218,291 @@ class ByteOut {
     }
     this.off += this.buf.write(s, this.off, 'utf8');
   }
-  /** The bytes written; copied when the buffer is much larger, so a queued flush holds no slack. */
+  private copy: Buffer | null = null;
+  private copied = 0;
+  /**
+   * Moves the bytes written into an exact-size buffer when the working one is much larger (a queued
+   * flush then holds no slack), at most `maxBytes` per call; true when done. Fresh pages are slow to
+   * touch (~3 ms per MiB measured here), so a large payload is copied across slices.
+   */
+  compact(maxBytes: number): boolean {
+    if (this.off >= this.buf.length * 0.75) return true;
+    if (this.copy === null) this.copy = Buffer.allocUnsafeSlow(this.off);
+    const end = Math.min(this.off, this.copied + maxBytes);
+    this.buf.copy(this.copy, this.copied, this.copied, end);
+    this.copied = end;
+    return end >= this.off;
+  }
+  /** The bytes written (after compact() returned true). */
   result(): Buffer {
-    if (this.off < this.buf.length * 0.75) return Buffer.from(this.buf.subarray(0, this.off));
-    return this.buf.subarray(0, this.off);
+    return this.copy !== null ? this.copy : this.buf.subarray(0, this.off);
   }
 }
 
 /**
- * Formats one flush. Lines come in the original's order: counters, timers, gauges, sets, numStats,
- * calculationtime, processing_time, graphiteStats.{last_exception,last_flush,flush_time,flush_length}.
+ * Formats one flush, resumably: {@link step} writes about `budgetMs` worth of lines and returns true
+ * once the payload is complete. Lines come in the original's order: counters, timers, gauges, sets,
+ * numStats, calculationtime, processing_time, graphiteStats.{last_exception,last_flush,flush_time,flush_length}.
+ * calculationtime is the time spent formatting (the sum of the slices, by `extra.now`).
  */
-export function formatGraphite(snapshot: Snapshot, o: GraphiteFormatOptions, extra: GraphiteExtra): GraphitePayload {
-  const now = extra.now ?? Date.now;
-  const start = now();
-  const tsNl = ' ' + snapshot.timestamp + '\n';
-  const sfx = o.suffix;
-  const counters = snapshot.counters;
-  const timers = snapshot.timers;
-  const gauges = snapshot.gauges;
-  const sets = snapshot.sets;
-  const out = new ByteOut((counters.length * 2 + timers.length * 16 + gauges.length + sets.length) * 64 + 1024);
-  let s = '';
-  let lines = 0;
+export class GraphiteFormatter {
+  private phase = 0;
+  private i = 0;
+  private s = '';
+  private lines = 0;
+  private calcMs = 0;
+  private readonly out: ByteOut;
+  private readonly tsNl: string;
+  private result: GraphitePayload | null = null;
+  private numStats = 0;
 
-  for (let i = 0; i < counters.length; i++) {
-    const c = counters[i]!;
-    const name = c.key.name;
-    const tail = sfx + c.key.graphiteTags + ' ';
-    s += o.counterRatePrefix + name + o.counterRateField + tail + c.rate + tsNl;
-    lines++;
-    if (o.flushCounts) {
-      s += o.counterCountPrefix + name + o.counterCountField + tail + c.count + tsNl;
+  constructor(
+    private readonly snapshot: Snapshot,
+    private readonly o: GraphiteFormatOptions,
+    private readonly extra: GraphiteExtra,
+  ) {
+    const counters = snapshot.counters;
+    this.tsNl = ' ' + snapshot.timestamp + '\n';
+    this.out = new ByteOut((counters.length * 2 + snapshot.timers.length * 16 + snapshot.gauges.length + snapshot.sets.length) * 64 + 1024);
+  }
+
+  /** The finished payload (after step() returned true). */
+  get payload(): GraphitePayload {
+    if (this.result === null) throw new Error('GraphiteFormatter: payload read before formatting finished');
+    return this.result;
+  }
+
+  /** Formats for about `budgetMs` (Infinity: to the end); true when the payload is complete. */
+  step(budgetMs: number): boolean {
+    if (this.result !== null) return true;
+    if (this.phase === 5) return this.finish(budgetMs === Infinity ? Infinity : performance.now() + budgetMs);
+    const now = this.extra.now ?? Date.now;
+    const start = now();
+    const deadline = budgetMs === Infinity ? Infinity : performance.now() + budgetMs;
+    const o = this.o;
+    const out = this.out;
+    const tsNl = this.tsNl;
+    const sfx = o.suffix;
+    const snapshot = this.snapshot;
+    const counters = snapshot.counters;
+    const timers = snapshot.timers;
+    const gauges = snapshot.gauges;
+    const sets = snapshot.sets;
+    let s = this.s;
+    let lines = this.lines;
+    let i = this.i;
+    let units = 0;
+    for (;;) {
+      if (units >= SLICE_CHECK_UNITS) {
+        units = 0;
+        if (performance.now() >= deadline) break;
+      }
+      if (s.length > CHUNK_CHARS) {
+        out.write(s);
+        s = '';
+      }
+      if (this.phase === 0) {
+        if (i >= counters.length) {
+          this.phase = 1;
+          i = 0;
+          continue;
+        }
+        const c = counters[i]!;
+        const name = c.key.name;
+        const tail = sfx + c.key.graphiteTags + ' ';
+        s += o.counterRatePrefix + name + o.counterRateField + tail + c.rate + tsNl;
+        lines++;
+        if (o.flushCounts) {
+          s += o.counterCountPrefix + name + o.counterCountField + tail + c.count + tsNl;
+          lines++;
+        }
+        i++;
+        units++;
+      } else if (this.phase === 1) {
+        if (i >= timers.length) {
+          this.phase = 2;
+          i = 0;
+          continue;
+        }
+        const f = o.timerFields;
+        const t = timers[i]!;
+        const base = o.timerPrefix + t.key.name + '.';
+        const tail = sfx + t.key.graphiteTags + ' ';
+        if (t.n === 0) {
+          // An idle timer: the original sends only count 0 and count_ps 0.
+          if (f.count) {
+            s += base + 'count' + tail + 0 + tsNl;
+            lines++;
+          }
+          if (f.countPs) {
+            s += base + 'count_ps' + tail + 0 + tsNl;
+            lines++;
+          }
+        } else {
+          const pcts = t.percentiles;
+          for (let j = 0; j < pcts.length; j++) {
+            const p = pcts[j]!;
+            const sx = p.suffix;
+            if (f.countPct) {
+              s += base + 'count_' + sx + tail + p.count + tsNl;
+              lines++;
+            }
+            if (f.meanPct) {
+              s += base + 'mean_' + sx + tail + p.mean + tsNl;
+              lines++;
+            }
+            if (p.threshold > 0 ? f.upperPct : f.lowerPct) {
+              s += base + (p.threshold > 0 ? 'upper_' : 'lower_') + sx + tail + p.bound + tsNl;
+              lines++;
+            }
+            if (f.sumPct) {
+              s += base + 'sum_' + sx + tail + p.sum + tsNl;
+              lines++;
+            }
+            if (f.sumSquaresPct) {
+              s += base + 'sum_squares_' + sx + tail + p.sumSquares + tsNl;
+              lines++;
+            }
+          }
+          if (f.std) {
+            s += base + 'std' + tail + t.std + tsNl;
+            lines++;
+          }
+          if (f.upper) {
+            s += base + 'upper' + tail + t.upper + tsNl;
+            lines++;
+          }
+          if (f.lower) {
+            s += base + 'lower' + tail + t.lower + tsNl;
+            lines++;
+          }
+          if (f.count) {
+            s += base + 'count' + tail + t.count + tsNl;
+            lines++;
+          }
+          if (f.countPs) {
+            s += base + 'count_ps' + tail + t.countPs + tsNl;
+            lines++;
+          }
+          if (f.sum) {
+            s += base + 'sum' + tail + t.sum + tsNl;
+            lines++;
+          }
+          if (f.sumSquares) {
+            s += base + 'sum_squares' + tail + t.sumSquares + tsNl;
+            lines++;
+          }
+          if (f.mean) {
+            s += base + 'mean' + tail + t.mean + tsNl;
+            lines++;
+          }
+          if (f.median) {
+            s += base + 'median' + tail + t.median + tsNl;
+            lines++;
+          }
+          const h = t.histogram;
+          if (h !== null && f.histogram) {
+            const hb = base + 'histogram.';
+            for (let j = 0; j < h.names.length; j++) {
+              s += hb + h.names[j] + tail + h.counts[j] + tsNl;
+              lines++;
+            }
+          }
+        }
+        i++;
+        units += 8;
+      } else if (this.phase === 2) {
+        if (i >= gauges.length) {
+          lines += gauges.length;
+          this.phase = 3;
+          i = 0;
+          continue;
+        }
+        const g = gauges[i]!;
+        s += o.gaugePrefix + g.key.name + sfx + g.key.graphiteTags + ' ' + g.value + tsNl;
+        i++;
+        units++;
+      } else if (this.phase === 3) {
+        if (i >= sets.length) {
+          lines += sets.length;
+          this.phase = 4;
+          i = 0;
+          continue;
+        }
+        const st = sets[i]!;
+        s += o.setPrefix + st.key.name + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
+        i++;
+        units++;
+      } else {
+        break;
+      }
+    }
+    this.i = i;
+    this.calcMs += now() - start;
+    if (this.phase !== 4) {
+      this.s = s;
+      this.lines = lines;
+      return false;
+    }
+    const extra = this.extra;
+    const calcMs = this.calcMs;
+    const numStats = counters.length + timers.length + gauges.length + sets.length;
+    s += o.numStatsPath + sfx + ' ' + numStats + tsNl;
+    s += o.internalPrefix + 'graphiteStats.calculationtime' + sfx + ' ' + Math.round(calcMs) + tsNl;
+    s += o.internalPrefix + 'processing_time' + sfx + ' ' + Math.round(snapshot.internal.processingTimeMs) + tsNl;
+    s += o.graphiteStatsPrefix + 'last_exception' + sfx + ' ' + extra.lastException + tsNl;
+    s += o.graphiteStatsPrefix + 'last_flush' + sfx + ' ' + extra.lastFlush + tsNl;
+    s += o.graphiteStatsPrefix + 'flush_time' + sfx + ' ' + extra.flushTime + tsNl;
+    s += o.graphiteStatsPrefix + 'flush_length' + sfx + ' ' + extra.flushLength + tsNl;
+    lines += 7;
+    if (extra.droppedFlushes !== undefined) {
+      s += o.graphiteStatsPrefix + 'dropped_flushes' + sfx + ' ' + extra.droppedFlushes + tsNl;
       lines++;
     }
-    if (s.length > CHUNK_CHARS) {
-      out.write(s);
-      s = '';
+    if (extra.droppedLines !== undefined) {
+      s += o.graphiteStatsPrefix + 'dropped_lines' + sfx + ' ' + extra.droppedLines + tsNl;
+      lines++;
     }
+    out.write(s);
+    this.s = '';
+    this.lines = lines;
+    this.numStats = numStats;
+    this.phase = 5;
+    return this.finish(budgetMs === Infinity ? Infinity : deadline);
   }
 
-  const f = o.timerFields;
-  for (let i = 0; i < timers.length; i++) {
-    const t = timers[i]!;
-    const base = o.timerPrefix + t.key.name + '.';
-    const tail = sfx + t.key.graphiteTags + ' ';
-    if (t.n === 0) {
-      // An idle timer: the original sends only count 0 and count_ps 0.
-      if (f.count) {
-        s += base + 'count' + tail + 0 + tsNl;
-        lines++;
-      }
-      if (f.countPs) {
-        s += base + 'count_ps' + tail + 0 + tsNl;
-        lines++;
-      }
-    } else {
-      const pcts = t.percentiles;
-      for (let j = 0; j < pcts.length; j++) {
-        const p = pcts[j]!;
-        const sx = p.suffix;
-        if (f.countPct) {
-          s += base + 'count_' + sx + tail + p.count + tsNl;
-          lines++;
-        }
-        if (f.meanPct) {
-          s += base + 'mean_' + sx + tail + p.mean + tsNl;
-          lines++;
-        }
-        if (p.threshold > 0 ? f.upperPct : f.lowerPct) {
-          s += base + (p.threshold > 0 ? 'upper_' : 'lower_') + sx + tail + p.bound + tsNl;
-          lines++;
-        }
-        if (f.sumPct) {
-          s += base + 'sum_' + sx + tail + p.sum + tsNl;
-          lines++;
-        }
-        if (f.sumSquaresPct) {
-          s += base + 'sum_squares_' + sx + tail + p.sumSquares + tsNl;
-          lines++;
-        }
-      }
-      if (f.std) {
-        s += base + 'std' + tail + t.std + tsNl;
-        lines++;
-      }
-      if (f.upper) {
-        s += base + 'upper' + tail + t.upper + tsNl;
-        lines++;
-      }
-      if (f.lower) {
-        s += base + 'lower' + tail + t.lower + tsNl;
-        lines++;
-      }
-      if (f.count) {
-        s += base + 'count' + tail + t.count + tsNl;
-        lines++;
-      }
-      if (f.countPs) {
-        s += base + 'count_ps' + tail + t.countPs + tsNl;
-        lines++;
-      }
-      if (f.sum) {
-        s += base + 'sum' + tail + t.sum + tsNl;
-        lines++;
-      }
-      if (f.sumSquares) {
-        s += base + 'sum_squares' + tail + t.sumSquares + tsNl;
-        lines++;
-      }
-      if (f.mean) {
-        s += base + 'mean' + tail + t.mean + tsNl;
-        lines++;
-      }
-      if (f.median) {
-        s += base + 'median' + tail + t.median + tsNl;
-        lines++;
-      }
-      const h = t.histogram;
-      if (h !== null && f.histogram) {
-        const hb = base + 'histogram.';
-        for (let j = 0; j < h.names.length; j++) {
-          s += hb + h.names[j] + tail + h.counts[j] + tsNl;
-          lines++;
-        }
-      }
+  /** Phase 5: the payload moved into its exact-size buffer, 1 MiB at a time within the slice. */
+  private finish(deadline: number): boolean {
+    const out = this.out;
+    while (!out.compact(deadline === Infinity ? Infinity : COPY_CHUNK)) {
+      if (performance.now() >= deadline) return false;
     }
-    if (s.length > CHUNK_CHARS) {
-      out.write(s);
-      s = '';
-    }
+    this.result = { bytes: out.result(), lines: this.lines, numStats: this.numStats, timestamp: this.snapshot.timestamp };
+    return true;
   }
+}
 
-  for (let i = 0; i < gauges.length; i++) {
-    const g = gauges[i]!;
-    s += o.gaugePrefix + g.key.name + sfx + g.key.graphiteTags + ' ' + g.value + tsNl;
-    if (s.length > CHUNK_CHARS) {
-      out.write(s);
-      s = '';
-    }
-  }
-  lines += gauges.length;
+/** Bytes copied between two clock reads when the payload is moved into its exact-size buffer. */
+const COPY_CHUNK = 1 << 20;
 
-  for (let i = 0; i < sets.length; i++) {
-    const st = sets[i]!;
-    s += o.setPrefix + st.key.name + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
-    if (s.length > CHUNK_CHARS) {
-      out.write(s);
-      s = '';
-    }
-  }
-  lines += sets.length;
+/** Items between two clock reads while formatting in slices (a counter is 1, a timer 8). */
+const SLICE_CHECK_UNITS = 256;
 
-  const numStats = counters.length + timers.length + gauges.length + sets.length;
-  s += o.numStatsPath + sfx + ' ' + numStats + tsNl;
-  s += o.internalPrefix + 'graphiteStats.calculationtime' + sfx + ' ' + (now() - start) + tsNl;
-  s += o.internalPrefix + 'processing_time' + sfx + ' ' + Math.round(snapshot.internal.processingTimeMs) + tsNl;
-  s += o.graphiteStatsPrefix + 'last_exception' + sfx + ' ' + extra.lastException + tsNl;
-  s += o.graphiteStatsPrefix + 'last_flush' + sfx + ' ' + extra.lastFlush + tsNl;
-  s += o.graphiteStatsPrefix + 'flush_time' + sfx + ' ' + extra.flushTime + tsNl;
-  s += o.graphiteStatsPrefix + 'flush_length' + sfx + ' ' + extra.flushLength + tsNl;
-  lines += 7;
-  if (extra.droppedFlushes !== undefined) {
-    s += o.graphiteStatsPrefix + 'dropped_flushes' + sfx + ' ' + extra.droppedFlushes + tsNl;
-    lines++;
-  }
-  if (extra.droppedLines !== undefined) {
-    s += o.graphiteStatsPrefix + 'dropped_lines' + sfx + ' ' + extra.droppedLines + tsNl;
-    lines++;
-  }
-  out.write(s);
-  return { bytes: out.result(), lines, numStats, timestamp: snapshot.timestamp };
+/** Formats one flush at once (see {@link GraphiteFormatter}). */
+export function formatGraphite(snapshot: Snapshot, o: GraphiteFormatOptions, extra: GraphiteExtra): GraphitePayload {
+  const f = new GraphiteFormatter(snapshot, o, extra);
+  f.step(Infinity);
+  return f.payload;
+}
+
+/**
+ * The same bytes as {@link formatGraphite}, formatted in slices of about `sliceMs` that yield to the
+ * event loop in between (a flush of a million keys never holds ingest for long).
+ */
+export async function formatGraphiteAsync(snapshot: Snapshot, o: GraphiteFormatOptions, extra: GraphiteExtra, sliceMs = 5): Promise<GraphitePayload> {
+  const f = new GraphiteFormatter(snapshot, o, extra);
+  while (!f.step(sliceMs)) await yieldToIngest();
+  return f.payload;
 }
 
 /**

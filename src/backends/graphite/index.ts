@@ -8,7 +8,7 @@
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
-import { formatGraphite, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
+import { formatGraphiteAsync, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
 import { DEFAULT_QUEUE_BYTES, DeliveryQueue } from './queue.js';
 import { sendTcp, type SendFn } from './transport.js';
 
@@ -37,6 +37,8 @@ export class GraphiteBackend implements Backend {
   private readonly queue: DeliveryQueue;
   private readonly enabled: boolean;
   private readonly now: () => number;
+  /** The last flush's formatting (never rejects). */
+  private formatTail: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: BackendContext, deps: GraphiteBackendDeps = {}) {
     const g = ctx.config.graphite;
@@ -65,11 +67,18 @@ export class GraphiteBackend implements Backend {
     else this.ctx.log.warn('graphite backend has no graphiteHost: flushes are discarded (as the original)');
   }
 
-  async flush(snapshot: Snapshot): Promise<void> {
-    if (!this.enabled) return;
+  flush(snapshot: Snapshot): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    // formatted in slices that yield to ingest; one at a time, so flushes enter the queue in order
+    const done = this.formatTail.then(() => this.formatAndQueue(snapshot));
+    this.formatTail = done;
+    return done;
+  }
+
+  private async formatAndQueue(snapshot: Snapshot): Promise<void> {
     try {
       const s = this.queue.stats;
-      const payload = formatGraphite(snapshot, this.opts, {
+      const payload = await formatGraphiteAsync(snapshot, this.opts, {
         lastException: s.lastException,
         lastFlush: s.lastFlush,
         flushTime: s.flushTime,
@@ -99,8 +108,10 @@ export class GraphiteBackend implements Backend {
     ];
   }
 
-  stop(deadlineMs: number): Promise<void> {
-    return this.queue.stop(deadlineMs);
+  async stop(deadlineMs: number): Promise<void> {
+    const t0 = Date.now();
+    await this.formatTail; // a flush being formatted is queued before the queue drains
+    return this.queue.stop(Math.max(0, deadlineMs - (Date.now() - t0)));
   }
 }
 

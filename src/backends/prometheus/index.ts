@@ -134,6 +134,8 @@ export class PrometheusBackend implements Backend {
   private renderedVersion = -1;
   private lastFlush = 0;
   private lastRenderMs = 0;
+  /** The last flush's fold (never rejects). */
+  private applyTail: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: BackendContext, deps: PrometheusBackendDeps = {}) {
     this.settings = prometheusConfigFrom(ctx.config);
@@ -187,9 +189,13 @@ export class PrometheusBackend implements Backend {
   }
 
   flush(snapshot: Snapshot): Promise<void> {
-    this.store.apply(snapshot, this.now());
-    this.lastFlush = snapshot.timestamp;
-    return Promise.resolve();
+    // folded in slices that yield to ingest; one fold at a time, in flush order
+    const done = this.applyTail.then(async () => {
+      await this.store.applyAsync(snapshot, this.now());
+      this.lastFlush = snapshot.timestamp;
+    });
+    this.applyTail = done.catch((err: unknown) => this.ctx.log.error({ err }, 'prometheus: could not fold a flush'));
+    return done;
   }
 
   /** The user series' exposition text, rendered at most once per store change. */
@@ -205,6 +211,7 @@ export class PrometheusBackend implements Backend {
 
   /** What /metrics serves: user series, then tallyd_* and process metrics. */
   async body(): Promise<(Buffer | string)[]> {
+    await this.applyTail; // a scrape never sees a flush half folded
     const user = this.exposition();
     const own = await this.self.metrics();
     return [user, own];

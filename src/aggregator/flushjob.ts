@@ -1,0 +1,274 @@
+/**
+ * The compute half of a flush. At the flush tick the aggregator *captures* the interval (a cheap,
+ * synchronous gather of values, reservoirs swapped out, keys copied: see Aggregator.captureFlush) and
+ * clears its live store; a {@link FlushJob} then turns the captured data into the {@link Snapshot},
+ * either at once ({@link FlushJob.runSync}) or in slices that yield to the event loop
+ * ({@link FlushJob.run}), so that a flush of a million keys never holds ingest for more than a few ms.
+ *
+ * The live store cannot touch a captured interval: samples arriving during a sliced compute land in
+ * the live store, i.e. in the next interval.
+ */
+import type { MetricKey } from '../parser/types.js';
+import {
+  histogramStat,
+  summarize,
+  type CompiledHistogram,
+  type Cumulative,
+  type RunningAggregates,
+  type Threshold,
+  type TimerSummary,
+} from './percentiles.js';
+import type { CounterStat, GaugeStat, SetStat, Snapshot, TimerStat } from './snapshot.js';
+import { yieldToIngest } from './yield.js';
+
+const EMPTY_SAMPLES = new Float64Array(0);
+const NO_PERCENTILES: readonly never[] = Object.freeze([]);
+
+/** Default length of one compute slice, ms (the kernel buffer covers ~30 ms of a heavy UDP load). */
+export const DEFAULT_FLUSH_SLICE_MS = 5;
+/** Work units between two clock reads (a counter is one unit, a timer 1 + samples/16). */
+const CHECK_UNITS = 256;
+
+/** Mutable running aggregates handed to summarize() (one reused instance). */
+export interface RunningScratch {
+  n: number;
+  sum: number;
+  sumSquares: number;
+  min: number;
+  max: number;
+}
+
+/** What the aggregator captured at the tick: dense arrays in the snapshot's order. */
+export interface CapturedInterval {
+  readonly timestamp: number;
+  readonly intervalMs: number;
+  readonly thresholds: readonly Threshold[];
+  readonly histograms: readonly CompiledHistogram[];
+  readonly reservoirSize: number;
+  /** Counters as copies of the store's slot arrays: the insertion-ordered list from counterHead along counterNext. */
+  readonly counterHead: number;
+  readonly counterNext: Int32Array;
+  readonly counterKeys: readonly (MetricKey | null)[];
+  readonly counterValues: Float64Array;
+  readonly timerKeys: MetricKey[];
+  readonly timerN: Float64Array;
+  readonly timerCount: Float64Array;
+  readonly timerSum: Float64Array;
+  readonly timerSumSquares: Float64Array;
+  readonly timerMin: Float64Array;
+  readonly timerMax: Float64Array;
+  /** The interval's reservoirs (owned by the job: the live slots were given other arrays). */
+  readonly timerRes: Float64Array[];
+  readonly timerRule: Int32Array;
+  /** Bin counts of the interval (copies), null where the timer has no rule or no value. */
+  readonly timerHist: (Float64Array | null)[];
+  readonly gaugeKeys: MetricKey[];
+  readonly gaugeValues: Float64Array;
+  readonly setKeys: MetricKey[];
+  readonly setCounts: Float64Array;
+  readonly liveCounters: number;
+  readonly liveTimers: number;
+  readonly liveGauges: number;
+  readonly liveSets: number;
+  /** ms the capture spent gathering (counted in processingTimeMs). */
+  readonly captureMs: number;
+}
+
+/** Scratch shared with the aggregator (each timer is summarised in one synchronous step). */
+export interface FlushScratch {
+  readonly cum: Cumulative;
+  readonly summary: TimerSummary;
+  readonly running: RunningScratch;
+  /** Gets each captured reservoir back once its values are copied (the aggregator pools them). */
+  readonly release: (res: Float64Array) => void;
+}
+
+const enum Phase {
+  Counters = 0,
+  Timers = 1,
+  Gauges = 2,
+  Sets = 3,
+  Done = 4,
+}
+
+
+export class FlushJob {
+  private phase: Phase;
+  private i: number;
+  private readonly counters: CounterStat[];
+  private readonly timers: TimerStat[];
+  private readonly gauges: GaugeStat[];
+  private readonly sets: SetStat[];
+  private readonly intervalS: number;
+  /** CPU ms spent computing so far (sum of slices). */
+  private computeMs: number;
+  private result: Snapshot | null;
+  /** Slices run so far, and the longest (ms): for benches and tests. */
+  slices: number;
+  longestSliceMs: number;
+
+  constructor(
+    private readonly c: CapturedInterval,
+    private readonly scratch: FlushScratch,
+  ) {
+    this.phase = Phase.Counters;
+    this.i = c.counterHead;
+    this.counters = [];
+    this.timers = [];
+    this.gauges = [];
+    this.sets = [];
+    this.intervalS = c.intervalMs / 1000;
+    this.computeMs = 0;
+    this.result = null;
+    this.slices = 0;
+    this.longestSliceMs = 0;
+  }
+
+  /** CPU ms spent computing so far (the sum of the slices; capture not included). */
+  get cpuMs(): number {
+    return this.computeMs;
+  }
+
+  /** Unix seconds of the captured interval's flush. */
+  get timestamp(): number {
+    return this.c.timestamp;
+  }
+
+  /** The whole compute in one synchronous call. */
+  runSync(): Snapshot {
+    while (!this.step(Infinity));
+    return this.result!;
+  }
+
+  /** The compute in slices of about `sliceMs`, yielding to the event loop between them (see yield.ts). */
+  async run(sliceMs: number = DEFAULT_FLUSH_SLICE_MS): Promise<Snapshot> {
+    while (!this.step(sliceMs)) await yieldToIngest();
+    return this.result!;
+  }
+
+  /** One slice of at most about `budgetMs`; true when the snapshot is complete. */
+  step(budgetMs: number): boolean {
+    if (this.result !== null) return true;
+    const t0 = performance.now();
+    const deadline = t0 + budgetMs;
+    let units = 0;
+    const c = this.c;
+    const intervalS = this.intervalS;
+    for (;;) {
+      if (units >= CHECK_UNITS) {
+        units = 0;
+        if (performance.now() >= deadline) break;
+      }
+      const i = this.i;
+      if (this.phase === Phase.Counters) {
+        // (i: the next counter slot, -1 at the end of the list)
+        if (i < 0) {
+          this.phase = Phase.Timers;
+          this.i = 0;
+          continue;
+        }
+        const count = c.counterValues[i]!;
+        this.counters.push({ key: c.counterKeys[i]!, count, rate: count / intervalS });
+        this.i = c.counterNext[i]!;
+        units++;
+      } else if (this.phase === Phase.Timers) {
+        if (i >= c.timerKeys.length) {
+          this.phase = Phase.Gauges;
+          this.i = 0;
+          continue;
+        }
+        const t = this.timerStat(i);
+        this.timers.push(t);
+        this.i = i + 1;
+        units += 1 + (t.samples.length >> 4);
+      } else if (this.phase === Phase.Gauges) {
+        if (i >= c.gaugeKeys.length) {
+          this.phase = Phase.Sets;
+          this.i = 0;
+          continue;
+        }
+        this.gauges.push({ key: c.gaugeKeys[i]!, value: c.gaugeValues[i]! });
+        this.i = i + 1;
+        units++;
+      } else if (this.phase === Phase.Sets) {
+        if (i >= c.setKeys.length) {
+          this.phase = Phase.Done;
+          continue;
+        }
+        this.sets.push({ key: c.setKeys[i]!, count: c.setCounts[i]! });
+        this.i = i + 1;
+        units++;
+      } else {
+        break;
+      }
+    }
+    const ms = performance.now() - t0;
+    this.computeMs += ms;
+    this.slices++;
+    if (ms > this.longestSliceMs) this.longestSliceMs = ms;
+    if (this.phase !== Phase.Done) return false;
+    this.result = {
+      timestamp: c.timestamp,
+      intervalMs: c.intervalMs,
+      counters: this.counters,
+      timers: this.timers,
+      gauges: this.gauges,
+      sets: this.sets,
+      internal: {
+        processingTimeMs: c.captureMs + this.computeMs,
+        liveCounters: c.liveCounters,
+        liveTimers: c.liveTimers,
+        liveGauges: c.liveGauges,
+        liveSets: c.liveSets,
+      },
+    };
+    return true;
+  }
+
+  private timerStat(i: number): TimerStat {
+    const c = this.c;
+    const key = c.timerKeys[i]!;
+    const n = c.timerN[i]!;
+    const count = c.timerCount[i]!;
+    const countPs = count / this.intervalS;
+    if (n === 0) {
+      return {
+        key, n: 0, count, countPs,
+        lower: 0, upper: 0, sum: 0, sumSquares: 0, mean: 0, median: 0, std: 0,
+        percentiles: NO_PERCENTILES, histogram: null, samples: EMPTY_SAMPLES, exact: true,
+      };
+    }
+    const res = c.timerRes[i]!;
+    const samples = res.slice(0, n < c.reservoirSize ? n : c.reservoirSize);
+    c.timerRes[i] = EMPTY_SAMPLES;
+    this.scratch.release(res);
+    samples.sort();
+    const r = this.scratch.running;
+    r.n = n;
+    r.sum = c.timerSum[i]!;
+    r.sumSquares = c.timerSumSquares[i]!;
+    r.min = c.timerMin[i]!;
+    r.max = c.timerMax[i]!;
+    const out = this.scratch.summary;
+    summarize(samples, r as RunningAggregates, c.thresholds, this.scratch.cum, out);
+    const rule = c.timerRule[i]!;
+    const hist = c.timerHist[i];
+    return {
+      key,
+      n,
+      count,
+      countPs,
+      lower: out.lower,
+      upper: out.upper,
+      sum: out.sum,
+      sumSquares: out.sumSquares,
+      mean: out.mean,
+      median: out.median,
+      std: out.std,
+      percentiles: out.percentiles,
+      histogram: rule >= 0 && hist !== null && hist !== undefined ? histogramStat(c.histograms[rule]!, hist) : null,
+      samples,
+      exact: samples.length === n,
+    };
+  }
+}

@@ -58,7 +58,7 @@ function buildSnapshot(round: number): Snapshot {
   for (let i = 0; i < N_COUNTERS; i++) {
     counters.push({ key: key(`app.requests.c${i % 7000}`, [['host', `h${i % 10}`], ['route', `/r${Math.floor(i / 7000)}`]]), count: 1 + (i % 5), rate: 1 });
   }
-  for (let i = 0; i < N_GAUGES; i++) gauges.push({ key: key(`app.queue.g${i}`, []), value: (i * 7 + round) % 1000 });
+  for (let i = 0; i < N_GAUGES; i++) gauges.push({ key: key(`app.queue.g${i}`, []), value: (i * 7 + round) % 1000, updated: true });
   for (let i = 0; i < N_TIMERS; i++) {
     const samples = Float64Array.from({ length: 10 }, (_, j) => j * 10 + (i % 10));
     timers.push({

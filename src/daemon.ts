@@ -167,7 +167,7 @@ export class Daemon {
     let snapshot = computed;
     if (udpErrors !== null) {
       const gauges: GaugeStat[] = snapshot.gauges.slice();
-      gauges.push({ key: this.udpErrorsKey, value: udpErrors });
+      gauges.push({ key: this.udpErrorsKey, value: udpErrors, updated: true });
       snapshot = { ...snapshot, gauges };
     }
     const deliveries = Promise.allSettled(this.backends.map((b) => b.flush(snapshot)));

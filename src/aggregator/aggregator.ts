@@ -223,6 +223,7 @@ export class Aggregator implements SampleSink {
       // the original: a signed value is a delta only when the gauge exists and is not 0
       if (s.gaugeDelta && g.values[slot] !== 0) g.values[slot] += s.value;
       else g.values[slot] = s.value;
+      g.updated[slot] = 1;
       if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
     } else {
       // set members are decoded per line: sets are rare, and a member must be kept as a string anyway
@@ -486,9 +487,13 @@ export class Aggregator implements SampleSink {
     const gv = this.gauges.values;
     const gaugeKeys = new Array<MetricKey>(gi.size);
     const gaugeValues = new Float64Array(gi.size);
+    const gaugeUpdated = new Uint8Array(gi.size);
+    const gu = this.gauges.updated;
     k = 0;
     for (let s = gi.head; s >= 0; s = gi.next[s]!) {
       gaugeKeys[k] = gi.keys[s]!;
+      gaugeUpdated[k] = gu[s]!;
+      gu[s] = 0;
       gaugeValues[k++] = gv[s]!;
     }
 
@@ -510,7 +515,7 @@ export class Aggregator implements SampleSink {
         reservoirSize: this.reservoirSize,
         counterHead, counterNext, counterKeys, counterValues,
         timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist,
-        gaugeKeys, gaugeValues,
+        gaugeKeys, gaugeValues, gaugeUpdated,
         setKeys, setCounts,
         liveCounters: ci.size,
         liveTimers: nt,
@@ -859,6 +864,7 @@ export class Aggregator implements SampleSink {
     const g = this.gauges;
     if (isSet) g.values[slot] = value;
     else g.values[slot]! += value;
+    g.updated[slot] = 1;
     if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
   }
 

@@ -64,6 +64,8 @@ export interface CapturedInterval {
   readonly timerHist: (Float64Array | null)[];
   readonly gaugeKeys: MetricKey[];
   readonly gaugeValues: Float64Array;
+  /** 1 where a line set or changed the gauge this interval. */
+  readonly gaugeUpdated: Uint8Array;
   readonly setKeys: MetricKey[];
   readonly setCounts: Float64Array;
   readonly liveCounters: number;
@@ -187,7 +189,7 @@ export class FlushJob {
           this.i = 0;
           continue;
         }
-        this.gauges.push({ key: c.gaugeKeys[i]!, value: c.gaugeValues[i]! });
+        this.gauges.push({ key: c.gaugeKeys[i]!, value: c.gaugeValues[i]!, updated: c.gaugeUpdated[i] === 1 });
         this.i = i + 1;
         units++;
       } else if (this.phase === Phase.Sets) {

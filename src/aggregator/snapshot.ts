@@ -15,6 +15,8 @@ export interface CounterStat {
 export interface GaugeStat {
   readonly key: MetricKey;
   readonly value: number;
+  /** Set or changed by a line this interval (false: an idle gauge repeated, as the original does). */
+  readonly updated: boolean;
 }
 
 export interface SetStat {

@@ -153,6 +153,8 @@ export class GaugeStore {
   values: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** Flushes left before deletion when deleteGauges is on; 0: not tracked (the original's gaugesTTL). */
   ttl: Int32Array = new Int32Array(INITIAL_SLOTS);
+  /** 1 when a line set or changed the gauge this interval (cleared at each capture). */
+  updated: Uint8Array = new Uint8Array(INITIAL_SLOTS);
 
   create(key: MetricKey): number {
     const slot = this.idx.alloc(key);
@@ -160,15 +162,20 @@ export class GaugeStore {
     if (this.values.length < cap) {
       this.values = growF64(this.values, cap);
       this.ttl = growI32(this.ttl, cap);
+      const u = new Uint8Array(cap);
+      u.set(this.updated);
+      this.updated = u;
     }
     this.values[slot] = 0;
     this.ttl[slot] = 0;
+    this.updated[slot] = 0;
     return slot;
   }
 
   remove(slot: number): number {
     this.values[slot] = 0;
     this.ttl[slot] = 0;
+    this.updated[slot] = 0;
     return this.idx.release(slot);
   }
 }

@@ -258,10 +258,9 @@ export class SeriesStore {
     const b = this.bind(MetricType.Gauge, g.key, nowMs);
     const s = b.series;
     if (s === null) return;
-    // The snapshot repeats idle gauges; an optional `updated` flag says whether it was set this
-    // interval. Without it, a change of value counts as an update (a new series is fresh anyway).
-    const updated = (g as GaugeStat & { readonly updated?: boolean }).updated;
-    if (updated === true || (updated === undefined && s.value !== g.value)) s.lastUpdateMs = nowMs;
+    // The snapshot repeats idle gauges; `updated` says whether a line set it this interval (a gauge
+    // re-sent with the same value is live; one only repeated by the aggregator ages).
+    if (g.updated) s.lastUpdateMs = nowMs;
     s.value = g.value;
   }
 

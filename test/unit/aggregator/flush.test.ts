@@ -242,3 +242,24 @@ describe('intervals and delete options', () => {
   });
 });
 
+
+describe('gauge updated flag', () => {
+  it('is true for a gauge set this interval (even to the same value) and false when only repeated', async () => {
+    const { Aggregator } = await import('../../../src/aggregator/aggregator.js');
+    const { parsePacket } = await import('../../../src/parser/scanner.js');
+    const { Sample } = await import('../../../src/parser/types.js');
+    const { buildConfig } = await import('../../../src/config/load.js');
+    const agg = new Aggregator({ config: buildConfig({ flushInterval: 1000 }).config });
+    const feed = (t: string): void => {
+      const b = Buffer.from(t);
+      parsePacket(b, 0, b.length, agg, new Sample());
+    };
+    feed('g:5|g\nh:1|g');
+    const first = agg.flush(1_000_000);
+    expect(first.gauges.find((g) => g.key.id === 'g')!.updated).toBe(true);
+    feed('g:5|g');
+    const second = agg.flush(1_001_000);
+    expect(second.gauges.find((g) => g.key.id === 'g')).toMatchObject({ value: 5, updated: true });
+    expect(second.gauges.find((g) => g.key.id === 'h')).toMatchObject({ value: 1, updated: false });
+  });
+});

@@ -49,7 +49,7 @@ describe('console backend', () => {
       timestamp: TS,
       counters: [counter('req', 2, 1000, [['env', 'p']])],
       timers: [timer('rt', [5, 50], { histogram }), timer('idle', [])],
-      gauges: [{ key: key('mem', [['host', 'a']]), value: 1.5 }],
+      gauges: [{ key: key('mem', [['host', 'a']]), value: 1.5, updated: true }],
     });
     const obj = consoleObject(snap, [90], timerFieldFilter(null));
     expect(obj.counters).toEqual({ 'req;env=p': 2 });

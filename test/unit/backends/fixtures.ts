@@ -87,8 +87,8 @@ export function referenceSnapshot(): Snapshot {
     ],
     timers: [timer('t', [320])],
     gauges: [
-      { key: key('statsd.timestamp_lag'), value: 0 },
-      { key: key('g'), value: 5 },
+      { key: key('statsd.timestamp_lag'), value: 0, updated: true },
+      { key: key('g'), value: 5, updated: true },
     ],
     sets: [{ key: key('s'), count: 1 }],
   });

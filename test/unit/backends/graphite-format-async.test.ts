@@ -21,7 +21,7 @@ function bigSnapshot(): Snapshot {
       histogram: i % 3 === 0 ? { names: ['bin_10', 'bin_inf'], bounds: [10, Infinity], counts: [i % 5, 1] } : null,
     }),
   );
-  const gauges = Array.from({ length: 3000 }, (_, i) => ({ key: key(`g.${i}`), value: i - 1500.25 }));
+  const gauges = Array.from({ length: 3000 }, (_, i) => ({ key: key(`g.${i}`), value: i - 1500.25, updated: true }));
   const sets = Array.from({ length: 3000 }, (_, i) => ({ key: key(`s.${i}`), count: i % 17 }));
   return snapshot({ timestamp: TS, counters, timers, gauges, sets });
 }

@@ -87,7 +87,7 @@ describe('formatGraphite: legacy namespace (the default)', () => {
       timestamp: TS,
       counters: [counter('req', 2, 1000, [['host', 'a'], ['env', 'p']])],
       timers: [timer('lat', [5], { tags: [['env', 'p']] })],
-      gauges: [{ key: key('mem', [['host', 'a']]), value: 7 }],
+      gauges: [{ key: key('mem', [['host', 'a']]), value: 7, updated: true }],
       sets: [{ key: key('users', [['env', 'p']]), count: 3 }],
     });
     const ls = lines(config({ graphite: graphiteConfig({ globalSuffix: 'host1' }) }), snap);
@@ -112,7 +112,7 @@ describe('formatGraphite: legacy namespace (the default)', () => {
       timestamp: TS,
       intervalMs: 10000,
       counters: [counter('a', 1, 10000), counter('b', 1e21, 1000), counter('c', -0.5, 1000)],
-      gauges: [{ key: key('third'), value: 1 / 3 }, { key: key('tiny'), value: 1e-7 }],
+      gauges: [{ key: key('third'), value: 1 / 3, updated: true }, { key: key('tiny'), value: 1e-7, updated: true }],
     });
     const ls = lines(config(), snap);
     expect(ls).toContain('stats.a 0.1 TS');

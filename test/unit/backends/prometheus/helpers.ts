@@ -15,8 +15,8 @@ export function counter(name: string, count: number, tags: [string, string][] = 
   return { key: key(name, tags), count, rate: count };
 }
 
-export function gauge(name: string, value: number, tags: [string, string][] = []): GaugeStat {
-  return { key: key(name, tags), value };
+export function gauge(name: string, value: number, tags: [string, string][] = [], updated = true): GaugeStat {
+  return { key: key(name, tags), value, updated };
 }
 
 export function set(name: string, count: number, tags: [string, string][] = []): SetStat {

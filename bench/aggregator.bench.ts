@@ -20,54 +20,23 @@ import { runInNewContext } from 'node:vm';
 import { Aggregator } from '../src/aggregator/aggregator.js';
 import { seededRandom } from '../src/aggregator/reservoir.js';
 import { GraphiteFormatter, graphiteFormatOptions, namespaceConfigFrom } from '../src/backends/graphite/format.js';
+import { validateConfig } from '../src/config/index.js';
 import type { TallydConfig } from '../src/config/types.js';
 import { MetricType, Sample } from '../src/parser/types.js';
 
 /** Results kept alive so the work is not optimised away. */
 let sink = 0;
 
+/** The real defaults (src/config), with no listeners, no backends and a silent log, plus overrides. */
 function config(over: Partial<TallydConfig> = {}): TallydConfig {
   return {
+    ...validateConfig({}).config,
     servers: [],
-    mgmtAddress: '127.0.0.1',
     mgmtPort: 0,
-    flushInterval: 10_000,
-    percentThreshold: [90],
-    flushCounts: true,
-    deleteCounters: false,
-    deleteTimers: false,
-    deleteGauges: false,
-    deleteSets: false,
-    gaugesMaxTTL: 1,
-    prefixStats: 'statsd',
-    keyNameSanitize: true,
-    calculatedTimerMetrics: null,
-    histogram: [],
-    dumpMessages: false,
-    debug: false,
-    healthStatus: 'up',
     backends: [],
-    graphite: {
-      host: undefined,
-      port: 2003,
-      legacyNamespace: true,
-      globalPrefix: 'stats',
-      prefixCounter: 'counters',
-      prefixTimer: 'timers',
-      prefixGauge: 'gauges',
-      prefixSet: 'sets',
-      globalSuffix: '',
-      timeoutMs: 5000,
-    },
     console: { prettyprint: false },
-    repeater: [],
-    repeaterProtocol: 'udp4',
-    keyFlush: { interval: 0, percent: 100, log: undefined },
-    reservoirSize: 1024,
     logLevel: 'silent',
     automaticConfigReload: false,
-    configFile: undefined,
-    raw: {},
     ...over,
   };
 }

@@ -6,22 +6,23 @@ import type { Logger } from 'pino';
 import { Aggregator } from './aggregator/index.js';
 import type { Snapshot } from './aggregator/snapshot.js';
 import { startAdminServer, type AdminContext } from './admin/server.js';
-import { createBackend } from './backends/registry.js';
-import type { Backend, BackendContext, SelfStats } from './backends/types.js';
+import type { Backend, SelfStats } from './backends/types.js';
 import type { TallydConfig } from './config/types.js';
-import { writeConfigLines } from './config/index.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
 import { startTcpListener } from './listeners/tcp.js';
 import type { Listener } from './listeners/types.js';
 import { readUdpDrops, startUdpListener } from './listeners/udp.js';
 import { componentLogger } from './log/index.js';
 import { parsePacket } from './parser/index.js';
-import { BAD_LINE_REASONS, BadLine, Sample } from './parser/types.js';
-import { LogLimiter } from './selfmetrics/ratelimit.js';
+import { BadLine, Sample } from './parser/types.js';
 import { KeyFlusher } from './selfmetrics/keyflush.js';
 import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
+import {
+  applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, runtimeAdminContext,
+  runtimeSelfStats, type RuntimeHost,
+} from './runtime.js';
 
 export interface DaemonOptions {
   clock?: Clock;
@@ -41,7 +42,6 @@ export class Daemon {
   private admin: { port: number; close(): Promise<void> } | null = null;
   private timer: FlushTimer | null = null;
   private health: 'up' | 'down';
-  private readonly badLineLog: LogLimiter;
   private readonly dataLog: Logger;
   private lastFlushDurationMs = 0;
   private flushes = 0;
@@ -59,6 +59,8 @@ export class Daemon {
   /** `<prefixStats>.udp_receive_errors`, added to each snapshot when /proc/net/udp is readable. */
   private readonly udpErrorsKey: MetricKey;
   private readonly handlePacket: (buf: Buffer, start: number, end: number) => void;
+  /** This daemon as the shared runtime pieces (./runtime.ts) see it. */
+  private readonly host: RuntimeHost;
 
   constructor(config: TallydConfig, private readonly rootLog: Logger, opts: DaemonOptions = {}) {
     this.config = config;
@@ -67,11 +69,21 @@ export class Daemon {
     this.clock = opts.clock ?? systemClock;
     this.startupSec = Math.round(this.clock.now() / 1000);
     this.health = config.healthStatus;
-    this.badLineLog = new LogLimiter(10_000, () => this.clock.now());
-    this.aggregator = new Aggregator({
-      config,
-      onBadLine: (reason, buf, lineStart, lineEnd) => this.logBadLine(reason, buf, lineStart, lineEnd),
-    });
+    this.aggregator = new Aggregator({ config, onBadLine: badLineLogger(this.dataLog, () => this.clock.now()) });
+    this.host = {
+      aggregator: this.aggregator,
+      rootLog,
+      startupSec: this.startupSec,
+      config: () => this.config,
+      backends: () => this.backends,
+      getHealth: () => this.health,
+      setHealth: (h) => {
+        this.health = h;
+      },
+      udpPorts: () => this.udpPorts(),
+      lastFlushDurationMs: () => this.lastFlushDurationMs,
+      flushes: () => this.flushes,
+    };
     const ue = config.prefixStats + '.udp_receive_errors';
     this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });
     const aggregator = this.aggregator;
@@ -97,7 +109,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    this.backends = this.createBackends(this.config);
+    this.backends = createBackends(this.host, this.config);
     for (const b of this.backends) await b.start();
     this.packetBackends = this.backends.filter((b) => typeof b.packet === 'function');
 
@@ -170,14 +182,7 @@ export class Daemon {
       gauges.push({ key: this.udpErrorsKey, value: udpErrors, updated: true });
       snapshot = { ...snapshot, gauges };
     }
-    const deliveries = Promise.allSettled(this.backends.map((b) => b.flush(snapshot)));
-    this.pendingDeliveries.add(deliveries);
-    void deliveries.then((results) => {
-      this.pendingDeliveries.delete(deliveries);
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') this.log.error({ err: r.reason, backend: this.backends[i]?.name }, 'backend flush failed');
-      });
-    });
+    deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
     // CPU time of this flush on the event loop: capture + compute slices + hand-off (not wall time)
     this.lastFlushDurationMs = cpuMs + (performance.now() - t0);
     this.flushes++;
@@ -200,10 +205,7 @@ export class Daemon {
     // the final interval's compute (after any still running) completes before backends are stopped
     await this.flush().catch(() => undefined);
     const deadline = Date.now() + drainMs;
-    await Promise.race([
-      Promise.allSettled([...this.pendingDeliveries]),
-      new Promise((res) => setTimeout(res, drainMs).unref()),
-    ]);
+    await drainDeliveries(this.pendingDeliveries, drainMs);
     await Promise.allSettled([...this.backends, ...this.retiring].map((b) => b.stop(Math.max(0, deadline - Date.now()))));
     await this.admin?.close();
     this.admin = null;
@@ -211,19 +213,7 @@ export class Daemon {
   }
 
   selfStats(): SelfStats {
-    const byReason: Record<string, number> = {};
-    const counts = this.aggregator.badLinesByReason;
-    for (let i = 0; i < BAD_LINE_REASONS.length; i++) byReason[BAD_LINE_REASONS[i]!] = counts[i] ?? 0;
-    const udpPorts = this.udpPorts();
-    return {
-      packetsReceived: this.aggregator.packetsReceived,
-      linesReceived: this.aggregator.linesReceived,
-      badLinesByReason: byReason,
-      lastFlushDurationMs: this.lastFlushDurationMs,
-      flushes: this.flushes,
-      liveKeys: this.aggregator.liveKeys(),
-      udpReceiveErrors: readUdpDrops(udpPorts),
-    };
+    return runtimeSelfStats(this.host);
   }
 
   private udpPorts(): number[] {
@@ -246,18 +236,8 @@ export class Daemon {
   async applyConfig(next: TallydConfig): Promise<string[]> {
     if (this.stopping) return [];
     const prev = this.config;
-    const changed: string[] = [];
     this.config = next;
-    this.aggregator.reconfigure(next);
-    if (next.flushInterval !== prev.flushInterval) {
-      this.timer?.setInterval(next.flushInterval);
-      changed.push('flushInterval');
-    }
-    if (next.logLevel !== prev.logLevel) {
-      this.rootLog.level = next.logLevel;
-      changed.push('logLevel');
-    }
-    if (next.healthStatus !== prev.healthStatus) this.health = next.healthStatus;
+    const changed = applyCommonConfig(this.host, prev, next, this.timer);
     if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
 
     if (await this.reconcileListeners(next)) changed.push('servers');
@@ -318,7 +298,7 @@ export class Daemon {
    */
   private async rebuildBackends(next: TallydConfig): Promise<void> {
     const old = this.backends;
-    const fresh = this.createBackends(next);
+    const fresh = createBackends(this.host, next);
     const drainer = old.filter((b) => b.name === 'graphite');
     await Promise.allSettled(old.filter((b) => b.name !== 'graphite').map((b) => b.stop(1000)));
     const started = await Promise.allSettled(fresh.map((b) => b.start()));
@@ -342,19 +322,6 @@ export class Daemon {
     );
   }
 
-  private createBackends(config: TallydConfig): Backend[] {
-    const ctx: BackendContext = {
-      config,
-      log: this.rootLog,
-      startupTime: this.startupSec,
-      health: () => this.health,
-      selfStats: () => this.selfStats(),
-    };
-    return config.backends.map((name) =>
-      createBackend(name, { ...ctx, log: componentLogger(this.rootLog, 'backend', { backend: name }) }),
-    );
-  }
-
   private async startListeners(config: TallydConfig): Promise<void> {
     try {
       for (const server of config.servers) await this.startListener(server);
@@ -375,45 +342,17 @@ export class Daemon {
     this.listenerKeys.push(JSON.stringify(server));
   }
 
-  private logBadLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
-    if (!this.badLineLog.take()) return;
-    const suppressed = this.badLineLog.suppressedSince();
-    this.dataLog.warn(
-      {
-        reason: BAD_LINE_REASONS[reason],
-        line: lineEnd > lineStart ? buf.toString('utf8', lineStart, Math.min(lineEnd, lineStart + 200)) : undefined,
-        suppressed,
-      },
-      'bad line',
-    );
-  }
-
   private adminContext(): AdminContext {
-    return {
-      startupTime: this.startupSec,
-      messages: () => ({
-        last_msg_seen: this.aggregator.lastMsgSeen,
-        bad_lines_seen: this.aggregator.badLinesSeen,
-      }),
-      backendStatus: () => [
-        // tallyd's own `messages.*` lines, shown after the original's two
-        {
-          name: 'messages',
-          lines: [
-            ['udp_receive_errors', readUdpDrops(this.udpPorts()) ?? 'null'],
-            ['keys_dropped', this.aggregator.keysDroppedTotal],
-          ],
-        },
-        ...this.backends.map((b) => ({ name: b.name, lines: b.status() })),
-      ],
-      dump: (type) => this.aggregator.dump(type),
-      deleteKeys: (type, patterns) => this.aggregator.deleteKeys(type, patterns),
-      getHealth: () => this.health,
-      setHealth: (h) => {
-        this.health = h;
+    // tallyd's own `messages.*` lines, shown after the original's two
+    return runtimeAdminContext(this.host, () => [
+      {
+        name: 'messages',
+        lines: [
+          ['udp_receive_errors', readUdpDrops(this.udpPorts()) ?? 'null'],
+          ['keys_dropped', this.aggregator.keysDroppedTotal],
+        ],
       },
-      configText: () => writeConfigLines(this.config.raw as Record<string, unknown>),
-    };
+    ]);
   }
 }
 

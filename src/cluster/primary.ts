@@ -15,15 +15,15 @@ import type { Logger } from 'pino';
 import { Aggregator } from '../aggregator/aggregator.js';
 import { mergePartials, SourceTotals, type PartialVisitor } from '../aggregator/merge.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
-import { startAdminServer, type AdminContext } from '../admin/server.js';
-import { createBackend } from '../backends/registry.js';
-import type { Backend, BackendContext, SelfStats } from '../backends/types.js';
-import { writeConfigLines } from '../config/index.js';
+import { startAdminServer } from '../admin/server.js';
+import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
 import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
-import { readUdpDrops } from '../listeners/udp.js';
 import { componentLogger } from '../log/index.js';
-import { BAD_LINE_REASONS } from '../parser/types.js';
+import {
+  applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, runtimeAdminContext, runtimeSelfStats,
+  type RuntimeHost,
+} from '../runtime.js';
 import { decodePartial, PartialDictionary } from './protocol.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
@@ -89,6 +89,8 @@ export class ClusterPrimary {
   private stopping = false;
   private listenerDescriptions: string[] = [];
   private udpPorts: number[] = [];
+  /** This primary as the shared runtime pieces (../runtime.ts) see it. */
+  private readonly host: RuntimeHost;
 
   constructor(config: TallydConfig, private readonly rootLog: Logger, opts: { clock?: Clock } = {}) {
     this.config = config;
@@ -97,6 +99,20 @@ export class ClusterPrimary {
     this.startupSec = Math.round(this.clock.now() / 1000);
     this.health = config.healthStatus;
     this.aggregator = new Aggregator({ config });
+    this.host = {
+      aggregator: this.aggregator,
+      rootLog,
+      startupSec: this.startupSec,
+      config: () => this.config,
+      backends: () => this.backends,
+      getHealth: () => this.health,
+      setHealth: (h) => {
+        this.health = h;
+      },
+      udpPorts: () => this.udpPorts,
+      lastFlushDurationMs: () => this.lastFlushDurationMs,
+      flushes: () => this.flushes,
+    };
     this.handles = new Array<WorkerHandle | null>(Math.max(2, config.workers ?? 2)).fill(null);
   }
 
@@ -109,7 +125,7 @@ export class ClusterPrimary {
   }
 
   async start(): Promise<void> {
-    this.backends = this.config.backends.map((name) => createBackend(name, this.backendContext(name)));
+    this.backends = createBackends(this.host, this.config);
     for (const b of this.backends) await b.start();
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
     try {
@@ -123,7 +139,7 @@ export class ClusterPrimary {
       throw err;
     }
     this.admin = await startAdminServer(
-      this.adminContext(),
+      runtimeAdminContext(this.host),
       { address: this.config.mgmtAddress, port: this.config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
     );
@@ -193,14 +209,7 @@ export class ClusterPrimary {
     const t0 = performance.now();
     await this.collect(final);
     const snapshot = this.aggregator.flush(now);
-    const deliveries = Promise.allSettled(this.backends.map((b) => b.flush(snapshot)));
-    this.pendingDeliveries.add(deliveries);
-    void deliveries.then((results) => {
-      this.pendingDeliveries.delete(deliveries);
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') this.log.error({ err: r.reason, backend: this.backends[i]?.name }, 'backend flush failed');
-      });
-    });
+    deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
     this.lastFlushDurationMs = performance.now() - t0;
     this.flushes++;
     return snapshot;
@@ -243,19 +252,9 @@ export class ClusterPrimary {
   async applyConfig(next: TallydConfig): Promise<string[]> {
     if (this.stopping) return [];
     const prev = this.config;
-    const changed: string[] = [];
     this.config = next;
-    this.aggregator.reconfigure(next);
+    const changed = applyCommonConfig(this.host, prev, next, this.timer);
     for (const h of this.handles) h?.send({ t: 'config', config: { ...next, raw: {} } });
-    if (next.flushInterval !== prev.flushInterval) {
-      this.timer?.setInterval(next.flushInterval);
-      changed.push('flushInterval');
-    }
-    if (next.logLevel !== prev.logLevel) {
-      this.rootLog.level = next.logLevel;
-      changed.push('logLevel');
-    }
-    if (next.healthStatus !== prev.healthStatus) this.health = next.healthStatus;
     if (JSON.stringify(next.servers) !== JSON.stringify(prev.servers)) changed.push('servers (applies at restart with workers > 1)');
     if (JSON.stringify(next.backends) !== JSON.stringify(prev.backends)) changed.push('backends (applies at restart with workers > 1)');
     if (next.workers !== prev.workers) changed.push('workers (applies at restart)');
@@ -272,10 +271,7 @@ export class ClusterPrimary {
     this.log.info('stopping: collecting the workers\' final partials');
     await this.flushOnce(true).catch((err: unknown) => this.log.error({ err }, 'final flush failed'));
     const deadline = Date.now() + drainMs;
-    await Promise.race([
-      Promise.allSettled([...this.pendingDeliveries]),
-      new Promise((res) => setTimeout(res, drainMs).unref()),
-    ]);
+    await drainDeliveries(this.pendingDeliveries, drainMs);
     await Promise.allSettled(this.backends.map((b) => b.stop(Math.max(0, deadline - Date.now()))));
     await this.admin?.close();
     this.admin = null;
@@ -297,45 +293,6 @@ export class ClusterPrimary {
   }
 
   selfStats(): SelfStats {
-    const byReason: Record<string, number> = {};
-    const counts = this.aggregator.badLinesByReason;
-    for (let i = 0; i < BAD_LINE_REASONS.length; i++) byReason[BAD_LINE_REASONS[i]!] = counts[i] ?? 0;
-    return {
-      packetsReceived: this.aggregator.packetsReceived,
-      linesReceived: this.aggregator.linesReceived,
-      badLinesByReason: byReason,
-      lastFlushDurationMs: this.lastFlushDurationMs,
-      flushes: this.flushes,
-      liveKeys: this.aggregator.liveKeys(),
-      udpReceiveErrors: readUdpDrops(this.udpPorts),
-    };
-  }
-
-  private backendContext(name: string): BackendContext {
-    return {
-      config: this.config,
-      log: componentLogger(this.rootLog, 'backend', { backend: name }),
-      startupTime: this.startupSec,
-      health: () => this.health,
-      selfStats: () => this.selfStats(),
-    };
-  }
-
-  private adminContext(): AdminContext {
-    return {
-      startupTime: this.startupSec,
-      messages: () => ({
-        last_msg_seen: this.aggregator.lastMsgSeen,
-        bad_lines_seen: this.aggregator.badLinesSeen,
-      }),
-      backendStatus: () => this.backends.map((b) => ({ name: b.name, lines: b.status() })),
-      dump: (type) => this.aggregator.dump(type),
-      deleteKeys: (type, patterns) => this.aggregator.deleteKeys(type, patterns),
-      getHealth: () => this.health,
-      setHealth: (h) => {
-        this.health = h;
-      },
-      configText: () => writeConfigLines(this.config.raw as Record<string, unknown>),
-    };
+    return runtimeSelfStats(this.host);
   }
 }

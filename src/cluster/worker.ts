@@ -20,8 +20,8 @@ import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
 import { componentLogger, createLogger } from '../log/index.js';
 import { parsePacket } from '../parser/index.js';
-import { BAD_LINE_REASONS, BadLine, MetricType, Sample, type SampleSink } from '../parser/types.js';
-import { LogLimiter } from '../selfmetrics/ratelimit.js';
+import { BadLine, MetricType, Sample, type SampleSink } from '../parser/types.js';
+import { badLineLogger } from '../runtime.js';
 import { PartialEncoder } from './protocol.js';
 
 /** Messages primary → worker. */
@@ -162,16 +162,7 @@ export async function runWorker(): Promise<void> {
   const root = createLogger(config.logLevel);
   const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
   const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
-  const badLineLog = new LogLimiter(10_000, () => Date.now());
-  const wagg = new WorkerAggregator(config, {
-    onBadLine: (reason, buf, s, e) => {
-      if (!badLineLog.take()) return;
-      ingestLog.warn(
-        { reason: BAD_LINE_REASONS[reason], line: e > s ? buf.toString('utf8', s, Math.min(e, s + 200)) : undefined, suppressed: badLineLog.suppressedSince() },
-        'bad line',
-      );
-    },
-  });
+  const wagg = new WorkerAggregator(config, { onBadLine: badLineLogger(ingestLog, () => Date.now()) });
   const encoder = new PartialEncoder();
   const sample = new Sample();
 

@@ -3,30 +3,10 @@
  * real TCP Graphite listener. Values are those the original statsd produces for the same input
  * (see ../shared/reference/original-statsd.md).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, originalStyleConfig, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { flushWith, originalStyleConfig, startDaemon, useGraphiteAndDaemon, type RunningDaemon } from './harness.js';
 
-let graphite: FakeGraphite;
-let daemon: RunningDaemon | undefined;
-
-beforeEach(async () => {
-  graphite = new FakeGraphite();
-  await graphite.listen();
-});
-
-afterEach(async () => {
-  if (daemon) await daemon.stop().catch(() => undefined);
-  daemon = undefined;
-  await graphite.close();
-});
-
-/** The flush (by timestamp) that carries `path`, as path → value. */
-async function flushWith(path: string, after = 0): Promise<Map<string, number>> {
-  return waitFor(() => {
-    for (const [ts, flush] of graphite.byTimestamp()) if (ts > after && flush.has(path)) return flush;
-    return undefined;
-  }, 10_000, `a flush with ${path}`);
-}
+const env = useGraphiteAndDaemon();
 
 /**
  * The conformance cases, run on one process and on a cluster primary merging two ingest workers'
@@ -39,12 +19,12 @@ for (const workers of [1, 2]) {
   describe(`workers: ${workers}`, () => {
     describe('legacy namespace (the default)', () => {
       it('flushes every metric type with the original names and values, then the idle values', async () => {
-        daemon = await startDaemon(cfg(graphite.port));
-        await daemon.send('foo:1|c');
-        await daemon.send('t:320|ms');
-        await daemon.send('g:5|g');
-        await daemon.send('s:a|s');
-        const f = await flushWith('stats.foo');
+        env.daemon = await startDaemon(cfg(env.graphite.port));
+        await env.daemon.send('foo:1|c');
+        await env.daemon.send('t:320|ms');
+        await env.daemon.send('g:5|g');
+        await env.daemon.send('s:a|s');
+        const f = await flushWith(env.graphite, 'stats.foo');
         expect(f.get('stats.foo')).toBe(1);
         expect(f.get('stats_counts.foo')).toBe(1);
         expect(f.get('stats.statsd.packets_received')).toBe(4);
@@ -66,10 +46,10 @@ for (const workers of [1, 2]) {
         expect(f.has('stats.statsd.graphiteStats.flush_time')).toBe(true);
         expect(f.has('stats.statsd.graphiteStats.flush_length')).toBe(true);
         // every line: "<path> <value> <unix seconds>"
-        for (const raw of graphite.raw) expect(raw).toMatch(/^\S+ -?[\d.e+-]+ \d{10}$/);
+        for (const raw of env.graphite.raw) expect(raw).toMatch(/^\S+ -?[\d.e+-]+ \d{10}$/);
 
-        const firstTs = graphite.lines.find((l) => l.path === 'stats.foo')!.ts;
-        const idle = await flushWith('stats.foo', firstTs);
+        const firstTs = env.graphite.lines.find((l) => l.path === 'stats.foo')!.ts;
+        const idle = await flushWith(env.graphite, 'stats.foo', firstTs);
         expect(idle.get('stats.foo')).toBe(0);
         expect(idle.get('stats_counts.foo')).toBe(0);
         expect(idle.get('stats.timers.t.count')).toBe(0);
@@ -81,11 +61,11 @@ for (const workers of [1, 2]) {
       });
 
       it('aggregates many lines per packet, multi-value lines, sample rates, gauge deltas and set members', async () => {
-        daemon = await startDaemon(cfg(graphite.port, ', percentThreshold: [90, -10, 99.9]'));
+        env.daemon = await startDaemon(cfg(env.graphite.port, ', percentThreshold: [90, -10, 99.9]'));
         const timerLines = Array.from({ length: 100 }, (_, i) => `lat:${((i * 37) % 100) + 1}|ms`).join('\n');
-        await daemon.send(timerLines);
-        await daemon.send('hits:1|c\nhits:2|c:3|c\r\nhits:1|c|@0.1\n\ngau:10|g\ngau:+5|g\ngau:-3|g\nusers:alice|s\nusers:bob|s\nusers:alice|s');
-        const f = await flushWith('stats.hits');
+        await env.daemon.send(timerLines);
+        await env.daemon.send('hits:1|c\nhits:2|c:3|c\r\nhits:1|c|@0.1\n\ngau:10|g\ngau:+5|g\ngau:-3|g\nusers:alice|s\nusers:bob|s\nusers:alice|s');
+        const f = await flushWith(env.graphite, 'stats.hits');
         expect(f.get('stats_counts.hits')).toBe(16); // 1 + 2 + 3 + 1/0.1
         expect(f.get('stats.hits')).toBe(16);
         expect(f.get('stats.gauges.gau')).toBe(12);
@@ -102,12 +82,12 @@ for (const workers of [1, 2]) {
       });
 
       it('counts bad lines without losing the good lines around them', async () => {
-        daemon = await startDaemon(cfg(graphite.port));
-        await daemon.send(
+        env.daemon = await startDaemon(cfg(env.graphite.port));
+        await env.daemon.send(
           ['ok1:1|c', 'nocolon', 'bad:abc|c', 'neg:-5|ms', 'rate:1|c|@0', 'rate2:1|c|@x', 'ok2:2|c', ':1|c', 'inf:1e400|c', 'ok3:3|c'].join('\n'),
         );
-        await daemon.send(Buffer.from([0xff, 0xfe, 0x00, 0x3a, 0x7c, 0x0a, 0x6f, 0x6b, 0x34, 0x3a, 0x34, 0x7c, 0x63])); // garbage\nok4:4|c
-        const f = await flushWith('stats_counts.ok3');
+        await env.daemon.send(Buffer.from([0xff, 0xfe, 0x00, 0x3a, 0x7c, 0x0a, 0x6f, 0x6b, 0x34, 0x3a, 0x34, 0x7c, 0x63])); // garbage\nok4:4|c
+        const f = await flushWith(env.graphite, 'stats_counts.ok3');
         expect(f.get('stats_counts.ok1')).toBe(1);
         expect(f.get('stats_counts.ok2')).toBe(2);
         expect(f.get('stats_counts.ok3')).toBe(3);
@@ -115,45 +95,45 @@ for (const workers of [1, 2]) {
         expect(f.get('stats_counts.statsd.bad_lines_seen')).toBe(8);
         expect(f.has('stats_counts.bad')).toBe(false);
         expect(f.has('stats.timers.neg.count')).toBe(false);
-        const stats = await daemon.admin('stats');
+        const stats = await env.daemon.admin('stats');
         expect(stats).toMatch(/messages\.bad_lines_seen: 8\n/);
         // still alive and counting
-        await daemon.send('after:1|c');
-        await flushWith('stats_counts.after');
+        await env.daemon.send('after:1|c');
+        await flushWith(env.graphite, 'stats_counts.after');
         // bad lines are logged, but not one log line per bad line
-        const badLogs = daemon.stderr.filter((l) => l.includes('"bad line"'));
+        const badLogs = env.daemon.stderr.filter((l) => l.includes('"bad line"'));
         expect(badLogs.length).toBeGreaterThanOrEqual(1);
         expect(badLogs.length).toBeLessThan(8);
       });
 
       it('appends DogStatsD tags as sorted Graphite tags, one series whatever the client order', async () => {
-        daemon = await startDaemon(cfg(graphite.port));
-        await daemon.send('req:1|c|#route:/a,method:get\nreq:2|c|#method:get,route:/a\nreq:5|c');
-        const f = await flushWith('stats_counts.req');
+        env.daemon = await startDaemon(cfg(env.graphite.port));
+        await env.daemon.send('req:1|c|#route:/a,method:get\nreq:2|c|#method:get,route:/a\nreq:5|c');
+        const f = await flushWith(env.graphite, 'stats_counts.req');
         expect(f.get('stats_counts.req;method=get;route=-a')).toBe(3);
         expect(f.get('stats_counts.req')).toBe(5);
       });
 
       it('sanitizes keys like the original', async () => {
-        daemon = await startDaemon(cfg(graphite.port));
-        await daemon.send('my key/with  spaces$%:1|c');
-        const f = await flushWith('stats_counts.my_key-with_spaces');
+        env.daemon = await startDaemon(cfg(env.graphite.port));
+        await env.daemon.send('my key/with  spaces$%:1|c');
+        const f = await flushWith(env.graphite, 'stats_counts.my_key-with_spaces');
         expect(f.get('stats_counts.my_key-with_spaces')).toBe(1);
       });
     });
 
     describe('new namespace with every prefix and the suffix', () => {
       it('names counters, timers, gauges, sets and own metrics as the original', async () => {
-        daemon = await startDaemon(
+        env.daemon = await startDaemon(
           cfg(
-            graphite.port,
+            env.graphite.port,
             `, graphite: { legacyNamespace: false, globalPrefix: 'pre', prefixCounter: 'cnt', prefixTimer: 'tim',
                            prefixGauge: 'gau', prefixSet: 'st', globalSuffix: 'host1' }
              , prefixStats: 'tallytest'`,
           ),
         );
-        await daemon.send('foo:3|c\nt:10|ms\ng:7|g\ns:x|s\ntagged:1|c|#b:2,a:1');
-        const f = await flushWith('pre.cnt.foo.count.host1');
+        await env.daemon.send('foo:3|c\nt:10|ms\ng:7|g\ns:x|s\ntagged:1|c|#b:2,a:1');
+        const f = await flushWith(env.graphite, 'pre.cnt.foo.count.host1');
         expect(f.get('pre.cnt.foo.count.host1')).toBe(3);
         expect(f.get('pre.cnt.foo.rate.host1')).toBe(3);
         expect(f.get('pre.tim.t.mean.host1')).toBe(10);
@@ -167,11 +147,11 @@ for (const workers of [1, 2]) {
       });
 
       it('leaves empty prefixes out', async () => {
-        daemon = await startDaemon(
-          cfg(graphite.port, `, graphite: { legacyNamespace: false, globalPrefix: '', prefixCounter: '' }`),
+        env.daemon = await startDaemon(
+          cfg(env.graphite.port, `, graphite: { legacyNamespace: false, globalPrefix: '', prefixCounter: '' }`),
         );
-        await daemon.send('foo:3|c');
-        const f = await flushWith('foo.count');
+        await env.daemon.send('foo:3|c');
+        const f = await flushWith(env.graphite, 'foo.count');
         expect(f.get('foo.count')).toBe(3);
         expect(f.get('foo.rate')).toBe(3);
       });
@@ -179,12 +159,12 @@ for (const workers of [1, 2]) {
 
     describe('delete options', () => {
       it('deleteIdleStats drops idle series from the next flush, but keeps own counters', async () => {
-        daemon = await startDaemon(cfg(graphite.port, ', deleteIdleStats: true'));
-        await daemon.send('foo:1|c\nt:5|ms\ng:1|g\ns:a|s');
-        const f = await flushWith('stats.foo');
+        env.daemon = await startDaemon(cfg(env.graphite.port, ', deleteIdleStats: true'));
+        await env.daemon.send('foo:1|c\nt:5|ms\ng:1|g\ns:a|s');
+        const f = await flushWith(env.graphite, 'stats.foo');
         expect(f.get('stats.gauges.g')).toBe(1);
-        const ts = graphite.lines.find((l) => l.path === 'stats.foo')!.ts;
-        const next = await flushWith('stats_counts.statsd.packets_received', ts);
+        const ts = env.graphite.lines.find((l) => l.path === 'stats.foo')!.ts;
+        const next = await flushWith(env.graphite, 'stats_counts.statsd.packets_received', ts);
         expect(next.has('stats.foo')).toBe(false);
         expect(next.has('stats.timers.t.count')).toBe(false);
         expect(next.has('stats.gauges.g')).toBe(false);
@@ -193,19 +173,19 @@ for (const workers of [1, 2]) {
       });
 
       it('deleteCounters alone keeps gauges and timers', async () => {
-        daemon = await startDaemon(cfg(graphite.port, ', deleteCounters: true'));
-        await daemon.send('foo:1|c\nt:5|ms\ng:1|g');
-        await flushWith('stats.foo');
-        const ts = graphite.lines.find((l) => l.path === 'stats.foo')!.ts;
-        const next = await flushWith('stats.gauges.g', ts);
+        env.daemon = await startDaemon(cfg(env.graphite.port, ', deleteCounters: true'));
+        await env.daemon.send('foo:1|c\nt:5|ms\ng:1|g');
+        await flushWith(env.graphite, 'stats.foo');
+        const ts = env.graphite.lines.find((l) => l.path === 'stats.foo')!.ts;
+        const next = await flushWith(env.graphite, 'stats.gauges.g', ts);
         expect(next.has('stats.foo')).toBe(false);
         expect(next.get('stats.timers.t.count')).toBe(0);
       });
 
       it('flush_counts false sends rates only', async () => {
-        daemon = await startDaemon(cfg(graphite.port, ', flush_counts: false'));
-        await daemon.send('foo:4|c');
-        const f = await flushWith('stats.foo');
+        env.daemon = await startDaemon(cfg(env.graphite.port, ', flush_counts: false'));
+        await env.daemon.send('foo:4|c');
+        const f = await flushWith(env.graphite, 'stats.foo');
         expect(f.get('stats.foo')).toBe(4);
         expect(f.has('stats_counts.foo')).toBe(false);
       });
@@ -224,35 +204,35 @@ async function pollAdmin(d: RunningDaemon, cmd: string, ok: (answer: string) => 
 
 describe('admin interface', () => {
   it('answers the original commands', async () => {
-    daemon = await startDaemon(originalStyleConfig(graphite.port));
-    expect(await daemon.admin('help')).toBe(
+    env.daemon = await startDaemon(originalStyleConfig(env.graphite.port));
+    expect(await env.daemon.admin('help')).toBe(
       'Commands: stats, counters, timers, gauges, delcounters, deltimers, delgauges, health, config, quit\n\n',
     );
-    const counters = await daemon.admin('counters');
+    const counters = await env.daemon.admin('counters');
     expect(counters).toContain("'statsd.packets_received': 0");
     expect(counters.endsWith('END\n\n')).toBe(true);
-    expect(await daemon.admin('health')).toBe('health: up\n');
-    expect(await daemon.admin('health down')).toBe('health: down\n');
-    expect(await daemon.admin('health')).toBe('health: down\n');
-    expect(await daemon.admin('bogus')).toBe('ERROR\n');
-    const stats = await daemon.admin('stats');
+    expect(await env.daemon.admin('health')).toBe('health: up\n');
+    expect(await env.daemon.admin('health down')).toBe('health: down\n');
+    expect(await env.daemon.admin('health')).toBe('health: down\n');
+    expect(await env.daemon.admin('bogus')).toBe('ERROR\n');
+    const stats = await env.daemon.admin('stats');
     expect(stats).toMatch(/^uptime: \d+\nmessages\.last_msg_seen: \d+\nmessages\.bad_lines_seen: 0\n/);
     expect(stats).toMatch(/graphite\.last_flush: \d+\n/);
     expect(stats.endsWith('END\n\n')).toBe(true);
   });
 
   it('prints and deletes keys', async () => {
-    daemon = await startDaemon(originalStyleConfig(graphite.port, ', flushInterval: 60000'));
-    await daemon.send('a.b:5|c\na.c:1|c\nz:2|c\ng1:3|g\ntm:7|ms');
-    const counters = await pollAdmin(daemon, 'counters', (c) => c.includes("'a.b': 5"));
+    env.daemon = await startDaemon(originalStyleConfig(env.graphite.port, ', flushInterval: 60000'));
+    await env.daemon.send('a.b:5|c\na.c:1|c\nz:2|c\ng1:3|g\ntm:7|ms');
+    const counters = await pollAdmin(env.daemon, 'counters', (c) => c.includes("'a.b': 5"));
     expect(counters).toContain("z: 2");
-    expect(await daemon.admin('gauges')).toContain('g1: 3');
-    expect(await daemon.admin('timers')).toContain('tm: [ 7 ]');
-    const del = await daemon.admin('delcounters a.* nothere');
+    expect(await env.daemon.admin('gauges')).toContain('g1: 3');
+    expect(await env.daemon.admin('timers')).toContain('tm: [ 7 ]');
+    const del = await env.daemon.admin('delcounters a.* nothere');
     expect(del).toContain('deleted: a.b\n');
     expect(del).toContain('deleted: a.c\n');
     expect(del).toContain('metric nothere not found\n');
-    const after = await daemon.admin('counters');
+    const after = await env.daemon.admin('counters');
     expect(after).not.toContain('a.b');
     expect(after).toContain('z: 2');
   });

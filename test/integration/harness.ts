@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -232,4 +233,103 @@ export function originalStyleConfig(graphitePort: number, extra = ''): string {
 ${extra}
 }
 `;
+}
+
+/** The flush (by timestamp, later than `after`) that carries `path`, as path → value. */
+export async function flushWith(graphite: FakeGraphite, path: string, after = 0): Promise<Map<string, number>> {
+  return waitFor(() => {
+    for (const [ts, flush] of graphite.byTimestamp()) if (ts > after && flush.has(path)) return flush;
+    return undefined;
+  }, 10_000, `a flush with ${path}`);
+}
+
+/** A test's FakeGraphite (fresh and listening for each test) and its daemon (set it; stopped after the test). */
+export interface GraphiteAndDaemon {
+  readonly graphite: FakeGraphite;
+  daemon: RunningDaemon | undefined;
+}
+
+/** Registers the beforeEach/afterEach hooks of a file whose tests share one FakeGraphite and one daemon. */
+export function useGraphiteAndDaemon(): GraphiteAndDaemon {
+  let graphite: FakeGraphite | undefined;
+  const env: GraphiteAndDaemon = {
+    get graphite(): FakeGraphite {
+      if (graphite === undefined) throw new Error('the FakeGraphite exists only inside a test');
+      return graphite;
+    },
+    daemon: undefined,
+  };
+  beforeEach(async () => {
+    graphite = new FakeGraphite();
+    await graphite.listen();
+  });
+  afterEach(async () => {
+    if (env.daemon) await env.daemon.stop().catch(() => undefined);
+    env.daemon = undefined;
+    await graphite?.close();
+    graphite = undefined;
+  });
+  return env;
+}
+
+/** Per-test clean-ups (run newest first after each test, errors ignored) and set-up helpers that register theirs. */
+export interface CleanupScope {
+  readonly cleanups: Array<() => Promise<unknown>>;
+  /** A FakeGraphite listening on `port` (0: any). */
+  graphiteOn(port?: number): Promise<FakeGraphite>;
+  /** tallyd started on `configText`. */
+  daemonOn(configText: string): Promise<RunningDaemon>;
+  /** A FakeGraphite and tallyd on an original-style config pointed at it, plus `extra`. */
+  setup(extra: string): Promise<{ g: FakeGraphite; d: RunningDaemon }>;
+}
+
+/** Registers the afterEach hook that runs the clean-ups each test added. */
+export function useCleanups(): CleanupScope {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  });
+  const graphiteOn = async (port = 0): Promise<FakeGraphite> => {
+    const g = new FakeGraphite();
+    await g.listen(port);
+    cleanups.push(() => g.close());
+    return g;
+  };
+  const daemonOn = async (configText: string): Promise<RunningDaemon> => {
+    const d = await startDaemon(configText);
+    cleanups.push(() => d.stop());
+    return d;
+  };
+  return {
+    cleanups,
+    graphiteOn,
+    daemonOn,
+    setup: async (extra) => {
+      const g = await graphiteOn();
+      const d = await daemonOn(originalStyleConfig(g.port, extra));
+      return { g, d };
+    },
+  };
+}
+
+export const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** `name: value` lines of the admin `stats` answer. */
+export function statsMap(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(': ');
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 2));
+  }
+  return m;
+}
+
+/** Polls the admin `counters` answer until it contains `text`. */
+export async function waitCounters(d: RunningDaemon, text: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if ((await d.admin('counters')).includes(text)) return;
+    if (Date.now() > deadline) throw new Error(`admin counters never showed ${text}`);
+    await sleep(50);
+  }
 }

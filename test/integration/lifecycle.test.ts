@@ -3,53 +3,40 @@
  * reassembles split lines and takes a last line without a newline at close.
  */
 import net from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, originalStyleConfig, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { originalStyleConfig, startDaemon, sum, useGraphiteAndDaemon, waitFor } from './harness.js';
 
-let graphite: FakeGraphite;
-let daemon: RunningDaemon | undefined;
-
-beforeEach(async () => {
-  graphite = new FakeGraphite();
-  await graphite.listen();
-});
-afterEach(async () => {
-  if (daemon) await daemon.stop().catch(() => undefined);
-  daemon = undefined;
-  await graphite.close();
-});
-
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const env = useGraphiteAndDaemon();
 
 describe('stopping', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} flushes the partial interval before exiting 0`, async () => {
-      daemon = await startDaemon(originalStyleConfig(graphite.port, ', flushInterval: 60000'));
-      for (let i = 0; i < 50; i++) await daemon.send('last.words:2|c');
+      env.daemon = await startDaemon(originalStyleConfig(env.graphite.port, ', flushInterval: 60000'));
+      for (let i = 0; i < 50; i++) await env.daemon.send('last.words:2|c');
       // wait until the daemon has read them all (the admin port shows the live counters)
       let counters = '';
       for (let i = 0; i < 100 && !counters.includes("'last.words': 100"); i++) {
-        counters = await daemon.admin('counters');
+        counters = await env.daemon.admin('counters');
         if (!counters.includes("'last.words': 100")) await new Promise((r) => setTimeout(r, 50));
       }
       expect(counters).toContain("'last.words': 100");
-      const code = await daemon.stop(signal);
+      const code = await env.daemon.stop(signal);
       expect(code).toBe(0);
-      expect(sum(graphite.values('stats_counts.last.words'))).toBe(100);
+      expect(sum(env.graphite.values('stats_counts.last.words'))).toBe(100);
     });
   }
 });
 
 describe('tcp input', () => {
   it('reassembles lines split across chunks and takes the last line at close', async () => {
-    daemon = await startDaemon(
+    env.daemon = await startDaemon(
       originalStyleConfig(
-        graphite.port,
+        env.graphite.port,
         `, servers: [ { server: './servers/udp', address: '127.0.0.1', port: 0 },
                       { server: './servers/tcp', address: '127.0.0.1', port: 0 } ]`,
       ),
     );
-    const tcpPort = daemon.tcpPorts[0]!;
+    const tcpPort = env.daemon.tcpPorts[0]!;
     expect(tcpPort).toBeGreaterThan(0);
     const sock = net.createConnection(tcpPort, '127.0.0.1');
     await new Promise((r) => sock.on('connect', r));
@@ -59,15 +46,15 @@ describe('tcp input', () => {
     await new Promise((r) => setTimeout(r, 50));
     sock.end('|c');
     const f = await waitFor(() => {
-      for (const flush of graphite.byTimestamp().values()) if (flush.has('stats_counts.tcp.c')) return flush;
+      for (const flush of env.graphite.byTimestamp().values()) if (flush.has('stats_counts.tcp.c')) return flush;
       return undefined;
     });
     expect(f.get('stats_counts.tcp.a')).toBe(1);
     expect(f.get('stats_counts.tcp.b')).toBe(2);
     expect(f.get('stats_counts.tcp.c')).toBe(3);
     // UDP still works beside it
-    await daemon.send('udp.x:4|c');
-    await waitFor(() => graphite.values('stats_counts.udp.x').includes(4));
+    await env.daemon.send('udp.x:4|c');
+    await waitFor(() => env.graphite.values('stats_counts.udp.x').includes(4));
   });
 });
 
@@ -77,9 +64,9 @@ describe('tcp input on a Unix stream socket', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const path = join(mkdtempSync(join(tmpdir(), 'tallyd-sock-')), 'statsd.sock');
-    daemon = await startDaemon(
+    env.daemon = await startDaemon(
       originalStyleConfig(
-        graphite.port,
+        env.graphite.port,
         `, servers: [ { server: 'udp', address: '127.0.0.1', port: 0 },
                       { server: 'tcp', socket: '${path}', socket_mod: '600' } ]`,
       ),
@@ -87,21 +74,21 @@ describe('tcp input on a Unix stream socket', () => {
     const sock = net.createConnection(path);
     await new Promise((r) => sock.on('connect', r));
     sock.end('unix.a:5|c\nunix.t:12|ms\n');
-    await waitFor(() => graphite.values('stats_counts.unix.a').includes(5));
-    await waitFor(() => graphite.values('stats.timers.unix.t.upper').includes(12));
+    await waitFor(() => env.graphite.values('stats_counts.unix.a').includes(5));
+    await waitFor(() => env.graphite.values('stats.timers.unix.t.upper').includes(12));
   });
 });
 
 describe('console backend', () => {
   it('prints each flush as JSON on stdout', async () => {
-    daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500,
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500,
       backends: ['./backends/console'], console: { prettyprint: false } }`);
-    await daemon.send('con.a:2|c\ncon.g:4|g');
-    const line = await waitFor(() => daemon!.stdout.find((l) => l.startsWith('{') && l.includes('con.a')));
+    await env.daemon.send('con.a:2|c\ncon.g:4|g');
+    const line = await waitFor(() => env.daemon!.stdout.find((l) => l.startsWith('{') && l.includes('con.a')));
     const obj = JSON.parse(line) as { counters: Record<string, number>; gauges: Record<string, number>; counter_rates: Record<string, number> };
     expect(obj.counters['con.a']).toBe(2);
     expect(obj.counter_rates['con.a']).toBe(4);
     expect(obj.gauges['con.g']).toBe(4);
-    expect(daemon.stdout.some((l) => l.startsWith('Flushing stats at'))).toBe(true);
+    expect(env.daemon.stdout.some((l) => l.startsWith('Flushing stats at'))).toBe(true);
   });
 });

@@ -5,22 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { adminCommand, FakeGraphite, MAIN, originalStyleConfig, sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { adminCommand, MAIN, sleep, statsMap, sum, useCleanups, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function setup(extra: string): Promise<{ g: FakeGraphite; d: RunningDaemon }> {
-  const g = new FakeGraphite();
-  await g.listen();
-  cleanups.push(() => g.close());
-  const d = await startDaemon(originalStyleConfig(g.port, extra));
-  cleanups.push(() => d.stop());
-  return { g, d };
-}
+const { cleanups, setup } = useCleanups();
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -34,22 +22,11 @@ function rng(seed: number): () => number {
   };
 }
 
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-
 /** Lines the parser must refuse (each is a counted bad line). */
 const BAD_LINES = [
   'fuzz.bad:1|x', 'fuzz.bad:abc|c', 'fuzz.bad1|c', 'fuzz.bad:|c', 'fuzz.bad:1', 'fuzz.bad:1|', ':1|c',
   'fuzz.bad:1|c|@abc', 'fuzz.bad:1|ms|@', 'fuzz.bad:1|qq', 'fuzz.bad:NaNx|g',
 ];
-
-function statsMap(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const i = line.indexOf(': ');
-    if (i > 0) m.set(line.slice(0, i), line.slice(i + 2));
-  }
-  return m;
-}
 
 describe('bad input over the wire', () => {
   it('random bytes, a 65507-byte packet, near-valid and valid lines mixed: every valid line counts', async () => {

@@ -5,37 +5,14 @@
  * most frequent keys.
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, originalStyleConfig, sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { sleep, sum, useCleanups, waitCounters, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function setup(extra: string): Promise<{ g: FakeGraphite; d: RunningDaemon }> {
-  const g = new FakeGraphite();
-  await g.listen();
-  cleanups.push(() => g.close());
-  const d = await startDaemon(originalStyleConfig(g.port, extra));
-  cleanups.push(() => d.stop());
-  return { g, d };
-}
-
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const { cleanups, setup } = useCleanups();
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function waitCounters(d: RunningDaemon, text: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if ((await d.admin('counters')).includes(text)) return;
-    if (Date.now() > deadline) throw new Error(`admin counters never showed ${text}`);
-    await sleep(50);
-  }
 }
 
 describe('key explosions', () => {

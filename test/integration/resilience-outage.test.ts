@@ -3,38 +3,10 @@
  * replayed under its own timestamp), the queue bound is configurable and validated, stops drain for
  * `stopDrainMs`, and a second signal exits at once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, originalStyleConfig, sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { originalStyleConfig, sleep, startDaemon, statsMap, sum, useCleanups, waitFor } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function graphiteOn(port = 0): Promise<FakeGraphite> {
-  const g = new FakeGraphite();
-  await g.listen(port);
-  cleanups.push(() => g.close());
-  return g;
-}
-
-async function daemonOn(text: string): Promise<RunningDaemon> {
-  const d = await startDaemon(text);
-  cleanups.push(() => d.stop());
-  return d;
-}
-
-const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-
-/** `name: value` lines of the admin `stats` answer. */
-function statsMap(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const i = line.indexOf(': ');
-    if (i > 0) m.set(line.slice(0, i), line.slice(i + 2));
-  }
-  return m;
-}
+const { graphiteOn, daemonOn } = useCleanups();
 
 describe('graphite outage', () => {
   it('replays every missed flush under its own timestamp once graphite is back: the sums match', async () => {

@@ -5,32 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, originalStyleConfig, sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { FakeGraphite, originalStyleConfig, sleep, startDaemon, useCleanups, waitCounters, waitFor, type RunningDaemon } from './harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function setup(extra: string): Promise<{ g: FakeGraphite; d: RunningDaemon }> {
-  const g = new FakeGraphite();
-  await g.listen();
-  cleanups.push(() => g.close());
-  const d = await startDaemon(originalStyleConfig(g.port, extra));
-  cleanups.push(() => d.stop());
-  return { g, d };
-}
-
-/** Polls the admin `counters` answer until it contains `text`. */
-async function waitCounters(d: RunningDaemon, text: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if ((await d.admin('counters')).includes(text)) return;
-    if (Date.now() > deadline) throw new Error(`admin counters never showed ${text}`);
-    await sleep(50);
-  }
-}
+const { cleanups, setup } = useCleanups();
 
 const logged = (d: RunningDaemon, msg: string): number => d.stderr.filter((l) => l.includes(`"msg":"${msg}`)).length;
 
@@ -88,8 +66,12 @@ describe('reload', () => {
     const d = await startDaemon(originalStyleConfig(port, ', automaticConfigReload: false, graphite: { timeoutMs: 400 }'));
     cleanups.push(() => d.stop());
     await sendCounts(d, 'queued.c', 50);
-    await sleep(2300); // two flushes queued in the old backend
-    expect(Number(/graphite\.queued_flushes: (\d+)/.exec(await d.admin('stats'))?.[1])).toBeGreaterThanOrEqual(2);
+    // wait (bounded) until two flushes are queued in the old backend
+    let queued = 0;
+    for (const deadline = Date.now() + 10_000; queued < 2 && Date.now() < deadline; await sleep(100)) {
+      queued = Number(/graphite\.queued_flushes: (\d+)/.exec(await d.admin('stats'))?.[1]);
+    }
+    expect(queued).toBeGreaterThanOrEqual(2);
     writeFileSync(d.configFile, originalStyleConfig(port, ', automaticConfigReload: false, graphite: { timeoutMs: 450 }'));
     d.proc.kill('SIGHUP');
     await waitFor(() => d.stderr.some((l) => l.includes('"msg":"config reloaded"') && l.includes('backends')), 5000, 'backends rebuilt');

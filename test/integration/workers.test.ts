@@ -4,49 +4,29 @@
  * with `workers: 2` too, in graphite-blackbox.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, MAIN, originalStyleConfig, sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { flushWith, MAIN, originalStyleConfig, sleep, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
 
-let graphite: FakeGraphite;
-let daemon: RunningDaemon | undefined;
+const env = useGraphiteAndDaemon();
 
 function workersConfig(graphitePort: number, extra = ''): string {
   return originalStyleConfig(graphitePort, `, workers: 2\n${extra}`);
 }
 
-beforeEach(async () => {
-  graphite = new FakeGraphite();
-  await graphite.listen();
-});
-
-afterEach(async () => {
-  if (daemon) await daemon.stop().catch(() => undefined);
-  daemon = undefined;
-  await graphite.close();
-});
-
-/** The flush (by timestamp) that carries `path`, as path → value. */
-async function flushWith(path: string, after = 0): Promise<Map<string, number>> {
-  return waitFor(() => {
-    for (const [ts, flush] of graphite.byTimestamp()) if (ts > after && flush.has(path)) return flush;
-    return undefined;
-  }, 10_000, `a flush with ${path}`);
-}
-
 /** Sum of a path's values over every flush so far. */
 function total(path: string): number {
-  return graphite.values(path).reduce((a, b) => a + b, 0);
+  return env.graphite.values(path).reduce((a, b) => a + b, 0);
 }
 
 describe('cluster mode only', () => {
   it('starts two workers sharing the port and counts every packet across them', async () => {
-    daemon = await startDaemon(workersConfig(graphite.port));
-    const up = daemon.stderr.find((l) => l.includes('"tallyd is up"'))!;
+    env.daemon = await startDaemon(workersConfig(env.graphite.port));
+    const up = env.daemon.stderr.find((l) => l.includes('"tallyd is up"'))!;
     expect(JSON.parse(up).workers).toBe(2);
-    const workerLogs = new Set(daemon.stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid));
+    const workerLogs = new Set(env.daemon.stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid));
     expect(workerLogs.size).toBe(2);
     for (let i = 0; i < 400; i++) {
-      await daemon.send('spread:1|c\nspread.t:' + (i % 50) + '|ms\nspread.s:m' + (i % 17) + '|s');
+      await env.daemon.send('spread:1|c\nspread.t:' + (i % 50) + '|ms\nspread.s:m' + (i % 17) + '|s');
       if (i % 50 === 0) await sleep(5);
     }
     await waitFor(() => total('stats_counts.spread') === 400, 10_000, 'all 400 counter lines');
@@ -55,25 +35,25 @@ describe('cluster mode only', () => {
   });
 
   it('SIGTERM collects the workers\' partial interval and flushes it', async () => {
-    daemon = await startDaemon(workersConfig(graphite.port, ', flushInterval: 60000'));
-    await daemon.send('final:7|c\nfinal.g:3|g\nfinal.t:4|ms');
+    env.daemon = await startDaemon(workersConfig(env.graphite.port, ', flushInterval: 60000'));
+    await env.daemon.send('final:7|c\nfinal.g:3|g\nfinal.t:4|ms');
     await sleep(200);
-    const code = await daemon.stop();
-    daemon = undefined;
+    const code = await env.daemon.stop();
+    env.daemon = undefined;
     expect(code).toBe(0);
-    const f = await flushWith('stats_counts.final', 0);
+    const f = await flushWith(env.graphite, 'stats_counts.final', 0);
     expect(f.get('stats_counts.final')).toBe(7);
     expect(f.get('stats.gauges.final.g')).toBe(3);
     expect(f.get('stats.timers.final.t.sum')).toBe(4);
   });
 
   it('admin counters show the merged state as of the last flush', async () => {
-    daemon = await startDaemon(workersConfig(graphite.port));
-    await daemon.send('adm:5|c\nadmg:9|g');
-    await flushWith('stats_counts.adm');
-    const gauges = await daemon.admin('gauges');
+    env.daemon = await startDaemon(workersConfig(env.graphite.port));
+    await env.daemon.send('adm:5|c\nadmg:9|g');
+    await flushWith(env.graphite, 'stats_counts.adm');
+    const gauges = await env.daemon.admin('gauges');
     expect(gauges).toContain('admg: 9');
-    const counters = await daemon.admin('counters');
+    const counters = await env.daemon.admin('counters');
     expect(counters).toContain('adm:');
   });
 

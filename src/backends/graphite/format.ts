@@ -14,7 +14,7 @@
  * by {@link graphiteFormatOptions}; the per-flush loop only concatenates strings.
  */
 import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
-import type { TallydConfig } from '../../config/types.js';
+import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 
 /** Which timer fields are emitted (the original's calculatedTimerMetrics, an inclusion list). */
@@ -104,18 +104,12 @@ function prefix(...parts: string[]): string {
   return s === '' ? '' : s + '.';
 }
 
-export interface GraphiteNamespaceConfig {
-  readonly legacyNamespace: boolean;
-  readonly globalPrefix: string;
-  readonly prefixCounter: string;
-  readonly prefixTimer: string;
-  readonly prefixGauge: string;
-  readonly prefixSet: string;
-  readonly globalSuffix: string;
-  readonly prefixStats: string;
-  readonly flushCounts: boolean;
-  readonly calculatedTimerMetrics: readonly string[] | null;
-}
+/** The settings that shape Graphite names: the graphite section's prefixes plus three top-level keys. */
+export type GraphiteNamespaceConfig = Pick<
+  GraphiteConfig,
+  'legacyNamespace' | 'globalPrefix' | 'prefixCounter' | 'prefixTimer' | 'prefixGauge' | 'prefixSet' | 'globalSuffix'
+> &
+  Pick<TallydConfig, 'prefixStats' | 'flushCounts' | 'calculatedTimerMetrics'>;
 
 export function namespaceConfigFrom(config: TallydConfig): GraphiteNamespaceConfig {
   const g = config.graphite;

@@ -1,52 +1,25 @@
 /** Test helpers for the aggregator: a complete config with overrides, and feeding StatsD text. */
 import { Aggregator, type AggregatorOptions } from '../../../src/aggregator/index.js';
+import { validateConfig } from '../../../src/config/index.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
 import { Sample } from '../../../src/parser/types.js';
 import type { Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
 
+/** The real defaults (src/config), so a new config key needs no edit here. */
+const DEFAULTS = validateConfig({}).config;
+
+/** The defaults, quiet and self-contained for tests (no listeners, no backends, 1 s flushes), with overrides. */
 export function testConfig(over: Partial<TallydConfig> = {}): TallydConfig {
   return {
+    ...DEFAULTS,
     servers: [],
-    mgmtAddress: '127.0.0.1',
     mgmtPort: 0,
     flushInterval: 1000,
-    percentThreshold: [90],
-    flushCounts: true,
-    deleteCounters: false,
-    deleteTimers: false,
-    deleteGauges: false,
-    deleteSets: false,
-    gaugesMaxTTL: 1,
-    prefixStats: 'statsd',
-    keyNameSanitize: true,
-    calculatedTimerMetrics: null,
-    histogram: [],
-    dumpMessages: false,
-    debug: false,
-    healthStatus: 'up',
     backends: [],
-    graphite: {
-      host: undefined,
-      port: 2003,
-      legacyNamespace: true,
-      globalPrefix: 'stats',
-      prefixCounter: 'counters',
-      prefixTimer: 'timers',
-      prefixGauge: 'gauges',
-      prefixSet: 'sets',
-      globalSuffix: '',
-      timeoutMs: 5000,
-    },
     console: { prettyprint: false },
-    repeater: [],
-    repeaterProtocol: 'udp4',
-    keyFlush: { interval: 0, percent: 100, log: undefined },
-    reservoirSize: 1024,
     logLevel: 'silent',
     automaticConfigReload: false,
-    configFile: undefined,
-    raw: {},
     ...over,
   };
 }

@@ -4,6 +4,7 @@ import type { CounterStat, HistogramStat, PercentileStat, Snapshot, TimerStat } 
 import type { BackendContext } from '../../../src/backends/types.js';
 import type { GraphiteConfig, TallydConfig } from '../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../src/parser/types.js';
+import { testConfig } from '../aggregator/helpers.js';
 
 export function key(name: string, tags: Tag[] = []): MetricKey {
   const sorted = [...tags].sort((a, b) => (a[0] === b[0] ? a[1].localeCompare(b[1]) : a[0].localeCompare(b[0])));
@@ -95,54 +96,13 @@ export function referenceSnapshot(): Snapshot {
 }
 
 export function graphiteConfig(over: Partial<GraphiteConfig> = {}): GraphiteConfig {
-  return {
-    host: '127.0.0.1',
-    port: 2003,
-    legacyNamespace: true,
-    globalPrefix: 'stats',
-    prefixCounter: 'counters',
-    prefixTimer: 'timers',
-    prefixGauge: 'gauges',
-    prefixSet: 'sets',
-    globalSuffix: '',
-    timeoutMs: 1000,
-    ...over,
-  };
+  // the real Graphite defaults, pointed at localhost with a short timeout
+  return { ...testConfig().graphite, host: '127.0.0.1', timeoutMs: 1000, ...over };
 }
 
+/** The aggregator tests' config (the real defaults, quiet) with Graphite on, with overrides. */
 export function config(over: Partial<TallydConfig> = {}): TallydConfig {
-  return {
-    servers: [],
-    mgmtAddress: '127.0.0.1',
-    mgmtPort: 0,
-    flushInterval: 1000,
-    percentThreshold: [90],
-    flushCounts: true,
-    deleteCounters: false,
-    deleteTimers: false,
-    deleteGauges: false,
-    deleteSets: false,
-    gaugesMaxTTL: 1,
-    prefixStats: 'statsd',
-    keyNameSanitize: true,
-    calculatedTimerMetrics: null,
-    histogram: [],
-    dumpMessages: false,
-    debug: false,
-    healthStatus: 'up',
-    backends: ['graphite'],
-    graphite: graphiteConfig(),
-    console: { prettyprint: false },
-    repeater: [],
-    repeaterProtocol: 'udp4',
-    keyFlush: { interval: 0, percent: 100, log: undefined },
-    reservoirSize: 1000,
-    logLevel: 'silent',
-    automaticConfigReload: false,
-    configFile: undefined,
-    raw: {},
-    ...over,
-  };
+  return testConfig({ backends: ['graphite'], graphite: graphiteConfig(), reservoirSize: 1000, ...over });
 }
 
 /** A logger that records every entry (level + msg + fields) for assertions. */

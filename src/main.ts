@@ -31,7 +31,7 @@ function packageVersion(): string {
 }
 
 async function main(): Promise<number> {
-  let cli;
+  let cli: ReturnType<typeof parseCli>;
   try {
     cli = parseCli(process.argv, packageVersion());
   } catch (err) {

@@ -61,7 +61,7 @@ class AdminConnection {
       if (end > 0 && this.pending[end - 1] === 0x0d) end--;
       const line = this.pending.toString('utf8', 0, end);
       this.pending = this.pending.subarray(nl + 1);
-      let result;
+      let result: ReturnType<typeof runCommand>;
       try {
         result = runCommand(line, this.ctx, Math.round(Date.now() / 1000));
       } catch (err) {

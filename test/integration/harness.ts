@@ -128,7 +128,7 @@ export async function startDaemon(configText: string, extraArgs: string[] = [], 
   let errBuf = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
     outBuf += d;
-    let nl;
+    let nl: number;
     while ((nl = outBuf.indexOf('\n')) >= 0) {
       stdout.push(outBuf.slice(0, nl));
       outBuf = outBuf.slice(nl + 1);
@@ -136,7 +136,7 @@ export async function startDaemon(configText: string, extraArgs: string[] = [], 
   });
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
     errBuf += d;
-    let nl;
+    let nl: number;
     while ((nl = errBuf.indexOf('\n')) >= 0) {
       stderr.push(errBuf.slice(0, nl));
       errBuf = errBuf.slice(nl + 1);

@@ -92,3 +92,19 @@ describe('console backend', () => {
     expect(env.daemon.stdout.some((l) => l.startsWith('Flushing stats at'))).toBe(true);
   });
 });
+
+describe('udp over IPv6 (address_ipv6)', () => {
+  it('binds an IPv6 socket and aggregates what it receives', async () => {
+    const dgram = await import('node:dgram');
+    env.daemon = await startDaemon(
+      `{ graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, port: 0, address: '::1', address_ipv6: true,
+         mgmt_port: 0, flushInterval: 1000 }`,
+    );
+    const port = env.daemon.udpPort;
+    expect(env.daemon.stderr.some((l) => l.includes(`"udp ::1:${port}"`))).toBe(true);
+    const sock = dgram.createSocket('udp6');
+    await new Promise<void>((res, rej) => sock.send(Buffer.from('v6.hits:3|c'), port, '::1', (e) => (e ? rej(e) : res())));
+    sock.close();
+    await waitFor(() => env.graphite.values('stats_counts.v6.hits').includes(3));
+  });
+});

@@ -5,6 +5,10 @@
  * Hot path: raw key bytes → slot through the {@link KeyTable} (hash + compare, no allocation), then
  * one typed-array update. Keys are decoded and canonicalised only the first time their raw bytes
  * are seen (or when their slot was deleted since).
+ *
+ * Canonical id → slot also goes through the key table (no Map entry per key): a raw entry whose bytes
+ * are the canonical id itself (an untagged, clean key: the common case) serves as the id's entry;
+ * any other key gets an entry of type `type + CANON` holding its id's bytes (see registerId).
  */
 import { DEFAULT_IDLE_KEY_TTL, DEFAULT_MAX_KEYS } from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
@@ -38,6 +42,8 @@ export interface AggregatorOptions {
 export type AdminMetricType = 'counters' | 'timers' | 'gauges';
 
 const EMPTY_SAMPLES = new Float64Array(0);
+/** Key-table type offset of the canonical-id entries (raw entries use the MetricType itself, 0-3). */
+const CANON = 4;
 /** Distinct key prefixes remembered per interval for the maxKeys warning (bounds its memory). */
 const DROPPED_PREFIX_LIMIT = 10_000;
 
@@ -133,6 +139,7 @@ export class Aggregator implements SampleSink {
     idx[MetricType.Gauge] = this.gauges.idx;
     idx[MetricType.Set] = this.sets.idx;
     this.indexes = idx;
+    for (let type = 0; type < idx.length; type++) idx[type]!.byId.lookup = (id) => this.slotById(type, id);
     this.staleEntries = 0;
     this.random = opts.random ?? Math.random;
     this.onBadLine = opts.onBadLine;
@@ -165,7 +172,7 @@ export class Aggregator implements SampleSink {
       plainKey(p + '.bad_lines_seen'), plainKey(p + '.packets_received'), plainKey(p + '.metrics_received'), plainKey(p + '.keys_dropped'),
     ];
     this.ownSlots = new Int32Array(4).fill(-1);
-    for (let i = 0; i < 3; i++) this.ownSlots[i] = this.counters.create(this.ownKeys[i]!);
+    for (let i = 0; i < 3; i++) this.ownSlots[i] = this.createSlotOnly(MetricType.Counter, this.ownKeys[i]!);
     this.lagKey = plainKey(p + '.timestamp_lag');
     this.prevTimestamp = 0;
     this.flushes = 0;
@@ -283,31 +290,101 @@ export class Aggregator implements SampleSink {
 
   // ---------------------------------------------------------------- slow path: first sight of raw bytes
 
+  /** Set by {@link decodeKey}: whether the raw bytes just decoded are exactly the key's canonical id. */
+  private rawIsId = false;
+
   private decodeKey(buf: Buffer, ks: number, ke: number, ts: number, te: number): MetricKey {
-    return canonicalKey(buf.toString('utf8', ks, ke), te > ts ? buf.toString('utf8', ts, te) : '', this.sanitize);
+    const raw = buf.toString('utf8', ks, ke);
+    const key = canonicalKey(raw, te > ts ? buf.toString('utf8', ts, te) : '', this.sanitize);
+    // all ASCII (string length = byte length) and equal: the id's bytes are the raw bytes
+    this.rawIsId = te === ts && key.id === raw && raw.length === ke - ks;
+    return key;
   }
 
   private resolveNew(type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
     const key = this.decodeKey(buf, ks, ke, ts, te);
+    const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
-    if (!idx.byId.has(key.id) && this.liveTotal() >= this.maxKeys) return this.dropKey(key);
-    const slot = this.slotForKey(type, key);
+    let slot = this.slotById(type, key.id);
+    const created = slot < 0;
+    if (created) {
+      if (this.liveTotal() >= this.maxKeys) return this.dropKey(key);
+      slot = this.createSlotOnly(type, key);
+    }
     this.trackNewSlot(type, slot);
     idx.refs[slot]!++;
-    this.table.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!);
+    const t = this.table;
+    // (slotById's look-ups moved the table's insert position: find again)
+    if (t.find(type, buf, ks, ke, ts, te) < 0) t.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!);
+    if (created && !rawIsId) this.registerId(type, key, slot);
     return slot;
   }
 
   private resolveStale(e: number, type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
     const key = this.decodeKey(buf, ks, ke, ts, te);
+    const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
-    if (!idx.byId.has(key.id) && this.liveTotal() >= this.maxKeys) return this.dropKey(key);
-    const slot = this.slotForKey(type, key);
+    let slot = this.slotById(type, key.id);
+    const created = slot < 0;
+    if (created) {
+      if (this.liveTotal() >= this.maxKeys) return this.dropKey(key);
+      slot = this.createSlotOnly(type, key);
+    }
     this.trackNewSlot(type, slot);
     idx.refs[slot]!++;
     this.table.update(e, slot, idx.gen[slot]!);
     this.staleEntries--;
+    if (created && !rawIsId) this.registerId(type, key, slot);
     return slot;
+  }
+
+  /**
+   * The live slot of canonical id `id` of `type`, -1 when none (slow path: encodes the id). Looks at
+   * the raw entry with the id's bytes first (it is the id's entry when its slot has that id), then at
+   * the canonical entry. The daemon's own counters have no entry (found by {@link ownSlots}).
+   */
+  private slotById(type: number, id: string): number {
+    if (type === MetricType.Counter) {
+      const own = this.ownKeys;
+      for (let i = 0; i < own.length; i++) if (this.ownSlots[i]! >= 0 && own[i]!.id === id) return this.ownSlots[i]!;
+    }
+    const bytes = Buffer.from(id, 'utf8');
+    const t = this.table;
+    const idx = this.indexes[type]!;
+    const n = bytes.length;
+    let e = t.find(type, bytes, 0, n, 0, 0);
+    if (e >= 0) {
+      const s = t.eSlot[e]!;
+      if (idx.isLive(s, t.eGen[e]!) && idx.keys[s]!.id === id) return s;
+    }
+    e = t.find(type + CANON, bytes, 0, n, 0, 0);
+    if (e >= 0) {
+      const s = t.eSlot[e]!;
+      if (idx.isLive(s, t.eGen[e]!) && idx.keys[s]!.id === id) return s;
+    }
+    return -1;
+  }
+
+  /** Make the live `slot` of `key` findable by {@link slotById} (a canonical entry unless a raw one serves). */
+  private registerId(type: number, key: MetricKey, slot: number): void {
+    const bytes = Buffer.from(key.id, 'utf8');
+    const t = this.table;
+    const idx = this.indexes[type]!;
+    const n = bytes.length;
+    const gen = idx.gen[slot]!;
+    let e = t.find(type, bytes, 0, n, 0, 0);
+    if (e >= 0 && t.eSlot[e] === slot && t.eGen[e] === gen) return;
+    e = t.find(type + CANON, bytes, 0, n, 0, 0);
+    if (e >= 0) {
+      if (t.eSlot[e] === slot && t.eGen[e] === gen) return;
+      // a stale canonical entry (its slot was deleted since; an id has one canonical entry at most)
+      if (!idx.isLive(t.eSlot[e]!, t.eGen[e]!)) this.staleEntries--;
+      else idx.refs[t.eSlot[e]!]!--;
+      t.update(e, slot, gen);
+    } else {
+      t.insert(type + CANON, bytes, 0, n, 0, 0, slot, gen);
+    }
+    idx.refs[slot]!++;
   }
 
   /** Live keys of every type (the daemon's own included), compared with maxKeys. */
@@ -320,7 +397,7 @@ export class Aggregator implements SampleSink {
     this.droppedKeys++;
     this.droppedTotal++;
     let own = this.ownSlots[3]!;
-    if (own < 0) own = this.ownSlots[3] = this.counters.create(this.ownKeys[3]!);
+    if (own < 0) own = this.ownSlots[3] = this.createSlotOnly(MetricType.Counter, this.ownKeys[3]!);
     this.counters.values[own]! += 1;
     const name = key.name;
     const d1 = name.indexOf('.');
@@ -387,8 +464,20 @@ export class Aggregator implements SampleSink {
 
   /** The live slot of a canonical key, created when absent. */
   private slotForKey(type: number, key: MetricKey): number {
-    const found = this.indexes[type]!.byId.get(key.id);
-    if (found !== undefined) return found;
+    const found = this.slotById(type, key.id);
+    if (found >= 0) return found;
+    return this.createSlot(type, key);
+  }
+
+  /** A new slot for `key` (not yet live), findable by id. */
+  private createSlot(type: number, key: MetricKey): number {
+    const slot = this.createSlotOnly(type, key);
+    this.registerId(type, key, slot);
+    return slot;
+  }
+
+  /** A new slot for `key` in its store (the caller makes it findable by id). */
+  private createSlotOnly(type: number, key: MetricKey): number {
     switch (type) {
       case MetricType.Counter:
         return this.counters.create(key);
@@ -610,7 +699,7 @@ export class Aggregator implements SampleSink {
     const total = this.table.count;
     if (this.staleEntries > 64 && this.staleEntries * 2 > total) {
       const idx = this.indexes;
-      this.table.rebuild((type, slot, gen) => idx[type]!.isLive(slot, gen));
+      this.table.rebuild((type, slot, gen) => idx[type & 3]!.isLive(slot, gen));
       this.staleEntries = 0;
     }
   }
@@ -662,6 +751,13 @@ export class Aggregator implements SampleSink {
       this.table.clear();
       for (const idx of this.indexes) idx.refs.fill(0);
       this.staleEntries = 0;
+      // (the canonical-id entries went too: every live key gets one back)
+      for (let type = 0; type < this.indexes.length; type++) {
+        const idx = this.indexes[type]!;
+        for (let s = idx.head; s >= 0; s = idx.next[s]!) {
+          if (type !== MetricType.Counter || !this.isOwn(s)) this.registerId(type, idx.keys[s]!, s);
+        }
+      }
     }
   }
 
@@ -669,6 +765,10 @@ export class Aggregator implements SampleSink {
 
   private storeOf(type: AdminMetricType): SlotIndex {
     return type === 'counters' ? this.counters.idx : type === 'timers' ? this.timers.idx : this.gauges.idx;
+  }
+
+  private static metricTypeOf(type: AdminMetricType): MetricType {
+    return type === 'counters' ? MetricType.Counter : type === 'timers' ? MetricType.Timer : MetricType.Gauge;
   }
 
   /** Key id → value in insertion order, what the original's `counters`/`timers`/`gauges` commands inspect. */
@@ -692,10 +792,11 @@ export class Aggregator implements SampleSink {
    */
   deleteKeys(type: AdminMetricType, patterns: readonly string[]): string[] {
     const idx = this.storeOf(type);
+    const mt = Aggregator.metricTypeOf(type);
     const lines: string[] = [];
     for (const pattern of patterns) {
       const matches: string[] = [];
-      if (idx.byId.has(pattern)) matches.push(pattern);
+      if (this.slotById(mt, pattern) >= 0) matches.push(pattern);
       if (pattern.endsWith('.*')) {
         const folder = pattern.slice(0, -1);
         for (let s = idx.head; s >= 0; s = idx.next[s]!) {
@@ -709,8 +810,8 @@ export class Aggregator implements SampleSink {
       }
       for (const id of matches) {
         // (an id matched twice, exactly and as a folder, is reported twice, as the original does)
-        const slot = idx.byId.get(id);
-        if (slot !== undefined) this.removeSlot(type, slot);
+        const slot = this.slotById(mt, id);
+        if (slot >= 0) this.removeSlot(type, slot);
         lines.push('deleted: ' + id);
       }
     }
@@ -723,7 +824,7 @@ export class Aggregator implements SampleSink {
       const own = this.ownSlots.indexOf(slot);
       this.staleEntries += this.counters.remove(slot);
       // the daemon's own counters exist at all times: re-created at once, at 0
-      if (own >= 0) this.ownSlots[own] = this.counters.create(this.ownKeys[own]!);
+      if (own >= 0) this.ownSlots[own] = this.createSlotOnly(MetricType.Counter, this.ownKeys[own]!);
     } else if (type === 'timers') {
       this.staleEntries += this.timers.remove(slot);
     } else {
@@ -797,9 +898,8 @@ export class Aggregator implements SampleSink {
 
   /** Primary side: the live slot for a merged key; -1 (counted as dropped) for a new key past maxKeys. */
   private mergeSlot(type: MetricType, key: MetricKey): number {
-    const idx = this.indexes[type]!;
-    const found = idx.byId.get(key.id);
-    if (found !== undefined) {
+    const found = this.slotById(type, key.id);
+    if (found >= 0) {
       if (this.idleKeyTtl > 0) this.idleFlushes[type]![found] = 0;
       return found;
     }
@@ -827,7 +927,7 @@ export class Aggregator implements SampleSink {
     if (key.id === this.ownKeys[3]!.id) {
       // another process's keys_dropped: the daemon's own counter here too
       let own = this.ownSlots[3]!;
-      if (own < 0) own = this.ownSlots[3] = this.counters.create(this.ownKeys[3]!);
+      if (own < 0) own = this.ownSlots[3] = this.createSlotOnly(MetricType.Counter, this.ownKeys[3]!);
       this.counters.values[own]! += value;
       this.droppedTotal += value;
       return;

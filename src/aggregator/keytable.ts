@@ -7,7 +7,8 @@
  * look up the canonical id), which then inserts the raw bytes here.
  *
  * Entries are stored densely (entry arrays + a byte arena); buckets hold entry index + 1 (0 = empty)
- * and the entry's hash, so a probe rarely touches entry memory for non-matching buckets. An entry
+ * and the entry's hash, so a probe rarely touches entry memory for non-matching buckets (the hash is
+ * kept in the bucket only: a rehash reads it there, which saves 4 bytes per entry). An entry
  * remembers the generation of its slot: when the owner deletes the slot and reuses it, the entry no
  * longer matches (the caller treats it as a miss and overwrites it with {@link KeyTable.update}).
  * {@link KeyTable.rebuild} drops entries the caller says are stale and compacts the arena, so memory
@@ -27,7 +28,6 @@ export class KeyTable {
   private mask: number;
 
   // Entries, indexed densely 0..count-1.
-  private eHash: Int32Array;
   private eType: Uint8Array;
   private eOff: Int32Array;
   private eKeyLen: Int32Array;
@@ -52,7 +52,6 @@ export class KeyTable {
     this.bucketHash = new Int32Array(cap);
     this.mask = cap - 1;
     const entries = cap >>> 1;
-    this.eHash = new Int32Array(entries);
     this.eType = new Uint8Array(entries);
     this.eOff = new Int32Array(entries);
     this.eKeyLen = new Int32Array(entries);
@@ -75,7 +74,7 @@ export class KeyTable {
   get bytes(): number {
     return (
       this.buckets.byteLength * 2 +
-      this.eHash.length * (4 + 1 + 4 + 4 + 4 + 4 + 4) +
+      this.eType.length * (1 + 4 + 4 + 4 + 4 + 4) +
       this.arena.byteLength
     );
   }
@@ -129,7 +128,7 @@ export class KeyTable {
   /** Insert the bytes of the {@link find} that just returned -1. Returns the new entry index. */
   insert(type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number, slot: number, gen: number): number {
     const e = this.count;
-    if (e >= this.eHash.length) this.growEntries();
+    if (e >= this.eType.length) this.growEntries();
     const keyLen = ke - ks;
     const tagLen = te - ts;
     const need = this.arenaUsed + keyLen + tagLen;
@@ -144,7 +143,6 @@ export class KeyTable {
     this.arena.set(buf.subarray(ks, ke), off);
     this.arena.set(buf.subarray(ts, te), off + keyLen);
     this.arenaUsed = need;
-    this.eHash[e] = this.lastHash;
     this.eType[e] = type;
     this.eOff[e] = off;
     this.eKeyLen[e] = keyLen;
@@ -183,6 +181,12 @@ export class KeyTable {
   rebuild(live: (type: number, slot: number, gen: number) => boolean): void {
     let kept = 0;
     let bytes = 0;
+    // entry → hash, from the buckets (the entries do not keep it)
+    const oldHash = new Int32Array(this.count);
+    for (let b = 0; b < this.buckets.length; b++) {
+      const e1 = this.buckets[b]!;
+      if (e1 !== 0) oldHash[e1 - 1] = this.bucketHash[b]!;
+    }
     for (let e = 0; e < this.count; e++) {
       if (live(this.eType[e]!, this.eSlot[e]!, this.eGen[e]!)) {
         kept++;
@@ -194,7 +198,6 @@ export class KeyTable {
     let arenaCap = MIN_ARENA;
     while (arenaCap < bytes * 2) arenaCap *= 2;
     const old = {
-      hash: this.eHash,
       type: this.eType,
       off: this.eOff,
       keyLen: this.eKeyLen,
@@ -204,7 +207,7 @@ export class KeyTable {
       arena: this.arena,
       count: this.count,
     };
-    this.eHash = new Int32Array(cap >>> 1);
+    const newHash = new Int32Array(cap >>> 1);
     this.eType = new Uint8Array(cap >>> 1);
     this.eOff = new Int32Array(cap >>> 1);
     this.eKeyLen = new Int32Array(cap >>> 1);
@@ -219,7 +222,7 @@ export class KeyTable {
       const len = old.keyLen[e]! + old.tagLen[e]!;
       const off = old.off[e]!;
       this.arena.set(old.arena.subarray(off, off + len), used);
-      this.eHash[n] = old.hash[e]!;
+      newHash[n] = oldHash[e]!;
       this.eType[n] = old.type[e]!;
       this.eOff[n] = used;
       this.eKeyLen[n] = old.keyLen[e]!;
@@ -231,11 +234,11 @@ export class KeyTable {
     }
     this.count = n;
     this.arenaUsed = used;
-    this.rehash(cap);
+    this.rehash(cap, newHash);
   }
 
   private growEntries(): void {
-    this.resizeEntries(this.eHash.length * 2);
+    this.resizeEntries(this.eType.length * 2);
   }
 
   private resizeEntries(cap: number): void {
@@ -245,7 +248,6 @@ export class KeyTable {
       next.set(a.subarray(0, keep));
       return next;
     };
-    this.eHash = copy(this.eHash, (n) => new Int32Array(n));
     this.eType = copy(this.eType, (n) => new Uint8Array(n));
     this.eOff = copy(this.eOff, (n) => new Int32Array(n));
     this.eKeyLen = copy(this.eKeyLen, (n) => new Int32Array(n));
@@ -254,21 +256,38 @@ export class KeyTable {
     this.eGen = copy(this.eGen, (n) => new Uint32Array(n));
   }
 
-  /** Rebuild the bucket array at `cap` buckets from the dense entries. */
-  private rehash(cap: number): void {
+  /**
+   * Rebuild the bucket array at `cap` buckets: from the current buckets, or from the dense entries
+   * with `hashes` (entry → hash) after {@link rebuild} renumbered them.
+   */
+  private rehash(cap: number, hashes?: Int32Array): void {
     const buckets = new Int32Array(cap);
     const bucketHash = new Int32Array(cap);
     const mask = cap - 1;
-    for (let e = 0; e < this.count; e++) {
-      const h = this.eHash[e]!;
-      let b = h & mask;
-      while (buckets[b] !== 0) b = (b + 1) & mask;
-      buckets[b] = e + 1;
-      bucketHash[b] = h;
+    if (hashes !== undefined) {
+      for (let e = 0; e < this.count; e++) {
+        const h = hashes[e]!;
+        let b = h & mask;
+        while (buckets[b] !== 0) b = (b + 1) & mask;
+        buckets[b] = e + 1;
+        bucketHash[b] = h;
+      }
+    } else {
+      const oldBuckets = this.buckets;
+      const oldHash = this.bucketHash;
+      for (let ob = 0; ob < oldBuckets.length; ob++) {
+        const e1 = oldBuckets[ob]!;
+        if (e1 === 0) continue;
+        const h = oldHash[ob]!;
+        let b = h & mask;
+        while (buckets[b] !== 0) b = (b + 1) & mask;
+        buckets[b] = e1;
+        bucketHash[b] = h;
+      }
     }
     this.buckets = buckets;
     this.bucketHash = bucketHash;
     this.mask = mask;
-    if (this.eHash.length < cap >>> 1) this.resizeEntries(cap >>> 1);
+    if (this.eType.length < cap >>> 1) this.resizeEntries(cap >>> 1);
   }
 }

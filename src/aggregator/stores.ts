@@ -1,10 +1,10 @@
 /**
  * Per-type metric storage: typed arrays indexed by slot, grown by doubling.
  *
- * A {@link SlotIndex} hands out slots (reusing deleted ones from a free list), keeps the canonical
- * id → slot map, a generation per slot (bumped on delete, so raw key-table entries pointing at a
- * reused slot are detected as stale) and an insertion-ordered linked list of live slots (flush and
+ * A {@link SlotIndex} hands out slots (reusing deleted ones from a free list), keeps a generation
+ * per slot (bumped on delete, so raw key-table entries pointing at a reused slot are detected as stale) and an insertion-ordered linked list of live slots (flush and
  * the admin dumps walk keys in the order they were first seen, as the original's objects do).
+ * The canonical id → slot lookup is the aggregator's (through its byte key table: no Map entry per key).
  */
 import type { MetricKey } from '../parser/types.js';
 import { EMPTY_RESERVOIR } from './reservoir.js';
@@ -23,6 +23,24 @@ function growI32(a: Int32Array, cap: number, fill = 0): Int32Array {
   return next;
 }
 
+/**
+ * Canonical id → live slot, as a read-only view (tests, debugging): the lookup itself is the owner's
+ * (the aggregator resolves ids through its byte key table, with no Map entry per key).
+ */
+export class IdLookup {
+  /** Set by the owner: the live slot of `id`, -1 when none. */
+  lookup: (id: string) => number = () => -1;
+
+  get(id: string): number | undefined {
+    const s = this.lookup(id);
+    return s >= 0 ? s : undefined;
+  }
+
+  has(id: string): boolean {
+    return this.lookup(id) >= 0;
+  }
+}
+
 export class SlotIndex {
   /** Slot → its key (null for a free slot). */
   keys: (MetricKey | null)[];
@@ -35,8 +53,8 @@ export class SlotIndex {
   prev: Int32Array;
   head: number;
   tail: number;
-  /** canonical id → slot */
-  readonly byId: Map<string, number>;
+  /** canonical id → slot (a view; see {@link IdLookup}) */
+  readonly byId: IdLookup;
   /** Live slots. */
   size: number;
   /** Slots handed out so far (high-water mark). */
@@ -52,7 +70,7 @@ export class SlotIndex {
     this.prev = new Int32Array(INITIAL_SLOTS).fill(-1);
     this.head = -1;
     this.tail = -1;
-    this.byId = new Map();
+    this.byId = new IdLookup();
     this.size = 0;
     this.high = 0;
     this.free = new Int32Array(16);
@@ -74,7 +92,6 @@ export class SlotIndex {
       if (slot >= this.gen.length) this.grow(this.gen.length * 2);
       this.keys.push(key);
     }
-    this.byId.set(key.id, slot);
     this.prev[slot] = this.tail;
     this.next[slot] = -1;
     if (this.tail >= 0) this.next[this.tail] = slot;
@@ -86,8 +103,6 @@ export class SlotIndex {
 
   /** Free a live slot; returns how many raw entries pointed at it (now stale). */
   release(slot: number): number {
-    const key = this.keys[slot]!;
-    this.byId.delete(key.id);
     this.keys[slot] = null;
     const p = this.prev[slot]!;
     const n = this.next[slot]!;

@@ -261,9 +261,9 @@ export class Aggregator implements SampleSink {
     if (e >= 0) {
       const slot = t.eSlot[e]!;
       if (this.indexes[type]!.gen[slot] === t.eGen[e]) return slot;
-      return this.resolveStale(e, type, buf, ks, ke, ts, te);
+      return this.resolve(e, type, buf, ks, ke, ts, te);
     }
-    return this.resolveNew(type, buf, ks, ke, ts, te);
+    return this.resolve(-1, type, buf, ks, ke, ts, te);
   }
 
   private timerAddHist(slot: number, v: number): void {
@@ -301,7 +301,11 @@ export class Aggregator implements SampleSink {
     return key;
   }
 
-  private resolveNew(type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
+  /**
+   * Slow path: the live slot for raw key bytes seen for the first time (`entry` < 0) or whose table
+   * entry went stale (`entry` is that entry); -1 when a new key is refused past maxKeys.
+   */
+  private resolve(entry: number, type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
     const key = this.decodeKey(buf, ks, ke, ts, te);
     const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
@@ -314,26 +318,13 @@ export class Aggregator implements SampleSink {
     this.trackNewSlot(type, slot);
     idx.refs[slot]!++;
     const t = this.table;
-    // (slotById's look-ups moved the table's insert position: find again)
-    if (t.find(type, buf, ks, ke, ts, te) < 0) t.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!);
-    if (created && !rawIsId) this.registerId(type, key, slot);
-    return slot;
-  }
-
-  private resolveStale(e: number, type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
-    const key = this.decodeKey(buf, ks, ke, ts, te);
-    const rawIsId = this.rawIsId;
-    const idx = this.indexes[type]!;
-    let slot = this.slotById(type, key.id);
-    const created = slot < 0;
-    if (created) {
-      if (this.liveTotal() >= this.maxKeys) return this.dropKey(key);
-      slot = this.createSlotOnly(type, key);
+    if (entry < 0) {
+      // (slotById's look-ups moved the table's insert position: find again)
+      if (t.find(type, buf, ks, ke, ts, te) < 0) t.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!);
+    } else {
+      t.update(entry, slot, idx.gen[slot]!);
+      this.staleEntries--;
     }
-    this.trackNewSlot(type, slot);
-    idx.refs[slot]!++;
-    this.table.update(e, slot, idx.gen[slot]!);
-    this.staleEntries--;
     if (created && !rawIsId) this.registerId(type, key, slot);
     return slot;
   }

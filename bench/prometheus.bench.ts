@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
-import type { CounterStat, GaugeStat, Snapshot, TimerStat } from '../src/aggregator/snapshot.js';
+import { CounterColumns, type CounterStat, type GaugeStat, type Snapshot, type TimerStat } from '../src/aggregator/snapshot.js';
 import { createPrometheusBackend } from '../src/backends/prometheus/index.js';
 import { writeExposition } from '../src/backends/prometheus/exposition.js';
 import { DEFAULT_QUANTILES, DEFAULT_BUCKETS, SeriesStore } from '../src/backends/prometheus/series.js';
@@ -68,7 +68,7 @@ function buildSnapshot(round: number): Snapshot {
     });
   }
   return {
-    timestamp: 1_700_000_000 + round, intervalMs: 1000, counters, timers, gauges, sets: [],
+    timestamp: 1_700_000_000 + round, intervalMs: 1000, counters: CounterColumns.from(counters, 1000), timers, gauges, sets: [],
     internal: { processingTimeMs: 0, liveCounters: N_COUNTERS, liveTimers: N_TIMERS, liveGauges: N_GAUGES, liveSets: 0 },
   };
 }

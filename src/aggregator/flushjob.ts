@@ -18,7 +18,7 @@ import {
   type Threshold,
   type TimerSummary,
 } from './percentiles.js';
-import type { CounterStat, GaugeStat, SetStat, Snapshot, TimerStat } from './snapshot.js';
+import { CounterColumns, type GaugeStat, type SetStat, type Snapshot, type TimerStat } from './snapshot.js';
 import { yieldToIngest } from './yield.js';
 
 const EMPTY_SAMPLES = new Float64Array(0);
@@ -97,7 +97,10 @@ const enum Phase {
 export class FlushJob {
   private phase: Phase;
   private i: number;
-  private readonly counters: CounterStat[];
+  /** Counters gathered along the insertion list into columns (no object per counter). */
+  private readonly counterKeys: MetricKey[];
+  private readonly counterCounts: Float64Array;
+  private nCounters: number;
   private readonly timers: TimerStat[];
   private readonly gauges: GaugeStat[];
   private readonly sets: SetStat[];
@@ -115,7 +118,9 @@ export class FlushJob {
   ) {
     this.phase = Phase.Counters;
     this.i = c.counterHead;
-    this.counters = [];
+    this.counterKeys = new Array<MetricKey>(c.liveCounters);
+    this.counterCounts = new Float64Array(c.liveCounters);
+    this.nCounters = 0;
     this.timers = [];
     this.gauges = [];
     this.sets = [];
@@ -155,7 +160,6 @@ export class FlushJob {
     const deadline = t0 + budgetMs;
     let units = 0;
     const c = this.c;
-    const intervalS = this.intervalS;
     for (;;) {
       if (units >= CHECK_UNITS) {
         units = 0;
@@ -169,8 +173,9 @@ export class FlushJob {
           this.i = 0;
           continue;
         }
-        const count = c.counterValues[i]!;
-        this.counters.push({ key: c.counterKeys[i]!, count, rate: count / intervalS });
+        const n = this.nCounters++;
+        this.counterKeys[n] = c.counterKeys[i]!;
+        this.counterCounts[n] = c.counterValues[i]!;
         this.i = c.counterNext[i]!;
         units++;
       } else if (this.phase === Phase.Timers) {
@@ -212,7 +217,7 @@ export class FlushJob {
     this.result = {
       timestamp: c.timestamp,
       intervalMs: c.intervalMs,
-      counters: this.counters,
+      counters: new CounterColumns(this.counterKeys, this.counterCounts, this.nCounters, c.intervalMs),
       timers: this.timers,
       gauges: this.gauges,
       sets: this.sets,

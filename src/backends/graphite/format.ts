@@ -212,24 +212,13 @@ class ByteOut {
     }
     this.off += this.buf.write(s, this.off, 'utf8');
   }
-  private copy: Buffer | null = null;
-  private copied = 0;
   /**
-   * Moves the bytes written into an exact-size buffer when the working one is much larger (a queued
-   * flush then holds no slack), at most `maxBytes` per call; true when done. Fresh pages are slow to
-   * touch (~3 ms per MiB measured here), so a large payload is copied across slices.
+   * The bytes written. Not copied into an exact-size buffer: the slack past them was never touched,
+   * so it is address space only, not resident memory (and touching fresh pages for a copy costs ~3 ms
+   * per MiB here).
    */
-  compact(maxBytes: number): boolean {
-    if (this.off >= this.buf.length * 0.75) return true;
-    if (this.copy === null) this.copy = Buffer.allocUnsafeSlow(this.off);
-    const end = Math.min(this.off, this.copied + maxBytes);
-    this.buf.copy(this.copy, this.copied, this.copied, end);
-    this.copied = end;
-    return end >= this.off;
-  }
-  /** The bytes written (after compact() returned true). */
   result(): Buffer {
-    return this.copy !== null ? this.copy : this.buf.subarray(0, this.off);
+    return this.buf.subarray(0, this.off);
   }
 }
 
@@ -269,7 +258,6 @@ export class GraphiteFormatter {
   /** Formats for about `budgetMs` (Infinity: to the end); true when the payload is complete. */
   step(budgetMs: number): boolean {
     if (this.result !== null) return true;
-    if (this.phase === 5) return this.finish(budgetMs === Infinity ? Infinity : performance.now() + budgetMs);
     const now = this.extra.now ?? Date.now;
     const start = now();
     const deadline = budgetMs === Infinity ? Infinity : performance.now() + budgetMs;
@@ -279,6 +267,9 @@ export class GraphiteFormatter {
     const sfx = o.suffix;
     const snapshot = this.snapshot;
     const counters = snapshot.counters;
+    const counterKeys = counters.keys;
+    const counts = counters.counts;
+    const intervalS = counters.intervalS;
     const timers = snapshot.timers;
     const gauges = snapshot.gauges;
     const sets = snapshot.sets;
@@ -301,13 +292,14 @@ export class GraphiteFormatter {
           i = 0;
           continue;
         }
-        const c = counters[i]!;
-        const name = c.key.name;
-        const tail = sfx + c.key.graphiteTags + ' ';
-        s += o.counterRatePrefix + name + o.counterRateField + tail + c.rate + tsNl;
+        const key = counterKeys[i]!;
+        const name = key.name;
+        const count = counts[i]!;
+        const tail = sfx + key.graphiteTags + ' ';
+        s += o.counterRatePrefix + name + o.counterRateField + tail + count / intervalS + tsNl;
         lines++;
         if (o.flushCounts) {
-          s += o.counterCountPrefix + name + o.counterCountField + tail + c.count + tsNl;
+          s += o.counterCountPrefix + name + o.counterCountField + tail + count + tsNl;
           lines++;
         }
         i++;
@@ -462,22 +454,10 @@ export class GraphiteFormatter {
     this.lines = lines;
     this.numStats = numStats;
     this.phase = 5;
-    return this.finish(budgetMs === Infinity ? Infinity : deadline);
-  }
-
-  /** Phase 5: the payload moved into its exact-size buffer, 1 MiB at a time within the slice. */
-  private finish(deadline: number): boolean {
-    const out = this.out;
-    while (!out.compact(deadline === Infinity ? Infinity : COPY_CHUNK)) {
-      if (performance.now() >= deadline) return false;
-    }
-    this.result = { bytes: out.result(), lines: this.lines, numStats: this.numStats, timestamp: this.snapshot.timestamp };
+    this.result = { bytes: out.result(), lines, numStats, timestamp: snapshot.timestamp };
     return true;
   }
 }
-
-/** Bytes copied between two clock reads when the payload is moved into its exact-size buffer. */
-const COPY_CHUNK = 1 << 20;
 
 /** Items between two clock reads while formatting in slices (a counter is 1, a timer 8). */
 const SLICE_CHECK_UNITS = 256;

@@ -183,7 +183,7 @@ export class SeriesStore {
     this.gen++;
     this.version++;
     const counters = snapshot.counters;
-    for (let i = 0; i < counters.length; i++) this.applyCounter(counters[i]!, nowMs);
+    for (let i = 0; i < counters.length; i++) this.applyCounter(counters.keys[i]!, counters.counts[i]!, nowMs);
     const gauges = snapshot.gauges;
     for (let i = 0; i < gauges.length; i++) this.applyGauge(gauges[i]!, nowMs);
     const sets = snapshot.sets;
@@ -212,7 +212,7 @@ export class SeriesStore {
     };
     const counters = snapshot.counters;
     for (let i = 0; i < counters.length; i++) {
-      this.applyCounter(counters[i]!, nowMs);
+      this.applyCounter(counters.keys[i]!, counters.counts[i]!, nowMs);
       if ((i & 255) === 255 && due()) await pause();
     }
     const gauges = snapshot.gauges;
@@ -241,16 +241,16 @@ export class SeriesStore {
     this.version++;
   }
 
-  private applyCounter(c: CounterStat, nowMs: number): void {
-    const b = this.bind(MetricType.Counter, c.key, nowMs);
+  private applyCounter(key: MetricKey, count: number, nowMs: number): void {
+    const b = this.bind(MetricType.Counter, key, nowMs);
     const s = b.series;
-    if (s === null || c.count === 0) return;
-    if (c.count < 0) {
+    if (s === null || count === 0) return;
+    if (count < 0) {
       // Prometheus counters only go up (statsd_exporter drops these too).
       this.negativeCounters++;
       return;
     }
-    s.value += c.count;
+    s.value += count;
     s.lastUpdateMs = nowMs;
   }
 

@@ -165,7 +165,7 @@ describe('intervals and delete options', () => {
     expect(timer(s, 't')).toBeUndefined();
     expect(setCount(s, 's')).toBeUndefined();
     expect(gauge(s, 'g')).toBe(1);
-    expect(s.counters.map((c) => [c.key.id, c.count])).toEqual([
+    expect(s.counters.toArray().map((c) => [c.key.id, c.count])).toEqual([
       ['statsd.bad_lines_seen', 0],
       ['statsd.packets_received', 0],
       ['statsd.metrics_received', 0],
@@ -207,7 +207,7 @@ describe('intervals and delete options', () => {
     send(agg, 'a:1|c\nbad\nb:x|c');
     send(agg, 'c:1|c');
     const s = agg.flush(0);
-    expect(s.counters.slice(0, 3).map((c) => [c.key.id, c.count])).toEqual([
+    expect(s.counters.toArray().slice(0, 3).map((c) => [c.key.id, c.count])).toEqual([
       ['statsd.bad_lines_seen', 2],
       ['statsd.packets_received', 2],
       ['statsd.metrics_received', 4],

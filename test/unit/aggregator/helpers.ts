@@ -38,10 +38,10 @@ export function send(agg: Aggregator, text: string): void {
 }
 
 export function counter(s: Snapshot, id: string): number | undefined {
-  return s.counters.find((c) => c.key.id === id)?.count;
+  return s.counters.toArray().find((c) => c.key.id === id)?.count;
 }
 export function rate(s: Snapshot, id: string): number | undefined {
-  return s.counters.find((c) => c.key.id === id)?.rate;
+  return s.counters.toArray().find((c) => c.key.id === id)?.rate;
 }
 export function gauge(s: Snapshot, id: string): number | undefined {
   return s.gauges.find((g) => g.key.id === id)?.value;

@@ -50,7 +50,7 @@ function mergedFlush(primary: Aggregator, workers: SimWorker[], now: number): Sn
   return primary.flush(now);
 }
 
-const byId = <T extends { key: { id: string } }>(xs: readonly T[]): Map<string, T> => new Map(xs.map((x) => [x.key.id, x]));
+const byId = <T extends { key: { id: string } }>(xs: Iterable<T>): Map<string, T> => new Map([...xs].map((x) => [x.key.id, x]));
 
 function exactTimerFields(t: TimerStat): Record<string, number> {
   return { n: t.n, count: t.count, countPs: t.countPs, lower: t.lower, upper: t.upper, sum: t.sum, sumSquares: t.sumSquares, mean: t.mean };
@@ -59,8 +59,8 @@ function exactTimerFields(t: TimerStat): Record<string, number> {
 /** Both snapshots carry the same keys and exact values; timers' sample-based fields as `exactSamples` says. */
 function expectSame(merged: Snapshot, single: Snapshot, exactSamples: boolean): void {
   const mc = byId(merged.counters);
-  expect([...mc.keys()].sort()).toEqual(single.counters.map((c) => c.key.id).sort());
-  for (const c of single.counters) expect(mc.get(c.key.id)!.count, c.key.id).toBe(c.count);
+  expect([...mc.keys()].sort()).toEqual(single.counters.toArray().map((c) => c.key.id).sort());
+  for (const c of single.counters.toArray()) expect(mc.get(c.key.id)!.count, c.key.id).toBe(c.count);
   const mg = byId(merged.gauges);
   expect([...mg.keys()].sort()).toEqual(single.gauges.map((g) => g.key.id).sort());
   for (const g of single.gauges) expect(mg.get(g.key.id)!.value, g.key.id).toBe(g.value);

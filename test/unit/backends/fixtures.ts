@@ -1,6 +1,6 @@
 /** Hand-built snapshots, configs and contexts for the backend tests. */
 import { pino, type Logger } from 'pino';
-import type { CounterStat, HistogramStat, PercentileStat, Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
+import { CounterColumns, type CounterStat, type HistogramStat, type PercentileStat, type Snapshot, type TimerStat } from '../../../src/aggregator/snapshot.js';
 import type { BackendContext } from '../../../src/backends/types.js';
 import type { GraphiteConfig, TallydConfig } from '../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../src/parser/types.js';
@@ -62,15 +62,20 @@ export function timer(
   };
 }
 
-export function snapshot(parts: Partial<Snapshot> & { timestamp: number }): Snapshot {
+/** A snapshot from parts; counters may be given as a CounterStat list (turned into columns). */
+export function snapshot(
+  parts: Partial<Omit<Snapshot, 'counters'>> & { timestamp: number; counters?: readonly CounterStat[] | CounterColumns },
+): Snapshot {
+  const intervalMs = parts.intervalMs ?? 1000;
+  const c = parts.counters ?? [];
   return {
-    intervalMs: 1000,
-    counters: [],
+    intervalMs,
     timers: [],
     gauges: [],
     sets: [],
     internal: { processingTimeMs: 0, liveCounters: 0, liveTimers: 0, liveGauges: 0, liveSets: 0 },
     ...parts,
+    counters: c instanceof CounterColumns ? c : CounterColumns.from(c, intervalMs),
   };
 }
 

@@ -111,7 +111,7 @@ describe('formatGraphite: legacy namespace (the default)', () => {
     const snap = snapshot({
       timestamp: TS,
       intervalMs: 10000,
-      counters: [counter('a', 1, 10000), counter('b', 1e21, 1000), counter('c', -0.5, 1000)],
+      counters: [counter('a', 1, 10000), counter('b', 1e22, 10000), counter('c', -0.5, 10000)],
       gauges: [{ key: key('third'), value: 1 / 3, updated: true }, { key: key('tiny'), value: 1e-7, updated: true }],
     });
     const ls = lines(config(), snap);

@@ -1,6 +1,6 @@
 /** Hand-built snapshots and contexts for the Prometheus backend tests. */
 import { pino } from 'pino';
-import type { CounterStat, GaugeStat, SetStat, Snapshot, TimerStat } from '../../../../src/aggregator/snapshot.js';
+import { CounterColumns, type CounterStat, type GaugeStat, type SetStat, type Snapshot, type TimerStat } from '../../../../src/aggregator/snapshot.js';
 import type { BackendContext, SelfStats } from '../../../../src/backends/types.js';
 import type { TallydConfig } from '../../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../../src/parser/types.js';
@@ -48,11 +48,14 @@ export function timer(name: string, values: number[], opts: { tags?: [string, st
   };
 }
 
-export function snapshot(parts: Partial<Pick<Snapshot, 'counters' | 'timers' | 'gauges' | 'sets'>>, timestamp = 1_700_000_000): Snapshot {
+export function snapshot(
+  parts: Partial<Pick<Snapshot, 'timers' | 'gauges' | 'sets'>> & { counters?: readonly CounterStat[] },
+  timestamp = 1_700_000_000,
+): Snapshot {
   return {
     timestamp,
     intervalMs: 1000,
-    counters: parts.counters ?? [],
+    counters: CounterColumns.from(parts.counters ?? [], 1000),
     timers: parts.timers ?? [],
     gauges: parts.gauges ?? [],
     sets: parts.sets ?? [],

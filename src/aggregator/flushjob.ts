@@ -105,6 +105,9 @@ export class FlushJob {
   private readonly gauges: GaugeStat[];
   private readonly sets: SetStat[];
   private readonly intervalS: number;
+  /** Every timer's sample of this flush, back to back (one array, not one per timer). */
+  private readonly samplesArena: Float64Array;
+  private samplesUsed: number;
   /** CPU ms spent computing so far (sum of slices). */
   private computeMs: number;
   private result: Snapshot | null;
@@ -125,6 +128,14 @@ export class FlushJob {
     this.gauges = [];
     this.sets = [];
     this.intervalS = c.intervalMs / 1000;
+    let total = 0;
+    const size = c.reservoirSize;
+    for (let i = 0; i < c.timerN.length; i++) {
+      const n = c.timerN[i]!;
+      total += n < size ? n : size;
+    }
+    this.samplesArena = new Float64Array(total);
+    this.samplesUsed = 0;
     this.computeMs = 0;
     this.result = null;
     this.slices = 0;
@@ -246,7 +257,12 @@ export class FlushJob {
       };
     }
     const res = c.timerRes[i]!;
-    const samples = res.slice(0, n < c.reservoirSize ? n : c.reservoirSize);
+    const m = n < c.reservoirSize ? n : c.reservoirSize;
+    const arena = this.samplesArena;
+    const off = this.samplesUsed;
+    for (let j = 0; j < m; j++) arena[off + j] = res[j]!;
+    this.samplesUsed = off + m;
+    const samples = arena.subarray(off, off + m);
     c.timerRes[i] = EMPTY_SAMPLES;
     this.scratch.release(res);
     samples.sort();

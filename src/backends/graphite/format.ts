@@ -1,5 +1,5 @@
 /**
- * Graphite plaintext formatting: a pure function from a snapshot to the bytes of one flush.
+ * Graphite plaintext formatting: a snapshot to the bytes of one flush, written in line-aligned chunks (see outgoing.ts).
  *
  * Names and values follow the original statsd's backends/graphite.js + lib/process_metrics.js:
  *  - a line is `<path> <value> <unix seconds>\n`, the value formatted as JavaScript's String(number);
@@ -16,6 +16,7 @@
 import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
+import { ChunkPool, OutgoingFlush } from './outgoing.js';
 
 /** Which timer fields are emitted (the original's calculatedTimerMetrics, an inclusion list). */
 export interface TimerFieldFilter {
@@ -182,8 +183,8 @@ export interface GraphiteExtra {
   readonly now?: () => number;
 }
 
-export interface GraphitePayload {
-  readonly bytes: Buffer;
+/** What a finished formatter reports (its bytes went to the OutgoingFlush). */
+export interface GraphiteFormatResult {
   readonly lines: number;
   readonly numStats: number;
   /** The snapshot's timestamp (unix s) that every line carries. */
@@ -191,36 +192,44 @@ export interface GraphitePayload {
 }
 
 /**
- * Lines are concatenated into a short string, written into one growing Buffer every CHUNK_CHARS:
+ * Lines are concatenated into a short string, written into the current chunk every CHUNK_CHARS:
  * measured ~2x faster than converting 1 MiB strings with Buffer.from (flattening long ropes is costly).
  */
 const CHUNK_CHARS = 1 << 15;
 
-/** A growing byte buffer written in UTF-8. */
-class ByteOut {
+/** Writes strings (whole lines) into pooled chunks and appends each filled chunk to the outgoing flush. */
+class ChunkOut {
   private buf: Buffer;
   private off = 0;
-  constructor(estimate: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(estimate, 1 << 16));
+  constructor(
+    private readonly pool: ChunkPool,
+    private readonly out: OutgoingFlush,
+  ) {
+    this.buf = pool.take();
   }
   write(s: string): void {
-    const need = this.off + s.length * 3; // worst case of UTF-8 per UTF-16 unit
-    if (need > this.buf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, need));
-      this.buf.copy(nb, 0, 0, this.off);
-      this.buf = nb;
+    const need = s.length * 3; // worst case of UTF-8 per UTF-16 unit
+    if (this.off + need > this.buf.length) {
+      this.emit();
+      this.buf = this.pool.take(need);
     }
     this.off += this.buf.write(s, this.off, 'utf8');
   }
-  /**
-   * The bytes written. Not copied into an exact-size buffer: the slack past them was never touched,
-   * so it is address space only, not resident memory (and touching fresh pages for a copy costs ~3 ms
-   * per MiB here).
-   */
-  result(): Buffer {
-    return this.buf.subarray(0, this.off);
+  /** Appends what the current chunk holds (a line-aligned view) and starts a new chunk on the next write. */
+  private emit(): void {
+    if (this.off > 0) this.out.append(this.buf.subarray(0, this.off));
+    else this.pool.give(this.buf);
+    this.off = 0;
+  }
+  /** The last chunk. */
+  end(lines: number): void {
+    this.emit();
+    this.buf = EMPTY;
+    this.out.end(lines);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Formats one flush, resumably: {@link step} writes about `budgetMs` worth of lines and returns true
@@ -234,23 +243,25 @@ export class GraphiteFormatter {
   private s = '';
   private lines = 0;
   private calcMs = 0;
-  private readonly out: ByteOut;
+  private readonly out: ChunkOut;
   private readonly tsNl: string;
-  private result: GraphitePayload | null = null;
+  private result: GraphiteFormatResult | null = null;
   private numStats = 0;
 
   constructor(
     private readonly snapshot: Snapshot,
     private readonly o: GraphiteFormatOptions,
     private readonly extra: GraphiteExtra,
+    /** Where the chunks go (the delivery queue may be sending its first chunks while later ones are formatted). */
+    readonly outgoing: OutgoingFlush,
+    pool: ChunkPool = new ChunkPool(0),
   ) {
-    const counters = snapshot.counters;
     this.tsNl = ' ' + snapshot.timestamp + '\n';
-    this.out = new ByteOut((counters.length * 2 + snapshot.timers.length * 16 + snapshot.gauges.length + snapshot.sets.length) * 64 + 1024);
+    this.out = new ChunkOut(pool, outgoing);
   }
 
-  /** The finished payload (after step() returned true). */
-  get payload(): GraphitePayload {
+  /** The finished payload's figures (after step() returned true). */
+  get payload(): GraphiteFormatResult {
     if (this.result === null) throw new Error('GraphiteFormatter: payload read before formatting finished');
     return this.result;
   }
@@ -450,11 +461,12 @@ export class GraphiteFormatter {
       lines++;
     }
     out.write(s);
+    out.end(lines);
     this.s = '';
     this.lines = lines;
     this.numStats = numStats;
     this.phase = 5;
-    this.result = { bytes: out.result(), lines, numStats, timestamp: snapshot.timestamp };
+    this.result = { lines, numStats, timestamp: snapshot.timestamp };
     return true;
   }
 }
@@ -462,27 +474,46 @@ export class GraphiteFormatter {
 /** Items between two clock reads while formatting in slices (a counter is 1, a timer 8). */
 const SLICE_CHECK_UNITS = 256;
 
-/** Formats one flush at once (see {@link GraphiteFormatter}). */
+/** One whole flush's bytes and figures (formatted at once: tests, benches). */
+export interface GraphitePayload extends GraphiteFormatResult {
+  readonly bytes: Buffer;
+}
+
+/** Formats one flush at once into one buffer (see {@link GraphiteFormatter}). */
 export function formatGraphite(snapshot: Snapshot, o: GraphiteFormatOptions, extra: GraphiteExtra): GraphitePayload {
-  const f = new GraphiteFormatter(snapshot, o, extra);
+  const out = new OutgoingFlush({ timestamp: snapshot.timestamp });
+  const f = new GraphiteFormatter(snapshot, o, extra, out);
   f.step(Infinity);
-  return f.payload;
+  return { ...f.payload, bytes: out.peekUnsent() };
 }
 
 /**
- * The same bytes as {@link formatGraphite}, formatted in slices of about `sliceMs` that yield to the
- * event loop in between (a flush of a million keys never holds ingest for long).
+ * Formats into `out` in slices of about `sliceMs` that yield to the event loop in between (a flush of a
+ * million keys never holds ingest for long), and wait for the sender while `out` is full.
  */
+export async function formatGraphiteInto(
+  out: OutgoingFlush,
+  snapshot: Snapshot,
+  o: GraphiteFormatOptions,
+  extra: GraphiteExtra,
+  pool?: ChunkPool,
+  sliceMs = 5,
+): Promise<GraphiteFormatResult> {
+  const f = new GraphiteFormatter(snapshot, o, extra, out, pool);
+  while (!f.step(sliceMs)) {
+    if (out.full) await out.room();
+    else await yieldToIngest();
+  }
+  return f.payload;
+}
+
+/** The same bytes as {@link formatGraphite}, formatted in slices (tests). */
 export async function formatGraphiteAsync(snapshot: Snapshot, o: GraphiteFormatOptions, extra: GraphiteExtra, sliceMs = 5): Promise<GraphitePayload> {
-  const f = new GraphiteFormatter(snapshot, o, extra);
-  while (!f.step(sliceMs)) await yieldToIngest();
-  return f.payload;
+  const out = new OutgoingFlush({ timestamp: snapshot.timestamp });
+  const r = await formatGraphiteInto(out, snapshot, o, extra, undefined, sliceMs);
+  return { ...r, bytes: out.peekUnsent() };
 }
 
-/**
- * The original's `timer_data[KEY]` object for one timer (field order and filtering as in Graphite),
- * for backends that print objects (console). Not for the hot path.
- */
 export function timerDataObject(t: TimerStat, f: TimerFieldFilter): Record<string, number | Record<string, number>> {
   const out: Record<string, number | Record<string, number>> = {};
   if (t.n === 0) {

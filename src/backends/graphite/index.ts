@@ -8,7 +8,8 @@
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
-import { formatGraphiteAsync, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
+import { formatGraphiteInto, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
+import { ChunkPool, OutgoingFlush } from './outgoing.js';
 import { DEFAULT_QUEUE_BYTES, DeliveryQueue } from './queue.js';
 import { sendTcp, type SendFn } from './transport.js';
 
@@ -31,6 +32,9 @@ export function queueBytesFrom(raw: Readonly<Record<string, unknown>>): { value:
   return { value: DEFAULT_QUEUE_BYTES, problem: `graphite.queueBytes must be a non-negative number, got ${JSON.stringify(v)}` };
 }
 
+/** Free chunks kept between flushes: the sender's window (high water) plus the replay tail, and a few more. */
+const POOLED_CHUNKS = 16;
+
 export class GraphiteBackend implements Backend {
   readonly name = 'graphite';
   private readonly opts: GraphiteFormatOptions;
@@ -39,6 +43,8 @@ export class GraphiteBackend implements Backend {
   private readonly now: () => number;
   /** The last flush's formatting (never rejects). */
   private formatTail: Promise<void> = Promise.resolve();
+  /** Chunks reused across flushes (enough for the sender's window and replay tail, see outgoing.ts). */
+  private readonly pool = new ChunkPool(POOLED_CHUNKS);
 
   constructor(private readonly ctx: BackendContext, deps: GraphiteBackendDeps = {}) {
     const g = ctx.config.graphite;
@@ -50,7 +56,7 @@ export class GraphiteBackend implements Backend {
     const host = g.host ?? '';
     const target = { host, port: g.port, timeoutMs: g.timeoutMs };
     this.queue = new DeliveryQueue({
-      send: deps.send ?? ((payload, signal) => sendTcp(target, payload, signal)),
+      send: deps.send ?? ((flush, signal) => sendTcp(target, flush, signal)),
       log: ctx.log,
       maxBytes: qb.value,
       backoffMinMs: deps.backoffMinMs,
@@ -75,10 +81,15 @@ export class GraphiteBackend implements Backend {
     return done;
   }
 
+  /**
+   * The flush enters the queue before it is formatted: when Graphite is reachable and nothing older
+   * waits, its chunks are written while later ones are formatted (bounded memory however many keys).
+   */
   private async formatAndQueue(snapshot: Snapshot): Promise<void> {
+    const out = new OutgoingFlush({ timestamp: snapshot.timestamp, pool: this.pool });
     try {
       const s = this.queue.stats;
-      const payload = await formatGraphiteAsync(snapshot, this.opts, {
+      const extra = {
         lastException: s.lastException,
         lastFlush: s.lastFlush,
         flushTime: s.flushTime,
@@ -87,10 +98,13 @@ export class GraphiteBackend implements Backend {
         droppedFlushes: s.droppedFlushes > 0 ? s.droppedFlushes : undefined,
         droppedLines: s.droppedFlushes > 0 ? s.droppedLines : undefined,
         now: this.now,
-      });
-      this.queue.push({ bytes: payload.bytes, lines: payload.lines, timestamp: payload.timestamp });
+      };
+      this.queue.push(out);
+      await formatGraphiteInto(out, snapshot, this.opts, extra, this.pool);
     } catch (err) {
-      this.ctx.log.error({ err }, 'graphite: could not format a flush; it is lost');
+      // what was formatted (whole lines) is still delivered
+      if (!out.complete) out.end(out.lines);
+      this.ctx.log.error({ err }, 'graphite: could not format a flush; the rest of it is lost');
     }
   }
 

@@ -1,11 +1,13 @@
 /**
  * "Nothing lost" delivery for Graphite: every formatted flush goes through a bounded FIFO.
  *
- * - One payload in flight at a time, oldest first, so Graphite sees points in order and a replay
+ * - A flush enters the queue when its formatting starts (an {@link OutgoingFlush} whose chunks keep
+ *   arriving); when it is at the head and Graphite is up, it is written while being formatted.
+ * - One flush in flight at a time, oldest first, so Graphite sees points in order and a replay
  *   after an outage comes before the live flushes queued behind it.
  * - A failed delivery goes back to the head and is retried after a capped exponential backoff
  *   (250 ms → 10 s by default); the backoff resets on the first success.
- * - The queue is bounded in bytes (default 64 MiB): past the bound the OLDEST payloads are dropped
+ * - The queue is bounded in unsent bytes (default 64 MiB): past the bound the OLDEST flushes are dropped
  *   and counted (dropped_flushes, dropped_lines). The payload being sent is outside the bound until it
  *   fails and re-enters at the head (then it is the oldest, so the first to be dropped).
  * - Logs: one WARN when an outage starts, one ERROR the first time it drops data, one INFO when it
@@ -14,18 +16,15 @@
  *   reported once at ERROR.
  */
 import type { Logger } from 'pino';
+import type { OutgoingFlush } from './outgoing.js';
 import { GraphiteAbortError, type SendFn } from './transport.js';
 
 export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_BACKOFF_MIN_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 10_000;
 
-export interface QueueEntry {
-  readonly bytes: Buffer;
-  readonly lines: number;
-  /** Unix seconds the payload's lines carry. */
-  readonly timestamp: number;
-}
+/** A queued flush: its chunks may still be arriving from the formatter (see outgoing.ts). */
+export type QueueEntry = OutgoingFlush;
 
 export interface DeliveryQueueOptions {
   readonly send: SendFn;
@@ -106,11 +105,21 @@ export class DeliveryQueue {
     };
   }
 
-  /** Appends one payload (never blocks, never throws). Ignored after stop(). */
+  /**
+   * Appends one flush (never blocks, never throws), possibly before its formatter is done: its bytes
+   * count against the bound as they arrive. Ignored after stop().
+   */
   push(entry: QueueEntry): void {
     if (this.closed) return;
     this.entries.push(entry);
-    this.bytes += entry.bytes.length;
+    this.bytes += entry.unsentBytes;
+    entry.onGrow = (n) => {
+      if (this.inFlight !== entry && !this.closed) {
+        this.bytes += n;
+        this.enforceBound();
+      }
+      this.updateGauges();
+    };
     this.enforceBound();
     this.updateGauges();
     this.pump();
@@ -165,6 +174,8 @@ export class DeliveryQueue {
       this.stats.droppedLines += lostLines;
       this.log.error({ lostFlushes, lostLines, deadlineMs }, 'graphite: stopping with undelivered flushes, they are lost');
     }
+    for (const e of this.entries) e.release();
+    this.inFlight?.release();
     this.entries = [];
     this.inFlight = null;
     this.bytes = 0;
@@ -180,12 +191,13 @@ export class DeliveryQueue {
       return;
     }
     this.inFlight = entry;
-    this.bytes -= entry.bytes.length;
+    this.bytes -= entry.unsentBytes;
+    entry.sending = true;
     const ac = new AbortController();
     this.inFlightAbort = ac;
     let p: Promise<number>;
     try {
-      p = this.send(entry.bytes, ac.signal);
+      p = this.send(entry, ac.signal);
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -202,7 +214,9 @@ export class DeliveryQueue {
     const s = this.stats;
     s.lastFlush = Math.round(this.now() / 1000);
     s.flushTime = ms;
-    s.flushLength = entry.bytes.length;
+    s.flushLength = entry.totalBytes;
+    entry.stoppedSending();
+    entry.release();
     s.delivered++;
     this.backoff = 0;
     this.dropLogged = false;
@@ -228,6 +242,7 @@ export class DeliveryQueue {
     if (this.inFlight !== entry) return;
     this.inFlight = null;
     this.inFlightAbort = null;
+    entry.stoppedSending();
     if (this.closed || err instanceof GraphiteAbortError) return;
     const s = this.stats;
     s.failures++;
@@ -235,14 +250,14 @@ export class DeliveryQueue {
     if (this.outage === null) {
       this.outage = { since: this.now(), failures: 0, droppedFlushes: 0, droppedLines: 0 };
       this.log.warn(
-        { err, queuedFlushes: this.entries.length + 1, queuedBytes: this.bytes + entry.bytes.length },
+        { err, queuedFlushes: this.entries.length + 1, queuedBytes: this.bytes + entry.unsentBytes },
         'graphite delivery failed: queueing flushes and retrying with backoff',
       );
     }
     this.outage.failures++;
     // Back to the head: it is still the oldest.
     this.entries.unshift(entry);
-    this.bytes += entry.bytes.length;
+    this.bytes += entry.unsentBytes;
     this.enforceBound();
     this.updateGauges();
     this.backoff = this.backoff === 0 ? this.backoffMin : Math.min(this.backoff * 2, this.backoffMax);
@@ -261,7 +276,9 @@ export class DeliveryQueue {
     // backlog of an outage, it must not refuse a large flush to a healthy Graphite.
     while (this.bytes > this.maxBytes && this.entries.length > 1) {
       const e = this.entries.shift()!;
-      this.bytes -= e.bytes.length;
+      this.bytes -= e.unsentBytes;
+      e.onGrow = null;
+      e.release();
       flushes++;
       lines += e.lines;
     }
@@ -283,7 +300,7 @@ export class DeliveryQueue {
   }
 
   private updateGauges(): void {
-    this.stats.queuedBytes = this.bytes + (this.inFlight === null ? 0 : this.inFlight.bytes.length);
+    this.stats.queuedBytes = this.bytes + (this.inFlight === null ? 0 : this.inFlight.unsentBytes);
     this.stats.queuedFlushes = this.entries.length + (this.inFlight === null ? 0 : 1);
   }
 

@@ -8,6 +8,7 @@ import {
   type GraphiteExtra,
 } from '../../../src/backends/graphite/format.js';
 import type { Snapshot } from '../../../src/aggregator/snapshot.js';
+import { OutgoingFlush } from '../../../src/backends/graphite/outgoing.js';
 import { config, counter, graphiteConfig, key, referenceSnapshot, snapshot, timer, TS } from './fixtures.js';
 
 const EXTRA: GraphiteExtra = { lastException: 0, lastFlush: 1795421994, flushTime: 12, flushLength: 670, now: () => 1000 };
@@ -55,13 +56,14 @@ describe('formatGraphiteAsync: the same bytes as formatGraphite', () => {
     const o = graphiteFormatOptions(namespaceConfigFrom(config()));
     let clock = 0;
     // each slice reads the clock twice (start, end) and is charged 3 ms by this clock
-    const f = new GraphiteFormatter(snap, o, { ...EXTRA, now: () => (clock += 1.5) });
+    const out = new OutgoingFlush({ timestamp: TS });
+    const f = new GraphiteFormatter(snap, o, { ...EXTRA, now: () => (clock += 1.5) }, out);
     let slices = 0;
     while (!f.step(0)) slices++;
     slices++;
     expect(slices).toBeGreaterThan(10);
-    const text = f.payload.bytes.toString('utf8');
+    const text = out.peekUnsent().toString('utf8');
     expect(text).toContain(`stats.statsd.graphiteStats.calculationtime ${Math.round(slices * 1.5)} ${TS}\n`);
-    expect(() => new GraphiteFormatter(snap, o, EXTRA).payload).toThrow();
+    expect(() => new GraphiteFormatter(snap, o, EXTRA, new OutgoingFlush({ timestamp: TS })).payload).toThrow();
   });
 });

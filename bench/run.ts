@@ -162,6 +162,14 @@ async function main(): Promise<number> {
     originalPath: process.env.TALLYD_BENCH_ORIGINAL ?? null,
     notes: [],
   };
+  const rmem = report.rmemMax;
+  if (rmem !== null && rmem < RECV_BUFFER) {
+    const msg =
+      `net.core.rmem_max is ${(rmem / 1048576).toFixed(1)} MiB, below the ${RECV_BUFFER / 1048576} MiB receive buffer the targets ` +
+      `assume: pauses of more than a few ms will drop packets (raise it: sysctl -w net.core.rmem_max=${RECV_BUFFER})`;
+    log(`WARNING: ${msg}`);
+    report.notes.push(msg);
+  }
 
   try {
     for (const [name, shape] of [['single', SINGLE], ['multi', MULTI]] as const) {

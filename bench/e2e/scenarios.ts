@@ -152,6 +152,8 @@ export interface FlushRun {
   rssTimersBytes: number | null;
   peakRssBytes: number | null;
   bytesPerCounterKey: number | null;
+  /** How long after a flush the lowest RSS was looked for. */
+  rssWindowMs: number;
   bytesPerTimerKey: number | null;
   populate: { lines: number; seconds: number }[];
   /** The flush of every key updated in its interval, under load. */
@@ -173,8 +175,8 @@ export interface FlushOptions {
 }
 
 /**
- * The lowest VmRSS seen over `ms` (sampled every 100 ms): right after a flush the heap still holds
- * that flush's garbage until V8 collects it.
+ * The lowest VmRSS seen over `ms` (sampled every 100 ms): the steady state between flushes (right
+ * after a flush the heap still holds that flush's garbage until V8 collects it).
  */
 async function settledRss(pid: number, ms: number): Promise<number | null> {
   let min: number | null = null;
@@ -201,6 +203,8 @@ const internal = (m: Map<string, number>, ...paths: string[]): number | null => 
  */
 export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions) => Promise<DaemonHandle>, o: FlushOptions): Promise<FlushRun> {
   const FI = o.flushInterval;
+  /** The lowest RSS is looked for over most of an interval after a flush (the next one is ~FI away). */
+  const rssWindowMs = Math.min(6000, FI / 2);
   const flushWait = FI * 3 + 60_000;
   const d = await start({
     graphitePort: ctx.sink.port,
@@ -245,18 +249,18 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
   try {
     ctx.log(`${d.name} (pid ${d.pid}) for the flush scenario, flushInterval ${FI} ms`);
     await flushAfter(0);
-    const rssIdle = await settledRss(d.pid, Math.min(2000, FI / 4));
+    const rssIdle = await settledRss(d.pid, rssWindowMs);
 
     // 1. The counters, then the memory they take.
     ctx.log(`populating ${fmtInt(o.counterKeys)} counter keys at ${fmtInt(o.populateLinesPerSec)} lines/s`);
     const c = await fill(o.counterKeys, 0, o.counterKeys, (f) => f.byPrefix.get('fk')?.counterKeys ?? 0, 3);
-    const rssCounters = await settledRss(d.pid, Math.min(2000, FI / 4));
+    const rssCounters = await settledRss(d.pid, rssWindowMs);
     const liveCounterKeys = c.live;
 
     // 2. The timers.
     ctx.log(`populating ${fmtInt(o.timerKeys)} timer keys`);
     const t = await fill(0, o.timerKeys, o.timerKeys, (f) => f.byPrefix.get('fk')?.timerKeys ?? 0, 3);
-    const rssTimers = await settledRss(d.pid, Math.min(2000, FI / 4));
+    const rssTimers = await settledRss(d.pid, rssWindowMs);
     const liveTimerKeys = t.live;
 
     // 3. The heavy flush: right after a flush, update every key, then offer load across the next flush.
@@ -300,6 +304,7 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
       rssTimersBytes: rssTimers,
       peakRssBytes: peak,
       bytesPerCounterKey: perKey(rssIdle, rssCounters, liveCounterKeys),
+      rssWindowMs,
       bytesPerTimerKey: perKey(rssCounters, rssTimers, liveTimerKeys),
       populate,
       heavy: {

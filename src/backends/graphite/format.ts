@@ -501,8 +501,8 @@ export async function formatGraphiteInto(
 ): Promise<GraphiteFormatResult> {
   const f = new GraphiteFormatter(snapshot, o, extra, out, pool);
   while (!f.step(sliceMs)) {
+    await yieldToIngest();
     if (out.full) await out.room();
-    else await yieldToIngest();
   }
   return f.payload;
 }

@@ -336,7 +336,7 @@ export class Daemon {
   private async startListener(server: TallydConfig['servers'][number]): Promise<void> {
     const ingestLog = componentLogger(this.rootLog, 'listener');
     const l = server.server === 'udp'
-      ? await startUdpListener(server, this.handlePacket, ingestLog)
+      ? await startUdpListener(server, this.handlePacket, ingestLog, this.config.udpReader)
       : await startTcpListener(server, this.handlePacket, () => this.aggregator.badLine(BadLine.TooLong, EMPTY, 0, 0), ingestLog);
     this.listeners.push(l);
     this.listenerKeys.push(JSON.stringify(server));
@@ -363,13 +363,13 @@ const RETIRE_DRAIN_MS = 2 ** 31 - 1;
 
 /** Top-level config fields no backend reads: a change in them alone does not rebuild backends. */
 const NOT_FOR_BACKENDS = new Set([
-  'servers', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
+  'servers', 'udpReader', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
   'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug',
 ]);
 /** The same, as spelled in the raw file. */
 const RAW_NOT_FOR_BACKENDS = new Set([
   'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'automaticConfigReload', 'logLevel', 'log',
-  'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer',
+  'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer', 'udpReader',
   'tcpMaxLineLength',
 ]);
 

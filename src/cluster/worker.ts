@@ -194,7 +194,8 @@ export async function runWorker(): Promise<void> {
   const listeners: Listener[] = [];
   try {
     for (const server of config.servers) {
-      if (server.server === 'udp') listeners.push(await startUdpListener(server, handlePacket, log));
+      // dgram: node:cluster shares one socket among the workers (the native reader binds its own)
+      if (server.server === 'udp') listeners.push(await startUdpListener(server, handlePacket, log, 'dgram'));
       else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log));
     }
   } catch (err) {

@@ -41,6 +41,8 @@ export const MIN_RESERVOIR_SIZE = 16;
 export const MAX_RESERVOIR_SIZE = 1_048_576;
 /** tallyd's own: requested SO_RCVBUF for each UDP server, bytes (32 MiB). */
 export const DEFAULT_UDP_RECV_BUFFER_BYTES = 33_554_432;
+/** UDP reading: recvmmsg batches into a preallocated buffer (falls back to dgram where unavailable). */
+export const DEFAULT_UDP_READER = 'native';
 /** tallyd's own: longest accepted TCP line, bytes. */
 export const DEFAULT_TCP_MAX_LINE_LENGTH = 65_536;
 export const DEFAULT_LOG_LEVEL = 'info';

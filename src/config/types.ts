@@ -84,8 +84,13 @@ export interface TallydConfig {
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   readonly logLevel: string;
   readonly automaticConfigReload: boolean;
-  /** Ingest processes (node:cluster workers; 1: a single process). See .tmp/README-workers.md. */
+  /** Ingest processes (node:cluster workers; 1: a single process). See the README's `workers`. */
   readonly workers?: number;
+  /**
+   * How UDP is read: 'native' (recvmmsg into one preallocated buffer, Linux, when the addon is built;
+   * else it falls back to dgram with a log line) or 'dgram' (Node's dgram, a Buffer per datagram).
+   */
+  readonly udpReader?: 'native' | 'dgram';
   /** How long a stop (SIGTERM/SIGINT) waits for backends to drain, ms (default 5000). */
   readonly stopDrainMs?: number;
   /** Most distinct keys (all types); lines for new keys past it are dropped and counted (default 2,000,000). */

@@ -41,6 +41,7 @@ import {
   DEFAULT_REPEATER_PROTOCOL,
   DEFAULT_RESERVOIR_SIZE,
   DEFAULT_TCP_MAX_LINE_LENGTH,
+  DEFAULT_UDP_READER,
   DEFAULT_UDP_RECV_BUFFER_BYTES,
   DEFAULT_WORKERS,
   MAX_WORKERS,
@@ -64,7 +65,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'graphiteHost', 'graphitePort', 'graphitePicklePort', 'graphiteProtocol', 'graphite', 'console',
   'repeater', 'repeaterProtocol',
   // tallyd's own
-  'reservoirSize', 'workers', 'udpRecvBuffer', 'tcpMaxLineLength', 'logLevel', 'prometheus',
+  'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
   'stopDrainMs', 'maxKeys', 'idleKeyTtl',
 ]);
 
@@ -549,6 +550,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     logLevel: readLogLevel(r, raw, debug),
     automaticConfigReload: r.bool('automaticConfigReload', raw.automaticConfigReload, DEFAULT_AUTOMATIC_CONFIG_RELOAD),
     workers: r.int('workers', raw.workers, DEFAULT_WORKERS, 1, MAX_WORKERS, `an integer between 1 and ${MAX_WORKERS}`),
+    udpReader: r.oneOf('udpReader', raw.udpReader, DEFAULT_UDP_READER, ['native', 'dgram'] as const),
     // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
     ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),

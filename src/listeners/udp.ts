@@ -1,11 +1,13 @@
 /**
- * UDP listener: one dgram socket, every datagram handed over as is. Node gives us a fresh Buffer per
- * datagram (there is no recv-into API); the parser works on it in place and keeps nothing.
+ * UDP listener: every datagram handed over as is, as a byte range the parser works on in place and
+ * keeps nothing of. By default the native reader (./native.ts: recvmmsg batches into one reused
+ * buffer); Node's dgram (a fresh Buffer per datagram) where that is not available or not wanted.
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
+import { loadNativeReader, nativeReaderProblem, startNativeUdpListener } from './native.js';
 import type { Listener, PacketHandler } from './types.js';
 
 export interface UdpListener extends Listener {
@@ -13,7 +15,26 @@ export interface UdpListener extends Listener {
   readonly recvBufferBytes: number;
 }
 
-export function startUdpListener(cfg: ServerConfig, onPacket: PacketHandler, log: Logger): Promise<UdpListener> {
+/**
+ * A UDP listener: the native recvmmsg reader (./native.ts) unless `reader` is 'dgram' or the addon is
+ * not available here (then dgram, and one INFO line says why).
+ */
+export async function startUdpListener(
+  cfg: ServerConfig,
+  onPacket: PacketHandler,
+  log: Logger,
+  reader: 'native' | 'dgram' = 'native',
+): Promise<UdpListener> {
+  if (reader === 'native') {
+    const native = loadNativeReader();
+    if (native !== null) return startNativeUdpListener(native, cfg, onPacket, log);
+    log.info({ reason: nativeReaderProblem() }, 'native UDP reader not available: using dgram');
+  }
+  return startDgramListener(cfg, onPacket, log);
+}
+
+/** Node's dgram: a fresh Buffer per datagram. */
+export function startDgramListener(cfg: ServerConfig, onPacket: PacketHandler, log: Logger): Promise<UdpListener> {
   const type = cfg.addressIpv6 ? 'udp6' : 'udp4';
   const socket = dgram.createSocket({ type, reuseAddr: false });
   return new Promise((resolve, reject) => {
@@ -42,7 +63,7 @@ export function startUdpListener(cfg: ServerConfig, onPacket: PacketHandler, log
       const level = granted > 0 && granted < cfg.recvBufferBytes ? 'warn' : 'info';
       log[level](
         { requested: cfg.recvBufferBytes, granted, hint: level === 'warn' ? 'raise net.core.rmem_max' : undefined },
-        `listening on ${description}`,
+        `listening on ${description} (dgram)`,
       );
       resolve({
         kind: 'udp',

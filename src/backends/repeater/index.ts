@@ -57,11 +57,14 @@ export class RepeaterBackend implements Backend {
   packet(buf: Buffer, start: number, end: number): void {
     if (this.closed) return;
     const ts = this.targets;
+    // send() is asynchronous and the listener may reuse `buf` (the native reader does): send a copy
+    const copy = Buffer.allocUnsafe(end - start);
+    buf.copy(copy, 0, start, end);
     // send() throws only for a closed socket or bad arguments: one guard per packet, not per target.
     try {
       for (let i = 0; i < ts.length; i++) {
         const t = ts[i]!;
-        this.socket.send(buf, start, end - start, t.port, t.address, this.onSent);
+        this.socket.send(copy, 0, copy.length, t.port, t.address, this.onSent);
         this.packetsSent++;
       }
     } catch (err) {

@@ -53,6 +53,7 @@ describe('defaults', () => {
       logLevel: 'info',
       automaticConfigReload: true,
       workers: 1,
+      udpReader: 'native',
       configFile: undefined,
     });
   });
@@ -313,5 +314,12 @@ describe('wrong values', () => {
       "config key 'graphiteHost': environment variable 'TALLYD_TEST_NOT_SET_X' is not set (placeholder ${ENV:TALLYD_TEST_NOT_SET_X})",
       "config key 'flushInterval': expected a positive integer (ms), got 0",
     ]);
+  });
+});
+
+describe('udpReader', () => {
+  it('takes native or dgram and refuses anything else, naming the key', () => {
+    expect(validateConfig({ udpReader: 'dgram' }).config.udpReader).toBe('dgram');
+    expect(() => validateConfig({ udpReader: 'fast' })).toThrow(/udpReader/);
   });
 });

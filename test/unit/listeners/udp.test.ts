@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../../src/config/types.js';
+import { loadNativeReader, nativeReaderProblem, SLOTS } from '../../../src/listeners/native.js';
 import { readUdpDrops, startUdpListener, type UdpListener } from '../../../src/listeners/udp.js';
 
 const log = pino({ level: 'silent' });
@@ -19,10 +20,23 @@ afterEach(async () => {
 const send = (sock: dgram.Socket, payload: Buffer | string, port: number): Promise<void> =>
   new Promise((res, rej) => sock.send(payload, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
 
-describe('udp listener', () => {
+it.runIf(process.platform === 'linux')('the native reader is built and loads (npm install builds it)', () => {
+  expect(nativeReaderProblem()).toBeUndefined();
+  expect(loadNativeReader()).not.toBeNull();
+});
+
+const waitUntil = async (cond: () => boolean, ms = 3000): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe.each(['native', 'dgram'] as const)('udp listener (%s)', (reader) => {
+  const start = (over: Partial<ServerConfig>, onPacket: (buf: Buffer, start: number, end: number) => void) =>
+    startUdpListener(cfg(over), onPacket, log, reader);
+
   it('hands every datagram over whole, byte for byte, with its bounds', async () => {
     const got: string[] = [];
-    listener = await startUdpListener(cfg(), (buf, start, end) => got.push(buf.toString('latin1', start, end)), log);
+    listener = await start({}, (buf, start, end) => got.push(buf.toString('latin1', start, end)));
     expect(listener.kind).toBe('udp');
     expect(listener.port).toBeGreaterThan(0);
     expect(listener.description).toBe(`udp 127.0.0.1:${listener.port}`);
@@ -30,15 +44,49 @@ describe('udp listener', () => {
     const bin = Buffer.from([0, 0xff, 0x0a, 0x80, 0x3a]);
     await send(sock, 'a:1|c\nb:2|c', listener.port);
     await send(sock, bin, listener.port);
-    const deadline = Date.now() + 2000;
-    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => got.length >= 2);
     sock.close();
     expect(got).toEqual(['a:1|c\nb:2|c', bin.toString('latin1')]);
   });
 
+  it('delivers bursts larger than one batch, in order, and the largest datagram whole', async () => {
+    const got: string[] = [];
+    listener = await start({ recvBufferBytes: 8 << 20 }, (buf, s, e) => got.push(buf.toString('latin1', s, e)));
+    const sock = dgram.createSocket('udp4');
+    const n = SLOTS * 5 + 7;
+    // sent without waiting: several datagrams wait in the socket, so the reader takes them in batches
+    await Promise.all(Array.from({ length: n }, (_, i) => send(sock, `k${i}:${i}|c`, listener!.port)));
+    const big = Buffer.alloc(65_507, 0x62);
+    big.write('big:1|c\n');
+    await send(sock, big, listener.port);
+    await waitUntil(() => got.length >= n + 1);
+    sock.close();
+    expect(got.slice(0, n)).toEqual(Array.from({ length: n }, (_, i) => `k${i}:${i}|c`));
+    expect(got[n]!.length).toBe(65_507);
+    expect(got[n]!.startsWith('big:1|c\nbbb')).toBe(true);
+  });
+
+  it('listens on IPv6', async () => {
+    const got: string[] = [];
+    listener = await start({ address: '::1', addressIpv6: true }, (buf, s, e) => got.push(buf.toString('latin1', s, e)));
+    const sock = dgram.createSocket('udp6');
+    await new Promise<void>((res, rej) => sock.send('v6:1|c', listener!.port, '::1', (e) => (e ? rej(e) : res())));
+    await waitUntil(() => got.length >= 1);
+    sock.close();
+    expect(got).toEqual(['v6:1|c']);
+  });
+
   it('refuses to start on a port in use', async () => {
-    listener = await startUdpListener(cfg(), () => undefined, log);
-    await expect(startUdpListener(cfg({ port: listener.port }), () => undefined, log)).rejects.toThrow(/EADDRINUSE/);
+    listener = await start({}, () => undefined);
+    await expect(start({ port: listener.port }, () => undefined)).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('closes: the port can be bound again', async () => {
+    const first = await start({}, () => undefined);
+    const port = first.port;
+    await first.close();
+    listener = await start({ port }, () => undefined);
+    expect(listener.port).toBe(port);
   });
 });
 

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "udp_recv",
+      "sources": ["udp_recv.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["udp_recv.c"]}]]
+    }
+  ]
+}

@@ -13,6 +13,7 @@
 import { DEFAULT_IDLE_KEY_TTL, DEFAULT_MAX_KEYS } from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { canonicalKey } from '../parser/canonical.js';
+import { hashKeyBytes } from '../parser/scanner.js';
 import { BAD_LINE_REASONS, MetricType, type BadLine, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
 import { KeyTable } from './keytable.js';
 import {
@@ -25,11 +26,11 @@ import {
   type CompiledHistogram,
   type Threshold,
 } from './percentiles.js';
-import { reservoirOffer, reservoirValues } from './reservoir.js';
+import { growReservoir, reservoirValues } from './reservoir.js';
 import { mergeReservoir as mergeReservoirInto } from './merge.js';
 import type { Snapshot } from './snapshot.js';
 import { DEFAULT_FLUSH_SLICE_MS, FlushJob, type FlushScratch } from './flushjob.js';
-import { CounterStore, GaugeStore, SetStore, SlotIndex, TimerStore } from './stores.js';
+import { CounterStore, GaugeStore, SetStore, SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore } from './stores.js';
 
 export interface AggregatorOptions {
   config: TallydConfig;
@@ -80,6 +81,12 @@ export class Aggregator implements SampleSink {
   private staleEntries: number;
 
   private readonly random: () => number;
+  /**
+   * xorshift32 state for the reservoirs' Algorithm R when no RNG was injected (never 0 then); 0 when
+   * one was (`random` is called). Inline, it is measurably cheaper than a call to Math.random per
+   * timer value once a reservoir is full (.tmp/ab.mjs).
+   */
+  private rngState: number;
   private readonly onBadLine: ((reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void) | undefined;
 
   // Settings (from the config; reconfigure() applies a new one at the next flush).
@@ -142,6 +149,7 @@ export class Aggregator implements SampleSink {
     for (let type = 0; type < idx.length; type++) idx[type]!.byId.lookup = (id) => this.slotById(type, id);
     this.staleEntries = 0;
     this.random = opts.random ?? Math.random;
+    this.rngState = opts.random === undefined ? (Math.random() * 0x100000000) | 0 || 1 : 0;
     this.onBadLine = opts.onBadLine;
 
     this.flushIntervalMs = c.flushInterval;
@@ -217,7 +225,7 @@ export class Aggregator implements SampleSink {
 
   sample(s: Sample): void {
     const type = s.type;
-    const slot = this.slotFor(type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
+    const slot = this.slotFor(s, type);
     if (slot < 0) return; // a new key past maxKeys: dropped and counted
     if (this.keyHits !== null) this.keyHits[type]![slot]!++;
     if (type === MetricType.Counter) {
@@ -226,16 +234,26 @@ export class Aggregator implements SampleSink {
     } else if (type === MetricType.Timer) {
       this.addTimer(slot, s.value, s.sampleRate);
     } else if (type === MetricType.Gauge) {
-      const g = this.gauges;
-      // the original: a signed value is a delta only when the gauge exists and is not 0
-      if (s.gaugeDelta && g.values[slot] !== 0) g.values[slot] += s.value;
-      else g.values[slot] = s.value;
-      g.updated[slot] = 1;
-      if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
+      this.addGauge(slot, s);
     } else {
-      // set members are decoded per line: sets are rare, and a member must be kept as a string anyway
-      this.sets.members[slot]!.add(s.memberEnd > s.memberStart ? s.buf.toString('utf8', s.memberStart, s.memberEnd) : '0');
+      this.addSetMember(slot, s);
     }
+  }
+
+  // (gauges and sets in methods of their own: a small sample() lets V8 inline the key-table look-up
+  // into the scanner's loop; checked with --trace-turbo-inlining)
+  private addGauge(slot: number, s: Sample): void {
+    const g = this.gauges;
+    // the original: a signed value is a delta only when the gauge exists and is not 0
+    if (s.gaugeDelta && g.values[slot] !== 0) g.values[slot] += s.value;
+    else g.values[slot] = s.value;
+    g.updated[slot] = 1;
+    if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
+  }
+
+  private addSetMember(slot: number, s: Sample): void {
+    // set members are decoded per line: sets are rare, and a member must be kept as a string anyway
+    this.sets.members[slot]!.add(s.memberEnd > s.memberStart ? s.buf.toString('utf8', s.memberStart, s.memberEnd) : '0');
   }
 
   badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
@@ -255,15 +273,22 @@ export class Aggregator implements SampleSink {
     this.lastMsg = Math.round(Date.now() / 1000);
   }
 
-  private slotFor(type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
+  private slotFor(s: Sample, type: number): number {
     const t = this.table;
-    const e = t.find(type, buf, ks, ke, ts, te);
+    const buf = s.buf;
+    // (the scanner hashed the key bytes already: Sample.keyHash)
+    const h = s.keyHashed ? s.keyHash : hashKeyBytes(buf, s.keyStart, s.keyEnd);
+    const e = t.findHashed(h, type, buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
     if (e >= 0) {
       const slot = t.eSlot[e]!;
       if (this.indexes[type]!.gen[slot] === t.eGen[e]) return slot;
-      return this.resolve(e, type, buf, ks, ke, ts, te);
     }
-    return this.resolve(-1, type, buf, ks, ke, ts, te);
+    return this.resolveSample(s, type, e);
+  }
+
+  /** Slow path of {@link slotFor} (one small call site keeps slotFor small enough to inline). */
+  private resolveSample(s: Sample, type: number, entry: number): number {
+    return this.resolve(entry, type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
   }
 
   private timerAddHist(slot: number, v: number): void {
@@ -275,16 +300,40 @@ export class Aggregator implements SampleSink {
 
   private addTimer(slot: number, v: number, rate: number): void {
     const t = this.timers;
-    const i = t.n[slot]!;
-    t.n[slot] = i + 1;
-    t.count[slot]! += 1 / rate;
-    t.sum[slot]! += v;
-    t.sumSquares[slot]! += v * v;
-    if (v < t.min[slot]!) t.min[slot] = v;
-    if (v > t.max[slot]!) t.max[slot] = v;
+    const st = t.stats;
+    const o = slot * T_STRIDE;
+    const i = st[o + T_N]!;
+    st[o + T_N] = i + 1;
+    st[o + T_COUNT]! += 1 / rate;
+    st[o + T_SUM]! += v;
+    st[o + T_SQ]! += v * v;
+    if (v < st[o + T_MIN]!) st[o + T_MIN] = v;
+    if (v > st[o + T_MAX]!) st[o + T_MAX] = v;
+    // Algorithm R (reservoir.ts's reservoirOffer, inlined: no call per value): keep every value while
+    // there is room, grow up to the size, then replace a random one with probability size / (i + 1)
     const res = t.res[slot]!;
-    if (i < res.length) res[i] = v; // reservoir has room (length never exceeds the size)
-    else t.res[slot] = reservoirOffer(res, i, v, this.reservoirSize, this.random);
+    if (i < res.length) res[i] = v; // (a reservoir's length never exceeds the size)
+    else {
+      const size = this.reservoirSize;
+      if (i < size) {
+        const grown = growReservoir(res, i, size);
+        grown[i] = v;
+        t.res[slot] = grown;
+      } else {
+        let j: number;
+        let x = this.rngState;
+        if (x !== 0) {
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          this.rngState = x;
+          j = Math.floor(((x >>> 0) / 4294967296) * (i + 1));
+        } else {
+          j = Math.floor(this.random() * (i + 1));
+        }
+        if (j < size) res[j] = v;
+      }
+    }
     if (t.histRule[slot]! >= 0) this.timerAddHist(slot, v);
   }
 
@@ -474,7 +523,11 @@ export class Aggregator implements SampleSink {
         return this.counters.create(key);
       case MetricType.Timer: {
         const rule = matchHistogram(this.histograms, key.id);
-        return this.timers.create(key, rule, rule >= 0 ? this.histograms[rule]!.bounds.length : 0);
+        const slot = this.timers.create(key, rule, rule >= 0 ? this.histograms[rule]!.bounds.length : 0);
+        // a reservoir handed back by a flush job: with deleteTimers, the timers of the last interval
+        // come back without growing 16 → … → size again (measured ~3-6 µs per Float64Array allocation)
+        this.timers.res[slot] = this.pooledReservoir();
+        return slot;
       }
       case MetricType.Gauge:
         return this.gauges.create(key);
@@ -528,6 +581,8 @@ export class Aggregator implements SampleSink {
     const t = this.timers;
     const ti = t.idx;
     const nt = ti.size;
+    this.resPoolCap = nt;
+    if (this.resPool.length > nt) this.resPool.length = nt;
     const timerKeys = new Array<MetricKey>(nt);
     const timerN = new Float64Array(nt);
     const timerCount = new Float64Array(nt);
@@ -541,15 +596,17 @@ export class Aggregator implements SampleSink {
     // a timer deleted at this clear needs no fresh reservoir (remove() gives it the empty one)
     const refill = !this.deleteTimers;
     k = 0;
+    const ts = t.stats;
     for (let s = ti.head; s >= 0; s = ti.next[s]!) {
-      const n = t.n[s]!;
+      const o = s * T_STRIDE;
+      const n = ts[o + T_N]!;
       timerKeys[k] = ti.keys[s]!;
       timerN[k] = n;
-      timerCount[k] = t.count[s]!;
-      timerSum[k] = t.sum[s]!;
-      timerSumSquares[k] = t.sumSquares[s]!;
-      timerMin[k] = t.min[s]!;
-      timerMax[k] = t.max[s]!;
+      timerCount[k] = ts[o + T_COUNT]!;
+      timerSum[k] = ts[o + T_SUM]!;
+      timerSumSquares[k] = ts[o + T_SQ]!;
+      timerMin[k] = ts[o + T_MIN]!;
+      timerMax[k] = ts[o + T_MAX]!;
       const rule = t.histRule[s]!;
       timerRule[k] = rule;
       if (n > 0) {
@@ -616,13 +673,15 @@ export class Aggregator implements SampleSink {
 
   /** Reservoirs handed back by flush jobs, given to live timers at the next capture (no regrowth per interval). */
   private readonly resPool: Float64Array[] = [];
+  /** Timers at the last capture: the bound of {@link resPool}. */
+  private resPoolCap = 0;
   private readonly flushScratch: FlushScratch = {
     cum: new Cumulative(),
     summary: new TimerSummary(),
     running: { n: 0, sum: 0, sumSquares: 0, min: 0, max: 0 },
     release: (res) => {
-      // bounded by the live timers: a burst of deleted timers does not pin its arrays
-      if (res.length > 0 && this.resPool.length < this.timers.idx.size) this.resPool.push(res);
+      // bounded by the timers of the last capture (trimmed at each capture): a burst does not stay pinned
+      if (res.length > 0 && this.resPool.length < this.resPoolCap) this.resPool.push(res);
     },
   };
 
@@ -656,7 +715,7 @@ export class Aggregator implements SampleSink {
     for (let s = t.idx.head; s >= 0; ) {
       const next = t.idx.next[s]!;
       if (this.deleteTimers) stale += t.remove(s);
-      else if (ttl > 0 && idleFor(ti, s, t.n[s]! > 0 || t.count[s] !== 0) >= ttl) stale += t.remove(s);
+      else if (ttl > 0 && idleFor(ti, s, t.stats[s * T_STRIDE + T_N]! > 0 || t.stats[s * T_STRIDE + T_COUNT] !== 0) >= ttl) stale += t.remove(s);
       else t.reset(s);
       s = next;
     }
@@ -771,7 +830,7 @@ export class Aggregator implements SampleSink {
       let value: number | number[];
       if (type === 'counters') value = this.counters.values[s]!;
       else if (type === 'gauges') value = this.gauges.values[s]!;
-      else value = Array.from(reservoirValues(this.timers.res[s]!, this.timers.n[s]!, this.reservoirSize));
+      else value = Array.from(reservoirValues(this.timers.res[s]!, this.timers.stats[s * T_STRIDE + T_N]!, this.reservoirSize));
       Object.defineProperty(out, id, { value, enumerable: true, writable: true, configurable: true });
     }
     return out;
@@ -839,7 +898,7 @@ export class Aggregator implements SampleSink {
    * callers that keep per-slot state of their own (a worker's gauges, see src/cluster/worker.ts).
    */
   slotOfSample(s: Sample): number {
-    const slot = this.slotFor(s.type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
+    const slot = this.slotFor(s, s.type);
     if (slot >= 0 && this.idleKeyTtl > 0) this.idleFlushes[s.type]![slot] = 0;
     return slot;
   }
@@ -867,11 +926,13 @@ export class Aggregator implements SampleSink {
     }
     const t = this.timers;
     for (let s = t.idx.head; s >= 0; s = t.idx.next[s]!) {
-      const n = t.n[s]!;
-      if (n === 0 && t.count[s] === 0) continue;
+      const o = s * T_STRIDE;
+      const st = t.stats;
+      const n = st[o + T_N]!;
+      if (n === 0 && st[o + T_COUNT] === 0) continue;
       const hist = t.histRule[s]! >= 0 ? t.histCounts[s]! : null;
       out.timer(
-        t.idx.keys[s]!, t.count[s]!, n, t.sum[s]!, t.sumSquares[s]!, t.min[s]!, t.max[s]!,
+        t.idx.keys[s]!, st[o + T_COUNT]!, n, st[o + T_SUM]!, st[o + T_SQ]!, st[o + T_MIN]!, st[o + T_MAX]!,
         reservoirValues(t.res[s]!, n, this.reservoirSize), hist,
       );
     }
@@ -934,13 +995,15 @@ export class Aggregator implements SampleSink {
     const slot = this.mergeSlot(MetricType.Timer, key);
     if (slot < 0) return;
     const t = this.timers;
-    const n0 = t.n[slot]!;
-    t.n[slot] = n0 + n;
-    t.count[slot]! += count;
-    t.sum[slot]! += sum;
-    t.sumSquares[slot]! += sumSquares;
-    if (min < t.min[slot]!) t.min[slot] = min;
-    if (max > t.max[slot]!) t.max[slot] = max;
+    const st = t.stats;
+    const o = slot * T_STRIDE;
+    const n0 = st[o + T_N]!;
+    st[o + T_N] = n0 + n;
+    st[o + T_COUNT]! += count;
+    st[o + T_SUM]! += sum;
+    st[o + T_SQ]! += sumSquares;
+    if (min < st[o + T_MIN]!) st[o + T_MIN] = min;
+    if (max > st[o + T_MAX]!) st[o + T_MAX] = max;
     t.res[slot] = mergeReservoirInto(t.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
     const mine = t.histCounts[slot]!;
     if (hist !== null && t.histRule[slot]! >= 0 && mine.length === hist.length) {

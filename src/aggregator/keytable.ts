@@ -1,36 +1,38 @@
 /**
  * The raw-bytes key table: `(type, raw key bytes, DogStatsD tag bytes)` → (slot, generation).
  *
- * This is what makes a seen key cheap: one FNV-1a hash over the bytes, one probe (linear probing
- * in a power-of-two bucket array), one byte compare on a hash hit; no string is decoded and nothing
- * is allocated. Only the first sight of some raw bytes goes to the slow path (decode, canonicalise,
+ * This is what makes a seen key cheap: one hash (the scanner's FNV-1a of the key bytes, see
+ * hashKeyBytes, continued over the type, key length and tag bytes), one probe (linear probing in a
+ * power-of-two bucket array), one byte compare on a hash hit; no string is decoded and nothing is
+ * allocated. Only the first sight of some raw bytes goes to the slow path (decode, canonicalise,
  * look up the canonical id), which then inserts the raw bytes here.
  *
- * Entries are stored densely (entry arrays + a byte arena); buckets hold entry index + 1 (0 = empty)
- * and the entry's hash, so a probe rarely touches entry memory for non-matching buckets (the hash is
- * kept in the bucket only: a rehash reads it there, which saves 4 bytes per entry). An entry
+ * Entries are stored densely (entry arrays + a byte arena); a bucket is two int32s side by side, the
+ * entry index + 1 (0 = empty) and the entry's hash, so a probe reads one cache line and rarely touches
+ * entry memory for non-matching buckets (the hash is kept in the bucket only: a rehash reads it there,
+ * which saves 4 bytes per entry). An entry's type and key length share one int32 (`keyLen * 8 + type`). An entry
  * remembers the generation of its slot: when the owner deletes the slot and reuses it, the entry no
  * longer matches (the caller treats it as a miss and overwrites it with {@link KeyTable.update}).
  * {@link KeyTable.rebuild} drops entries the caller says are stale and compacts the arena, so memory
  * returns after a burst of one-off keys.
  */
+import { FNV_PRIME, hashKeyBytes } from '../parser/scanner.js';
 
 const MIN_BUCKETS = 1024;
 const MIN_ARENA = 16 * 1024;
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+/** Entry types are 0-7 (the aggregator's MetricType, + 4 for canonical-id entries): 3 bits of eMeta. */
+const TYPE_BITS = 3;
+const TYPE_MASK = (1 << TYPE_BITS) - 1;
 
 export class KeyTable {
-  /** Bucket → entry index + 1 (0: empty). */
+  /** Bucket b: [2b] = entry index + 1 (0: empty), [2b + 1] = hash of its entry (compared before the entry). */
   private buckets: Int32Array;
-  /** Bucket → hash of its entry (compared before touching the entry). */
-  private bucketHash: Int32Array;
   private mask: number;
 
   // Entries, indexed densely 0..count-1.
-  private eType: Uint8Array;
+  /** `keyLen * 8 + type`: one compare for both. */
+  private eMeta: Int32Array;
   private eOff: Int32Array;
-  private eKeyLen: Int32Array;
   private eTagLen: Int32Array;
   /** The slot an entry resolves to (read by the owner after {@link find}). */
   eSlot: Int32Array;
@@ -48,13 +50,11 @@ export class KeyTable {
   constructor(initialBuckets = MIN_BUCKETS) {
     let cap = MIN_BUCKETS;
     while (cap < initialBuckets) cap *= 2;
-    this.buckets = new Int32Array(cap);
-    this.bucketHash = new Int32Array(cap);
+    this.buckets = new Int32Array(cap * 2);
     this.mask = cap - 1;
     const entries = cap >>> 1;
-    this.eType = new Uint8Array(entries);
+    this.eMeta = new Int32Array(entries);
     this.eOff = new Int32Array(entries);
-    this.eKeyLen = new Int32Array(entries);
     this.eTagLen = new Int32Array(entries);
     this.eSlot = new Int32Array(entries);
     this.eGen = new Uint32Array(entries);
@@ -72,11 +72,7 @@ export class KeyTable {
 
   /** Bytes held by the table's arrays. */
   get bytes(): number {
-    return (
-      this.buckets.byteLength * 2 +
-      this.eType.length * (1 + 4 + 4 + 4 + 4 + 4) +
-      this.arena.byteLength
-    );
+    return this.buckets.byteLength + this.eMeta.length * (4 + 4 + 4 + 4 + 4) + this.arena.byteLength;
   }
 
   /**
@@ -84,30 +80,49 @@ export class KeyTable {
    * arguments before any other call).
    */
   find(type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number): number {
-    // FNV-1a over type, key bytes, the key length and the tag bytes, then a murmur3 finaliser so
-    // the low bits used for the bucket index are well mixed. (Measured: mixing 4 bytes at a time,
-    // murmur3-style, was no faster on 20-40 byte keys: the byte loads dominate.)
-    let h = Math.imul(FNV_OFFSET ^ type, FNV_PRIME);
-    for (let i = ks; i < ke; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
-    h = Math.imul(h ^ (ke - ks), FNV_PRIME);
+    return this.findHashed(hashKeyBytes(buf, ks, ke), type, buf, ks, ke, ts, te);
+  }
+
+  /**
+   * {@link find} with the key bytes' hash already known (`keyHash` = hashKeyBytes(buf, ks, ke): the
+   * scanner computes it while it looks for the key's end, so a seen key is read once more, to compare).
+   */
+  findHashed(keyHash: number, type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number): number {
+    // the key hash continued over (key length, type) and the tag bytes (FNV-1a), then a murmur3
+    // finaliser so the low bits used for the bucket index are well mixed
+    const meta = (ke - ks) * (TYPE_MASK + 1) + type;
+    const tagLen = te - ts;
+    let h = Math.imul(keyHash ^ meta, FNV_PRIME);
     for (let i = ts; i < te; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
 
     const buckets = this.buckets;
-    const bucketHash = this.bucketHash;
     const mask = this.mask;
-    const keyLen = ke - ks;
-    const tagLen = te - ts;
     let b = h & mask;
     for (;;) {
-      const e1 = buckets[b]!;
+      const e1 = buckets[b * 2]!;
       if (e1 === 0) break;
-      if (bucketHash[b] === h) {
+      if (buckets[b * 2 + 1] === h) {
         const e = e1 - 1;
-        if (this.eType[e] === type && this.eKeyLen[e] === keyLen && this.eTagLen[e] === tagLen && this.same(e, buf, ks, ke, ts, te)) {
-          return e;
+        if (this.eMeta[e] === meta && this.eTagLen[e] === tagLen) {
+          // compare the bytes (inline: measured faster than a call per probe)
+          const arena = this.arena;
+          let o = this.eOff[e]!;
+          let i = ks;
+          while (i < ke && arena[o] === buf[i]) {
+            i++;
+            o++;
+          }
+          if (i === ke) {
+            i = ts;
+            while (i < te && arena[o] === buf[i]) {
+              i++;
+              o++;
+            }
+            if (i === te) return e;
+          }
         }
       }
       b = (b + 1) & mask;
@@ -117,22 +132,15 @@ export class KeyTable {
     return -1;
   }
 
-  private same(e: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number): boolean {
-    const arena = this.arena;
-    let o = this.eOff[e]!;
-    for (let i = ks; i < ke; i++, o++) if (arena[o] !== buf[i]) return false;
-    for (let i = ts; i < te; i++, o++) if (arena[o] !== buf[i]) return false;
-    return true;
-  }
-
   /** Insert the bytes of the {@link find} that just returned -1. Returns the new entry index. */
   insert(type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number, slot: number, gen: number): number {
     const e = this.count;
-    if (e >= this.eType.length) this.growEntries();
+    if (e >= this.eMeta.length) this.growEntries();
     const keyLen = ke - ks;
     const tagLen = te - ts;
     const need = this.arenaUsed + keyLen + tagLen;
     if (need > this.arena.length) {
+      // (doubling: the pages past arenaUsed are never touched, so the slack costs no RSS)
       let cap = this.arena.length * 2;
       while (cap < need) cap *= 2;
       const next = new Uint8Array(cap);
@@ -143,17 +151,16 @@ export class KeyTable {
     this.arena.set(buf.subarray(ks, ke), off);
     this.arena.set(buf.subarray(ts, te), off + keyLen);
     this.arenaUsed = need;
-    this.eType[e] = type;
+    this.eMeta[e] = keyLen * (TYPE_MASK + 1) + type;
     this.eOff[e] = off;
-    this.eKeyLen[e] = keyLen;
     this.eTagLen[e] = tagLen;
     this.eSlot[e] = slot;
     this.eGen[e] = gen;
-    this.buckets[this.lastBucket] = e + 1;
-    this.bucketHash[this.lastBucket] = this.lastHash;
+    this.buckets[this.lastBucket * 2] = e + 1;
+    this.buckets[this.lastBucket * 2 + 1] = this.lastHash;
     this.count = e + 1;
     // load factor 0.5: entries array is half the bucket count, so it fills exactly at the threshold
-    if (this.count * 2 >= this.buckets.length) this.rehash(this.buckets.length * 2);
+    if (this.count * 2 >= this.capacity) this.rehash(this.capacity * 2);
     return e;
   }
 
@@ -165,8 +172,7 @@ export class KeyTable {
 
   /** Drop every entry. */
   clear(): void {
-    this.buckets = new Int32Array(MIN_BUCKETS);
-    this.bucketHash = new Int32Array(MIN_BUCKETS);
+    this.buckets = new Int32Array(MIN_BUCKETS * 2);
     this.mask = MIN_BUCKETS - 1;
     this.resizeEntries(MIN_BUCKETS >>> 1);
     this.arena = new Uint8Array(MIN_ARENA);
@@ -183,14 +189,15 @@ export class KeyTable {
     let bytes = 0;
     // entry → hash, from the buckets (the entries do not keep it)
     const oldHash = new Int32Array(this.count);
-    for (let b = 0; b < this.buckets.length; b++) {
-      const e1 = this.buckets[b]!;
-      if (e1 !== 0) oldHash[e1 - 1] = this.bucketHash[b]!;
+    const nb = this.capacity;
+    for (let b = 0; b < nb; b++) {
+      const e1 = this.buckets[b * 2]!;
+      if (e1 !== 0) oldHash[e1 - 1] = this.buckets[b * 2 + 1]!;
     }
     for (let e = 0; e < this.count; e++) {
-      if (live(this.eType[e]!, this.eSlot[e]!, this.eGen[e]!)) {
+      if (live(this.eMeta[e]! & TYPE_MASK, this.eSlot[e]!, this.eGen[e]!)) {
         kept++;
-        bytes += this.eKeyLen[e]! + this.eTagLen[e]!;
+        bytes += (this.eMeta[e]! >>> TYPE_BITS) + this.eTagLen[e]!;
       }
     }
     let cap = MIN_BUCKETS;
@@ -198,9 +205,8 @@ export class KeyTable {
     let arenaCap = MIN_ARENA;
     while (arenaCap < bytes * 2) arenaCap *= 2;
     const old = {
-      type: this.eType,
+      meta: this.eMeta,
       off: this.eOff,
-      keyLen: this.eKeyLen,
       tagLen: this.eTagLen,
       slot: this.eSlot,
       gen: this.eGen,
@@ -208,9 +214,8 @@ export class KeyTable {
       count: this.count,
     };
     const newHash = new Int32Array(cap >>> 1);
-    this.eType = new Uint8Array(cap >>> 1);
+    this.eMeta = new Int32Array(cap >>> 1);
     this.eOff = new Int32Array(cap >>> 1);
-    this.eKeyLen = new Int32Array(cap >>> 1);
     this.eTagLen = new Int32Array(cap >>> 1);
     this.eSlot = new Int32Array(cap >>> 1);
     this.eGen = new Uint32Array(cap >>> 1);
@@ -218,14 +223,14 @@ export class KeyTable {
     let n = 0;
     let used = 0;
     for (let e = 0; e < old.count; e++) {
-      if (!live(old.type[e]!, old.slot[e]!, old.gen[e]!)) continue;
-      const len = old.keyLen[e]! + old.tagLen[e]!;
+      const meta = old.meta[e]!;
+      if (!live(meta & TYPE_MASK, old.slot[e]!, old.gen[e]!)) continue;
+      const len = (meta >>> TYPE_BITS) + old.tagLen[e]!;
       const off = old.off[e]!;
       this.arena.set(old.arena.subarray(off, off + len), used);
       newHash[n] = oldHash[e]!;
-      this.eType[n] = old.type[e]!;
+      this.eMeta[n] = meta;
       this.eOff[n] = used;
-      this.eKeyLen[n] = old.keyLen[e]!;
       this.eTagLen[n] = old.tagLen[e]!;
       this.eSlot[n] = old.slot[e]!;
       this.eGen[n] = old.gen[e]!;
@@ -238,19 +243,18 @@ export class KeyTable {
   }
 
   private growEntries(): void {
-    this.resizeEntries(this.eType.length * 2);
+    this.resizeEntries(this.eMeta.length * 2);
   }
 
   private resizeEntries(cap: number): void {
     const keep = Math.min(this.count, cap);
-    const copy = <T extends Int32Array | Uint32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+    const copy = <T extends Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const next = make(cap);
       next.set(a.subarray(0, keep));
       return next;
     };
-    this.eType = copy(this.eType, (n) => new Uint8Array(n));
+    this.eMeta = copy(this.eMeta, (n) => new Int32Array(n));
     this.eOff = copy(this.eOff, (n) => new Int32Array(n));
-    this.eKeyLen = copy(this.eKeyLen, (n) => new Int32Array(n));
     this.eTagLen = copy(this.eTagLen, (n) => new Int32Array(n));
     this.eSlot = copy(this.eSlot, (n) => new Int32Array(n));
     this.eGen = copy(this.eGen, (n) => new Uint32Array(n));
@@ -261,33 +265,31 @@ export class KeyTable {
    * with `hashes` (entry → hash) after {@link rebuild} renumbered them.
    */
   private rehash(cap: number, hashes?: Int32Array): void {
-    const buckets = new Int32Array(cap);
-    const bucketHash = new Int32Array(cap);
+    const buckets = new Int32Array(cap * 2);
     const mask = cap - 1;
     if (hashes !== undefined) {
       for (let e = 0; e < this.count; e++) {
         const h = hashes[e]!;
         let b = h & mask;
-        while (buckets[b] !== 0) b = (b + 1) & mask;
-        buckets[b] = e + 1;
-        bucketHash[b] = h;
+        while (buckets[b * 2] !== 0) b = (b + 1) & mask;
+        buckets[b * 2] = e + 1;
+        buckets[b * 2 + 1] = h;
       }
     } else {
-      const oldBuckets = this.buckets;
-      const oldHash = this.bucketHash;
-      for (let ob = 0; ob < oldBuckets.length; ob++) {
-        const e1 = oldBuckets[ob]!;
+      const old = this.buckets;
+      const nb = this.capacity;
+      for (let ob = 0; ob < nb; ob++) {
+        const e1 = old[ob * 2]!;
         if (e1 === 0) continue;
-        const h = oldHash[ob]!;
+        const h = old[ob * 2 + 1]!;
         let b = h & mask;
-        while (buckets[b] !== 0) b = (b + 1) & mask;
-        buckets[b] = e1;
-        bucketHash[b] = h;
+        while (buckets[b * 2] !== 0) b = (b + 1) & mask;
+        buckets[b * 2] = e1;
+        buckets[b * 2 + 1] = h;
       }
     }
     this.buckets = buckets;
-    this.bucketHash = bucketHash;
     this.mask = mask;
-    if (this.eType.length < cap >>> 1) this.resizeEntries(cap >>> 1);
+    if (this.eMeta.length < cap >>> 1) this.resizeEntries(cap >>> 1);
   }
 }

@@ -26,6 +26,8 @@ export function growReservoir(res: Float64Array, need: number, size: number): Fl
 /**
  * Offer the value `v`, which is value number `i` (0-based) of this interval, to the reservoir.
  * Returns the reservoir to keep (a grown copy when it had to grow; the same array otherwise).
+ * (The aggregator's addTimer inlines these steps, with its own xorshift RNG unless one is injected:
+ * keep the two in step.)
  */
 export function reservoirOffer(
   res: Float64Array,

@@ -195,16 +195,23 @@ export class GaugeStore {
   }
 }
 
+/**
+ * Offsets of a timer's running aggregates in {@link TimerStore.stats}: one record of T_STRIDE doubles
+ * (64 bytes, a cache line) per slot, so a timer value updates one line of one array (measured faster
+ * than six arrays, .tmp/ab.mjs).
+ */
+export const T_N = 0; // values received this interval
+export const T_COUNT = 1; // sample-rate weighted count (the original's timer_counters)
+export const T_SUM = 2;
+export const T_SQ = 3; // sum of squares
+export const T_MIN = 4;
+export const T_MAX = 5;
+export const T_STRIDE = 8;
+
 export class TimerStore {
   readonly idx = new SlotIndex();
-  /** Sample-rate weighted count (the original's timer_counters). */
-  count: Float64Array = new Float64Array(INITIAL_SLOTS);
-  /** Values received this interval. */
-  n: Float64Array = new Float64Array(INITIAL_SLOTS);
-  sum: Float64Array = new Float64Array(INITIAL_SLOTS);
-  sumSquares: Float64Array = new Float64Array(INITIAL_SLOTS);
-  min: Float64Array = new Float64Array(INITIAL_SLOTS);
-  max: Float64Array = new Float64Array(INITIAL_SLOTS);
+  /** Per-slot aggregates at `slot * T_STRIDE + T_*`. */
+  stats: Float64Array = new Float64Array(INITIAL_SLOTS * T_STRIDE);
   /** Per-slot reservoir, grown lazily up to the reservoir size. */
   res: Float64Array[] = [];
   /** Histogram rule index per slot (-1: none), resolved when the key is created. */
@@ -215,13 +222,8 @@ export class TimerStore {
   create(key: MetricKey, rule: number, bins: number): number {
     const slot = this.idx.alloc(key);
     const cap = this.idx.capacity;
-    if (this.count.length < cap) {
-      this.count = growF64(this.count, cap);
-      this.n = growF64(this.n, cap);
-      this.sum = growF64(this.sum, cap);
-      this.sumSquares = growF64(this.sumSquares, cap);
-      this.min = growF64(this.min, cap);
-      this.max = growF64(this.max, cap);
+    if (this.histRule.length < cap) {
+      this.stats = growF64(this.stats, cap * T_STRIDE);
       this.histRule = growI32(this.histRule, cap, -1);
     }
     while (this.res.length <= slot) {
@@ -241,12 +243,14 @@ export class TimerStore {
 
   /** Start a new interval for this timer (keeps its reservoir's memory). */
   reset(slot: number): void {
-    this.count[slot] = 0;
-    this.n[slot] = 0;
-    this.sum[slot] = 0;
-    this.sumSquares[slot] = 0;
-    this.min[slot] = Infinity;
-    this.max[slot] = -Infinity;
+    const o = slot * T_STRIDE;
+    const st = this.stats;
+    st[o + T_N] = 0;
+    st[o + T_COUNT] = 0;
+    st[o + T_SUM] = 0;
+    st[o + T_SQ] = 0;
+    st[o + T_MIN] = Infinity;
+    st[o + T_MAX] = -Infinity;
     const h = this.histCounts[slot];
     if (h !== undefined && h.length > 0) h.fill(0);
   }

@@ -10,11 +10,11 @@
  */
 
 /** Exact powers of ten: every 10^k for k <= 22 is exactly representable in a double. */
-const POW10 = new Float64Array(23);
+export const POW10 = new Float64Array(23);
 for (let k = 0, p = 1; k <= 22; k++, p *= 10) POW10[k] = p;
 
 /** Significant digits that always fit exactly below 2^53 (10^15 < 2^53 < 10^16). */
-const MAX_FAST_DIGITS = 15;
+export const MAX_FAST_DIGITS = 15;
 
 /**
  * Parse `buf[start, end)` as a number. Returns NaN when the text is not a number for `Number()`

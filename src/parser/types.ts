@@ -59,6 +59,13 @@ export class Sample {
   /** For sets: the member bytes. */
   memberStart = 0;
   memberEnd = 0;
+  /**
+   * When `keyHashed`: `hashKeyBytes` (src/parser/scanner.ts) of `buf[keyStart, keyEnd)`, computed by the scanner in the
+   * pass that finds the key's end, so the aggregator's key table does not read the key twice more.
+   * A sample built by hand leaves `keyHashed` false (the consumer hashes the bytes itself).
+   */
+  keyHash = 0;
+  keyHashed = false;
 }
 
 /** Receives what the parser finds. Both methods are called on the hot path. */

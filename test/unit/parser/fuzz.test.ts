@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parsePacket } from '../../../src/parser/scanner.js';
+import { hashKeyBytes, parsePacket } from '../../../src/parser/scanner.js';
 import { Sample } from '../../../src/parser/types.js';
 import { RecordingSink } from './helpers.js';
 
@@ -38,6 +38,8 @@ describe('parsePacket fuzz', () => {
           sample(x: Sample) {
             ok &&= x.keyStart < x.keyEnd && x.keyEnd <= buf.length && x.tagStart <= x.tagEnd && x.tagEnd <= buf.length;
             ok &&= Number.isFinite(x.value) && x.sampleRate > 0 && Number.isFinite(x.sampleRate);
+            // the key hash the scanner hands over (Sample.keyHash) is the key bytes' hash, on every path
+            ok &&= x.keyHashed && x.keyHash === hashKeyBytes(x.buf, x.keyStart, x.keyEnd);
             sink.sample(x);
           },
           badLine: sink.badLine.bind(sink),
@@ -94,6 +96,36 @@ describe('parsePacket fuzz', () => {
         expect(found.length).toBeGreaterThanOrEqual(1);
       }),
       { seed: 3, numRuns: 5_000 },
+    );
+  });
+
+  it('the straight path for `key:digits|type` agrees with the general path', () => {
+    // A trailing CR sends a line to the general path (parseLine) and changes nothing else, so each
+    // packet is parsed twice, once with `\n` and once with `\r\n` separators, and must give the same.
+    const SHAPES = [
+      'k:1|c', 'fl.t12:345|ms', 'g:7|g', 's:9|s', 'h:3|h', 'a:007|c', 'b:123456789012345|c', 'b:1234567890123456|c',
+      'd:12.5|ms', 'e:0.001|g', 'f:5.|c', 'x:1.2345678901234|ms', 'y:1.23456789012345|ms', 'z:0.1000000000000001|c',
+    ];
+    const line = fc.oneof(
+      fc.constantFrom(...SHAPES),
+      fc
+        .tuple(fc.constantFrom(...SHAPES), fc.nat(), fc.constantFrom(0x3a, 0x7c, 0x2e, 0x2d, 0x2b, 0x20, 0x63, 0x6d, 0x73, 0x67, 0x40, 0x23, 0x31))
+        .map(([l, at, b]) => {
+          const i = at % (l.length + 1);
+          return l.slice(0, i) + String.fromCharCode(b) + l.slice(i);
+        }),
+      fc.constantFrom('', ':1|c', 'k:|c', 'k:1|', 'k:1|m', 'k:1|msx', 'k:1|c|@0.5', 'k:1|c:2|ms', 'k:-1|ms', 'k:1.5|c', 'k:.5|c', 'k:.|c', 'k:1.2.3|c', 'k:1e3|c'),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 30 }), fc.boolean(), (lines, lastNl) => {
+        const tail = lastNl ? '\n' : '';
+        const fast = parse(Buffer.from(lines.join('\n') + tail));
+        const slow = parse(Buffer.from(lines.map((l) => l + '\r').join('\n') + tail));
+        expect(fast.lines).toBe(slow.lines);
+        expect(fast.sink.samples).toEqual(slow.sink.samples);
+        expect(fast.sink.bad).toEqual(slow.sink.bad);
+      }),
+      { seed: 4, numRuns: 5_000 },
     );
   });
 });

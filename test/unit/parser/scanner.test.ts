@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePacket } from '../../../src/parser/scanner.js';
 import { Sample, type BadLine, type SampleSink } from '../../../src/parser/types.js';
@@ -198,5 +199,42 @@ describe('parsePacket: packets', () => {
     expect(lines).toBe(3);
     expect(sink.samples.map((x) => x.type)).toEqual(['counter', 'set']);
     expect(sink.bad.map((b) => b.reason)).toEqual(['no_type']);
+  });
+});
+
+describe('parsePacket: the straight path for `key:digits[.digits]|type`', () => {
+  it('gives Number()\'s value for every decimal of up to 15 digits, as the general path does', () => {
+    // (an `@1` field sends the same value through parseLine and parseNumber)
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[0-9]{1,10}$/),
+        fc.option(fc.stringMatching(/^[0-9]{0,8}$/), { nil: undefined }),
+        fc.constantFrom('c', 'ms', 'g', 'h'),
+        (int, frac, type) => {
+          const text = frac === undefined ? int : `${int}.${frac}`;
+          const fast = run(`k:${text}|${type}`).sink.samples;
+          const slow = run(`k:${text}|${type}|@1`).sink.samples;
+          expect(fast.length).toBe(1);
+          expect(Object.is(fast[0]!.value, Number(text))).toBe(true);
+          expect(fast).toEqual(slow);
+        },
+      ),
+      { seed: 5, numRuns: 3_000 },
+    );
+  });
+
+  it('rows: what it takes, and what it leaves to the general path', () => {
+    const { sink, lines } = run('a:12.5|ms\nb:5.|c\nc:0.001|g\nd:007|c\ne:.5|c\nf:1.|ms|@0.5\ng:1.2.3|c\nh:3|s');
+    expect(lines).toBe(8);
+    expect(sink.samples.map((x) => [x.key, x.type, x.value, x.rate, x.member])).toEqual([
+      ['a', 'timer', 12.5, 1, '12.5'],
+      ['b', 'counter', 5, 1, '5.'],
+      ['c', 'gauge', 0.001, 1, '0.001'],
+      ['d', 'counter', 7, 1, '007'],
+      ['e', 'counter', 0.5, 1, '.5'],
+      ['f', 'timer', 1, 0.5, '1.'],
+      ['h', 'set', 0, 1, '3'],
+    ]);
+    expect(sink.bad).toEqual([{ reason: 'bad_value', line: 'g:1.2.3|c' }]);
   });
 });

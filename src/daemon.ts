@@ -3,7 +3,7 @@
  * Start and stop happen in order; only main.ts decides about the process.
  */
 import type { Logger } from 'pino';
-import { Aggregator } from './aggregator/index.js';
+import { Aggregator, MSG_CLOCK_MS } from './aggregator/index.js';
 import type { Snapshot } from './aggregator/snapshot.js';
 import { startAdminServer, type AdminContext } from './admin/server.js';
 import type { Backend, SelfStats } from './backends/types.js';
@@ -41,6 +41,8 @@ export class Daemon {
   private listeners: Listener[] = [];
   private admin: { port: number; close(): Promise<void> } | null = null;
   private timer: FlushTimer | null = null;
+  /** Stamps last_msg_seen (the aggregator does not read the clock per packet). */
+  private msgClock: NodeJS.Timeout | null = null;
   private health: 'up' | 'down';
   private readonly dataLog: Logger;
   private lastFlushDurationMs = 0;
@@ -117,6 +119,8 @@ export class Daemon {
     this.admin = await this.startAdmin(this.config);
     // sliced flush work yields longer while the UDP socket is backlogged (src/aggregator/yield.ts)
     setIngestProbe(() => this.aggregator.packetsReceived);
+    this.msgClock = setInterval(() => this.aggregator.noteTime(this.clock.now()), MSG_CLOCK_MS);
+    this.msgClock.unref();
     this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => void this.flush().catch(() => undefined), this.clock);
     this.timer.start();
     if (this.config.keyFlush.interval > 0) {
@@ -198,6 +202,7 @@ export class Daemon {
     if (this.stopping) return;
     this.timer?.stop();
     this.keyFlusher?.stop();
+    if (this.msgClock !== null) clearInterval(this.msgClock);
     await Promise.allSettled(this.listeners.map((l) => l.close()));
     this.listeners = [];
     this.stopping = true;

@@ -42,6 +42,9 @@ export interface AggregatorOptions {
 
 export type AdminMetricType = 'counters' | 'timers' | 'gauges';
 
+/** How often the daemon stamps last_msg_seen (its resolution; the original reports whole seconds). */
+export const MSG_CLOCK_MS = 250;
+
 const EMPTY_SAMPLES = new Float64Array(0);
 /** Key-table type offset of the canonical-id entries (raw entries use the MetricType itself, 0-3). */
 const CANON = 4;
@@ -128,6 +131,8 @@ export class Aggregator implements SampleSink {
   private lines: number;
   private readonly byReason: Float64Array;
   private lastMsg: number;
+  /** A packet was counted since the last noteTime(). */
+  private msgPending = false;
 
   private readonly cum: Cumulative;
   private readonly summary: TimerSummary;
@@ -218,6 +223,7 @@ export class Aggregator implements SampleSink {
 
   /** Unix seconds of the last packet (startup time until the first). */
   get lastMsgSeen(): number {
+    this.noteTime(Date.now());
     return this.lastMsg;
   }
 
@@ -270,7 +276,18 @@ export class Aggregator implements SampleSink {
     v[this.ownSlots[2]!]! += lines;
     this.packets++;
     this.lines += lines;
-    this.lastMsg = Math.round(Date.now() / 1000);
+    // the time is read by noteTime(), not here: a clock read per packet measured ~7 % of the cost of a counter line
+    this.msgPending = true;
+  }
+
+  /**
+   * Stamps last_msg_seen for the packets counted since the previous call. The daemon calls it from a
+   * coarse timer (MSG_CLOCK_MS), and every reader of lastMsgSeen calls it first.
+   */
+  noteTime(nowMs: number): void {
+    if (!this.msgPending) return;
+    this.msgPending = false;
+    this.lastMsg = Math.round(nowMs / 1000);
   }
 
   private slotFor(s: Sample, type: number): number {
@@ -916,7 +933,7 @@ export class Aggregator implements SampleSink {
   exportInterval(out: import('./merge.js').PartialVisitor): void {
     const pending = this.pending;
     if (pending !== null) this.applyFlushSettings(pending);
-    out.own(this.badLines, this.packets, this.lines, this.lastMsg, this.byReason);
+    out.own(this.badLines, this.packets, this.lines, this.lastMsgSeen, this.byReason);
     const c = this.counters;
     const o = this.ownSlots;
     for (let s = c.idx.head; s >= 0; s = c.idx.next[s]!) {

@@ -1,5 +1,5 @@
 /** The aggregator: samples in, snapshots out. */
-export { Aggregator, type AggregatorOptions, type AdminMetricType } from './aggregator.js';
+export { Aggregator, MSG_CLOCK_MS, type AggregatorOptions, type AdminMetricType } from './aggregator.js';
 export { KeyTable } from './keytable.js';
 export { reservoirOffer, reservoirValues, growReservoir, seededRandom, EMPTY_RESERVOIR } from './reservoir.js';
 export {

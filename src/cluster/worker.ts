@@ -10,7 +10,7 @@
  */
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { Aggregator } from '../aggregator/aggregator.js';
+import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { createBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
@@ -102,6 +102,11 @@ export class WorkerAggregator implements SampleSink {
     this.agg.badLine(reason, buf, lineStart, lineEnd);
   }
 
+  /** See Aggregator.noteTime (called from a coarse timer). */
+  noteTime(nowMs: number): void {
+    this.agg.noteTime(nowMs);
+  }
+
   countPacket(lines: number): void {
     this.agg.countPacket(lines);
   }
@@ -163,6 +168,7 @@ export async function runWorker(): Promise<void> {
   const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
   const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
   const wagg = new WorkerAggregator(config, { onBadLine: badLineLogger(ingestLog, () => Date.now()) });
+  setInterval(() => wagg.noteTime(Date.now()), MSG_CLOCK_MS).unref();
   const encoder = new PartialEncoder();
   const sample = new Sample();
 

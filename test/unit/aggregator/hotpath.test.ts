@@ -126,3 +126,24 @@ describe('ingest fast paths', () => {
     }
   });
 });
+
+describe('last_msg_seen without a clock read per packet', () => {
+  it('is stamped by noteTime() for the packets counted before it, and kept when none came since', () => {
+    const agg = makeAggregator();
+    agg.countPacket(1);
+    agg.noteTime(1_700_000_000_400);
+    expect(agg.lastMsgSeen).toBe(1_700_000_000);
+    agg.noteTime(1_700_000_090_000); // no packet since: unchanged
+    expect(agg.lastMsgSeen).toBe(1_700_000_000);
+    agg.countPacket(3);
+    agg.noteTime(1_700_000_100_000);
+    expect(agg.lastMsgSeen).toBe(1_700_000_100);
+  });
+
+  it('a reader stamps packets not yet seen by the timer with the current time', () => {
+    const agg = makeAggregator();
+    agg.countPacket(1);
+    const before = Math.round(Date.now() / 1000);
+    expect(agg.lastMsgSeen).toBeGreaterThanOrEqual(before);
+  });
+});

@@ -200,8 +200,13 @@ export async function runWorker(): Promise<void> {
   const listeners: Listener[] = [];
   try {
     for (const server of config.servers) {
-      // dgram: node:cluster shares one socket among the workers (the native reader binds its own)
-      if (server.server === 'udp') listeners.push(await startUdpListener(server, handlePacket, log, 'dgram'));
+      // native: one SO_REUSEPORT socket per worker (the kernel spreads senders over them by flow hash);
+      // dgram: node:cluster shares one socket among the workers. Port 0 ("any") must be one port for
+      // all workers, which only the shared socket gives.
+      if (server.server === 'udp') {
+        const reader = server.port === 0 ? 'dgram' : config.udpReader;
+        listeners.push(await startUdpListener(server, handlePacket, log, reader, true));
+      }
       else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log));
     }
   } catch (err) {

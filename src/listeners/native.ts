@@ -37,6 +37,7 @@ interface NativeReader {
     lengths: Int32Array,
     slotBytes: number,
     onBatch: (count: number) => void,
+    reusePort: boolean,
   ): [handle: unknown, port: number, granted: number];
   close(handle: unknown): void;
 }
@@ -81,6 +82,7 @@ export async function startNativeUdpListener(
   cfg: ServerConfig,
   onPacket: PacketHandler,
   log: Logger,
+  reusePort = false,
 ): Promise<UdpListener> {
   const family = cfg.addressIpv6 ? 6 : 4;
   const { address } = await lookup(cfg.address, { family });
@@ -94,7 +96,7 @@ export async function startNativeUdpListener(
   };
   let opened: [unknown, number, number];
   try {
-    opened = native.open(family, address, cfg.port, cfg.recvBufferBytes, buffer, lengths, SLOT_BYTES, onBatch);
+    opened = native.open(family, address, cfg.port, cfg.recvBufferBytes, buffer, lengths, SLOT_BYTES, onBatch, reusePort);
   } catch (err) {
     const e = err as Error & { code?: string };
     if (/EADDRINUSE/.test(e.message)) e.code = 'EADDRINUSE';
@@ -104,7 +106,7 @@ export async function startNativeUdpListener(
   const description = `udp ${address}:${port}`;
   const level = granted > 0 && granted < cfg.recvBufferBytes ? 'warn' : 'info';
   log[level](
-    { requested: cfg.recvBufferBytes, granted, reader: 'native', hint: level === 'warn' ? 'raise net.core.rmem_max' : undefined },
+    { requested: cfg.recvBufferBytes, granted, reader: 'native', reusePort, hint: level === 'warn' ? 'raise net.core.rmem_max' : undefined },
     `listening on ${description}`,
   );
   let closed = false;

@@ -24,10 +24,12 @@ export async function startUdpListener(
   onPacket: PacketHandler,
   log: Logger,
   reader: 'native' | 'dgram' = 'native',
+  /** SO_REUSEPORT on the native socket: each cluster worker binds its own socket on the same port. */
+  reusePort = false,
 ): Promise<UdpListener> {
   if (reader === 'native') {
     const native = loadNativeReader();
-    if (native !== null) return startNativeUdpListener(native, cfg, onPacket, log);
+    if (native !== null) return startNativeUdpListener(native, cfg, onPacket, log, reusePort);
     log.info({ reason: nativeReaderProblem() }, 'native UDP reader not available: using dgram');
   }
   return startDgramListener(cfg, onPacket, log);

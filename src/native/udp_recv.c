@@ -12,8 +12,9 @@
  * event loop. Linux only (recvmmsg); the JavaScript side falls back to dgram elsewhere.
  *
  * API (see src/listeners/native.ts):
- *   open(family 4|6, address, port, rcvbuf, buffer, lengths, slotBytes, callback(count)) → handle
- *     returns [handle, boundPort, grantedRcvbuf]
+ *   open(family 4|6, address, port, rcvbuf, buffer, lengths, slotBytes, callback(count), reusePort) → handle
+ *     returns [handle, boundPort, grantedRcvbuf]; reusePort sets SO_REUSEPORT (one socket per worker
+ *     process on the same port, the kernel spreading senders over them)
  *   close(handle)
  */
 #define _GNU_SOURCE
@@ -134,13 +135,15 @@ static int parse_addr(int family, const char *address, int port, struct sockaddr
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, NULL, "udp_recv.open: 8 arguments expected");
+  if (argc < 9) {
+    napi_throw_type_error(env, NULL, "udp_recv.open: 9 arguments expected");
     return NULL;
   }
+  bool reuse_port = false;
+  CHECK(napi_get_value_bool(env, argv[8], &reuse_port));
   int32_t family, port, rcvbuf, slot_bytes;
   char address[64];
   size_t alen;
@@ -176,6 +179,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
   }
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (reuse_port) {
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt SO_REUSEPORT", e);
+    }
+  }
   if (bind(fd, (struct sockaddr *)&ss, sslen) != 0) {
     int e = errno;
     close(fd);

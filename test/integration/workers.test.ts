@@ -4,6 +4,7 @@
  * with `workers: 2` too, in graphite-blackbox.test.ts.
  */
 import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { flushWith, MAIN, originalStyleConfig, sleep, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
 
@@ -32,6 +33,38 @@ describe('cluster mode only', () => {
     await waitFor(() => total('stats_counts.spread') === 400, 10_000, 'all 400 counter lines');
     expect(total('stats_counts.statsd.packets_received')).toBeGreaterThanOrEqual(400);
     expect(total('stats.timers.spread.t.count')).toBe(400);
+  });
+
+  it('with a fixed port, each worker reads its own SO_REUSEPORT socket natively, and nothing is lost', async () => {
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    env.daemon = await startDaemon(workersConfig(env.graphite.port, `, servers: [{ server: 'udp', address: '127.0.0.1', port: ${port} }]`));
+    const listening = env.daemon.stderr
+      .filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp'))
+      .map((l) => JSON.parse(l) as { pid: number; reader?: string; reusePort?: boolean; msg: string });
+    expect(new Set(listening.map((l) => l.pid)).size).toBe(2);
+    for (const l of listening) {
+      expect(l.reader).toBe('native');
+      expect(l.reusePort).toBe(true);
+      expect(l.msg).toBe(`listening on udp 127.0.0.1:${port}`);
+    }
+    // several senders (source ports): the kernel spreads them over the workers' sockets
+    const senders = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const s = dgram.createSocket('udp4');
+        await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+        return s;
+      }),
+    );
+    for (let i = 0; i < 400; i++) {
+      const s = senders[i % senders.length]!;
+      await new Promise<void>((res, rej) => s.send('rp:1|c', port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+      if (i % 50 === 0) await sleep(5);
+    }
+    for (const s of senders) s.close();
+    await waitFor(() => total('stats_counts.rp') === 400, 10_000, 'all 400 counter lines');
   });
 
   it('SIGTERM collects the workers\' partial interval and flushes it', async () => {

@@ -586,14 +586,20 @@ export class Aggregator implements SampleSink {
     this.prevTimestamp = timestamp;
     this.flushes++;
 
-    // counters (often most keys): copies of the slot arrays, walked in insertion order by the compute;
-    // memcpy speed, measured ~5 ms for 1M keys where a gather along the list took ~40 ms
+    // counters (often most keys): gathered along the insertion list straight into the snapshot's
+    // columns. Measured at 1M keys: ~70 ms, where copying the slot arrays (~80 ms: keys.slice() of 1M
+    // references is most of it) and gathering from the copies in the compute (~50 ms) took ~130 ms.
     const ci = this.counters.idx;
-    const counterHead = ci.head;
-    const counterNext = ci.next.slice();
-    const counterKeys = ci.keys.slice();
-    const counterValues = this.counters.values.slice(0, counterKeys.length);
+    const cv = this.counters.values;
+    const ck = ci.keys;
+    const cn = ci.next;
+    const counterKeys = new Array<MetricKey>(ci.size);
+    const counterCounts = new Float64Array(ci.size);
     let k = 0;
+    for (let s = ci.head; s >= 0; s = cn[s]!) {
+      counterKeys[k] = ck[s]!;
+      counterCounts[k++] = cv[s]!;
+    }
 
     const t = this.timers;
     const ti = t.idx;
@@ -667,7 +673,7 @@ export class Aggregator implements SampleSink {
         thresholds: this.thresholds,
         histograms: this.histograms,
         reservoirSize: this.reservoirSize,
-        counterHead, counterNext, counterKeys, counterValues,
+        counterKeys, counterCounts,
         timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist,
         gaugeKeys, gaugeValues, gaugeUpdated,
         setKeys, setCounts,

@@ -45,11 +45,9 @@ export interface CapturedInterval {
   readonly thresholds: readonly Threshold[];
   readonly histograms: readonly CompiledHistogram[];
   readonly reservoirSize: number;
-  /** Counters as copies of the store's slot arrays: the insertion-ordered list from counterHead along counterNext. */
-  readonly counterHead: number;
-  readonly counterNext: Int32Array;
-  readonly counterKeys: readonly (MetricKey | null)[];
-  readonly counterValues: Float64Array;
+  /** Counters in insertion order, as the snapshot's columns (gathered at the capture). */
+  readonly counterKeys: MetricKey[];
+  readonly counterCounts: Float64Array;
   readonly timerKeys: MetricKey[];
   readonly timerN: Float64Array;
   readonly timerCount: Float64Array;
@@ -86,7 +84,6 @@ export interface FlushScratch {
 }
 
 const enum Phase {
-  Counters = 0,
   Timers = 1,
   Gauges = 2,
   Sets = 3,
@@ -97,10 +94,6 @@ const enum Phase {
 export class FlushJob {
   private phase: Phase;
   private i: number;
-  /** Counters gathered along the insertion list into columns (no object per counter). */
-  private readonly counterKeys: MetricKey[];
-  private readonly counterCounts: Float64Array;
-  private nCounters: number;
   private readonly timers: TimerStat[];
   private readonly gauges: GaugeStat[];
   private readonly sets: SetStat[];
@@ -119,11 +112,9 @@ export class FlushJob {
     private readonly c: CapturedInterval,
     private readonly scratch: FlushScratch,
   ) {
-    this.phase = Phase.Counters;
-    this.i = c.counterHead;
-    this.counterKeys = new Array<MetricKey>(c.liveCounters);
-    this.counterCounts = new Float64Array(c.liveCounters);
-    this.nCounters = 0;
+    // counters come as columns from the capture: nothing to compute
+    this.phase = Phase.Timers;
+    this.i = 0;
     this.timers = [];
     this.gauges = [];
     this.sets = [];
@@ -177,19 +168,7 @@ export class FlushJob {
         if (performance.now() >= deadline) break;
       }
       const i = this.i;
-      if (this.phase === Phase.Counters) {
-        // (i: the next counter slot, -1 at the end of the list)
-        if (i < 0) {
-          this.phase = Phase.Timers;
-          this.i = 0;
-          continue;
-        }
-        const n = this.nCounters++;
-        this.counterKeys[n] = c.counterKeys[i]!;
-        this.counterCounts[n] = c.counterValues[i]!;
-        this.i = c.counterNext[i]!;
-        units++;
-      } else if (this.phase === Phase.Timers) {
+      if (this.phase === Phase.Timers) {
         if (i >= c.timerKeys.length) {
           this.phase = Phase.Gauges;
           this.i = 0;
@@ -228,7 +207,7 @@ export class FlushJob {
     this.result = {
       timestamp: c.timestamp,
       intervalMs: c.intervalMs,
-      counters: new CounterColumns(this.counterKeys, this.counterCounts, this.nCounters, c.intervalMs),
+      counters: new CounterColumns(c.counterKeys, c.counterCounts, c.counterKeys.length, c.intervalMs),
       timers: this.timers,
       gauges: this.gauges,
       sets: this.sets,

@@ -151,7 +151,9 @@ export function summarize(
   cum.fill(values, m);
   const cs = cum.sum;
   const cq = cum.sq;
-  const pcts: PercentileStat[] = [];
+  // sized to the thresholds (a [] grown by push reserves 17 slots: it outlives the flush's compute)
+  const pcts: PercentileStat[] = new Array(thresholds.length);
+  let np = 0;
   const mid = Math.floor(m / 2);
   out.median = m % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
 
@@ -162,7 +164,7 @@ export function summarize(
       const th = thresholds[t]!;
       if (n === 1) {
         // the original: with one value every threshold reports it
-        pcts.push({ threshold: th.pct, suffix: th.suffix, count: 1, mean: min, bound: max, sum: min, sumSquares: min * min });
+        pcts[np++] = { threshold: th.pct, suffix: th.suffix, count: 1, mean: min, bound: max, sum: min, sumSquares: min * min };
         continue;
       }
       const num = Math.round(th.fraction * n);
@@ -180,7 +182,7 @@ export function summarize(
         sum = cs[n - 1]! - (before >= 0 ? cs[before]! : 0);
         sq = cq[n - 1]! - (before >= 0 ? cq[before]! : 0);
       }
-      pcts.push({ threshold: th.pct, suffix: th.suffix, count: num, mean: sum / num, bound, sum, sumSquares: sq });
+      pcts[np++] = { threshold: th.pct, suffix: th.suffix, count: num, mean: sum / num, bound, sum, sumSquares: sq };
     }
     const sum = cs[n - 1]!;
     const mean = sum / n;
@@ -215,7 +217,7 @@ export function summarize(
         sq = cq[m - 1]! - (before >= 0 ? cq[before]! : 0);
       }
       const scale = num / k;
-      pcts.push({
+      pcts[np++] = {
         threshold: th.pct,
         suffix: th.suffix,
         count: num,
@@ -223,7 +225,7 @@ export function summarize(
         bound,
         sum: sum * scale,
         sumSquares: sq * scale,
-      });
+      };
     }
     const mean = agg.sum / n;
     out.lower = agg.min;
@@ -233,5 +235,6 @@ export function summarize(
     out.mean = mean;
     out.std = Math.sqrt(Math.max(0, agg.sumSquares / n - mean * mean));
   }
+  pcts.length = np;
   out.percentiles = pcts;
 }

@@ -7,7 +7,9 @@ import { counter, gauge, makeAggregator, send, setCount, timer } from './helpers
 
 /** The snapshot without the measured processing time (the one field that may differ). */
 function comparable(s: Snapshot): unknown {
-  return { ...s, internal: { ...s.internal, processingTimeMs: 0 } };
+  // timers as plain objects with their samples (a computed timer makes its samples view on demand)
+  const timers = s.timers.map((t) => ({ ...t, samples: Array.from(t.samples) }));
+  return { ...s, timers, internal: { ...s.internal, processingTimeMs: 0 } };
 }
 
 /** One interval's traffic, varied per round: >256 keys of each kind so that slices really split. */

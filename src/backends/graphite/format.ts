@@ -279,6 +279,8 @@ export class GraphiteFormatter {
     const snapshot = this.snapshot;
     const counters = snapshot.counters;
     const counterKeys = counters.keys;
+    const rateFieldSp = o.counterRateField + ' ';
+    const countFieldSp = o.counterCountField + ' ';
     const counts = counters.counts;
     const intervalS = counters.intervalS;
     const timers = snapshot.timers;
@@ -306,11 +308,15 @@ export class GraphiteFormatter {
         const key = counterKeys[i]!;
         const name = key.name;
         const count = counts[i]!;
-        const tail = sfx + key.graphiteTags + ' ';
-        s += o.counterRatePrefix + name + o.counterRateField + tail + count / intervalS + tsNl;
+        // (no suffix and no tags, the usual case: the field and the space as one constant string, one
+        // concatenation less per line)
+        const tags = key.graphiteTags;
+        const plain = tags === '' && sfx === '';
+        const tail = plain ? ' ' : sfx + tags + ' ';
+        s += o.counterRatePrefix + name + (plain ? rateFieldSp : o.counterRateField + tail) + count / intervalS + tsNl;
         lines++;
         if (o.flushCounts) {
-          s += o.counterCountPrefix + name + o.counterCountField + tail + count + tsNl;
+          s += o.counterCountPrefix + name + (plain ? countFieldSp : o.counterCountField + tail) + count + tsNl;
           lines++;
         }
         i++;
@@ -324,15 +330,16 @@ export class GraphiteFormatter {
         const f = o.timerFields;
         const t = timers[i]!;
         const base = o.timerPrefix + t.key.name + '.';
-        const tail = sfx + t.key.graphiteTags + ' ';
+        const plain = t.key.graphiteTags === '' && sfx === '';
+        const tail = plain ? ' ' : sfx + t.key.graphiteTags + ' ';
         if (t.n === 0) {
           // An idle timer: the original sends only count 0 and count_ps 0.
           if (f.count) {
-            s += base + 'count' + tail + 0 + tsNl;
+            s += base + (plain ? 'count ' : 'count' + tail) + 0 + tsNl;
             lines++;
           }
           if (f.countPs) {
-            s += base + 'count_ps' + tail + 0 + tsNl;
+            s += base + (plain ? 'count_ps ' : 'count_ps' + tail) + 0 + tsNl;
             lines++;
           }
         } else {
@@ -362,39 +369,39 @@ export class GraphiteFormatter {
             }
           }
           if (f.std) {
-            s += base + 'std' + tail + t.std + tsNl;
+            s += base + (plain ? 'std ' : 'std' + tail) + t.std + tsNl;
             lines++;
           }
           if (f.upper) {
-            s += base + 'upper' + tail + t.upper + tsNl;
+            s += base + (plain ? 'upper ' : 'upper' + tail) + t.upper + tsNl;
             lines++;
           }
           if (f.lower) {
-            s += base + 'lower' + tail + t.lower + tsNl;
+            s += base + (plain ? 'lower ' : 'lower' + tail) + t.lower + tsNl;
             lines++;
           }
           if (f.count) {
-            s += base + 'count' + tail + t.count + tsNl;
+            s += base + (plain ? 'count ' : 'count' + tail) + t.count + tsNl;
             lines++;
           }
           if (f.countPs) {
-            s += base + 'count_ps' + tail + t.countPs + tsNl;
+            s += base + (plain ? 'count_ps ' : 'count_ps' + tail) + t.countPs + tsNl;
             lines++;
           }
           if (f.sum) {
-            s += base + 'sum' + tail + t.sum + tsNl;
+            s += base + (plain ? 'sum ' : 'sum' + tail) + t.sum + tsNl;
             lines++;
           }
           if (f.sumSquares) {
-            s += base + 'sum_squares' + tail + t.sumSquares + tsNl;
+            s += base + (plain ? 'sum_squares ' : 'sum_squares' + tail) + t.sumSquares + tsNl;
             lines++;
           }
           if (f.mean) {
-            s += base + 'mean' + tail + t.mean + tsNl;
+            s += base + (plain ? 'mean ' : 'mean' + tail) + t.mean + tsNl;
             lines++;
           }
           if (f.median) {
-            s += base + 'median' + tail + t.median + tsNl;
+            s += base + (plain ? 'median ' : 'median' + tail) + t.median + tsNl;
             lines++;
           }
           const h = t.histogram;

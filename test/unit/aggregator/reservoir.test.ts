@@ -167,6 +167,24 @@ describe('reservoir', () => {
     expect((agg.dump('timers')['big'] as number[]).length).toBe(4096);
   });
 
+  it('memory: a timer receiving 1M values in one interval holds only its reservoir, and its figures stay exact', () => {
+    const agg = makeAggregator({ reservoirSize: 1024 });
+    const values = new Float64Array(1_000_000);
+    for (let i = 0; i < values.length; i++) values[i] = (i * 7919) % 1000;
+    const heapBefore = process.memoryUsage().arrayBuffers;
+    feedTimer(agg, 'hot', values);
+    const internals = agg as unknown as { timers: { res: Float64Array[]; idx: { byId: Map<string, number> } } };
+    const slot = internals.timers.idx.byId.get('hot')!;
+    expect(internals.timers.res[slot]!.length).toBe(1024); // 8 KiB, whatever the number of values
+    // nothing else grew with the values (a list of 1M values would be 8 MB)
+    expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(1_000_000);
+    const t = timer(agg.flush(0), 'hot')!;
+    expect(t.n).toBe(1_000_000);
+    expect(t.samples.length).toBe(1024);
+    expect(t.lower).toBe(0);
+    expect(t.upper).toBe(999);
+  });
+
   it('the RNG is injectable: the same seed gives the same sample', () => {
     const run = () => {
       const agg = makeAggregator({ reservoirSize: 16 }, { random: seededRandom(9) });

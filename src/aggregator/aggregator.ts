@@ -63,15 +63,6 @@ function plainKey(name: string): MetricKey {
   return Object.freeze({ name, tags: Object.freeze([]), graphiteTags: '', id: name });
 }
 
-/** Reused scratch for the running aggregates handed to summarize(). */
-class Running {
-  n = 0;
-  sum = 0;
-  sumSquares = 0;
-  min = 0;
-  max = 0;
-}
-
 export class Aggregator implements SampleSink {
   private readonly table: KeyTable;
   private readonly counters: CounterStore;
@@ -134,9 +125,6 @@ export class Aggregator implements SampleSink {
   /** A packet was counted since the last noteTime(). */
   private msgPending = false;
 
-  private readonly cum: Cumulative;
-  private readonly summary: TimerSummary;
-  private readonly running: Running;
 
   constructor(opts: AggregatorOptions) {
     const c = opts.config;
@@ -196,9 +184,6 @@ export class Aggregator implements SampleSink {
     this.byReason = new Float64Array(BAD_LINE_REASONS.length);
     this.lastMsg = Math.round(Date.now() / 1000);
 
-    this.cum = new Cumulative();
-    this.summary = new TimerSummary();
-    this.running = new Running();
   }
 
   /** Total refused lines since start (admin `stats`: messages.bad_lines_seen). */

@@ -111,7 +111,8 @@ export class TimerSummary {
     this.pctV = new Float64Array(n * PCT_FIELDS);
   }
 
-  private put(t: number, count: number, mean: number, bound: number, sum: number, sumSquares: number): void {
+  /** Appends one emitted percentile: threshold index `t` and its figures. */
+  put(t: number, count: number, mean: number, bound: number, sum: number, sumSquares: number): void {
     const j = this.np++;
     this.pctT[j] = t;
     const v = this.pctV;
@@ -121,11 +122,6 @@ export class TimerSummary {
     v[o + 2] = bound;
     v[o + 3] = sum;
     v[o + 4] = sumSquares;
-  }
-
-  /** (for summarize) */
-  static put(out: TimerSummary, t: number, count: number, mean: number, bound: number, sum: number, sumSquares: number): void {
-    out.put(t, count, mean, bound, sum, sumSquares);
   }
 }
 
@@ -222,7 +218,7 @@ export function summarize(
       const th = thresholds[t]!;
       if (n === 1) {
         // the original: with one value every threshold reports it
-        TimerSummary.put(out, t, 1, min, max, min, min * min);
+        out.put(t, 1, min, max, min, min * min);
         continue;
       }
       const num = Math.round(th.fraction * n);
@@ -240,7 +236,7 @@ export function summarize(
         sum = cs[n - 1]! - (before >= 0 ? cs[before]! : 0);
         sq = cq[n - 1]! - (before >= 0 ? cq[before]! : 0);
       }
-      TimerSummary.put(out, t, num, sum / num, bound, sum, sq);
+      out.put(t, num, sum / num, bound, sum, sq);
     }
     const sum = cs[n - 1]!;
     const mean = sum / n;
@@ -275,7 +271,7 @@ export function summarize(
         sq = cq[m - 1]! - (before >= 0 ? cq[before]! : 0);
       }
       const scale = num / k;
-      TimerSummary.put(out, t, num, sum / k, bound, sum * scale, sq * scale);
+      out.put(t, num, sum / k, bound, sum * scale, sq * scale);
     }
     const mean = agg.sum / n;
     out.lower = agg.min;

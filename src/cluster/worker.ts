@@ -9,7 +9,6 @@
  * Aggregator run with deleteCounters/Timers/Sets on, so every live key is one updated this interval.
  */
 import cluster from 'node:cluster';
-import type { Logger } from 'pino';
 import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { createBackend } from '../backends/registry.js';

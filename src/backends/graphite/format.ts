@@ -246,7 +246,6 @@ export class GraphiteFormatter {
   private readonly out: ChunkOut;
   private readonly tsNl: string;
   private result: GraphiteFormatResult | null = null;
-  private numStats = 0;
 
   constructor(
     private readonly snapshot: Snapshot,
@@ -471,7 +470,6 @@ export class GraphiteFormatter {
     out.end(lines);
     this.s = '';
     this.lines = lines;
-    this.numStats = numStats;
     this.phase = 5;
     this.result = { lines, numStats, timestamp: snapshot.timestamp };
     return true;

@@ -135,7 +135,7 @@ export class FlushJob {
       const n = c.timerN[i]!;
       total += n < size ? n : size;
     }
-    this.cols = new TimerColumns(c.timerN.length, c.thresholds.length, c.thresholds, new Float64Array(total));
+    this.cols = new TimerColumns(c.timerN.length, c.thresholds, new Float64Array(total));
     this.samplesUsed = 0;
     this.computeMs = 0;
     this.result = null;
@@ -217,7 +217,7 @@ export class FlushJob {
     this.result = {
       timestamp: c.timestamp,
       intervalMs: c.intervalMs,
-      counters: new CounterColumns(c.counterKeys, c.counterCounts, c.counterKeys.length, c.intervalMs),
+      counters: new CounterColumns(c.counterKeys, c.counterCounts, c.intervalMs),
       timers: this.timers,
       gauges: this.gauges,
       sets: this.sets,
@@ -254,7 +254,8 @@ export class FlushJob {
     this.samplesUsed = off + m;
     c.timerRes[i] = EMPTY_SAMPLES;
     this.scratch.release(res);
-    // sorted in place in the arena; the view is made only if a backend reads it (ComputedTimer.samples)
+    // sorted in place in the arena (this view is only for the sort and summarize(): the snapshot's
+    // timer makes its own on first read, see ComputedTimer.samples)
     const samples = arena.subarray(off, off + m);
     if (m > 1) samples.sort();
     const r = this.scratch.running;
@@ -301,12 +302,16 @@ class TimerColumns {
   readonly off: Int32Array;
   readonly m: Int32Array;
 
+  /** Percentile slots per timer: the number of thresholds. */
+  readonly nth: number;
+
   constructor(
     nt: number,
-    readonly nth: number,
     readonly thresholds: readonly Threshold[],
     readonly arena: Float64Array,
   ) {
+    const nth = thresholds.length;
+    this.nth = nth;
     this.lower = new Float64Array(nt);
     this.upper = new Float64Array(nt);
     this.sum = new Float64Array(nt);

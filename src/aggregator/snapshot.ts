@@ -21,16 +21,17 @@ export interface CounterStat {
 export class CounterColumns implements Iterable<CounterStat> {
   /** count / rate divisor: the flush interval in seconds. */
   readonly intervalS: number;
+  readonly length: number;
 
   constructor(
     /** Keys, index-aligned with counts. */
     readonly keys: readonly MetricKey[],
-    /** Counts (at least `length` entries). */
+    /** Counts, one per key. */
     readonly counts: Float64Array,
-    readonly length: number,
     intervalMs: number,
   ) {
     this.intervalS = intervalMs / 1000;
+    this.length = keys.length;
   }
 
   /** Columns from CounterStat-like records (tests, merges); rates are recomputed from the counts. */
@@ -40,7 +41,6 @@ export class CounterColumns implements Iterable<CounterStat> {
     return new CounterColumns(
       stats.map((c) => c.key),
       counts,
-      stats.length,
       intervalMs,
     );
   }

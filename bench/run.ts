@@ -32,7 +32,7 @@ const USAGE = `usage: node dist/bench/run.js [options]     (or: npm run bench --
   -h, --help           this text
 
 environment: TALLYD_BENCH_ORIGINAL  the original statsd's stats.js, to measure it too
-             TALLYD_LOADGEN_SRC     statsd-blast.c (default: ../shared/loadgen/statsd-blast.c)
+             TALLYD_LOADGEN_SRC     the load generator source (default: bench/loadgen/tally-blast.c)
              CC                     the C compiler (default: cc)`;
 
 const SINGLE: LoadShape = { lines: 1, mix: 'c', keys: 1000 };

@@ -1,6 +1,6 @@
 /**
  * 1 vs 2 ingest workers, in the same run: tallyd (dist/src/main.js) with `workers: 1` (one process)
- * and `workers: 2` (cluster primary + two workers sharing the UDP socket), flooded by statsd-blast
+ * and `workers: 2` (cluster primary + two workers sharing the UDP socket), flooded by tally-blast
  * flat out for a few seconds with 25-line and with single-line packets. Reports the lines the daemon
  * counted (its own statsd.metrics_received, summed over the flushes) per second of load, the loss,
  * and the CPU seconds of each process (does the kernel spread the datagrams over both workers?).

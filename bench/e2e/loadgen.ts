@@ -1,6 +1,6 @@
 /**
- * The load generator: statsd-blast (C, sendmmsg) from ../shared/loadgen, compiled with `cc -O2`
- * into bench/.build/ at bench start, and a wrapper that runs it once and reads what it sent.
+ * The load generator: tally-blast (C, sendmmsg), the project's own in bench/loadgen/, compiled with
+ * `cc -O2` into bench/.build/ at bench start, and a wrapper that runs it once and reads what it sent.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
@@ -14,16 +14,16 @@ export class BenchSetupError extends Error {
   }
 }
 
-/** Where the generator's source is looked for: $TALLYD_LOADGEN_SRC, else ../shared/loadgen beside the repo. */
+/** Where the generator's source is looked for: $TALLYD_LOADGEN_SRC, else bench/loadgen/tally-blast.c. */
 export function loadgenSource(root: string): string {
-  return process.env.TALLYD_LOADGEN_SRC ?? resolve(root, '..', 'shared', 'loadgen', 'statsd-blast.c');
+  return process.env.TALLYD_LOADGEN_SRC ?? resolve(root, 'bench', 'loadgen', 'tally-blast.c');
 }
 
-/** Compile statsd-blast into bench/.build/ (again only when the source is newer); returns the binary's path. */
+/** Compile tally-blast into bench/.build/ (again only when the source is newer); returns the binary's path. */
 export function buildLoadgen(root: string): string {
   const src = loadgenSource(root);
   if (!existsSync(src)) {
-    throw new BenchSetupError(`load generator source not found: ${src} (set TALLYD_LOADGEN_SRC, or check out ../shared beside the repo)`);
+    throw new BenchSetupError(`load generator source not found: ${src} (set TALLYD_LOADGEN_SRC)`);
   }
   const cc = process.env.CC ?? 'cc';
   try {
@@ -33,7 +33,7 @@ export function buildLoadgen(root: string): string {
   }
   const outDir = join(root, 'bench', '.build');
   mkdirSync(outDir, { recursive: true });
-  const bin = join(outDir, 'statsd-blast');
+  const bin = join(outDir, 'tally-blast');
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
   try {
     execFileSync(cc, ['-O2', '-o', bin, src], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -68,7 +68,7 @@ export interface BlastResult {
   sendErrors: number;
 }
 
-/** Run statsd-blast once against 127.0.0.1 and parse its report. */
+/** Run tally-blast once against 127.0.0.1 and parse its report. */
 export function runBlast(bin: string, o: BlastOptions): Promise<BlastResult> {
   const args = ['-h', '127.0.0.1', '-p', String(o.port), '-r', String(Math.round(o.rate)), '-s', String(o.seconds),
     '-l', String(o.lines), '-k', String(o.keys), '-m', o.mix, '-P', o.prefix];
@@ -87,7 +87,7 @@ export function runBlast(bin: string, o: BlastOptions): Promise<BlastResult> {
     child.on('exit', (code) => {
       clearTimeout(guard);
       if (code !== 0) {
-        reject(new Error(`statsd-blast exited with ${code}: ${err.trim()}`));
+        reject(new Error(`tally-blast exited with ${code}: ${err.trim()}`));
         return;
       }
       const v = new Map<string, number>();
@@ -97,7 +97,7 @@ export function runBlast(bin: string, o: BlastOptions): Promise<BlastResult> {
       }
       const get = (k: string): number => {
         const x = v.get(k);
-        if (x === undefined || !Number.isFinite(x)) throw new Error(`statsd-blast did not report ${k}: ${out}`);
+        if (x === undefined || !Number.isFinite(x)) throw new Error(`tally-blast did not report ${k}: ${out}`);
         return x;
       };
       try {

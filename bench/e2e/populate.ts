@@ -1,5 +1,5 @@
 /**
- * Populates many distinct keys: statsd-blast's pool of 4,096 packets cannot hold a million distinct
+ * Populates many distinct keys: tally-blast's pool of 4,096 packets cannot hold a million distinct
  * keys, so this sender walks the keys in order, `<prefix>.c<k>:1|c` or `<prefix>.t<k>:<v>|ms`,
  * packed into packets of `linesPerPacket` lines and paced at `linesPerSec`.
  */

@@ -63,7 +63,11 @@ export class KeyTable {
   private lastHash: number;
   private lastBucket: number;
 
-  constructor(initialBuckets = MIN_BUCKETS) {
+  /**
+   * `maxArenaBytes`: the arena's limit ({@link MAX_ARENA_BYTES}, the int32 offsets' own; lower only in
+   * tests of the fail-safe).
+   */
+  constructor(initialBuckets = MIN_BUCKETS, private readonly maxArenaBytes = MAX_ARENA_BYTES) {
     let cap = MIN_BUCKETS;
     while (cap < initialBuckets) cap *= 2;
     this.buckets = new Int32Array(cap * 2);
@@ -163,14 +167,14 @@ export class KeyTable {
     const keyLen = ke - ks;
     const tagLen = te - ts;
     const need = this.arenaUsed + keyLen + tagLen;
-    if (need > MAX_ARENA_BYTES || keyLen + tagLen > MAX_ENTRY_BYTES) return -1;
+    if (need > this.maxArenaBytes || keyLen + tagLen > MAX_ENTRY_BYTES) return -1;
     const e = this.count;
     if (e >= this.eMeta.length) this.growEntries();
     if (need > this.arena.length) {
       // (doubling: the pages past arenaUsed are never touched, so the slack costs no RSS)
       let cap = this.arena.length * 2;
       while (cap < need) cap *= 2;
-      if (cap > MAX_ARENA_BYTES) cap = MAX_ARENA_BYTES;
+      if (cap > this.maxArenaBytes) cap = this.maxArenaBytes;
       const next = new Uint8Array(cap);
       next.set(this.arena.subarray(0, this.arenaUsed));
       this.arena = next;
@@ -249,8 +253,8 @@ export class KeyTable {
     let cap = MIN_BUCKETS;
     while (kept * 2 >= cap) cap *= 2;
     let arenaCap = MIN_ARENA;
-    while (arenaCap < bytes * 2 && arenaCap < MAX_ARENA_BYTES) arenaCap *= 2;
-    if (arenaCap > MAX_ARENA_BYTES) arenaCap = MAX_ARENA_BYTES;
+    while (arenaCap < bytes * 2 && arenaCap < this.maxArenaBytes) arenaCap *= 2;
+    if (arenaCap > this.maxArenaBytes) arenaCap = Math.max(this.maxArenaBytes, bytes);
     const old = {
       meta: this.eMeta,
       off: this.eOff,

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { SetStore } from '../../src/aggregator/stores.js';
+import type { SetStore } from '../../src/aggregator/stores.js';
 import { validateConfig } from '../../src/config/index.js';
 import { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log/index.js';

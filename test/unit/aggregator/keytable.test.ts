@@ -122,3 +122,48 @@ describe('aggregator key resolution', () => {
     expect(counter(agg.flush(0), 'a b')).toBe(1);
   });
 });
+
+describe('KeyTable: the arena limit (int32 offsets) is a fail-safe, never an overflow', () => {
+  it('an insert that would pass the limit is refused (-1); every key inserted before is still found', () => {
+    const t = new KeyTable(1024, 64 * 1024);
+    const bufs: Buffer[] = [];
+    let refused = -1;
+    for (let i = 0; i < 2000; i++) {
+      const b = Buffer.from(`svc.host${i % 7}.metric${i}`.padEnd(100, 'x'));
+      expect(t.find(0, b, 0, b.length, 0, 0)).toBe(-1);
+      const e = t.insert(0, b, 0, b.length, 0, 0, i, 1);
+      if (e < 0) {
+        refused = i;
+        break;
+      }
+      bufs.push(b);
+    }
+    expect(refused).toBe(655); // 655 keys of 100 bytes fit in 64 KiB
+    expect(t.count).toBe(655);
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      const e = t.find(0, b, 0, b.length, 0, 0);
+      expect(e).toBeGreaterThanOrEqual(0);
+      expect(t.eSlot[e]).toBe(i);
+    }
+    // refused bytes are not half-inserted: looking them up again misses, and nothing throws
+    const b = Buffer.from('svc.host0.metric655'.padEnd(100, 'x'));
+    expect(t.find(0, b, 0, b.length, 0, 0)).toBe(-1);
+    expect(t.insert(0, b, 0, b.length, 0, 0, 655, 1)).toBe(-1);
+    expect(t.usedBytes).toBe(655 * 100 + 655 * 56);
+  });
+
+  it('the aggregator over a table at its limit: new keys are dropped and counted, known keys keep counting, nothing throws', () => {
+    const agg = makeAggregator({ maxKeyLength: 4096 });
+    (agg as unknown as { table: KeyTable }).table = new KeyTable(1024, 32 * 1024);
+    send(agg, 'known.a:1|c\nknown.b#tag=v:1|c');
+    for (let i = 0; i < 200; i++) send(agg, `fill.k${i}.${'y'.repeat(500)}:1|c\nknown.a:1|c\nknown.b#tag=v:1|c`);
+    const s = agg.flush(10_000);
+    expect(counter(s, 'known.a')).toBe(201);
+    expect(counter(s, 'known.b;tag=v')).toBe(201);
+    const fill = s.counters.toArray().filter((c) => c.key.id.startsWith('fill.')).length;
+    expect(fill).toBeGreaterThan(10);
+    expect(fill).toBeLessThan(200);
+    expect(counter(s, 'statsd.keys_dropped')).toBe(200 - fill);
+  });
+});

@@ -13,14 +13,14 @@ import { startTcpListener } from './listeners/tcp.js';
 import type { Listener } from './listeners/types.js';
 import { readUdpDrops, startUdpListener } from './listeners/udp.js';
 import { componentLogger } from './log/index.js';
-import { parsePacket } from './parser/index.js';
+import { PacketGuard } from './ingest.js';
 import { BadLine, Sample } from './parser/types.js';
 import { KeyFlusher } from './selfmetrics/keyflush.js';
 import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
 import {
-  applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, runtimeAdminContext,
+  applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, runtimeAdminContext,
   runtimeSelfStats, type RuntimeHost,
 } from './runtime.js';
 
@@ -60,6 +60,8 @@ export class Daemon {
   private keyFlusher: KeyFlusher | null = null;
   /** `<prefixStats>.udp_receive_errors`, added to each snapshot when /proc/net/udp is readable. */
   private readonly udpErrorsKey: MetricKey;
+  /** `<prefixStats>.key_table_bytes`: the key bytes held (keyTableBytes' measure), in each snapshot. */
+  private readonly keyBytesKey: MetricKey;
   private readonly handlePacket: (buf: Buffer, start: number, end: number) => void;
   /** This daemon as the shared runtime pieces (./runtime.ts) see it. */
   private readonly host: RuntimeHost;
@@ -88,16 +90,22 @@ export class Daemon {
     };
     const ue = config.prefixStats + '.udp_receive_errors';
     this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });
-    const aggregator = this.aggregator;
-    const sample = this.sample;
-    // The hot path: one closure per daemon, not per packet.
+    const kb = config.prefixStats + '.key_table_bytes';
+    this.keyBytesKey = Object.freeze({ name: kb, tags: Object.freeze([]), graphiteTags: '', id: kb });
+    const guard = new PacketGuard(this.aggregator, this.sample, this.dataLog, () => this.clock.now());
+    // The hot path: one closure per daemon, not per packet. Nothing throws out of it (src/ingest.ts:
+    // one try/catch per packet, not per line).
     this.handlePacket = (buf, start, end) => {
       if (this.stopping) return;
-      const pb = this.packetBackends;
-      for (let i = 0; i < pb.length; i++) pb[i]!.packet!(buf, start, end);
-      if (this.config.dumpMessages) this.dataLog.info({ packet: buf.toString('utf8', start, end) }, 'message');
-      const lines = parsePacket(buf, start, end, aggregator, sample);
-      aggregator.countPacket(lines);
+      try {
+        guard.begin();
+        const pb = this.packetBackends;
+        for (let i = 0; i < pb.length; i++) pb[i]!.packet!(buf, start, end);
+        if (this.config.dumpMessages) this.dataLog.info({ packet: buf.toString('utf8', start, end) }, 'message');
+        guard.ingest(buf, start, end);
+      } catch (err) {
+        guard.recover(err, buf, start, end);
+      }
     };
   }
 
@@ -155,11 +163,17 @@ export class Daemon {
     const dropped = this.aggregator.takeDroppedKeys();
     if (dropped !== null) {
       // at most once per flush: the interval's drops, and where they come from
+      const bound = dropped.forBytes === 0 ? 'maxKeys' : dropped.forBytes === dropped.dropped ? 'keyTableBytes' : 'maxKeys and keyTableBytes';
       this.dataLog.warn(
-        { dropped: dropped.dropped, droppedSinceStart: dropped.total, maxKeys: dropped.maxKeys, topPrefixes: Object.fromEntries(dropped.topPrefixes) },
-        `maxKeys reached: dropped ${dropped.dropped} lines for new keys this interval (top prefixes: ${dropped.topPrefixes.map(([p, n]) => `${p} (${n})`).join(', ')})`,
+        {
+          dropped: dropped.dropped, droppedForBytes: dropped.forBytes, droppedSinceStart: dropped.total, maxKeys: dropped.maxKeys,
+          keyTableBytes: dropped.keyTableBytes, topPrefixes: Object.fromEntries(dropped.topPrefixes),
+        },
+        `${bound} reached: dropped ${dropped.dropped} lines for new keys this interval (top prefixes: ${dropped.topPrefixes.map(([p, n]) => `${p} (${n})`).join(', ')})`,
       );
     }
+    const memory = this.aggregator.takeMemoryReport();
+    if (memory !== null) logMemoryReport(this.dataLog, memory);
     const captureMs = performance.now() - t0;
     this.computing++;
     const done = this.flushTail.then(() => job.run()).then(
@@ -181,11 +195,10 @@ export class Daemon {
   private deliver(computed: Snapshot, udpErrors: number | null, cpuMs: number): Snapshot {
     const t0 = performance.now();
     let snapshot = computed;
-    if (udpErrors !== null) {
-      const gauges: GaugeStat[] = snapshot.gauges.slice();
-      gauges.push({ key: this.udpErrorsKey, value: udpErrors, updated: true });
-      snapshot = { ...snapshot, gauges };
-    }
+    const gauges: GaugeStat[] = snapshot.gauges.slice();
+    if (udpErrors !== null) gauges.push({ key: this.udpErrorsKey, value: udpErrors, updated: true });
+    gauges.push({ key: this.keyBytesKey, value: this.aggregator.keyBytesUsed(), updated: true });
+    snapshot = { ...snapshot, gauges };
     deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
     // CPU time of this flush on the event loop: capture + compute slices + hand-off (not wall time)
     this.lastFlushDurationMs = cpuMs + (performance.now() - t0);
@@ -355,6 +368,8 @@ export class Daemon {
         lines: [
           ['udp_receive_errors', readUdpDrops(this.udpPorts()) ?? 'null'],
           ['keys_dropped', this.aggregator.keysDroppedTotal],
+          ['set_members_dropped', this.aggregator.setMembersDroppedSinceStart],
+          ['key_table_bytes', this.aggregator.keyBytesUsed()],
         ],
       },
     ]);
@@ -369,13 +384,13 @@ const RETIRE_DRAIN_MS = 2 ** 31 - 1;
 /** Top-level config fields no backend reads: a change in them alone does not rebuild backends. */
 const NOT_FOR_BACKENDS = new Set([
   'servers', 'udpReader', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
-  'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug',
+  'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
 ]);
 /** The same, as spelled in the raw file. */
 const RAW_NOT_FOR_BACKENDS = new Set([
   'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'automaticConfigReload', 'logLevel', 'log',
   'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer', 'udpReader',
-  'tcpMaxLineLength',
+  'tcpMaxLineLength', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
 ]);
 
 /** What backends may read of a config, as one comparable string. */

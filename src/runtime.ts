@@ -147,3 +147,19 @@ export function badLineLogger(
     );
   };
 }
+
+/** The WARN, at most once per flush, about what the byte bounds refused or reclaimed in the interval. */
+export function logMemoryReport(log: Logger, m: NonNullable<ReturnType<RuntimeHost['aggregator']['takeMemoryReport']>>): void {
+  if (m.setMembersDropped > 0) {
+    log.warn(
+      { setMembersDropped: m.setMembersDropped, setMaxMembers: m.setMaxMembers, sets: m.sets },
+      `setMaxMembers reached: dropped ${m.setMembersDropped} new set members this interval (sets: ${m.sets.join(', ')})`,
+    );
+  }
+  if (m.spellingsUncached > 0 || m.spellingsReclaimed > 0) {
+    log.warn(
+      { spellingsUncached: m.spellingsUncached, spellingsReclaimed: m.spellingsReclaimed, keyBytes: m.keyBytes, keyTableBytes: m.keyTableBytes },
+      `keyTableBytes: ${m.spellingsReclaimed} cached key spellings reclaimed, ${m.spellingsUncached} lines' spellings not cached (counted, on the slow path)`,
+    );
+  }
+}

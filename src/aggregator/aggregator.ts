@@ -10,12 +10,14 @@
  * are the canonical id itself (an untagged, clean key: the common case) serves as the id's entry;
  * any other key gets an entry of type `type + CANON` holding its id's bytes (see registerId).
  */
-import { DEFAULT_IDLE_KEY_TTL, DEFAULT_MAX_KEYS } from '../config/defaults.js';
+import {
+  DEFAULT_IDLE_KEY_TTL, DEFAULT_KEY_TABLE_BYTES, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_KEYS, DEFAULT_SET_MAX_MEMBERS,
+} from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { canonicalKey } from '../parser/canonical.js';
 import { hashKeyBytes } from '../parser/scanner.js';
-import { BAD_LINE_REASONS, MetricType, type BadLine, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
-import { KeyTable } from './keytable.js';
+import { BAD_LINE_REASONS, BadLine, MetricType, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
+import { ENTRY_BYTES, KeyTable } from './keytable.js';
 import {
   Cumulative,
   TimerSummary,
@@ -30,7 +32,9 @@ import { growReservoir, reservoirValues } from './reservoir.js';
 import { mergeReservoir as mergeReservoirInto } from './merge.js';
 import type { Snapshot } from './snapshot.js';
 import { DEFAULT_FLUSH_SLICE_MS, FlushJob, type FlushScratch } from './flushjob.js';
-import { CounterStore, GaugeStore, SetStore, SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore } from './stores.js';
+import {
+  CounterStore, GaugeStore, SetStore, type SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore, keyCost,
+} from './stores.js';
 
 export interface AggregatorOptions {
   config: TallydConfig;
@@ -50,6 +54,17 @@ const EMPTY_SAMPLES = new Float64Array(0);
 const CANON = 4;
 /** Distinct key prefixes remembered per interval for the maxKeys warning (bounds its memory). */
 const DROPPED_PREFIX_LIMIT = 10_000;
+/** Set names remembered per interval for the setMaxMembers warning. */
+const DROPPED_SET_NAMES = 5;
+/**
+ * Cached spellings are reclaimed at a flush once the key bytes pass this share of keyTableBytes (or a
+ * spelling could not be cached), down to {@link RECLAIM_TO} of it where the spellings allow.
+ */
+const RECLAIM_AT = 0.75;
+const RECLAIM_TO = 0.5;
+/** ownKeys / ownSlots indexes. */
+const OWN_KEYS_DROPPED = 3;
+const OWN_SET_MEMBERS_DROPPED = 4;
 
 /** Flushes in a row `slot` has gone without an update, counting this one (0 when it was updated). */
 function idleFor(idle: number[], slot: number, active: boolean): number {
@@ -105,6 +120,24 @@ export class Aggregator implements SampleSink {
   private readonly idleFlushes: number[][];
   private droppedKeys: number;
   private droppedTotal: number;
+  /** Of droppedKeys: refused because keyTableBytes was reached (the rest: maxKeys). */
+  private droppedForBytes: number;
+
+  // Byte bounds (maxKeyLength, keyTableBytes, setMaxMembers) and what they refused this interval.
+  private maxKeyLength: number;
+  private keyTableBytes: number;
+  private setMaxMembers: number;
+  /** Raw key-table entries that are cached spellings (not pinned: reclaimable). */
+  private aliasEntries: number;
+  /** Lines whose spelling could not be cached (keyTableBytes reached) this interval. */
+  private spellingsUncached: number;
+  /** Cached spellings reclaimed at flushes since the last takeMemoryReport. */
+  private spellingsReclaimed: number;
+  private setMembersDropped: number;
+  private setMembersDroppedTotal: number;
+  private droppedSetNames: Set<string>;
+  /** Start of the line last given to badLine (for the packet guard, src/ingest.ts); -1 once reset. */
+  lastBadLineStart: number;
   /** Top-two-component prefix → dropped lines this interval (bounded: DROPPED_PREFIX_LIMIT entries). */
   private droppedPrefixes: Map<string, number>;
   /** keyFlush: lines per slot per MetricType this keyFlush interval; null when keyFlush is off. */
@@ -163,16 +196,29 @@ export class Aggregator implements SampleSink {
     this.idleFlushes = [[], [], [], []];
     this.droppedKeys = 0;
     this.droppedTotal = 0;
+    this.droppedForBytes = 0;
     this.droppedPrefixes = new Map();
+    this.maxKeyLength = c.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH;
+    this.keyTableBytes = c.keyTableBytes ?? DEFAULT_KEY_TABLE_BYTES;
+    this.setMaxMembers = c.setMaxMembers ?? DEFAULT_SET_MAX_MEMBERS;
+    this.aliasEntries = 0;
+    this.spellingsUncached = 0;
+    this.spellingsReclaimed = 0;
+    this.setMembersDropped = 0;
+    this.setMembersDroppedTotal = 0;
+    this.droppedSetNames = new Set();
+    this.lastBadLineStart = -1;
     this.keyHits = c.keyFlush.interval > 0 ? [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)] : null;
 
     const p = c.prefixStats;
     // order as the original's startup: bad_lines_seen, packets_received, metrics_received;
-    // then tallyd's keys_dropped, created at the first dropped key only (output stays the original's until then)
+    // then tallyd's keys_dropped and set_members_dropped, each created at its first drop only (output
+    // stays the original's until then)
     this.ownKeys = [
       plainKey(p + '.bad_lines_seen'), plainKey(p + '.packets_received'), plainKey(p + '.metrics_received'), plainKey(p + '.keys_dropped'),
+      plainKey(p + '.set_members_dropped'),
     ];
-    this.ownSlots = new Int32Array(4).fill(-1);
+    this.ownSlots = new Int32Array(5).fill(-1);
     for (let i = 0; i < 3; i++) this.ownSlots[i] = this.createSlotOnly(MetricType.Counter, this.ownKeys[i]!);
     this.lagKey = plainKey(p + '.timestamp_lag');
     this.prevTimestamp = 0;
@@ -243,11 +289,31 @@ export class Aggregator implements SampleSink {
   }
 
   private addSetMember(slot: number, s: Sample): void {
+    const len = s.memberEnd - s.memberStart;
+    if (len > this.maxKeyLength) {
+      this.badLine(BadLine.KeyTooLong, s.buf, s.keyStart, s.memberEnd);
+      return;
+    }
     // set members are decoded per line: sets are rare, and a member must be kept as a string anyway
-    this.sets.members[slot]!.add(s.memberEnd > s.memberStart ? s.buf.toString('utf8', s.memberStart, s.memberEnd) : '0');
+    const member = len > 0 ? s.buf.toString('utf8', s.memberStart, s.memberEnd) : '0';
+    const m = this.sets.members[slot]!;
+    // exact up to setMaxMembers per interval; past it a new member is dropped and counted
+    if (m.size < this.setMaxMembers) m.add(member);
+    else if (!m.has(member)) this.dropSetMember(slot, 1);
+  }
+
+  /** `n` new members of the set at `slot` refused past setMaxMembers: counted (set_members_dropped). */
+  private dropSetMember(slot: number, n: number): void {
+    this.setMembersDropped += n;
+    this.setMembersDroppedTotal += n;
+    let own = this.ownSlots[OWN_SET_MEMBERS_DROPPED]!;
+    if (own < 0) own = this.ownSlots[OWN_SET_MEMBERS_DROPPED] = this.createSlotOnly(MetricType.Counter, this.ownKeys[OWN_SET_MEMBERS_DROPPED]!);
+    this.counters.values[own]! += n;
+    if (this.droppedSetNames.size < DROPPED_SET_NAMES) this.droppedSetNames.add(this.sets.idx.keys[slot]!.id);
   }
 
   badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
+    this.lastBadLineStart = lineStart;
     this.counters.values[this.ownSlots[0]!]! += 1;
     this.badLines++;
     this.byReason[reason]!++;
@@ -357,27 +423,67 @@ export class Aggregator implements SampleSink {
    * entry went stale (`entry` is that entry); -1 when a new key is refused past maxKeys.
    */
   private resolve(entry: number, type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
+    // (checked here, off the hot path: a key this long is never in the table, so each of its lines comes here)
+    if (ke - ks + (te - ts) > this.maxKeyLength) {
+      this.badLine(BadLine.KeyTooLong, buf, ks, te > ts ? te : ke);
+      return -1;
+    }
     const key = this.decodeKey(buf, ks, ke, ts, te);
     const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
     let slot = this.slotById(type, key.id);
     const created = slot < 0;
     if (created) {
-      if (this.liveTotal() >= this.maxKeys) return this.dropKey(key);
+      if (this.liveTotal() >= this.maxKeys) return this.dropKey(key, false);
+      // the new key's bytes: its decoded identity and the entry it is found by (these raw bytes, or its id's)
+      const need = keyCost(key) + ENTRY_BYTES + (rawIsId ? ke - ks : Buffer.byteLength(key.id));
+      if (this.keyBytesUsed() + need > this.keyTableBytes) return this.dropKey(key, true);
       slot = this.createSlotOnly(type, key);
     }
     this.trackNewSlot(type, slot);
-    idx.refs[slot]!++;
     const t = this.table;
-    if (entry < 0) {
-      // (slotById's look-ups moved the table's insert position: find again)
-      if (t.find(type, buf, ks, ke, ts, te) < 0) t.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!);
-    } else {
-      t.update(entry, slot, idx.gen[slot]!);
+    // pinned: the entry the new key is found by; any other is a cached spelling (reclaimable)
+    const pinned = created && rawIsId;
+    if (entry >= 0) {
+      t.update(entry, slot, idx.gen[slot]!, pinned);
+      idx.refs[slot]!++;
       this.staleEntries--;
+      if (!pinned) this.aliasEntries++;
+    } else if (!pinned && this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.keyTableBytes) {
+      // keyTableBytes reached: the line counts, its spelling is not cached (the next flush reclaims room)
+      this.spellingsUncached++;
+    } else if (t.find(type, buf, ks, ke, ts, te) < 0) {
+      // (slotById's look-ups moved the table's insert position: find again)
+      if (t.insert(type, buf, ks, ke, ts, te, slot, idx.gen[slot]!, pinned) >= 0) {
+        idx.refs[slot]!++;
+        if (!pinned) this.aliasEntries++;
+      } else if (pinned) {
+        // the arena's limit (fail-safe: the budget keeps far below it): a key that cannot be found is not kept
+        this.removeAnySlot(type, slot);
+        return this.dropKey(key, true);
+      } else {
+        this.spellingsUncached++;
+      }
     }
-    if (created && !rawIsId) this.registerId(type, key, slot);
+    if (created && !rawIsId && !this.registerId(type, key, slot)) {
+      this.removeAnySlot(type, slot);
+      return this.dropKey(key, true);
+    }
     return slot;
+  }
+
+  /** Remove a live slot of any type (its raw entries become stale). */
+  private removeAnySlot(type: number, slot: number): void {
+    if (type === MetricType.Counter) this.staleEntries += this.counters.remove(slot);
+    else if (type === MetricType.Timer) this.staleEntries += this.timers.remove(slot);
+    else if (type === MetricType.Gauge) this.staleEntries += this.gauges.remove(slot);
+    else this.staleEntries += this.sets.remove(slot);
+  }
+
+  /** Bytes of key names held, compared with keyTableBytes: the key table's entries + every live key's identity. */
+  keyBytesUsed(): number {
+    const idx = this.indexes;
+    return this.table.usedBytes + idx[0]!.keyBytes + idx[1]!.keyBytes + idx[2]!.keyBytes + idx[3]!.keyBytes;
   }
 
   /**
@@ -407,26 +513,30 @@ export class Aggregator implements SampleSink {
     return -1;
   }
 
-  /** Make the live `slot` of `key` findable by {@link slotById} (a canonical entry unless a raw one serves). */
-  private registerId(type: number, key: MetricKey, slot: number): void {
+  /**
+   * Make the live `slot` of `key` findable by {@link slotById} (a canonical entry unless a raw one
+   * serves); false when the table refused the entry (its arena's limit: the caller drops the key).
+   */
+  private registerId(type: number, key: MetricKey, slot: number): boolean {
     const bytes = Buffer.from(key.id, 'utf8');
     const t = this.table;
     const idx = this.indexes[type]!;
     const n = bytes.length;
     const gen = idx.gen[slot]!;
     let e = t.find(type, bytes, 0, n, 0, 0);
-    if (e >= 0 && t.eSlot[e] === slot && t.eGen[e] === gen) return;
+    if (e >= 0 && t.eSlot[e] === slot && t.eGen[e] === gen) return true;
     e = t.find(type + CANON, bytes, 0, n, 0, 0);
     if (e >= 0) {
-      if (t.eSlot[e] === slot && t.eGen[e] === gen) return;
+      if (t.eSlot[e] === slot && t.eGen[e] === gen) return true;
       // a stale canonical entry (its slot was deleted since; an id has one canonical entry at most)
       if (!idx.isLive(t.eSlot[e]!, t.eGen[e]!)) this.staleEntries--;
       else idx.refs[t.eSlot[e]!]!--;
-      t.update(e, slot, gen);
-    } else {
-      t.insert(type + CANON, bytes, 0, n, 0, 0, slot, gen);
+      t.update(e, slot, gen, true);
+    } else if (t.insert(type + CANON, bytes, 0, n, 0, 0, slot, gen, true) < 0) {
+      return false;
     }
     idx.refs[slot]!++;
+    return true;
   }
 
   /** Live keys of every type (the daemon's own included), compared with maxKeys. */
@@ -434,12 +544,16 @@ export class Aggregator implements SampleSink {
     return this.counters.idx.size + this.timers.idx.size + this.gauges.idx.size + this.sets.idx.size;
   }
 
-  /** A line for a new key past maxKeys: counted (keys_dropped), its prefix noted for the warning; returns -1. */
-  private dropKey(key: MetricKey): number {
+  /**
+   * A line for a new key past maxKeys (or, `forBytes`, past keyTableBytes): counted (keys_dropped), its
+   * prefix noted for the warning; returns -1.
+   */
+  private dropKey(key: MetricKey, forBytes: boolean): number {
     this.droppedKeys++;
     this.droppedTotal++;
-    let own = this.ownSlots[3]!;
-    if (own < 0) own = this.ownSlots[3] = this.createSlotOnly(MetricType.Counter, this.ownKeys[3]!);
+    if (forBytes) this.droppedForBytes++;
+    let own = this.ownSlots[OWN_KEYS_DROPPED]!;
+    if (own < 0) own = this.ownSlots[OWN_KEYS_DROPPED] = this.createSlotOnly(MetricType.Counter, this.ownKeys[OWN_KEYS_DROPPED]!);
     this.counters.values[own]! += 1;
     const name = key.name;
     const d1 = name.indexOf('.');
@@ -467,13 +581,45 @@ export class Aggregator implements SampleSink {
    * Lines for new keys dropped past maxKeys since the last call, with the top 5 key prefixes (first two
    * dot-separated components) among them; null when none were. Resets the interval's figures.
    */
-  takeDroppedKeys(): { dropped: number; total: number; maxKeys: number; topPrefixes: Array<[string, number]> } | null {
+  takeDroppedKeys(): {
+    dropped: number; forBytes: number; total: number; maxKeys: number; keyTableBytes: number; topPrefixes: Array<[string, number]>;
+  } | null {
     if (this.droppedKeys === 0) return null;
     const top = [...this.droppedPrefixes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
-    const out = { dropped: this.droppedKeys, total: this.droppedTotal, maxKeys: this.maxKeys, topPrefixes: top };
+    const out = {
+      dropped: this.droppedKeys, forBytes: this.droppedForBytes, total: this.droppedTotal, maxKeys: this.maxKeys,
+      keyTableBytes: this.keyTableBytes, topPrefixes: top,
+    };
     this.droppedKeys = 0;
+    this.droppedForBytes = 0;
     this.droppedPrefixes = new Map();
     return out;
+  }
+
+  /**
+   * The byte bounds' figures since the last call (set members dropped past setMaxMembers with up to 5
+   * of their sets, spellings not cached or reclaimed past keyTableBytes); null when nothing happened.
+   */
+  takeMemoryReport(): {
+    setMembersDropped: number; setMaxMembers: number; sets: string[]; spellingsUncached: number; spellingsReclaimed: number;
+    keyBytes: number; keyTableBytes: number;
+  } | null {
+    if (this.setMembersDropped === 0 && this.spellingsUncached === 0 && this.spellingsReclaimed === 0) return null;
+    const out = {
+      setMembersDropped: this.setMembersDropped, setMaxMembers: this.setMaxMembers, sets: [...this.droppedSetNames],
+      spellingsUncached: this.spellingsUncached, spellingsReclaimed: this.spellingsReclaimed,
+      keyBytes: this.keyBytesUsed(), keyTableBytes: this.keyTableBytes,
+    };
+    this.setMembersDropped = 0;
+    this.droppedSetNames = new Set();
+    this.spellingsUncached = 0;
+    this.spellingsReclaimed = 0;
+    return out;
+  }
+
+  /** Set members dropped past setMaxMembers since start. */
+  get setMembersDroppedSinceStart(): number {
+    return this.setMembersDroppedTotal;
   }
 
   /** Lines for new keys dropped past maxKeys since start. */
@@ -511,11 +657,12 @@ export class Aggregator implements SampleSink {
     return this.createSlot(type, key);
   }
 
-  /** A new slot for `key` (not yet live), findable by id. */
+  /** A new slot for `key` (not yet live), findable by id; -1 when the key table refused its entry. */
   private createSlot(type: number, key: MetricKey): number {
     const slot = this.createSlotOnly(type, key);
-    this.registerId(type, key, slot);
-    return slot;
+    if (this.registerId(type, key, slot)) return slot;
+    this.removeAnySlot(type, slot);
+    return -1;
   }
 
   /** A new slot for `key` in its store (the caller makes it findable by id). */
@@ -564,9 +711,10 @@ export class Aggregator implements SampleSink {
     const started = performance.now();
     const timestamp = Math.round(nowMs / 1000);
     const intervalS = this.flushIntervalMs / 1000;
+    this.maybeReclaim();
     if (this.flushes > 0) {
       const lag = this.slotForKey(MetricType.Gauge, this.lagKey);
-      this.gauges.values[lag] = timestamp - this.prevTimestamp - intervalS;
+      if (lag >= 0) this.gauges.values[lag] = timestamp - this.prevTimestamp - intervalS;
     }
     this.prevTimestamp = timestamp;
     this.flushes++;
@@ -749,7 +897,7 @@ export class Aggregator implements SampleSink {
 
   private isOwn(slot: number): boolean {
     const o = this.ownSlots;
-    return slot === o[0] || slot === o[1] || slot === o[2] || slot === o[3];
+    return slot === o[0] || slot === o[1] || slot === o[2] || slot === o[3] || slot === o[4];
   }
 
   /** Rebuild the raw key table when stale entries outnumber live ones (memory returns after a burst). */
@@ -757,9 +905,74 @@ export class Aggregator implements SampleSink {
     const total = this.table.count;
     if (this.staleEntries > 64 && this.staleEntries * 2 > total) {
       const idx = this.indexes;
-      this.table.rebuild((type, slot, gen) => idx[type & 3]!.isLive(slot, gen));
+      let aliases = 0;
+      this.table.rebuild((type, slot, gen, pinned) => {
+        const live = idx[type & 3]!.isLive(slot, gen);
+        if (live && !pinned) aliases++;
+        return live;
+      });
+      this.aliasEntries = aliases;
       this.staleEntries = 0;
     }
+  }
+
+  /** True when the key at `slot` of `type` was updated this interval (read before the capture clears it). */
+  private isActive(type: number, slot: number): boolean {
+    switch (type) {
+      case MetricType.Counter:
+        return this.counters.values[slot] !== 0;
+      case MetricType.Timer:
+        return this.timers.stats[slot * T_STRIDE + T_N]! > 0;
+      case MetricType.Gauge:
+        return this.gauges.updated[slot] === 1;
+      default:
+        return this.sets.members[slot]!.size > 0;
+    }
+  }
+
+  /**
+   * keyTableBytes: past RECLAIM_AT of it (or when a spelling could not be cached), drop cached
+   * spellings from the key table, down to RECLAIM_TO of it where they allow: first every spelling of a
+   * key idle this interval, then the oldest spellings of active keys (entries are in order of first
+   * sight). The entries keys are found by stay; a reclaimed spelling still in use is looked up on the
+   * slow path at its next line and cached again. Runs at a flush, before the capture.
+   */
+  private maybeReclaim(): void {
+    const budget = this.keyTableBytes;
+    const used = this.keyBytesUsed();
+    if (used <= budget * RECLAIM_AT && this.spellingsUncached === 0) return;
+    if (this.aliasEntries === 0 && this.staleEntries === 0) return;
+    const idx = this.indexes;
+    const toFree = used - budget * RECLAIM_TO;
+    // first pass: what dead entries and idle spellings give back
+    let idleBytes = 0;
+    this.table.scan((type, slot, gen, pinned, bytes) => {
+      const t = type & 3;
+      if (!idx[t]!.isLive(slot, gen)) idleBytes += bytes;
+      else if (!pinned && (type >= CANON || !this.isActive(t, slot))) idleBytes += bytes;
+    });
+    let activeToFree = toFree - idleBytes;
+    let aliases = 0;
+    let reclaimed = 0;
+    this.table.rebuild((type, slot, gen, pinned, bytes) => {
+      const t = type & 3;
+      const x = idx[t]!;
+      if (!x.isLive(slot, gen)) return false;
+      if (pinned) return true;
+      if (type < CANON && this.isActive(t, slot)) {
+        if (activeToFree <= 0) {
+          aliases++;
+          return true;
+        }
+        activeToFree -= bytes;
+      }
+      x.refs[slot]!--;
+      reclaimed++;
+      return false;
+    });
+    this.aliasEntries = aliases;
+    this.staleEntries = 0;
+    this.spellingsReclaimed += reclaimed;
   }
 
   // ---------------------------------------------------------------- configuration
@@ -780,6 +993,9 @@ export class Aggregator implements SampleSink {
     if (this.deleteGauges && !c.deleteGauges) this.gauges.ttl.fill(0); // the original drops gaugesTTL
     this.deleteGauges = c.deleteGauges;
     this.maxKeys = c.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.maxKeyLength = c.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH;
+    this.keyTableBytes = c.keyTableBytes ?? DEFAULT_KEY_TABLE_BYTES;
+    this.setMaxMembers = c.setMaxMembers ?? DEFAULT_SET_MAX_MEMBERS;
     if ((c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL) > 0 && this.idleKeyTtl === 0) for (const a of this.idleFlushes) a.length = 0;
     this.idleKeyTtl = c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL;
   }
@@ -809,6 +1025,7 @@ export class Aggregator implements SampleSink {
       this.table.clear();
       for (const idx of this.indexes) idx.refs.fill(0);
       this.staleEntries = 0;
+      this.aliasEntries = 0;
       // (the canonical-id entries went too: every live key gets one back)
       for (let type = 0; type < this.indexes.length; type++) {
         const idx = this.indexes[type]!;
@@ -924,12 +1141,13 @@ export class Aggregator implements SampleSink {
   exportInterval(out: import('./merge.js').PartialVisitor): void {
     const pending = this.pending;
     if (pending !== null) this.applyFlushSettings(pending);
+    this.maybeReclaim();
     out.own(this.badLines, this.packets, this.lines, this.lastMsgSeen, this.byReason);
     const c = this.counters;
     const o = this.ownSlots;
     for (let s = c.idx.head; s >= 0; s = c.idx.next[s]!) {
       if (s === o[0] || s === o[1] || s === o[2]) continue;
-      if (s === o[3] && c.values[s] === 0) continue;
+      if ((s === o[OWN_KEYS_DROPPED] || s === o[OWN_SET_MEMBERS_DROPPED]) && c.values[s] === 0) continue;
       out.counter(c.idx.keys[s]!, c.values[s]!);
     }
     const t = this.timers;
@@ -963,8 +1181,11 @@ export class Aggregator implements SampleSink {
       if (this.idleKeyTtl > 0) this.idleFlushes[type]![found] = 0;
       return found;
     }
-    if (this.liveTotal() >= this.maxKeys) return this.dropKey(key);
+    if (this.liveTotal() >= this.maxKeys) return this.dropKey(key, false);
+    const idBytes = Buffer.byteLength(key.id);
+    if (this.keyBytesUsed() + keyCost(key) + ENTRY_BYTES + idBytes > this.keyTableBytes) return this.dropKey(key, true);
     const slot = this.slotForKey(type, key);
+    if (slot < 0) return this.dropKey(key, true);
     this.trackNewSlot(type, slot);
     return slot;
   }
@@ -984,12 +1205,14 @@ export class Aggregator implements SampleSink {
   }
 
   mergeCounter(key: MetricKey, value: number): void {
-    if (key.id === this.ownKeys[3]!.id) {
-      // another process's keys_dropped: the daemon's own counter here too
-      let own = this.ownSlots[3]!;
-      if (own < 0) own = this.ownSlots[3] = this.createSlotOnly(MetricType.Counter, this.ownKeys[3]!);
+    for (const i of [OWN_KEYS_DROPPED, OWN_SET_MEMBERS_DROPPED]) {
+      if (key.id !== this.ownKeys[i]!.id) continue;
+      // another process's keys_dropped or set_members_dropped: the daemon's own counter here too
+      let own = this.ownSlots[i]!;
+      if (own < 0) own = this.ownSlots[i] = this.createSlotOnly(MetricType.Counter, this.ownKeys[i]!);
       this.counters.values[own]! += value;
-      this.droppedTotal += value;
+      if (i === OWN_KEYS_DROPPED) this.droppedTotal += value;
+      else this.setMembersDroppedTotal += value;
       return;
     }
     const slot = this.mergeSlot(MetricType.Counter, key);
@@ -1034,6 +1257,12 @@ export class Aggregator implements SampleSink {
     const slot = this.mergeSlot(MetricType.Set, key);
     if (slot < 0) return;
     const into = this.sets.members[slot]!;
-    for (const m of members) into.add(m);
+    const max = this.setMaxMembers;
+    let dropped = 0;
+    for (const m of members) {
+      if (into.size < max) into.add(m);
+      else if (!into.has(m)) dropped++;
+    }
+    if (dropped > 0) this.dropSetMember(slot, dropped);
   }
 }

@@ -15,6 +15,11 @@
  * longer matches (the caller treats it as a miss and overwrites it with {@link KeyTable.update}).
  * {@link KeyTable.rebuild} drops entries the caller says are stale and compacts the arena, so memory
  * returns after a burst of one-off keys.
+ *
+ * An entry is *pinned* when it is how its key is found by canonical id (the owner cannot drop it while
+ * the key lives); any other entry is a cached spelling the owner may reclaim (see {@link KeyTable.rebuild}).
+ * The arena never grows past {@link MAX_ARENA_BYTES}: its int32 offsets stay valid, and an insert that
+ * would pass it is refused (returns -1) instead.
  */
 import { FNV_PRIME, hashKeyBytes } from '../parser/scanner.js';
 
@@ -23,6 +28,15 @@ const MIN_ARENA = 16 * 1024;
 /** Entry types are 0-7 (the aggregator's MetricType, + 4 for canonical-id entries): 3 bits of eMeta. */
 const TYPE_BITS = 3;
 const TYPE_MASK = (1 << TYPE_BITS) - 1;
+/** The arena's largest size: offsets (and `keyLen * 8 + type`) are int32. */
+export const MAX_ARENA_BYTES = 2 ** 31 - 1;
+/** Longest key + tag bytes of one entry (`keyLen * 8 + type` must stay an int32). */
+const MAX_ENTRY_BYTES = 2 ** 27;
+/**
+ * What an entry costs besides its bytes in the arena, for {@link KeyTable.usedBytes}: 21 bytes of
+ * entry arrays and 16 of buckets (two int32s, at a load factor of 0.5), times the slack of the doubling.
+ */
+export const ENTRY_BYTES = 56;
 
 export class KeyTable {
   /** Bucket b: [2b] = entry index + 1 (0: empty), [2b + 1] = hash of its entry (compared before the entry). */
@@ -38,6 +52,8 @@ export class KeyTable {
   eSlot: Int32Array;
   /** The slot's generation when the entry was written. */
   eGen: Uint32Array;
+  /** 1: the entry is how its key is found by id (see the class comment). */
+  private ePin: Uint8Array;
   private arena: Uint8Array;
   private arenaUsed: number;
   /** Number of entries. */
@@ -47,7 +63,11 @@ export class KeyTable {
   private lastHash: number;
   private lastBucket: number;
 
-  constructor(initialBuckets = MIN_BUCKETS) {
+  /**
+   * `maxArenaBytes`: the arena's limit ({@link MAX_ARENA_BYTES}, the int32 offsets' own; lower only in
+   * tests of the fail-safe).
+   */
+  constructor(initialBuckets = MIN_BUCKETS, private readonly maxArenaBytes = MAX_ARENA_BYTES) {
     let cap = MIN_BUCKETS;
     while (cap < initialBuckets) cap *= 2;
     this.buckets = new Int32Array(cap * 2);
@@ -58,6 +78,7 @@ export class KeyTable {
     this.eTagLen = new Int32Array(entries);
     this.eSlot = new Int32Array(entries);
     this.eGen = new Uint32Array(entries);
+    this.ePin = new Uint8Array(entries);
     this.arena = new Uint8Array(MIN_ARENA);
     this.arenaUsed = 0;
     this.count = 0;
@@ -72,7 +93,12 @@ export class KeyTable {
 
   /** Bytes held by the table's arrays. */
   get bytes(): number {
-    return this.buckets.byteLength + this.eMeta.length * (4 + 4 + 4 + 4 + 4) + this.arena.byteLength;
+    return this.buckets.byteLength + this.eMeta.length * (4 + 4 + 4 + 4 + 4 + 1) + this.arena.byteLength;
+  }
+
+  /** The bytes the entries account for (the owner's budget): their bytes in the arena + {@link ENTRY_BYTES} each. */
+  get usedBytes(): number {
+    return this.arenaUsed + this.count * ENTRY_BYTES;
   }
 
   /**
@@ -132,17 +158,23 @@ export class KeyTable {
     return -1;
   }
 
-  /** Insert the bytes of the {@link find} that just returned -1. Returns the new entry index. */
-  insert(type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number, slot: number, gen: number): number {
-    const e = this.count;
-    if (e >= this.eMeta.length) this.growEntries();
+  /**
+   * Insert the bytes of the {@link find} that just returned -1. Returns the new entry index, or -1 when
+   * the arena would pass {@link MAX_ARENA_BYTES} (nothing is inserted; the owner's byte budget keeps
+   * far below it, this is the fail-safe).
+   */
+  insert(type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number, slot: number, gen: number, pinned = false): number {
     const keyLen = ke - ks;
     const tagLen = te - ts;
     const need = this.arenaUsed + keyLen + tagLen;
+    if (need > this.maxArenaBytes || keyLen + tagLen > MAX_ENTRY_BYTES) return -1;
+    const e = this.count;
+    if (e >= this.eMeta.length) this.growEntries();
     if (need > this.arena.length) {
       // (doubling: the pages past arenaUsed are never touched, so the slack costs no RSS)
       let cap = this.arena.length * 2;
       while (cap < need) cap *= 2;
+      if (cap > this.maxArenaBytes) cap = this.maxArenaBytes;
       const next = new Uint8Array(cap);
       next.set(this.arena.subarray(0, this.arenaUsed));
       this.arena = next;
@@ -156,6 +188,7 @@ export class KeyTable {
     this.eTagLen[e] = tagLen;
     this.eSlot[e] = slot;
     this.eGen[e] = gen;
+    this.ePin[e] = pinned ? 1 : 0;
     this.buckets[this.lastBucket * 2] = e + 1;
     this.buckets[this.lastBucket * 2 + 1] = this.lastHash;
     this.count = e + 1;
@@ -165,9 +198,21 @@ export class KeyTable {
   }
 
   /** Point an existing (stale) entry at a new slot/generation. */
-  update(e: number, slot: number, gen: number): void {
+  update(e: number, slot: number, gen: number, pinned = false): void {
     this.eSlot[e] = slot;
     this.eGen[e] = gen;
+    this.ePin[e] = pinned ? 1 : 0;
+  }
+
+  /**
+   * Calls `fn(type, slot, gen, pinned, bytes)` for every entry, oldest first (`bytes`: what the entry
+   * counts in {@link usedBytes}).
+   */
+  scan(fn: (type: number, slot: number, gen: number, pinned: boolean, bytes: number) => void): void {
+    for (let e = 0; e < this.count; e++) {
+      const meta = this.eMeta[e]!;
+      fn(meta & TYPE_MASK, this.eSlot[e]!, this.eGen[e]!, this.ePin[e] === 1, (meta >>> TYPE_BITS) + this.eTagLen[e]! + ENTRY_BYTES);
+    }
   }
 
   /** Drop every entry. */
@@ -181,12 +226,14 @@ export class KeyTable {
   }
 
   /**
-   * Keep only the entries for which `live(type, slot, gen)` is true; shrink buckets and arena to fit
-   * them (not on the hot path: called after deletions when stale entries outnumber live ones).
+   * Keep only the entries for which `keep(type, slot, gen, pinned, bytes)` is true (called once per
+   * entry, oldest first, as {@link scan}); shrink buckets and arena to fit them (not on the hot path:
+   * after deletions when stale entries outnumber live ones, or to reclaim cached spellings).
    */
-  rebuild(live: (type: number, slot: number, gen: number) => boolean): void {
+  rebuild(keep: (type: number, slot: number, gen: number, pinned: boolean, bytes: number) => boolean): void {
     let kept = 0;
     let bytes = 0;
+    const keepMask = new Uint8Array(this.count);
     // entry → hash, from the buckets (the entries do not keep it)
     const oldHash = new Int32Array(this.count);
     const nb = this.capacity;
@@ -195,21 +242,26 @@ export class KeyTable {
       if (e1 !== 0) oldHash[e1 - 1] = this.buckets[b * 2 + 1]!;
     }
     for (let e = 0; e < this.count; e++) {
-      if (live(this.eMeta[e]! & TYPE_MASK, this.eSlot[e]!, this.eGen[e]!)) {
+      const meta = this.eMeta[e]!;
+      const len = (meta >>> TYPE_BITS) + this.eTagLen[e]!;
+      if (keep(meta & TYPE_MASK, this.eSlot[e]!, this.eGen[e]!, this.ePin[e] === 1, len + ENTRY_BYTES)) {
+        keepMask[e] = 1;
         kept++;
-        bytes += (this.eMeta[e]! >>> TYPE_BITS) + this.eTagLen[e]!;
+        bytes += len;
       }
     }
     let cap = MIN_BUCKETS;
     while (kept * 2 >= cap) cap *= 2;
     let arenaCap = MIN_ARENA;
-    while (arenaCap < bytes * 2) arenaCap *= 2;
+    while (arenaCap < bytes * 2 && arenaCap < this.maxArenaBytes) arenaCap *= 2;
+    if (arenaCap > this.maxArenaBytes) arenaCap = Math.max(this.maxArenaBytes, bytes);
     const old = {
       meta: this.eMeta,
       off: this.eOff,
       tagLen: this.eTagLen,
       slot: this.eSlot,
       gen: this.eGen,
+      pin: this.ePin,
       arena: this.arena,
       count: this.count,
     };
@@ -219,12 +271,13 @@ export class KeyTable {
     this.eTagLen = new Int32Array(cap >>> 1);
     this.eSlot = new Int32Array(cap >>> 1);
     this.eGen = new Uint32Array(cap >>> 1);
+    this.ePin = new Uint8Array(cap >>> 1);
     this.arena = new Uint8Array(arenaCap);
     let n = 0;
     let used = 0;
     for (let e = 0; e < old.count; e++) {
+      if (keepMask[e] === 0) continue;
       const meta = old.meta[e]!;
-      if (!live(meta & TYPE_MASK, old.slot[e]!, old.gen[e]!)) continue;
       const len = (meta >>> TYPE_BITS) + old.tagLen[e]!;
       const off = old.off[e]!;
       this.arena.set(old.arena.subarray(off, off + len), used);
@@ -234,6 +287,7 @@ export class KeyTable {
       this.eTagLen[n] = old.tagLen[e]!;
       this.eSlot[n] = old.slot[e]!;
       this.eGen[n] = old.gen[e]!;
+      this.ePin[n] = old.pin[e]!;
       used += len;
       n++;
     }
@@ -258,6 +312,9 @@ export class KeyTable {
     this.eTagLen = copy(this.eTagLen, (n) => new Int32Array(n));
     this.eSlot = copy(this.eSlot, (n) => new Int32Array(n));
     this.eGen = copy(this.eGen, (n) => new Uint32Array(n));
+    const pin = new Uint8Array(cap);
+    pin.set(this.ePin.subarray(0, keep));
+    this.ePin = pin;
   }
 
   /**

@@ -21,7 +21,7 @@ import type { TallydConfig } from '../config/types.js';
 import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
 import { componentLogger } from '../log/index.js';
 import {
-  applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, runtimeAdminContext, runtimeSelfStats,
+  applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, runtimeAdminContext, runtimeSelfStats,
   type RuntimeHost,
 } from '../runtime.js';
 import { decodePartial, PartialDictionary } from './protocol.js';
@@ -209,6 +209,8 @@ export class ClusterPrimary {
     const t0 = performance.now();
     await this.collect(final);
     const snapshot = this.aggregator.flush(now);
+    const memory = this.aggregator.takeMemoryReport();
+    if (memory !== null) logMemoryReport(this.log, memory);
     deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
     this.lastFlushDurationMs = performance.now() - t0;
     this.flushes++;

@@ -18,9 +18,9 @@ import { startTcpListener } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
 import { componentLogger, createLogger } from '../log/index.js';
-import { parsePacket } from '../parser/index.js';
-import { BadLine, MetricType, Sample, type SampleSink } from '../parser/types.js';
-import { badLineLogger } from '../runtime.js';
+import { PacketGuard, type IngestSink } from '../ingest.js';
+import { BadLine, MetricType, Sample } from '../parser/types.js';
+import { badLineLogger, logMemoryReport } from '../runtime.js';
 import { PartialEncoder } from './protocol.js';
 
 /** Messages primary → worker. */
@@ -55,7 +55,7 @@ const INITIAL_GAUGES = 64;
  * The worker's SampleSink: gauges by (value, had-a-set) per interval, everything else into an
  * Aggregator. `exportTo` replays the interval into a PartialVisitor and starts the next one.
  */
-export class WorkerAggregator implements SampleSink {
+export class WorkerAggregator implements IngestSink {
   readonly agg: Aggregator;
   private gValue: Float64Array = new Float64Array(INITIAL_GAUGES);
   private gSet: Uint8Array = new Uint8Array(INITIAL_GAUGES);
@@ -99,6 +99,14 @@ export class WorkerAggregator implements SampleSink {
 
   badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
     this.agg.badLine(reason, buf, lineStart, lineEnd);
+  }
+
+  get lastBadLineStart(): number {
+    return this.agg.lastBadLineStart;
+  }
+
+  set lastBadLineStart(v: number) {
+    this.agg.lastBadLineStart = v;
   }
 
   /** See Aggregator.noteTime (called from a coarse timer). */
@@ -189,11 +197,18 @@ export async function runWorker(): Promise<void> {
   }
 
   let stopping = false;
+  const guard = new PacketGuard(wagg, sample, ingestLog);
+  // nothing throws out of it (src/ingest.ts: one try/catch per packet, not per line)
   const handlePacket = (buf: Buffer, start: number, end: number): void => {
     if (stopping) return;
-    for (let i = 0; i < packetBackends.length; i++) packetBackends[i]!.packet!(buf, start, end);
-    if (config.dumpMessages) ingestLog.info({ packet: buf.toString('utf8', start, end) }, 'message');
-    wagg.countPacket(parsePacket(buf, start, end, wagg, sample));
+    try {
+      guard.begin();
+      for (let i = 0; i < packetBackends.length; i++) packetBackends[i]!.packet!(buf, start, end);
+      if (config.dumpMessages) ingestLog.info({ packet: buf.toString('utf8', start, end) }, 'message');
+      guard.ingest(buf, start, end);
+    } catch (err) {
+      guard.recover(err, buf, start, end);
+    }
   };
 
   const listeners: Listener[] = [];
@@ -216,6 +231,8 @@ export async function runWorker(): Promise<void> {
 
   const partial = (final: boolean): void => {
     wagg.exportTo(encoder);
+    const memory = wagg.agg.takeMemoryReport();
+    if (memory !== null) logMemoryReport(ingestLog, memory);
     const buf = encoder.finish();
     send({ t: 'partial', buf, final });
   };

@@ -57,6 +57,24 @@ export const DEFAULT_STOP_DRAIN_MS = 5000;
 export const DEFAULT_MAX_KEYS = 2_000_000;
 /** tallyd's own: flushes without update before a counter/timer/set key is deleted; 0 = off (as the original). */
 export const DEFAULT_IDLE_KEY_TTL = 0;
+/**
+ * tallyd's own: longest key, bytes: the raw key (before the first `:`) plus its DogStatsD `|#tags`;
+ * a set member is held to the same length. Far above real names (Graphite paths rarely pass 200 bytes).
+ */
+export const DEFAULT_MAX_KEY_LENGTH = 2048;
+export const MAX_MAX_KEY_LENGTH = 1_048_576;
+/**
+ * tallyd's own: bytes of key names held (raw spellings in the key table + each live key's decoded
+ * name, with their per-entry overhead; see src/aggregator/keybudget.ts). 1 GiB holds maxKeys' 2,000,000
+ * keys of names up to about 300 bytes. Below 2 GiB, the key table's int32 offsets' limit.
+ */
+export const DEFAULT_KEY_TABLE_BYTES = 1024 * 1024 * 1024;
+export const MIN_KEY_TABLE_BYTES = 65_536;
+export const MAX_KEY_TABLE_BYTES = 2 ** 31 - 1;
+/** tallyd's own: unique members kept per set per interval (exact up to it; more are dropped and counted). */
+export const DEFAULT_SET_MAX_MEMBERS = 100_000;
+/** Below V8's Set limit (2^24 entries: past it `Set#add` throws). */
+export const MAX_SET_MAX_MEMBERS = 16_000_000;
 export const PINO_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Backends tallyd ships; the original's './backends/<name>' spelling normalises to these. */

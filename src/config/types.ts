@@ -97,6 +97,12 @@ export interface TallydConfig {
   readonly maxKeys?: number;
   /** Flushes a counter/timer/set key may go without an update before it is deleted; 0 = never (default). */
   readonly idleKeyTtl?: number;
+  /** Longest key accepted, bytes (raw key + DogStatsD tags; also a set member); longer: a bad line `key_too_long` (default 2048). */
+  readonly maxKeyLength?: number;
+  /** Bytes of key names held (raw spellings + canonical keys); past it new keys are dropped, spellings reclaimed (default 1 GiB). */
+  readonly keyTableBytes?: number;
+  /** Most unique members per set per interval; past it new members are dropped and counted (default 100,000). */
+  readonly setMaxMembers?: number;
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

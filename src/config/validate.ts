@@ -28,6 +28,13 @@ import {
   DEFAULT_STOP_DRAIN_MS,
   DEFAULT_MAX_KEYS,
   DEFAULT_IDLE_KEY_TTL,
+  DEFAULT_KEY_TABLE_BYTES,
+  DEFAULT_MAX_KEY_LENGTH,
+  DEFAULT_SET_MAX_MEMBERS,
+  MAX_KEY_TABLE_BYTES,
+  MAX_MAX_KEY_LENGTH,
+  MAX_SET_MAX_MEMBERS,
+  MIN_KEY_TABLE_BYTES,
   DEFAULT_HEALTH_STATUS,
   DEFAULT_KEY_FLUSH_INTERVAL_MS,
   DEFAULT_KEY_FLUSH_PERCENT,
@@ -67,6 +74,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   // tallyd's own
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
   'stopDrainMs', 'maxKeys', 'idleKeyTtl',
+  'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -555,6 +563,9 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
+    ...(isUnset(raw.maxKeyLength) ? {} : { maxKeyLength: r.int('maxKeyLength', raw.maxKeyLength, DEFAULT_MAX_KEY_LENGTH, 1, MAX_MAX_KEY_LENGTH, `an integer between 1 and ${MAX_MAX_KEY_LENGTH} (bytes)`) }),
+    ...(isUnset(raw.keyTableBytes) ? {} : { keyTableBytes: r.int('keyTableBytes', raw.keyTableBytes, DEFAULT_KEY_TABLE_BYTES, MIN_KEY_TABLE_BYTES, MAX_KEY_TABLE_BYTES, `an integer between ${MIN_KEY_TABLE_BYTES} and ${MAX_KEY_TABLE_BYTES} (bytes)`) }),
+    ...(isUnset(raw.setMaxMembers) ? {} : { setMaxMembers: r.int('setMaxMembers', raw.setMaxMembers, DEFAULT_SET_MAX_MEMBERS, 1, MAX_SET_MAX_MEMBERS, `an integer between 1 and ${MAX_SET_MAX_MEMBERS} (members)`) }),
     configFile: file,
     raw,
   };

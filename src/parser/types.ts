@@ -22,6 +22,8 @@ export const BadLine = {
   EmptyKey: 6, // nothing before the `:`
   BadField: 7, // a `|field` after the type that is neither `@rate`, `#tags`, `c:` nor `T`
   TooLong: 8, // a TCP line over the configured maximum length
+  KeyTooLong: 9, // a key (raw key + DogStatsD tags) or a set member over maxKeyLength (checked by the aggregator)
+  InternalError: 10, // a line whose processing threw (a fault in tallyd: logged, counted, the packet's other lines kept)
 } as const;
 export type BadLine = (typeof BadLine)[keyof typeof BadLine];
 export const BAD_LINE_REASONS = [
@@ -34,6 +36,8 @@ export const BAD_LINE_REASONS = [
   'empty_key',
   'bad_field',
   'too_long',
+  'key_too_long',
+  'internal_error',
 ] as const;
 
 /**

@@ -122,3 +122,97 @@ describe('aggregator key resolution', () => {
     expect(counter(agg.flush(0), 'a b')).toBe(1);
   });
 });
+
+describe('KeyTable: the arena limit (int32 offsets) is a fail-safe, never an overflow', () => {
+  it('an insert that would pass the limit is refused (-1); every key inserted before is still found', () => {
+    const t = new KeyTable(1024, 64 * 1024);
+    const bufs: Buffer[] = [];
+    let refused = -1;
+    for (let i = 0; i < 2000; i++) {
+      const b = Buffer.from(`svc.host${i % 7}.metric${i}`.padEnd(100, 'x'));
+      expect(t.find(0, b, 0, b.length, 0, 0)).toBe(-1);
+      const e = t.insert(0, b, 0, b.length, 0, 0, i, 1);
+      if (e < 0) {
+        refused = i;
+        break;
+      }
+      bufs.push(b);
+    }
+    expect(refused).toBe(655); // 655 keys of 100 bytes fit in 64 KiB
+    expect(t.count).toBe(655);
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      const e = t.find(0, b, 0, b.length, 0, 0);
+      expect(e).toBeGreaterThanOrEqual(0);
+      expect(t.eSlot[e]).toBe(i);
+    }
+    // refused bytes are not half-inserted: looking them up again misses, and nothing throws
+    const b = Buffer.from('svc.host0.metric655'.padEnd(100, 'x'));
+    expect(t.find(0, b, 0, b.length, 0, 0)).toBe(-1);
+    expect(t.insert(0, b, 0, b.length, 0, 0, 655, 1)).toBe(-1);
+    expect(t.usedBytes).toBe(655 * 100 + 655 * 56);
+  });
+
+  it('the aggregator over a table at its limit: new keys are dropped and counted, known keys keep counting, nothing throws', () => {
+    const agg = makeAggregator({ maxKeyLength: 4096 });
+    (agg as unknown as { table: KeyTable }).table = new KeyTable(1024, 32 * 1024);
+    send(agg, 'known.a:1|c\nknown.b#tag=v:1|c');
+    for (let i = 0; i < 200; i++) send(agg, `fill.k${i}.${'y'.repeat(500)}:1|c\nknown.a:1|c\nknown.b#tag=v:1|c`);
+    const s = agg.flush(10_000);
+    expect(counter(s, 'known.a')).toBe(201);
+    expect(counter(s, 'known.b;tag=v')).toBe(201);
+    const fill = s.counters.toArray().filter((c) => c.key.id.startsWith('fill.')).length;
+    expect(fill).toBeGreaterThan(10);
+    expect(fill).toBeLessThan(200);
+    expect(counter(s, 'statsd.keys_dropped')).toBe(200 - fill);
+  });
+});
+
+describe('keyTableBytes: cached spellings are reclaimed at a flush, idle ones first, then the oldest', () => {
+  const found = (agg: Aggregator, raw: string): boolean => {
+    const b = Buffer.from(raw);
+    return tableOf(agg).find(0, b, 0, b.length, 0, 0) >= 0;
+  };
+
+  it('past 75 % of the budget: every spelling of an idle key goes, then the oldest of active keys, down to 50 %', () => {
+    const budget = 65_536;
+    const agg = makeAggregator({ keyTableBytes: budget });
+    // interval 1: 300 spellings of `idle` (a Librato entry without `=` is dropped: each is an extra spelling)
+    for (let i = 0; i < 300; i += 10) send(agg, Array.from({ length: 10 }, (_, j) => `idle#junk${i + j}:1|c`).join('\n'));
+    expect(counter(agg.flush(10_000), 'idle')).toBe(300);
+    expect(found(agg, 'idle#junk0')).toBe(true); // under 75 %: nothing reclaimed
+    // interval 2: `idle` gets nothing, `hot` gets 600 spellings
+    for (let i = 0; i < 600; i += 10) send(agg, Array.from({ length: 10 }, (_, j) => `hot#junk${i + j}:1|c`).join('\n'));
+    const before = agg.keyBytesUsed();
+    expect(before).toBeGreaterThan(budget * 0.75);
+    expect(before).toBeLessThanOrEqual(budget);
+    const s = agg.flush(20_000);
+    expect(counter(s, 'hot')).toBe(600);
+    expect(agg.keyBytesUsed()).toBeLessThanOrEqual(budget * 0.5 + 400); // (+ the timestamp_lag gauge, created after the reclaim)
+    expect(found(agg, 'idle#junk0')).toBe(false);
+    expect(found(agg, 'idle#junk299')).toBe(false);
+    expect(found(agg, 'hot#junk0')).toBe(false); // the oldest of the active key's
+    expect(found(agg, 'hot#junk599')).toBe(true); // the newest stay
+    // the keys themselves stay, and a reclaimed spelling still counts in its key
+    send(agg, 'idle#junk0:1|c\nhot#junk0:2|c\nidle:1|c');
+    const s3 = agg.flush(30_000);
+    expect(counter(s3, 'idle')).toBe(2);
+    expect(counter(s3, 'hot')).toBe(2);
+    expect(s3.counters.toArray().filter((c) => c.key.id === 'idle' || c.key.id === 'hot').length).toBe(2);
+    const report = agg.takeMemoryReport();
+    expect(report?.spellingsReclaimed).toBeGreaterThan(300);
+  });
+
+  it('at the budget, a new spelling of a known key still counts (not cached); a new key is dropped and counted', () => {
+    const agg = makeAggregator({ keyTableBytes: 65_536 });
+    let i = 0;
+    while (agg.keyBytesUsed() < 65_536 - 200) send(agg, `k#junk${i++}:1|c`);
+    const n = i;
+    for (let j = 0; j < 50; j++) send(agg, `k#more${j}:1|c`);
+    send(agg, `a.brand.new.key.${'z'.repeat(200)}:1|c`);
+    const s = agg.flush(10_000);
+    expect(counter(s, 'k')).toBe(n + 50);
+    expect(counter(s, 'statsd.keys_dropped')).toBe(1);
+    expect(agg.keyBytesUsed()).toBeLessThanOrEqual(65_536);
+  });
+});

@@ -232,3 +232,19 @@ describe('two workers merged == one aggregator', () => {
     expect(byId(primary.flush(1000).counters).get('a')!.count).toBe(1);
   });
 });
+
+describe('setMaxMembers with workers', () => {
+  it('each worker and the merge keep at most setMaxMembers per set per interval; drops are counted once, in set_members_dropped', () => {
+    const config = testConfig({ setMaxMembers: 3 });
+    const workers = [new SimWorker(config, 1), new SimWorker(config, 2)];
+    workers[0]!.send('s:a|s\ns:b|s\ns:c|s\ns:d|s'); // d: dropped in the worker
+    workers[1]!.send('s:a|s\ns:e|s\ns:f|s'); // e, f: new to the merge past its bound
+    const primary = new Aggregator({ config });
+    const bufs = workers.map((w) => w.partial());
+    mergePartials(primary, workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })));
+    const snap = primary.flush(10_000);
+    expect(snap.sets.find((s) => s.key.id === 's')?.count).toBe(3);
+    expect(snap.counters.toArray().find((c) => c.key.id === 'statsd.set_members_dropped')?.count).toBe(3);
+    expect(primary.setMembersDroppedSinceStart).toBe(3);
+  });
+});

@@ -323,3 +323,21 @@ describe('udpReader', () => {
     expect(() => validateConfig({ udpReader: 'fast' })).toThrow(/udpReader/);
   });
 });
+
+describe('byte bounds: maxKeyLength, keyTableBytes, setMaxMembers', () => {
+  it('are unset (the aggregator uses the documented defaults) unless configured, and read when they are', () => {
+    const c = validateConfig({}).config;
+    expect([c.maxKeyLength, c.keyTableBytes, c.setMaxMembers]).toEqual([undefined, undefined, undefined]);
+    const d = validateConfig({ maxKeyLength: 512, keyTableBytes: 1048576, setMaxMembers: 10 }).config;
+    expect([d.maxKeyLength, d.keyTableBytes, d.setMaxMembers]).toEqual([512, 1048576, 10]);
+  });
+
+  it('refuse values out of range, each problem naming its key and the range', () => {
+    expect(problemsOf({ maxKeyLength: 0, keyTableBytes: 1024, setMaxMembers: 2 ** 24 })).toEqual(expect.arrayContaining([
+      "config key 'maxKeyLength': expected an integer between 1 and 1048576 (bytes), got 0",
+      "config key 'keyTableBytes': expected an integer between 65536 and 2147483647 (bytes), got 1024",
+      "config key 'setMaxMembers': expected an integer between 1 and 16000000 (members), got 16777216",
+    ]));
+    expect(problemsOf({ keyTableBytes: 2 ** 31 })[0]).toMatch(/keyTableBytes/);
+  });
+});

@@ -132,4 +132,20 @@ describe('graphite delivery across resets (at-least-once)', () => {
     const stats = statsMap(await d.admin('stats'));
     expect(stats.get('graphite.dropped_lines')).toBe('0');
   }, 60_000);
+
+  it('what cannot be resent (graphite.queueBytes: 0 keeps nothing) is counted in dropped_lines and logged', async () => {
+    const store = new Store();
+    const sink = await resettingSink(store, 300);
+    cleanups.push(() => closeServer(sink));
+    const d = await daemonOn(originalStyleConfig(portOf(sink), ', graphite: { timeoutMs: 1000, queueBytes: 0 }'));
+    await d.send('nokeep.a:1|c');
+    const deadline = Date.now() + 15_000;
+    let dropped = 0;
+    while (dropped === 0 && Date.now() < deadline) {
+      await sleep(200);
+      dropped = Number(statsMap(await d.admin('stats')).get('graphite.dropped_lines'));
+    }
+    expect(dropped).toBeGreaterThan(0);
+    expect(d.stderr.some((l) => l.includes('cannot be resent'))).toBe(true);
+  }, 30_000);
 });

@@ -8,8 +8,8 @@
  *   after an outage comes before the live flushes queued behind it.
  * - A connection is confirmed when the peer closes it in order after our end of stream (see
  *   transport.ts); until then everything it carried is kept. A reset, early close, error or timeout
- *   resends all of it. A flush is sent as pieces of at most half the bound (one connection each), so
- *   what is kept for a resend fits in the bound.
+ *   resends all of it. A flush is sent as pieces (one connection each) of at most 8 MiB and half the
+ *   bound, so what is kept for a resend fits in the bound.
  * - A connection that fails after carrying more than one line is retried at once with a piece half
  *   the size it carried, and pieces double again with each confirmed one: a peer that resets part-way
  *   (a relay that cuts connections, a receiver that dies while reading) still gets every line, a few
@@ -33,6 +33,12 @@ import { GraphiteAbortError, type SendFn } from './transport.js';
 export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_BACKOFF_MIN_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 10_000;
+/**
+ * Largest piece (bytes one connection carries). What a connection carried is kept until the peer
+ * confirms it: 8 MiB keeps memory as it was with the former 8 MiB replay tail, and costs a 150 MB
+ * flush ~19 connections (each waits for the peer to read to the end: a few ms on a LAN).
+ */
+export const MAX_PIECE_BYTES = 8 * CHUNK_BYTES;
 
 /** A queued flush: its chunks may still be arriving from the formatter (see outgoing.ts). */
 export type QueueEntry = OutgoingFlush;
@@ -94,7 +100,7 @@ export class DeliveryQueue {
   /** A drop was logged since the last successful delivery (drops are logged once per outage). */
   private dropLogged = false;
   private idleWaiters: Array<() => void> = [];
-  /** Largest piece per connection: half the bound (what is kept for a resend then fits in it). */
+  /** Largest piece per connection: 8 MiB, at most half the bound (what is kept for a resend then fits in it). */
   private readonly pieceCap: number;
   /** Current piece limit (smaller after part-way failures, doubled by each confirmed piece). */
   private pieceLimit = Number.POSITIVE_INFINITY;
@@ -123,7 +129,7 @@ export class DeliveryQueue {
       pieceLimit: Number.POSITIVE_INFINITY,
       delivered: 0,
     };
-    this.pieceCap = Math.max(CHUNK_BYTES, Math.floor(this.maxBytes / 2));
+    this.pieceCap = Math.max(CHUNK_BYTES, Math.min(MAX_PIECE_BYTES, Math.floor(this.maxBytes / 2)));
   }
 
   /**

@@ -120,7 +120,7 @@ export class GraphiteSink {
           // before the next): one that follows at once, with the same timestamp, continues the record
           const ts = firstTimestamp(d);
           const prev = this.flushes[this.flushes.length - 1];
-          if (prev !== undefined && prev.ended && prev.ts === ts && acceptedAt - prev.endAt < PIECE_GAP_MS) {
+          if (prev?.ended && prev.ts === ts && acceptedAt - prev.endAt < PIECE_GAP_MS) {
             rec = prev;
             rec.ended = false;
             rec.pieces++;

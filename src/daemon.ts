@@ -33,6 +33,8 @@ export class Daemon {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly startupSec: number;
+  /** ms clock at start-up (the first interval's start). */
+  private readonly startedMs: number;
   private readonly aggregator: Aggregator;
   private readonly sample = new Sample();
   private backends: Backend[] = [];
@@ -71,7 +73,8 @@ export class Daemon {
     this.log = componentLogger(rootLog, 'daemon');
     this.dataLog = componentLogger(rootLog, 'ingest');
     this.clock = opts.clock ?? systemClock;
-    this.startupSec = Math.round(this.clock.now() / 1000);
+    this.startedMs = this.clock.now();
+    this.startupSec = Math.round(this.startedMs / 1000);
     this.health = config.healthStatus;
     this.aggregator = new Aggregator({ config, onBadLine: badLineLogger(this.dataLog, () => this.clock.now()) });
     this.host = {
@@ -152,13 +155,13 @@ export class Daemon {
    * every backend (they never block each other). Computes run one at a time, in tick order. Resolves
    * with the snapshot once the backends have it (not once they delivered it).
    */
-  flush(): Promise<Snapshot> {
+  flush(final = false): Promise<Snapshot> {
     const t0 = performance.now();
     if (this.computing > 0) {
       // capture still happens at the tick (it defines the interval); its compute waits for the previous one
       this.log.warn({ queued: this.computing, flushInterval: this.config.flushInterval }, 'flush: the previous flush is still being computed; this one runs after it');
     }
-    const job = this.aggregator.captureFlush(this.clock.now());
+    const job = this.aggregator.captureFlush(this.clock.now(), final ? { startedMs: this.startedMs } : undefined);
     const udpErrors = readUdpDrops(this.udpPorts());
     const dropped = this.aggregator.takeDroppedKeys();
     if (dropped !== null) {
@@ -221,7 +224,7 @@ export class Daemon {
     this.stopping = true;
     this.log.info('stopping: final flush');
     // the final interval's compute (after any still running) completes before backends are stopped
-    await this.flush().catch(() => undefined);
+    await this.flush(true).catch(() => undefined);
     const deadline = Date.now() + drainMs;
     await drainDeliveries(this.pendingDeliveries, drainMs);
     await Promise.allSettled([...this.backends, ...this.retiring].map((b) => b.stop(Math.max(0, deadline - Date.now()))));

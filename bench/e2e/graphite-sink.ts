@@ -1,6 +1,6 @@
 /**
- * A Graphite plaintext listener for the bench. The daemon opens one TCP connection per flush; each
- * becomes a FlushRecord with its arrival times. Payloads are kept as raw chunks and parsed only when
+ * A Graphite plaintext listener for the bench. The daemon opens one TCP connection per flush (several
+ * for a flush over 8 MiB, one per piece); each flush becomes a FlushRecord with its arrival times. Payloads are kept as raw chunks and parsed only when
  * asked (after the load has stopped), so that reading a 150 MB flush never takes CPU from the
  * daemon under test while it is being measured.
  */
@@ -34,6 +34,20 @@ export interface FlushRecord {
   ended: boolean;
   chunks: Buffer[];
   parsed: ParsedFlush | null;
+  /** The first line's timestamp (NaN when the first read held no whole line). */
+  ts: number;
+  /** Connections that carried it. */
+  pieces: number;
+}
+
+/** A flush's next piece (connection) comes within this many ms of the previous one's end. */
+const PIECE_GAP_MS = 1000;
+
+function firstTimestamp(d: Buffer): number {
+  const nl = d.indexOf(0x0a);
+  if (nl < 0) return Number.NaN;
+  const sp = d.lastIndexOf(0x20, nl);
+  return sp < 0 ? Number.NaN : Number(d.toString('latin1', sp + 1, nl));
 }
 
 const STATS_COUNTS = 'stats_counts.';
@@ -97,19 +111,32 @@ export class GraphiteSink {
 
   constructor() {
     this.server = net.createServer((s) => {
-      const rec: FlushRecord = { acceptedAt: Date.now(), firstByteAt: 0, endAt: 0, bytes: 0, ended: false, chunks: [], parsed: null };
-      this.flushes.push(rec);
+      const acceptedAt = Date.now();
+      let rec: FlushRecord | null = null;
       this.sockets.add(s);
       s.on('data', (d: Buffer) => {
-        if (rec.bytes === 0) rec.firstByteAt = Date.now();
+        if (rec === null) {
+          // tallyd sends a large flush as several connections (pieces of at most 8 MiB, each confirmed
+          // before the next): one that follows at once, with the same timestamp, continues the record
+          const ts = firstTimestamp(d);
+          const prev = this.flushes[this.flushes.length - 1];
+          if (prev?.ended && prev.ts === ts && acceptedAt - prev.endAt < PIECE_GAP_MS) {
+            rec = prev;
+            rec.ended = false;
+            rec.pieces++;
+          } else {
+            rec = { acceptedAt, firstByteAt: Date.now(), endAt: 0, bytes: 0, ended: false, chunks: [], parsed: null, ts, pieces: 1 };
+            this.flushes.push(rec);
+          }
+        }
         rec.bytes += d.length;
         rec.chunks.push(d);
       });
       const finish = (): void => {
-        if (rec.ended) return;
+        this.sockets.delete(s);
+        if (rec === null || rec.ended) return;
         rec.ended = true;
         rec.endAt = Date.now();
-        this.sockets.delete(s);
       };
       s.on('end', finish);
       s.on('close', finish);
@@ -161,7 +188,9 @@ export class GraphiteSink {
   async waitForFlushes(count: number, since: number, timeoutMs: number): Promise<FlushRecord[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const done = this.flushes.filter((f) => f.acceptedAt >= since && f.ended);
+      // a record is done once no further piece can continue it
+      const now = Date.now();
+      const done = this.flushes.filter((f) => f.acceptedAt >= since && f.ended && now - f.endAt >= PIECE_GAP_MS);
       if (done.length >= count) return done.slice(0, count);
       if (Date.now() > deadline) {
         throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} Graphite flush(es) (got ${done.length})`);

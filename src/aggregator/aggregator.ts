@@ -78,6 +78,12 @@ function plainKey(name: string): MetricKey {
   return Object.freeze({ name, tags: Object.freeze([]), graphiteTags: '', id: name });
 }
 
+/** A final, partial interval (at a stop): see {@link Aggregator.captureFlush}. */
+export interface FinalInterval {
+  /** ms clock at which the process started aggregating (the interval's start when no flush came before). */
+  readonly startedMs: number;
+}
+
 export class Aggregator implements SampleSink {
   private readonly table: KeyTable;
   private readonly counters: CounterStore;
@@ -148,6 +154,8 @@ export class Aggregator implements SampleSink {
   private readonly ownSlots: Int32Array;
   private readonly lagKey: MetricKey;
   private prevTimestamp: number;
+  /** ms clock of the previous capture (NaN before the first): the final partial interval's length. */
+  private prevCaptureMs: number;
   private flushes: number;
 
   private badLines: number;
@@ -222,6 +230,7 @@ export class Aggregator implements SampleSink {
     for (let i = 0; i < 3; i++) this.ownSlots[i] = this.createSlotOnly(MetricType.Counter, this.ownKeys[i]!);
     this.lagKey = plainKey(p + '.timestamp_lag');
     this.prevTimestamp = 0;
+    this.prevCaptureMs = Number.NaN;
     this.flushes = 0;
 
     this.badLines = 0;
@@ -688,8 +697,8 @@ export class Aggregator implements SampleSink {
   // ---------------------------------------------------------------- flush
 
   /** Compute the snapshot of the interval ending at `nowMs`, then clear as the original's clear_metrics. */
-  flush(nowMs: number): Snapshot {
-    return this.captureFlush(nowMs).runSync();
+  flush(nowMs: number, final?: FinalInterval): Snapshot {
+    return this.captureFlush(nowMs, final).runSync();
   }
 
   /**
@@ -704,14 +713,26 @@ export class Aggregator implements SampleSink {
    * The synchronous half of a flush: gathers the interval ending at `nowMs` (values copied, each active
    * timer's reservoir swapped for a pooled one, keys copied, in insertion order), then clears the live
    * store as the original's clear_metrics. The returned job computes the snapshot from the capture only.
+   * `final` marks the partial interval of a stop (its timestamp and rate divisor, see below).
    */
-  captureFlush(nowMs: number): FlushJob {
+  captureFlush(nowMs: number, final?: FinalInterval): FlushJob {
     const pending = this.pending;
     if (pending !== null) this.applyFlushSettings(pending);
     const started = performance.now();
-    const timestamp = Math.round(nowMs / 1000);
     const intervalS = this.flushIntervalMs / 1000;
     this.maybeReclaim();
+    let timestamp = Math.round(nowMs / 1000);
+    let intervalMs = this.flushIntervalMs;
+    if (final !== undefined) {
+      // The partial interval at a stop: stamped with the time its interval would have ended, so that it
+      // never lands in the previous flush's second (or retention step), which Graphite would overwrite;
+      // its rates are per the time it actually covered (7 counts in 0.3 s are 23.3/s, not 7/interval).
+      if (this.flushes > 0) timestamp = Math.max(this.prevTimestamp + 1, Math.round(this.prevTimestamp + intervalS));
+      const since = this.flushes > 0 ? this.prevCaptureMs : final.startedMs;
+      const covered = nowMs - since;
+      if (Number.isFinite(covered)) intervalMs = Math.max(1, covered);
+    }
+    this.prevCaptureMs = nowMs;
     if (this.flushes > 0) {
       const lag = this.slotForKey(MetricType.Gauge, this.lagKey);
       if (lag >= 0) this.gauges.values[lag] = timestamp - this.prevTimestamp - intervalS;
@@ -802,7 +823,7 @@ export class Aggregator implements SampleSink {
     const job = new FlushJob(
       {
         timestamp,
-        intervalMs: this.flushIntervalMs,
+        intervalMs,
         thresholds: this.thresholds,
         histograms: this.histograms,
         reservoirSize: this.reservoirSize,

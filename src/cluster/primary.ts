@@ -76,6 +76,8 @@ export class ClusterPrimary {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly startupSec: number;
+  /** ms clock at start-up (the first interval's start). */
+  private readonly startedMs: number;
   private readonly aggregator: Aggregator;
   private readonly handles: (WorkerHandle | null)[];
   private backends: Backend[] = [];
@@ -96,7 +98,8 @@ export class ClusterPrimary {
     this.config = config;
     this.log = componentLogger(rootLog, 'cluster');
     this.clock = opts.clock ?? systemClock;
-    this.startupSec = Math.round(this.clock.now() / 1000);
+    this.startedMs = this.clock.now();
+    this.startupSec = Math.round(this.startedMs / 1000);
     this.health = config.healthStatus;
     this.aggregator = new Aggregator({ config });
     this.host = {
@@ -208,7 +211,7 @@ export class ClusterPrimary {
     const now = this.clock.now();
     const t0 = performance.now();
     await this.collect(final);
-    const snapshot = this.aggregator.flush(now);
+    const snapshot = this.aggregator.flush(now, final ? { startedMs: this.startedMs } : undefined);
     const memory = this.aggregator.takeMemoryReport();
     if (memory !== null) logMemoryReport(this.log, memory);
     deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);

@@ -56,7 +56,7 @@ export class GraphiteBackend implements Backend {
     const host = g.host ?? '';
     const target = { host, port: g.port, timeoutMs: g.timeoutMs };
     this.queue = new DeliveryQueue({
-      send: deps.send ?? ((flush, signal) => sendTcp(target, flush, signal)),
+      send: deps.send ?? ((flush, signal, limit) => sendTcp(target, flush, signal, limit)),
       log: ctx.log,
       maxBytes: qb.value,
       backoffMinMs: deps.backoffMinMs,

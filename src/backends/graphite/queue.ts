@@ -1,27 +1,44 @@
 /**
- * "Nothing lost" delivery for Graphite: every formatted flush goes through a bounded FIFO.
+ * "Nothing lost" delivery for Graphite: every formatted flush goes through a bounded FIFO, and is
+ * delivered at least once.
  *
  * - A flush enters the queue when its formatting starts (an {@link OutgoingFlush} whose chunks keep
  *   arriving); when it is at the head and Graphite is up, it is written while being formatted.
  * - One flush in flight at a time, oldest first, so Graphite sees points in order and a replay
  *   after an outage comes before the live flushes queued behind it.
- * - A failed delivery goes back to the head and is retried after a capped exponential backoff
+ * - A connection is confirmed when the peer closes it in order after our end of stream (see
+ *   transport.ts); until then everything it carried is kept. A reset, early close, error or timeout
+ *   resends all of it. A flush is sent as pieces (one connection each) of at most 8 MiB and half the
+ *   bound, so what is kept for a resend fits in the bound.
+ * - A connection that fails after carrying more than one line is retried at once with a piece half
+ *   the size it carried, and pieces double again with each confirmed one: a peer that resets part-way
+ *   (a relay that cuts connections, a receiver that dies while reading) still gets every line, a few
+ *   at a time if it must. Any other failure is retried after a capped exponential backoff
  *   (250 ms → 10 s by default); the backoff resets on the first success.
- * - The queue is bounded in unsent bytes (default 64 MiB): past the bound the OLDEST flushes are dropped
- *   and counted (dropped_flushes, dropped_lines). The payload being sent is outside the bound until it
- *   fails and re-enters at the head (then it is the oldest, so the first to be dropped).
- * - Logs: one WARN when an outage starts, one ERROR the first time it drops data, one INFO when it
- *   ends (with what was replayed and dropped): never one line per flush.
+ * - The queue is bounded in bytes (default 64 MiB): unsent bytes of queued flushes plus what the
+ *   connection in flight carried and is kept for a resend. Past the bound, the oldest kept bytes are
+ *   let go first (lost only if that connection then fails: counted then), then the OLDEST queued flushes
+ *   are dropped. Both are counted (dropped_flushes, dropped_lines). The unsent part of the flush in
+ *   flight (at most the formatter's high water) is outside the bound until it fails.
+ * - Logs: one WARN when an outage starts, one WARN when part-way failures make pieces smaller (INFO
+ *   when whole flushes go again), one ERROR the first time it drops data, one INFO when an outage ends
+ *   (with what was replayed and dropped): never one line per flush.
  * - stop(deadline): keeps trying until the queue is empty or the deadline passes; what is left is
  *   reported once at ERROR.
  */
 import type { Logger } from 'pino';
-import type { OutgoingFlush } from './outgoing.js';
+import { CHUNK_BYTES, type OutgoingFlush } from './outgoing.js';
 import { GraphiteAbortError, type SendFn } from './transport.js';
 
 export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_BACKOFF_MIN_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 10_000;
+/**
+ * Largest piece (bytes one connection carries). What a connection carried is kept until the peer
+ * confirms it: 8 MiB keeps memory as it was with the former 8 MiB replay tail, and costs a 150 MB
+ * flush ~19 connections (each waits for the peer to read to the end: a few ms on a LAN).
+ */
+export const MAX_PIECE_BYTES = 8 * CHUNK_BYTES;
 
 /** A queued flush: its chunks may still be arriving from the formatter (see outgoing.ts). */
 export type QueueEntry = OutgoingFlush;
@@ -54,6 +71,8 @@ export interface DeliveryStats {
   droppedLines: number;
   /** Failed attempts since start. */
   failures: number;
+  /** Largest piece a connection carries now (bytes; Infinity: whole flushes up to half the bound). */
+  pieceLimit: number;
   delivered: number;
 }
 
@@ -81,6 +100,12 @@ export class DeliveryQueue {
   /** A drop was logged since the last successful delivery (drops are logged once per outage). */
   private dropLogged = false;
   private idleWaiters: Array<() => void> = [];
+  /** Largest piece per connection: 8 MiB, at most half the bound (what is kept for a resend then fits in it). */
+  private readonly pieceCap: number;
+  /** Current piece limit (smaller after part-way failures, doubled by each confirmed piece). */
+  private pieceLimit = Number.POSITIVE_INFINITY;
+  /** ms spent on the pieces of the flush in flight. */
+  private flightMs = 0;
 
   readonly stats: DeliveryStats;
 
@@ -101,8 +126,10 @@ export class DeliveryQueue {
       droppedFlushes: 0,
       droppedLines: 0,
       failures: 0,
+      pieceLimit: Number.POSITIVE_INFINITY,
       delivered: 0,
     };
+    this.pieceCap = Math.max(CHUNK_BYTES, Math.min(MAX_PIECE_BYTES, Math.floor(this.maxBytes / 2)));
   }
 
   /**
@@ -119,6 +146,9 @@ export class DeliveryQueue {
         this.enforceBound();
       }
       this.updateGauges();
+    };
+    entry.onHeld = () => {
+      if (this.inFlight === entry && !this.closed) this.enforceBound();
     };
     this.enforceBound();
     this.updateGauges();
@@ -192,12 +222,18 @@ export class DeliveryQueue {
     }
     this.inFlight = entry;
     this.bytes -= entry.unsentBytes;
+    this.flightMs = 0;
     entry.sending = true;
+    this.sendPiece(entry);
+  }
+
+  /** One connection carrying the next piece of the flush in flight. */
+  private sendPiece(entry: QueueEntry): void {
     const ac = new AbortController();
     this.inFlightAbort = ac;
     let p: Promise<number>;
     try {
-      p = this.send(entry, ac.signal);
+      p = this.send(entry, ac.signal, Math.min(this.pieceLimit, this.pieceCap));
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -209,17 +245,33 @@ export class DeliveryQueue {
 
   private onSuccess(entry: QueueEntry, ms: number): void {
     if (this.inFlight !== entry) return; // stop() gave up on it meanwhile
+    entry.confirm();
+    this.flightMs += ms;
+    this.backoff = 0;
+    this.dropLogged = false;
+    if (this.pieceLimit !== Number.POSITIVE_INFINITY) {
+      this.pieceLimit *= 2;
+      if (this.pieceLimit >= this.pieceCap) {
+        this.pieceLimit = Number.POSITIVE_INFINITY;
+        this.log.info('graphite: connections are confirmed again, flushes go whole again');
+      }
+      this.stats.pieceLimit = this.pieceLimit;
+    }
+    if (!entry.drained) {
+      // more of this flush (a piece limit was reached): the next connection, at once
+      this.updateGauges();
+      this.sendPiece(entry);
+      return;
+    }
     this.inFlight = null;
     this.inFlightAbort = null;
     const s = this.stats;
     s.lastFlush = Math.round(this.now() / 1000);
-    s.flushTime = ms;
+    s.flushTime = this.flightMs;
     s.flushLength = entry.totalBytes;
     entry.stoppedSending();
     entry.release();
     s.delivered++;
-    this.backoff = 0;
-    this.dropLogged = false;
     if (this.outage !== null) {
       const o = this.outage;
       this.outage = null;
@@ -247,29 +299,56 @@ export class DeliveryQueue {
     const s = this.stats;
     s.failures++;
     s.lastException = Math.round(this.now() / 1000);
-    if (this.outage === null) {
-      this.outage = { since: this.now(), failures: 0, droppedFlushes: 0, droppedLines: 0 };
-      this.log.warn(
-        { err, queuedFlushes: this.entries.length + 1, queuedBytes: this.bytes + entry.unsentBytes },
-        'graphite delivery failed: queueing flushes and retrying with backoff',
-      );
-    }
-    this.outage.failures++;
+    // lines this connection carried that the bound had let go: they cannot be resent
+    const lost = entry.lostRecords;
+    entry.lostRecords = 0;
+    if (lost > 0) this.countDrop(1, lost, 'graphite: a connection failed after its oldest bytes were let go (queue bound): those lines cannot be resent');
     // Back to the head: it is still the oldest.
     this.entries.unshift(entry);
     this.bytes += entry.unsentBytes;
     this.enforceBound();
     this.updateGauges();
-    this.backoff = this.backoff === 0 ? this.backoffMin : Math.min(this.backoff * 2, this.backoffMax);
+    let delay: number;
+    if (entry.failedMany && entry.failedBytes > 0) {
+      // it failed part-way through more than one line: resend at once, in a piece half the size
+      const was = this.pieceLimit;
+      this.pieceLimit = Math.max(1, Math.floor(entry.failedBytes / 2));
+      s.pieceLimit = this.pieceLimit;
+      if (was === Number.POSITIVE_INFINITY) {
+        this.log.warn(
+          { err, carriedBytes: entry.failedBytes, pieceLimit: this.pieceLimit },
+          'graphite: a connection failed part-way (reset, early close or no orderly close in time): resending what it carried, in smaller pieces',
+        );
+      }
+      delay = 0;
+    } else {
+      if (this.outage === null) {
+        this.outage = { since: this.now(), failures: 0, droppedFlushes: 0, droppedLines: 0 };
+        this.log.warn(
+          { err, queuedFlushes: this.entries.length, queuedBytes: this.bytes },
+          'graphite delivery failed: queueing flushes and retrying with backoff',
+        );
+      }
+      this.outage.failures++;
+      this.backoff = this.backoff === 0 ? this.backoffMin : Math.min(this.backoff * 2, this.backoffMax);
+      delay = this.backoff;
+    }
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.pump();
-    }, this.backoff);
+    }, delay);
     this.retryTimer.unref();
   }
 
-  /** Drops the oldest queued payloads until the bytes fit (the one in flight is not touched: see `bytes`). */
+  /**
+   * Keeps the held bytes within the bound: first lets go of the oldest bytes the connection in flight
+   * carried (lost only if it then fails), then drops the oldest queued flushes.
+   */
   private enforceBound(): void {
+    const f = this.inFlight;
+    if (f !== null) {
+      while (this.bytes + f.writtenBytes > this.maxBytes) if (f.releaseOldestWritten() === 0) break;
+    }
     let flushes = 0;
     let lines = 0;
     // The newest flush is always kept, even when it alone is over the bound: the bound limits the
@@ -278,11 +357,16 @@ export class DeliveryQueue {
       const e = this.entries.shift()!;
       this.bytes -= e.unsentBytes;
       e.onGrow = null;
+      e.onHeld = null;
       e.release();
       flushes++;
       lines += e.lines;
     }
-    if (flushes === 0) return;
+    if (flushes > 0) this.countDrop(flushes, lines, 'graphite queue full: dropping the oldest flushes (logged once per outage)');
+  }
+
+  /** Counts lost flushes and lines, logged once per outage. */
+  private countDrop(flushes: number, lines: number, msg: string): void {
     this.stats.droppedFlushes += flushes;
     this.stats.droppedLines += lines;
     const o = this.outage;
@@ -292,15 +376,13 @@ export class DeliveryQueue {
     }
     if (!this.dropLogged) {
       this.dropLogged = true;
-      this.log.error(
-        { droppedFlushes: flushes, droppedLines: lines, maxBytes: this.maxBytes },
-        'graphite queue full: dropping the oldest flushes (logged once per outage)',
-      );
+      this.log.error({ droppedFlushes: flushes, droppedLines: lines, maxBytes: this.maxBytes }, msg);
     }
   }
 
   private updateGauges(): void {
-    this.stats.queuedBytes = this.bytes + (this.inFlight === null ? 0 : this.inFlight.unsentBytes);
+    const f = this.inFlight;
+    this.stats.queuedBytes = this.bytes + (f === null ? 0 : f.unsentBytes + f.writtenBytes);
     this.stats.queuedFlushes = this.entries.length + (this.inFlight === null ? 0 : 1);
   }
 

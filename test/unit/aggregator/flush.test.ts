@@ -201,6 +201,26 @@ describe('intervals and delete options', () => {
     expect(second.intervalMs).toBe(10_000);
   });
 
+  it('the final (partial) interval: stamped previous + interval, rates per the time it covered', () => {
+    const agg = makeAggregator({ flushInterval: 2000 });
+    agg.flush(1_700_000_000_000);
+    send(agg, Array.from({ length: 7 }, () => 'c:1|c').join('\n') + '\nt:5|ms');
+    // 0.3 s later, in the same second: a plain flush would be stamped 1_700_000_000 again
+    const last = agg.flush(1_700_000_000_300, { startedMs: 0 });
+    expect(last.timestamp).toBe(1_700_000_002);
+    expect(last.intervalMs).toBe(300);
+    expect(counter(last, 'c')).toBe(7);
+    expect(rate(last, 'c')).toBeCloseTo(7 / 0.3, 10);
+    expect(timer(last, 't')!.countPs).toBeCloseTo(1 / 0.3, 10);
+    expect(gauge(last, 'statsd.timestamp_lag')).toBe(0);
+    // before any flush: the interval since start-up, stamped now
+    const fresh = makeAggregator({ flushInterval: 2000 });
+    send(fresh, 'c:3|c');
+    const only = fresh.flush(1_700_000_000_500, { startedMs: 1_700_000_000_000 });
+    expect(only.timestamp).toBe(1_700_000_001);
+    expect(rate(only, 'c')).toBe(6);
+  });
+
   it('own counters: packets, lines and bad lines, first in the snapshot', () => {
     const seen: number[] = [];
     const agg = makeAggregator({}, { onBadLine: (reason) => seen.push(reason) });

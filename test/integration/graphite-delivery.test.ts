@@ -1,0 +1,151 @@
+/**
+ * Graphite delivery is at-least-once across peers that accept, then reset or die while reading (issue 9,
+ * item 6). Writing every byte to the local kernel proves nothing: these sinks take the bytes and lose
+ * them. What arrives is deduplicated by (path, timestamp), as whisper keeps one value per step, and the
+ * sum of the counts stored must equal the counts sent.
+ */
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { originalStyleConfig, sleep, statsMap, useCleanups } from './harness.js';
+
+const { cleanups, daemonOn } = useCleanups();
+
+/** What a whisper-like store keeps: one value per (path, timestamp), the last one written. */
+class Store {
+  readonly points = new Map<string, number>();
+  lines = 0;
+
+  take(line: string): void {
+    const parts = line.split(' ');
+    if (parts.length !== 3) return;
+    this.lines++;
+    this.points.set(`${parts[0]} ${parts[2]}`, Number(parts[1]));
+  }
+
+  /** Sum of the values stored for `path`. */
+  sum(path: string): number {
+    let s = 0;
+    for (const [k, v] of this.points) if (k.slice(0, k.indexOf(' ')) === path) s += v;
+    return s;
+  }
+}
+
+/**
+ * A plaintext receiver that reads at most `limit` bytes of each connection (the whole lines in them
+ * are stored), then resets it; a connection that ends before the limit is read whole and closed.
+ */
+async function resettingSink(store: Store, limit: number, port = 0): Promise<net.Server> {
+  const server = net.createServer((s) => {
+    let got = 0;
+    let pending = '';
+    s.on('data', (d: Buffer) => {
+      const take = Math.min(d.length, limit - got);
+      got += take;
+      pending += d.subarray(0, take).toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        store.take(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+      if (got >= limit) s.resetAndDestroy();
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return server;
+}
+
+/** A receiver that accepts and never reads (a stalled process): closing it resets what it holds. */
+async function stalledSink(): Promise<{ server: net.Server; sockets: net.Socket[] }> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    s.pause();
+    s.on('error', () => undefined);
+    sockets.push(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, sockets };
+}
+
+const closeServer = (s: net.Server): Promise<void> => new Promise((r) => s.close(() => r()));
+const portOf = (s: net.Server): number => (s.address() as net.AddressInfo).port;
+
+/** Sends `name:1|c` in packets of 50 every 50 ms until stopped; resolves with the count sent. */
+function sender(send: (p: string) => Promise<void>, names: string[]): { stop: () => Promise<number> } {
+  let sending = true;
+  let sent = 0;
+  const packet = (name: string): string => Array.from({ length: 50 }, () => `${name}:1|c`).join('\n');
+  const loop = (async () => {
+    while (sending) {
+      for (const n of names) await send(packet(n));
+      sent += 50;
+      await sleep(50);
+    }
+  })();
+  return {
+    stop: async () => {
+      sending = false;
+      await loop;
+      return sent;
+    },
+  };
+}
+
+async function waitSums(store: Store, names: string[], sent: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && names.some((n) => store.sum(`stats_counts.${n}`) !== sent)) await sleep(100);
+}
+
+describe('graphite delivery across resets (at-least-once)', () => {
+  it('a sink that resets every connection after reading 300 bytes ends with every count', async () => {
+    const store = new Store();
+    const sink = await resettingSink(store, 300);
+    cleanups.push(() => closeServer(sink));
+    const d = await daemonOn(originalStyleConfig(portOf(sink), ', graphite: { timeoutMs: 1000 }'));
+    const names = ['reset.a', 'reset.b', 'reset.c'];
+    const s = sender((p) => d.send(p), names);
+    await sleep(4000);
+    const sent = await s.stop();
+    await waitSums(store, names, sent, 30_000);
+    for (const n of names) expect(store.sum(`stats_counts.${n}`), n).toBe(sent);
+    const stats = statsMap(await d.admin('stats'));
+    expect(stats.get('graphite.dropped_lines')).toBe('0');
+  }, 60_000);
+
+  it('a sink that stalls, then is restarted, ends with every count', async () => {
+    const stalled = await stalledSink();
+    const port = portOf(stalled.server);
+    const d = await daemonOn(originalStyleConfig(port, ', graphite: { timeoutMs: 1000 }'));
+    const names = ['stall.a', 'stall.b'];
+    const s = sender((p) => d.send(p), names);
+    await sleep(3500);
+    // the stalled process is killed: its kernel resets the connections holding unread flushes
+    for (const c of stalled.sockets) c.resetAndDestroy();
+    await closeServer(stalled.server);
+    const store = new Store();
+    const sink = await resettingSink(store, Number.MAX_SAFE_INTEGER, port);
+    cleanups.push(() => closeServer(sink));
+    await sleep(2000);
+    const sent = await s.stop();
+    await waitSums(store, names, sent, 30_000);
+    for (const n of names) expect(store.sum(`stats_counts.${n}`), n).toBe(sent);
+    const stats = statsMap(await d.admin('stats'));
+    expect(stats.get('graphite.dropped_lines')).toBe('0');
+  }, 60_000);
+
+  it('what cannot be resent (graphite.queueBytes: 0 keeps nothing) is counted in dropped_lines and logged', async () => {
+    const store = new Store();
+    const sink = await resettingSink(store, 300);
+    cleanups.push(() => closeServer(sink));
+    const d = await daemonOn(originalStyleConfig(portOf(sink), ', graphite: { timeoutMs: 1000, queueBytes: 0 }'));
+    await d.send('nokeep.a:1|c');
+    const deadline = Date.now() + 15_000;
+    let dropped = 0;
+    while (dropped === 0 && Date.now() < deadline) {
+      await sleep(200);
+      dropped = Number(statsMap(await d.admin('stats')).get('graphite.dropped_lines'));
+    }
+    expect(dropped).toBeGreaterThan(0);
+    expect(d.stderr.some((l) => l.includes('cannot be resent'))).toBe(true);
+  }, 30_000);
+});

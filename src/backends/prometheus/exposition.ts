@@ -221,7 +221,7 @@ export function* renderSteps(source: Families, gen: number, out: Rendered): Gene
     let headed = false;
     for (const s of f.series.values()) {
       if ((++visited & 255) === 0) yield;
-      if (dropped !== null && dropped.has(s)) continue;
+      if (dropped?.has(s)) continue;
       if (!headed) {
         chunk += f.header;
         headed = true;

@@ -114,13 +114,12 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
 
 /** `a + b`, held at ±Number.MAX_VALUE rather than reaching ±Infinity (finite input stays finite). */
 export function addSat(a: number, b: number): number {
-  const v = a + b;
-  return v > Number.MAX_VALUE ? Number.MAX_VALUE : v < -Number.MAX_VALUE ? -Number.MAX_VALUE : v;
+  return clampFinite(a + b);
 }
 
 /** `v` held within ±Number.MAX_VALUE (NaN stays NaN). */
 export function clampFinite(v: number): number {
-  return v > Number.MAX_VALUE ? Number.MAX_VALUE : v < -Number.MAX_VALUE ? -Number.MAX_VALUE : v;
+  return Math.min(Number.MAX_VALUE, Math.max(-Number.MAX_VALUE, v));
 }
 
 export class Series {

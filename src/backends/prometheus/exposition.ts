@@ -20,9 +20,21 @@ export const CHUNK_BYTES = 64 * 1024;
 /** The longest text of a value plus its newline: `-1.7976931348623157e+308\n`. */
 export const MAX_VALUE_BYTES = 25;
 
-/** Build (once per series) the text before each value: `name{labels} `. */
+/**
+ * Line prefixes longer than this (in total) are built at each render rather than kept: a few
+ * thousand 10 kB keys would otherwise pin five copies of each name between scrapes.
+ */
+export const PREFIX_CACHE_MAX_BYTES = 4096;
+
+/** Build (once per series, unless long) the text before each value: `name{labels} `. */
 function prefixes(s: Series): string[] {
   if (s.prefixes !== null) return s.prefixes;
+  const out = buildPrefixes(s);
+  if (prefixBytes(s) <= PREFIX_CACHE_MAX_BYTES) s.prefixes = out;
+  return out;
+}
+
+function buildPrefixes(s: Series): string[] {
   const f = s.family;
   const name = f.name;
   const body = s.labels;
@@ -38,7 +50,6 @@ function prefixes(s: Series): string[] {
   } else {
     out.push(`${name}${braces} `);
   }
-  s.prefixes = out;
   return out;
 }
 

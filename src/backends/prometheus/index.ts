@@ -9,7 +9,7 @@
  *   address (default 127.0.0.1), port (9102), path (/metrics), mappingFile (statsd_exporter's YAML),
  *   ttl (seconds or a duration like '1h'; default 1 h; 0 never expires), quantiles ([0.5, 0.9, 0.99]),
  *   buckets (Prometheus' default buckets, seconds), observerType ('summary' or 'histogram'),
- *   maxExpositionBytes (256 MiB: the largest user series are left out of /metrics past it).
+ *   maxExpositionBytes (128 MiB: the largest user series are left out of /metrics past it).
  *
  * A reload hands the new config to the running backend ({@link PrometheusBackend.reconfigure}): the
  * series and their cumulative values stay, the HTTP server is rebound only when its address, port or
@@ -31,10 +31,11 @@ export const DEFAULT_PROMETHEUS_ADDRESS = '127.0.0.1';
 export const DEFAULT_PROMETHEUS_PORT = 9102;
 export const DEFAULT_PROMETHEUS_PATH = '/metrics';
 /**
- * The most /metrics answers with (user series + tallyd's own). 256 MiB holds a few million
- * ordinary series (100k take ~9 MB); past it the largest user series are left out, counted.
+ * The most /metrics answers with (user series + tallyd's own). 128 MiB holds over a million
+ * ordinary series (100k take ~9 MB) and is already a slow scrape; past it the largest user series
+ * are left out, counted.
  */
-export const DEFAULT_MAX_EXPOSITION_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_EXPOSITION_BYTES = 128 * 1024 * 1024;
 /** The smallest budget accepted: tallyd's own and process metrics take ~10 KiB. */
 export const MIN_MAX_EXPOSITION_BYTES = 64 * 1024;
 /** Room kept for tallyd's own metrics above their last measured size, rounded up to it (a stable budget). */
@@ -326,6 +327,7 @@ export class PrometheusBackend implements Backend {
           return cached;
         }
         const version = this.store.version;
+        this.rendered = null; // not kept alive beside its successor (scrapes still sending it hold their own reference)
         const t0 = performance.now();
         const out = await renderExpositionAsync(this.store.families, this.store.gen, budget, DEFAULT_SLICE_MS, yieldToIngest);
         this.lastRenderMs = performance.now() - t0;

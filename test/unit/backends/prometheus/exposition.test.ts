@@ -3,7 +3,7 @@
  * budget that leaves the largest series out; values that stay finite from finite input.
  */
 import { describe, expect, it } from 'vitest';
-import { CHUNK_BYTES, prefixBytes, renderExposition, seriesBytes, writeExposition } from '../../../../src/backends/prometheus/exposition.js';
+import { CHUNK_BYTES, PREFIX_CACHE_MAX_BYTES, prefixBytes, renderExposition, seriesBytes, writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, SeriesStore, type StoreOptions } from '../../../../src/backends/prometheus/series.js';
 import { counter, gauge, samples, set, snapshot, timer } from './helpers.js';
 import { promtoolCheck, requireBinary } from './promtool.js';
@@ -62,6 +62,20 @@ describe('exposition byte accounting', () => {
     expect(r.droppedSeries).toBe(0);
     const text = Buffer.concat(r.chunks).toString();
     expect(samples(text).get('app_requests_k19999{host="h0"}')).toBe('19999');
+  });
+});
+
+describe('long series', () => {
+  it('are written right, without keeping their line prefixes between renders', () => {
+    const st = store();
+    const name = `long.${'z'.repeat(PREFIX_CACHE_MAX_BYTES)}`;
+    st.apply(snapshot({ timers: [timer(name, [1, 2])], counters: [counter('short', 1)] }), 1000);
+    const a = writeExposition(st.families, st.gen);
+    expect(writeExposition(st.families, st.gen)).toBe(a);
+    expect(samples(a).get(`long_${'z'.repeat(PREFIX_CACHE_MAX_BYTES)}_count`)).toBe('2');
+    const long = st.families.get(`long_${'z'.repeat(PREFIX_CACHE_MAX_BYTES)}`)!.series.get('')!;
+    expect(long.prefixes).toBeNull();
+    expect(st.families.get('short')!.series.get('')!.prefixes).not.toBeNull();
   });
 });
 

@@ -25,7 +25,7 @@ import { pino } from 'pino';
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import { CounterColumns, type CounterStat, type GaugeStat, type Snapshot, type TimerStat } from '../src/aggregator/snapshot.js';
 import { createPrometheusBackend } from '../src/backends/prometheus/index.js';
-import { writeExposition } from '../src/backends/prometheus/exposition.js';
+import { renderExposition } from '../src/backends/prometheus/exposition.js';
 import { DEFAULT_QUANTILES, DEFAULT_BUCKETS, SeriesStore } from '../src/backends/prometheus/series.js';
 import type { BackendContext } from '../src/backends/types.js';
 import type { TallydConfig } from '../src/config/types.js';
@@ -95,11 +95,21 @@ async function benchRender(): Promise<void> {
     store.apply(snaps[r % 2]!, (r + 1) * 1000);
     applyMs.push(performance.now() - t);
     t = performance.now();
-    const text = writeExposition(store.families.values(), store.gen);
-    const buf = Buffer.from(text);
+    const rendered = renderExposition(store.families, store.gen);
     renderMs.push(performance.now() - t);
-    bytes = buf.length;
-    sink += buf.length;
+    bytes = rendered.bytes;
+    sink += rendered.chunks.length;
+  }
+  // The same over a budget of half the text: exact sizes, the largest series left out, then written.
+  const budgetMs: number[] = [];
+  let kept = 0;
+  for (let r = 0; r < 5; r++) {
+    store.apply(snaps[r % 2]!, (r + 6) * 1000);
+    const t = performance.now();
+    const rendered = renderExposition(store.families, store.gen, Math.floor(bytes / 2));
+    budgetMs.push(performance.now() - t);
+    kept = rendered.series;
+    sink += rendered.bytes;
   }
 
   // Baseline: prom-client, one labelled metric per family, values set per flush.
@@ -143,6 +153,7 @@ async function benchRender(): Promise<void> {
   console.log('                          apply ms   render ms     bytes');
   console.log(`  tallyd store+writer ${fmt(median(applyMs))} ${fmt(median(renderMs))} ${String(bytes).padStart(10)}`);
   console.log(`  prom-client registry${fmt(median(pcApply))} ${fmt(median(pcRender))} ${String(pcBytes).padStart(10)}`);
+  console.log(`  tallyd, budget = half the text: render ${median(budgetMs).toFixed(1)} ms, ${kept} of 100000 series kept`);
   console.log(`  heap used after both: ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Aggregator, MSG_CLOCK_MS } from './aggregator/index.js';
 import type { Snapshot } from './aggregator/snapshot.js';
 import { startAdminServer, type AdminContext } from './admin/server.js';
+import { createBackend } from './backends/registry.js';
 import type { Backend, SelfStats } from './backends/types.js';
 import type { TallydConfig } from './config/types.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
@@ -20,7 +21,8 @@ import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
 import {
-  applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, runtimeAdminContext,
+  applyCommonConfig, backendContext, badLineLogger, createBackends, deliverToBackends, drainDeliveries, logMemoryReport,
+  reconfigureBackends, runtimeAdminContext,
   runtimeSelfStats, type RuntimeHost,
 } from './runtime.js';
 
@@ -314,17 +316,22 @@ export class Daemon {
   }
 
   /**
-   * New backends from `next`: the old ones are stopped first (a port may need to be freed), except
-   * Graphite, whose old instance is retired: it takes no new flushes and drains its queue meanwhile.
+   * Backends from `next`. One with a `reconfigure` hook takes the new config in place (Prometheus keeps
+   * its series). The others are new: the old ones are stopped first (a port may need to be freed),
+   * except Graphite, whose old instance is retired: it takes no new flushes and drains its queue meanwhile.
    */
   private async rebuildBackends(next: TallydConfig): Promise<void> {
     const old = this.backends;
-    const fresh = createBackends(this.host, next);
-    const drainer = old.filter((b) => b.name === 'graphite');
-    await Promise.allSettled(old.filter((b) => b.name !== 'graphite').map((b) => b.stop(1000)));
-    const started = await Promise.allSettled(fresh.map((b) => b.start()));
-    started.forEach((r, i) => {
-      if (r.status === 'rejected') this.log.error({ err: r.reason, backend: fresh[i]!.name }, 'reload: a backend could not start');
+    // Backends that take the new config in place (Prometheus: its cumulative series survive) are kept.
+    const kept = await reconfigureBackends(this.host, old, next);
+    const fresh = next.backends.map((name, i) => kept[i] ?? createBackend(name, backendContext(this.host, next, name)));
+    const replaced = old.filter((b) => !kept.includes(b));
+    const started = fresh.filter((b) => !kept.includes(b));
+    const drainer = replaced.filter((b) => b.name === 'graphite');
+    await Promise.allSettled(replaced.filter((b) => b.name !== 'graphite').map((b) => b.stop(1000)));
+    const results = await Promise.allSettled(started.map((b) => b.start()));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.log.error({ err: r.reason, backend: started[i]!.name }, 'reload: a backend could not start');
     });
     this.backends = fresh;
     this.packetBackends = fresh.filter((b) => typeof b.packet === 'function');

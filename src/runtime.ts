@@ -9,7 +9,7 @@ import type { AdminContext } from './admin/server.js';
 import type { Aggregator } from './aggregator/aggregator.js';
 import type { Snapshot } from './aggregator/snapshot.js';
 import { createBackend } from './backends/registry.js';
-import type { Backend, SelfStats, StatusLine } from './backends/types.js';
+import type { Backend, BackendContext, SelfStats, StatusLine } from './backends/types.js';
 import { writeConfigLines } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
 import type { FlushTimer } from './flusher/timer.js';
@@ -51,15 +51,43 @@ export function runtimeSelfStats(host: RuntimeHost): SelfStats {
 
 /** One backend per configured name, each with its own child logger. */
 export function createBackends(host: RuntimeHost, config: TallydConfig): Backend[] {
-  return config.backends.map((name) =>
-    createBackend(name, {
-      config,
-      log: componentLogger(host.rootLog, 'backend', { backend: name }),
-      startupTime: host.startupSec,
-      health: () => host.getHealth(),
-      selfStats: () => runtimeSelfStats(host),
-    }),
-  );
+  return config.backends.map((name) => createBackend(name, backendContext(host, config, name)));
+}
+
+/** The context a backend named `name` is built (or reconfigured) with. */
+export function backendContext(host: RuntimeHost, config: TallydConfig, name: string): BackendContext {
+  return {
+    config,
+    log: componentLogger(host.rootLog, 'backend', { backend: name }),
+    startupTime: host.startupSec,
+    health: () => host.getHealth(),
+    selfStats: () => runtimeSelfStats(host),
+  };
+}
+
+/**
+ * On a reload: each running backend that has a `reconfigure` hook and is still configured takes
+ * the new configuration in place. Returns, aligned with `next.backends`, the backend kept for each
+ * name (null: build a new one). A hook that refuses or fails is logged; that backend is replaced.
+ */
+export async function reconfigureBackends(host: RuntimeHost, running: readonly Backend[], next: TallydConfig): Promise<(Backend | null)[]> {
+  const pool = running.filter((b) => typeof b.reconfigure === 'function');
+  const kept: (Backend | null)[] = [];
+  for (const name of next.backends) {
+    const i = pool.findIndex((b) => b.name === name);
+    let keep: Backend | null = null;
+    if (i >= 0) {
+      const b = pool[i]!;
+      pool.splice(i, 1);
+      try {
+        if (await b.reconfigure!(backendContext(host, next, name))) keep = b;
+      } catch (err) {
+        host.rootLog.warn({ err, backend: name }, 'reload: a backend could not take the new configuration in place; it is rebuilt');
+      }
+    }
+    kept.push(keep);
+  }
+  return kept;
 }
 
 /** The admin interface's view; `extraStatus` sections are shown before the backends' own. */

@@ -51,6 +51,12 @@ export interface Backend {
   packet?(buf: Buffer, start: number, end: number): void;
   /** Lines for the admin `stats` command; `last_*` values are unix seconds (shown as seconds since). */
   status(): StatusLine[];
+  /**
+   * Optional: take a reloaded configuration in place, keeping the backend's state (Prometheus keeps
+   * its cumulative series and its HTTP server). Resolves true when done; false, or a rejection, and
+   * the daemon replaces the backend with a new one as it does for backends without this hook.
+   */
+  reconfigure?(ctx: BackendContext): Promise<boolean>;
   /** Stop: drain what is pending within `deadlineMs`, close sockets. */
   stop(deadlineMs: number): Promise<void>;
 }

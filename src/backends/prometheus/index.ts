@@ -8,21 +8,38 @@
  * Config: the `prometheus` section of the config file —
  *   address (default 127.0.0.1), port (9102), path (/metrics), mappingFile (statsd_exporter's YAML),
  *   ttl (seconds or a duration like '1h'; default 1 h; 0 never expires), quantiles ([0.5, 0.9, 0.99]),
- *   buckets (Prometheus' default buckets, seconds), observerType ('summary' or 'histogram').
+ *   buckets (Prometheus' default buckets, seconds), observerType ('summary' or 'histogram'),
+ *   maxExpositionBytes (128 MiB: the largest user series are left out of /metrics past it).
+ *
+ * A reload hands the new config to the running backend ({@link PrometheusBackend.reconfigure}): the
+ * series and their cumulative values stay, the HTTP server is rebound only when its address, port or
+ * path changed, and a changed mapping applies from the next flush (it re-maps, it does not reset).
  */
+import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
 import { LogLimiter } from '../../selfmetrics/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
-import { writeExposition } from './exposition.js';
-import { Mapper, parseDuration, readBuckets, readMappingFile, readQuantiles, type ObserverType } from './mapping.js';
+import { yieldToIngest } from '../../aggregator/yield.js';
+import { renderExpositionAsync, type Rendered } from './exposition.js';
+import { Mapper, parseDuration, parseMapping, readBuckets, readMappingFile, readQuantiles, type ObserverType } from './mapping.js';
 import { createSelfMetrics, SELF_PREFIX, type SelfMetrics } from './selfmetrics.js';
-import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, DEFAULT_TTL_MS, SeriesStore, type ConflictInfo } from './series.js';
+import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, SeriesStore, type ConflictInfo, type StoreOptions } from './series.js';
 import { startMetricsServer, type MetricsServer } from './server.js';
 
 export const DEFAULT_PROMETHEUS_ADDRESS = '127.0.0.1';
 export const DEFAULT_PROMETHEUS_PORT = 9102;
 export const DEFAULT_PROMETHEUS_PATH = '/metrics';
+/**
+ * The most /metrics answers with (user series + tallyd's own). 128 MiB holds over a million
+ * ordinary series (100k take ~9 MB) and is already a slow scrape; past it the largest user series
+ * are left out, counted.
+ */
+export const DEFAULT_MAX_EXPOSITION_BYTES = 128 * 1024 * 1024;
+/** The smallest budget accepted: tallyd's own and process metrics take ~10 KiB. */
+export const MIN_MAX_EXPOSITION_BYTES = 64 * 1024;
+/** Room kept for tallyd's own metrics above their last measured size, rounded up to it (a stable budget). */
+const OWN_ROOM_BYTES = 16 * 1024;
 
 export interface PrometheusConfig {
   readonly address: string;
@@ -34,9 +51,11 @@ export interface PrometheusConfig {
   readonly quantiles: readonly number[];
   readonly buckets: readonly number[];
   readonly observerType: ObserverType;
+  /** Bytes: the largest user series are left out of /metrics beyond it. */
+  readonly maxExpositionBytes: number;
 }
 
-const KEYS = new Set(['address', 'port', 'path', 'mappingFile', 'ttl', 'quantiles', 'buckets', 'observerType']);
+const KEYS = new Set(['address', 'port', 'path', 'mappingFile', 'ttl', 'quantiles', 'buckets', 'observerType', 'maxExpositionBytes']);
 
 /** Parse the section; every problem is collected (messages start with `config key 'prometheus.…'`). */
 function parseSection(raw: unknown, checkMappingFile: boolean): { config: PrometheusConfig; problems: string[] } {
@@ -99,7 +118,13 @@ function parseSection(raw: unknown, checkMappingFile: boolean): { config: Promet
     if (v === 'summary' || v === 'histogram') observerType = v;
     else bad('observerType', "'summary' or 'histogram'", v);
   }
-  return { config: { address, port, path, mappingFile, ttlMs, quantiles, buckets, observerType }, problems };
+  let maxExpositionBytes = DEFAULT_MAX_EXPOSITION_BYTES;
+  if (sec['maxExpositionBytes'] !== undefined) {
+    const v = sec['maxExpositionBytes'];
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= MIN_MAX_EXPOSITION_BYTES) maxExpositionBytes = v;
+    else bad('maxExpositionBytes', `an integer number of bytes >= ${MIN_MAX_EXPOSITION_BYTES}`, v);
+  }
+  return { config: { address, port, path, mappingFile, ttlMs, quantiles, buckets, observerType, maxExpositionBytes }, problems };
 }
 
 /** Problems in the `prometheus` config section (and its mapping file), for --check-config. [] when valid. */
@@ -121,57 +146,108 @@ export interface PrometheusBackendDeps {
   readonly processMetrics?: boolean;
 }
 
+/** What the series store is built from, and a fingerprint of it (a reload compares them). */
+interface StoreSetup {
+  readonly options: StoreOptions;
+  readonly key: string;
+}
+
 export class PrometheusBackend implements Backend {
   readonly name = 'prometheus';
-  readonly settings: PrometheusConfig;
+  private ctx: BackendContext;
+  private current: PrometheusConfig;
   readonly store: SeriesStore;
   private readonly self: SelfMetrics;
   private server: MetricsServer | null = null;
   private readonly now: () => number;
   private readonly conflictLog: LogLimiter;
-  /** Rendered user series and the store version they were rendered at. */
-  private rendered: Buffer = Buffer.alloc(0);
+  private readonly budgetLog: LogLimiter;
+  private storeKey: string;
+  /** The last render of the user series, and the store version it was made at. */
+  private rendered: Rendered | null = null;
   private renderedVersion = -1;
+  /** A render in progress (concurrent scrapes share it). */
+  private rendering: Promise<Rendered> | null = null;
+  /** Bytes of tallyd's own metrics at the last scrape. */
+  private ownBytes = 0;
+  /** Renders that left series out for the budget, since start. */
+  private rendersOverBudget = 0;
   private lastFlush = 0;
   private lastRenderMs = 0;
-  /** The last flush's fold (never rejects). */
-  private applyTail: Promise<void> = Promise.resolve();
+  /** Folds, renders and reconfigurations of the store, one at a time, in order (never rejects). */
+  private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ctx: BackendContext, deps: PrometheusBackendDeps = {}) {
-    this.settings = prometheusConfigFrom(ctx.config);
+  constructor(ctx: BackendContext, deps: PrometheusBackendDeps = {}) {
+    this.ctx = ctx;
+    this.current = prometheusConfigFrom(ctx.config);
     this.now = deps.now ?? Date.now;
     this.conflictLog = new LogLimiter(10_000, this.now);
+    this.budgetLog = new LogLimiter(60_000, this.now);
+    const setup = this.storeSetup(ctx, this.current);
+    this.storeKey = setup.key;
+    // The store must exist before self metrics read it; reserved names are added right after.
+    this.store = new SeriesStore(setup.options);
+    this.self = createSelfMetrics(
+      {
+        selfStats: () => this.ctx.selfStats(),
+        storeStats: () => this.store.stats(),
+        expositionStats: () => ({
+          seriesOverBudget: this.rendered?.droppedSeries ?? 0,
+          rendersOverBudget: this.rendersOverBudget,
+          bytes: this.rendered?.bytes ?? 0,
+          maxBytes: this.current.maxExpositionBytes,
+        }),
+      },
+      { processMetrics: deps.processMetrics },
+    );
+    for (const n of this.self.names) this.store.reserve(n);
+  }
+
+  /** The section in force. */
+  get settings(): PrometheusConfig {
+    return this.current;
+  }
+
+  /** The store's options for a config; throws (naming the key) when the mapping file is unusable. */
+  private storeSetup(ctx: BackendContext, s: PrometheusConfig): StoreSetup {
     let mapper: Mapper | null = null;
-    if (this.settings.mappingFile !== undefined) {
-      const r = readMappingFile(this.settings.mappingFile);
+    let mappingText = '';
+    if (s.mappingFile !== undefined) {
+      let r: ReturnType<typeof parseMapping>;
+      try {
+        mappingText = readFileSync(s.mappingFile, 'utf8');
+        r = parseMapping(mappingText, s.mappingFile);
+      } catch (err) {
+        r = { mapping: null, problems: [`cannot read mapping file ${s.mappingFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+      }
       if (r.mapping === null) throw new Error(r.problems.map((p) => `config key 'prometheus.mappingFile': ${p}`).join('\n'));
-      for (const w of r.mapping.warnings) ctx.log.warn({ mappingFile: this.settings.mappingFile }, w);
+      for (const w of r.mapping.warnings) ctx.log.warn({ mappingFile: s.mappingFile }, w);
       mapper = new Mapper(r.mapping);
     }
     const prefix = ctx.config.prefixStats;
     const skipKeys = new Set(
       prefix === '' ? [] : ['bad_lines_seen', 'packets_received', 'metrics_received', 'timestamp_lag'].map((k) => `${prefix}.${k}`),
     );
-    // The store must exist before self metrics read it; reserved names are added right after.
-    this.store = new SeriesStore({
-      quantiles: this.settings.quantiles,
-      buckets: this.settings.buckets,
-      observerType: this.settings.observerType,
-      ttlMs: this.settings.ttlMs,
+    const options: StoreOptions = {
+      quantiles: s.quantiles,
+      buckets: s.buckets,
+      observerType: s.observerType,
+      ttlMs: s.ttlMs,
       mapper,
       reservedPrefix: SELF_PREFIX,
       skipKeys,
       onConflict: (c) => this.logConflict(c),
-    });
-    this.self = createSelfMetrics(
-      { selfStats: () => ctx.selfStats(), storeStats: () => this.store.stats() },
-      { processMetrics: deps.processMetrics },
-    );
-    for (const n of this.self.names) this.store.reserve(n);
+    };
+    const key = JSON.stringify([s.quantiles, s.buckets, s.observerType, s.ttlMs, s.mappingFile, mappingText, prefix]);
+    return { options, key };
   }
 
   async start(): Promise<void> {
-    const s = this.settings;
+    this.ownBytes = Buffer.byteLength(await this.self.metrics());
+    await this.listen(this.current);
+  }
+
+  private async listen(s: PrometheusConfig): Promise<void> {
     this.server = await startMetricsServer({
       address: s.address,
       port: s.port,
@@ -183,6 +259,38 @@ export class PrometheusBackend implements Backend {
     this.ctx.log.info({ url: this.server.url, port: this.server.port, ttlMs: s.ttlMs, mappingFile: s.mappingFile }, `prometheus: serving ${this.server.url}`);
   }
 
+  /**
+   * A reload: take the new config in place, so Prometheus sees no reset. The series and their
+   * cumulative values stay; a changed mapping, quantiles, buckets, observer type, TTL or prefixStats
+   * re-resolves every key from the next flush (see SeriesStore.reconfigure); the HTTP server is
+   * rebound only when its address, port or path changed. Throws (the daemon then rebuilds the
+   * backend) when the new section cannot be used.
+   */
+  async reconfigure(ctx: BackendContext): Promise<boolean> {
+    const next = prometheusConfigFrom(ctx.config);
+    const setup = this.storeSetup(ctx, next);
+    const prev = this.current;
+    this.ctx = ctx;
+    this.current = next;
+    if (setup.key !== this.storeKey) {
+      this.storeKey = setup.key;
+      await this.serial(async () => this.store.reconfigure(setup.options));
+      this.ctx.log.info({ mappingFile: next.mappingFile }, 'prometheus: new series settings: keys are mapped again from the next flush; series keep their values');
+    }
+    if (this.server !== null && (next.address !== prev.address || next.port !== prev.port || next.path !== prev.path)) {
+      await this.server.close();
+      this.server = null;
+      try {
+        await this.listen(next);
+      } catch (err) {
+        this.ctx.log.error({ err, address: next.address, port: next.port }, 'prometheus: cannot serve on the new address; back on the previous one');
+        this.current = { ...next, address: prev.address, port: prev.port, path: prev.path };
+        await this.listen(this.current);
+      }
+    }
+    return true;
+  }
+
   /** The bound port (useful with port 0), or null before start. */
   get port(): number | null {
     return this.server?.port ?? null;
@@ -190,31 +298,66 @@ export class PrometheusBackend implements Backend {
 
   flush(snapshot: Snapshot): Promise<void> {
     // folded in slices that yield to ingest; one fold at a time, in flush order
-    const done = this.applyTail.then(async () => {
+    return this.serial(async () => {
       await this.store.applyAsync(snapshot, this.now());
       this.lastFlush = snapshot.timestamp;
+    }).catch((err: unknown) => {
+      this.ctx.log.error({ err }, 'prometheus: could not fold a flush');
+      throw err;
     });
-    this.applyTail = done.catch((err: unknown) => this.ctx.log.error({ err }, 'prometheus: could not fold a flush'));
-    return done;
   }
 
-  /** The user series' exposition text, rendered at most once per store change. */
-  exposition(): Buffer {
-    if (this.renderedVersion !== this.store.version) {
-      const t0 = performance.now();
-      this.rendered = Buffer.from(writeExposition(this.store.families.values(), this.store.gen), 'utf8');
-      this.renderedVersion = this.store.version;
-      this.lastRenderMs = performance.now() - t0;
-    }
-    return this.rendered;
+  /** Runs `fn` after every fold, render and reconfiguration queued before it. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn);
+    this.tail = p.catch(() => undefined);
+    return p;
   }
 
-  /** What /metrics serves: user series, then tallyd_* and process metrics. */
+  /**
+   * The user series, rendered at most once per store change (a scrape never sees a flush half
+   * folded), within `budget` bytes: past it the largest series are left out.
+   */
+  exposition(budget: number = this.userBudget()): Promise<Rendered> {
+    // after any fold or reload queued before it; concurrent scrapes share one render
+    return (this.rendering ??= this.serial(async () => {
+      try {
+        const cached = this.rendered;
+        if (cached !== null && this.renderedVersion === this.store.version && (cached.droppedSeries === 0 ? cached.bytes <= budget : cached.budget === budget)) {
+          return cached;
+        }
+        const version = this.store.version;
+        this.rendered = null; // not kept alive beside its successor (scrapes still sending it hold their own reference)
+        const t0 = performance.now();
+        const out = await renderExpositionAsync(this.store.families, this.store.gen, budget, DEFAULT_SLICE_MS, yieldToIngest);
+        this.lastRenderMs = performance.now() - t0;
+        this.rendered = out;
+        this.renderedVersion = version;
+        if (out.droppedSeries > 0) this.overBudget(out);
+        return out;
+      } finally {
+        this.rendering = null;
+      }
+    }));
+  }
+
+  /** The user series' share of maxExpositionBytes: what tallyd's own metrics leave, with room to spare. */
+  private userBudget(): number {
+    const own = Math.ceil((this.ownBytes + 1) / OWN_ROOM_BYTES) * OWN_ROOM_BYTES + OWN_ROOM_BYTES;
+    return Math.max(0, this.current.maxExpositionBytes - own);
+  }
+
+  /** What /metrics serves: user series, then tallyd_* and process metrics (never left out). */
   async body(): Promise<(Buffer | string)[]> {
-    await this.applyTail; // a scrape never sees a flush half folded
-    const user = this.exposition();
-    const own = await this.self.metrics();
-    return [user, own];
+    let user = await this.exposition();
+    let own = await this.self.metrics();
+    this.ownBytes = Buffer.byteLength(own);
+    if (user.bytes + this.ownBytes > this.current.maxExpositionBytes && user.bytes > 0) {
+      // tallyd's own metrics grew past the room kept for them: the user series make room
+      user = await this.exposition(this.userBudget());
+      own = await this.self.metrics();
+    }
+    return [...user.chunks, own];
   }
 
   status(): StatusLine[] {
@@ -224,6 +367,8 @@ export class PrometheusBackend implements Backend {
       ['series', st.series.counter + st.series.gauge + st.series.summary + st.series.histogram],
       ['series_expired', st.expired],
       ['conflicts', st.conflicts],
+      ['series_over_budget', this.rendered?.droppedSeries ?? 0],
+      ['exposition_bytes', this.rendered?.bytes ?? 0],
       ['render_ms', Math.round(this.lastRenderMs * 1000) / 1000],
     ];
   }
@@ -231,6 +376,23 @@ export class PrometheusBackend implements Backend {
   async stop(): Promise<void> {
     await this.server?.close();
     this.server = null;
+  }
+
+  private overBudget(r: Rendered): void {
+    this.rendersOverBudget++;
+    if (!this.budgetLog.take()) return;
+    const big = r.largestDropped;
+    this.ctx.log.warn(
+      {
+        seriesLeftOut: r.droppedSeries,
+        bytesLeftOut: r.droppedBytes,
+        exposedBytes: r.bytes,
+        maxExpositionBytes: this.current.maxExpositionBytes,
+        largest: big === null ? undefined : { name: big.name.slice(0, 200), labels: big.labels.slice(0, 200), bytes: big.bytes },
+        suppressed: this.budgetLog.suppressedSince(),
+      },
+      `prometheus: /metrics would exceed prometheus.maxExpositionBytes: the ${r.droppedSeries} largest series are left out`,
+    );
   }
 
   private logConflict(c: ConflictInfo): void {

@@ -8,9 +8,22 @@ import type { StoreStats } from './series.js';
 
 export const SELF_PREFIX = 'tallyd_';
 
+/** The last render of /metrics' user series against its byte budget. */
+export interface ExpositionStats {
+  /** Series left out of the last render (the largest first) to stay within maxExpositionBytes. */
+  readonly seriesOverBudget: number;
+  /** Renders that had to leave series out, since start. */
+  readonly rendersOverBudget: number;
+  /** Bytes of the user series in the last render. */
+  readonly bytes: number;
+  /** prometheus.maxExpositionBytes. */
+  readonly maxBytes: number;
+}
+
 export interface SelfMetricsSources {
   selfStats(): SelfStats;
   storeStats(): StoreStats;
+  expositionStats?(): ExpositionStats;
 }
 
 export interface SelfMetrics {
@@ -31,8 +44,10 @@ export function createSelfMetrics(src: SelfMetricsSources, opts: { processMetric
   const registry = new Registry();
   const registers = [registry];
   // Read once per scrape, shared by every collect() of that scrape.
-  let cached: { self: SelfStats; store: StoreStats } | null = null;
-  const read = (): { self: SelfStats; store: StoreStats } => (cached ??= { self: src.selfStats(), store: src.storeStats() });
+  let cached: { self: SelfStats; store: StoreStats; exposition: ExpositionStats } | null = null;
+  const noExposition: ExpositionStats = { seriesOverBudget: 0, rendersOverBudget: 0, bytes: 0, maxBytes: 0 };
+  const read = (): { self: SelfStats; store: StoreStats; exposition: ExpositionStats } =>
+    (cached ??= { self: src.selfStats(), store: src.storeStats(), exposition: src.expositionStats?.() ?? noExposition });
 
   new Counter({
     name: 'tallyd_packets_received_total',
@@ -130,6 +145,48 @@ export function createSelfMetrics(src: SelfMetricsSources, opts: { processMetric
     collect() {
       this.reset();
       setCounter(this, read().store.negativeCounters);
+    },
+  });
+  new Counter({
+    name: 'tallyd_prometheus_redefined_total',
+    help: 'Metric families replaced after a reload changed their type or histogram buckets (their series restart).',
+    registers,
+    collect() {
+      this.reset();
+      setCounter(this, read().store.redefined);
+    },
+  });
+  new Gauge({
+    name: 'tallyd_prometheus_series_over_budget',
+    help: 'Series left out of the last /metrics render, the largest first, to stay within prometheus.maxExpositionBytes.',
+    registers,
+    collect() {
+      this.set(read().exposition.seriesOverBudget);
+    },
+  });
+  new Counter({
+    name: 'tallyd_prometheus_renders_over_budget_total',
+    help: 'Renders of /metrics that had to leave series out to stay within prometheus.maxExpositionBytes.',
+    registers,
+    collect() {
+      this.reset();
+      setCounter(this, read().exposition.rendersOverBudget);
+    },
+  });
+  new Gauge({
+    name: 'tallyd_prometheus_exposition_bytes',
+    help: 'Bytes of user series in the last /metrics render (tallyd_* and process metrics not included).',
+    registers,
+    collect() {
+      this.set(read().exposition.bytes);
+    },
+  });
+  new Gauge({
+    name: 'tallyd_prometheus_exposition_max_bytes',
+    help: 'prometheus.maxExpositionBytes: the most /metrics answers with, tallyd_* and process metrics included.',
+    registers,
+    collect() {
+      this.set(read().exposition.maxBytes);
     },
   });
   // Only where /proc/net/udp is readable: registered on the first scrape that can read it.

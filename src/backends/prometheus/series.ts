@@ -57,10 +57,15 @@ const KIND_OF: readonly StatsdKind[] = ['counter', 'observer', 'gauge', 'gauge']
 
 export class Family {
   readonly series = new Map<string, Series>();
-  /** `# HELP` and `# TYPE` lines. */
-  readonly header: string;
+  /** `# HELP` and `# TYPE` lines, and their UTF-8 length. */
+  header = '';
+  headerBytes = 0;
+  /** UTF-8 length of the name. */
+  readonly nameBytes: number;
+  /** Quantiles of a summary (another reload may change them: the family is kept). */
+  quantiles: readonly number[] = [];
   /** Quantile label values (`0.5`) / bucket bounds (`0.005`), formatted once. */
-  readonly quantileLabels: readonly string[];
+  quantileLabels: readonly string[] = [];
   readonly bucketLabels: readonly string[];
 
   constructor(
@@ -69,12 +74,28 @@ export class Family {
     /** The statsd type that created it: another type with the same name is a conflict. */
     readonly statsdType: MetricType,
     help: string,
-    readonly quantiles: readonly number[],
+    quantiles: readonly number[],
     readonly buckets: readonly number[],
+    /** The store's configuration epoch it was last resolved in (see {@link SeriesStore.reconfigure}). */
+    public epoch = 0,
   ) {
-    this.header = `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} ${kind}\n`;
-    this.quantileLabels = kind === 'summary' ? quantiles.map(String) : [];
+    this.nameBytes = Buffer.byteLength(name);
     this.bucketLabels = kind === 'histogram' ? buckets.map(String) : [];
+    this.redefine(help, quantiles);
+  }
+
+  /** New help text and quantiles, keeping every series' cumulative values (a reload's new mapping). */
+  redefine(help: string, quantiles: readonly number[]): void {
+    this.header = `# HELP ${this.name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${this.name} ${this.kind}\n`;
+    this.headerBytes = Buffer.byteLength(this.header);
+    if (this.kind !== 'summary' || sameNumbers(quantiles, this.quantiles)) return;
+    this.quantiles = quantiles;
+    this.quantileLabels = quantiles.map(String);
+    for (const s of this.series.values()) {
+      // quantiles are per interval: the new ones show NaN until the next observation
+      s.quantileValues = new Float64Array(quantiles.length).fill(NaN);
+      s.prefixes = null;
+    }
   }
 
   /** Every name this family's samples use. */
@@ -83,6 +104,22 @@ export class Family {
     if (kind === 'histogram') return [name, name + '_sum', name + '_count', name + '_bucket'];
     return [name];
   }
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `a + b`, held at ±Number.MAX_VALUE rather than reaching ±Infinity (finite input stays finite). */
+export function addSat(a: number, b: number): number {
+  return clampFinite(a + b);
+}
+
+/** `v` held within ±Number.MAX_VALUE (NaN stays NaN). */
+export function clampFinite(v: number): number {
+  return Math.min(Number.MAX_VALUE, Math.max(-Number.MAX_VALUE, v));
 }
 
 export class Series {
@@ -94,7 +131,7 @@ export class Series {
   /** Store generation (flush number) of the last observation: sets and summary quantiles are per interval. */
   gen = -1;
   /** Quantile values of the generation `gen` (summaries). */
-  readonly quantileValues: Float64Array;
+  quantileValues: Float64Array;
   /** Cumulative counts of values <= each bucket bound, since the series appeared (histograms). */
   readonly bucketCounts: Float64Array;
   lastUpdateMs: number;
@@ -104,14 +141,18 @@ export class Series {
   pendingScale: number[] = [];
   /** Cached sample-line prefixes (`name{labels} `), built on first render. */
   prefixes: string[] | null = null;
+  /** UTF-8 length of `labels`. */
+  readonly labelBytes: number;
 
   constructor(
     readonly family: Family,
     /** `a="x",b="y"`, '' for none. */
     readonly labels: string,
-    readonly ttlMs: number,
+    /** From the mapping (a reload may change it). */
+    public ttlMs: number,
     nowMs: number,
   ) {
+    this.labelBytes = Buffer.byteLength(labels);
     this.quantileValues = new Float64Array(family.quantiles.length);
     this.bucketCounts = new Float64Array(family.buckets.length);
     this.lastUpdateMs = nowMs;
@@ -136,6 +177,7 @@ export interface StoreStats {
   readonly families: number;
   readonly expired: number;
   readonly conflicts: number;
+  readonly redefined: number;
   readonly negativeCounters: number;
 }
 
@@ -146,12 +188,16 @@ export class SeriesStore {
   private readonly bindings: Map<string, Binding>[] = [new Map(), new Map(), new Map(), new Map()];
   /** Flush generation. */
   gen = 0;
+  /** Configuration epoch: bumped by {@link reconfigure}; families are re-checked on first use after it. */
+  private epoch = 0;
   /** Bumped when a family is removed: conflict bindings are retried. */
   private familyGen = 0;
   private readonly touched: Series[] = [];
   private readonly kindCounts = { counter: 0, gauge: 0, summary: 0, histogram: 0 };
   expired = 0;
   conflicts = 0;
+  /** Families replaced after a reload changed their definition (type, or a histogram's buckets). */
+  redefined = 0;
   negativeCounters = 0;
   /** Bumped on every change that affects the exposition (for render caching). */
   version = 0;
@@ -159,8 +205,23 @@ export class SeriesStore {
   private readonly scratchW: number[] = [];
   private readonly scratchIdx: number[] = [];
 
-  constructor(private readonly opts: StoreOptions) {
+  constructor(private opts: StoreOptions) {
     for (const n of opts.reservedNames ?? []) this.claimed.set(n, null);
+  }
+
+  /**
+   * New settings (a reload): every key is resolved again on its next flush, with the new mapping.
+   * Nothing is reset here: a family keeps its series and their cumulative values when a key resolves
+   * to it again with the same type (and, for histograms, the same buckets); a family whose definition
+   * changed is replaced when a key first claims its name with the new one. Families no key resolves
+   * to any more keep their last values until their TTL, as series that are no longer sent.
+   * Call between flushes (not during {@link applyAsync}).
+   */
+  reconfigure(opts: StoreOptions): void {
+    this.opts = opts;
+    this.epoch++;
+    for (const m of this.bindings) m.clear();
+    this.version++;
   }
 
   /** Reserve more names (e.g. a self-metric registered later). */
@@ -174,6 +235,7 @@ export class SeriesStore {
       families: this.families.size,
       expired: this.expired,
       conflicts: this.conflicts,
+      redefined: this.redefined,
       negativeCounters: this.negativeCounters,
     };
   }
@@ -250,7 +312,7 @@ export class SeriesStore {
       this.negativeCounters++;
       return;
     }
-    s.value += count;
+    s.value = addSat(s.value, count);
     s.lastUpdateMs = nowMs;
   }
 
@@ -261,7 +323,7 @@ export class SeriesStore {
     // The snapshot repeats idle gauges; `updated` says whether a line set it this interval (a gauge
     // re-sent with the same value is live; one only repeated by the aggregator ages).
     if (g.updated) s.lastUpdateMs = nowMs;
-    s.value = g.value;
+    s.value = clampFinite(g.value);
   }
 
   private applySet(st: SetStat, nowMs: number): void {
@@ -294,19 +356,20 @@ export class SeriesStore {
       const scale = s.pendingScale[i]!;
       // Sample-rate weighting as statsd_exporter (each value counts 1/rate times): count is the
       // weighted count, sum is scaled by count/n (exact when every value had the same rate).
-      s.count += t.count;
-      s.sum += t.sum * scale * (t.count / t.n);
+      const count = clampFinite(t.count); // finite, so that 0 × count below is never NaN
+      s.count = addSat(s.count, count);
+      s.sum = addSat(s.sum, clampFinite(t.sum * scale) * (count / t.n));
       if (f.kind === 'histogram') {
         const samples = t.samples;
         const m = samples.length;
         if (m === 0) continue;
-        const w = t.count / m; // each reservoir value stands for count/m values (1 when exact, no rate)
+        const w = count / m; // each reservoir value stands for count/m values (1 when exact, no rate)
         const bounds = f.buckets;
         let j = 0;
         for (let k = 0; k < bounds.length; k++) {
           const le = bounds[k]!;
           while (j < m && samples[j]! * scale <= le) j++;
-          s.bucketCounts[k]! += j * w;
+          s.bucketCounts[k] = addSat(s.bucketCounts[k]!, j * w);
         }
       }
     }
@@ -335,7 +398,7 @@ export class SeriesStore {
         let idx = Math.ceil(qs[k]! * m) - 1;
         if (idx < 0) idx = 0;
         else if (idx >= m) idx = m - 1;
-        out[k] = samples[idx]! * scale;
+        out[k] = clampFinite(samples[idx]! * scale);
       }
       return;
     }
@@ -351,12 +414,12 @@ export class SeriesStore {
       const scale = s.pendingScale[i]!;
       const m = t.samples.length;
       if (m === 0) continue;
-      const w = t.count / m;
+      const w = clampFinite(t.count) / m;
       for (let j = 0; j < m; j++) {
         idx.push(vals.length);
-        vals.push(t.samples[j]! * scale);
+        vals.push(clampFinite(t.samples[j]! * scale));
         ws.push(w);
-        total += w;
+        total = addSat(total, w);
       }
     }
     idx.sort((a, b) => vals[a]! - vals[b]!);
@@ -369,7 +432,7 @@ export class SeriesStore {
       let acc = 0;
       let v = vals[idx[idx.length - 1]!]!;
       for (let j = 0; j < idx.length; j++) {
-        acc += ws[idx[j]!]!;
+        acc = addSat(acc, ws[idx[j]!]!);
         if (acc >= target - 1e-9 * total) {
           v = vals[idx[j]!]!;
           break;
@@ -422,6 +485,8 @@ export class SeriesStore {
       s = new Series(family, body, ttlMs, nowMs);
       family.series.set(body, s);
       this.kindCounts[promKind]++;
+    } else {
+      s.ttlMs = ttlMs; // a reload may have changed the mapping's ttl
     }
     return new Binding(s, -1, scale, nowMs);
   }
@@ -438,8 +503,20 @@ export class SeriesStore {
   ): Family | null {
     const existing = this.families.get(name);
     if (existing !== undefined) {
-      if (existing.kind === kind && existing.statsdType === statsdType) return existing;
-      return this.conflict(name, key, statsdType, 'type', `${existing.kind} ${existing.name}`);
+      const same = existing.kind === kind && existing.statsdType === statsdType;
+      if (existing.epoch === this.epoch) {
+        if (same) return existing;
+        return this.conflict(name, key, statsdType, 'type', `${existing.kind} ${existing.name}`);
+      }
+      // First use since a reload: kept (cumulative values and all) unless its definition changed.
+      if (same && (kind !== 'histogram' || sameNumbers(existing.buckets, buckets))) {
+        existing.epoch = this.epoch;
+        existing.redefine(help, quantiles);
+        this.version++;
+        return existing;
+      }
+      this.removeFamily(existing);
+      this.redefined++;
     }
     const prefix = this.opts.reservedPrefix;
     if (prefix !== undefined && prefix !== '' && name.startsWith(prefix)) return this.conflict(name, key, statsdType, 'reserved', `prefix ${prefix}`);
@@ -451,7 +528,7 @@ export class SeriesStore {
         ? this.conflict(name, key, statsdType, 'reserved', n)
         : this.conflict(name, key, statsdType, 'name_collision', `${holder.kind} ${holder.name}`);
     }
-    const f = new Family(name, kind, statsdType, help, quantiles, buckets);
+    const f = new Family(name, kind, statsdType, help, quantiles, buckets, this.epoch);
     this.families.set(name, f);
     for (const n of names) this.claimed.set(n, f);
     return f;
@@ -461,6 +538,19 @@ export class SeriesStore {
     this.conflicts++;
     this.opts.onConflict?.({ name, key: key.id, statsdType: STATSD_TYPE_NAMES[statsdType]!, reason, holder });
     return null;
+  }
+
+  /** Remove a family whose definition a reload changed (its series go with it). */
+  private removeFamily(f: Family): void {
+    for (const s of f.series.values()) {
+      s.removed = true;
+      this.kindCounts[f.kind]--;
+    }
+    f.series.clear();
+    this.families.delete(f.name);
+    for (const n of Family.namesFor(f.name, f.kind)) if (this.claimed.get(n) === f) this.claimed.delete(n);
+    this.familyGen++;
+    this.version++;
   }
 
   /** Remove series idle for their TTL, families left empty, and bindings nobody uses. */

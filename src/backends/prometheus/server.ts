@@ -11,7 +11,7 @@ export interface MetricsServerOptions {
   readonly address: string;
   readonly port: number;
   readonly path: string;
-  /** The user series (cached between flushes) and the self metrics, in this order. */
+  /** The user series (cached between flushes, in chunks) and the self metrics, in this order. */
   body(): Promise<readonly (Buffer | string)[]>;
   health(): 'up' | 'down';
   readonly log: Logger;
@@ -22,6 +22,25 @@ export interface MetricsServer {
   readonly address: string;
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** Write the chunks in order, waiting for 'drain' whenever the socket's buffer is full, then end. */
+function writeParts(res: http.ServerResponse, parts: readonly (Buffer | string)[]): void {
+  let i = 0;
+  const pump = (): void => {
+    while (i < parts.length) {
+      if (!res.write(parts[i++]!)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  res.once('close', () => {
+    i = parts.length; // the client went away: stop
+    res.off('drain', pump);
+  });
+  pump();
 }
 
 export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
@@ -43,8 +62,7 @@ export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsS
             res.end();
             return;
           }
-          for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]!);
-          res.end(parts[parts.length - 1] ?? '');
+          writeParts(res, parts);
         },
         (err: unknown) => {
           opts.log.error({ err }, 'cannot render /metrics');

@@ -99,11 +99,12 @@ describe('PrometheusBackend over HTTP', () => {
   it('reuses the rendered text until the next flush', async () => {
     await started();
     await backend!.flush(snapshot({ counters: [counter('a', 1)] }));
-    const first = backend!.exposition();
-    expect(backend!.exposition()).toBe(first);
+    const first = await backend!.exposition();
+    expect(await backend!.exposition()).toBe(first);
     await backend!.flush(snapshot({ counters: [counter('a', 1)] }));
-    expect(backend!.exposition()).not.toBe(first);
-    expect(samples(backend!.exposition().toString()).get('a')).toBe('2');
+    const second = await backend!.exposition();
+    expect(second).not.toBe(first);
+    expect(samples(Buffer.concat(second.chunks).toString()).get('a')).toBe('2');
   });
 
   it('honours a custom path; /health follows the admin health; others 404/405', async () => {

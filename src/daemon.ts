@@ -241,6 +241,9 @@ export class Daemon {
   async applyConfig(next: TallydConfig): Promise<string[]> {
     if (this.stopping) return [];
     const prev = this.config;
+    // the new backends are built before anything changes: a constructor that throws (a mapping file
+    // unreadable since it was validated) rejects the reload with the old config still wholly in force
+    const fresh = backendView(prev) !== backendView(next) ? createBackends(this.host, next) : null;
     this.config = next;
     const changed = applyCommonConfig(this.host, prev, next, this.timer);
     if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
@@ -256,8 +259,8 @@ export class Daemon {
       }
       changed.push('mgmt');
     }
-    if (backendView(prev) !== backendView(next)) {
-      await this.rebuildBackends(next);
+    if (fresh !== null) {
+      await this.rebuildBackends(fresh);
       changed.push('backends');
     }
     return changed;
@@ -301,9 +304,8 @@ export class Daemon {
    * New backends from `next`: the old ones are stopped first (a port may need to be freed), except
    * Graphite, whose old instance is retired: it takes no new flushes and drains its queue meanwhile.
    */
-  private async rebuildBackends(next: TallydConfig): Promise<void> {
+  private async rebuildBackends(fresh: Backend[]): Promise<void> {
     const old = this.backends;
-    const fresh = createBackends(this.host, next);
     const drainer = old.filter((b) => b.name === 'graphite');
     await Promise.allSettled(old.filter((b) => b.name !== 'graphite').map((b) => b.stop(1000)));
     const started = await Promise.allSettled(fresh.map((b) => b.start()));

@@ -6,6 +6,7 @@
  * A statsd key is resolved once (mapping, naming, labels, conflicts) into a {@link Binding}, cached
  * per type by the key's canonical id; later flushes cost one Map lookup per key.
  */
+import { addSaturated, saturate } from '../../aggregator/finite.js';
 import type { GaugeStat, SetStat, Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import { MetricType, type MetricKey } from '../../parser/types.js';
 import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
@@ -250,7 +251,7 @@ export class SeriesStore {
       this.negativeCounters++;
       return;
     }
-    s.value += count;
+    s.value = addSaturated(s.value, count); // ±MAX_VALUE, never Infinity (aggregator/finite.ts)
     s.lastUpdateMs = nowMs;
   }
 
@@ -295,7 +296,7 @@ export class SeriesStore {
       // Sample-rate weighting as statsd_exporter (each value counts 1/rate times): count is the
       // weighted count, sum is scaled by count/n (exact when every value had the same rate).
       s.count += t.count;
-      s.sum += t.sum * scale * (t.count / t.n);
+      s.sum = addSaturated(s.sum, t.sum * scale * (t.count / t.n));
       if (f.kind === 'histogram') {
         const samples = t.samples;
         const m = samples.length;
@@ -335,7 +336,7 @@ export class SeriesStore {
         let idx = Math.ceil(qs[k]! * m) - 1;
         if (idx < 0) idx = 0;
         else if (idx >= m) idx = m - 1;
-        out[k] = samples[idx]! * scale;
+        out[k] = saturate(samples[idx]! * scale);
       }
       return;
     }
@@ -375,7 +376,7 @@ export class SeriesStore {
           break;
         }
       }
-      out[k] = v;
+      out[k] = saturate(v);
     }
   }
 

@@ -315,8 +315,9 @@ export class Aggregator implements SampleSink {
     const sq = st[o + T_SQ]! + v * v;
     st[o + T_SUM] = sum;
     st[o + T_SQ] = sq;
-    // one check for both (a non-finite either makes the sum non-finite); saturated at ±MAX_VALUE (finite.ts)
-    if (sum + sq - (sum + sq) !== 0) this.saturateTimer(o);
+    // saturated at ±MAX_VALUE (finite.ts). Checking the squares is enough: timers are >= 0, and the sum
+    // can only overflow through values above 1e154, whose square overflows first
+    if (sq - sq !== 0) this.saturateTimer(o);
     if (v < st[o + T_MIN]!) st[o + T_MIN] = v;
     if (v > st[o + T_MAX]!) st[o + T_MAX] = v;
     // Algorithm R (reservoir.ts's reservoirOffer, inlined: no call per value): keep every value while

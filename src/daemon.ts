@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import { Aggregator, MSG_CLOCK_MS } from './aggregator/index.js';
 import type { Snapshot } from './aggregator/snapshot.js';
 import { startAdminServer, type AdminContext } from './admin/server.js';
-import { createBackend } from './backends/registry.js';
 import type { Backend, SelfStats } from './backends/types.js';
 import type { TallydConfig } from './config/types.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
@@ -21,7 +20,7 @@ import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
 import {
-  applyCommonConfig, backendContext, badLineLogger, createBackends, deliverToBackends, drainDeliveries, logMemoryReport,
+  applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, logMemoryReport,
   reconfigureBackends, runtimeAdminContext,
   runtimeSelfStats, type RuntimeHost,
 } from './runtime.js';
@@ -259,6 +258,9 @@ export class Daemon {
   async applyConfig(next: TallydConfig): Promise<string[]> {
     if (this.stopping) return [];
     const prev = this.config;
+    // the new backends are built before anything changes: a constructor that throws (a mapping file
+    // unreadable since it was validated) rejects the reload with the old config still wholly in force
+    const fresh = backendView(prev) !== backendView(next) ? createBackends(this.host, next) : null;
     this.config = next;
     const changed = applyCommonConfig(this.host, prev, next, this.timer);
     if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
@@ -274,8 +276,8 @@ export class Daemon {
       }
       changed.push('mgmt');
     }
-    if (backendView(prev) !== backendView(next)) {
-      await this.rebuildBackends(next);
+    if (fresh !== null) {
+      await this.rebuildBackends(next, fresh);
       changed.push('backends');
     }
     return changed;
@@ -320,11 +322,12 @@ export class Daemon {
    * its series). The others are new: the old ones are stopped first (a port may need to be freed),
    * except Graphite, whose old instance is retired: it takes no new flushes and drains its queue meanwhile.
    */
-  private async rebuildBackends(next: TallydConfig): Promise<void> {
+  private async rebuildBackends(next: TallydConfig, built: Backend[]): Promise<void> {
     const old = this.backends;
-    // Backends that take the new config in place (Prometheus: its cumulative series survive) are kept.
+    // Backends that take the new config in place (Prometheus: its cumulative series survive) are kept;
+    // the others are the ones built (and so checked) before the reload changed anything.
     const kept = await reconfigureBackends(this.host, old, next);
-    const fresh = next.backends.map((name, i) => kept[i] ?? createBackend(name, backendContext(this.host, next, name)));
+    const fresh = next.backends.map((_name, i) => kept[i] ?? built[i]!);
     const replaced = old.filter((b) => !kept.includes(b));
     const started = fresh.filter((b) => !kept.includes(b));
     const drainer = replaced.filter((b) => b.name === 'graphite');

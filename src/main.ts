@@ -94,7 +94,8 @@ async function main(): Promise<number> {
       return;
     }
     log.info('SIGHUP: reloading the configuration');
-    void reloader.reload('SIGHUP');
+    // (reload() catches what it can; anything else is logged here, never an unhandled rejection)
+    reloader.reload('SIGHUP').catch((err: unknown) => log.error({ err }, 'config reload failed, keeping the current configuration'));
   });
 
   return new Promise<number>((resolve) => {

@@ -3,13 +3,14 @@
  * is on (fs.watch on the file's directory, debounced). The file is read and validated exactly as at
  * start-up (same command-line overrides); a valid configuration is handed to the daemon, which applies
  * it without losing the interval's aggregates; an invalid one is refused with an ERROR log naming every
- * bad key, and the configuration in force stays.
+ * bad key, and the configuration in force stays. A reload never throws: what fails while applying a
+ * valid file (a backend that cannot be built) is logged and refused too.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { validateBackendSections } from './backends/registry.js';
-import { buildConfig, describeConfig, readConfigFile, type ConfigOverrides } from './config/index.js';
+import { buildConfig, describeConfig, readConfigFileAsync, type ConfigOverrides } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
 import { ConfigError } from './errors.js';
 
@@ -82,7 +83,7 @@ export class ConfigReloader {
     let next: TallydConfig;
     let warnings: string[];
     try {
-      const raw = readConfigFile(this.opts.configPath, { allowJs: this.opts.allowJs });
+      const raw = await readConfigFileAsync(this.opts.configPath, { allowJs: this.opts.allowJs });
       const built = buildConfig(raw, this.opts.overrides, this.opts.configPath);
       const problems = validateBackendSections(built.config);
       if (problems.length > 0) throw new ConfigError(problems);
@@ -101,7 +102,19 @@ export class ConfigReloader {
       log.info({ reason, file: this.opts.configPath }, 'config reload: nothing changed');
       return 'unchanged';
     }
-    const changed = await this.opts.target.applyConfig(next);
+    let changed: string[];
+    try {
+      changed = await this.opts.target.applyConfig(next);
+    } catch (err) {
+      // e.g. a backend whose constructor throws (a mapping file that became unreadable since it was
+      // validated): the daemon refuses the reload and keeps running (issue 12)
+      const message = (err as Error)?.message ?? String(err);
+      log.error(
+        { reason, file: this.opts.configPath, err },
+        `config reload failed while applying it, keeping the current configuration: ${message}`,
+      );
+      return 'refused';
+    }
     log.info({ reason, file: this.opts.configPath, changed }, 'config reloaded');
     this.syncWatch();
     return 'applied';
@@ -139,7 +152,8 @@ export class ConfigReloader {
     if (this.debounce !== null) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
       this.debounce = null;
-      void this.reload('file change');
+      this.reload('file change').catch((err: unknown) =>
+        this.opts.log.error({ err }, 'config reload failed, keeping the current configuration'));
     }, this.opts.debounceMs ?? RELOAD_DEBOUNCE_MS);
     this.debounce.unref();
   }

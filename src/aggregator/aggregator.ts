@@ -14,9 +14,10 @@ import {
   DEFAULT_IDLE_KEY_TTL, DEFAULT_KEY_TABLE_BYTES, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_KEYS, DEFAULT_SET_MAX_MEMBERS,
 } from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
-import { canonicalKey } from '../parser/canonical.js';
+import { canonicalKey, isNamelessKey } from '../parser/canonical.js';
 import { hashKeyBytes } from '../parser/scanner.js';
 import { BAD_LINE_REASONS, BadLine, MetricType, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
+import { addSaturated, saturate } from './finite.js';
 import { ENTRY_BYTES, KeyTable } from './keytable.js';
 import {
   Cumulative,
@@ -275,8 +276,11 @@ export class Aggregator implements SampleSink {
     if (slot < 0) return; // a new key past maxKeys: dropped and counted
     if (this.keyHits !== null) this.keyHits[type]![slot]!++;
     if (type === MetricType.Counter) {
-      // the original's `value * (1 / sampleRate)`: kept for bit-identical sums (v / r can differ in the last bit)
-      this.counters.values[slot] += s.value * (1 / s.sampleRate);
+      // the original's `value * (1 / sampleRate)`: kept for bit-identical sums (v / r can differ in the last bit);
+      // saturated at ±MAX_VALUE rather than ±Infinity (finite.ts)
+      const cv = this.counters.values;
+      const v = cv[slot]! + s.value * (1 / s.sampleRate);
+      cv[slot] = v - v === 0 ? v : saturate(v);
     } else if (type === MetricType.Timer) {
       this.addTimer(slot, s.value, s.sampleRate);
     } else if (type === MetricType.Gauge) {
@@ -291,7 +295,7 @@ export class Aggregator implements SampleSink {
   private addGauge(slot: number, s: Sample): void {
     const g = this.gauges;
     // the original: a signed value is a delta only when the gauge exists and is not 0
-    if (s.gaugeDelta && g.values[slot] !== 0) g.values[slot] += s.value;
+    if (s.gaugeDelta && g.values[slot] !== 0) g.values[slot] = addSaturated(g.values[slot]!, s.value);
     else g.values[slot] = s.value;
     g.updated[slot] = 1;
     if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
@@ -382,8 +386,13 @@ export class Aggregator implements SampleSink {
     const i = st[o + T_N]!;
     st[o + T_N] = i + 1;
     st[o + T_COUNT]! += 1 / rate;
-    st[o + T_SUM]! += v;
-    st[o + T_SQ]! += v * v;
+    const sum = st[o + T_SUM]! + v;
+    const sq = st[o + T_SQ]! + v * v;
+    st[o + T_SUM] = sum;
+    st[o + T_SQ] = sq;
+    // saturated at ±MAX_VALUE (finite.ts). Checking the squares is enough: timers are >= 0, and the sum
+    // can only overflow through values above 1e154, whose square overflows first
+    if (sq - sq !== 0) this.saturateTimer(o);
     if (v < st[o + T_MIN]!) st[o + T_MIN] = v;
     if (v > st[o + T_MAX]!) st[o + T_MAX] = v;
     // Algorithm R (reservoir.ts's reservoirOffer, inlined: no call per value): keep every value while
@@ -414,6 +423,13 @@ export class Aggregator implements SampleSink {
     if (t.histRule[slot]! >= 0) this.timerAddHist(slot, v);
   }
 
+  /** A timer's sum or sum of squares overflowed (values near 1e154 and up): saturate both. */
+  private saturateTimer(o: number): void {
+    const st = this.timers.stats;
+    st[o + T_SUM] = saturate(st[o + T_SUM]!);
+    st[o + T_SQ] = saturate(st[o + T_SQ]!);
+  }
+
   // ---------------------------------------------------------------- slow path: first sight of raw bytes
 
   /** Set by {@link decodeKey}: whether the raw bytes just decoded are exactly the key's canonical id. */
@@ -438,6 +454,12 @@ export class Aggregator implements SampleSink {
       return -1;
     }
     const key = this.decodeKey(buf, ks, ke, ts, te);
+    // a name that sanitises to nothing (`!!!`, `日本`, `#k=v`, `...`) would be a nameless series: a bad
+    // line (its raw bytes get no table entry, so each such line comes back here)
+    if (isNamelessKey(key.name)) {
+      this.badLine(BadLine.EmptyKey, buf, ks, ke);
+      return -1;
+    }
     const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
     let slot = this.slotById(type, key.id);
@@ -1237,7 +1259,7 @@ export class Aggregator implements SampleSink {
       return;
     }
     const slot = this.mergeSlot(MetricType.Counter, key);
-    if (slot >= 0) this.counters.values[slot]! += value;
+    if (slot >= 0) this.counters.values[slot] = addSaturated(this.counters.values[slot]!, value);
   }
 
   mergeTimer(
@@ -1252,8 +1274,8 @@ export class Aggregator implements SampleSink {
     const n0 = st[o + T_N]!;
     st[o + T_N] = n0 + n;
     st[o + T_COUNT]! += count;
-    st[o + T_SUM]! += sum;
-    st[o + T_SQ]! += sumSquares;
+    st[o + T_SUM] = addSaturated(st[o + T_SUM]!, sum);
+    st[o + T_SQ] = addSaturated(st[o + T_SQ]!, sumSquares);
     if (min < st[o + T_MIN]!) st[o + T_MIN] = min;
     if (max > st[o + T_MAX]!) st[o + T_MAX] = max;
     t.res[slot] = mergeReservoirInto(t.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
@@ -1269,7 +1291,7 @@ export class Aggregator implements SampleSink {
     if (slot < 0) return;
     const g = this.gauges;
     if (isSet) g.values[slot] = value;
-    else g.values[slot]! += value;
+    else g.values[slot] = addSaturated(g.values[slot]!, value);
     g.updated[slot] = 1;
     if (this.deleteGauges) g.ttl[slot] = this.gaugesMaxTTL;
   }

@@ -294,8 +294,11 @@ class TimerColumns {
   readonly mean: Float64Array;
   readonly median: Float64Array;
   readonly std: Float64Array;
-  /** Percentiles emitted per timer, and their threshold indexes and figures (`nth` slots per timer). */
-  readonly np: Uint8Array;
+  /**
+   * Percentiles emitted per timer, and their threshold indexes and figures (`nth` slots per timer). A
+   * Uint16Array: it holds config's MAX_PERCENT_THRESHOLDS (a Uint8Array wrapped past 255 thresholds).
+   */
+  readonly np: Uint16Array;
   readonly pctT: Int32Array;
   readonly pctV: Float64Array;
   /** Each timer's sorted sample: arena[off, off + m). */
@@ -319,7 +322,7 @@ class TimerColumns {
     this.mean = new Float64Array(nt);
     this.median = new Float64Array(nt);
     this.std = new Float64Array(nt);
-    this.np = new Uint8Array(nt);
+    this.np = new Uint16Array(nt);
     this.pctT = new Int32Array(nt * nth);
     this.pctV = new Float64Array(nt * nth * PCT_FIELDS);
     this.off = new Int32Array(nt);

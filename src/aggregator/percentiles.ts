@@ -4,6 +4,7 @@
  *
  * Everything here runs at flush time, once per timer key, never per sample.
  */
+import { saturate } from './finite.js';
 import type { HistogramStat, PercentileStat } from './snapshot.js';
 import type { HistogramRule } from '../config/types.js';
 
@@ -118,10 +119,11 @@ export class TimerSummary {
     const v = this.pctV;
     const o = j * PCT_FIELDS;
     v[o] = count;
-    v[o + 1] = mean;
+    // (differences and scalings of saturated sums can overflow again: finite.ts)
+    v[o + 1] = mean - mean === 0 ? mean : saturate(mean);
     v[o + 2] = bound;
-    v[o + 3] = sum;
-    v[o + 4] = sumSquares;
+    v[o + 3] = sum - sum === 0 ? sum : saturate(sum);
+    v[o + 4] = sumSquares - sumSquares === 0 ? sumSquares : saturate(sumSquares);
   }
 }
 
@@ -182,6 +184,11 @@ export class Cumulative {
       const v = values[i]!;
       s += v;
       q += v * v;
+      // saturated at ±MAX_VALUE, not ±Infinity (finite.ts): one check for both
+      if (s + q - (s + q) !== 0) {
+        s = saturate(s);
+        q = saturate(q);
+      }
       cs[i] = s;
       cq[i] = q;
     }
@@ -209,7 +216,14 @@ export function summarize(
   out.np = 0;
   out.reserve(thresholds.length);
   const mid = Math.floor(m / 2);
-  out.median = m % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+  if (m % 2) out.median = values[mid]!;
+  else {
+    const a = values[mid - 1]!;
+    const b = values[mid]!;
+    const h = a + b;
+    // halves added when the sum overflows (the same result otherwise: halving is exact)
+    out.median = h - h === 0 ? h / 2 : a / 2 + b / 2;
+  }
 
   if (m === n) {
     const min = values[0]!;
@@ -250,7 +264,8 @@ export function summarize(
     out.sum = sum;
     out.sumSquares = cq[n - 1]!;
     out.mean = mean;
-    out.std = Math.sqrt(diffs / n);
+    const std = Math.sqrt(diffs / n);
+    out.std = std - std === 0 ? std : saturate(std);
   } else {
     for (let t = 0; t < thresholds.length; t++) {
       const th = thresholds[t]!;

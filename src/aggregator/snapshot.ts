@@ -2,6 +2,7 @@
  * What the aggregator hands to every backend at a flush: computed, immutable figures.
  * Backends must never mutate a snapshot (several backends read the same one).
  */
+import { saturate } from './finite.js';
 import type { MetricKey } from '../parser/types.js';
 
 export interface CounterStat {
@@ -46,12 +47,13 @@ export class CounterColumns implements Iterable<CounterStat> {
   }
 
   rate(i: number): number {
-    return this.counts[i]! / this.intervalS;
+    const r = this.counts[i]! / this.intervalS;
+    return r - r === 0 ? r : saturate(r);
   }
 
   at(i: number): CounterStat {
     const count = this.counts[i]!;
-    return { key: this.keys[i]!, count, rate: count / this.intervalS };
+    return { key: this.keys[i]!, count, rate: this.rate(i) };
   }
 
   toArray(): CounterStat[] {

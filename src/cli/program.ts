@@ -119,7 +119,7 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
     .option('--workers <n>', 'ingest processes: 1 = one process, N > 1 = N cluster workers sharing the listeners', parseWorkers)
     .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
     .option('--check-config', 'validate the configuration, print the effective config and exit')
-    .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does (require limited to os)')
+    .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does, in a restricted child process (require limited to os, 5 s limit)')
     .version(version, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
     .configureOutput({

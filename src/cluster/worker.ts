@@ -10,6 +10,7 @@
  */
 import cluster from 'node:cluster';
 import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
+import { addSaturated } from '../aggregator/finite.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { createBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
@@ -90,7 +91,7 @@ export class WorkerAggregator implements IngestSink {
       this.touched[this.touchedCount++] = slot;
     }
     // a delta on a gauge at 0 (or absent) is a set of the signed value: the same as adding it to 0
-    if (s.gaugeDelta) this.gValue[slot]! += s.value;
+    if (s.gaugeDelta) this.gValue[slot] = addSaturated(this.gValue[slot]!, s.value);
     else {
       this.gValue[slot] = s.value;
       this.gSet[slot] = 1;

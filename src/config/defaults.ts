@@ -11,6 +11,12 @@ export const DEFAULT_MGMT_PORT = 8126;
 export const DEFAULT_MGMT_ADDRESS = '127.0.0.1';
 export const DEFAULT_FLUSH_INTERVAL_MS = 10_000;
 export const DEFAULT_PERCENT_THRESHOLD: readonly number[] = [90];
+/**
+ * The most entries a `percentThreshold` list may have (each adds 3 to 5 lines per timer per flush). The
+ * flush's per-timer percentile count (TimerColumns.np in src/aggregator/flushjob.ts) is a Uint16Array,
+ * which holds it; it was a Uint8Array that wrapped past 255 (issue 9).
+ */
+export const MAX_PERCENT_THRESHOLDS = 100;
 export const DEFAULT_FLUSH_COUNTS = true;
 export const DEFAULT_DELETE_IDLE_STATS = false;
 export const DEFAULT_GAUGES_MAX_TTL = 1;

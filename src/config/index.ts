@@ -6,6 +6,7 @@ export {
   expandPlaceholders,
   parseConfigText,
   readConfigFile,
+  readConfigFileAsync,
   writeConfigLines,
   type ConfigOverrides,
   type PlaceholderContext,

@@ -2,15 +2,19 @@
  * Loading: read an original-style config file (a JavaScript object literal: comments, unquoted
  * keys, single quotes, trailing and leading commas) or JSON, without running it (json5); expand the
  * placeholders that stand in for the original's code values; apply command-line overrides; validate
- * and freeze. `--allow-js-config` evaluates the file as the original does, in node:vm with `require`
- * limited to 'os' (opt-in, for files that cannot be changed).
+ * and freeze. `--allow-js-config` evaluates the file as the original does, in a child process with a
+ * hard time limit (./jsconfig.ts; opt-in, for files that cannot be changed). `__proto__`,
+ * `constructor` and `prototype` keys are refused at any depth (./safekeys.ts).
  */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as vm from 'node:vm';
 import JSON5 from 'json5';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_GRAPHITE_PORT, EMBEDDED_DEFAULT_CONFIG } from './defaults.js';
+import { evaluateJsConfigAsync, evaluateJsConfigSync } from './jsconfig.js';
+import { forbiddenKeyProblems } from './safekeys.js';
 import type { TallydConfig } from './types.js';
 import { normaliseBackendName, normaliseServerName, validateConfig } from './validate.js';
 
@@ -34,9 +38,6 @@ export interface ConfigOverrides {
   prometheus?: { address?: string; port?: number; path?: string; mappingFile?: string };
 }
 
-/** How long an --allow-js-config file may run, ms. */
-const JS_CONFIG_TIMEOUT_MS = 1000;
-
 function messageOf(err: unknown): string {
   // errors thrown inside node:vm come from another realm: no instanceof Error
   const m = (err as { message?: unknown } | null)?.message;
@@ -58,17 +59,39 @@ export function readConfigFile(path: string, opts: { allowJs?: boolean } = {}): 
   return parseConfigText(text, path, opts);
 }
 
-/** Parse the text of a config file; `name` is used in messages. Throws ConfigError. */
-export function parseConfigText(text: string, name: string, opts: { allowJs?: boolean } = {}): Record<string, unknown> {
-  // Keep the start as is so json5's line numbers match the file; the original evals
-  // `config = <file>`, so a trailing ';' is legal there.
+/**
+ * As {@link readConfigFile}, without blocking the event loop (reloads): the file is read, and an
+ * --allow-js-config file evaluated, asynchronously.
+ */
+export async function readConfigFileAsync(path: string, opts: { allowJs?: boolean } = {}): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${messageOf(err)}`, { cause: err });
+  }
+  const body = configBody(text);
+  if (opts.allowJs === true) return checkParsed(await evaluateJsConfigAsync(body, path), path);
+  return parseConfigText(text, path, opts);
+}
+
+/**
+ * The text to parse: without a BOM and without one trailing ';'. Keep the start as is so json5's line
+ * numbers match the file; the original evals `config = <file>`, so a trailing ';' is legal there.
+ */
+function configBody(text: string): string {
   let body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   body = body.trimEnd();
   if (body.endsWith(';')) body = body.slice(0, -1);
+  return body;
+}
 
+/** Parse the text of a config file; `name` is used in messages. Throws ConfigError. */
+export function parseConfigText(text: string, name: string, opts: { allowJs?: boolean } = {}): Record<string, unknown> {
+  const body = configBody(text);
   let parsed: unknown;
   if (opts.allowJs === true) {
-    parsed = evaluateJsConfig(body, name);
+    parsed = evaluateJsConfigSync(body, name);
   } else {
     try {
       parsed = JSON5.parse(body);
@@ -76,9 +99,16 @@ export function parseConfigText(text: string, name: string, opts: { allowJs?: bo
       throw json5Error(err, body, name);
     }
   }
+  return checkParsed(parsed, name);
+}
+
+/** A parsed file must be an object, without `__proto__`, `constructor` or `prototype` keys at any depth. */
+function checkParsed(parsed: unknown, name: string): Record<string, unknown> {
   if (!isPlainObject(parsed)) {
     throw new ConfigError(`${name}: expected an object literal ({ ... }) at the top level, got ${Array.isArray(parsed) ? 'a list' : typeof parsed}`);
   }
+  const forbidden = forbiddenKeyProblems(parsed);
+  if (forbidden.length > 0) throw new ConfigError(forbidden.map((p) => `${name}: ${p}`));
   return parsed;
 }
 
@@ -105,45 +135,6 @@ function compilesAsJavaScript(body: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** --allow-js-config: evaluate `config = <file>` as the original does, with require limited to 'os'. */
-function evaluateJsConfig(body: string, name: string): unknown {
-  const limitedRequire = (id: string): unknown => {
-    if (id === 'os' || id === 'node:os') return os;
-    throw new Error(`require('${id}') is not available in a config file (only 'os')`);
-  };
-  const sandbox: Record<string, unknown> = {
-    require: limitedRequire,
-    process: { env: { ...process.env } },
-    config: undefined,
-  };
-  let result: unknown;
-  try {
-    result = vm.runInNewContext(`config = ${body}`, sandbox, { filename: name, timeout: JS_CONFIG_TIMEOUT_MS });
-  } catch (err) {
-    throw new ConfigError(`${name}: evaluating the config file failed: ${messageOf(err)}`, { cause: err });
-  }
-  const problems: string[] = [];
-  const data = toPlainData(result, '', problems);
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${name}: ${p}`));
-  return data;
-}
-
-/** Copy a value from the vm's realm into plain data (objects, arrays, strings, numbers, booleans, null). */
-function toPlainData(value: unknown, path: string, problems: string[]): unknown {
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (Array.isArray(value)) return value.map((v, i) => toPlainData(v, `${path}[${i}]`, problems));
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = toPlainData(v, path === '' ? key : `${path}.${key}`, problems);
-    }
-    return out;
-  }
-  problems.push(`config key '${path}': a ${typeof value} is not a config value`);
-  return undefined;
 }
 
 export interface PlaceholderContext {

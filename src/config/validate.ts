@@ -43,6 +43,7 @@ import {
   DEFAULT_MGMT_ADDRESS,
   DEFAULT_MGMT_PORT,
   DEFAULT_PERCENT_THRESHOLD,
+  MAX_PERCENT_THRESHOLDS,
   DEFAULT_PORT,
   DEFAULT_PREFIX_STATS,
   DEFAULT_REPEATER_PROTOCOL,
@@ -327,6 +328,10 @@ function readSocketMod(r: Reader, key: string, value: unknown): number | undefin
 function readPercentThreshold(r: Reader, value: unknown): number[] {
   if (isUnset(value)) return [...DEFAULT_PERCENT_THRESHOLD];
   const items = Array.isArray(value) ? value : [value];
+  if (items.length > MAX_PERCENT_THRESHOLDS) {
+    r.note('percentThreshold', `expected at most ${MAX_PERCENT_THRESHOLDS} thresholds, got a list of ${items.length}`);
+    return [...DEFAULT_PERCENT_THRESHOLD];
+  }
   const out: number[] = [];
   items.forEach((item, i) => {
     const n = toNumber(item);

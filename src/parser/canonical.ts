@@ -30,6 +30,16 @@ export function sanitizeKey(name: string): string {
   return name.replace(WHITESPACE_RUN, '_').replace(SLASH, '-').replace(NOT_ALLOWED, '');
 }
 
+/**
+ * True when a canonical name is empty or only dots (`!!!`, `日本` and `#k=v` sanitise to '', `...`
+ * stays `...`): it would be a nameless series in Graphite (`stats_counts. 4`, hidden .wsp files).
+ * Such lines are refused (`empty_key`).
+ */
+export function isNamelessKey(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) !== 0x2e) return false;
+  return true;
+}
+
 /** Value given to a DogStatsD tag without `:` (Graphite tags need a value). */
 export const BARE_TAG_VALUE = 'true';
 

@@ -15,7 +15,7 @@
  * byte offsets and handed to the sink, which decodes what it keeps (once per distinct key).
  */
 import { MAX_FAST_DIGITS, POW10, parseNumber } from './numbers.js';
-import { BadLine, MetricType, type Sample, type SampleSink } from './types.js';
+import { BadLine, MIN_SAMPLE_RATE, MetricType, type Sample, type SampleSink } from './types.js';
 
 /**
  * The key hash of {@link Sample.keyHash}: FNV-1a (32-bit) in two lanes, bytes at even offsets from
@@ -163,8 +163,8 @@ function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink, s: Sam
       pos = scanField(buf, fStart, le);
       if (c === AT) {
         const r = parseNumber(buf, fStart + 1, pos);
-        if (r > 0 && r !== Infinity) rate = r;
-        else if (bad < 0) bad = BadLine.BadSampleRate;
+        if (r >= MIN_SAMPLE_RATE && r !== Infinity) rate = r;
+        else if (bad < 0) bad = r > 0 && r !== Infinity ? BadLine.LowSampleRate : BadLine.BadSampleRate;
       } else if (c !== CH_T && bad < 0) {
         bad = BadLine.BadField; // includes an empty field (`a:1|c|`)
       }

@@ -17,13 +17,14 @@ export const BadLine = {
   BadValue: 1, // value is not a number (c, ms, h, d, g)
   NotFinite: 2, // NaN, Infinity, 1e400
   NegativeTimer: 3, // ms/h/d below zero
-  BadSampleRate: 4, // `@` not followed by a non-negative finite number, or a rate of 0
+  BadSampleRate: 4, // `@` not followed by a positive finite number (so `@0` too)
   UnknownType: 5, // a type other than c, ms, h, d, g, s
-  EmptyKey: 6, // nothing before the `:`
+  EmptyKey: 6, // nothing before the `:`, or a name that is empty once tags are split off and it is sanitised
   BadField: 7, // a `|field` after the type that is neither `@rate`, `#tags`, `c:` nor `T`
   TooLong: 8, // a TCP line over the configured maximum length
   KeyTooLong: 9, // a key (raw key + DogStatsD tags) or a set member over maxKeyLength (checked by the aggregator)
   InternalError: 10, // a line whose processing threw (a fault in tallyd: logged, counted, the packet's other lines kept)
+  LowSampleRate: 11, // `@rate` below MIN_SAMPLE_RATE
 } as const;
 export type BadLine = (typeof BadLine)[keyof typeof BadLine];
 export const BAD_LINE_REASONS = [
@@ -38,7 +39,15 @@ export const BAD_LINE_REASONS = [
   'too_long',
   'key_too_long',
   'internal_error',
+  'sample_rate_too_low',
 ] as const;
+
+/**
+ * The smallest `@rate` accepted. A counter line adds `value / rate`: with rates down to 5e-324 one line
+ * could add ±Infinity (`x:1|c|@1e-320`); below this a line is refused (`sample_rate_too_low`). 1e-6
+ * (one line in a million) is far below what clients send, and keeps `1 / rate` at most 1e6.
+ */
+export const MIN_SAMPLE_RATE = 1e-6;
 
 /**
  * One parsed `key:value|type[|@rate][|#tags]` part, as offsets into `buf`.

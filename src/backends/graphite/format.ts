@@ -13,6 +13,7 @@
  * Everything that depends only on the config (namespaces, which timer fields are kept) is computed once
  * by {@link graphiteFormatOptions}; the per-flush loop only concatenates strings.
  */
+import { saturate } from '../../aggregator/finite.js';
 import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
@@ -312,7 +313,8 @@ export class GraphiteFormatter {
         const tags = key.graphiteTags;
         const plain = tags === '' && sfx === '';
         const tail = plain ? ' ' : sfx + tags + ' ';
-        s += o.counterRatePrefix + name + (plain ? rateFieldSp : o.counterRateField + tail) + count / intervalS + tsNl;
+        const rate = count / intervalS; // (a saturated count over an interval < 1 s: still finite, aggregator/finite.ts)
+        s += o.counterRatePrefix + name + (plain ? rateFieldSp : o.counterRateField + tail) + (rate - rate === 0 ? rate : saturate(rate)) + tsNl;
         lines++;
         if (o.flushCounts) {
           s += o.counterCountPrefix + name + (plain ? countFieldSp : o.counterCountField + tail) + count + tsNl;

@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { forbiddenKeyProblems } from '../../config/safekeys.js';
 import { isValidLabelName, sanitizeMetricName } from './naming.js';
 
 export type ObserverType = 'summary' | 'histogram';
@@ -234,6 +235,9 @@ export function parseMapping(text: string, source = 'mapping file'): { mapping: 
   }
   if (doc === null || doc === undefined) doc = {};
   if (!isRecord(doc)) return { mapping: null, problems: [`${source}: expected a map with 'mappings' and 'defaults'`] };
+  // no `__proto__`/`constructor`/`prototype` keys at any depth (they could reach an object's prototype)
+  const forbidden = forbiddenKeyProblems(doc, `${source}: key`);
+  if (forbidden.length > 0) return { mapping: null, problems: forbidden };
   unknownKeys(doc, new Set(['mappings', 'defaults']), source, warnings);
 
   const rawDefaults = doc['defaults'] ?? {};

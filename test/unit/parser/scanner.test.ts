@@ -37,6 +37,8 @@ describe('parsePacket: valid lines', () => {
     ['s:|s', [s('set', 's', 0, { member: '' })]],
     ['s:héllo wörld|s', [s('set', 's', 0, { member: 'héllo wörld' })]],
     ['c:1|c|@0.1', [s('counter', 'c', 1, { rate: 0.1 })]],
+    ['c:1|c|@0.000001', [s('counter', 'c', 1, { rate: 1e-6 })]], // MIN_SAMPLE_RATE itself
+    ['c:1|c|@1e-6', [s('counter', 'c', 1, { rate: 1e-6 })]],
     ['c:1|c|@1', [s('counter', 'c', 1)]],
     ['c:1|c|#b:2,a:1', [s('counter', 'c', 1, { tags: 'b:2,a:1' })]],
     ['c:1|c|@0.5|#x:y', [s('counter', 'c', 1, { rate: 0.5, tags: 'x:y' })]],
@@ -93,6 +95,11 @@ describe('parsePacket: refused lines and parts', () => {
     ['c:1|c|@-1', ['bad_sample_rate'], []],
     ['c:1|c|@abc', ['bad_sample_rate'], []],
     ['c:1|c|@1e400', ['bad_sample_rate'], []],
+    // below MIN_SAMPLE_RATE (1e-6): 1 / rate could make a counter infinite
+    ['c:1|c|@1e-320', ['sample_rate_too_low'], []],
+    ['c:1|c|@0.0000009', ['sample_rate_too_low'], []],
+    ['t:1|ms|@1e-7', ['sample_rate_too_low'], []],
+    ['a:1|c|@1e-9:2|c', ['sample_rate_too_low'], [s('counter', 'a', 2)]],
     ['c:1|c|x', ['bad_field'], []],
     ['c:1|c|', ['bad_field'], []],
     ['c:1|c|c', ['bad_field'], []],

@@ -44,7 +44,7 @@
 
 , mgmt_port: 8126                 // [8126]
 , mgmt_address: '127.0.0.1'       // [127.0.0.1] -- the original binds 0.0.0.0; say so here to match it
-, mgmtMaxConnections: 64          // tallyd: most open admin connections; more are closed at once [64]
+, mgmtMaxConnections: 16          // tallyd: most open admin connections; more are closed at once [16]
 , mgmtIdleTimeout: 600000         // tallyd: ms without a byte before an admin connection is closed; 0: never [600000]
 
   /* ---- Aggregation ----------------------------------------------------------------------- */

@@ -50,7 +50,7 @@ export const DEFAULT_TCP_MAX_CONNECTIONS = 1000;
 /** tallyd's own: ms a TCP connection may stay without a byte either way before it is closed (5 min; 0: never). */
 export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 300_000;
 /** tallyd's own: most admin connections open at once. */
-export const DEFAULT_MGMT_MAX_CONNECTIONS = 64;
+export const DEFAULT_MGMT_MAX_CONNECTIONS = 16;
 /** tallyd's own: ms an admin connection may stay idle before it is closed (10 min; 0: never). */
 export const DEFAULT_MGMT_IDLE_TIMEOUT_MS = 600_000;
 export const DEFAULT_LOG_LEVEL = 'info';

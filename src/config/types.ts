@@ -57,7 +57,7 @@ export interface TallydConfig {
   readonly servers: readonly ServerConfig[];
   readonly mgmtAddress: string;
   readonly mgmtPort: number;
-  /** Most admin connections open at once (more are closed at once); default 64. */
+  /** Most admin connections open at once (more are closed at once); default 16. */
   readonly mgmtMaxConnections?: number;
   /** ms without a byte either way before an admin connection is closed; 0: never; default 600000. */
   readonly mgmtIdleTimeout?: number;

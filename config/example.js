@@ -31,16 +31,21 @@
 //    { server: './servers/udp', address: '0.0.0.0', port: 8125 }
 //  , { server: './servers/tcp', address: '0.0.0.0', port: 8125 }
 //  , { server: './servers/tcp', socket: '/run/tallyd/statsd.sock', socket_mod: '660' }
+//  , { server: 'tcp', port: 8127, max_connections: 50, idle_timeout: 60000 }  // this server's own limits
 //  ]
 
 , udpRecvBuffer: 33554432         // tallyd: requested SO_RCVBUF per UDP server, bytes [32 MiB]
                                   // (the kernel caps it at net.core.rmem_max; the granted size is logged)
 , tcpMaxLineLength: 65536         // tallyd: longest accepted TCP line, bytes [65536]
+, tcpMaxConnections: 1000         // tallyd: most open connections per TCP server; more are closed at once [1000]
+, tcpIdleTimeout: 300000          // tallyd: ms without a byte before a TCP connection is closed; 0: never [300000]
 
   /* ---- Admin interface (the original's management console: stats, counters, config, ...) - */
 
 , mgmt_port: 8126                 // [8126]
 , mgmt_address: '127.0.0.1'       // [127.0.0.1] -- the original binds 0.0.0.0; say so here to match it
+, mgmtMaxConnections: 16          // tallyd: most open admin connections; more are closed at once [16]
+, mgmtIdleTimeout: 600000         // tallyd: ms without a byte before an admin connection is closed; 0: never [600000]
 
   /* ---- Aggregation ----------------------------------------------------------------------- */
 

@@ -5,11 +5,12 @@
 import type { Logger } from 'pino';
 import { Aggregator, MSG_CLOCK_MS } from './aggregator/index.js';
 import type { Snapshot } from './aggregator/snapshot.js';
-import { startAdminServer, type AdminContext } from './admin/server.js';
+import { AdminStats, startAdminServer, type AdminContext } from './admin/server.js';
 import type { Backend, SelfStats } from './backends/types.js';
+import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from './config/defaults.js';
 import type { TallydConfig } from './config/types.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
-import { startTcpListener } from './listeners/tcp.js';
+import { startTcpListener, TcpStats } from './listeners/tcp.js';
 import type { Listener } from './listeners/types.js';
 import { readUdpDrops, startUdpListener } from './listeners/udp.js';
 import { componentLogger } from './log/index.js';
@@ -65,6 +66,9 @@ export class Daemon {
   private readonly udpErrorsKey: MetricKey;
   /** `<prefixStats>.key_table_bytes`: the key bytes held (keyTableBytes' measure), in each snapshot. */
   private readonly keyBytesKey: MetricKey;
+  /** TCP input and admin connection counts (kept across listener rebuilds). */
+  private readonly tcpStats = new TcpStats();
+  private readonly adminStats = new AdminStats();
   private readonly handlePacket: (buf: Buffer, start: number, end: number) => void;
   /** This daemon as the shared runtime pieces (./runtime.ts) see it. */
   private readonly host: RuntimeHost;
@@ -202,6 +206,7 @@ export class Daemon {
     const gauges: GaugeStat[] = snapshot.gauges.slice();
     if (udpErrors !== null) gauges.push({ key: this.udpErrorsKey, value: udpErrors, updated: true });
     gauges.push({ key: this.keyBytesKey, value: this.aggregator.keyBytesUsed(), updated: true });
+    gauges.push(...this.tcpStats.gauges(this.config.prefixStats));
     snapshot = { ...snapshot, gauges };
     deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
     // CPU time of this flush on the event loop: capture + compute slices + hand-off (not wall time)
@@ -266,7 +271,8 @@ export class Daemon {
     if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
 
     if (await this.reconcileListeners(next)) changed.push('servers');
-    if (next.mgmtAddress !== prev.mgmtAddress || next.mgmtPort !== prev.mgmtPort) {
+    if (next.mgmtAddress !== prev.mgmtAddress || next.mgmtPort !== prev.mgmtPort
+      || next.mgmtMaxConnections !== prev.mgmtMaxConnections || next.mgmtIdleTimeout !== prev.mgmtIdleTimeout) {
       await this.admin?.close();
       this.admin = null;
       try {
@@ -350,6 +356,11 @@ export class Daemon {
       this.adminContext(),
       { address: config.mgmtAddress, port: config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
+      {
+        maxConnections: config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS,
+        idleTimeoutMs: config.mgmtIdleTimeout ?? DEFAULT_MGMT_IDLE_TIMEOUT_MS,
+      },
+      this.adminStats,
     );
   }
 
@@ -368,7 +379,7 @@ export class Daemon {
     const ingestLog = componentLogger(this.rootLog, 'listener');
     const l = server.server === 'udp'
       ? await startUdpListener(server, this.handlePacket, ingestLog, this.config.udpReader)
-      : await startTcpListener(server, this.handlePacket, () => this.aggregator.badLine(BadLine.TooLong, EMPTY, 0, 0), ingestLog);
+      : await startTcpListener(server, this.handlePacket, () => this.aggregator.badLine(BadLine.TooLong, EMPTY, 0, 0), ingestLog, this.tcpStats);
     this.listeners.push(l);
     this.listenerKeys.push(JSON.stringify(server));
   }
@@ -383,6 +394,10 @@ export class Daemon {
           ['keys_dropped', this.aggregator.keysDroppedTotal],
           ['set_members_dropped', this.aggregator.setMembersDroppedSinceStart],
           ['key_table_bytes', this.aggregator.keyBytesUsed()],
+          ['tcp_connections', this.tcpStats.open],
+          ['tcp_connections_refused', this.tcpStats.refused],
+          ['tcp_idle_timeouts', this.tcpStats.idleTimeouts],
+          ['admin_connections_refused', this.adminStats.refused],
         ],
       },
     ]);
@@ -398,12 +413,14 @@ const RETIRE_DRAIN_MS = 2 ** 31 - 1;
 const NOT_FOR_BACKENDS = new Set([
   'servers', 'udpReader', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
   'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
+  'mgmtMaxConnections', 'mgmtIdleTimeout',
 ]);
 /** The same, as spelled in the raw file. */
 const RAW_NOT_FOR_BACKENDS = new Set([
   'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'automaticConfigReload', 'logLevel', 'log',
   'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer', 'udpReader',
   'tcpMaxLineLength', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
+  'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
 ]);
 
 /** What backends may read of a config, as one comparable string. */

@@ -95,6 +95,14 @@ export function runtimeAdminContext(
   host: RuntimeHost,
   extraStatus: () => Array<{ name: string; lines: StatusLine[] }> = () => [],
 ): AdminContext {
+  // Walks of the keys (dumps, deletes) run one at a time, in arrival order: each is sliced, and at most
+  // one dump's entries are held at once however many admin connections ask.
+  let walks: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(run: () => Promise<T>): Promise<T> => {
+    const next = walks.then(run);
+    walks = next.catch(() => undefined);
+    return next;
+  };
   return {
     startupTime: host.startupSec,
     messages: () => ({
@@ -102,8 +110,8 @@ export function runtimeAdminContext(
       bad_lines_seen: host.aggregator.badLinesSeen,
     }),
     backendStatus: () => [...extraStatus(), ...host.backends().map((b) => ({ name: b.name, lines: b.status() }))],
-    dump: (type) => host.aggregator.dump(type),
-    deleteKeys: (type, patterns) => host.aggregator.deleteKeys(type, patterns),
+    dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type)),
+    deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns)),
     getHealth: () => host.getHealth(),
     setHealth: (h) => host.setHealth(h),
     configText: () => writeConfigLines(host.config().raw as Record<string, unknown>),

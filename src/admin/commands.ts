@@ -1,10 +1,12 @@
 /**
  * The admin interface's commands (the original's lib/mgmt_console.js), as a pure function from one
  * command line to the text to answer. Nothing is evaluated: the first word picks the command, the
- * rest are plain arguments.
+ * rest are plain arguments. The commands that walk the keys (dumps and deletes) answer a Promise:
+ * they run in slices that yield to ingest, so one of them over a million keys never stalls the
+ * UDP socket.
  */
-import { inspect } from 'node:util';
 import type { StatusLine } from '../backends/types.js';
+import { formatEntriesSliced } from './format.js';
 
 export type DumpType = 'counters' | 'timers' | 'gauges';
 
@@ -14,9 +16,10 @@ export interface AdminContext {
   /** last_msg_seen: unix s of the last packet (startup time before any). */
   messages(): { last_msg_seen: number; bad_lines_seen: number };
   backendStatus(): Array<{ name: string; lines: StatusLine[] }>;
-  dump(type: DumpType): Record<string, unknown>;
-  /** Deletes the keys (or `folder.*`); returns the output lines (`deleted: K`, `metric K not found`), no END. */
-  deleteKeys(type: DumpType, patterns: string[]): string[];
+  /** The live keys of `type` and their values, in insertion order (built in slices). */
+  dump(type: DumpType): Promise<ReadonlyArray<readonly [string, unknown]>>;
+  /** Deletes the keys (or `folder.*`); resolves to the output lines (`deleted: K`, `metric K not found`), no END. */
+  deleteKeys(type: DumpType, patterns: string[]): Promise<string[]>;
   getHealth(): 'up' | 'down';
   setHealth(h: 'up' | 'down'): void;
   /** The original's `config` output. */
@@ -46,8 +49,22 @@ function statLine(group: string, stat: string, value: number | string, now: numb
   return `${group}.${stat}: ${shown}\n`;
 }
 
-/** Answers one command line (without its line terminator). `nowSec`: unix seconds. */
-export function runCommand(line: string, ctx: AdminContext, nowSec: number): CommandResult {
+async function dumpText(ctx: AdminContext, type: DumpType): Promise<CommandResult> {
+  return { output: (await formatEntriesSliced(await ctx.dump(type))) + '\n' + END, close: false };
+}
+
+async function deleteText(ctx: AdminContext, type: DumpType, patterns: string[]): Promise<CommandResult> {
+  const lines = await ctx.deleteKeys(type, patterns);
+  let out = '';
+  for (const l of lines) out += l.endsWith('\n') ? l : l + '\n';
+  return { output: out + END, close: false };
+}
+
+/**
+ * Answers one command line (without its line terminator). `nowSec`: unix seconds. The commands that
+ * walk the keys answer a Promise.
+ */
+export function runCommand(line: string, ctx: AdminContext, nowSec: number): CommandResult | Promise<CommandResult> {
   const words = line.trim().split(' ').filter((w) => w !== '');
   const cmd = words.shift() ?? '';
   switch (cmd) {
@@ -68,16 +85,13 @@ export function runCommand(line: string, ctx: AdminContext, nowSec: number): Com
     case 'counters':
     case 'timers':
     case 'gauges':
-      return { output: inspect(ctx.dump(cmd)) + '\n' + END, close: false };
+      return dumpText(ctx, cmd);
 
     case 'delcounters':
     case 'deltimers':
-    case 'delgauges': {
-      const lines = words.length > 0 ? ctx.deleteKeys(DELETE_TYPES[cmd]!, words) : [];
-      let out = '';
-      for (const l of lines) out += l.endsWith('\n') ? l : l + '\n';
-      return { output: out + END, close: false };
-    }
+    case 'delgauges':
+      if (words.length === 0) return { output: END, close: false };
+      return deleteText(ctx, DELETE_TYPES[cmd]!, words);
 
     case 'health': {
       const action = words[0]?.toLowerCase();

@@ -3,11 +3,16 @@
  * answered with the original's texts (commands.ts). Partial lines are buffered, several lines in one
  * chunk are each answered in order, `\r\n` is accepted, and a line longer than 64 KiB closes the
  * connection. A client that does not read its answers is not answered further until it does
- * (reading pauses while the socket's write buffer is full). Socket errors are logged, never fatal.
+ * (reading pauses while the socket's write buffer is full). Commands that walk the keys answer
+ * asynchronously (in slices); a connection's commands are still answered one at a time, in order.
+ * At most maxConnections are open at once, and an idle connection is closed after idleTimeoutMs.
+ * Socket errors are logged, never fatal.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type DropArgument, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { runCommand, type AdminContext } from './commands.js';
+import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
+import { LogLimiter } from '../selfmetrics/ratelimit.js';
+import { runCommand, type AdminContext, type CommandResult } from './commands.js';
 
 export type { AdminContext, DumpType } from './commands.js';
 
@@ -18,9 +23,27 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** Connection limits of the admin interface. */
+export interface AdminLimits {
+  /** Most connections open at once; more are closed at once (logged, counted). */
+  readonly maxConnections: number;
+  /** ms without a byte either way before a connection is closed; 0: never. */
+  readonly idleTimeoutMs: number;
+}
+
+/** Counts of the admin interface since start (kept across its restarts by the owner). */
+export class AdminStats {
+  /** Connections closed at once because maxConnections were open. */
+  refused = 0;
+  /** Connections closed after idleTimeoutMs without a byte. */
+  idleTimeouts = 0;
+}
+
 class AdminConnection {
   private pending: Buffer = Buffer.alloc(0);
   private ended = false;
+  /** A command is being answered: later lines wait (and reading pauses) until it is. */
+  private busy = false;
 
   constructor(
     private readonly socket: Socket,
@@ -29,7 +52,7 @@ class AdminConnection {
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
-      if (!this.ended) {
+      if (!this.ended && !this.busy) {
         this.socket.resume();
         this.process();
       }
@@ -38,16 +61,19 @@ class AdminConnection {
       const quiet = err.code === 'ECONNRESET' || err.code === 'EPIPE';
       this.log[quiet ? 'debug' : 'warn']({ err, remote: socket.remoteAddress }, 'admin connection error');
     });
+    socket.on('close', () => {
+      this.ended = true;
+    });
   }
 
   private onData(chunk: Buffer): void {
     if (this.ended) return;
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    this.process();
+    if (!this.busy) this.process(); // (while busy the socket is paused: little more than a chunk queues)
   }
 
   private process(): void {
-    while (!this.ended) {
+    while (!this.ended && !this.busy) {
       const nl = this.pending.indexOf(0x0a);
       if (nl === -1) {
         if (this.pending.length > MAX_COMMAND_LINE) this.refuseLongLine();
@@ -65,20 +91,48 @@ class AdminConnection {
       try {
         result = runCommand(line, this.ctx, Math.round(Date.now() / 1000));
       } catch (err) {
-        this.log.warn({ err, command: line.slice(0, 100) }, 'admin command failed');
-        result = { output: 'ERROR\n', close: false };
+        result = this.failed(err, line);
       }
-      if (result.close) {
-        this.ended = true;
-        this.socket.end(result.output);
-        return;
-      }
-      if (result.output !== '' && !this.socket.write(result.output)) {
-        // The client is not reading: stop taking commands until it does.
+      if (result instanceof Promise) {
+        // a command that walks the keys runs in slices: nothing more is read until it has answered
+        this.busy = true;
         this.socket.pause();
+        result.then(
+          (r) => this.answered(r),
+          (err: unknown) => this.answered(this.failed(err, line)),
+        );
         return;
       }
+      if (!this.write(result)) return;
     }
+  }
+
+  private answered(result: CommandResult): void {
+    this.busy = false;
+    if (this.ended) return;
+    if (!this.write(result)) return;
+    this.socket.resume();
+    this.process();
+  }
+
+  /** Writes an answer; false when the connection is done or the client is not reading (paused until drain). */
+  private write(result: CommandResult): boolean {
+    if (result.close) {
+      this.ended = true;
+      this.socket.end(result.output);
+      return false;
+    }
+    if (result.output !== '' && !this.socket.write(result.output)) {
+      // The client is not reading: stop taking commands until it does.
+      this.socket.pause();
+      return false;
+    }
+    return true;
+  }
+
+  private failed(err: unknown, line: string): CommandResult {
+    this.log.warn({ err, command: line.slice(0, 100) }, 'admin command failed');
+    return { output: 'ERROR\n', close: false };
   }
 
   private refuseLongLine(): void {
@@ -89,12 +143,38 @@ class AdminConnection {
   }
 }
 
-export function startAdminServer(ctx: AdminContext, opts: { address: string; port: number }, log: Logger): Promise<AdminServer> {
+export function startAdminServer(
+  ctx: AdminContext,
+  opts: { address: string; port: number },
+  log: Logger,
+  limits: AdminLimits = { maxConnections: DEFAULT_MGMT_MAX_CONNECTIONS, idleTimeoutMs: DEFAULT_MGMT_IDLE_TIMEOUT_MS },
+  stats: AdminStats = new AdminStats(),
+): Promise<AdminServer> {
   const sockets = new Set<Socket>();
+  const refusedLog = new LogLimiter(10_000);
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    if (limits.idleTimeoutMs > 0) {
+      socket.setTimeout(limits.idleTimeoutMs);
+      socket.on('timeout', () => {
+        stats.idleTimeouts++;
+        log.debug({ remote: socket.remoteAddress, idleTimeoutMs: limits.idleTimeoutMs }, 'admin connection idle: closed');
+        socket.destroy();
+      });
+    }
     new AdminConnection(socket, ctx, log);
+  });
+  // Past the cap, Node accepts and closes at once ('drop'): idle admin clients cannot take every fd.
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', (data?: DropArgument) => {
+    stats.refused++;
+    if (refusedLog.take()) {
+      log.warn(
+        { remote: data?.remoteAddress, maxConnections: limits.maxConnections, suppressed: refusedLog.suppressedSince() },
+        'admin connection refused: maxConnections open (mgmtMaxConnections)',
+      );
+    }
   });
   server.on('error', (err) => log.warn({ err }, 'admin server error'));
   return new Promise<AdminServer>((resolve, reject) => {
@@ -104,7 +184,7 @@ export function startAdminServer(ctx: AdminContext, opts: { address: string; por
       server.removeListener('error', onListenError);
       const addr = server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-      log.info({ address: opts.address, port }, 'admin interface listening');
+      log.info({ address: opts.address, port, maxConnections: limits.maxConnections, idleTimeoutMs: limits.idleTimeoutMs }, 'admin interface listening');
       resolve({
         port,
         close: () =>

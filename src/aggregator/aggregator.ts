@@ -17,6 +17,7 @@ import type { TallydConfig } from '../config/types.js';
 import { canonicalKey, isNamelessKey } from '../parser/canonical.js';
 import { hashKeyBytes } from '../parser/scanner.js';
 import { BAD_LINE_REASONS, BadLine, MetricType, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
+import { DeleteJob, DumpJob, runSliced, runSync, type AdminMetricType, type AdminStore } from './adminwalk.js';
 import { addSaturated, saturate } from './finite.js';
 import { ENTRY_BYTES, KeyTable } from './keytable.js';
 import {
@@ -45,7 +46,7 @@ export interface AggregatorOptions {
   onBadLine?: (reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void;
 }
 
-export type AdminMetricType = 'counters' | 'timers' | 'gauges';
+export type { AdminMetricType } from './adminwalk.js';
 
 /** How often the daemon stamps last_msg_seen (its resolution; the original reports whole seconds). */
 export const MSG_CLOCK_MS = 250;
@@ -1089,52 +1090,46 @@ export class Aggregator implements SampleSink {
     return type === 'counters' ? MetricType.Counter : type === 'timers' ? MetricType.Timer : MetricType.Gauge;
   }
 
+  /** The admin jobs' view of the stores (./adminwalk.ts). */
+  private adminStore(): AdminStore {
+    return {
+      index: (type) => this.storeOf(type),
+      slotOf: (type, id) => this.slotById(Aggregator.metricTypeOf(type), id),
+      value: (type, s) =>
+        type === 'counters' ? this.counters.values[s]!
+        : type === 'gauges' ? this.gauges.values[s]!
+        : Array.from(reservoirValues(this.timers.res[s]!, this.timers.stats[s * T_STRIDE + T_N]!, this.reservoirSize)),
+      remove: (type, s) => this.removeSlot(type, s),
+      afterDelete: () => this.maybeRebuild(),
+    };
+  }
+
   /** Key id → value in insertion order, what the original's `counters`/`timers`/`gauges` commands inspect. */
   dump(type: AdminMetricType): Record<string, number | number[]> {
     const out: Record<string, number | number[]> = {};
-    const idx = this.storeOf(type);
-    for (let s = idx.head; s >= 0; s = idx.next[s]!) {
-      const id = idx.keys[s]!.id;
-      let value: number | number[];
-      if (type === 'counters') value = this.counters.values[s]!;
-      else if (type === 'gauges') value = this.gauges.values[s]!;
-      else value = Array.from(reservoirValues(this.timers.res[s]!, this.timers.stats[s * T_STRIDE + T_N]!, this.reservoirSize));
+    for (const [id, value] of runSync(new DumpJob(this.adminStore(), type))) {
       Object.defineProperty(out, id, { value, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
 
+  /** The dump as [id, value] pairs, built in slices that yield to ingest (the admin command). */
+  dumpSliced(type: AdminMetricType): Promise<Array<[string, number | number[]]>> {
+    return runSliced(new DumpJob(this.adminStore(), type));
+  }
+
   /**
    * The original's delete_stats: per pattern, the exact key and (for `folder.*`) every key starting
    * with `folder.`; `deleted: <key>` per deletion, `metric <pattern> not found` when nothing matched.
+   * One pass over the keys for all the patterns (see ./adminwalk.ts).
    */
   deleteKeys(type: AdminMetricType, patterns: readonly string[]): string[] {
-    const idx = this.storeOf(type);
-    const mt = Aggregator.metricTypeOf(type);
-    const lines: string[] = [];
-    for (const pattern of patterns) {
-      const matches: string[] = [];
-      if (this.slotById(mt, pattern) >= 0) matches.push(pattern);
-      if (pattern.endsWith('.*')) {
-        const folder = pattern.slice(0, -1);
-        for (let s = idx.head; s >= 0; s = idx.next[s]!) {
-          const id = idx.keys[s]!.id;
-          if (id.startsWith(folder)) matches.push(id);
-        }
-      }
-      if (matches.length === 0) {
-        lines.push('metric ' + pattern + ' not found');
-        continue;
-      }
-      for (const id of matches) {
-        // (an id matched twice, exactly and as a folder, is reported twice, as the original does)
-        const slot = this.slotById(mt, id);
-        if (slot >= 0) this.removeSlot(type, slot);
-        lines.push('deleted: ' + id);
-      }
-    }
-    this.maybeRebuild();
-    return lines;
+    return runSync(new DeleteJob(this.adminStore(), type, patterns));
+  }
+
+  /** deleteKeys in slices that yield to ingest (the admin command). */
+  deleteKeysSliced(type: AdminMetricType, patterns: readonly string[]): Promise<string[]> {
+    return runSliced(new DeleteJob(this.adminStore(), type, patterns));
   }
 
   private removeSlot(type: AdminMetricType, slot: number): void {

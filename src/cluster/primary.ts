@@ -16,6 +16,7 @@ import { Aggregator } from '../aggregator/aggregator.js';
 import { mergePartials, SourceTotals, type PartialVisitor } from '../aggregator/merge.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
 import { startAdminServer } from '../admin/server.js';
+import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
 import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
@@ -145,6 +146,10 @@ export class ClusterPrimary {
       runtimeAdminContext(this.host),
       { address: this.config.mgmtAddress, port: this.config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
+      {
+        maxConnections: this.config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS,
+        idleTimeoutMs: this.config.mgmtIdleTimeout ?? DEFAULT_MGMT_IDLE_TIMEOUT_MS,
+      },
     );
     this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => void this.flush(), this.clock);
     this.timer.start();

@@ -51,6 +51,14 @@ export const DEFAULT_UDP_RECV_BUFFER_BYTES = 33_554_432;
 export const DEFAULT_UDP_READER = 'native';
 /** tallyd's own: longest accepted TCP line, bytes. */
 export const DEFAULT_TCP_MAX_LINE_LENGTH = 65_536;
+/** tallyd's own: most connections open at once per TCP listener (the rest are closed at once and counted). */
+export const DEFAULT_TCP_MAX_CONNECTIONS = 1000;
+/** tallyd's own: ms a TCP connection may stay without a byte either way before it is closed (5 min; 0: never). */
+export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 300_000;
+/** tallyd's own: most admin connections open at once. */
+export const DEFAULT_MGMT_MAX_CONNECTIONS = 16;
+/** tallyd's own: ms an admin connection may stay idle before it is closed (10 min; 0: never). */
+export const DEFAULT_MGMT_IDLE_TIMEOUT_MS = 600_000;
 export const DEFAULT_LOG_LEVEL = 'info';
 /** tallyd's own: bytes of undelivered Graphite flushes kept during an outage (64 MiB). */
 export const DEFAULT_GRAPHITE_QUEUE_BYTES = 64 * 1024 * 1024;

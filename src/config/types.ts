@@ -17,6 +17,10 @@ export interface ServerConfig {
   readonly recvBufferBytes: number;
   /** tcp only: longest accepted line in bytes; longer lines are counted bad and skipped. */
   readonly maxLineLength: number;
+  /** tcp only: most connections open at once on this listener (more are closed at once, counted); default 1000. */
+  readonly maxConnections?: number;
+  /** tcp only: ms without a byte either way before a connection is closed (counted); 0: never; default 300000. */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface GraphiteConfig {
@@ -53,6 +57,10 @@ export interface TallydConfig {
   readonly servers: readonly ServerConfig[];
   readonly mgmtAddress: string;
   readonly mgmtPort: number;
+  /** Most admin connections open at once (more are closed at once); default 16. */
+  readonly mgmtMaxConnections?: number;
+  /** ms without a byte either way before an admin connection is closed; 0: never; default 600000. */
+  readonly mgmtIdleTimeout?: number;
   /** ms */
   readonly flushInterval: number;
   /** As configured (numbers, may be negative or fractional), always a list. */

@@ -76,13 +76,14 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
   'stopDrainMs', 'maxKeys', 'idleKeyTtl',
   'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
+  'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
   'legacyNamespace', 'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix',
   'timeoutMs', 'queueBytes',
 ]);
-const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod']);
+const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod', 'max_connections', 'idle_timeout']);
 const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
 const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level']);
 
@@ -252,7 +253,23 @@ function backendSectionNames(backends: readonly string[]): Set<string> {
   return names;
 }
 
-function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number): ServerConfig[] {
+/** Limits of a TCP listener: the top-level tcpMaxConnections/tcpIdleTimeout, or a server entry's own. */
+interface TcpLimits {
+  maxConnections?: number;
+  idleTimeoutMs?: number;
+}
+
+const MAX_CONNECTIONS_EXPECTED = 'an integer between 1 and 1000000 (connections)';
+const IDLE_TIMEOUT_EXPECTED = 'a non-negative integer (ms; 0: never)';
+
+function readTcpLimits(r: Reader, maxKey: string, max: unknown, idleKey: string, idle: unknown, inherit: TcpLimits): TcpLimits {
+  const out: TcpLimits = { ...inherit };
+  if (!isUnset(max)) out.maxConnections = r.int(maxKey, max, 1, 1, 1_000_000, MAX_CONNECTIONS_EXPECTED);
+  if (!isUnset(idle)) out.idleTimeoutMs = r.int(idleKey, idle, 0, 0, 2 ** 31 - 1, IDLE_TIMEOUT_EXPECTED);
+  return out;
+}
+
+function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number, tcpLimits: TcpLimits): ServerConfig[] {
   const list = r.list('servers', raw.servers, 'a list of server objects');
   if (list === undefined) {
     // No `servers`: the top-level port/address/address_ipv6 make one UDP server, as the original does.
@@ -287,7 +304,7 @@ function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: n
     const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
     const server: {
       server: 'udp' | 'tcp'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
-      recvBufferBytes: number; maxLineLength: number;
+      recvBufferBytes: number; maxLineLength: number; maxConnections?: number; idleTimeoutMs?: number;
     } = {
       server: kind,
       address: r.str(`${at}.address`, entry.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
@@ -304,8 +321,14 @@ function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: n
         if (socket === undefined) r.warn(`config key '${at}.socket_mod' is ignored without '${at}.socket'`);
         else server.socketMod = socketMod;
       }
+      const limits = readTcpLimits(r, `${at}.max_connections`, entry.max_connections, `${at}.idle_timeout`, entry.idle_timeout, tcpLimits);
+      if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
+      if (limits.idleTimeoutMs !== undefined) server.idleTimeoutMs = limits.idleTimeoutMs;
     } else if (socket !== undefined || socketMod !== undefined) {
       r.warn(`config keys '${at}.socket' and '${at}.socket_mod' apply to tcp servers only (ignored)`);
+    }
+    if (kind !== 'tcp' && (!isUnset(entry.max_connections) || !isUnset(entry.idle_timeout))) {
+      r.warn(`config keys '${at}.max_connections' and '${at}.idle_timeout' apply to tcp servers only (ignored)`);
     }
     servers.push(server);
   });
@@ -516,7 +539,8 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
 
   const recvBufferBytes = r.int('udpRecvBuffer', raw.udpRecvBuffer, DEFAULT_UDP_RECV_BUFFER_BYTES, 1, 2 ** 31 - 1, 'a positive integer (bytes)');
   const maxLineLength = r.int('tcpMaxLineLength', raw.tcpMaxLineLength, DEFAULT_TCP_MAX_LINE_LENGTH, 1, 2 ** 30, 'a positive integer (bytes)');
-  const servers = readServers(r, raw, recvBufferBytes, maxLineLength);
+  const tcpLimits = readTcpLimits(r, 'tcpMaxConnections', raw.tcpMaxConnections, 'tcpIdleTimeout', raw.tcpIdleTimeout, {});
+  const servers = readServers(r, raw, recvBufferBytes, maxLineLength, tcpLimits);
 
   const deleteIdleStats = r.bool('deleteIdleStats', raw.deleteIdleStats, DEFAULT_DELETE_IDLE_STATS);
   const debug = r.bool('debug', raw.debug, false);
@@ -537,6 +561,8 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     servers,
     mgmtAddress: r.str('mgmt_address', raw.mgmt_address, DEFAULT_MGMT_ADDRESS, { nonEmpty: true }),
     mgmtPort: r.port('mgmt_port', raw.mgmt_port, DEFAULT_MGMT_PORT, true),
+    ...(isUnset(raw.mgmtMaxConnections) ? {} : { mgmtMaxConnections: r.int('mgmtMaxConnections', raw.mgmtMaxConnections, 1, 1, 100_000, 'an integer between 1 and 100000 (connections)') }),
+    ...(isUnset(raw.mgmtIdleTimeout) ? {} : { mgmtIdleTimeout: r.int('mgmtIdleTimeout', raw.mgmtIdleTimeout, 0, 0, 2 ** 31 - 1, IDLE_TIMEOUT_EXPECTED) }),
     flushInterval: r.int('flushInterval', raw.flushInterval, DEFAULT_FLUSH_INTERVAL_MS, 1, 2 ** 31 - 1, 'a positive integer (ms)'),
     percentThreshold: readPercentThreshold(r, raw.percentThreshold),
     flushCounts: r.bool('flush_counts', raw.flush_counts, DEFAULT_FLUSH_COUNTS),

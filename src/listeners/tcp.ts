@@ -2,21 +2,40 @@
  * TCP listener (the original's servers/tcp): newline-delimited StatsD lines over a stream, on a
  * host:port or a Unix stream socket. Lines split across chunks are reassembled; a last line without
  * a newline is taken when the peer closes; a line longer than maxLineLength is skipped (counted) and
- * the connection stays open.
+ * the connection stays open. At most maxConnections are open per listener (more are closed at once and
+ * counted), and a connection idle for idleTimeoutMs is closed (counted), so that idle or trickling
+ * peers cannot take every file descriptor from Graphite and the admin interface.
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import type { GaugeStat } from '../aggregator/snapshot.js';
+import { DEFAULT_TCP_IDLE_TIMEOUT_MS, DEFAULT_TCP_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { ServerConfig } from '../config/types.js';
+import type { MetricKey } from '../parser/types.js';
+import { LogLimiter } from '../selfmetrics/ratelimit.js';
 import type { Listener, PacketHandler } from './types.js';
 
 const NL = 0x0a;
+/** A pending buffer at or under this size is kept for the connection's next partial line (no re-allocation). */
+const KEEP_PENDING_BYTES = 4096;
+const NO_BYTES = Buffer.alloc(0);
 
-/** Per-connection line framing; exported for unit tests. */
+/**
+ * Per-connection line framing; exported for unit tests.
+ *
+ * Linear in the bytes received: a partial line is appended to one growing buffer (capacity doubled,
+ * up to maxLineLength + 1), and only the new chunk is scanned for '\n'. (It used to re-concatenate
+ * the whole pending line on every chunk: a line trickled in byte by byte cost O(n²) copies.)
+ */
 export class LineFramer {
-  private pending: Buffer | null = null;
+  /** Holds the pending partial line in [0, pendingLen). */
+  private pending: Buffer = NO_BYTES;
+  private pendingLen = 0;
   /** True while skipping the rest of an over-long line. */
   private discarding = false;
+  /** Bytes copied into the pending buffer so far, growth included (tests check it stays linear). */
+  copiedBytes = 0;
 
   constructor(
     private readonly maxLineLength: number,
@@ -32,16 +51,19 @@ export class LineFramer {
       this.discarding = false;
       pos = nl + 1;
     }
-    if (this.pending !== null) {
+    if (this.pendingLen > 0) {
       const nl = chunk.indexOf(NL, pos);
       if (nl < 0) {
         this.appendPending(chunk, pos, chunk.length);
         return;
       }
-      const line = Buffer.concat([this.pending, chunk.subarray(pos, nl + 1)]);
-      this.pending = null;
-      if (line.length - 1 > this.maxLineLength) this.onTooLong();
-      else this.onLines(line, 0, line.length);
+      if (this.pendingLen + (nl - pos) > this.maxLineLength) {
+        this.onTooLong();
+      } else {
+        this.copyIn(chunk, pos, nl + 1);
+        this.onLines(this.pending, 0, this.pendingLen);
+      }
+      this.resetPending();
       pos = nl + 1;
     }
     const last = chunk.lastIndexOf(NL);
@@ -52,26 +74,49 @@ export class LineFramer {
     if (pos < chunk.length) this.appendPending(chunk, pos, chunk.length);
   }
 
-  /** The peer closed: a last line without a newline is still a line. */
+  /** The peer closed (or the connection timed out): a last line without a newline is still a line. */
   end(): void {
-    if (this.pending !== null && !this.discarding) {
-      const line = this.pending;
-      this.pending = null;
-      this.onLines(line, 0, line.length);
-    }
-    this.pending = null;
+    if (this.pendingLen > 0 && !this.discarding) this.onLines(this.pending, 0, this.pendingLen);
+    this.pendingLen = 0;
+    this.pending = NO_BYTES;
+  }
+
+  /** Bytes of the partial line held (tests). */
+  get pendingBytes(): number {
+    return this.pendingLen;
   }
 
   private appendPending(chunk: Buffer, start: number, end: number): void {
-    const have = this.pending === null ? 0 : this.pending.length;
-    if (have + (end - start) > this.maxLineLength) {
-      this.pending = null;
+    if (this.pendingLen + (end - start) > this.maxLineLength) {
+      this.resetPending();
       this.discarding = true;
       this.onTooLong();
       return;
     }
-    const part = Buffer.from(chunk.subarray(start, end)); // copy: the chunk is not ours to keep
-    this.pending = this.pending === null ? part : Buffer.concat([this.pending, part]);
+    this.copyIn(chunk, start, end); // a copy: the chunk is not ours to keep
+  }
+
+  /** Appends chunk[start, end) to the pending buffer, doubling its capacity when needed. */
+  private copyIn(chunk: Buffer, start: number, end: number): void {
+    const need = this.pendingLen + (end - start);
+    if (need > this.pending.length) {
+      let cap = Math.max(256, this.pending.length * 2);
+      while (cap < need) cap *= 2;
+      cap = Math.min(cap, this.maxLineLength + 1);
+      const grown = Buffer.allocUnsafe(Math.max(cap, need));
+      this.pending.copy(grown, 0, 0, this.pendingLen);
+      this.copiedBytes += this.pendingLen;
+      this.pending = grown;
+    }
+    chunk.copy(this.pending, this.pendingLen, start, end);
+    this.copiedBytes += end - start;
+    this.pendingLen = need;
+  }
+
+  private resetPending(): void {
+    this.pendingLen = 0;
+    // an idle connection does not keep a large buffer of a long line it once sent
+    if (this.pending.length > KEEP_PENDING_BYTES) this.pending = NO_BYTES;
   }
 
   /** Deliver complete lines, skipping any single line over the limit. */
@@ -96,20 +141,76 @@ export class LineFramer {
   }
 }
 
+/** Counts shared by the TCP listeners of a process (kept across reloads); read for self-metrics and admin. */
+export class TcpStats {
+  /** Connections open now. */
+  open = 0;
+  /** Connections closed at once because the listener had maxConnections open. */
+  refused = 0;
+  /** Connections closed after idleTimeoutMs without a byte either way. */
+  idleTimeouts = 0;
+
+  /**
+   * `<prefixStats>.tcp_connections_refused` and `.tcp_idle_timeouts` (totals since start) as flush
+   * gauges, each from its first occurrence on (until then the output stays the original's).
+   */
+  gauges(prefixStats: string): GaugeStat[] {
+    const out: GaugeStat[] = [];
+    if (this.refused > 0) out.push({ key: ownKey(prefixStats + '.tcp_connections_refused'), value: this.refused, updated: true });
+    if (this.idleTimeouts > 0) out.push({ key: ownKey(prefixStats + '.tcp_idle_timeouts'), value: this.idleTimeouts, updated: true });
+    return out;
+  }
+}
+
+function ownKey(name: string): MetricKey {
+  return Object.freeze({ name, tags: Object.freeze([]), graphiteTags: '', id: name });
+}
+
 export function startTcpListener(
   cfg: ServerConfig,
   onPacket: PacketHandler,
   onTooLong: () => void,
   log: Logger,
+  stats: TcpStats = new TcpStats(),
 ): Promise<Listener> {
+  const maxConnections = cfg.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
+  const idleTimeoutMs = cfg.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+  const refusedLog = new LogLimiter(10_000);
+  const idleLog = new LogLimiter(10_000);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
+    stats.open++;
     const framer = new LineFramer(cfg.maxLineLength, onPacket, onTooLong);
     socket.on('data', (chunk: Buffer) => framer.push(chunk));
     socket.on('end', () => framer.end());
     socket.on('error', (err) => log.debug({ err }, 'tcp client error'));
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      stats.open--;
+    });
+    if (idleTimeoutMs > 0) {
+      socket.setTimeout(idleTimeoutMs);
+      socket.on('timeout', () => {
+        stats.idleTimeouts++;
+        if (idleLog.take()) {
+          log.info({ remote: socket.remoteAddress, idleTimeoutMs, suppressed: idleLog.suppressedSince() }, 'tcp connection idle: closed');
+        }
+        framer.end(); // a last line without its newline counts, as when the peer closes
+        socket.destroy();
+      });
+    }
+  });
+  // Past the cap, Node accepts and closes at once (the 'drop' event): the fds stay free for Graphite and admin.
+  server.maxConnections = maxConnections;
+  server.on('drop', (data?: net.DropArgument) => {
+    stats.refused++;
+    if (refusedLog.take()) {
+      log.warn(
+        { remote: data?.remoteAddress, maxConnections, suppressed: refusedLog.suppressedSince() },
+        'tcp connection refused: maxConnections open (tcpMaxConnections)',
+      );
+    }
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -126,7 +227,7 @@ export function startTcpListener(
         port = addr.port;
         description = `tcp ${addr.address}:${addr.port}`;
       }
-      log.info({ maxLineLength: cfg.maxLineLength }, `listening on ${description}`);
+      log.info({ maxLineLength: cfg.maxLineLength, maxConnections, idleTimeoutMs }, `listening on ${description}`);
       resolve({
         kind: 'tcp',
         description,

@@ -2,8 +2,8 @@ import { connect, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HELP_TEXT, runCommand, type AdminContext } from '../../../src/admin/commands.js';
-import { MAX_COMMAND_LINE, startAdminServer, type AdminServer } from '../../../src/admin/server.js';
+import { HELP_TEXT, runCommand, type AdminContext, type CommandResult } from '../../../src/admin/commands.js';
+import { AdminStats, MAX_COMMAND_LINE, startAdminServer, type AdminServer } from '../../../src/admin/server.js';
 
 const NOW = () => Math.round(Date.now() / 1000);
 
@@ -22,8 +22,8 @@ function fakeContext() {
       { name: 'graphite', lines: [['last_flush', NOW() - 2], ['last_exception', 0], ['flush_time', 4], ['flush_length', 670]] },
       { name: 'console', lines: [['last_flush', NOW() - 1], ['mode', 'plain']] },
     ],
-    dump: (type) => state[type],
-    deleteKeys: (type, patterns) => {
+    dump: async (type) => Object.entries(state[type]),
+    deleteKeys: async (type, patterns) => {
       state.deleted.push([type, patterns]);
       const map = state[type] as Record<string, unknown>;
       const out: string[] = [];
@@ -214,10 +214,52 @@ describe('runCommand', () => {
   it('is a pure function of the line, the context and the clock', () => {
     const { ctx } = fakeContext();
     const now = ctx.startupTime + 42;
-    const r = runCommand('stats', ctx, now);
+    const r = runCommand('stats', ctx, now) as CommandResult;
     expect(r.close).toBe(false);
     expect(r.output.startsWith('uptime: 42\n')).toBe(true);
     expect(runCommand('quit', ctx, now)).toEqual({ output: '', close: true });
-    expect(runCommand('  help  ', ctx, now).output).toBe(HELP_TEXT);
+    expect((runCommand('  help  ', ctx, now) as CommandResult).output).toBe(HELP_TEXT);
+  });
+});
+
+describe('admin connection limits', () => {
+  it('past maxConnections a connection is closed at once (counted); the open ones keep answering', async () => {
+    const stats = new AdminStats();
+    const limited = await startAdminServer(fake.ctx, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), { maxConnections: 2, idleTimeoutMs: 0 }, stats);
+    try {
+      const a = await Client.open(limited.port);
+      const b = await Client.open(limited.port);
+      clients.push(a, b);
+      expect(await a.ask('health\n', (s) => s.endsWith('\n'))).toBe('health: up\n');
+      const c = await Client.open(limited.port);
+      clients.push(c);
+      expect(await c.ask('health\n', () => false, 2000)).toBe('');
+      expect(c.closed).toBe(true);
+      expect(stats.refused).toBe(1);
+      expect(await b.ask('health\n', (s) => s.endsWith('\n'))).toBe('health: up\n');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('an idle admin connection is closed after idleTimeoutMs', async () => {
+    const stats = new AdminStats();
+    const limited = await startAdminServer(fake.ctx, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), { maxConnections: 5, idleTimeoutMs: 200 }, stats);
+    try {
+      const a = await Client.open(limited.port);
+      clients.push(a);
+      expect(await a.ask('health\n', (s) => s.endsWith('\n'))).toBe('health: up\n');
+      expect(await a.ask('', () => false, 3000)).toBe('');
+      expect(a.closed).toBe(true);
+      expect(stats.idleTimeouts).toBe(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('a dump or delete answering asynchronously keeps the order of a connection’s answers', async () => {
+    const c = await client();
+    const out = await c.ask('counters\nhealth\ndelcounters other\nhealth\n', (s) => s.split('health: up\n').length === 3);
+    expect(out).toBe(inspect({ 'a.b': 5, 'a.c': 1, other: 2 }) + '\nEND\n\nhealth: up\ndeleted: other\nEND\n\nhealth: up\n');
   });
 });

@@ -12,15 +12,12 @@
  * The hot path ({@link ExpHistogram.add}) is a table look-up on the float's bits and one increment;
  * everything that moves buckets (first value, growth, scale reduction, merges) is on a slow path.
  */
+import { DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS } from '../config/defaults.js';
 
 /** The starting (and highest) scale: 64 buckets per power of two. */
 export const MAX_SCALE = 6;
 /** Default bound on the buckets of one sign of one histogram. */
-export const DEFAULT_MAX_BUCKETS = 2048;
-/** Fewest buckets a histogram may be configured with. */
-export const MIN_MAX_BUCKETS = 32;
-/** Most buckets a histogram may be configured with. */
-export const MAX_MAX_BUCKETS = 16_384;
+export const DEFAULT_MAX_BUCKETS = DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS;
 
 // ---------------------------------------------------------------- the index at MAX_SCALE
 

@@ -3,6 +3,7 @@
  * Backends must never mutate a snapshot (several backends read the same one).
  */
 import type { MetricKey } from '../parser/types.js';
+import type { ExpBucketsData } from './exphist.js';
 
 export interface CounterStat {
   readonly key: MetricKey;
@@ -118,6 +119,12 @@ export interface TimerStat {
   readonly samples: Float64Array;
   /** True when the reservoir held every value (percentiles exact). */
   readonly exact: boolean;
+  /**
+   * When the reservoir overflowed and the exponential histogram took over (see exphist.ts): every
+   * value of the interval in base-2 exponential buckets, and `samples` is empty. Null or absent
+   * otherwise. Valid for the duration of the flush call only, as `samples`.
+   */
+  readonly buckets?: ExpBucketsData | null;
 }
 
 export interface HistogramStat {

@@ -97,6 +97,10 @@ export interface TallydConfig {
   readonly maxKeys?: number;
   /** Flushes a counter/timer/set key may go without an update before it is deleted; 0 = never (default). */
   readonly idleKeyTtl?: number;
+  /** Timers past their reservoir in an interval use an exponential histogram (default true). */
+  readonly timerHistogram?: boolean;
+  /** Most buckets per sign of one timer's exponential histogram (default 2048). */
+  readonly timerHistogramMaxBuckets?: number;
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

@@ -28,6 +28,10 @@ import {
   DEFAULT_STOP_DRAIN_MS,
   DEFAULT_MAX_KEYS,
   DEFAULT_IDLE_KEY_TTL,
+  DEFAULT_TIMER_HISTOGRAM,
+  DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
+  MIN_TIMER_HISTOGRAM_MAX_BUCKETS,
+  MAX_TIMER_HISTOGRAM_MAX_BUCKETS,
   DEFAULT_HEALTH_STATUS,
   DEFAULT_KEY_FLUSH_INTERVAL_MS,
   DEFAULT_KEY_FLUSH_PERCENT,
@@ -67,6 +71,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   // tallyd's own
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
   'stopDrainMs', 'maxKeys', 'idleKeyTtl',
+  'timerHistogram', 'timerHistogramMaxBuckets',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -555,6 +560,12 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
+    ...(isUnset(raw.timerHistogram) ? {} : { timerHistogram: r.bool('timerHistogram', raw.timerHistogram, DEFAULT_TIMER_HISTOGRAM) }),
+    ...(isUnset(raw.timerHistogramMaxBuckets) ? {} : {
+      timerHistogramMaxBuckets: r.int('timerHistogramMaxBuckets', raw.timerHistogramMaxBuckets, DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
+        MIN_TIMER_HISTOGRAM_MAX_BUCKETS, MAX_TIMER_HISTOGRAM_MAX_BUCKETS,
+        `an integer between ${MIN_TIMER_HISTOGRAM_MAX_BUCKETS} and ${MAX_TIMER_HISTOGRAM_MAX_BUCKETS}`),
+    }),
     configFile: file,
     raw,
   };

@@ -323,6 +323,12 @@ const SCRATCH = {
 
 // ---------------------------------------------------------------- reading ranks (flush time)
 
+/** The midpoint of the bucket whose lower bound is `l` (a stepped estimate; exact at the extremes of the double range). */
+function midOf(l: number, mid: number, i: number, scale: number): number {
+  const m = l * mid;
+  return m > 0 && Number.isFinite(m) ? m : bucketMidpoint(i, scale);
+}
+
 /**
  * Order statistics and partial sums of a histogram's values, in ascending order (negative buckets
  * from the largest magnitude, zero, then positive buckets). Each bucket's values stand at its
@@ -354,9 +360,20 @@ export class RankReader {
     this.n = 0;
     this.s = 0;
     this.q = 0;
-    for (let k = h.neg.length - 1; k >= 0; k--) this.push(h.neg[k]!, -bucketMidpoint(h.negBase + k, h.scale), min, max);
+    // midpoints stepped by the bucket ratio, not one 2 ** x each (measured: most of the load's time)
+    const ratio = 2 ** (2 ** -h.scale);
+    const mid = (2 * ratio) / (1 + ratio);
+    let l = bucketLower(h.negBase + h.neg.length - 1, h.scale);
+    for (let k = h.neg.length - 1; k >= 0; k--) {
+      if (h.neg[k]! !== 0) this.push(h.neg[k]!, -midOf(l, mid, h.negBase + k, h.scale), min, max);
+      l /= ratio;
+    }
     this.push(h.zero, 0, min, max);
-    for (let k = 0; k < h.pos.length; k++) this.push(h.pos[k]!, bucketMidpoint(h.posBase + k, h.scale), min, max);
+    l = bucketLower(h.posBase, h.scale);
+    for (let k = 0; k < h.pos.length; k++) {
+      if (h.pos[k]! !== 0) this.push(h.pos[k]!, midOf(l, mid, h.posBase + k, h.scale), min, max);
+      l *= ratio;
+    }
   }
 
   private s = 0;

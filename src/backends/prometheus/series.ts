@@ -11,6 +11,7 @@ import { MetricType, type MetricKey } from '../../parser/types.js';
 import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { labelBody, sanitizeLabelName, sanitizeMetricName } from './naming.js';
+import { anyBuckets, histogramBuckets, histogramQuantiles } from './expquantiles.js';
 
 export type PromKind = 'counter' | 'gauge' | 'summary' | 'histogram';
 
@@ -296,7 +297,10 @@ export class SeriesStore {
       // weighted count, sum is scaled by count/n (exact when every value had the same rate).
       s.count += t.count;
       s.sum += t.sum * scale * (t.count / t.n);
-      if (f.kind === 'histogram') {
+      if (f.kind === 'histogram' && t.buckets != null) {
+        // past the reservoir: from the timer's exponential histogram (see expquantiles.ts)
+        histogramBuckets(t.buckets, scale, t.count / t.n, f.buckets, s.bucketCounts, (a, x) => a + x);
+      } else if (f.kind === 'histogram') {
         const samples = t.samples;
         const m = samples.length;
         if (m === 0) continue;
@@ -323,6 +327,11 @@ export class SeriesStore {
   private quantiles(s: Series): void {
     const qs = s.family.quantiles;
     const out = s.quantileValues;
+    if (anyBuckets(s.pending)) {
+      // a timer past its reservoir: the same estimator as Graphite's upper_N (expquantiles.ts)
+      histogramQuantiles(s.pending, s.pendingScale, qs, out);
+      return;
+    }
     if (s.pending.length === 1) {
       const samples = s.pending[0]!.samples;
       const scale = s.pendingScale[0]!;

@@ -12,6 +12,7 @@
  */
 import {
   DEFAULT_IDLE_KEY_TTL, DEFAULT_KEY_TABLE_BYTES, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_KEYS, DEFAULT_SET_MAX_MEMBERS,
+  DEFAULT_TIMER_HISTOGRAM, DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
 } from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { canonicalKey, isNamelessKey } from '../parser/canonical.js';
@@ -31,6 +32,7 @@ import {
   type Threshold,
 } from './percentiles.js';
 import { growReservoir, reservoirValues } from './reservoir.js';
+import { ExpHistogram, RankReader, type ExpBucketsData } from './exphist.js';
 import { mergeReservoir as mergeReservoirInto } from './merge.js';
 import type { Snapshot } from './snapshot.js';
 import { DEFAULT_FLUSH_SLICE_MS, FlushJob, type FlushScratch } from './flushjob.js';
@@ -113,6 +115,9 @@ export class Aggregator implements SampleSink {
   /** The config list `histograms` was compiled from (recompiled only when a reload changes it). */
   private histogramsSource: TallydConfig['histogram'];
   private reservoirSize: number;
+  /** Timers past their reservoir go to an exponential histogram (timerHistogram), of at most expMaxBuckets buckets per sign. */
+  private expOn: boolean;
+  private expMaxBuckets: number;
   private sanitize: boolean;
   private deleteCounters: boolean;
   private deleteTimers: boolean;
@@ -193,6 +198,8 @@ export class Aggregator implements SampleSink {
     this.histograms = compileHistograms(c.histogram);
     this.histogramsSource = c.histogram;
     this.reservoirSize = Math.max(1, Math.floor(c.reservoirSize));
+    this.expOn = c.timerHistogram ?? DEFAULT_TIMER_HISTOGRAM;
+    this.expMaxBuckets = c.timerHistogramMaxBuckets ?? DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS;
     this.sanitize = c.keyNameSanitize;
     this.deleteCounters = c.deleteCounters;
     this.deleteTimers = c.deleteTimers;
@@ -406,6 +413,11 @@ export class Aggregator implements SampleSink {
         const grown = growReservoir(res, i, size);
         grown[i] = v;
         t.res[slot] = grown;
+      } else if (t.exp[slot] !== null) {
+        // past the reservoir: every value into the exponential histogram (no sampling)
+        t.exp[slot]!.add(v);
+      } else if (this.expOn) {
+        this.handOff(slot, res, v);
       } else {
         let j: number;
         let x = this.rngState;
@@ -429,6 +441,35 @@ export class Aggregator implements SampleSink {
     const st = this.timers.stats;
     st[o + T_SUM] = saturate(st[o + T_SUM]!);
     st[o + T_SQ] = saturate(st[o + T_SQ]!);
+  }
+
+  /**
+   * The first value past the reservoir (value number size + 1 of the interval): the timer's
+   * histogram from the pool, the values held first, then `v`. From here on every value goes there.
+   */
+  private handOff(slot: number, res: Float64Array, v: number): void {
+    const h = this.acquireExp();
+    const m = Math.min(res.length, this.reservoirSize, this.timers.stats[slot * T_STRIDE + T_N]! - 1);
+    for (let j = 0; j < m; j++) h.add(res[j]!);
+    h.add(v);
+    this.timers.exp[slot] = h;
+  }
+
+  /** Histograms handed back by flush jobs (reused across intervals and keys), bounded by the last capture's. */
+  private readonly expPool: ExpHistogram[] = [];
+  private expPoolCap = 16;
+
+  private acquireExp(): ExpHistogram {
+    const h = this.expPool.pop();
+    if (h !== undefined) return h;
+    return new ExpHistogram(this.expMaxBuckets);
+  }
+
+  private releaseExp(h: ExpHistogram): void {
+    if (this.expPool.length < this.expPoolCap && h.maxBuckets === this.expMaxBuckets) {
+      h.reset();
+      this.expPool.push(h);
+    }
   }
 
   // ---------------------------------------------------------------- slow path: first sight of raw bytes
@@ -793,6 +834,8 @@ export class Aggregator implements SampleSink {
     const timerRes = new Array<Float64Array>(nt);
     const timerRule = new Int32Array(nt);
     const timerHist = new Array<Float64Array | null>(nt);
+    const timerExp = new Array<ExpHistogram | null>(nt);
+    let overflowed = 0;
     // a timer deleted at this clear needs no fresh reservoir (remove() gives it the empty one)
     const refill = !this.deleteTimers;
     k = 0;
@@ -809,6 +852,12 @@ export class Aggregator implements SampleSink {
       timerMax[k] = ts[o + T_MAX]!;
       const rule = t.histRule[s]!;
       timerRule[k] = rule;
+      const h = t.exp[s]!;
+      timerExp[k] = h;
+      if (h !== null) {
+        t.exp[s] = null;
+        overflowed++;
+      }
       if (n > 0) {
         timerRes[k] = t.res[s]!;
         if (refill) t.res[s] = this.pooledReservoir();
@@ -819,6 +868,10 @@ export class Aggregator implements SampleSink {
       }
       k++;
     }
+
+    // (the pool holds at most as many histograms as timers overflowed in the last interval)
+    this.expPoolCap = Math.max(16, overflowed);
+    if (this.expPool.length > this.expPoolCap) this.expPool.length = this.expPoolCap;
 
     const gi = this.gauges.idx;
     const gv = this.gauges.values;
@@ -851,7 +904,7 @@ export class Aggregator implements SampleSink {
         histograms: this.histograms,
         reservoirSize: this.reservoirSize,
         counterKeys, counterCounts,
-        timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist,
+        timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist, timerExp,
         gaugeKeys, gaugeValues, gaugeUpdated,
         setKeys, setCounts,
         liveCounters: ci.size,
@@ -879,10 +932,12 @@ export class Aggregator implements SampleSink {
     cum: new Cumulative(),
     summary: new TimerSummary(),
     running: { n: 0, sum: 0, sumSquares: 0, min: 0, max: 0 },
+    reader: new RankReader(),
     release: (res) => {
       // bounded by the timers of the last capture (trimmed at each capture): a burst does not stay pinned
       if (res.length > 0 && this.resPool.length < this.resPoolCap) this.resPool.push(res);
     },
+    releaseExp: (h) => this.releaseExp(h),
   };
 
   private pooledReservoir(): Float64Array {
@@ -1055,6 +1110,12 @@ export class Aggregator implements SampleSink {
       }
     }
     this.reservoirSize = size;
+    this.expOn = c.timerHistogram ?? DEFAULT_TIMER_HISTOGRAM;
+    const maxBuckets = c.timerHistogramMaxBuckets ?? DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS;
+    if (maxBuckets !== this.expMaxBuckets) {
+      this.expMaxBuckets = maxBuckets;
+      this.expPool.length = 0;
+    }
     if (c.histogram !== this.histogramsSource) {
       this.histograms = compileHistograms(c.histogram);
       this.histogramsSource = c.histogram;
@@ -1195,9 +1256,18 @@ export class Aggregator implements SampleSink {
       const n = st[o + T_N]!;
       if (n === 0 && st[o + T_COUNT] === 0) continue;
       const hist = t.histRule[s]! >= 0 ? t.histCounts[s]! : null;
+      // past the reservoir: the histogram instead of the values (a reservoir still exact goes as values)
+      const h = t.exp[s]!;
+      let exp: ExpBucketsData | null = null;
+      if (h !== null) {
+        h.trim();
+        exp = h.data();
+        t.exp[s] = null;
+        this.releaseExp(h);
+      }
       out.timer(
         t.idx.keys[s]!, st[o + T_COUNT]!, n, st[o + T_SUM]!, st[o + T_SQ]!, st[o + T_MIN]!, st[o + T_MAX]!,
-        reservoirValues(t.res[s]!, n, this.reservoirSize), hist,
+        exp !== null ? EMPTY_SAMPLES : reservoirValues(t.res[s]!, n, this.reservoirSize), hist, exp,
       );
     }
     const st = this.sets;
@@ -1259,7 +1329,7 @@ export class Aggregator implements SampleSink {
 
   mergeTimer(
     key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null,
+    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null = null,
   ): void {
     const slot = this.mergeSlot(MetricType.Timer, key);
     if (slot < 0) return;
@@ -1273,7 +1343,20 @@ export class Aggregator implements SampleSink {
     st[o + T_SQ] = addSaturated(st[o + T_SQ]!, sumSquares);
     if (min < st[o + T_MIN]!) st[o + T_MIN] = min;
     if (max > st[o + T_MAX]!) st[o + T_MAX] = max;
-    t.res[slot] = mergeReservoirInto(t.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
+    let h = t.exp[slot]!;
+    if (h === null && (exp !== null || (this.expOn && n0 + n > this.reservoirSize))) {
+      // the merged interval outgrows the reservoir (or a source's did): into a histogram, this side's values first
+      h = this.acquireExp();
+      const mine = reservoirValues(t.res[slot]!, n0, this.reservoirSize);
+      for (let j = 0; j < mine.length; j++) h.add(mine[j]!);
+      t.exp[slot] = h;
+    }
+    if (h !== null) {
+      for (let j = 0; j < samples.length; j++) h.add(samples[j]!);
+      if (exp !== null) h.merge(exp);
+    } else {
+      t.res[slot] = mergeReservoirInto(t.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
+    }
     const mine = t.histCounts[slot]!;
     if (hist !== null && t.histRule[slot]! >= 0 && mine.length === hist.length) {
       for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;

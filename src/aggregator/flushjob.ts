@@ -9,11 +9,13 @@
  * the live store, i.e. in the next interval.
  */
 import type { MetricKey } from '../parser/types.js';
+import type { ExpBucketsData, ExpHistogram, RankReader } from './exphist.js';
 import {
   histogramStat,
   PCT_FIELDS,
   percentileStats,
   summarize,
+  summarizeHistogram,
   type CompiledHistogram,
   type Cumulative,
   type RunningAggregates,
@@ -70,6 +72,8 @@ export interface CapturedInterval {
   readonly timerRule: Int32Array;
   /** Bin counts of the interval (copies), null where the timer has no rule or no value. */
   readonly timerHist: (Float64Array | null)[];
+  /** Exponential histograms of the timers past their reservoir (owned by the job), null elsewhere. */
+  readonly timerExp: (ExpHistogram | null)[];
   readonly gaugeKeys: MetricKey[];
   readonly gaugeValues: Float64Array;
   /** 1 where a line set or changed the gauge this interval. */
@@ -89,8 +93,11 @@ export interface FlushScratch {
   readonly cum: Cumulative;
   readonly summary: TimerSummary;
   readonly running: RunningScratch;
+  readonly reader: RankReader;
   /** Gets each captured reservoir back once its values are copied (the aggregator pools them). */
   readonly release: (res: Float64Array) => void;
+  /** Gets each captured histogram back once its buckets are copied (the aggregator pools them). */
+  readonly releaseExp: (h: ExpHistogram) => void;
 }
 
 const enum Phase {
@@ -132,6 +139,11 @@ export class FlushJob {
     let total = 0;
     const size = c.reservoirSize;
     for (let i = 0; i < c.timerN.length; i++) {
+      const h = c.timerExp[i];
+      if (h !== null && h !== undefined) {
+        total += h.trim(); // its used buckets instead of a sample
+        continue;
+      }
       const n = c.timerN[i]!;
       total += n < size ? n : size;
     }
@@ -187,7 +199,7 @@ export class FlushJob {
         const t = this.timerStat(i);
         this.timers.push(t);
         this.i = i + 1;
-        units += 1 + (t.samples.length >> 4);
+        units += 1 + (t.samples.length >> 4) + (t.buckets != null ? (t.buckets.pos.length + t.buckets.neg.length) >> 4 : 0);
       } else if (this.phase === Phase.Gauges) {
         if (i >= c.gaugeKeys.length) {
           this.phase = Phase.Sets;
@@ -246,6 +258,8 @@ export class FlushJob {
       };
     }
     const res = c.timerRes[i]!;
+    const exp = c.timerExp[i];
+    if (exp !== null && exp !== undefined) return this.histogramTimerStat(i, exp, res);
     const m = n < c.reservoirSize ? n : c.reservoirSize;
     const cols = this.cols;
     const arena = cols.arena;
@@ -277,6 +291,56 @@ export class FlushJob {
       rule >= 0 && hist !== null && hist !== undefined ? histogramStat(c.histograms[rule]!, hist) : null,
       cols,
       i,
+      null,
+    );
+  }
+
+  /** A timer past its reservoir: figures from its histogram, whose used buckets are copied to the arena. */
+  private histogramTimerStat(i: number, h: ExpHistogram, res: Float64Array): TimerStat {
+    const c = this.c;
+    c.timerRes[i] = EMPTY_SAMPLES;
+    this.scratch.release(res);
+    c.timerExp[i] = null;
+    const n = c.timerN[i]!;
+    const count = c.timerCount[i]!;
+    const cols = this.cols;
+    const arena = cols.arena;
+    let off = this.samplesUsed;
+    const p = h.pos;
+    const q = h.neg;
+    const posLen = p.hi - p.lo + 1;
+    const negLen = q.hi - q.lo + 1;
+    for (let k = 0; k < posLen; k++) arena[off + k] = p.counts[p.lo - p.base + k]!;
+    const pos = arena.subarray(off, off + posLen);
+    off += posLen;
+    for (let k = 0; k < negLen; k++) arena[off + k] = q.counts[q.lo - q.base + k]!;
+    const neg = arena.subarray(off, off + negLen);
+    off += negLen;
+    this.samplesUsed = off;
+    const buckets: ExpBucketsData = { scale: h.scale, zero: h.zero, posBase: p.lo, pos, negBase: q.lo, neg };
+    this.scratch.releaseExp(h);
+    const r = this.scratch.running;
+    r.n = n;
+    r.sum = c.timerSum[i]!;
+    r.sumSquares = c.timerSumSquares[i]!;
+    r.min = c.timerMin[i]!;
+    r.max = c.timerMax[i]!;
+    const reader = this.scratch.reader;
+    reader.load(buckets, r.min, r.max);
+    const out = this.scratch.summary;
+    summarizeHistogram(reader, r as RunningAggregates, c.thresholds, out);
+    cols.put(i, out, 0, 0);
+    const rule = c.timerRule[i]!;
+    const hist = c.timerHist[i];
+    return new ComputedTimer(
+      c.timerKeys[i]!,
+      n,
+      count,
+      count / this.intervalS,
+      rule >= 0 && hist !== null && hist !== undefined ? histogramStat(c.histograms[rule]!, hist) : null,
+      cols,
+      i,
+      buckets,
     );
   }
 }
@@ -365,6 +429,7 @@ class ComputedTimer implements TimerStat {
     readonly histogram: HistogramStat | null,
     cols: TimerColumns,
     i: number,
+    readonly buckets: ExpBucketsData | null,
   ) {
     this.#c = cols;
     this.#i = i;

@@ -5,7 +5,10 @@
  * merges every worker's partial into its own {@link Aggregator} and flushes as usual:
  * - counters, timer count/n/sum/sumSquares, histogram bins and the own counters are summed;
  *   timer min/max are the min/max; set members are united;
- * - timer reservoirs are united by weighted sampling ({@link mergeReservoir});
+ * - timer reservoirs are united as values while the interval's values fit the reservoir; beyond,
+ *   (or when a worker sends its exponential histogram) every value goes into one histogram: the
+ *   values first, then each worker's histogram, merged bucket by bucket at the lower scale (exact);
+ *   with the histogram off (timerHistogram: false), by weighted sampling ({@link mergeReservoir});
  * - gauges: a worker that saw a set sends the value after its set and the deltas that followed;
  *   one that saw only deltas sends their sum. {@link mergePartials} applies every worker's sets
  *   first and the delta sums after them, so a client's `set` then `deltas` (one client: one
@@ -14,13 +17,18 @@
  */
 import type { MetricKey, Tag } from '../parser/types.js';
 import type { Aggregator } from './aggregator.js';
+import type { ExpBucketsData } from './exphist.js';
 
 /** What a worker's aggregator emits for one interval (implemented by the wire encoder). */
 export interface PartialVisitor {
   /** Running totals since the worker started (the merger turns them into per-interval deltas). */
   own(badLines: number, packets: number, lines: number, lastMsg: number, byReason: Float64Array): void;
   counter(key: MetricKey, value: number): void;
-  /** `samples`: the worker's reservoir (min(n, reservoirSize) values); `hist`: bin counts or null. */
+  /**
+   * `samples`: the worker's reservoir (min(n, reservoirSize) values; empty when `exp` is set);
+   * `hist`: bin counts or null; `exp`: the exponential histogram of every value when the worker's
+   * reservoir overflowed, else null.
+   */
   timer(
     key: MetricKey,
     count: number,
@@ -31,6 +39,7 @@ export interface PartialVisitor {
     max: number,
     samples: Float64Array,
     hist: Float64Array | null,
+    exp: ExpBucketsData | null,
   ): void;
   /** isSet: the value after this interval's last set (and the deltas that followed it); else a delta sum. */
   gauge(key: MetricKey, value: number, isSet: boolean): void;
@@ -169,8 +178,9 @@ export class AggregatorMerger implements PartialVisitor {
     max: number,
     samples: Float64Array,
     hist: Float64Array | null,
+    exp: ExpBucketsData | null,
   ): void {
-    this.agg.mergeTimer(key, count, n, sum, sumSquares, min, max, samples, hist);
+    this.agg.mergeTimer(key, count, n, sum, sumSquares, min, max, samples, hist, exp);
   }
 
   gauge(key: MetricKey, value: number, isSet: boolean): void {

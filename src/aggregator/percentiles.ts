@@ -7,6 +7,7 @@
 import { saturate } from './finite.js';
 import type { HistogramStat, PercentileStat } from './snapshot.js';
 import type { HistogramRule } from '../config/types.js';
+import type { RankReader } from './exphist.js';
 
 /** One configured percent threshold with its name suffix computed once. */
 export interface Threshold {
@@ -296,4 +297,61 @@ export function summarize(
     out.mean = mean;
     out.std = Math.sqrt(Math.max(0, agg.sumSquares / n - mean * mean));
   }
+}
+
+/**
+ * Fill `out` for a timer whose values went into an exponential histogram (the reservoir overflowed),
+ * loaded in `hist`: the original's nearest-rank definitions over the histogram's values.
+ * - median, upper_N / lower_topN: the bucket holding the rank, at its relative midpoint (within
+ *   0.54 % at scale 6), clamped to the exact min and max;
+ * - sum_N, sum_squares_N (and mean_N): the part (the N % or the rest) whose estimate is smaller is
+ *   estimated, the other is the exact total minus it;
+ * - count_N, lower, upper, sum, sum_squares, mean, std: exact from the running aggregates.
+ */
+export function summarizeHistogram(
+  hist: RankReader,
+  agg: RunningAggregates,
+  thresholds: readonly Threshold[],
+  out: TimerSummary,
+): void {
+  const n = agg.n;
+  const hn = hist.n;
+  out.np = 0;
+  out.reserve(thresholds.length);
+  const rank = (r: number): number => Math.min(Math.max(r, 1), hn);
+  const mid = Math.floor(hn / 2);
+  out.median = hn % 2 ? hist.valueAt(mid + 1) : (hist.valueAt(rank(mid)) + hist.valueAt(mid + 1)) / 2;
+  const estSum = hist.totalSum;
+  const estSq = hist.totalSquares;
+  for (let t = 0; t < thresholds.length; t++) {
+    const th = thresholds[t]!;
+    const num = Math.round(th.fraction * n);
+    if (num === 0) continue;
+    // the `below` smallest values are outside (pct < 0) or inside (pct > 0) the threshold
+    const k = th.pct > 0 ? num : n - num;
+    const inside = th.pct > 0;
+    const r = rank(k);
+    const first = k <= 0 ? 0 : hist.sumFirst(r);
+    const firstSq = k <= 0 ? 0 : hist.sqFirst(r);
+    const rest = estSum - first;
+    const restSq = estSq - firstSq;
+    let sum: number;
+    let sq: number;
+    if (inside) {
+      sum = Math.abs(first) <= Math.abs(rest) ? first : agg.sum - rest;
+      sq = firstSq <= restSq ? firstSq : agg.sumSquares - restSq;
+    } else {
+      sum = Math.abs(rest) <= Math.abs(first) ? rest : agg.sum - first;
+      sq = restSq <= firstSq ? restSq : agg.sumSquares - firstSq;
+    }
+    const bound = hist.valueAt(inside ? rank(num) : rank(n - num + 1));
+    out.put(t, num, sum / num, bound, sum, sq);
+  }
+  const mean = agg.sum / n;
+  out.lower = agg.min;
+  out.upper = agg.max;
+  out.sum = agg.sum;
+  out.sumSquares = agg.sumSquares;
+  out.mean = mean;
+  out.std = Math.sqrt(Math.max(0, agg.sumSquares / n - mean * mean));
 }

@@ -4,6 +4,7 @@
  */
 import { saturate } from './finite.js';
 import type { MetricKey } from '../parser/types.js';
+import type { ExpBucketsData } from './exphist.js';
 
 export interface CounterStat {
   readonly key: MetricKey;
@@ -120,6 +121,12 @@ export interface TimerStat {
   readonly samples: Float64Array;
   /** True when the reservoir held every value (percentiles exact). */
   readonly exact: boolean;
+  /**
+   * When the reservoir overflowed and the exponential histogram took over (see exphist.ts): every
+   * value of the interval in base-2 exponential buckets, and `samples` is empty. Null or absent
+   * otherwise. Valid for the duration of the flush call only, as `samples`.
+   */
+  readonly buckets?: ExpBucketsData | null;
 }
 
 export interface HistogramStat {

@@ -7,6 +7,7 @@
  * The canonical id → slot lookup is the aggregator's (through its byte key table: no Map entry per key).
  */
 import type { MetricKey } from '../parser/types.js';
+import type { ExpHistogram } from './exphist.js';
 import { EMPTY_RESERVOIR } from './reservoir.js';
 
 const INITIAL_SLOTS = 64;
@@ -236,6 +237,8 @@ export class TimerStore {
   histRule: Int32Array = new Int32Array(INITIAL_SLOTS).fill(-1);
   /** Per-slot bin counts (EMPTY_RESERVOIR when the slot has no rule). */
   histCounts: Float64Array[] = [];
+  /** Per-slot exponential histogram, set while the timer is past its reservoir this interval (else null). */
+  exp: (ExpHistogram | null)[] = [];
 
   create(key: MetricKey, rule: number, bins: number): number {
     const slot = this.idx.alloc(key);
@@ -247,7 +250,9 @@ export class TimerStore {
     while (this.res.length <= slot) {
       this.res.push(EMPTY_RESERVOIR);
       this.histCounts.push(EMPTY_RESERVOIR);
+      this.exp.push(null);
     }
+    this.exp[slot] = null;
     this.reset(slot);
     this.res[slot] = EMPTY_RESERVOIR;
     this.setRule(slot, rule, bins);
@@ -276,6 +281,7 @@ export class TimerStore {
   remove(slot: number): number {
     this.reset(slot);
     this.res[slot] = EMPTY_RESERVOIR;
+    this.exp[slot] = null;
     this.histRule[slot] = -1;
     this.histCounts[slot] = EMPTY_RESERVOIR;
     return this.idx.release(slot);

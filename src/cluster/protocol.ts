@@ -8,16 +8,19 @@
  *   own: f64 badLines, f64 packets, f64 lines, f64 lastMsg, u8 reasons, f64 × reasons (running totals)
  *   counters: u32 count, (u32 id, f64 value)…
  *   timers:   u32 count, (u32 id, f64 count, f64 n, f64 sum, f64 sumSquares, f64 min, f64 max,
- *                         u32 m, f64 × m samples, u32 bins, f64 × bins)…
+ *                         u32 m, f64 × m samples, u32 bins, f64 × bins, u8 exp,
+ *                         [exp = 1: f64 scale, f64 zero, f64 posBase, u32 p, f64 × p, f64 negBase, u32 q, f64 × q])…
+ *             (exp: the exponential histogram of a timer past its reservoir, whose m is then 0)
  *   gauges:   u32 count, (u32 id, u8 isSet, f64 value)…
  *   sets:     u32 count, (u32 id, u32 members, str member…)…
  * where str is u32 byte length + UTF-8. Built and read once per flush per worker (not the hot path).
  */
+import type { ExpBucketsData } from '../aggregator/exphist.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { makeKey } from '../aggregator/merge.js';
 import type { MetricKey, Tag } from '../parser/types.js';
 
-export const PARTIAL_MAGIC = 0x31504c54; // 'TLP1'
+export const PARTIAL_MAGIC = 0x32504c54; // 'TLP2'
 
 /** A growable little-endian byte writer. */
 class Writer {
@@ -142,7 +145,7 @@ export class PartialEncoder implements PartialVisitor {
 
   timer(
     key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null,
+    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null,
   ): void {
     const w = this.sections[1]!;
     w.u32(this.idOf(1, key));
@@ -158,6 +161,18 @@ export class PartialEncoder implements PartialVisitor {
     else {
       w.u32(hist.length);
       w.f64s(hist);
+    }
+    if (exp === null) w.u8(0);
+    else {
+      w.u8(1);
+      w.f64(exp.scale);
+      w.f64(exp.zero);
+      w.f64(exp.posBase);
+      w.u32(exp.pos.length);
+      w.f64s(Float64Array.from(exp.pos));
+      w.f64(exp.negBase);
+      w.u32(exp.neg.length);
+      w.f64s(Float64Array.from(exp.neg));
     }
     this.counts[1]!++;
   }
@@ -299,7 +314,21 @@ export function decodePartial(buf: Buffer, dict: PartialDictionary, out: Partial
       const max = r.f64();
       const samples = r.f64s(r.u32());
       const bins = r.u32();
-      out.timer(k, count, nv, sum, sumSquares, min, max, samples, bins > 0 ? r.f64s(bins) : null);
+      const hist = bins > 0 ? r.f64s(bins) : null;
+      let exp: ExpBucketsData | null = null;
+      if (r.u8() === 1) {
+        const scale = r.f64();
+        const zero = r.f64();
+        const posBase = r.f64();
+        const pos = r.f64s(r.u32());
+        const negBase = r.f64();
+        const neg = r.f64s(r.u32());
+        if (!Number.isInteger(scale) || scale > 6 || scale < -10 || !Number.isInteger(posBase) || !Number.isInteger(negBase)) {
+          throw new PartialFormatError('bad timer histogram');
+        }
+        exp = { scale, zero, posBase, pos, negBase, neg };
+      }
+      out.timer(k, count, nv, sum, sumSquares, min, max, samples, hist, exp);
     }
     for (let i = 0, n = r.u32(); i < n; i++) {
       const k = key(2);

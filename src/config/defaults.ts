@@ -45,6 +45,15 @@ export const DEFAULT_KEY_FLUSH_PERCENT = 100;
 export const DEFAULT_RESERVOIR_SIZE = 1024;
 export const MIN_RESERVOIR_SIZE = 16;
 export const MAX_RESERVOIR_SIZE = 1_048_576;
+/**
+ * tallyd's own: a timer that overflows its reservoir in an interval puts every value into a base-2
+ * exponential histogram (src/aggregator/exphist.ts); false keeps the pure reservoir sample.
+ */
+export const DEFAULT_TIMER_HISTOGRAM = true;
+/** tallyd's own: most buckets per sign of one timer's histogram (at 4 bytes each); a wider range lowers the scale. */
+export const DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS = 2048;
+export const MIN_TIMER_HISTOGRAM_MAX_BUCKETS = 32;
+export const MAX_TIMER_HISTOGRAM_MAX_BUCKETS = 16_384;
 /** tallyd's own: requested SO_RCVBUF for each UDP server, bytes (32 MiB). */
 export const DEFAULT_UDP_RECV_BUFFER_BYTES = 33_554_432;
 /** UDP reading: recvmmsg batches into a preallocated buffer (falls back to dgram where unavailable). */

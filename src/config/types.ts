@@ -111,6 +111,10 @@ export interface TallydConfig {
   readonly keyTableBytes?: number;
   /** Most unique members per set per interval; past it new members are dropped and counted (default 100,000). */
   readonly setMaxMembers?: number;
+  /** Timers past their reservoir in an interval use an exponential histogram (default true). */
+  readonly timerHistogram?: boolean;
+  /** Most buckets per sign of one timer's exponential histogram (default 2048). */
+  readonly timerHistogramMaxBuckets?: number;
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

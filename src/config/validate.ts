@@ -35,6 +35,10 @@ import {
   MAX_MAX_KEY_LENGTH,
   MAX_SET_MAX_MEMBERS,
   MIN_KEY_TABLE_BYTES,
+  DEFAULT_TIMER_HISTOGRAM,
+  DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
+  MIN_TIMER_HISTOGRAM_MAX_BUCKETS,
+  MAX_TIMER_HISTOGRAM_MAX_BUCKETS,
   DEFAULT_HEALTH_STATUS,
   DEFAULT_KEY_FLUSH_INTERVAL_MS,
   DEFAULT_KEY_FLUSH_PERCENT,
@@ -77,6 +81,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'stopDrainMs', 'maxKeys', 'idleKeyTtl',
   'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
   'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
+  'timerHistogram', 'timerHistogramMaxBuckets',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -597,6 +602,12 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     ...(isUnset(raw.maxKeyLength) ? {} : { maxKeyLength: r.int('maxKeyLength', raw.maxKeyLength, DEFAULT_MAX_KEY_LENGTH, 1, MAX_MAX_KEY_LENGTH, `an integer between 1 and ${MAX_MAX_KEY_LENGTH} (bytes)`) }),
     ...(isUnset(raw.keyTableBytes) ? {} : { keyTableBytes: r.int('keyTableBytes', raw.keyTableBytes, DEFAULT_KEY_TABLE_BYTES, MIN_KEY_TABLE_BYTES, MAX_KEY_TABLE_BYTES, `an integer between ${MIN_KEY_TABLE_BYTES} and ${MAX_KEY_TABLE_BYTES} (bytes)`) }),
     ...(isUnset(raw.setMaxMembers) ? {} : { setMaxMembers: r.int('setMaxMembers', raw.setMaxMembers, DEFAULT_SET_MAX_MEMBERS, 1, MAX_SET_MAX_MEMBERS, `an integer between 1 and ${MAX_SET_MAX_MEMBERS} (members)`) }),
+    ...(isUnset(raw.timerHistogram) ? {} : { timerHistogram: r.bool('timerHistogram', raw.timerHistogram, DEFAULT_TIMER_HISTOGRAM) }),
+    ...(isUnset(raw.timerHistogramMaxBuckets) ? {} : {
+      timerHistogramMaxBuckets: r.int('timerHistogramMaxBuckets', raw.timerHistogramMaxBuckets, DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
+        MIN_TIMER_HISTOGRAM_MAX_BUCKETS, MAX_TIMER_HISTOGRAM_MAX_BUCKETS,
+        `an integer between ${MIN_TIMER_HISTOGRAM_MAX_BUCKETS} and ${MAX_TIMER_HISTOGRAM_MAX_BUCKETS}`),
+    }),
     configFile: file,
     raw,
   };

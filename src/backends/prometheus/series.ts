@@ -12,6 +12,7 @@ import { MetricType, type MetricKey } from '../../parser/types.js';
 import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { labelBody, sanitizeLabelName, sanitizeMetricName } from './naming.js';
+import { anyBuckets, histogramBuckets, histogramQuantiles } from './expquantiles.js';
 
 export type PromKind = 'counter' | 'gauge' | 'summary' | 'histogram';
 
@@ -360,7 +361,10 @@ export class SeriesStore {
       const count = clampFinite(t.count); // finite, so that 0 × count below is never NaN
       s.count = addSat(s.count, count);
       s.sum = addSat(s.sum, clampFinite(t.sum * scale) * (count / t.n));
-      if (f.kind === 'histogram') {
+      if (f.kind === 'histogram' && t.buckets != null) {
+        // past the reservoir: from the timer's exponential histogram (see expquantiles.ts)
+        histogramBuckets(t.buckets, scale, count / t.n, f.buckets, s.bucketCounts, addSat);
+      } else if (f.kind === 'histogram') {
         const samples = t.samples;
         const m = samples.length;
         if (m === 0) continue;
@@ -387,6 +391,11 @@ export class SeriesStore {
   private quantiles(s: Series): void {
     const qs = s.family.quantiles;
     const out = s.quantileValues;
+    if (anyBuckets(s.pending)) {
+      // a timer past its reservoir: the same estimator as Graphite's upper_N (expquantiles.ts)
+      histogramQuantiles(s.pending, s.pendingScale, qs, out);
+      return;
+    }
     if (s.pending.length === 1) {
       const samples = s.pending[0]!.samples;
       const scale = s.pendingScale[0]!;

@@ -65,7 +65,7 @@ describe('ingest fast paths', () => {
   });
 
   it('with the default RNG, a full reservoir holds a uniform sample of the values', () => {
-    const agg = makeAggregator({ reservoirSize: 1024, percentThreshold: [50] });
+    const agg = makeAggregator({ reservoirSize: 1024, percentThreshold: [50], timerHistogram: false });
     const s = new Sample();
     s.type = MetricType.Timer;
     s.buf = Buffer.from('t');
@@ -98,7 +98,7 @@ describe('ingest fast paths', () => {
   });
 
   it('deleteTimers: a timer re-created after a flush gets a reused reservoir, and only its new values', () => {
-    const agg = makeAggregator({ deleteTimers: true, reservoirSize: 64 });
+    const agg = makeAggregator({ deleteTimers: true, reservoirSize: 64, timerHistogram: false });
     const lines: string[] = [];
     for (let i = 0; i < 200; i++) lines.push(`t:${1000 + i}|ms`);
     send(agg, lines.join('\n'));

@@ -189,8 +189,8 @@ describe('two workers merged == one aggregator', () => {
     expectSame(merged, one, true);
   });
 
-  it('timers past the reservoir: exact count/sum/min/max, close percentile estimates', () => {
-    const config = testConfig({ ...over, reservoirSize: 256 });
+  it('timers past the reservoir, histogram off: exact count/sum/min/max, close percentile estimates', () => {
+    const config = testConfig({ ...over, reservoirSize: 256, timerHistogram: false });
     const input: { worker: 0 | 1; text: string }[] = [];
     // worker 0 gets 3/4 of the values (uniform 0..999), worker 1 a quarter (uniform 1000..1999)
     for (let i = 0; i < 4000; i++) {
@@ -212,6 +212,38 @@ describe('two workers merged == one aggregator', () => {
     const share = Array.from(m.samples).filter((v) => v >= 1000).length / 256;
     expect(share).toBeGreaterThan(0.15);
     expect(share).toBeLessThan(0.35);
+  });
+
+  it('timers past the reservoir: histograms merged bucket by bucket give one process\'s figures exactly', () => {
+    // (few buckets: the scales differ between the workers' histograms, values stay small enough for exact sums)
+    const config = testConfig({ ...over, reservoirSize: 256, percentThreshold: [50, 90, 99, 99.9, -10], timerHistogramMaxBuckets: 160 });
+    const input: { worker: 0 | 1; text: string }[] = [];
+    const random = seededRandom(5);
+    // 'big': both workers past their reservoirs; 'mixed': worker 0 past it, worker 1 still exact
+    // (its values merged as values); 'sum': neither is, the union is (the primary's hand-off);
+    // 'wide': worker 1's range lowers its scale (a merge at two scales)
+    for (let i = 0; i < 6000; i++) {
+      // (multiples of 1/8: sums exact whatever the order of the additions)
+      const v = Math.round(Math.exp(3 + 0.8 * (random() + random() + random() - 1.5) * 2) * 8) / 8;
+      input.push({ worker: (i % 3 === 0 ? 1 : 0), text: `big:${v}|ms` });
+      if (i < 1000) input.push({ worker: i < 900 ? 0 : 1, text: `mixed:${v}|ms` });
+      if (i < 400) input.push({ worker: (i % 2) as 0 | 1, text: `sum:${v}|ms` });
+      if (i < 2000) input.push({ worker: (i % 2) as 0 | 1, text: `wide:${i % 2 === 1 ? Math.round(v) * 2 ** (i % 12) : v}|ms` });
+    }
+    const { single, primary, workers } = run(input, config);
+    const merged = mergedFlush(primary, workers, 10_000);
+    const one = single.flush(10_000);
+    expectSame(merged, one, false);
+    const mt = byId(merged.timers);
+    for (const t of one.timers) {
+      const m = mt.get(t.key.id)!;
+      expect(m.exact, t.key.id).toBe(false);
+      expect(m.buckets?.scale, t.key.id).toBe(t.buckets?.scale);
+      expect(m.percentiles, t.key.id).toEqual(t.percentiles);
+      expect(m.median, t.key.id).toBe(t.median);
+      expect(m.std, t.key.id).toBeCloseTo(t.std, 9);
+    }
+    expect(mt.get('wide')!.buckets!.scale).toBeLessThan(mt.get('big')!.buckets!.scale);
   });
 
   it('refuses a partial out of sequence or truncated', () => {

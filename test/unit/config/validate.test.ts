@@ -341,3 +341,16 @@ describe('byte bounds: maxKeyLength, keyTableBytes, setMaxMembers', () => {
     expect(problemsOf({ keyTableBytes: 2 ** 31 })[0]).toMatch(/keyTableBytes/);
   });
 });
+
+describe('timerHistogram, timerHistogramMaxBuckets', () => {
+  it('take a boolean and an integer in range, and refuse anything else, naming the key', () => {
+    const { config } = validateConfig({ timerHistogram: false, timerHistogramMaxBuckets: 512 });
+    expect([config.timerHistogram, config.timerHistogramMaxBuckets]).toEqual([false, 512]);
+    expect(validateConfig({}).config.timerHistogram).toBeUndefined(); // (default: on, see DEFAULT_TIMER_HISTOGRAM)
+    expect(problemsOf({ timerHistogram: 'no', timerHistogramMaxBuckets: 8 })).toEqual([
+      expect.stringMatching(/^config key 'timerHistogram': expected /),
+      "config key 'timerHistogramMaxBuckets': expected an integer between 32 and 16384, got 8",
+    ]);
+    expect(problemsOf({ timerHistogramMaxBuckets: 100_000 })).toHaveLength(1);
+  });
+});

@@ -1,0 +1,436 @@
+/**
+ * A base-2 exponential histogram: the scheme of OpenTelemetry's exponential histogram and of
+ * Prometheus native histograms. At scale s the bucket of index i holds the values in
+ * (2^(i/2^s), 2^((i+1)/2^s)] (upper bound inclusive); positive and negative values have bucket sets of
+ * their own (a negative value goes by its magnitude), zero has a count of its own.
+ *
+ * A timer uses one when it overflows its reservoir in an interval (see the aggregator's addTimer): it
+ * starts at {@link MAX_SCALE} (relative error at most (b − 1)/(b + 1) = 0.54 % with b = 2^(1/64))
+ * and holds at most `maxBuckets` buckets per sign. A value outside the window that would need more
+ * lowers the scale (neighbouring buckets merged, as OpenTelemetry does): the tail is never dropped.
+ *
+ * The hot path ({@link ExpHistogram.add}) is a table look-up on the float's bits and one increment;
+ * everything that moves buckets (first value, growth, scale reduction, merges) is on a slow path.
+ */
+import { DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS } from '../config/defaults.js';
+
+/** The starting (and highest) scale: 64 buckets per power of two. */
+export const MAX_SCALE = 6;
+/** Default bound on the buckets of one sign of one histogram. */
+export const DEFAULT_MAX_BUCKETS = DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS;
+
+// ---------------------------------------------------------------- the index at MAX_SCALE
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+/** Which half of the float's 8 bytes holds the sign, exponent and top of the mantissa. */
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
+
+/** Table cells per power of two: the top CELL_BITS bits of the mantissa (each cell spans at most one bucket boundary). */
+const CELL_BITS = 10;
+/** Per cell: the sub-bucket (0 … 63) of the cell's lowest mantissa, */
+const CELL_SUB = new Int32Array(1 << CELL_BITS);
+/** and the 52-bit mantissa above which a value is in the next sub-bucket (Infinity: no boundary in the cell). */
+const CELL_CUT = new Float64Array(1 << CELL_BITS);
+{
+  const per = 1 << MAX_SCALE;
+  const cells = 1 << CELL_BITS;
+  for (let t = 0; t < cells; t++) {
+    const m0 = 1 + t / cells;
+    const m1 = 1 + (t + 1) / cells;
+    const j = t === 0 ? 0 : Math.ceil(per * Math.log2(m0)) - 1;
+    const bound = 2 ** ((j + 1) / per);
+    CELL_SUB[t] = j;
+    CELL_CUT[t] = bound < m1 ? Math.floor((bound - 1) * 2 ** 52) : Infinity;
+  }
+}
+/** Index of the bucket holding Infinity (and anything above the largest double's bucket). */
+const TOP_INDEX = (1024 << MAX_SCALE) - 1;
+
+/**
+ * The bucket index at {@link MAX_SCALE} of a value v > 0: ceil(log2(v) × 64) − 1, exact at powers of
+ * two (2^k is the upper bound of bucket 64k − 1) and within one ulp of the boundary elsewhere.
+ */
+export function indexAtMaxScale(v: number): number {
+  F64[0] = v;
+  const hi = U32[HI]!;
+  const e = (hi >>> 20) & 0x7ff;
+  if (e === 0) return Math.ceil(Math.log2(v) * (1 << MAX_SCALE)) - 1; // subnormal (Math.log2 is exact enough there)
+  if (e === 0x7ff) return TOP_INDEX;
+  const mh = hi & 0xfffff;
+  const lo = U32[LO]!;
+  if (mh === 0 && lo === 0) return ((e - 1023) << MAX_SCALE) - 1;
+  const t = mh >>> (20 - CELL_BITS);
+  const j = CELL_SUB[t]! + (mh * 4294967296 + lo > CELL_CUT[t]! ? 1 : 0);
+  return ((e - 1023) << MAX_SCALE) + j;
+}
+
+/** The bucket index of v > 0 at `scale` (<= MAX_SCALE). */
+export function bucketIndex(v: number, scale: number): number {
+  return indexAtMaxScale(v) >> (MAX_SCALE - scale);
+}
+
+/** Lower bound (exclusive) of bucket `i` at `scale`: 2^(i / 2^scale). */
+export function bucketLower(i: number, scale: number): number {
+  return 2 ** (i / 2 ** scale);
+}
+
+/**
+ * The value a bucket stands for: the midpoint in relative terms, 2LU / (L + U), at the same relative
+ * distance (b − 1)/(b + 1) from both bounds.
+ */
+export function bucketMidpoint(i: number, scale: number): number {
+  const l = bucketLower(i, scale);
+  const u = bucketLower(i + 1, scale);
+  const m = (2 * l * u) / (l + u);
+  // (2 l u overflows for the top buckets)
+  return Number.isFinite(m) ? m : l;
+}
+
+// ---------------------------------------------------------------- the histogram
+
+/** One sign's buckets: counts[k] is the count of bucket base + k. */
+export class Buckets {
+  base = 0;
+  counts: Uint32Array = EMPTY_COUNTS;
+  /** Lowest and highest used index, set by {@link ExpHistogram.trim} (hi < lo: none). */
+  lo = 0;
+  hi = -1;
+
+  /** Scans for the used range; returns false when no bucket holds anything. */
+  scan(): boolean {
+    const c = this.counts;
+    let a = 0;
+    while (a < c.length && c[a] === 0) a++;
+    if (a === c.length) {
+      this.lo = 0;
+      this.hi = -1;
+      return false;
+    }
+    let b = c.length - 1;
+    while (c[b] === 0) b--;
+    this.lo = this.base + a;
+    this.hi = this.base + b;
+    return true;
+  }
+
+  clear(): void {
+    this.counts.fill(0);
+    this.lo = 0;
+    this.hi = -1;
+  }
+}
+
+const EMPTY_COUNTS = new Uint32Array(0);
+/** Buckets given to a set on its first value (grown by doubling up to maxBuckets). */
+const INITIAL_BUCKETS = 256;
+
+/** Plain read-only bucket data: what a snapshot or a partial carries. */
+export interface ExpBucketsData {
+  readonly scale: number;
+  readonly zero: number;
+  /** Index of pos[0]. */
+  readonly posBase: number;
+  readonly pos: ArrayLike<number>;
+  readonly negBase: number;
+  readonly neg: ArrayLike<number>;
+}
+
+export class ExpHistogram {
+  scale = MAX_SCALE;
+  /** MAX_SCALE − scale: the shift from an index at MAX_SCALE to one at `scale`. */
+  private shift = 0;
+  zero = 0;
+  readonly pos = new Buckets();
+  readonly neg = new Buckets();
+
+  constructor(readonly maxBuckets: number = DEFAULT_MAX_BUCKETS) {}
+
+  /** Back to empty at MAX_SCALE (keeps its arrays: histograms are pooled). */
+  reset(): void {
+    this.scale = MAX_SCALE;
+    this.shift = 0;
+    this.zero = 0;
+    this.pos.clear();
+    this.neg.clear();
+  }
+
+  /** Count one value (hot path). */
+  add(v: number): void {
+    if (v > 0) {
+      const i = indexAtMaxScale(v) >> this.shift;
+      const b = this.pos;
+      const k = i - b.base;
+      if (k >= 0 && k < b.counts.length) b.counts[k]!++;
+      else this.addIndex(b, i, 1);
+    } else if (v < 0) {
+      const i = indexAtMaxScale(-v) >> this.shift;
+      const b = this.neg;
+      const k = i - b.base;
+      if (k >= 0 && k < b.counts.length) b.counts[k]!++;
+      else this.addIndex(b, i, 1);
+    } else {
+      this.zero++;
+    }
+  }
+
+  /** `count` values in bucket `i` (at the current scale) of `b` (slow path: grows, moves, lowers the scale). */
+  addIndex(b: Buckets, i: number, count: number): void {
+    let k = i - b.base;
+    if (k < 0 || k >= b.counts.length) {
+      i >>= this.fit(b, i);
+      k = i - b.base;
+    }
+    b.counts[k]! += count;
+  }
+
+  /**
+   * Make room for index `i` in `b`: grow the window (doubling, up to maxBuckets) and centre the used
+   * range in it, lowering the scale first when the range would need more than maxBuckets. Returns by
+   * how much the scale was lowered (the caller's index is to be shifted right by as much).
+   */
+  private fit(b: Buckets, i: number): number {
+    const used = b.scan();
+    let lo = used ? Math.min(b.lo, i) : i;
+    let hi = used ? Math.max(b.hi, i) : i;
+    let drop = 0;
+    while (hi - lo + 1 > this.maxBuckets) {
+      lo >>= 1;
+      hi >>= 1;
+      drop++;
+    }
+    this.downscale(drop);
+    const span = hi - lo + 1;
+    let cap = b.counts.length;
+    if (cap < span) {
+      cap = cap === 0 ? Math.min(INITIAL_BUCKETS, this.maxBuckets) : cap;
+      while (cap < span) cap *= 2;
+      if (cap > this.maxBuckets) cap = this.maxBuckets;
+    }
+    this.place(b, lo, hi, cap);
+    return drop;
+  }
+
+  /** Move `b`'s counts into a window of `cap` buckets with [lo, hi] centred in it. */
+  private place(b: Buckets, lo: number, hi: number, cap: number): void {
+    const span = hi - lo + 1;
+    const base = lo - ((cap - span) >> 1);
+    const next = cap === b.counts.length ? SCRATCH.get(cap) : new Uint32Array(cap);
+    next.fill(0);
+    const c = b.counts;
+    for (let k = 0; k < c.length; k++) {
+      const n = c[k]!;
+      if (n !== 0) next[b.base + k - base] = n;
+    }
+    if (cap === b.counts.length) {
+      c.set(next);
+    } else {
+      b.counts = next;
+    }
+    b.base = base;
+  }
+
+  /** Lower the scale by `drop`: bucket i becomes i >> drop, in both signs. */
+  downscale(drop: number): void {
+    if (drop <= 0) return;
+    this.scale -= drop;
+    this.shift += drop;
+    shrink(this.pos, drop);
+    shrink(this.neg, drop);
+  }
+
+  /** Values counted. */
+  count(): number {
+    let n = this.zero;
+    for (const c of this.pos.counts) n += c;
+    for (const c of this.neg.counts) n += c;
+    return n;
+  }
+
+  /** Set both signs' used ranges (lo/hi); returns the buckets they span together. */
+  trim(): number {
+    const p = this.pos.scan() ? this.pos.hi - this.pos.lo + 1 : 0;
+    const n = this.neg.scan() ? this.neg.hi - this.neg.lo + 1 : 0;
+    return p + n;
+  }
+
+  /** Add another histogram's buckets (exact: both are first brought to the lower of the two scales). */
+  merge(o: ExpBucketsData): void {
+    if (o.scale < this.scale) this.downscale(this.scale - o.scale);
+    this.zero += o.zero;
+    this.mergeSide(this.pos, o.posBase, o.pos, o.scale);
+    this.mergeSide(this.neg, o.negBase, o.neg, o.scale);
+  }
+
+  private mergeSide(b: Buckets, base: number, counts: ArrayLike<number>, scale: number): void {
+    for (let k = 0; k < counts.length; k++) {
+      const n = counts[k]!;
+      if (n === 0) continue;
+      // (this.scale can drop during the loop: shift from the source's scale each time)
+      this.addIndex(b, (base + k) >> (scale - this.scale), n);
+    }
+  }
+
+  /** The used buckets as plain data (copies; call trim() first). */
+  data(): ExpBucketsData {
+    const p = this.pos;
+    const n = this.neg;
+    return {
+      scale: this.scale,
+      zero: this.zero,
+      posBase: p.lo,
+      pos: p.hi >= p.lo ? p.counts.slice(p.lo - p.base, p.hi - p.base + 1) : EMPTY_COUNTS,
+      negBase: n.lo,
+      neg: n.hi >= n.lo ? n.counts.slice(n.lo - n.base, n.hi - n.base + 1) : EMPTY_COUNTS,
+    };
+  }
+
+  /** Bytes held by the bucket arrays. */
+  bytes(): number {
+    return this.pos.counts.byteLength + this.neg.counts.byteLength;
+  }
+}
+
+/** In-place scale reduction of one sign (counts merged pairwise, window recentred). */
+function shrink(b: Buckets, drop: number): void {
+  const c = b.counts;
+  if (c.length === 0) return;
+  const tmp = SCRATCH.get(c.length);
+  tmp.fill(0);
+  // new indexes (base + k) >> drop, placed from the new base
+  const nb = b.base >> drop;
+  for (let k = 0; k < c.length; k++) {
+    const n = c[k]!;
+    if (n !== 0) tmp[((b.base + k) >> drop) - nb] += n;
+  }
+  c.set(tmp);
+  b.base = nb;
+}
+
+/** One scratch array per capacity for the slow paths (single-threaded: never held across calls). */
+const SCRATCH = {
+  arrays: new Map<number, Uint32Array>(),
+  get(cap: number): Uint32Array {
+    let a = this.arrays.get(cap);
+    if (a === undefined) {
+      a = new Uint32Array(cap);
+      this.arrays.set(cap, a);
+    }
+    return a;
+  },
+};
+
+// ---------------------------------------------------------------- reading ranks (flush time)
+
+/** The midpoint of the bucket whose lower bound is `l` (a stepped estimate; exact at the extremes of the double range). */
+function midOf(l: number, mid: number, i: number, scale: number): number {
+  const m = l * mid;
+  return m > 0 && Number.isFinite(m) ? m : bucketMidpoint(i, scale);
+}
+
+/**
+ * Order statistics and partial sums of a histogram's values, in ascending order (negative buckets
+ * from the largest magnitude, zero, then positive buckets). Each bucket's values stand at its
+ * {@link bucketMidpoint}, clamped to the exact [min, max] of the interval. One instance is reused
+ * across timers (its arrays grow on demand).
+ */
+export class RankReader {
+  /** Values loaded. */
+  n = 0;
+  /** Non-empty buckets loaded. */
+  len = 0;
+  /** Per loaded bucket: cumulative count, representative value, cumulative sum and sum of squares. */
+  cum = new Float64Array(256);
+  rep = new Float64Array(256);
+  cs = new Float64Array(256);
+  cq = new Float64Array(256);
+
+  load(h: ExpBucketsData, min: number, max: number): void {
+    const need = h.pos.length + h.neg.length + 1;
+    if (this.cum.length < need) {
+      let cap = this.cum.length;
+      while (cap < need) cap *= 2;
+      this.cum = new Float64Array(cap);
+      this.rep = new Float64Array(cap);
+      this.cs = new Float64Array(cap);
+      this.cq = new Float64Array(cap);
+    }
+    this.len = 0;
+    this.n = 0;
+    this.s = 0;
+    this.q = 0;
+    // midpoints stepped by the bucket ratio, not one 2 ** x each (measured: most of the load's time)
+    const ratio = 2 ** (2 ** -h.scale);
+    const mid = (2 * ratio) / (1 + ratio);
+    let l = bucketLower(h.negBase + h.neg.length - 1, h.scale);
+    for (let k = h.neg.length - 1; k >= 0; k--) {
+      if (h.neg[k]! !== 0) this.push(h.neg[k]!, -midOf(l, mid, h.negBase + k, h.scale), min, max);
+      l /= ratio;
+    }
+    this.push(h.zero, 0, min, max);
+    l = bucketLower(h.posBase, h.scale);
+    for (let k = 0; k < h.pos.length; k++) {
+      if (h.pos[k]! !== 0) this.push(h.pos[k]!, midOf(l, mid, h.posBase + k, h.scale), min, max);
+      l *= ratio;
+    }
+  }
+
+  private s = 0;
+  private q = 0;
+
+  private push(count: number, rep: number, min: number, max: number): void {
+    if (count === 0) return;
+    const v = Math.min(Math.max(rep, min), max);
+    const j = this.len++;
+    this.n += count;
+    this.s += count * v;
+    this.q += count * v * v;
+    this.cum[j] = this.n;
+    this.rep[j] = v;
+    this.cs[j] = this.s;
+    this.cq[j] = this.q;
+  }
+
+  /** The loaded bucket holding rank r (1-based, clamped to [1, n]). */
+  private at(r: number): number {
+    let lo = 0;
+    let hi = this.len - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cum[mid]! >= r) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** The r-th smallest value (1-based). */
+  valueAt(r: number): number {
+    return this.rep[this.at(r)]!;
+  }
+
+  /** Sum of the r smallest values. */
+  sumFirst(r: number): number {
+    if (r <= 0) return 0;
+    const j = this.at(r);
+    const before = j > 0 ? this.cum[j - 1]! : 0;
+    return (j > 0 ? this.cs[j - 1]! : 0) + (r - before) * this.rep[j]!;
+  }
+
+  /** Sum of the squares of the r smallest values. */
+  sqFirst(r: number): number {
+    if (r <= 0) return 0;
+    const j = this.at(r);
+    const before = j > 0 ? this.cum[j - 1]! : 0;
+    const v = this.rep[j]!;
+    return (j > 0 ? this.cq[j - 1]! : 0) + (r - before) * v * v;
+  }
+
+  /** Estimated sum and sum of squares of every value loaded. */
+  get totalSum(): number {
+    return this.s;
+  }
+  get totalSquares(): number {
+    return this.q;
+  }
+}

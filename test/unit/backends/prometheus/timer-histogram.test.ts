@@ -1,0 +1,55 @@
+/** Prometheus figures of a timer past its reservoir: from its exponential histogram (issue 10). */
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../../src/aggregator/reservoir.js';
+import { DEFAULT_BUCKETS, SeriesStore } from '../../../../src/backends/prometheus/series.js';
+import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
+import { makeAggregator, send } from '../../aggregator/helpers.js';
+import { samples as parse } from './helpers.js';
+
+const N = 200_000;
+
+function latencies(): number[] {
+  const r = seededRandom(8);
+  return Array.from({ length: N }, () => Math.round(Math.exp(3 + 0.8 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())) * 1000) / 1000);
+}
+
+function snapshotOf(values: number[]) {
+  const agg = makeAggregator({ percentThreshold: [50, 90, 99, 99.9] });
+  for (let i = 0; i < values.length; i += 500) send(agg, values.slice(i, i + 500).map((v) => `lat:${v}|ms`).join('\n'));
+  return agg.flush(0);
+}
+
+describe('Prometheus, timer past its reservoir', () => {
+  const values = latencies();
+  const sorted = [...values].sort((a, b) => a - b);
+  const snap = snapshotOf(values);
+  const t = snap.timers.find((x) => x.key.id === 'lat')!;
+
+  it('summary quantiles come from the same estimator as Graphite\'s upper_N, within 1 % of exact', () => {
+    expect(t.buckets).toBeTruthy();
+    const st = new SeriesStore({ quantiles: [0.5, 0.9, 0.99, 0.999], buckets: DEFAULT_BUCKETS, observerType: 'summary', ttlMs: 0, mapper: null });
+    st.apply(snap, 1000);
+    const out = parse(writeExposition(st.families.values(), st.gen));
+    for (const [q, suffix] of [['0.5', '50'], ['0.9', '90'], ['0.99', '99'], ['0.999', '99_9']] as const) {
+      const got = Number(out.get(`lat{quantile="${q}"}`));
+      const upper = t.percentiles.find((p) => p.suffix === suffix)!.bound;
+      expect(got).toBeCloseTo(upper / 1000, 12);
+      const exact = sorted[Math.ceil(Number(q) * N) - 1]! / 1000;
+      expect(Math.abs(got - exact) / exact, q).toBeLessThan(0.01);
+    }
+    expect(Number(out.get('lat_count'))).toBe(N);
+  });
+
+  it('histogram buckets: within one exponential bucket of the exact counts; +Inf equals _count', () => {
+    const bounds = [0.005, 0.01, 0.02, 0.025, 0.05, 0.1];
+    const st = new SeriesStore({ quantiles: [], buckets: bounds, observerType: 'histogram', ttlMs: 0, mapper: null });
+    st.apply(snap, 1000);
+    const out = parse(writeExposition(st.families.values(), st.gen));
+    for (const le of bounds) {
+      const got = Number(out.get(`lat_bucket{le="${le}"}`));
+      const exact = sorted.filter((v) => v / 1000 <= le).length;
+      expect(Math.abs(got - exact) / N, String(le)).toBeLessThan(0.005);
+    }
+    expect(Number(out.get('lat_bucket{le="+Inf"}'))).toBe(N);
+  });
+});

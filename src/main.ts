@@ -13,7 +13,7 @@ import { Daemon } from './daemon.js';
 import { ClusterPrimary } from './cluster/primary.js';
 import { CliError, ConfigError } from './errors.js';
 import { createLogger } from './log/index.js';
-import { validateBackendSections } from './backends/registry.js';
+import { describePluginBackends, validateBackendSections } from './backends/registry.js';
 import { DEFAULT_STOP_DRAIN_MS } from './config/defaults.js';
 import { ConfigReloader } from './reload.js';
 
@@ -62,6 +62,7 @@ async function main(): Promise<number> {
 
   if (cli.checkConfig) {
     process.stdout.write(describeConfig(config) + '\n');
+    for (const line of describePluginBackends(config)) process.stdout.write(line + '\n');
     process.stdout.write('configuration OK\n');
     return 0;
   }

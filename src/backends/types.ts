@@ -51,6 +51,11 @@ export interface Backend {
   packet?(buf: Buffer, start: number, end: number): void;
   /** Lines for the admin `stats` command; `last_*` values are unix seconds (shown as seconds since). */
   status(): StatusLine[];
+  /**
+   * Optional: the admin `stats` lines under group names of the backend's choosing (an npm backend
+   * writes `influxdb.*`); when present it is used instead of `status()` under the backend's name.
+   */
+  statusGroups?(): Array<{ name: string; lines: StatusLine[] }>;
   /** Stop: drain what is pending within `deadlineMs`, close sockets. */
   stop(deadlineMs: number): Promise<void>;
 }

@@ -57,9 +57,11 @@ export function createBackend(name: string, ctx: BackendContext): Backend {
   return factory === undefined ? createPluginBackend(name, ctx) : factory(ctx);
 }
 
-/** --check-config: one line per configured backend that is not built in, saying where it was found. */
+/** --check-config: one line per configured backend or server module that is not built in, saying where it was found. */
 export function describePluginBackends(config: TallydConfig): string[] {
-  return config.backends.filter((name) => !factories.has(name)).map((name) => describePlugin(name, config.configFile).text);
+  const lines = config.backends.filter((name) => !factories.has(name)).map((name) => describePlugin(name, config.configFile).text);
+  for (const s of config.servers) if (s.module !== undefined) lines.push(describePlugin(s.module, config.configFile, 'server module').text);
+  return lines;
 }
 
 /** Registered names, sorted. */

@@ -17,6 +17,7 @@ import type { TallydConfig } from '../config/types.js';
 import { startTcpListener } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
+import { startModuleListener } from '../listeners/module.js';
 import { componentLogger, createLogger } from '../log/index.js';
 import { parsePacket } from '../parser/index.js';
 import { BadLine, MetricType, Sample, type SampleSink } from '../parser/types.js';
@@ -206,6 +207,8 @@ export async function runWorker(): Promise<void> {
         const reader = server.port === 0 ? 'dgram' : config.udpReader;
         listeners.push(await startUdpListener(server, handlePacket, log, reader, true));
       }
+      // a server module runs in each worker (node:cluster shares a net/http server's handle among them)
+      else if (server.server === 'module') listeners.push(await startModuleListener(server, handlePacket, log, config.configFile));
       else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log));
     }
   } catch (err) {

@@ -4,8 +4,15 @@
  */
 
 export interface ServerConfig {
-  /** 'udp' or 'tcp' (the original's './servers/udp', './servers/tcp' are accepted too). */
-  readonly server: 'udp' | 'tcp';
+  /**
+   * 'udp' or 'tcp' (the original's './servers/udp', './servers/tcp' are accepted too), or 'module':
+   * a server module of the original's server interface (src/listeners/module.ts).
+   */
+  readonly server: 'udp' | 'tcp' | 'module';
+  /** module only: the module as written (`./my-server.js`, an npm name, an absolute path). */
+  readonly module?: string;
+  /** module only: what start(config, callback) gets: the entry as written (the whole file for the top-level form). */
+  readonly moduleConfig?: Readonly<Record<string, unknown>>;
   readonly address: string;
   readonly port: number;
   readonly addressIpv6: boolean;

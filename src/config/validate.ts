@@ -52,6 +52,7 @@ import {
   deepFreeze,
 } from './defaults.js';
 import type { GraphiteConfig, HistogramRule, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
+import { resolvePlugin } from '../backends/plugin/resolve.js';
 
 /** Top-level keys this module reads (or accepts and ignores). */
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
@@ -60,7 +61,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'percentThreshold', 'flush_counts', 'deleteIdleStats', 'deleteCounters', 'deleteTimers', 'deleteGauges',
   'deleteSets', 'gaugesMaxTTL', 'prefixStats', 'keyNameSanitize', 'calculatedTimerMetrics', 'histogram',
   'dumpMessages', 'debug', 'debugInterval', 'healthStatus', 'backends', 'keyFlush', 'automaticConfigReload',
-  'title', 'log',
+  'title', 'log', 'server',
   // its graphite, console and repeater backends
   'graphiteHost', 'graphitePort', 'graphitePicklePort', 'graphiteProtocol', 'graphite', 'console',
   'repeater', 'repeaterProtocol',
@@ -243,13 +244,35 @@ function backendSectionNames(backends: readonly string[]): Set<string> {
   return names;
 }
 
-function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number): ServerConfig[] {
+/**
+ * A `server` value that is not udp/tcp: a server module (the original's require(name)), checked to
+ * be loadable now; undefined (and a problem) when it is not a string or cannot be found.
+ */
+function readServerModule(r: Reader, key: string, value: unknown, file: string | undefined): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') {
+    r.problem(key, "'udp', 'tcp', './servers/udp', './servers/tcp' or a server module ('./my-server.js', an npm name)", value);
+    return undefined;
+  }
+  try {
+    resolvePlugin(value.trim(), file);
+  } catch (err) {
+    r.note(key, `server module "${value}": ${(err as Error).message}`);
+    return undefined;
+  }
+  return value.trim();
+}
+
+function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number, file?: string): ServerConfig[] {
   const list = r.list('servers', raw.servers, 'a list of server objects');
   if (list === undefined) {
-    // No `servers`: the top-level port/address/address_ipv6 make one UDP server, as the original does.
+    // No `servers`: the top-level server/port/address/address_ipv6 make one server, as the original does
+    // (`server` defaults to UDP; './servers/tcp' or a module file as its docs/server.md show).
     const ipv6 = r.bool('address_ipv6', raw.address_ipv6, false);
+    const top = isUnset(raw.server) ? 'udp' : typeof raw.server === 'string' ? normaliseServerName(raw.server) : undefined;
+    const topModule = top === undefined ? readServerModule(r, 'server', raw.server, file) : undefined;
     return [{
-      server: 'udp',
+      ...(topModule === undefined ? {} : { module: topModule, moduleConfig: raw }),
+      server: top ?? 'module',
       address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
       port: r.port('port', raw.port, DEFAULT_PORT, true),
       addressIpv6: ipv6,
@@ -268,18 +291,25 @@ function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: n
       r.problem(at, 'an object like { server: "./servers/udp", port: 8125 }', entry);
       return;
     }
-    r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
-    let kind: 'udp' | 'tcp' = 'udp';
+    let kind: 'udp' | 'tcp' | 'module' = 'udp';
+    let module: string | undefined;
     if (!isUnset(entry.server)) {
       const name = typeof entry.server === 'string' ? normaliseServerName(entry.server) : undefined;
-      if (name === undefined) r.problem(`${at}.server`, "'udp', 'tcp', './servers/udp' or './servers/tcp'", entry.server);
-      else kind = name;
+      if (name === undefined) {
+        // a server module: its entry is its own config (any keys)
+        module = readServerModule(r, `${at}.server`, entry.server, file);
+        kind = 'module';
+      } else {
+        kind = name;
+      }
     }
+    if (kind !== 'module') r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
     const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
     const server: {
-      server: 'udp' | 'tcp'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
-      recvBufferBytes: number; maxLineLength: number;
+      server: 'udp' | 'tcp' | 'module'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
+      recvBufferBytes: number; maxLineLength: number; module?: string; moduleConfig?: Record<string, unknown>;
     } = {
+      ...(module === undefined ? {} : { module, moduleConfig: entry }),
       server: kind,
       address: r.str(`${at}.address`, entry.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
       port: r.port(`${at}.port`, entry.port, DEFAULT_PORT, true),
@@ -295,7 +325,7 @@ function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: n
         if (socket === undefined) r.warn(`config key '${at}.socket_mod' is ignored without '${at}.socket'`);
         else server.socketMod = socketMod;
       }
-    } else if (socket !== undefined || socketMod !== undefined) {
+    } else if (kind === 'udp' && (socket !== undefined || socketMod !== undefined)) {
       r.warn(`config keys '${at}.socket' and '${at}.socket_mod' apply to tcp servers only (ignored)`);
     }
     servers.push(server);
@@ -503,7 +533,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
 
   const recvBufferBytes = r.int('udpRecvBuffer', raw.udpRecvBuffer, DEFAULT_UDP_RECV_BUFFER_BYTES, 1, 2 ** 31 - 1, 'a positive integer (bytes)');
   const maxLineLength = r.int('tcpMaxLineLength', raw.tcpMaxLineLength, DEFAULT_TCP_MAX_LINE_LENGTH, 1, 2 ** 30, 'a positive integer (bytes)');
-  const servers = readServers(r, raw, recvBufferBytes, maxLineLength);
+  const servers = readServers(r, raw, recvBufferBytes, maxLineLength, file);
 
   const deleteIdleStats = r.bool('deleteIdleStats', raw.deleteIdleStats, DEFAULT_DELETE_IDLE_STATS);
   const debug = r.bool('debug', raw.debug, false);

@@ -14,17 +14,15 @@
  * A plug-in is initialised once per process, as in the original: a reload does not run init again.
  */
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
 import { originalMetrics, type OriginalMetrics } from './metrics.js';
-import { resolvePlugin, type PluginLocation } from './resolve.js';
+import { exportedFunction, loadModule, resolvePlugin, type PluginLocation } from './resolve.js';
 
 export { resolvePlugin, type PluginLocation } from './resolve.js';
 
@@ -162,23 +160,11 @@ function installGuard(): void {
   process.on('uncaughtException', onUncaught);
 }
 
-async function loadModule(file: string): Promise<Record<string, unknown>> {
-  const require = createRequire(import.meta.url);
-  try {
-    return require(file) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw err;
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  }
-}
-
 async function loadPlugin(spec: string, ctx: BackendContext): Promise<LoadedPlugin> {
   const location = resolvePlugin(spec, ctx.config.configFile);
   const mod = await loadModule(location.file);
-  const init = (typeof mod.init === 'function' ? mod.init : (mod.default as Record<string, unknown> | undefined)?.init) as
-    | ((...args: unknown[]) => unknown)
-    | undefined;
-  if (typeof init !== 'function') throw new Error(`backend "${spec}" (${location.file}) has no init(startupTime, config, events, logger) function`);
+  const init = exportedFunction(mod, 'init');
+  if (init === undefined) throw new Error(`backend "${spec}" (${location.file}) has no init(startupTime, config, events, logger) function`);
   const p = new LoadedPlugin(location, ctx.log);
   loaded.set(spec, p);
   installGuard();
@@ -275,11 +261,11 @@ export function createPluginBackend(name: string, ctx: BackendContext): Backend 
 }
 
 /** For --check-config: where each configured plug-in is found, or why it is not. */
-export function describePlugin(spec: string, configFile: string | undefined): { ok: boolean; text: string } {
+export function describePlugin(spec: string, configFile: string | undefined, what = 'backend'): { ok: boolean; text: string } {
   try {
     const l = resolvePlugin(spec, configFile);
-    return { ok: true, text: `backend "${spec}": ${l.file} (found ${l.from === 'path' ? 'at the path given' : `from ${l.from}`})` };
+    return { ok: true, text: `${what} "${spec}": ${l.file} (found ${l.from === 'path' ? 'at the path given' : `from ${l.from}`})` };
   } catch (err) {
-    return { ok: false, text: `backend "${spec}": ${(err as Error).message}` };
+    return { ok: false, text: `${what} "${spec}": ${(err as Error).message}` };
   }
 }

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export type PluginSource = 'path' | 'config file directory' | "tallyd's installation" | 'NODE_PATH';
 
@@ -92,4 +92,21 @@ export function resolvePlugin(spec: string, configFile: string | undefined): Plu
   }
   looked.push(nodePath.length === 0 ? 'NODE_PATH: not set' : `NODE_PATH: ${nodePath.join(delimiter)}`);
   throw new Error(`not found (looked in ${looked.join('; ')})`);
+}
+
+/** Loads a resolved module file: require() (CommonJS, as the original), import() for an ES module. */
+export async function loadModule(file: string): Promise<Record<string, unknown>> {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(file) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw err;
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  }
+}
+
+/** A module's exported function `name` (also under an ES module's default export). */
+export function exportedFunction(mod: Record<string, unknown>, name: string): ((...args: unknown[]) => unknown) | undefined {
+  const f = typeof mod[name] === 'function' ? mod[name] : (mod.default as Record<string, unknown> | undefined)?.[name];
+  return typeof f === 'function' ? (f as (...args: unknown[]) => unknown) : undefined;
 }

@@ -100,3 +100,6 @@ export function deepFreeze<T>(value: T): T {
  */
 export const DEFAULT_WORKERS = 1;
 export const MAX_WORKERS = 256;
+
+/** tallyd's own: bytes the tcp repeater queues per target while it is down or slow (16 MiB). */
+export const DEFAULT_REPEATER_QUEUE_BYTES = 16 * 1024 * 1024;

@@ -84,7 +84,9 @@ export interface TallydConfig {
   readonly graphite: GraphiteConfig;
   readonly console: { readonly prettyprint: boolean };
   readonly repeater: readonly RepeaterTarget[];
-  readonly repeaterProtocol: 'udp4' | 'udp6';
+  readonly repeaterProtocol: 'udp4' | 'udp6' | 'tcp';
+  /** tcp repeater: bytes queued per target while it is down or slow (oldest dropped past it); default 16 MiB. */
+  readonly repeaterQueueBytes?: number;
   readonly keyFlush: { readonly interval: number; readonly percent: number; readonly log: string | undefined };
   /** Reservoir slots per timer per interval (Algorithm R). */
   readonly reservoirSize: number;

@@ -39,6 +39,7 @@ import {
   DEFAULT_PORT,
   DEFAULT_PREFIX_STATS,
   DEFAULT_REPEATER_PROTOCOL,
+  DEFAULT_REPEATER_QUEUE_BYTES,
   DEFAULT_RESERVOIR_SIZE,
   DEFAULT_TCP_MAX_LINE_LENGTH,
   DEFAULT_UDP_READER,
@@ -67,7 +68,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'repeater', 'repeaterProtocol',
   // tallyd's own
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
-  'stopDrainMs', 'maxKeys', 'idleKeyTtl',
+  'stopDrainMs', 'maxKeys', 'idleKeyTtl', 'repeaterQueueBytes',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -573,7 +574,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     graphite,
     console: { prettyprint: r.bool('console.prettyprint', consoleSection.prettyprint, DEFAULT_CONSOLE_PRETTYPRINT) },
     repeater,
-    repeaterProtocol: r.oneOf('repeaterProtocol', raw.repeaterProtocol, DEFAULT_REPEATER_PROTOCOL, ['udp4', 'udp6']),
+    repeaterProtocol: r.oneOf('repeaterProtocol', raw.repeaterProtocol, DEFAULT_REPEATER_PROTOCOL, ['udp4', 'udp6', 'tcp']),
     keyFlush: readKeyFlush(r, raw.keyFlush),
     reservoirSize: r.int('reservoirSize', raw.reservoirSize, DEFAULT_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, MAX_RESERVOIR_SIZE,
       `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`),
@@ -583,6 +584,9 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     udpReader: r.oneOf('udpReader', raw.udpReader, DEFAULT_UDP_READER, ['native', 'dgram'] as const),
     // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
     ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
+    ...(isUnset(raw.repeaterQueueBytes) ? {} : {
+      repeaterQueueBytes: r.int('repeaterQueueBytes', raw.repeaterQueueBytes, DEFAULT_REPEATER_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
+    }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
     configFile: file,

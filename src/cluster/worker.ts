@@ -18,7 +18,7 @@ import { startTcpListener } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
 import { startModuleListener } from '../listeners/module.js';
-import { componentLogger, createLogger } from '../log/index.js';
+import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
 import { parsePacket } from '../parser/index.js';
 import { BadLine, MetricType, Sample, type SampleSink } from '../parser/types.js';
 import { badLineLogger } from '../runtime.js';
@@ -164,7 +164,7 @@ export async function runWorker(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
 
   let config = await waitForConfig();
-  const root = createLogger(config.logLevel);
+  const root = config.log?.backend === 'syslog' ? createSyslogLogger(config.logLevel, config.log) : createLogger(config.logLevel);
   const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
   const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
   const wagg = new WorkerAggregator(config, { onBadLine: badLineLogger(ingestLog, () => Date.now()) });

@@ -51,6 +51,16 @@ export interface HistogramRule {
   readonly bins: readonly number[];
 }
 
+/** Where logs go (the original's `log` section). */
+export interface LogConfig {
+  /** 'stdout' (tallyd: JSON lines on stderr, the default) or 'syslog'. */
+  readonly backend: 'stdout' | 'syslog';
+  /** The syslog APP-NAME (the original's log.application, default 'statsd'). */
+  readonly application: string;
+  /** tallyd: where the syslog messages go (RFC 5424 over UDP or TCP, or a Unix stream socket). */
+  readonly syslog: { readonly protocol: 'udp' | 'tcp'; readonly host: string; readonly port: number; readonly socket?: string };
+}
+
 export interface RepeaterTarget {
   readonly host: string;
   readonly port: number;
@@ -92,6 +102,10 @@ export interface TallydConfig {
   readonly reservoirSize: number;
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   readonly logLevel: string;
+  /** Where logs go; absent means stderr (tests build configs without it). */
+  readonly log?: LogConfig;
+  /** The process title (`title`); false leaves Node's own. Absent: tallyd's default (DEFAULT_TITLE). */
+  readonly title?: string | false;
   readonly automaticConfigReload: boolean;
   /** Ingest processes (node:cluster workers; 1: a single process). See the README's `workers`. */
   readonly workers?: number;

@@ -33,6 +33,10 @@ import {
   DEFAULT_KEY_FLUSH_PERCENT,
   DEFAULT_KEY_NAME_SANITIZE,
   DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_APPLICATION,
+  DEFAULT_SYSLOG_HOST,
+  DEFAULT_SYSLOG_PORT,
+  DEFAULT_TITLE,
   DEFAULT_MGMT_ADDRESS,
   DEFAULT_MGMT_PORT,
   DEFAULT_PERCENT_THRESHOLD,
@@ -52,7 +56,7 @@ import {
   TIMER_METRIC_NAMES,
   deepFreeze,
 } from './defaults.js';
-import type { GraphiteConfig, HistogramRule, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
+import type { GraphiteConfig, HistogramRule, LogConfig, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
 import { resolvePlugin } from '../backends/plugin/resolve.js';
 
 /** Top-level keys this module reads (or accepts and ignores). */
@@ -77,7 +81,8 @@ const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
 ]);
 const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod']);
 const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
-const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level']);
+const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level', 'syslog']);
+const SYSLOG_KEYS: ReadonlySet<string> = new Set(['protocol', 'host', 'port', 'socket']);
 
 /** The original's syslog level names (log.level) → pino levels. */
 const SYSLOG_LEVELS: Readonly<Record<string, string>> = {
@@ -494,11 +499,6 @@ function readGaugesMaxTTL(r: Reader, value: unknown): number {
 function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): string {
   const log = r.section('log', raw.log);
   r.unknownKeys(log, LOG_KEYS, 'log.');
-  r.optStr('log.application', log.application);
-  const backend = r.optStr('log.backend', log.backend);
-  if (backend !== undefined && backend !== 'stdout') {
-    r.warn(`config key 'log.backend': '${backend}' is not supported, tallyd logs JSON lines (pino) to stderr`);
-  }
   let fromLogSection: string | undefined;
   if (!isUnset(log.level)) {
     if (typeof log.level === 'string' && PINO_LEVELS.includes(log.level)) fromLogSection = log.level;
@@ -507,6 +507,34 @@ function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): 
   }
   const fallback = fromLogSection ?? (debug ? 'debug' : DEFAULT_LOG_LEVEL);
   return r.oneOf('logLevel', raw.logLevel, fallback, PINO_LEVELS);
+}
+
+/** The `log` section's destination: stderr (the original's 'stdout') or syslog (its 'syslog'). */
+function readLogConfig(r: Reader, raw: Record<string, unknown>): LogConfig {
+  const log = isPlainObject(raw.log) ? raw.log : {}; // (a non-object is reported by readLogLevel)
+  const backend = r.oneOf('log.backend', log.backend, 'stdout', ['stdout', 'syslog'] as const);
+  const sys = r.section('log.syslog', log.syslog);
+  r.unknownKeys(sys, SYSLOG_KEYS, 'log.syslog.');
+  const socket = r.optStr('log.syslog.socket', sys.socket);
+  return {
+    backend,
+    application: r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true }),
+    syslog: {
+      protocol: r.oneOf('log.syslog.protocol', sys.protocol, 'udp', ['udp', 'tcp'] as const),
+      host: r.str('log.syslog.host', sys.host, DEFAULT_SYSLOG_HOST, { nonEmpty: true }),
+      port: r.port('log.syslog.port', sys.port, DEFAULT_SYSLOG_PORT, false),
+      ...(socket === undefined ? {} : { socket }),
+    },
+  };
+}
+
+/** `title`: a string sets the process title; false (or '') leaves Node's; true or unset: tallyd's default. */
+function readTitle(r: Reader, value: unknown): string | false {
+  if (isUnset(value) || value === true) return DEFAULT_TITLE;
+  if (value === false || value === '') return false;
+  if (typeof value === 'string') return value;
+  r.problem('title', 'a string or false', value);
+  return DEFAULT_TITLE;
 }
 
 function readKeyFlush(r: Reader, value: unknown): TallydConfig['keyFlush'] {
@@ -545,9 +573,6 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
   r.unknownKeys(consoleSection, new Set(['prettyprint']), 'console.');
   const repeater = readRepeater(r, raw.repeater);
 
-  if (!isUnset(raw.title) && typeof raw.title !== 'string' && typeof raw.title !== 'boolean') {
-    r.problem('title', 'a string or false', raw.title);
-  }
   if (!isUnset(raw.debugInterval)) r.int('debugInterval', raw.debugInterval, 10_000, 1, 2 ** 31 - 1, 'a positive integer (ms)');
   if (!isUnset(raw.prometheus) && !isPlainObject(raw.prometheus)) r.problem('prometheus', 'an object', raw.prometheus);
 
@@ -579,6 +604,8 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     reservoirSize: r.int('reservoirSize', raw.reservoirSize, DEFAULT_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, MAX_RESERVOIR_SIZE,
       `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`),
     logLevel: readLogLevel(r, raw, debug),
+    log: readLogConfig(r, raw),
+    title: readTitle(r, raw.title),
     automaticConfigReload: r.bool('automaticConfigReload', raw.automaticConfigReload, DEFAULT_AUTOMATIC_CONFIG_RELOAD),
     workers: r.int('workers', raw.workers, DEFAULT_WORKERS, 1, MAX_WORKERS, `an integer between 1 and ${MAX_WORKERS}`),
     udpReader: r.oneOf('udpReader', raw.udpReader, DEFAULT_UDP_READER, ['native', 'dgram'] as const),

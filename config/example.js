@@ -25,7 +25,8 @@
 , address: '0.0.0.0'              // address to bind [0.0.0.0; '::' when address_ipv6]
 , address_ipv6: false             // bind an IPv6 socket [false]
 
-  // Or list the servers. server: 'udp' | 'tcp' | './servers/udp' | './servers/tcp' [udp].
+  // Or list the servers. server: 'udp' | 'tcp' | './servers/udp' | './servers/tcp' [udp], or a server
+  // module of the original's interface ('./my-server.js'; its entry is its config).
   // tcp servers may listen on a Unix stream socket instead: socket (path), socket_mod (e.g. 0o660).
 //, servers: [
 //    { server: './servers/udp', address: '0.0.0.0', port: 8125 }
@@ -96,7 +97,8 @@
 
   // The repeater backend sends every received packet on to other statsd servers.
 , repeater: [ { host: '10.0.0.2', port: 8125 } ]
-, repeaterProtocol: 'udp4'        // 'udp4' or 'udp6' [udp4]
+, repeaterProtocol: 'udp4'        // 'udp4', 'udp6' or 'tcp' [udp4]
+//, repeaterQueueBytes: 16777216   // tallyd: tcp only, bytes queued per target while it is down [16 MiB]
 
   // The prometheus backend reads its own section (see its documentation).
 //, prometheus: { }
@@ -113,6 +115,15 @@
   , percent: 100                  // share of the keys to log [100]
 //, log: '/var/log/tallyd-keys.log'   // [stdout]
   }
-  // Accepted for compatibility: title (ignored), log: { backend, application, level }
-  // (log.level sets the level when it is a pino level or a syslog LOG_* name).
+//, title: 'statsd'                // the process title; false leaves Node's ['tallyd']
+//, log: {                          // where logs go [JSON lines on stderr]
+//    backend: 'syslog'             // 'stdout' (stderr) or 'syslog' [stdout]
+//  , application: 'statsd'         // the syslog APP-NAME [statsd]
+//  , level: 'LOG_INFO'             // a pino level or a syslog LOG_* name (logLevel wins)
+//  , syslog: { protocol: 'udp', host: '127.0.0.1', port: 514 }  // tallyd: or socket: '/path' (a Unix stream socket)
+//  }
+
+  // Any other name in `backends` is an npm backend or a backend file (the original's interface),
+  // e.g. backends: ['./backends/graphite', 'statsd-influxdb-backend'], with its own section:
+//, influxdb: { host: '127.0.0.1', port: 8086, version: 0.9, database: 'metrics' }
 }

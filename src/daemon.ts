@@ -13,6 +13,7 @@ import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
 import { startTcpListener, TcpStats } from './listeners/tcp.js';
 import type { Listener } from './listeners/types.js';
 import { readUdpDrops, startUdpListener } from './listeners/udp.js';
+import { startModuleListener } from './listeners/module.js';
 import { componentLogger } from './log/index.js';
 import { PacketGuard } from './ingest.js';
 import { BadLine, Sample } from './parser/types.js';
@@ -379,6 +380,8 @@ export class Daemon {
     const ingestLog = componentLogger(this.rootLog, 'listener');
     const l = server.server === 'udp'
       ? await startUdpListener(server, this.handlePacket, ingestLog, this.config.udpReader)
+      : server.server === 'module'
+      ? await startModuleListener(server, this.handlePacket, ingestLog, this.config.configFile)
       : await startTcpListener(server, this.handlePacket, () => this.aggregator.badLine(BadLine.TooLong, EMPTY, 0, 0), ingestLog, this.tcpStats);
     this.listeners.push(l);
     this.listenerKeys.push(JSON.stringify(server));

@@ -12,9 +12,9 @@ import type { TallydConfig } from './config/types.js';
 import { Daemon } from './daemon.js';
 import { ClusterPrimary } from './cluster/primary.js';
 import { CliError, ConfigError } from './errors.js';
-import { createLogger } from './log/index.js';
-import { validateBackendSections } from './backends/registry.js';
-import { DEFAULT_STOP_DRAIN_MS } from './config/defaults.js';
+import { createLogger, createSyslogLogger } from './log/index.js';
+import { describePluginBackends, validateBackendSections } from './backends/registry.js';
+import { DEFAULT_STOP_DRAIN_MS, DEFAULT_TITLE } from './config/defaults.js';
 import { ConfigReloader } from './reload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,11 +62,14 @@ async function main(): Promise<number> {
 
   if (cli.checkConfig) {
     process.stdout.write(describeConfig(config) + '\n');
+    for (const line of describePluginBackends(config)) process.stdout.write(line + '\n');
     process.stdout.write('configuration OK\n');
     return 0;
   }
 
-  const log = createLogger(config.logLevel);
+  const log = config.log?.backend === 'syslog' ? createSyslogLogger(config.logLevel, config.log) : createLogger(config.logLevel);
+  // the original sets its process title (`title`, default `statsd <args>`); tallyd's default is DEFAULT_TITLE
+  if (config.title !== false) process.title = config.title ?? DEFAULT_TITLE;
   // workers > 1: a cluster primary (flush, admin, backends) over N ingest workers (src/cluster)
   const daemon = (config.workers ?? 1) > 1 ? new ClusterPrimary(config, log) : new Daemon(config, log);
   try {

@@ -109,7 +109,7 @@ export function runtimeAdminContext(
       last_msg_seen: host.aggregator.lastMsgSeen,
       bad_lines_seen: host.aggregator.badLinesSeen,
     }),
-    backendStatus: () => [...extraStatus(), ...host.backends().map((b) => ({ name: b.name, lines: b.status() }))],
+    backendStatus: () => [...extraStatus(), ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
     dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type)),
     deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns)),
     getHealth: () => host.getHealth(),

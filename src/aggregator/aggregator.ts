@@ -890,9 +890,12 @@ export class Aggregator implements SampleSink {
     const si = this.sets.idx;
     const setKeys = new Array<MetricKey>(si.size);
     const setCounts = new Float64Array(si.size);
+    // the interval's member sets themselves (each key gets a new one below): npm backends read members
+    const setMembers = new Array<ReadonlySet<string>>(si.size);
     k = 0;
     for (let s = si.head; s >= 0; s = si.next[s]!) {
       setKeys[k] = si.keys[s]!;
+      setMembers[k] = this.sets.members[s]!;
       setCounts[k++] = this.sets.members[s]!.size;
     }
 
@@ -906,7 +909,7 @@ export class Aggregator implements SampleSink {
         counterKeys, counterCounts,
         timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist, timerExp,
         gaugeKeys, gaugeValues, gaugeUpdated,
-        setKeys, setCounts,
+        setKeys, setCounts, setMembers,
         liveCounters: ci.size,
         liveTimers: nt,
         liveGauges: gi.size,
@@ -980,7 +983,7 @@ export class Aggregator implements SampleSink {
       const next = st.idx.next[s]!;
       if (this.deleteSets) stale += st.remove(s);
       else if (ttl > 0 && idleFor(si, s, st.members[s]!.size > 0) >= ttl) stale += st.remove(s);
-      else st.members[s]!.clear();
+      else if (st.members[s]!.size > 0) st.members[s] = new Set(); // the snapshot keeps the old one
       s = next;
     }
     if (this.deleteGauges) {

@@ -80,6 +80,8 @@ export interface CapturedInterval {
   readonly gaugeUpdated: Uint8Array;
   readonly setKeys: MetricKey[];
   readonly setCounts: Float64Array;
+  /** The interval's members per set (optional: merged snapshots may have none). */
+  readonly setMembers?: readonly ReadonlySet<string>[];
   readonly liveCounters: number;
   readonly liveTimers: number;
   readonly liveGauges: number;
@@ -214,7 +216,7 @@ export class FlushJob {
           this.phase = Phase.Done;
           continue;
         }
-        this.sets.push({ key: c.setKeys[i]!, count: c.setCounts[i]! });
+        this.sets.push(c.setMembers === undefined ? { key: c.setKeys[i]!, count: c.setCounts[i]! } : { key: c.setKeys[i]!, count: c.setCounts[i]!, members: c.setMembers[i]! });
         this.i = i + 1;
         units++;
       } else {

@@ -79,6 +79,8 @@ export interface SetStat {
   readonly key: MetricKey;
   /** Unique members seen this interval. */
   readonly count: number;
+  /** The members themselves (for npm backends, which read the original's Set objects); never mutate. */
+  readonly members?: ReadonlySet<string>;
 }
 
 /** One configured percent threshold for one timer (the original's count_N, mean_N, ...). */

@@ -8,6 +8,7 @@
  *      command (`last_*` values in unix seconds), `stop(deadlineMs)` that drains within the deadline;
  *   2. add one line below, e.g. `registerBackend('prometheus', prometheusBackend, validatePrometheusSection);`
  * The config loader normalises names ('./backends/graphite' → 'graphite') before they get here.
+ * Any other name is an npm backend or a backend file, loaded through the original's interface (./plugin).
  */
 import type { TallydConfig } from '../config/types.js';
 import type { Backend, BackendContext, BackendFactory } from './types.js';
@@ -15,6 +16,7 @@ import { createConsoleBackend } from './console/index.js';
 import { createGraphiteBackend } from './graphite/index.js';
 import { createRepeaterBackend } from './repeater/index.js';
 import { prometheusBackend, validatePrometheusSection } from './prometheus/index.js';
+import { createPluginBackend, describePlugin } from './plugin/index.js';
 
 const factories = new Map<string, BackendFactory>();
 const sectionValidators = new Map<string, SectionValidator>();
@@ -36,7 +38,11 @@ export function validateBackendSections(config: TallydConfig): string[] {
   const problems: string[] = [];
   for (const name of config.backends) {
     if (!factories.has(name)) {
-      problems.push(`config key 'backends': unknown backend "${name}" (known backends: ${knownBackends().join(', ')})`);
+      // not built in: an npm backend or a backend file (the original's require(name)), see ./plugin
+      const found = describePlugin(name, config.configFile);
+      if (!found.ok) {
+        problems.push(`config key 'backends': "${name}" is not a built-in backend (${knownBackends().join(', ')}) nor a module that loads: ${found.text}`);
+      }
       continue;
     }
     problems.push(...(sectionValidators.get(name)?.(config) ?? []));
@@ -47,10 +53,15 @@ export function validateBackendSections(config: TallydConfig): string[] {
 /** Builds the backend registered as `name`; throws an Error naming the known ones when there is none. */
 export function createBackend(name: string, ctx: BackendContext): Backend {
   const factory = factories.get(name);
-  if (factory === undefined) {
-    throw new Error(`unknown backend "${name}" (known backends: ${knownBackends().join(', ')})`);
-  }
-  return factory(ctx);
+  // not built in: loaded as the original loads it (src/backends/plugin); start() fails when it cannot be
+  return factory === undefined ? createPluginBackend(name, ctx) : factory(ctx);
+}
+
+/** --check-config: one line per configured backend or server module that is not built in, saying where it was found. */
+export function describePluginBackends(config: TallydConfig): string[] {
+  const lines = config.backends.filter((name) => !factories.has(name)).map((name) => describePlugin(name, config.configFile).text);
+  for (const s of config.servers) if (s.module !== undefined) lines.push(describePlugin(s.module, config.configFile, 'server module').text);
+  return lines;
 }
 
 /** Registered names, sorted. */

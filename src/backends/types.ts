@@ -57,6 +57,11 @@ export interface Backend {
    * the daemon replaces the backend with a new one as it does for backends without this hook.
    */
   reconfigure?(ctx: BackendContext): Promise<boolean>;
+  /**
+   * Optional: the admin `stats` lines under group names of the backend's choosing (an npm backend
+   * writes `influxdb.*`); when present it is used instead of `status()` under the backend's name.
+   */
+  statusGroups?(): Array<{ name: string; lines: StatusLine[] }>;
   /** Stop: drain what is pending within `deadlineMs`, close sockets. */
   stop(deadlineMs: number): Promise<void>;
 }

@@ -18,7 +18,8 @@ import type { TallydConfig } from '../config/types.js';
 import { startTcpListener } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
-import { componentLogger, createLogger } from '../log/index.js';
+import { startModuleListener } from '../listeners/module.js';
+import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
 import { PacketGuard, type IngestSink } from '../ingest.js';
 import { BadLine, MetricType, Sample } from '../parser/types.js';
 import { badLineLogger, logMemoryReport } from '../runtime.js';
@@ -172,7 +173,7 @@ export async function runWorker(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
 
   let config = await waitForConfig();
-  const root = createLogger(config.logLevel);
+  const root = config.log?.backend === 'syslog' ? createSyslogLogger(config.logLevel, config.log) : createLogger(config.logLevel);
   const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
   const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
   const wagg = new WorkerAggregator(config, { onBadLine: badLineLogger(ingestLog, () => Date.now()) });
@@ -222,6 +223,8 @@ export async function runWorker(): Promise<void> {
         const reader = server.port === 0 ? 'dgram' : config.udpReader;
         listeners.push(await startUdpListener(server, handlePacket, log, reader, true));
       }
+      // a server module runs in each worker (node:cluster shares a net/http server's handle among them)
+      else if (server.server === 'module') listeners.push(await startModuleListener(server, handlePacket, log, config.configFile));
       else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log));
     }
   } catch (err) {

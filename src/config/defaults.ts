@@ -141,3 +141,17 @@ export function deepFreeze<T>(value: T): T {
  */
 export const DEFAULT_WORKERS = 1;
 export const MAX_WORKERS = 256;
+
+/** tallyd's own: bytes the tcp repeater queues per target while it is down or slow (16 MiB). */
+export const DEFAULT_REPEATER_QUEUE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * tallyd's own: the process title when `title` is not set (the original's is `statsd <arguments>`;
+ * scripts that look for that can set `title: 'statsd'`).
+ */
+export const DEFAULT_TITLE = 'tallyd';
+/** The syslog APP-NAME when log.application is not set (the original's default). */
+export const DEFAULT_LOG_APPLICATION = 'statsd';
+/** tallyd's own: where syslog messages go by default: the local syslog's UDP input. */
+export const DEFAULT_SYSLOG_HOST = '127.0.0.1';
+export const DEFAULT_SYSLOG_PORT = 514;

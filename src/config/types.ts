@@ -4,8 +4,15 @@
  */
 
 export interface ServerConfig {
-  /** 'udp' or 'tcp' (the original's './servers/udp', './servers/tcp' are accepted too). */
-  readonly server: 'udp' | 'tcp';
+  /**
+   * 'udp' or 'tcp' (the original's './servers/udp', './servers/tcp' are accepted too), or 'module':
+   * a server module of the original's server interface (src/listeners/module.ts).
+   */
+  readonly server: 'udp' | 'tcp' | 'module';
+  /** module only: the module as written (`./my-server.js`, an npm name, an absolute path). */
+  readonly module?: string;
+  /** module only: what start(config, callback) gets: the entry as written (the whole file for the top-level form). */
+  readonly moduleConfig?: Readonly<Record<string, unknown>>;
   readonly address: string;
   readonly port: number;
   readonly addressIpv6: boolean;
@@ -48,6 +55,16 @@ export interface HistogramRule {
   readonly bins: readonly number[];
 }
 
+/** Where logs go (the original's `log` section). */
+export interface LogConfig {
+  /** 'stdout' (tallyd: JSON lines on stderr, the default) or 'syslog'. */
+  readonly backend: 'stdout' | 'syslog';
+  /** The syslog APP-NAME (the original's log.application, default 'statsd'). */
+  readonly application: string;
+  /** tallyd: where the syslog messages go (RFC 5424 over UDP or TCP, or a Unix stream socket). */
+  readonly syslog: { readonly protocol: 'udp' | 'tcp'; readonly host: string; readonly port: number; readonly socket?: string };
+}
+
 export interface RepeaterTarget {
   readonly host: string;
   readonly port: number;
@@ -85,12 +102,18 @@ export interface TallydConfig {
   readonly graphite: GraphiteConfig;
   readonly console: { readonly prettyprint: boolean };
   readonly repeater: readonly RepeaterTarget[];
-  readonly repeaterProtocol: 'udp4' | 'udp6';
+  readonly repeaterProtocol: 'udp4' | 'udp6' | 'tcp';
+  /** tcp repeater: bytes queued per target while it is down or slow (oldest dropped past it); default 16 MiB. */
+  readonly repeaterQueueBytes?: number;
   readonly keyFlush: { readonly interval: number; readonly percent: number; readonly log: string | undefined };
   /** Reservoir slots per timer per interval (Algorithm R). */
   readonly reservoirSize: number;
   /** pino level: trace, debug, info, warn, error, fatal, silent. */
   readonly logLevel: string;
+  /** Where logs go; absent means stderr (tests build configs without it). */
+  readonly log?: LogConfig;
+  /** The process title (`title`); false leaves Node's own. Absent: tallyd's default (DEFAULT_TITLE). */
+  readonly title?: string | false;
   readonly automaticConfigReload: boolean;
   /** Ingest processes (node:cluster workers; 1: a single process). See the README's `workers`. */
   readonly workers?: number;

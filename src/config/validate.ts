@@ -44,6 +44,10 @@ import {
   DEFAULT_KEY_FLUSH_PERCENT,
   DEFAULT_KEY_NAME_SANITIZE,
   DEFAULT_LOG_LEVEL,
+  DEFAULT_LOG_APPLICATION,
+  DEFAULT_SYSLOG_HOST,
+  DEFAULT_SYSLOG_PORT,
+  DEFAULT_TITLE,
   DEFAULT_MGMT_ADDRESS,
   DEFAULT_MGMT_PORT,
   DEFAULT_PERCENT_THRESHOLD,
@@ -51,6 +55,7 @@ import {
   DEFAULT_PORT,
   DEFAULT_PREFIX_STATS,
   DEFAULT_REPEATER_PROTOCOL,
+  DEFAULT_REPEATER_QUEUE_BYTES,
   DEFAULT_RESERVOIR_SIZE,
   DEFAULT_TCP_MAX_LINE_LENGTH,
   DEFAULT_UDP_READER,
@@ -63,7 +68,8 @@ import {
   TIMER_METRIC_NAMES,
   deepFreeze,
 } from './defaults.js';
-import type { GraphiteConfig, HistogramRule, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
+import type { GraphiteConfig, HistogramRule, LogConfig, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
+import { resolvePlugin } from '../backends/plugin/resolve.js';
 
 /** Top-level keys this module reads (or accepts and ignores). */
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
@@ -72,7 +78,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'percentThreshold', 'flush_counts', 'deleteIdleStats', 'deleteCounters', 'deleteTimers', 'deleteGauges',
   'deleteSets', 'gaugesMaxTTL', 'prefixStats', 'keyNameSanitize', 'calculatedTimerMetrics', 'histogram',
   'dumpMessages', 'debug', 'debugInterval', 'healthStatus', 'backends', 'keyFlush', 'automaticConfigReload',
-  'title', 'log',
+  'title', 'log', 'server',
   // its graphite, console and repeater backends
   'graphiteHost', 'graphitePort', 'graphitePicklePort', 'graphiteProtocol', 'graphite', 'console',
   'repeater', 'repeaterProtocol',
@@ -82,6 +88,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
   'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
   'timerHistogram', 'timerHistogramMaxBuckets',
+  'repeaterQueueBytes',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -90,7 +97,8 @@ const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
 ]);
 const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod', 'max_connections', 'idle_timeout']);
 const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
-const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level']);
+const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level', 'syslog']);
+const SYSLOG_KEYS: ReadonlySet<string> = new Set(['protocol', 'host', 'port', 'socket']);
 
 /** The original's syslog level names (log.level) → pino levels. */
 const SYSLOG_LEVELS: Readonly<Record<string, string>> = {
@@ -274,13 +282,37 @@ function readTcpLimits(r: Reader, maxKey: string, max: unknown, idleKey: string,
   return out;
 }
 
-function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number, tcpLimits: TcpLimits): ServerConfig[] {
+/**
+ * A `server` value that is not udp/tcp: a server module (the original's require(name)), checked to
+ * be loadable now; undefined (and a problem) when it is not a string or cannot be found.
+ */
+function readServerModule(r: Reader, key: string, value: unknown, file: string | undefined): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') {
+    r.problem(key, "'udp', 'tcp', './servers/udp', './servers/tcp' or a server module ('./my-server.js', an npm name)", value);
+    return undefined;
+  }
+  try {
+    resolvePlugin(value.trim(), file);
+  } catch (err) {
+    r.note(key, `server module "${value}": ${(err as Error).message}`);
+    return undefined;
+  }
+  return value.trim();
+}
+
+function readServers(
+  r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number, tcpLimits: TcpLimits, file?: string,
+): ServerConfig[] {
   const list = r.list('servers', raw.servers, 'a list of server objects');
   if (list === undefined) {
-    // No `servers`: the top-level port/address/address_ipv6 make one UDP server, as the original does.
+    // No `servers`: the top-level server/port/address/address_ipv6 make one server, as the original does
+    // (`server` defaults to UDP; './servers/tcp' or a module file as its docs/server.md show).
     const ipv6 = r.bool('address_ipv6', raw.address_ipv6, false);
+    const top = isUnset(raw.server) ? 'udp' : typeof raw.server === 'string' ? normaliseServerName(raw.server) : undefined;
+    const topModule = top === undefined ? readServerModule(r, 'server', raw.server, file) : undefined;
     return [{
-      server: 'udp',
+      ...(topModule === undefined ? {} : { module: topModule, moduleConfig: raw }),
+      server: top ?? 'module',
       address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
       port: r.port('port', raw.port, DEFAULT_PORT, true),
       addressIpv6: ipv6,
@@ -299,18 +331,26 @@ function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: n
       r.problem(at, 'an object like { server: "./servers/udp", port: 8125 }', entry);
       return;
     }
-    r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
-    let kind: 'udp' | 'tcp' = 'udp';
+    let kind: 'udp' | 'tcp' | 'module' = 'udp';
+    let module: string | undefined;
     if (!isUnset(entry.server)) {
       const name = typeof entry.server === 'string' ? normaliseServerName(entry.server) : undefined;
-      if (name === undefined) r.problem(`${at}.server`, "'udp', 'tcp', './servers/udp' or './servers/tcp'", entry.server);
-      else kind = name;
+      if (name === undefined) {
+        // a server module: its entry is its own config (any keys)
+        module = readServerModule(r, `${at}.server`, entry.server, file);
+        kind = 'module';
+      } else {
+        kind = name;
+      }
     }
+    if (kind !== 'module') r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
     const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
     const server: {
-      server: 'udp' | 'tcp'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
+      server: 'udp' | 'tcp' | 'module'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
       recvBufferBytes: number; maxLineLength: number; maxConnections?: number; idleTimeoutMs?: number;
+      module?: string; moduleConfig?: Record<string, unknown>;
     } = {
+      ...(module === undefined ? {} : { module, moduleConfig: entry }),
       server: kind,
       address: r.str(`${at}.address`, entry.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
       port: r.port(`${at}.port`, entry.port, DEFAULT_PORT, true),
@@ -329,7 +369,7 @@ function readServers(r: Reader, raw: Record<string, unknown>, recvBufferBytes: n
       const limits = readTcpLimits(r, `${at}.max_connections`, entry.max_connections, `${at}.idle_timeout`, entry.idle_timeout, tcpLimits);
       if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
       if (limits.idleTimeoutMs !== undefined) server.idleTimeoutMs = limits.idleTimeoutMs;
-    } else if (socket !== undefined || socketMod !== undefined) {
+    } else if (kind === 'udp' && (socket !== undefined || socketMod !== undefined)) {
       r.warn(`config keys '${at}.socket' and '${at}.socket_mod' apply to tcp servers only (ignored)`);
     }
     if (kind !== 'tcp' && (!isUnset(entry.max_connections) || !isUnset(entry.idle_timeout))) {
@@ -504,11 +544,6 @@ function readGaugesMaxTTL(r: Reader, value: unknown): number {
 function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): string {
   const log = r.section('log', raw.log);
   r.unknownKeys(log, LOG_KEYS, 'log.');
-  r.optStr('log.application', log.application);
-  const backend = r.optStr('log.backend', log.backend);
-  if (backend !== undefined && backend !== 'stdout') {
-    r.warn(`config key 'log.backend': '${backend}' is not supported, tallyd logs JSON lines (pino) to stderr`);
-  }
   let fromLogSection: string | undefined;
   if (!isUnset(log.level)) {
     if (typeof log.level === 'string' && PINO_LEVELS.includes(log.level)) fromLogSection = log.level;
@@ -517,6 +552,34 @@ function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): 
   }
   const fallback = fromLogSection ?? (debug ? 'debug' : DEFAULT_LOG_LEVEL);
   return r.oneOf('logLevel', raw.logLevel, fallback, PINO_LEVELS);
+}
+
+/** The `log` section's destination: stderr (the original's 'stdout') or syslog (its 'syslog'). */
+function readLogConfig(r: Reader, raw: Record<string, unknown>): LogConfig {
+  const log = isPlainObject(raw.log) ? raw.log : {}; // (a non-object is reported by readLogLevel)
+  const backend = r.oneOf('log.backend', log.backend, 'stdout', ['stdout', 'syslog'] as const);
+  const sys = r.section('log.syslog', log.syslog);
+  r.unknownKeys(sys, SYSLOG_KEYS, 'log.syslog.');
+  const socket = r.optStr('log.syslog.socket', sys.socket);
+  return {
+    backend,
+    application: r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true }),
+    syslog: {
+      protocol: r.oneOf('log.syslog.protocol', sys.protocol, 'udp', ['udp', 'tcp'] as const),
+      host: r.str('log.syslog.host', sys.host, DEFAULT_SYSLOG_HOST, { nonEmpty: true }),
+      port: r.port('log.syslog.port', sys.port, DEFAULT_SYSLOG_PORT, false),
+      ...(socket === undefined ? {} : { socket }),
+    },
+  };
+}
+
+/** `title`: a string sets the process title; false (or '') leaves Node's; true or unset: tallyd's default. */
+function readTitle(r: Reader, value: unknown): string | false {
+  if (isUnset(value) || value === true) return DEFAULT_TITLE;
+  if (value === false || value === '') return false;
+  if (typeof value === 'string') return value;
+  r.problem('title', 'a string or false', value);
+  return DEFAULT_TITLE;
 }
 
 function readKeyFlush(r: Reader, value: unknown): TallydConfig['keyFlush'] {
@@ -545,7 +608,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
   const recvBufferBytes = r.int('udpRecvBuffer', raw.udpRecvBuffer, DEFAULT_UDP_RECV_BUFFER_BYTES, 1, 2 ** 31 - 1, 'a positive integer (bytes)');
   const maxLineLength = r.int('tcpMaxLineLength', raw.tcpMaxLineLength, DEFAULT_TCP_MAX_LINE_LENGTH, 1, 2 ** 30, 'a positive integer (bytes)');
   const tcpLimits = readTcpLimits(r, 'tcpMaxConnections', raw.tcpMaxConnections, 'tcpIdleTimeout', raw.tcpIdleTimeout, {});
-  const servers = readServers(r, raw, recvBufferBytes, maxLineLength, tcpLimits);
+  const servers = readServers(r, raw, recvBufferBytes, maxLineLength, tcpLimits, file);
 
   const deleteIdleStats = r.bool('deleteIdleStats', raw.deleteIdleStats, DEFAULT_DELETE_IDLE_STATS);
   const debug = r.bool('debug', raw.debug, false);
@@ -556,9 +619,6 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
   r.unknownKeys(consoleSection, new Set(['prettyprint']), 'console.');
   const repeater = readRepeater(r, raw.repeater);
 
-  if (!isUnset(raw.title) && typeof raw.title !== 'string' && typeof raw.title !== 'boolean') {
-    r.problem('title', 'a string or false', raw.title);
-  }
   if (!isUnset(raw.debugInterval)) r.int('debugInterval', raw.debugInterval, 10_000, 1, 2 ** 31 - 1, 'a positive integer (ms)');
   if (!isUnset(raw.prometheus) && !isPlainObject(raw.prometheus)) r.problem('prometheus', 'an object', raw.prometheus);
 
@@ -587,16 +647,21 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     graphite,
     console: { prettyprint: r.bool('console.prettyprint', consoleSection.prettyprint, DEFAULT_CONSOLE_PRETTYPRINT) },
     repeater,
-    repeaterProtocol: r.oneOf('repeaterProtocol', raw.repeaterProtocol, DEFAULT_REPEATER_PROTOCOL, ['udp4', 'udp6']),
+    repeaterProtocol: r.oneOf('repeaterProtocol', raw.repeaterProtocol, DEFAULT_REPEATER_PROTOCOL, ['udp4', 'udp6', 'tcp']),
     keyFlush: readKeyFlush(r, raw.keyFlush),
     reservoirSize: r.int('reservoirSize', raw.reservoirSize, DEFAULT_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, MAX_RESERVOIR_SIZE,
       `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`),
     logLevel: readLogLevel(r, raw, debug),
+    log: readLogConfig(r, raw),
+    title: readTitle(r, raw.title),
     automaticConfigReload: r.bool('automaticConfigReload', raw.automaticConfigReload, DEFAULT_AUTOMATIC_CONFIG_RELOAD),
     workers: r.int('workers', raw.workers, DEFAULT_WORKERS, 1, MAX_WORKERS, `an integer between 1 and ${MAX_WORKERS}`),
     udpReader: r.oneOf('udpReader', raw.udpReader, DEFAULT_UDP_READER, ['native', 'dgram'] as const),
     // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
     ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
+    ...(isUnset(raw.repeaterQueueBytes) ? {} : {
+      repeaterQueueBytes: r.int('repeaterQueueBytes', raw.repeaterQueueBytes, DEFAULT_REPEATER_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
+    }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
     ...(isUnset(raw.maxKeyLength) ? {} : { maxKeyLength: r.int('maxKeyLength', raw.maxKeyLength, DEFAULT_MAX_KEY_LENGTH, 1, MAX_MAX_KEY_LENGTH, `an integer between 1 and ${MAX_MAX_KEY_LENGTH} (bytes)`) }),

@@ -2,7 +2,7 @@
 export type PacketHandler = (buf: Buffer, start: number, end: number) => void;
 
 export interface Listener {
-  readonly kind: 'udp' | 'tcp';
+  readonly kind: 'udp' | 'tcp' | 'module';
   /** Human-readable bound address, e.g. `udp 127.0.0.1:8125` or `tcp unix:/run/tallyd.sock`. */
   readonly description: string;
   /** Bound port (0 for a Unix socket). */

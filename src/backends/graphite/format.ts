@@ -18,6 +18,7 @@ import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { ChunkPool, OutgoingFlush } from './outgoing.js';
+import { sanitizeKey } from '../../parser/canonical.js';
 
 /** Which timer fields are emitted (the original's calculatedTimerMetrics, an inclusion list). */
 export interface TimerFieldFilter {
@@ -94,11 +95,34 @@ export interface GraphiteFormatOptions {
   readonly suffix: string;
   readonly flushCounts: boolean;
   readonly timerFields: TimerFieldFilter;
+  /**
+   * Clean each key's name on the way out (keyNameSanitize is off, so names reach here as received):
+   * the original's graphite backend does the same, and a name such as `a 999 1` would otherwise write
+   * a value at a timestamp of the sender's choosing.
+   */
+  readonly cleanNames: boolean;
+}
+
+/**
+ * A key name as it may appear in a plaintext path: returned as is when it holds only
+ * `[A-Za-z0-9_.-]` (the usual case: one pass over its chars, no new string), else cleaned as the
+ * original's graphite backend cleans it (whitespace runs → `_`, `/` → `-`, anything else outside the
+ * set removed; `;` and `=` too, since tallyd's tags never live in the name).
+ */
+export function graphiteName(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || c === 0x2d)) {
+      return sanitizeKey(name);
+    }
+  }
+  return name;
 }
 
 /** Joins the non-empty parts with '.'; '' when all are empty. */
 function ns(...parts: string[]): string {
-  return parts.filter((p) => p !== '').join('.');
+  // configured parts are cleaned like key names: no prefix can put a space or a newline on the wire
+  return parts.map(graphiteName).filter((p) => p !== '').join('.');
 }
 /** As ns(), plus a trailing '.' when not empty: a prefix to put before a key. */
 function prefix(...parts: string[]): string {
@@ -111,7 +135,8 @@ export type GraphiteNamespaceConfig = Pick<
   GraphiteConfig,
   'legacyNamespace' | 'globalPrefix' | 'prefixCounter' | 'prefixTimer' | 'prefixGauge' | 'prefixSet' | 'globalSuffix'
 > &
-  Pick<TallydConfig, 'prefixStats' | 'flushCounts' | 'calculatedTimerMetrics'>;
+  Pick<TallydConfig, 'prefixStats' | 'flushCounts' | 'calculatedTimerMetrics'> &
+  Partial<Pick<TallydConfig, 'keyNameSanitize'>>;
 
 export function namespaceConfigFrom(config: TallydConfig): GraphiteNamespaceConfig {
   const g = config.graphite;
@@ -126,12 +151,16 @@ export function namespaceConfigFrom(config: TallydConfig): GraphiteNamespaceConf
     prefixStats: config.prefixStats,
     flushCounts: config.flushCounts,
     calculatedTimerMetrics: config.calculatedTimerMetrics,
+    keyNameSanitize: config.keyNameSanitize,
   };
 }
 
 /** Computes every namespace once (at start-up). */
 export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteFormatOptions {
-  const suffix = c.globalSuffix === '' ? '' : '.' + c.globalSuffix;
+  const cleanSuffix = graphiteName(c.globalSuffix);
+  const suffix = cleanSuffix === '' ? '' : '.' + cleanSuffix;
+  // the daemon's own keys carry prefixStats as configured: an unclean one is cleaned on the way out too
+  const cleanNames = c.keyNameSanitize === false || graphiteName(c.prefixStats) !== c.prefixStats;
   const timerFields = timerFieldFilter(c.calculatedTimerMetrics);
   if (c.legacyNamespace) {
     // The original's legacy namespace is fixed: 'stats', 'stats_counts', 'stats.timers', ...
@@ -150,6 +179,7 @@ export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteForma
       suffix,
       flushCounts: c.flushCounts,
       timerFields,
+      cleanNames,
     };
   }
   const counter = prefix(c.globalPrefix, c.prefixCounter);
@@ -168,6 +198,7 @@ export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteForma
     suffix,
     flushCounts: c.flushCounts,
     timerFields,
+    cleanNames,
   };
 }
 
@@ -306,7 +337,7 @@ export class GraphiteFormatter {
           continue;
         }
         const key = counterKeys[i]!;
-        const name = key.name;
+        const name = o.cleanNames ? graphiteName(key.name) : key.name;
         const count = counts[i]!;
         // (no suffix and no tags, the usual case: the field and the space as one constant string, one
         // concatenation less per line)
@@ -330,7 +361,7 @@ export class GraphiteFormatter {
         }
         const f = o.timerFields;
         const t = timers[i]!;
-        const base = o.timerPrefix + t.key.name + '.';
+        const base = o.timerPrefix + (o.cleanNames ? graphiteName(t.key.name) : t.key.name) + '.';
         const plain = t.key.graphiteTags === '' && sfx === '';
         const tail = plain ? ' ' : sfx + t.key.graphiteTags + ' ';
         if (t.n === 0) {
@@ -424,7 +455,7 @@ export class GraphiteFormatter {
           continue;
         }
         const g = gauges[i]!;
-        s += o.gaugePrefix + g.key.name + sfx + g.key.graphiteTags + ' ' + g.value + tsNl;
+        s += o.gaugePrefix + (o.cleanNames ? graphiteName(g.key.name) : g.key.name) + sfx + g.key.graphiteTags + ' ' + g.value + tsNl;
         i++;
         units++;
       } else if (this.phase === 3) {
@@ -435,7 +466,7 @@ export class GraphiteFormatter {
           continue;
         }
         const st = sets[i]!;
-        s += o.setPrefix + st.key.name + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
+        s += o.setPrefix + (o.cleanNames ? graphiteName(st.key.name) : st.key.name) + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
         i++;
         units++;
       } else {

@@ -1,5 +1,5 @@
 /**
- * The repeater backend (the original's backends/repeater.js, UDP): every received packet is sent on,
+ * The repeater backend (the original's backends/repeater.js; over TCP see ./tcp.ts): every received packet is sent on,
  * byte for byte, to each target of config.repeater over one udp4/udp6 socket (config.repeaterProtocol).
  * flush() does nothing. Host names are resolved once at start (Node would otherwise look them up for
  * every datagram); a name that does not resolve is kept and left to the per-send lookup.
@@ -10,6 +10,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { LogLimiter } from '../../selfmetrics/ratelimit.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
+import { TcpRepeaterBackend } from './tcp.js';
 
 interface ResolvedTarget {
   readonly host: string;
@@ -102,5 +103,5 @@ export class RepeaterBackend implements Backend {
 }
 
 export function createRepeaterBackend(ctx: BackendContext): Backend {
-  return new RepeaterBackend(ctx);
+  return ctx.config.repeaterProtocol === 'tcp' ? new TcpRepeaterBackend(ctx) : new RepeaterBackend(ctx);
 }

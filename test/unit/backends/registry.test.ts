@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBackend, knownBackends, registerBackend } from '../../../src/backends/registry.js';
+import { createBackend, knownBackends, registerBackend, validateBackendSections } from '../../../src/backends/registry.js';
 import type { Backend } from '../../../src/backends/types.js';
 import { config, context } from './fixtures.js';
 
@@ -12,8 +12,11 @@ describe('backend registry', () => {
     expect(createBackend('repeater', ctx).name).toBe('repeater');
   });
 
-  it('throws an error naming the known backends for an unknown name', () => {
-    expect(() => createBackend('nope', context(config()))).toThrow(/unknown backend "nope".*console, graphite, prometheus, repeater/);
+  it('takes any other name for an npm backend, which fails to start when no module has that name', async () => {
+    const b = createBackend('nope-no-such-module', context(config()));
+    await expect(b.start()).rejects.toThrow(/not found \(looked in config file directory/);
+    const problems = validateBackendSections(config({ backends: ['nope-no-such-module'] }));
+    expect(problems.join('\n')).toMatch(/"nope-no-such-module" is not a built-in backend \(console, graphite, prometheus, repeater\) nor a module that loads/);
   });
 
   it('adds a backend with one registerBackend call', () => {

@@ -51,6 +51,8 @@ describe('defaults', () => {
       keyFlush: { interval: 0, percent: 100, log: undefined },
       reservoirSize: 1024,
       logLevel: 'info',
+      log: { backend: 'stdout', application: 'statsd', syslog: { protocol: 'udp', host: '127.0.0.1', port: 514 } },
+      title: 'tallyd',
       automaticConfigReload: true,
       workers: 1,
       udpReader: 'native',
@@ -141,7 +143,8 @@ describe('servers', () => {
 
   it('reports bad server entries with their index', () => {
     expect(problemsOf({ servers: [{ server: 'quic' }, 'udp', { port: 70000, socket_mod: 'rw' }] })).toEqual([
-      "config key 'servers[0].server': expected 'udp', 'tcp', './servers/udp' or './servers/tcp', got \"quic\"",
+      // any other name is a server module (the original's require(name)): here one that is not found
+      expect.stringMatching(/^config key 'servers\[0\]\.server': server module "quic": not found \(looked in config file directory/),
       "config key 'servers[1]': expected an object like { server: \"./servers/udp\", port: 8125 }, got \"udp\"",
       "config key 'servers[2].port': expected a port number (0..65535), got 70000",
       "config key 'servers[2].socket_mod': expected a file mode (a number such as 0o660, or an octal string such as '660'), got \"rw\"",
@@ -229,9 +232,12 @@ describe('other keys', () => {
     expect(validateConfig({ debug: true }).config.logLevel).toBe('debug');
     expect(validateConfig({ debug: true, log: { level: 'warn' } }).config.logLevel).toBe('warn');
     expect(validateConfig({ debug: true, log: { level: 'warn' }, logLevel: 'error' }).config.logLevel).toBe('error');
-    const { config, warnings } = validateConfig({ log: { level: 'chatty', backend: 'syslog' } });
+    const { config, warnings } = validateConfig({ log: { level: 'chatty', backend: 'syslog', application: 'app' } });
     expect(config.logLevel).toBe('info');
-    expect(warnings).toHaveLength(2);
+    expect(warnings).toHaveLength(1);
+    expect(config.log).toMatchObject({ backend: 'syslog', application: 'app' });
+    // the original throws for any other backend
+    expect(() => validateConfig({ log: { backend: 'file' } })).toThrow(/config key 'log.backend': expected one of 'stdout', 'syslog', got "file"/);
   });
 
   it('an unknown top-level key is a warning naming it', () => {
@@ -267,7 +273,7 @@ describe('wrong values', () => {
         graphite: { legacyNamespace: 'no', timeoutMs: -1 },
         histogram: [{ metric: 'a', bins: [10, 5, 'x'] }],
         repeater: [{ host: '', port: 0 }],
-        repeaterProtocol: 'tcp',
+        repeaterProtocol: 'sctp',
         graphiteProtocol: 'pickle',
         logLevel: 'loud',
         mgmt_port: -1,
@@ -293,7 +299,7 @@ describe('wrong values', () => {
       'config key \'histogram[0].bins[2]\': expected a number or \'inf\', got "x"',
       'config key \'repeater[0].host\': expected a host name or address, got ""',
       "config key 'repeater[0].port': expected a port number (1..65535), got 0",
-      'config key \'repeaterProtocol\': expected one of \'udp4\', \'udp6\', got "tcp"',
+      'config key \'repeaterProtocol\': expected one of \'udp4\', \'udp6\', \'tcp\', got "sctp"',
       "config key 'mgmt_port': expected a port number (0..65535), got -1",
     ]));
     expect(problems.some((p) => p.startsWith("config key 'graphiteProtocol'"))).toBe(true);

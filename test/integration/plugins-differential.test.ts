@@ -1,0 +1,147 @@
+/**
+ * Differential test against the original itself: one plug-in (test/fixtures/plugins/recorder.cjs)
+ * records every init/flush/status/packet call it gets, first under tallyd, then under the original
+ * statsd 0.9.0 (npm `statsd`, a dev dependency), on the same traffic. The recordings must be equal,
+ * apart from the differences the README documents (normalised below, each one named).
+ */
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adminCommand, ROOT, sleep, startDaemon, waitFor } from './harness.js';
+
+const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
+const ORIGINAL = join(ROOT, 'node_modules', 'statsd', 'stats.js');
+
+/** The same traffic for both: every type, sample rates, a tagged key, a key to sanitise, a bad line, a histogram. */
+const PACKETS = [
+  'foo:1|c',
+  'foo:2|c|@0.5',
+  'multi:1|c\nt:320|ms\nt:100|ms\nt:5|ms|@0.1',
+  'g:5|g',
+  'g:+3|g',
+  'down:-4|g',
+  's:a|s',
+  's:b|s\ns:a|s',
+  'h:1|ms\nh:2|ms\nh:3|ms\nh:4|ms\nh:30|ms',
+  'tagged:7|c|#env:prod,host:a',
+  'we ird/key!:1|c',
+  'bad line',
+];
+
+const COMMON = (file: string): string => `
+  flushInterval: 2000,
+  percentThreshold: [90, -10, 99.9],
+  histogram: [{ metric: 'h', bins: [2, 10, 'inf'] }],
+  backends: [${JSON.stringify(RECORDER)}],
+  recorder: { file: ${JSON.stringify(file)} },`;
+
+interface Recording {
+  event: string;
+  [k: string]: unknown;
+}
+
+function read(file: string): Recording[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Recording);
+}
+
+async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
+  if (kind === 'tcp') {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function sendAll(port: number): Promise<void> {
+  const sock = dgram.createSocket('udp4');
+  return (async () => {
+    for (const p of PACKETS) await new Promise<void>((res, rej) => sock.send(Buffer.from(p), port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+    sock.close();
+  })();
+}
+
+/**
+ * Drives one daemon: once its first flush is recorded, sends the traffic (right after a flush: the next
+ * one, 2 s later, holds all of it), waits for two more flushes (the busy one and an idle one), asks the
+ * admin `stats`, and returns the recording and the answer.
+ */
+async function drive(file: string, udpPort: number, mgmtPort: number): Promise<{ rec: Recording[]; stats: string }> {
+  const flushes = (): number => read(file).filter((r) => r.event === 'flush').length;
+  await waitFor(() => flushes() >= 1, 20_000, 'a first flush');
+  await sendAll(udpPort);
+  await waitFor(() => flushes() >= 3, 20_000, 'two more flushes');
+  const stats = await adminCommand(mgmtPort, 'stats');
+  await waitFor(() => read(file).some((r) => r.event === 'status'), 5000, 'the status event');
+  return { rec: read(file), stats };
+}
+
+/**
+ * The documented differences, normalised: statsd.timestamp_lag's value (a measure of each run's own
+ * timing), tallyd's own gauge statsd.udp_receive_errors, and rinfo's content (tallyd gives no sender
+ * address; only the keys and size are recorded). Packets are compared as a sorted list.
+ */
+function normalise(rec: Recording[]): unknown {
+  const flushes = rec.filter((r) => r.event === 'flush').slice(1, 3).map((r) => {
+    const m = structuredClone(r.metrics) as { gauges: Record<string, unknown> };
+    if ('statsd.timestamp_lag' in m.gauges) m.gauges['statsd.timestamp_lag'] = 'number';
+    delete m.gauges['statsd.udp_receive_errors'];
+    return { ...r, metrics: m };
+  });
+  return {
+    init: rec.filter((r) => r.event === 'init'),
+    flushes,
+    packets: rec.filter((r) => r.event === 'packet').map((r) => JSON.stringify(r)).sort(),
+    status: rec.filter((r) => r.event === 'status').slice(0, 1),
+  };
+}
+
+describe('npm backend interface: the same recording under tallyd and under the original statsd 0.9.0', () => {
+  it('flush, status and packet calls are equal apart from the documented differences', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tallyd-diff-'));
+
+    // tallyd
+    const tallydFile = join(dir, 'tallyd.jsonl');
+    const d = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, ${COMMON(tallydFile)} }`);
+    let tallyd: { rec: Recording[]; stats: string };
+    try {
+      tallyd = await drive(tallydFile, d.udpPort, d.mgmtPort);
+    } finally {
+      await d.stop();
+    }
+
+    // the original
+    const origFile = join(dir, 'original.jsonl');
+    const [udp, mgmt] = [await freePort('udp'), await freePort('tcp')];
+    const cfg = join(dir, 'original.js');
+    writeFileSync(cfg, `{ port: ${udp}, address: '127.0.0.1', mgmt_port: ${mgmt}, mgmt_address: '127.0.0.1', ${COMMON(origFile)} }`);
+    const proc = spawn(process.execPath, [ORIGINAL, cfg], { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(ROOT, 'node_modules', 'statsd') });
+    let original: { rec: Recording[]; stats: string };
+    try {
+      original = await drive(origFile, udp, mgmt);
+    } finally {
+      proc.kill('SIGKILL');
+      await sleep(50);
+    }
+
+    // both printed the plug-in's own status line
+    expect(tallyd.stats).toMatch(/^recorder\.flushes: \d+$/m);
+    expect(original.stats).toMatch(/^recorder\.flushes: \d+$/m);
+    // the traffic reached the busy flush (a sanity check of the timing)
+    const busy = normalise(tallyd.rec) as { flushes: Array<{ metrics: { counters: Record<string, number> } }> };
+    expect(busy.flushes[0]!.metrics.counters.foo).toBe(5);
+
+    expect(normalise(tallyd.rec)).toEqual(normalise(original.rec));
+  }, 90_000);
+});

@@ -7,9 +7,12 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { runCommand, type AdminContext } from './commands.js';
+import { runCommand, type AdminContext, type CommandResult } from './commands.js';
 
-export type { AdminContext, DumpType } from './commands.js';
+export type { AdminContext, CommandResult, DumpType } from './commands.js';
+
+/** Answers one command line (the proxy brings its own; the daemon's is runCommand over an AdminContext). */
+export type CommandRunner = (line: string, nowSec: number) => CommandResult;
 
 export const MAX_COMMAND_LINE = 64 * 1024;
 
@@ -24,7 +27,7 @@ class AdminConnection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly ctx: AdminContext,
+    private readonly run: CommandRunner,
     private readonly log: Logger,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -63,7 +66,7 @@ class AdminConnection {
       this.pending = this.pending.subarray(nl + 1);
       let result: ReturnType<typeof runCommand>;
       try {
-        result = runCommand(line, this.ctx, Math.round(Date.now() / 1000));
+        result = this.run(line, Math.round(Date.now() / 1000));
       } catch (err) {
         this.log.warn({ err, command: line.slice(0, 100) }, 'admin command failed');
         result = { output: 'ERROR\n', close: false };
@@ -89,12 +92,13 @@ class AdminConnection {
   }
 }
 
-export function startAdminServer(ctx: AdminContext, opts: { address: string; port: number }, log: Logger): Promise<AdminServer> {
+export function startAdminServer(ctx: AdminContext | CommandRunner, opts: { address: string; port: number }, log: Logger): Promise<AdminServer> {
+  const run: CommandRunner = typeof ctx === 'function' ? ctx : (line, nowSec) => runCommand(line, ctx, nowSec);
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    new AdminConnection(socket, ctx, log);
+    new AdminConnection(socket, run, log);
   });
   server.on('error', (err) => log.warn({ err }, 'admin server error'));
   return new Promise<AdminServer>((resolve, reject) => {

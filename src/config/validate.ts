@@ -573,6 +573,10 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     r.warn("backend 'repeater' is configured but 'repeater' lists no targets");
   }
 
+  if (Array.isArray(raw.nodes)) {
+    // the original's proxy config (proxy.js): run as an aggregator it would forward nothing
+    r.note('nodes', "this is a proxy configuration (the original's proxy.js: nodes, checkInterval, ...); run it with `tallyd proxy <file>`");
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return { config: deepFreeze(config), warnings: r.warnings };
 }

@@ -143,7 +143,7 @@ export class ClusterPrimary {
       { address: this.config.mgmtAddress, port: this.config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
     );
-    this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => void this.flush(), this.clock);
+    this.timer = new FlushTimer(this.config.flushInterval, this.config.flushAlignment === 'clock' ? 0 : this.startupSec, () => void this.flush(), this.clock);
     this.timer.start();
     this.log.info(
       {

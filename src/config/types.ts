@@ -97,6 +97,11 @@ export interface TallydConfig {
   readonly maxKeys?: number;
   /** Flushes a counter/timer/set key may go without an update before it is deleted; 0 = never (default). */
   readonly idleKeyTtl?: number;
+  /**
+   * 'startup' (default, the original): flushes at startup + k × flushInterval. 'clock': at wall-clock
+   * multiples of flushInterval, so aggregators behind `tallyd proxy` all flush at the same instants.
+   */
+  readonly flushAlignment?: 'startup' | 'clock';
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

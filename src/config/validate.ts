@@ -66,7 +66,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'repeater', 'repeaterProtocol',
   // tallyd's own
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
-  'stopDrainMs', 'maxKeys', 'idleKeyTtl',
+  'stopDrainMs', 'maxKeys', 'idleKeyTtl', 'flushAlignment',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -554,6 +554,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
     ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
+    ...(isUnset(raw.flushAlignment) ? {} : { flushAlignment: r.oneOf('flushAlignment', raw.flushAlignment, 'startup', ['startup', 'clock'] as const) }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
     configFile: file,
     raw,

@@ -16,6 +16,8 @@ import { MAIN, sleep, waitFor } from './harness.js';
 /** A statsd node as a proxy sees it: datagrams in, an admin port that answers `health`. */
 export class FakeNode {
   readonly datagrams: Buffer[] = [];
+  /** Date.now() at each datagram's arrival, index-aligned with datagrams. */
+  readonly arrivals: number[] = [];
   /** What the admin port answers: 'up', 'down', or 'closed' (the port refuses connections). */
   health: 'up' | 'down' = 'up';
   port = 0;
@@ -24,7 +26,10 @@ export class FakeNode {
   private admin: net.Server | null = null;
 
   async start(adminport = 0): Promise<this> {
-    this.udp.on('message', (m) => this.datagrams.push(m));
+    this.udp.on('message', (m) => {
+      this.datagrams.push(m);
+      this.arrivals.push(Date.now());
+    });
     await new Promise<void>((r) => this.udp.bind(0, '127.0.0.1', () => r()));
     this.udp.setRecvBufferSize(16 * 1024 * 1024);
     this.port = this.udp.address().port;

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminCommand, MAIN, waitFor } from './harness.js';
+import { adminCommand, FakeGraphite, MAIN, originalStyleConfig, startDaemon, waitFor } from './harness.js';
 import { FakeNode, nodesConfig, sendLines, startOriginalProxy, startTallydProxy, type RunningProxy } from './proxy-harness.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -178,12 +178,67 @@ describe('tallyd proxy', () => {
     await waitForAsync(async () => (await member(0)) && (await member(2)), 'nodes back');
   });
 
+  it("with flushAlignment 'clock', a node's keys leave and return only at the aggregators' flush boundaries", async () => {
+    const ns = await nodes(2);
+    const p = await tallydProxy(ns, ", flushInterval: 1000, flushAlignment: 'clock'");
+    const names = Array.from({ length: 40 }, (_, i) => `edge.k${i}`);
+    const packet = names.map((k) => `${k}:1|c`).join('\n');
+    let sending = true;
+    const pump = (async () => {
+      while (sending) {
+        await p.send(packet);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await waitFor(() => ns[0]!.datagrams.length > 0 && ns[1]!.datagrams.length > 0 || undefined, 5000, 'traffic at both nodes');
+    const onNode0 = new Set(ns[0]!.lines().map(nameOf));
+    const member = async (): Promise<boolean> => (await rawAdmin(p.mgmtPort, 'status')).includes(`127.0.0.1:${ns[0]!.port} `);
+    const tDown = Date.now();
+    ns[0]!.health = 'down';
+    await waitForAsync(async () => !(await member()), 'node 0 out');
+    await new Promise((r) => setTimeout(r, 300));
+    const tUp = Date.now();
+    ns[0]!.health = 'up';
+    await waitForAsync(member, 'node 0 back');
+    await new Promise((r) => setTimeout(r, 300));
+    sending = false;
+    await pump;
+    // node 1 received node 0's keys only in one window, which opened and closed at flush boundaries
+    const moved = ns[1]!.datagrams.map((d, i) => [d, ns[1]!.arrivals[i]!] as const)
+      .filter(([d]) => d.toString().split('\n').some((l) => onNode0.has(nameOf(l))))
+      .map(([, t]) => t);
+    expect(moved.length).toBeGreaterThan(0);
+    const first = moved[0]!;
+    const last = moved[moved.length - 1]!;
+    const backAt = ns[0]!.arrivals.find((t) => t > last)!;
+    expect(first).toBeGreaterThan(tDown);
+    expect(backAt).toBeGreaterThan(tUp);
+    const phase = (t: number): number => t % 1000;
+    // the proxy switches when its boundary timer fires: at most a little after the boundary
+    expect(phase(first)).toBeLessThan(150);
+    expect(phase(backAt)).toBeLessThan(150);
+    expect(phase(last) > 850 || phase(last) < 150).toBe(true);
+  });
+
+  it("an aggregator with flushAlignment 'clock' flushes at wall-clock multiples of flushInterval, not startup-relative", async () => {
+    const g = new FakeGraphite();
+    await g.listen();
+    cleanups.push(() => g.close());
+    // start 0.7 s into a 3 s period: a startup-relative schedule (whole seconds) then flushes at ts ≡ 1 or 2 (mod 3)
+    while (Date.now() % 3000 < 600 || Date.now() % 3000 > 800) await new Promise((r) => setTimeout(r, 20));
+    const d = await startDaemon(originalStyleConfig(g.port, ", flushInterval: 3000, flushAlignment: 'clock'").replace(', flushInterval: 1000\n', ''));
+    cleanups.push(() => d.stop());
+    await waitFor(() => g.lines.length > 0 || undefined, 10_000, 'a flush');
+    const ts = g.lines[0]!.ts;
+    expect(ts % 3).toBe(0);
+  });
+
   it("answers the original proxy's admin commands", async () => {
     const ns = await nodes(2);
     const p = await tallydProxy(ns);
     expect(await rawAdmin(p.mgmtPort, 'help')).toContain('Commands: config, health, status');
     const status = await rawAdmin(p.mgmtPort, 'status');
-    expect(status).toMatch(new RegExp(`^uptime: \\d+\\nnodes: (127\\.0\\.0\\.1:\\d+ ){2}\\n$`));
+    expect(status).toMatch(/^uptime: \d+\nnodes: (127\.0\.0\.1:\d+ ){2}\n$/);
     expect(await rawAdmin(p.mgmtPort, 'health')).toBe('health: up\n');
     expect(await rawAdmin(p.mgmtPort, 'health down')).toBe('health: down\n');
     expect(await rawAdmin(p.mgmtPort, 'health')).toBe('health: down\n');

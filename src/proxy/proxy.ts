@@ -18,6 +18,15 @@ import { delayToNextMultiple, HealthChecker, type CheckResult } from './health.j
 import { ProxyRing, type FailReason, type RingChange } from './ring.js';
 import { Router } from './router.js';
 
+/**
+ * With flushAlignment 'clock', the lines of keys about to move are held from this long before a
+ * boundary until this long after it (capped at a quarter of flushInterval), so that neither node
+ * receives them near its flush: the old node's timer may fire late, lines may still be in flight.
+ */
+export const RING_CHANGE_GUARD_MS = 100;
+/** Bytes of held lines at most during one ring change (past it, lines go to their new node at once). */
+export const MAX_HOLD_BYTES = 64 * 1024 * 1024;
+
 export class StatsdProxy {
   private readonly log: Logger;
   private readonly startupTime = Math.round(Date.now() / 1000);
@@ -29,7 +38,10 @@ export class StatsdProxy {
   private listener: Listener | null = null;
   private admin: AdminServer | null = null;
   private checker: HealthChecker | null = null;
-  private boundaryTimer: NodeJS.Timeout | null = null;
+  private readonly boundaryTimers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+  /** The membership being switched to (between the guard before a boundary and the one after). */
+  private holdTarget: Set<string> | null = null;
 
   /** router.sent per node at the last flush boundary. */
   private readonly atBoundary: Float64Array;
@@ -54,7 +66,7 @@ export class StatsdProxy {
     this.socket = dgram.createSocket(config.udpVersion);
     this.socket.on('error', (err) => this.log.warn({ err }, 'send socket error'));
     this.ring = new ProxyRing(config.nodes, config.cacheSize, config.flushAlignment === 'clock', (c) => this.onRingChange(c));
-    this.router = new Router(n, config.mtu, Math.max(config.cacheSize, 65_536), this.ring.resolve, this.emit);
+    this.router = new Router(n, config.mtu, MAX_HOLD_BYTES, Math.max(config.cacheSize, 65_536), this.ring.resolve, this.emit);
   }
 
   /** Bound input port (after start). */
@@ -110,8 +122,10 @@ export class StatsdProxy {
 
   async stop(): Promise<void> {
     this.checker?.stop();
-    if (this.boundaryTimer !== null) clearTimeout(this.boundaryTimer);
-    this.boundaryTimer = null;
+    this.stopped = true;
+    for (const t of this.boundaryTimers) clearTimeout(t);
+    this.boundaryTimers.clear();
+    if (this.holdTarget !== null) this.afterBoundary();
     await this.listener?.close();
     this.router.flushAll();
     await this.admin?.close();
@@ -120,20 +134,52 @@ export class StatsdProxy {
     await new Promise<void>((res) => this.socket.close(() => res()));
   }
 
-  /** The aggregators' flush instants (wall-clock multiples of flushInterval). */
+  private at(delay: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.boundaryTimers.delete(t);
+      if (!this.stopped) fn();
+    }, Math.max(0, delay));
+    this.boundaryTimers.add(t);
+  }
+
+  /**
+   * The aggregators' flush instants (wall-clock multiples of flushInterval). With flushAlignment
+   * 'clock', a pending ring change is made around the boundary: from `guard` before it the lines of
+   * the keys that move are held, `guard` after it the ring changes and they go to their new nodes.
+   */
   private scheduleBoundary(): void {
-    this.boundaryTimer = setTimeout(() => {
-      this.boundaryTimer = null;
-      this.onBoundary();
+    const interval = this.config.flushInterval;
+    const now = Date.now();
+    let delay = delayToNextMultiple(now, interval);
+    const clock = this.config.flushAlignment === 'clock';
+    const guard = Math.min(RING_CHANGE_GUARD_MS, Math.floor(interval / 4));
+    if (clock && delay <= guard) delay += interval; // too close to prepare this one
+    if (clock) this.at(delay - guard, () => this.beforeBoundary());
+    this.at(delay, () => this.onBoundary());
+    this.at(delay + (clock ? guard : 0), () => {
+      if (clock) this.afterBoundary();
       this.scheduleBoundary();
-    }, delayToNextMultiple(Date.now(), this.config.flushInterval));
+    });
+  }
+
+  private beforeBoundary(): void {
+    const next = this.ring.preview();
+    if (next === null) return;
+    this.holdTarget = next.target;
+    this.router.beginHold(next.resolve);
   }
 
   private onBoundary(): void {
     // what is staged was received before the boundary: it goes out first, to the nodes it was routed to
     this.router.flushAll();
     this.atBoundary.set(this.router.sent);
-    if (this.config.flushAlignment === 'clock') this.ring.apply();
+  }
+
+  private afterBoundary(): void {
+    const target = this.holdTarget;
+    this.holdTarget = null;
+    if (target !== null) this.ring.apply(undefined, target);
+    this.router.endHold();
   }
 
   private onCheck(id: string, r: CheckResult): void {
@@ -190,6 +236,8 @@ export class StatsdProxy {
         ['proxy.lines_lost', this.linesLost],
         ['proxy.ring_changes', this.ringChanges],
         ['proxy.route_cache_resets', r.cacheResets],
+        ['proxy.lines_held', r.linesHeld],
+        ['proxy.lines_hold_overflow', r.holdOverflow],
         ['proxy.pending_add', p.added.join(' ')],
         ['proxy.pending_remove', p.removed.join(' ')],
       ];

@@ -70,6 +70,26 @@ export class ProxyRing {
     return { added, removed };
   }
 
+  /**
+   * The ring the pending changes would make, as a resolver, with the membership it stands for; null
+   * when nothing is pending. Used to hold the lines of keys that are about to move (proxy.ts).
+   */
+  preview(): { resolve: (key: string) => number; target: Set<string> } | null {
+    const p = this.pending();
+    if (p.added.length === 0 && p.removed.length === 0) return null;
+    const target = new Set(this.wanted);
+    const weights: Record<string, number> = {};
+    for (const n of this.nodes) if (target.has(n.id)) weights[n.id] = 100;
+    const next = new HashRing(weights, 'md5', { 'max cache size': 100_000, replicas: 0 });
+    return {
+      resolve: (key: string): number => {
+        const id = next.get(key);
+        return id === undefined ? -1 : this.indexOf.get(id)!;
+      },
+      target,
+    };
+  }
+
   /** A good check (markNodeAsHealthy). */
   healthy(id: string): void {
     const s = this.status.get(id);
@@ -96,11 +116,11 @@ export class ProxyRing {
    * Make the ring match the wanted membership (all of it, or only `only`). Returns what changed.
    * Nodes are added in config order, as the original's ring.add of one node at a time would.
    */
-  apply(only?: string): RingChange {
+  apply(only?: string, target: ReadonlySet<string> = this.wanted): RingChange {
     const removed: string[] = [];
     const added: string[] = [];
     for (const id of [...this.members]) {
-      if ((only === undefined || only === id) && !this.wanted.has(id)) {
+      if ((only === undefined || only === id) && !target.has(id)) {
         this.ring.remove(id);
         this.members.delete(id);
         removed.push(id);
@@ -108,7 +128,7 @@ export class ProxyRing {
     }
     if (only === undefined) {
       for (const n of this.nodes) {
-        if (this.wanted.has(n.id) && !this.members.has(n.id)) {
+        if (target.has(n.id) && !this.members.has(n.id)) {
           this.ring.add({ [n.id]: 100 });
           this.members.add(n.id);
           added.push(n.id);

@@ -53,10 +53,23 @@ export class Router {
   /** Lines longer than the MTU, each sent alone. */
   oversizeLines = 0;
   cacheResets = 0;
+  /** Lines held back while their key moved to another node (see beginHold). */
+  linesHeld = 0;
+  /** Lines that could not be held (holdBytes full) and went to their new node at once. */
+  holdOverflow = 0;
+
+  // a ring change in progress: the lines of keys that move wait here (newline-separated, in chunks)
+  private holdResolve: Resolve | null = null;
+  private holdChunks: Buffer[] = [];
+  private holdPos = 0;
+  private holdBytes = 0;
+  private heldNow = 0;
 
   constructor(
     nodeCount: number,
     private readonly mtu: number,
+    /** Bytes of held lines kept at most during a ring change. */
+    private readonly maxHoldBytes: number,
     cacheEntries: number,
     private readonly resolve: Resolve,
     private readonly emit: Emit,
@@ -109,6 +122,7 @@ export class Router {
         this.linesNoNode++;
         continue;
       }
+      if (this.holdResolve !== null && this.holdResolve(buf.toString('utf8', ls, ke)) !== node && this.hold(buf, ls, le)) continue;
       this.sent[node]!++;
       this.append(node, buf, ls, le);
     }
@@ -117,6 +131,55 @@ export class Router {
       setImmediate(this.flushAll);
     }
   };
+
+  /**
+   * A ring change is near: until endHold, a line whose key `next` places elsewhere than the current
+   * ring is held instead of sent. Neither node then gets that key near the boundary, so the old node
+   * flushes its interval without it and the new node gets it once the ring has changed.
+   */
+  beginHold(next: Resolve): void {
+    this.holdResolve = next;
+  }
+
+  /** The ring has changed (clearCache was called): route the held lines, now to their new nodes. */
+  endHold(): void {
+    this.holdResolve = null;
+    const chunks = this.holdChunks;
+    const last = this.holdPos;
+    this.holdChunks = [];
+    this.holdPos = 0;
+    this.holdBytes = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      const end = i === chunks.length - 1 ? last : c.length;
+      this.onPacket(c, 0, end);
+    }
+    this.linesIn -= this.heldNow; // counted when they first came in
+    this.heldNow = 0;
+  }
+
+  private hold(buf: Buffer, ls: number, le: number): boolean {
+    const need = le - ls + 1;
+    if (this.holdBytes + need > this.maxHoldBytes) {
+      this.holdOverflow++;
+      return false;
+    }
+    let c = this.holdChunks[this.holdChunks.length - 1];
+    if (c === undefined || this.holdPos + need > c.length) {
+      // a chunk's unused tail is filled with newlines (empty lines are skipped on release)
+      if (c !== undefined) c.fill(NL, this.holdPos);
+      c = Buffer.allocUnsafe(Math.max(256 * 1024, need));
+      this.holdChunks.push(c);
+      this.holdPos = 0;
+    }
+    buf.copy(c, this.holdPos, ls, le);
+    c[this.holdPos + need - 1] = NL;
+    this.holdPos += need;
+    this.holdBytes += need;
+    this.linesHeld++;
+    this.heldNow++;
+    return true;
+  }
 
   private lookup(buf: Buffer, ks: number, ke: number, h: number): number {
     const len = ke - ks;
@@ -209,3 +272,4 @@ export class Router {
     }
   };
 }
+

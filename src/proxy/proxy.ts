@@ -78,7 +78,11 @@ export class StatsdProxy {
     return this.admin?.port ?? 0;
   }
 
+  /** Datagrams handed to the socket and not yet sent. */
+  private inflight = 0;
+
   private readonly onSent = (err: Error | null): void => {
+    this.inflight--;
     if (err === null) return;
     this.sendErrors++;
     const now = Date.now();
@@ -89,6 +93,7 @@ export class StatsdProxy {
   };
 
   private readonly emit = (node: number, buf: Buffer, off: number, len: number): void => {
+    this.inflight++;
     this.socket.send(buf, off, len, this.config.nodes[node]!.port, this.addresses[node]!, this.onSent);
   };
 
@@ -129,8 +134,9 @@ export class StatsdProxy {
     await this.listener?.close();
     this.router.flushAll();
     await this.admin?.close();
-    // let the last datagrams leave before closing the socket
-    await new Promise<void>((res) => setImmediate(res));
+    // let the last datagrams leave before closing the socket (at most 2 s)
+    const deadline = Date.now() + 2000;
+    while (this.inflight > 0 && Date.now() < deadline) await new Promise<void>((res) => setTimeout(res, 5));
     await new Promise<void>((res) => this.socket.close(() => res()));
   }
 

@@ -138,7 +138,7 @@ export class Daemon {
     setIngestProbe(() => this.aggregator.packetsReceived);
     this.msgClock = setInterval(() => this.aggregator.noteTime(this.clock.now()), MSG_CLOCK_MS);
     this.msgClock.unref();
-    this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => void this.flush().catch(() => undefined), this.clock);
+    this.timer = new FlushTimer(this.config.flushInterval, this.config.flushAlignment === 'clock' ? 0 : this.startupSec, () => void this.flush().catch(() => undefined), this.clock);
     this.timer.start();
     if (this.config.keyFlush.interval > 0) {
       this.keyFlusher = new KeyFlusher(this.config.keyFlush, () => this.aggregator.takeKeyHits(), componentLogger(this.rootLog, 'keyflush'));

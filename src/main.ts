@@ -16,6 +16,7 @@ import { createLogger, createSyslogLogger } from './log/index.js';
 import { describePluginBackends, validateBackendSections } from './backends/registry.js';
 import { DEFAULT_STOP_DRAIN_MS, DEFAULT_TITLE } from './config/defaults.js';
 import { ConfigReloader } from './reload.js';
+import { runProxy } from './proxy/run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -31,6 +32,7 @@ function packageVersion(): string {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'proxy') return runProxy(process.argv, packageVersion());
   let cli: ReturnType<typeof parseCli>;
   try {
     cli = parseCli(process.argv, packageVersion());

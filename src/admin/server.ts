@@ -14,7 +14,10 @@ import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../c
 import { LogLimiter } from '../selfmetrics/ratelimit.js';
 import { runCommand, type AdminContext, type CommandResult } from './commands.js';
 
-export type { AdminContext, DumpType } from './commands.js';
+export type { AdminContext, CommandResult, DumpType } from './commands.js';
+
+/** Answers one command line (the proxy brings its own; the daemon's is runCommand over an AdminContext). */
+export type CommandRunner = (line: string, nowSec: number) => CommandResult | Promise<CommandResult>;
 
 export const MAX_COMMAND_LINE = 64 * 1024;
 
@@ -47,7 +50,7 @@ class AdminConnection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly ctx: AdminContext,
+    private readonly run: CommandRunner,
     private readonly log: Logger,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -89,7 +92,7 @@ class AdminConnection {
       this.pending = this.pending.subarray(nl + 1);
       let result: ReturnType<typeof runCommand>;
       try {
-        result = runCommand(line, this.ctx, Math.round(Date.now() / 1000));
+        result = this.run(line, Math.round(Date.now() / 1000));
       } catch (err) {
         result = this.failed(err, line);
       }
@@ -144,12 +147,13 @@ class AdminConnection {
 }
 
 export function startAdminServer(
-  ctx: AdminContext,
+  ctx: AdminContext | CommandRunner,
   opts: { address: string; port: number },
   log: Logger,
   limits: AdminLimits = { maxConnections: DEFAULT_MGMT_MAX_CONNECTIONS, idleTimeoutMs: DEFAULT_MGMT_IDLE_TIMEOUT_MS },
   stats: AdminStats = new AdminStats(),
 ): Promise<AdminServer> {
+  const run: CommandRunner = typeof ctx === 'function' ? ctx : (line, nowSec) => runCommand(line, ctx, nowSec);
   const sockets = new Set<Socket>();
   const refusedLog = new LogLimiter(10_000);
   const server: Server = createServer((socket) => {
@@ -163,7 +167,7 @@ export function startAdminServer(
         socket.destroy();
       });
     }
-    new AdminConnection(socket, ctx, log);
+    new AdminConnection(socket, run, log);
   });
   // Past the cap, Node accepts and closes at once ('drop'): idle admin clients cannot take every fd.
   server.maxConnections = limits.maxConnections;

@@ -122,6 +122,7 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
     .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does, in a restricted child process (require limited to os, 5 s limit)')
     .version(version, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
+    .addHelpText('after', '\nCommands:\n  tallyd proxy CONFIG  run as a cluster proxy in front of several tallyd/statsd nodes (the original\'s proxy.js; tallyd proxy --help)')
     .configureOutput({
       writeOut: (s) => { out.stdout += s; },
       writeErr: (s) => { out.stderr += s; },
@@ -187,5 +188,48 @@ export function parseCli(argv: string[], version: string): CliOptions {
   };
   const configPath = positional ?? opts.config;
   if (configPath !== undefined) result.configPath = configPath;
+  return result;
+}
+
+export interface ProxyCliOptions {
+  configPath: string;
+  checkConfig: boolean;
+  allowJsConfig: boolean;
+  logLevel?: string;
+}
+
+/** `tallyd proxy [options] CONFIG` (argv as process.argv, with 'proxy' at argv[2]). Throws CliError. */
+export function parseProxyCli(argv: string[], version: string): ProxyCliOptions {
+  const out = { stdout: '', stderr: '' };
+  const program = new Command('tallyd proxy')
+    .description("Cluster proxy (the original's proxy.js): each line goes to the node the consistent hashring picks for its metric name.")
+    .argument('<config>', "the original's proxy config (nodes, port, mgmt_port, checkInterval, ...)")
+    .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
+    .option('--check-config', 'validate the configuration, print it and exit')
+    .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original does (require limited to os)')
+    .version(version, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print this help and exit')
+    .configureOutput({
+      writeOut: (s) => { out.stdout += s; },
+      writeErr: (s) => { out.stderr += s; },
+    })
+    .exitOverride();
+  try {
+    program.parse(argv.slice(3), { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) throw new CliError(out.stdout || out.stderr, 0, { cause: err });
+      const text = (out.stderr || err.message).trim();
+      throw new CliError(`${text} (see tallyd proxy --help)`, EXIT_USAGE, { cause: err });
+    }
+    throw err;
+  }
+  const opts = program.opts<{ logLevel?: string; checkConfig?: boolean; allowJsConfig?: boolean }>();
+  const result: ProxyCliOptions = {
+    configPath: program.args[0]!,
+    checkConfig: opts.checkConfig === true,
+    allowJsConfig: opts.allowJsConfig === true,
+  };
+  if (opts.logLevel !== undefined) result.logLevel = opts.logLevel;
   return result;
 }

@@ -151,7 +151,7 @@ export class ClusterPrimary {
         idleTimeoutMs: this.config.mgmtIdleTimeout ?? DEFAULT_MGMT_IDLE_TIMEOUT_MS,
       },
     );
-    this.timer = new FlushTimer(this.config.flushInterval, this.startupSec, () => void this.flush(), this.clock);
+    this.timer = new FlushTimer(this.config.flushInterval, this.config.flushAlignment === 'clock' ? 0 : this.startupSec, () => void this.flush(), this.clock);
     this.timer.start();
     this.log.info(
       {

@@ -138,6 +138,11 @@ export interface TallydConfig {
   readonly timerHistogram?: boolean;
   /** Most buckets per sign of one timer's exponential histogram (default 2048). */
   readonly timerHistogramMaxBuckets?: number;
+  /**
+   * 'startup' (default, the original): flushes at startup + k × flushInterval. 'clock': at wall-clock
+   * multiples of flushInterval, so aggregators behind `tallyd proxy` all flush at the same instants.
+   */
+  readonly flushAlignment?: 'startup' | 'clock';
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

@@ -89,6 +89,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
   'timerHistogram', 'timerHistogramMaxBuckets',
   'repeaterQueueBytes',
+  'flushAlignment',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -663,6 +664,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
       repeaterQueueBytes: r.int('repeaterQueueBytes', raw.repeaterQueueBytes, DEFAULT_REPEATER_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
     }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
+    ...(isUnset(raw.flushAlignment) ? {} : { flushAlignment: r.oneOf('flushAlignment', raw.flushAlignment, 'startup', ['startup', 'clock'] as const) }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
     ...(isUnset(raw.maxKeyLength) ? {} : { maxKeyLength: r.int('maxKeyLength', raw.maxKeyLength, DEFAULT_MAX_KEY_LENGTH, 1, MAX_MAX_KEY_LENGTH, `an integer between 1 and ${MAX_MAX_KEY_LENGTH} (bytes)`) }),
     ...(isUnset(raw.keyTableBytes) ? {} : { keyTableBytes: r.int('keyTableBytes', raw.keyTableBytes, DEFAULT_KEY_TABLE_BYTES, MIN_KEY_TABLE_BYTES, MAX_KEY_TABLE_BYTES, `an integer between ${MIN_KEY_TABLE_BYTES} and ${MAX_KEY_TABLE_BYTES} (bytes)`) }),
@@ -691,6 +693,10 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     r.warn("backend 'repeater' is configured but 'repeater' lists no targets");
   }
 
+  if (Array.isArray(raw.nodes)) {
+    // the original's proxy config (proxy.js): run as an aggregator it would forward nothing
+    r.note('nodes', "this is a proxy configuration (the original's proxy.js: nodes, checkInterval, ...); run it with `tallyd proxy <file>`");
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return { config: deepFreeze(config), warnings: r.warnings };
 }

@@ -1,0 +1,284 @@
+/**
+ * `tallyd proxy` black-box: the original's proxy config runs unchanged, every key lands on the node
+ * the original proxy.js (statsd 0.9.0, run here) picks, datagrams are batched under the MTU without
+ * splitting a line, health checks take nodes out and back, the admin commands answer as the original's.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adminCommand, FakeGraphite, MAIN, originalStyleConfig, startDaemon, waitFor } from './harness.js';
+import { FakeNode, nodesConfig, sendLines, startOriginalProxy, startTallydProxy, type RunningProxy } from './proxy-harness.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function nodes(n: number): Promise<FakeNode[]> {
+  const out: FakeNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const node = await new FakeNode().start();
+    cleanups.push(() => node.close());
+    out.push(node);
+  }
+  return out;
+}
+
+async function tallydProxy(ns: readonly FakeNode[], extra = ''): Promise<RunningProxy> {
+  const p = await startTallydProxy(`{
+nodes: [
+${nodesConfig(ns)}
+],
+host: '127.0.0.1',
+port: 0,
+mgmt_port: 0,
+checkInterval: 200,
+cacheSize: 10000
+${extra}
+}`);
+  cleanups.push(() => p.stop());
+  return p;
+}
+
+/** The metric name as the original proxy.js takes it: everything before the first ':'. */
+const nameOf = (line: string): string => line.split(':')[0]!;
+
+/** key → index of the node that received a line `key:<tagValue>|c`. */
+function placement(ns: readonly FakeNode[], marker: string): Map<string, number> {
+  const m = new Map<string, number>();
+  ns.forEach((n, i) => {
+    for (const l of n.lines()) if (l.includes(marker)) m.set(nameOf(l), i);
+  });
+  return m;
+}
+
+function keys(count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    // plain, nested, unicode and Graphite-tagged names; DogStatsD tags follow the value
+    const name = i % 4 === 0 ? `app.req.${i}` : i % 4 === 1 ? `svc${i}.lat.p${i % 7}` : i % 4 === 2 ? `héllo.wörld.${i}` : `cpu;host=h${i};dc=x`;
+    out.push(name);
+  }
+  return out;
+}
+
+describe('tallyd proxy', () => {
+  it("runs the original's exampleProxyConfig.js unchanged (--check-config) and a plain tallyd refuses it by name", () => {
+    const require = createRequire(import.meta.url);
+    const example = join(dirname(require.resolve('statsd/package.json')), 'exampleProxyConfig.js');
+    const out = execFileSync(process.execPath, [MAIN, 'proxy', '--check-config', example], { encoding: 'utf8' });
+    expect(out).toContain('configuration OK');
+    expect(out).toContain('"127.0.0.1:8131"');
+    let err = '';
+    let code = 0;
+    try {
+      execFileSync(process.execPath, [MAIN, '--check-config', example], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      const x = e as { status: number; stderr: string };
+      code = x.status;
+      err = x.stderr;
+    }
+    expect(code).toBe(1);
+    expect(err).toContain("config key 'nodes'");
+    expect(err).toContain('tallyd proxy');
+  });
+
+  it('refuses a proxy config with a bad node, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tallyd-proxy-bad-'));
+    const file = join(dir, 'bad.js');
+    writeFileSync(file, "{ nodes: [{host: '127.0.0.1', port: 8127}], mtu: 10 }");
+    let err = '';
+    try {
+      execFileSync(process.execPath, [MAIN, 'proxy', '--check-config', file], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      err = (e as { stderr: string }).stderr;
+    }
+    expect(err).toContain("config key 'nodes[0].adminport'");
+    expect(err).toContain("config key 'mtu'");
+  });
+
+  it('places every key on the node the original proxy.js picks, with all nodes up and with one down', async () => {
+    const ns = await nodes(3);
+    const original = await startOriginalProxy(ns);
+    cleanups.push(() => original.stop());
+    const ours = await tallydProxy(ns);
+    const names = keys(1200);
+
+    const run = async (round: string): Promise<void> => {
+      // the original forwards each line as it comes; send it lines in ones and in packets of 10
+      await sendLines(original, names.map((k, i) => `${k}:${i}|c|#orig${round}`), 1);
+      await sendLines(ours, names.map((k, i) => `${k}:${i}|c|#ours${round}`), 25);
+      await waitFor(() => placement(ns, `#orig${round}`).size === names.length && placement(ns, `#ours${round}`).size === names.length || undefined,
+        15_000, 'every key at a node');
+      const a = placement(ns, `#orig${round}`);
+      const b = placement(ns, `#ours${round}`);
+      let differ = 0;
+      for (const k of names) if (a.get(k) !== b.get(k)) differ++;
+      expect(differ).toBe(0);
+      // and all three (or two) nodes got some
+      expect(new Set(a.values()).size).toBe(round === 'A' ? 3 : 2);
+    };
+    await run('A');
+
+    // node 1 answers 'health: down': both proxies take it out of the ring
+    ns[1]!.health = 'down';
+    const ringWithout = (text: string): boolean => !text.includes(`127.0.0.1:${ns[1]!.port} `) && text.includes(`127.0.0.1:${ns[0]!.port} `);
+    let oursStatus = '';
+    let origStatus = '';
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      oursStatus = await rawAdmin(ours.mgmtPort, 'status');
+      origStatus = await rawAdmin(original.mgmtPort, 'status');
+      if (ringWithout(oursStatus) && ringWithout(origStatus)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ringWithout(oursStatus)).toBe(true);
+    expect(ringWithout(origStatus)).toBe(true);
+    await run('B');
+  });
+
+  it('batches lines into datagrams no larger than the MTU, never splitting a line; a longer line goes alone', async () => {
+    const ns = await nodes(2);
+    const p = await tallydProxy(ns, ', mtu: 200');
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`batch.k${i % 97}.x${'y'.repeat(i % 40)}:${i}|c`);
+    const long = `long.${'z'.repeat(300)}:1|c`;
+    lines.splice(1500, 0, long);
+    await sendLines(p, lines, 25);
+    const received = (): string[] => ns.flatMap((n) => n.lines());
+    await waitFor(() => received().length >= lines.length || undefined, 15_000, 'every line forwarded');
+    expect(received().sort()).toEqual([...lines].sort());
+    const all = ns.flatMap((n) => n.datagrams);
+    const over = all.filter((d) => d.length > 200);
+    expect(over.map((d) => d.toString())).toEqual([long]);
+    // batched: far fewer datagrams than lines
+    expect(all.length).toBeLessThan(lines.length / 4);
+    const stats = await adminCommand(p.mgmtPort, 'stats');
+    expect(stats).toContain(`proxy.lines_received: ${lines.length}`);
+    expect(stats).toContain('proxy.lines_oversize: 1');
+  });
+
+  it("takes a node out when its admin port refuses or answers 'health: down', and back when it answers up", async () => {
+    const ns = await nodes(3);
+    const p = await tallydProxy(ns);
+    const member = async (i: number): Promise<boolean> => (await rawAdmin(p.mgmtPort, 'status')).includes(`127.0.0.1:${ns[i]!.port} `);
+    expect(await member(0)).toBe(true);
+    ns[0]!.health = 'down';
+    await waitForAsync(async () => !(await member(0)), 'node 0 out');
+    await ns[2]!.closeAdmin();
+    await waitForAsync(async () => !(await member(2)), 'node 2 out');
+    // lines now go to node 1 only
+    await sendLines(p, ['only.one:1|c', 'only.two:1|c', 'only.three:1|c'], 3);
+    await waitFor(() => ns[1]!.lines().length === 3 || undefined, 5000, 'lines at node 1');
+    ns[0]!.health = 'up';
+    await ns[2]!.openAdmin();
+    await waitForAsync(async () => (await member(0)) && (await member(2)), 'nodes back');
+  });
+
+  it("with flushAlignment 'clock', a node's keys leave and return only at the aggregators' flush boundaries", async () => {
+    const ns = await nodes(2);
+    const p = await tallydProxy(ns, ", flushInterval: 1000, flushAlignment: 'clock'");
+    const names = Array.from({ length: 40 }, (_, i) => `edge.k${i}`);
+    const packet = names.map((k) => `${k}:1|c`).join('\n');
+    let sending = true;
+    const pump = (async () => {
+      while (sending) {
+        await p.send(packet);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await waitFor(() => ns[0]!.datagrams.length > 0 && ns[1]!.datagrams.length > 0 || undefined, 5000, 'traffic at both nodes');
+    const onNode0 = new Set(ns[0]!.lines().map(nameOf));
+    const member = async (): Promise<boolean> => (await rawAdmin(p.mgmtPort, 'status')).includes(`127.0.0.1:${ns[0]!.port} `);
+    const tDown = Date.now();
+    ns[0]!.health = 'down';
+    await waitForAsync(async () => !(await member()), 'node 0 out');
+    await new Promise((r) => setTimeout(r, 300));
+    const tUp = Date.now();
+    ns[0]!.health = 'up';
+    await waitForAsync(member, 'node 0 back');
+    await new Promise((r) => setTimeout(r, 300));
+    sending = false;
+    await pump;
+    // node 1 received node 0's keys only in one window, which opened and closed at flush boundaries
+    const moved = ns[1]!.datagrams.map((d, i) => [d, ns[1]!.arrivals[i]!] as const)
+      .filter(([d]) => d.toString().split('\n').some((l) => onNode0.has(nameOf(l))))
+      .map(([, t]) => t);
+    expect(moved.length).toBeGreaterThan(0);
+    const first = moved[0]!;
+    const last = moved[moved.length - 1]!;
+    const backAt = ns[0]!.arrivals.find((t) => t > last)!;
+    expect(first).toBeGreaterThan(tDown);
+    expect(backAt).toBeGreaterThan(tUp);
+    const phase = (t: number): number => t % 1000;
+    // the proxy switches 100 ms after the boundary (lines of moving keys are held from 100 ms before it)
+    expect(phase(first)).toBeGreaterThanOrEqual(100);
+    expect(phase(first)).toBeLessThan(300);
+    expect(phase(backAt)).toBeGreaterThanOrEqual(100);
+    expect(phase(backAt)).toBeLessThan(300);
+    expect(phase(last)).toBeGreaterThan(700);
+  });
+
+  it("an aggregator with flushAlignment 'clock' flushes at wall-clock multiples of flushInterval, not startup-relative", async () => {
+    const g = new FakeGraphite();
+    await g.listen();
+    cleanups.push(() => g.close());
+    // start 0.7 s into a 3 s period: a startup-relative schedule (whole seconds) then flushes at ts ≡ 1 or 2 (mod 3)
+    while (Date.now() % 3000 < 600 || Date.now() % 3000 > 800) await new Promise((r) => setTimeout(r, 20));
+    const d = await startDaemon(originalStyleConfig(g.port, ", flushInterval: 3000, flushAlignment: 'clock'").replace(', flushInterval: 1000\n', ''));
+    cleanups.push(() => d.stop());
+    await waitFor(() => g.lines.length > 0 || undefined, 10_000, 'a flush');
+    const ts = g.lines[0]!.ts;
+    expect(ts % 3).toBe(0);
+  });
+
+  it("answers the original proxy's admin commands", async () => {
+    const ns = await nodes(2);
+    const p = await tallydProxy(ns);
+    expect(await rawAdmin(p.mgmtPort, 'help')).toContain('Commands: config, health, status');
+    const status = await rawAdmin(p.mgmtPort, 'status');
+    expect(status).toMatch(/^uptime: \d+\nnodes: (127\.0\.0\.1:\d+ ){2}\n$/);
+    expect(await rawAdmin(p.mgmtPort, 'health')).toBe('health: up\n');
+    expect(await rawAdmin(p.mgmtPort, 'health down')).toBe('health: down\n');
+    expect(await rawAdmin(p.mgmtPort, 'health')).toBe('health: down\n');
+    expect(await rawAdmin(p.mgmtPort, 'config')).toContain('checkInterval: 200\n');
+    expect(await rawAdmin(p.mgmtPort, 'bogus')).toBe('ERROR\n');
+  });
+});
+
+/** One admin command; the answer is what arrives within a short quiet period (the original has no END marker). */
+async function rawAdmin(port: number, cmd: string): Promise<string> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(port, '127.0.0.1');
+    let data = '';
+    let quiet: NodeJS.Timeout | undefined;
+    const hard = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`admin '${cmd}' timed out`));
+    }, 5000);
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(cmd + '\n'));
+    s.on('data', (d: string) => {
+      data += d;
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        clearTimeout(hard);
+        s.destroy();
+        resolve(data);
+      }, 100);
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitForAsync(fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The Graphite cluster recipe end to end, all real processes: clients → 2 tallyd proxies → 3 tallyd
+ * aggregators (flushAlignment 'clock', 1 s flushes) → carbon-c-relay (carbon_ch) → 2 carbon-caches,
+ * whisper files read back. One topology is shared by the tests, which use disjoint key sets.
+ */
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveCarbon } from './carbon.js';
+import { sleep, statsMap, waitFor } from './harness.js';
+import type { RunningProxy } from './proxy-harness.js';
+import { CHECK_MS, FLUSH_MS, haveRelay, Topology } from './topology.js';
+
+const HashRing = createRequire(import.meta.url)('hashring') as new (
+  servers: Record<string, number>, algo: string, opts: Record<string, unknown>,
+) => { get(key: string): string };
+
+const run = haveCarbon() && haveRelay();
+
+/** One admin command; the answer is what arrives before a short quiet period. */
+async function admin(port: number, cmd: string): Promise<string> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(port, '127.0.0.1');
+    let data = '';
+    let quiet: NodeJS.Timeout | undefined;
+    const hard = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`admin '${cmd}' timed out`));
+    }, 5000);
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(cmd + '\n'));
+    s.on('data', (d: string) => {
+      data += d;
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        clearTimeout(hard);
+        s.destroy();
+        resolve(data);
+      }, cmd === 'stats' && !data.endsWith('END\n\n') ? 200 : 30);
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Sends packets of `perPacket` lines, alternating proxies, paced a little. Returns lines sent per key. */
+async function sendCounts(proxies: readonly RunningProxy[], keys: readonly string[], rounds: number, perPacket = 25): Promise<Map<string, number>> {
+  const sent = new Map<string, number>();
+  let packet: string[] = [];
+  let n = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const k of keys) {
+      packet.push(`${k}:1|c`);
+      sent.set(k, (sent.get(k) ?? 0) + 1);
+      if (packet.length === perPacket) {
+        await proxies[n++ % proxies.length]!.send(packet.join('\n'));
+        packet = [];
+        if (n % 10 === 0) await sleep(2);
+      }
+    }
+  }
+  if (packet.length > 0) await proxies[n % proxies.length]!.send(packet.join('\n'));
+  return sent;
+}
+
+describe.skipIf(!run)('Graphite cluster topology: 2 proxies → 3 aggregators → carbon-c-relay → 2 carbon-caches', () => {
+  const topo = new Topology();
+
+  beforeAll(async () => {
+    await topo.start({ carbons: 2, aggregators: 3, proxies: 2 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await topo.stop();
+  }, 30_000);
+
+  const counted = (keys: readonly string[]): Map<string, number> => new Map(keys.map((k) => [k, topo.total(`stats_counts.${k}`)]));
+
+  it('N counts over many keys arrive exactly once across both carbon stores', async () => {
+    const keys = Array.from({ length: 150 }, (_, i) => `topo.once.k${i}`);
+    const sent = await sendCounts(topo.proxies, keys, 10);
+    const want = [...sent.values()].reduce((a, b) => a + b, 0);
+    await waitFor(() => {
+      let got = 0;
+      for (const k of keys) got += topo.total(`stats_counts.${k}`);
+      return got >= want || undefined;
+    }, 20_000, 'every count in whisper');
+    await sleep(FLUSH_MS * 1.5);
+    for (const k of keys) {
+      expect(topo.total(`stats_counts.${k}`), k).toBe(sent.get(k));
+      expect(topo.stores(`stats_counts.${k}`), k).toBe(1);
+    }
+  });
+
+  it("a timer's percentiles are computed on one aggregator and equal the single-node figures", async () => {
+    const values = Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) + 1);
+    // all in one interval: start 200 ms after a flush boundary
+    while (Date.now() % FLUSH_MS < 200 || Date.now() % FLUSH_MS > 400) await sleep(10);
+    for (let i = 0; i < values.length; i += 20) {
+      const chunk = values.slice(i, i + 20);
+      await topo.proxies[(i / 20) % 2]!.send(chunk.map((v) => `topo.timer.viaproxy:${v}|ms`).join('\n'));
+      // the same values straight to one aggregator: the single-node figures
+      await topo.aggregators[0]!.daemon!.send(chunk.map((v) => `topo.timer.single:${v}|ms`).join('\n'));
+    }
+    const fields = ['count', 'lower', 'upper', 'mean', 'median', 'sum', 'std', 'upper_90', 'mean_90', 'sum_90', 'count_90'];
+    await waitFor(() => fields.every((f) => topo.total(`stats.timers.topo.timer.viaproxy.${f}`) !== 0 && topo.total(`stats.timers.topo.timer.single.${f}`) !== 0) || undefined,
+      20_000, 'timer figures in whisper');
+    await sleep(FLUSH_MS);
+    for (const f of fields) {
+      expect(topo.stores(`stats.timers.topo.timer.viaproxy.${f}`)).toBe(1);
+      expect(topo.total(`stats.timers.topo.timer.viaproxy.${f}`), f).toBe(topo.total(`stats.timers.topo.timer.single.${f}`));
+    }
+    expect(topo.total('stats.timers.topo.timer.viaproxy.count')).toBe(200);
+    expect(topo.total('stats.timers.topo.timer.viaproxy.upper_90')).toBe(180);
+  });
+
+  it('an aggregator killed mid-run loses at most what the proxies count; the others lose nothing; the ring heals within checkInterval; its return splits no interval', async () => {
+    const killed = 1;
+    const killedId = topo.nodeId(killed);
+    const ring = new HashRing(Object.fromEntries(topo.aggregators.map((_, i) => [topo.nodeId(i), 100])), 'md5', { replicas: 0 });
+    const keys = Array.from({ length: 60 }, (_, i) => `topo.kill.k${i}`);
+    const back = Array.from({ length: 60 }, (_, i) => `topo.back.k${i}`);
+    const onKilled = new Set(keys.filter((k) => ring.get(k) === killedId));
+    const backMoves = back.filter((k) => ring.get(k) === killedId);
+    expect(onKilled.size).toBeGreaterThan(0);
+    expect(backMoves.length).toBeGreaterThan(0);
+
+    const sent = new Map<string, number>();
+    const sentBack = new Map<string, number>();
+    let phase = 'kill' as 'kill' | 'back' | 'stop';
+    const pump = (async () => {
+      while (phase !== 'stop') {
+        const add = await sendCounts(topo.proxies, phase === 'kill' ? keys : back, 1, 30);
+        const into = phase === 'kill' ? sent : sentBack;
+        for (const [k, v] of add) into.set(k, (into.get(k) ?? 0) + v);
+        await sleep(20);
+      }
+    })();
+    const lostBefore = await Promise.all(topo.proxies.map(async (p) => Number(statsMap(await admin(p.mgmtPort, 'stats')).get('proxy.lines_lost'))));
+
+    // kill it half-way through an interval
+    await sleep(1500);
+    while (Date.now() % FLUSH_MS < 400 || Date.now() % FLUSH_MS > 600) await sleep(10);
+    const tKill = Date.now();
+    topo.aggregators[killed]!.daemon!.proc.kill('SIGKILL');
+    const inRing = async (p: RunningProxy): Promise<boolean> => (await admin(p.mgmtPort, 'status')).includes(killedId + ' ');
+    const healedAt: number[] = [];
+    for (const p of topo.proxies) {
+      while (await inRing(p)) {
+        if (Date.now() - tKill > 10_000) throw new Error('the ring did not heal');
+        await sleep(20);
+      }
+      healedAt.push(Date.now() - tKill);
+    }
+    // a refused admin port leaves at the next check: within one checkInterval (plus the poll's own time)
+    for (const h of healedAt) expect(h).toBeLessThan(CHECK_MS + 400);
+
+    // traffic on other keys that flows while it comes back: some of them move to it at a boundary
+    await sleep(1200);
+    phase = 'back';
+    await sleep(1200);
+    await topo.startAggregator(killed);
+    const rejoinedAt: number[] = [];
+    const tStart = Date.now();
+    for (const p of topo.proxies) {
+      while (!(await inRing(p))) {
+        if (Date.now() - tStart > 10_000) throw new Error('the node did not rejoin');
+        await sleep(20);
+      }
+      rejoinedAt.push(Date.now());
+    }
+    // both proxies reach the same ring within one checkInterval
+    expect(Math.abs(rejoinedAt[0]! - rejoinedAt[1]!)).toBeLessThan(CHECK_MS);
+    await sleep(2000);
+    phase = 'stop';
+    await pump;
+
+    const lost = (await Promise.all(topo.proxies.map(async (p) => Number(statsMap(await admin(p.mgmtPort, 'stats')).get('proxy.lines_lost')))))
+      .reduce((a, b, i) => a + b - lostBefore[i]!, 0);
+    const wantBack = [...sentBack.values()].reduce((a, b) => a + b, 0);
+    await waitFor(() => {
+      let got = 0;
+      for (const v of counted(back).values()) got += v;
+      return got >= wantBack || undefined;
+    }, 20_000, 'the rejoin phase in whisper');
+    await sleep(FLUSH_MS * 1.5);
+    const got = counted(keys);
+    let missing = 0;
+    for (const k of keys) {
+      if (onKilled.has(k)) {
+        missing += sent.get(k)! - got.get(k)!;
+        expect(got.get(k)!).toBeLessThanOrEqual(sent.get(k)!);
+      } else {
+        expect(got.get(k), `${k} (not on the killed node)`).toBe(sent.get(k));
+      }
+    }
+    expect(missing).toBeGreaterThan(0);
+    expect(missing).toBeLessThanOrEqual(lost);
+    // the node's return moved keys at a boundary: not one whisper point written twice
+    const gotBack = counted(back);
+    for (const k of back) expect(gotBack.get(k), k).toBe(sentBack.get(k));
+  });
+
+  it('a proxy restart loses only the datagrams in flight', async () => {
+    const keys = Array.from({ length: 50 }, (_, i) => `topo.restart.k${i}`);
+    const sent1 = await sendCounts([topo.proxies[0]!], keys, 4);
+    await sleep(100); // read by the proxy: nothing in flight
+    const p = await topo.restartProxy(0);
+    const sent2 = await sendCounts([p], keys, 4);
+    await waitFor(() => keys.every((k) => topo.total(`stats_counts.${k}`) >= sent1.get(k)! + sent2.get(k)!) || undefined, 20_000, 'every count');
+    await sleep(FLUSH_MS);
+    for (const k of keys) expect(topo.total(`stats_counts.${k}`), k).toBe(sent1.get(k)! + sent2.get(k)!);
+  });
+});

@@ -19,6 +19,8 @@ import { KeyFlusher } from './selfmetrics/keyflush.js';
 import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
+import { BAD_LINE_REASONS } from './parser/types.js';
+import { StatusCollector, startStatusPage, type StatusServer } from './status/index.js';
 import {
   applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, runtimeAdminContext,
   runtimeSelfStats, type RuntimeHost,
@@ -63,6 +65,9 @@ export class Daemon {
   private readonly handlePacket: (buf: Buffer, start: number, end: number) => void;
   /** This daemon as the shared runtime pieces (./runtime.ts) see it. */
   private readonly host: RuntimeHost;
+  /** The live status page's data and server (src/status). */
+  private readonly status: StatusCollector;
+  private statusServer: StatusServer | null = null;
 
   constructor(config: TallydConfig, private readonly rootLog: Logger, opts: DaemonOptions = {}) {
     this.config = config;
@@ -71,7 +76,14 @@ export class Daemon {
     this.clock = opts.clock ?? systemClock;
     this.startupSec = Math.round(this.clock.now() / 1000);
     this.health = config.healthStatus;
-    this.aggregator = new Aggregator({ config, onBadLine: badLineLogger(this.dataLog, () => this.clock.now()) });
+    const logBadLine = badLineLogger(this.dataLog, () => this.clock.now());
+    this.aggregator = new Aggregator({
+      config,
+      onBadLine: (reason, buf, start, end) => {
+        logBadLine(reason, buf, start, end);
+        this.status.noteBadLine(BAD_LINE_REASONS[reason] ?? 'unknown', buf, start, end);
+      },
+    });
     this.host = {
       aggregator: this.aggregator,
       rootLog,
@@ -86,6 +98,13 @@ export class Daemon {
       lastFlushDurationMs: () => this.lastFlushDurationMs,
       flushes: () => this.flushes,
     };
+    this.status = new StatusCollector({
+      aggregator: this.aggregator,
+      config: () => this.config,
+      selfStats: () => this.selfStats(),
+      backends: () => this.backends,
+      now: () => this.clock.now(),
+    });
     const ue = config.prefixStats + '.udp_receive_errors';
     this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });
     const aggregator = this.aggregator;
@@ -117,6 +136,7 @@ export class Daemon {
 
     await this.startListeners(this.config);
     this.admin = await this.startAdmin(this.config);
+    this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
     // sliced flush work yields longer while the UDP socket is backlogged (src/aggregator/yield.ts)
     setIngestProbe(() => this.aggregator.packetsReceived);
     this.msgClock = setInterval(() => this.aggregator.noteTime(this.clock.now()), MSG_CLOCK_MS);
@@ -131,6 +151,7 @@ export class Daemon {
       {
         listeners: this.listeners.map((l) => l.description),
         mgmt: `${this.config.mgmtAddress}:${this.admin.port}`,
+        ...(this.statusServer === null ? {} : { status: `http://${this.config.statusPage.address}:${this.statusServer.port}/` }),
         backends: this.backends.map((b) => b.name),
         flushInterval: this.config.flushInterval,
       },
@@ -150,6 +171,7 @@ export class Daemon {
       // capture still happens at the tick (it defines the interval); its compute waits for the previous one
       this.log.warn({ queued: this.computing, flushInterval: this.config.flushInterval }, 'flush: the previous flush is still being computed; this one runs after it');
     }
+    this.status.beforeCapture();
     const job = this.aggregator.captureFlush(this.clock.now());
     const udpErrors = readUdpDrops(this.udpPorts());
     const dropped = this.aggregator.takeDroppedKeys();
@@ -190,6 +212,7 @@ export class Daemon {
     // CPU time of this flush on the event loop: capture + compute slices + hand-off (not wall time)
     this.lastFlushDurationMs = cpuMs + (performance.now() - t0);
     this.flushes++;
+    this.status.afterFlush(this.lastFlushDurationMs, snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length);
     if (this.config.debug) this.log.debug({ ms: this.lastFlushDurationMs, numStats: snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length }, 'flushed');
     return snapshot;
   }
@@ -214,6 +237,8 @@ export class Daemon {
     await Promise.allSettled([...this.backends, ...this.retiring].map((b) => b.stop(Math.max(0, deadline - Date.now()))));
     await this.admin?.close();
     this.admin = null;
+    await this.statusServer?.close();
+    this.statusServer = null;
     this.log.info('stopped');
   }
 
@@ -255,6 +280,16 @@ export class Daemon {
         this.log.error({ err, address: next.mgmtAddress, port: next.mgmtPort }, 'reload: the admin interface could not start on its new address');
       }
       changed.push('mgmt');
+    }
+    if (JSON.stringify(next.statusPage) !== JSON.stringify(prev.statusPage)) {
+      await this.statusServer?.close();
+      this.statusServer = null;
+      try {
+        this.statusServer = await startStatusPage(this.status, next.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
+      } catch (err) {
+        this.log.error({ err, address: next.statusPage.address, port: next.statusPage.port }, 'reload: the status page could not start on its new address');
+      }
+      changed.push('statusPage');
     }
     if (backendView(prev) !== backendView(next)) {
       await this.rebuildBackends(next);
@@ -369,13 +404,13 @@ const RETIRE_DRAIN_MS = 2 ** 31 - 1;
 /** Top-level config fields no backend reads: a change in them alone does not rebuild backends. */
 const NOT_FOR_BACKENDS = new Set([
   'servers', 'udpReader', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
-  'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug',
+  'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'statusPage',
 ]);
 /** The same, as spelled in the raw file. */
 const RAW_NOT_FOR_BACKENDS = new Set([
   'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'automaticConfigReload', 'logLevel', 'log',
   'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer', 'udpReader',
-  'tcpMaxLineLength',
+  'tcpMaxLineLength', 'statusPage',
 ]);
 
 /** What backends may read of a config, as one comparable string. */

@@ -49,6 +49,16 @@ export interface RepeaterTarget {
   readonly port: number;
 }
 
+export interface StatusPageConfig {
+  readonly enabled: boolean;
+  readonly address: string;
+  readonly port: number;
+  /** Whether `port` was set in the config (a busy default port is only a warning). */
+  readonly portConfigured: boolean;
+  /** Required when `address` is not a loopback address. */
+  readonly token: string | undefined;
+}
+
 export interface TallydConfig {
   readonly servers: readonly ServerConfig[];
   readonly mgmtAddress: string;
@@ -97,6 +107,8 @@ export interface TallydConfig {
   readonly maxKeys?: number;
   /** Flushes a counter/timer/set key may go without an update before it is deleted; 0 = never (default). */
   readonly idleKeyTtl?: number;
+  /** The live status page (src/status): HTTP on address:port; a token is required off loopback. */
+  readonly statusPage: StatusPageConfig;
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

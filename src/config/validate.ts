@@ -50,6 +50,8 @@ import {
   PINO_LEVELS,
   TIMER_METRIC_NAMES,
   deepFreeze,
+  DEFAULT_STATUS_ADDRESS,
+  DEFAULT_STATUS_PORT,
 } from './defaults.js';
 import type { GraphiteConfig, HistogramRule, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
 
@@ -66,7 +68,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'repeater', 'repeaterProtocol',
   // tallyd's own
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
-  'stopDrainMs', 'maxKeys', 'idleKeyTtl',
+  'stopDrainMs', 'maxKeys', 'idleKeyTtl', 'statusPage',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -75,6 +77,7 @@ const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
 ]);
 const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod']);
 const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
+const STATUS_PAGE_KEYS: ReadonlySet<string> = new Set(['enabled', 'address', 'port', 'token']);
 const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level']);
 
 /** The original's syslog level names (log.level) → pino levels. */
@@ -478,6 +481,30 @@ function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): 
   return r.oneOf('logLevel', raw.logLevel, fallback, PINO_LEVELS);
 }
 
+/** Loopback addresses, where the status page needs no token. */
+export function isLoopbackAddress(a: string): boolean {
+  return a === 'localhost' || a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a) || a === '::ffff:127.0.0.1';
+}
+
+function readStatusPage(r: Reader, value: unknown): TallydConfig['statusPage'] {
+  const k = r.section('statusPage', value);
+  r.unknownKeys(k, STATUS_PAGE_KEYS, 'statusPage.');
+  const address = r.str('statusPage.address', k.address, DEFAULT_STATUS_ADDRESS, { nonEmpty: true });
+  const token = r.optStr('statusPage.token', k.token);
+  const enabled = r.bool('statusPage.enabled', k.enabled, true);
+  if (enabled && token === undefined && !isLoopbackAddress(address)) {
+    r.note('statusPage.token', `required when statusPage.address is not a loopback address (it is ${describeValue(address)})`);
+  }
+  if (token !== undefined && token.length < 16) r.problem('statusPage.token', 'a string of at least 16 characters', '(hidden)');
+  return {
+    enabled,
+    address,
+    port: r.port('statusPage.port', k.port, DEFAULT_STATUS_PORT, true),
+    portConfigured: !isUnset(k.port),
+    token,
+  };
+}
+
 function readKeyFlush(r: Reader, value: unknown): TallydConfig['keyFlush'] {
   const k = r.section('keyFlush', value);
   r.unknownKeys(k, KEY_FLUSH_KEYS, 'keyFlush.');
@@ -555,6 +582,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
+    statusPage: readStatusPage(r, raw.statusPage),
     configFile: file,
     raw,
   };

@@ -1,6 +1,7 @@
 # tallyd: build once with the dev dependencies, run with the production ones only.
 #   docker build -t tallyd .
-#   docker run -p 8125:8125/udp -p 9102:9102 tallyd            # config/docker.js: UDP in, Prometheus out
+#   docker run -e TALLYD_STATUS_TOKEN=$(openssl rand -hex 16) -p 8125:8125/udp -p 9102:9102 -p 8127:8127 tallyd
+#                                  # config/docker.js: UDP in, Prometheus out, the status page
 #   docker run -v $PWD/my.js:/app/config/my.js tallyd config/my.js
 FROM node:20-bookworm-slim AS build
 # a C toolchain for the native UDP reader (src/native, built by npm ci's install script)
@@ -23,10 +24,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/src/native/build/Release/udp_recv.node ./src/native/build/Release/udp_recv.node
 COPY config ./config
-# StatsD over UDP (and TCP when configured), the admin interface, Prometheus /metrics and /health
-EXPOSE 8125/udp 8126/tcp 9102/tcp
+# StatsD over UDP (and TCP when configured), the admin interface, Prometheus /metrics, the status page and /health
+EXPOSE 8125/udp 8126/tcp 8127/tcp 9102/tcp
 USER node
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9102/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8127/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "dist/src/main.js"]
 CMD ["config/docker.js"]

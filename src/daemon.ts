@@ -21,6 +21,8 @@ import { KeyFlusher } from './selfmetrics/keyflush.js';
 import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
+import { BAD_LINE_REASONS } from './parser/types.js';
+import { StatusCollector, startStatusPage, type StatusServer } from './status/index.js';
 import {
   applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, logMemoryReport,
   reconfigureBackends, runtimeAdminContext,
@@ -73,6 +75,9 @@ export class Daemon {
   private readonly handlePacket: (buf: Buffer, start: number, end: number) => void;
   /** This daemon as the shared runtime pieces (./runtime.ts) see it. */
   private readonly host: RuntimeHost;
+  /** The live status page's data and server (src/status). */
+  private readonly status: StatusCollector;
+  private statusServer: StatusServer | null = null;
 
   constructor(config: TallydConfig, private readonly rootLog: Logger, opts: DaemonOptions = {}) {
     this.config = config;
@@ -82,7 +87,14 @@ export class Daemon {
     this.startedMs = this.clock.now();
     this.startupSec = Math.round(this.startedMs / 1000);
     this.health = config.healthStatus;
-    this.aggregator = new Aggregator({ config, onBadLine: badLineLogger(this.dataLog, () => this.clock.now()) });
+    const logBadLine = badLineLogger(this.dataLog, () => this.clock.now());
+    this.aggregator = new Aggregator({
+      config,
+      onBadLine: (reason, buf, start, end) => {
+        logBadLine(reason, buf, start, end);
+        this.status.noteBadLine(BAD_LINE_REASONS[reason] ?? 'unknown', buf, start, end);
+      },
+    });
     this.host = {
       aggregator: this.aggregator,
       rootLog,
@@ -97,6 +109,13 @@ export class Daemon {
       lastFlushDurationMs: () => this.lastFlushDurationMs,
       flushes: () => this.flushes,
     };
+    this.status = new StatusCollector({
+      aggregator: this.aggregator,
+      config: () => this.config,
+      selfStats: () => this.selfStats(),
+      backends: () => this.backends,
+      now: () => this.clock.now(),
+    });
     const ue = config.prefixStats + '.udp_receive_errors';
     this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });
     const kb = config.prefixStats + '.key_table_bytes';
@@ -134,6 +153,7 @@ export class Daemon {
 
     await this.startListeners(this.config);
     this.admin = await this.startAdmin(this.config);
+    this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
     // sliced flush work yields longer while the UDP socket is backlogged (src/aggregator/yield.ts)
     setIngestProbe(() => this.aggregator.packetsReceived);
     this.msgClock = setInterval(() => this.aggregator.noteTime(this.clock.now()), MSG_CLOCK_MS);
@@ -148,6 +168,7 @@ export class Daemon {
       {
         listeners: this.listeners.map((l) => l.description),
         mgmt: `${this.config.mgmtAddress}:${this.admin.port}`,
+        ...(this.statusServer === null ? {} : { status: `http://${this.config.statusPage.address}:${this.statusServer.port}/` }),
         backends: this.backends.map((b) => b.name),
         flushInterval: this.config.flushInterval,
       },
@@ -167,6 +188,7 @@ export class Daemon {
       // capture still happens at the tick (it defines the interval); its compute waits for the previous one
       this.log.warn({ queued: this.computing, flushInterval: this.config.flushInterval }, 'flush: the previous flush is still being computed; this one runs after it');
     }
+    this.status.beforeCapture();
     const job = this.aggregator.captureFlush(this.clock.now(), final ? { startedMs: this.startedMs } : undefined);
     const udpErrors = readUdpDrops(this.udpPorts());
     const dropped = this.aggregator.takeDroppedKeys();
@@ -213,6 +235,7 @@ export class Daemon {
     // CPU time of this flush on the event loop: capture + compute slices + hand-off (not wall time)
     this.lastFlushDurationMs = cpuMs + (performance.now() - t0);
     this.flushes++;
+    this.status.afterFlush(this.lastFlushDurationMs, snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length);
     if (this.config.debug) this.log.debug({ ms: this.lastFlushDurationMs, numStats: snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length }, 'flushed');
     return snapshot;
   }
@@ -237,6 +260,8 @@ export class Daemon {
     await Promise.allSettled([...this.backends, ...this.retiring].map((b) => b.stop(Math.max(0, deadline - Date.now()))));
     await this.admin?.close();
     this.admin = null;
+    await this.statusServer?.close();
+    this.statusServer = null;
     this.log.info('stopped');
   }
 
@@ -282,6 +307,16 @@ export class Daemon {
         this.log.error({ err, address: next.mgmtAddress, port: next.mgmtPort }, 'reload: the admin interface could not start on its new address');
       }
       changed.push('mgmt');
+    }
+    if (JSON.stringify(next.statusPage) !== JSON.stringify(prev.statusPage)) {
+      await this.statusServer?.close();
+      this.statusServer = null;
+      try {
+        this.statusServer = await startStatusPage(this.status, next.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
+      } catch (err) {
+        this.log.error({ err, address: next.statusPage.address, port: next.statusPage.port }, 'reload: the status page could not start on its new address');
+      }
+      changed.push('statusPage');
     }
     if (fresh !== null) {
       await this.rebuildBackends(next, fresh);
@@ -417,6 +452,7 @@ const NOT_FOR_BACKENDS = new Set([
   'servers', 'udpReader', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
   'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
   'mgmtMaxConnections', 'mgmtIdleTimeout',
+  'statusPage',
 ]);
 /** The same, as spelled in the raw file. */
 const RAW_NOT_FOR_BACKENDS = new Set([
@@ -424,6 +460,7 @@ const RAW_NOT_FOR_BACKENDS = new Set([
   'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer', 'udpReader',
   'tcpMaxLineLength', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
   'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
+  'statusPage',
 ]);
 
 /** What backends may read of a config, as one comparable string. */

@@ -155,6 +155,10 @@ export class Aggregator implements SampleSink {
   private droppedPrefixes: Map<string, number>;
   /** keyFlush: lines per slot per MetricType this keyFlush interval; null when keyFlush is off. */
   private keyHits: Float64Array[] | null;
+  /** Status page (src/status): lines per slot per MetricType while a page is open; null otherwise (one null check per line). */
+  private statusHits: Float64Array[] | null = null;
+  /** Slots created since start (new keys), for the status page's cardinality view. */
+  private keysCreatedTotal = 0;
 
   // The daemon's own counters (never deleted by deleteCounters) and the timestamp_lag gauge.
   private readonly ownKeys: readonly MetricKey[];
@@ -283,6 +287,7 @@ export class Aggregator implements SampleSink {
     const slot = this.slotFor(s, type);
     if (slot < 0) return; // a new key past maxKeys: dropped and counted
     if (this.keyHits !== null) this.keyHits[type]![slot]!++;
+    if (this.statusHits !== null) this.statusHits[type]![slot]!++;
     if (type === MetricType.Counter) {
       // the original's `value * (1 / sampleRate)`: kept for bit-identical sums (v / r can differ in the last bit);
       // saturated at ±MAX_VALUE rather than ±Infinity (finite.ts)
@@ -642,6 +647,13 @@ export class Aggregator implements SampleSink {
   /** Bookkeeping for a slot (re)bound on the slow path: idle count reset, keyFlush hit array sized. */
   private trackNewSlot(type: number, slot: number): void {
     if (this.idleKeyTtl > 0) this.idleFlushes[type]![slot] = 0;
+    this.keysCreatedTotal++;
+    const sh = this.statusHits;
+    if (sh !== null && slot >= sh[type]!.length) {
+      const grown = new Float64Array(Math.max(slot + 1, sh[type]!.length * 2));
+      grown.set(sh[type]!);
+      sh[type] = grown;
+    }
     const hits = this.keyHits;
     if (hits !== null && slot >= hits[type]!.length) {
       const grown = new Float64Array(Math.max(slot + 1, hits[type]!.length * 2));
@@ -1216,6 +1228,81 @@ export class Aggregator implements SampleSink {
       gauges: this.gauges.idx.size,
       sets: this.sets.idx.size,
     };
+  }
+
+  // ---------------------------------------------------------------- status page support (src/status)
+
+  /** Count lines per key (for the status page's top keys) while `on`; off costs one null check per line. */
+  setStatusHits(on: boolean): void {
+    if (on === (this.statusHits !== null)) return;
+    this.statusHits = on ? this.indexes.map((idx) => new Float64Array(Math.max(1024, idx.capacity))) : null;
+  }
+
+  /**
+   * Lines per key since the last call (the `limit` busiest, busiest first) and per type, then resets;
+   * null while status hits are off. Walks every live key: run once per flush, not per request.
+   */
+  takeStatusHits(limit: number): { top: Array<{ type: MetricType; id: string; lines: number }>; byType: number[] } | null {
+    const hits = this.statusHits;
+    if (hits === null) return null;
+    const top: Array<{ type: MetricType; id: string; lines: number }> = [];
+    const byType = [0, 0, 0, 0];
+    let floor = 0;
+    for (let type = 0; type < hits.length; type++) {
+      const h = hits[type]!;
+      const idx = this.indexes[type]!;
+      for (let s = idx.head; s >= 0; s = idx.next[s]!) {
+        const n = h[s]!;
+        if (n === 0) continue;
+        byType[type] += n;
+        if (top.length < limit || n > floor) {
+          top.push({ type: type as MetricType, id: idx.keys[s]!.id, lines: n });
+          if (top.length > limit * 4) {
+            top.sort((a, b) => b.lines - a.lines);
+            top.length = limit;
+            floor = top[limit - 1]!.lines;
+          }
+        }
+      }
+      h.fill(0);
+    }
+    top.sort((a, b) => b.lines - a.lines);
+    if (top.length > limit) top.length = limit;
+    return { top, byType };
+  }
+
+  /** New keys (slots created) since start. */
+  get keysCreated(): number {
+    return this.keysCreatedTotal;
+  }
+
+  /**
+   * Live keys whose canonical id contains `q` (at most `limit`), with this interval's value so far:
+   * a counter's sum, a gauge's value, a timer's number of values, a set's number of members.
+   */
+  inspectKeys(q: string, limit: number): Array<{ type: MetricType; key: MetricKey; value: number }> {
+    const out: Array<{ type: MetricType; key: MetricKey; value: number }> = [];
+    for (let type = 0; type < this.indexes.length && out.length < limit; type++) {
+      const idx = this.indexes[type]!;
+      for (let s = idx.head; s >= 0 && out.length < limit; s = idx.next[s]!) {
+        const key = idx.keys[s]!;
+        if (key.id.includes(q)) out.push({ type: type as MetricType, key, value: this.liveValue(type as MetricType, s) });
+      }
+    }
+    return out;
+  }
+
+  /** This interval's value so far of a live key given by its canonical id; undefined when not live. */
+  liveValueOf(type: MetricType, id: string): number | undefined {
+    const slot = this.slotById(type, id);
+    return slot >= 0 ? this.liveValue(type, slot) : undefined;
+  }
+
+  private liveValue(type: MetricType, slot: number): number {
+    if (type === MetricType.Counter) return this.counters.values[slot]!;
+    if (type === MetricType.Gauge) return this.gauges.values[slot]!;
+    if (type === MetricType.Timer) return this.timers.stats[slot * T_STRIDE + T_N]!;
+    return this.sets.members[slot]?.size ?? 0;
   }
 
   // ---------------------------------------------------------------- partials (multi-core ingest: src/cluster, ./merge.ts)

@@ -25,6 +25,7 @@ import {
   applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, runtimeAdminContext, runtimeSelfStats,
   type RuntimeHost,
 } from '../runtime.js';
+import { StatusCollector, startStatusPage, type StatusServer } from '../status/index.js';
 import { decodePartial, PartialDictionary } from './protocol.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
@@ -94,6 +95,9 @@ export class ClusterPrimary {
   private udpPorts: number[] = [];
   /** This primary as the shared runtime pieces (../runtime.ts) see it. */
   private readonly host: RuntimeHost;
+  /** The status page: it sees the merged state, so live keys appear after the flush that merges them. */
+  private readonly status: StatusCollector;
+  private statusServer: StatusServer | null = null;
 
   constructor(config: TallydConfig, private readonly rootLog: Logger, opts: { clock?: Clock } = {}) {
     this.config = config;
@@ -118,6 +122,13 @@ export class ClusterPrimary {
       flushes: () => this.flushes,
     };
     this.handles = new Array<WorkerHandle | null>(Math.max(2, config.workers ?? 2)).fill(null);
+    this.status = new StatusCollector({
+      aggregator: this.aggregator,
+      config: () => this.config,
+      selfStats: () => this.selfStats(),
+      backends: () => this.backends,
+      now: () => this.clock.now(),
+    });
   }
 
   get currentConfig(): TallydConfig {
@@ -151,6 +162,7 @@ export class ClusterPrimary {
         idleTimeoutMs: this.config.mgmtIdleTimeout ?? DEFAULT_MGMT_IDLE_TIMEOUT_MS,
       },
     );
+    this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
     this.timer = new FlushTimer(this.config.flushInterval, this.config.flushAlignment === 'clock' ? 0 : this.startupSec, () => void this.flush(), this.clock);
     this.timer.start();
     this.log.info(
@@ -216,12 +228,14 @@ export class ClusterPrimary {
     const now = this.clock.now();
     const t0 = performance.now();
     await this.collect(final);
+    this.status.beforeCapture();
     const snapshot = this.aggregator.flush(now, final ? { startedMs: this.startedMs } : undefined);
     const memory = this.aggregator.takeMemoryReport();
     if (memory !== null) logMemoryReport(this.log, memory);
     deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
     this.lastFlushDurationMs = performance.now() - t0;
     this.flushes++;
+    this.status.afterFlush(this.lastFlushDurationMs, snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length);
     return snapshot;
   }
 
@@ -285,6 +299,8 @@ export class ClusterPrimary {
     await Promise.allSettled(this.backends.map((b) => b.stop(Math.max(0, deadline - Date.now()))));
     await this.admin?.close();
     this.admin = null;
+    await this.statusServer?.close();
+    this.statusServer = null;
     await Promise.all(
       this.handles.map(
         (h) =>

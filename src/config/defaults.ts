@@ -78,6 +78,9 @@ export const DEFAULT_STOP_DRAIN_MS = 5000;
  * counter key, ~1.1 KB per timer key (bench/aggregator), so 2,000,000 counters ≈ 0.5 GB.
  */
 export const DEFAULT_MAX_KEYS = 2_000_000;
+/** The status page (statusPage section): on, loopback only, beside the admin port. */
+export const DEFAULT_STATUS_ADDRESS = '127.0.0.1';
+export const DEFAULT_STATUS_PORT = 8127;
 /** tallyd's own: flushes without update before a counter/timer/set key is deleted; 0 = off (as the original). */
 export const DEFAULT_IDLE_KEY_TTL = 0;
 /**

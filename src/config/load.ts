@@ -275,7 +275,7 @@ export function buildConfig(
 }
 
 /** Top-level keys TallydConfig interprets as sections (not echoed again by describeConfig). */
-const INTERPRETED_SECTIONS: ReadonlySet<string> = new Set(['graphite', 'console', 'keyFlush', 'log', 'servers', 'histogram', 'repeater']);
+const INTERPRETED_SECTIONS: ReadonlySet<string> = new Set(['graphite', 'console', 'keyFlush', 'log', 'servers', 'histogram', 'repeater', 'statusPage']);
 
 /** The effective configuration as pretty JSON (for --check-config); Infinity bins print as 'inf'. */
 export function describeConfig(config: TallydConfig): string {

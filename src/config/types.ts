@@ -70,6 +70,16 @@ export interface RepeaterTarget {
   readonly port: number;
 }
 
+export interface StatusPageConfig {
+  readonly enabled: boolean;
+  readonly address: string;
+  readonly port: number;
+  /** Whether `port` was set in the config (a busy default port is only a warning). */
+  readonly portConfigured: boolean;
+  /** Required when `address` is not a loopback address. */
+  readonly token: string | undefined;
+}
+
 export interface TallydConfig {
   readonly servers: readonly ServerConfig[];
   readonly mgmtAddress: string;
@@ -143,6 +153,8 @@ export interface TallydConfig {
    * multiples of flushInterval, so aggregators behind `tallyd proxy` all flush at the same instants.
    */
   readonly flushAlignment?: 'startup' | 'clock';
+  /** The live status page (src/status): HTTP on address:port; a token is required off loopback. */
+  readonly statusPage: StatusPageConfig;
   /** The file this came from, if any. */
   readonly configFile: string | undefined;
   /**

@@ -67,6 +67,8 @@ import {
   PINO_LEVELS,
   TIMER_METRIC_NAMES,
   deepFreeze,
+  DEFAULT_STATUS_ADDRESS,
+  DEFAULT_STATUS_PORT,
 } from './defaults.js';
 import type { GraphiteConfig, HistogramRule, LogConfig, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
 import { resolvePlugin } from '../backends/plugin/resolve.js';
@@ -90,6 +92,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'timerHistogram', 'timerHistogramMaxBuckets',
   'repeaterQueueBytes',
   'flushAlignment',
+  'statusPage',
 ]);
 
 const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
@@ -98,6 +101,7 @@ const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
 ]);
 const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod', 'max_connections', 'idle_timeout']);
 const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
+const STATUS_PAGE_KEYS: ReadonlySet<string> = new Set(['enabled', 'address', 'port', 'token']);
 const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level', 'syslog']);
 const SYSLOG_KEYS: ReadonlySet<string> = new Set(['protocol', 'host', 'port', 'socket']);
 
@@ -583,6 +587,30 @@ function readTitle(r: Reader, value: unknown): string | false {
   return DEFAULT_TITLE;
 }
 
+/** Loopback addresses, where the status page needs no token. */
+export function isLoopbackAddress(a: string): boolean {
+  return a === 'localhost' || a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a) || a === '::ffff:127.0.0.1';
+}
+
+function readStatusPage(r: Reader, value: unknown): TallydConfig['statusPage'] {
+  const k = r.section('statusPage', value);
+  r.unknownKeys(k, STATUS_PAGE_KEYS, 'statusPage.');
+  const address = r.str('statusPage.address', k.address, DEFAULT_STATUS_ADDRESS, { nonEmpty: true });
+  const token = r.optStr('statusPage.token', k.token);
+  const enabled = r.bool('statusPage.enabled', k.enabled, true);
+  if (enabled && token === undefined && !isLoopbackAddress(address)) {
+    r.note('statusPage.token', `required when statusPage.address is not a loopback address (it is ${describeValue(address)})`);
+  }
+  if (token !== undefined && token.length < 16) r.problem('statusPage.token', 'a string of at least 16 characters', '(hidden)');
+  return {
+    enabled,
+    address,
+    port: r.port('statusPage.port', k.port, DEFAULT_STATUS_PORT, true),
+    portConfigured: !isUnset(k.port),
+    token,
+  };
+}
+
 function readKeyFlush(r: Reader, value: unknown): TallydConfig['keyFlush'] {
   const k = r.section('keyFlush', value);
   r.unknownKeys(k, KEY_FLUSH_KEYS, 'keyFlush.');
@@ -675,6 +703,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
         MIN_TIMER_HISTOGRAM_MAX_BUCKETS, MAX_TIMER_HISTOGRAM_MAX_BUCKETS,
         `an integer between ${MIN_TIMER_HISTOGRAM_MAX_BUCKETS} and ${MAX_TIMER_HISTOGRAM_MAX_BUCKETS}`),
     }),
+    statusPage: readStatusPage(r, raw.statusPage),
     configFile: file,
     raw,
   };

@@ -1,0 +1,270 @@
+/**
+ * What the status page shows, gathered off the hot path: per-flush history (kept for the last hour
+ * in fixed rings), the last few bad lines, backend states, the busiest keys of the last interval and
+ * the live key search. Nothing here runs per line: the aggregator counts lines per key only while a
+ * page has asked for data in the last VIEW_WINDOW_MS (see Aggregator.setStatusHits).
+ */
+import type { Aggregator } from '../aggregator/aggregator.js';
+import { graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from '../backends/graphite/format.js';
+import { labelBody, sanitizeLabelName, sanitizeMetricName } from '../backends/prometheus/naming.js';
+import type { Backend, SelfStats } from '../backends/types.js';
+import { DEFAULT_MAX_KEYS } from '../config/defaults.js';
+import type { TallydConfig } from '../config/types.js';
+import { MetricType, type MetricKey } from '../parser/types.js';
+
+/** A page counts as open this long after its last API request. */
+export const VIEW_WINDOW_MS = 30_000;
+/** Busiest keys kept per interval. */
+export const TOP_KEYS = 20;
+/** Bad lines kept for display, and at most this many recorded per second. */
+export const RECENT_BAD_LINES = 10;
+const BAD_LINES_PER_SECOND = 10;
+/** Shown bytes of a bad line. */
+const BAD_LINE_BYTES = 200;
+/** Keys whose flushed values are kept (the ones a page asked for, most recent first), and points per key. */
+export const WATCHED_KEYS = 16;
+export const WATCH_POINTS = 120;
+/** Results of one key search. */
+export const SEARCH_LIMIT = 50;
+
+const TYPE_NAMES = ['counter', 'timer', 'gauge', 'set'] as const;
+export type TypeName = (typeof TYPE_NAMES)[number];
+
+export interface StatusHost {
+  readonly aggregator: Aggregator;
+  config(): TallydConfig;
+  selfStats(): SelfStats;
+  backends(): readonly Backend[];
+  now(): number;
+}
+
+/** A ring of numbers: push at the end, oldest dropped past `cap`. */
+class Ring {
+  private readonly buf: Float64Array;
+  private start = 0;
+  size = 0;
+  constructor(readonly cap: number) {
+    this.buf = new Float64Array(cap);
+  }
+  push(v: number): void {
+    if (this.size < this.cap) this.buf[(this.start + this.size++) % this.cap] = v;
+    else {
+      this.buf[this.start] = v;
+      this.start = (this.start + 1) % this.cap;
+    }
+  }
+  toArray(): number[] {
+    const out = new Array<number>(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = this.buf[(this.start + i) % this.cap]!;
+    return out;
+  }
+}
+
+const HISTORY_FIELDS = [
+  't', 'packetsPerSec', 'linesPerSec', 'badLinesPerSec', 'udpDrops', 'flushMs', 'numStats', 'newKeys', 'liveKeys',
+] as const;
+type HistoryField = (typeof HISTORY_FIELDS)[number];
+
+export interface RecentBadLine {
+  at: number;
+  reason: string;
+  line: string;
+}
+
+export interface KeyView {
+  type: TypeName;
+  id: string;
+  name: string;
+  tags: string[][];
+  /** This interval's value so far (counter sum, gauge value, timer values, set members). */
+  value: number;
+  /** Counters: this interval's sum per second so far; others: null. */
+  ratePerSec: number | null;
+  graphite: string[];
+  prometheus: string;
+}
+
+export class StatusCollector {
+  private lastViewMs = -Infinity;
+  private readonly history: Record<HistoryField, Ring>;
+  private readonly recentBad: RecentBadLine[] = [];
+  private badSecond = 0;
+  private badInSecond = 0;
+  private prev: { at: number; packets: number; lines: number; bad: number; created: number; drops: number | null } | null = null;
+  private top: Array<{ type: TypeName; id: string; lines: number }> = [];
+  private linesByType: number[] | null = null;
+  private intervalStartMs: number;
+  /** `type id` → flushed values (with their flush times), most recently asked for first. */
+  private readonly watched = new Map<string, { t: Ring; v: Ring }>();
+  private names: { config: TallydConfig; graphite: GraphiteFormatOptions } | null = null;
+
+  constructor(private readonly host: StatusHost) {
+    const cap = Math.min(3600, Math.max(60, Math.ceil(3_600_000 / host.config().flushInterval)));
+    this.history = Object.fromEntries(HISTORY_FIELDS.map((f) => [f, new Ring(cap)])) as Record<HistoryField, Ring>;
+    this.intervalStartMs = host.now();
+    this.prev = { at: this.intervalStartMs, packets: 0, lines: 0, bad: 0, created: 0, drops: null };
+  }
+
+  /** A page asked for data: key counting stays on for VIEW_WINDOW_MS. */
+  markViewed(): void {
+    this.lastViewMs = this.host.now();
+    this.host.aggregator.setStatusHits(true);
+  }
+
+  get viewing(): boolean {
+    return this.host.now() - this.lastViewMs < VIEW_WINDOW_MS;
+  }
+
+  /** From the aggregator's bad-line hook: keeps the last few (at most BAD_LINES_PER_SECOND a second are decoded). */
+  noteBadLine(reason: string, buf: Buffer, start: number, end: number): void {
+    const sec = Math.floor(this.host.now() / 1000);
+    if (sec !== this.badSecond) {
+      this.badSecond = sec;
+      this.badInSecond = 0;
+    }
+    if (++this.badInSecond > BAD_LINES_PER_SECOND) return;
+    const line = end > start ? buf.toString('utf8', start, Math.min(end, start + BAD_LINE_BYTES)) : '';
+    this.recentBad.push({ at: this.host.now(), reason, line });
+    if (this.recentBad.length > RECENT_BAD_LINES) this.recentBad.shift();
+  }
+
+  /**
+   * Just before the interval is captured: the watched keys' values, the interval's busiest keys (while
+   * a page is open), then key counting switched off once nobody has looked for VIEW_WINDOW_MS.
+   */
+  beforeCapture(): void {
+    const agg = this.host.aggregator;
+    const now = this.host.now();
+    for (const [k, w] of this.watched) {
+      const sp = k.indexOf(' ');
+      const type = TYPE_NAMES.indexOf(k.slice(0, sp) as TypeName) as MetricType;
+      const v = agg.liveValueOf(type, k.slice(sp + 1));
+      w.t.push(now);
+      w.v.push(v ?? NaN);
+    }
+    const hits = agg.takeStatusHits(TOP_KEYS);
+    if (hits !== null) {
+      this.top = hits.top.map((h) => ({ type: TYPE_NAMES[h.type]!, id: h.id, lines: h.lines }));
+      const secs = Math.max(0.001, (now - this.intervalStartMs) / 1000);
+      this.linesByType = hits.byType.map((n) => n / secs);
+    } else {
+      this.top = [];
+      this.linesByType = null;
+    }
+    if (!this.viewing) agg.setStatusHits(false);
+    this.intervalStartMs = now;
+  }
+
+  /** After each flush's compute: one point of history. */
+  afterFlush(flushMs: number, numStats: number): void {
+    const s = this.host.selfStats();
+    const now = this.host.now();
+    let bad = 0;
+    for (const v of Object.values(s.badLinesByReason)) bad += v;
+    const created = this.host.aggregator.keysCreated;
+    const cur = { at: now, packets: s.packetsReceived, lines: s.linesReceived, bad, created, drops: s.udpReceiveErrors };
+    const p = this.prev;
+    const secs = p === null ? 0 : (now - p.at) / 1000;
+    const rate = (a: number, b: number): number => (secs > 0 ? (a - b) / secs : 0);
+    const h = this.history;
+    h.t.push(now);
+    h.packetsPerSec.push(p === null ? 0 : rate(cur.packets, p.packets));
+    h.linesPerSec.push(p === null ? 0 : rate(cur.lines, p.lines));
+    h.badLinesPerSec.push(p === null ? 0 : rate(cur.bad, p.bad));
+    h.udpDrops.push(p === null || cur.drops === null || p.drops === null ? 0 : Math.max(0, cur.drops - p.drops));
+    h.flushMs.push(flushMs);
+    h.numStats.push(numStats);
+    h.newKeys.push(p === null ? created : created - p.created);
+    const lk = s.liveKeys;
+    h.liveKeys.push(lk.counters + lk.timers + lk.gauges + lk.sets);
+    this.prev = cur;
+  }
+
+  /** The whole page's data (GET /api/status). */
+  status(): Record<string, unknown> {
+    const s = this.host.selfStats();
+    const c = this.host.config();
+    const h = this.history;
+    const last = (r: Ring): number => {
+      const a = r.toArray();
+      return a.length > 0 ? a[a.length - 1]! : 0;
+    };
+    const lk = s.liveKeys;
+    return {
+      now: this.host.now(),
+      flushInterval: c.flushInterval,
+      viewing: this.viewing,
+      ingest: {
+        packets: s.packetsReceived,
+        lines: s.linesReceived,
+        udpReceiveErrors: s.udpReceiveErrors,
+        packetsPerSec: last(h.packetsPerSec),
+        linesPerSec: last(h.linesPerSec),
+        linesPerSecByType: this.linesByType === null
+          ? null
+          : { counters: this.linesByType[0]!, timers: this.linesByType[1]!, gauges: this.linesByType[2]!, sets: this.linesByType[3]! },
+      },
+      badLines: {
+        byReason: Object.entries(s.badLinesByReason).map(([reason, count]) => ({ reason, count })),
+        recent: this.recentBad.slice().reverse(),
+      },
+      keys: { ...lk, total: lk.counters + lk.timers + lk.gauges + lk.sets, maxKeys: c.maxKeys ?? DEFAULT_MAX_KEYS, created: this.host.aggregator.keysCreated },
+      flush: { count: s.flushes, lastMs: s.lastFlushDurationMs },
+      history: Object.fromEntries(HISTORY_FIELDS.map((f) => [f, h[f].toArray()])),
+      backends: this.host.backends().map((b) => ({ name: b.name, lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })) })),
+      topKeys: this.top,
+    };
+  }
+
+  /** Live keys containing `q` (GET /api/keys?q=). */
+  search(q: string): KeyView[] {
+    if (q === '') return [];
+    const agg = this.host.aggregator;
+    const secs = Math.max(0.001, (this.host.now() - this.intervalStartMs) / 1000);
+    return agg.inspectKeys(q, SEARCH_LIMIT).map(({ type, key, value }) => ({
+      type: TYPE_NAMES[type]!,
+      id: key.id,
+      name: key.name,
+      tags: key.tags.map(([k, v]) => [k, v]),
+      value,
+      ratePerSec: type === MetricType.Counter ? value / secs : null,
+      ...this.outputNames(type, key),
+    }));
+  }
+
+  /** A key's flushed values (GET /api/key?type=&id=); the key is watched from now on. */
+  keyHistory(type: TypeName, id: string): { t: number[]; v: number[] } {
+    const k = type + ' ' + id;
+    let w = this.watched.get(k);
+    if (w === undefined) {
+      w = { t: new Ring(WATCH_POINTS), v: new Ring(WATCH_POINTS) };
+      if (this.watched.size >= WATCHED_KEYS) this.watched.delete(this.watched.keys().next().value!);
+    } else this.watched.delete(k);
+    this.watched.set(k, w); // most recently asked for last; the oldest is dropped first
+    return { t: w.t.toArray(), v: w.v.toArray().map((x) => (Number.isNaN(x) ? -1 : x)) };
+  }
+
+  /** The Graphite paths a key flushes under (with this config), and its Prometheus series by default naming. */
+  private outputNames(type: MetricType, key: MetricKey): { graphite: string[]; prometheus: string } {
+    const config = this.host.config();
+    if (this.names === null || this.names.config !== config) this.names = { config, graphite: graphiteFormatOptions(namespaceConfigFrom(config)) };
+    const o = this.names.graphite;
+    const tail = o.suffix + key.graphiteTags;
+    let graphite: string[];
+    if (type === MetricType.Counter) {
+      graphite = [o.counterRatePrefix + key.name + o.counterRateField + tail];
+      if (o.flushCounts) graphite.push(o.counterCountPrefix + key.name + o.counterCountField + tail);
+    } else if (type === MetricType.Timer) {
+      graphite = ['mean', 'upper', 'count'].map((f) => o.timerPrefix + key.name + '.' + f + tail);
+    } else if (type === MetricType.Gauge) {
+      graphite = [o.gaugePrefix + key.name + tail];
+    } else {
+      graphite = [o.setPrefix + key.name + '.count' + tail];
+    }
+    const labels = key.tags.filter(([, v]) => v !== '').map(([k, v]) => [sanitizeLabelName(k), v] as [string, string]);
+    labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const body = labelBody(labels);
+    const prometheus = sanitizeMetricName(key.name) + (body === '' ? '' : '{' + body + '}');
+    return { graphite, prometheus };
+  }
+}

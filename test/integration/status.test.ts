@@ -1,0 +1,105 @@
+/**
+ * The status page's HTTP API, black-box: a spawned daemon, real UDP lines, real HTTP requests.
+ * The key search sees a key as soon as its line is read; ingest figures, bad lines and the busiest
+ * keys come from the flushes; a token guards everything but /health; nothing but GET/HEAD is served.
+ */
+import { describe, expect, it } from 'vitest';
+import { startDaemon, useGraphiteAndDaemon, waitForAsync, type RunningDaemon } from './harness.js';
+
+const env = useGraphiteAndDaemon();
+
+function statusUrl(d: RunningDaemon): string {
+  for (const l of d.stderr) {
+    if (!l.startsWith('{')) continue;
+    const j = JSON.parse(l) as { msg?: string; status?: string };
+    if (j.msg === 'tallyd is up' && j.status !== undefined) return j.status;
+  }
+  throw new Error('the daemon did not report its status page');
+}
+
+interface KeysAnswer {
+  keys: Array<{ type: string; id: string; value: number; graphite: string[]; prometheus: string; tags: string[][] }>;
+}
+
+describe('status page API', () => {
+  it('finds a key as soon as it arrives, with its Graphite and Prometheus names', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 60000,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    const empty = (await (await fetch(base + 'api/keys?q=checkout.latency')).json()) as KeysAnswer;
+    expect(empty.keys).toEqual([]);
+    const sentAt = Date.now();
+    await env.daemon.send('checkout.latency:42|ms|#region:eu\ncheckout.latency.count:1|c');
+    const found = await waitForAsync(async () => {
+      const a = (await (await fetch(base + 'api/keys?q=checkout.latency')).json()) as KeysAnswer;
+      return a.keys.length === 2 ? a : undefined;
+    }, 1000, 'the key in the search within 1 s');
+    expect(Date.now() - sentAt).toBeLessThan(1000);
+    const timer = found.keys.find((k) => k.type === 'timer')!;
+    expect(timer.tags).toEqual([['region', 'eu']]);
+    expect(timer.value).toBe(1);
+    expect(timer.graphite).toContain('stats.timers.checkout.latency.mean;region=eu');
+    expect(timer.prometheus).toBe('checkout_latency{region="eu"}');
+    const counter = found.keys.find((k) => k.type === 'counter')!;
+    expect(counter.graphite).toEqual(['stats.checkout.latency.count', 'stats_counts.checkout.latency.count']);
+  });
+
+  it('reports ingest, bad lines (with the last offending lines), busiest keys and flush history', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    await fetch(base + 'api/status'); // a page is open: lines per key are counted from now on
+    for (let i = 0; i < 30; i++) await env.daemon.send('busy.key:1|c\nquiet.key:1|c\nbusy.key:2|c');
+    await env.daemon.send('this is not statsd');
+    type Status = {
+      ingest: { lines: number; packets: number };
+      badLines: { byReason: Array<{ reason: string; count: number }>; recent: Array<{ reason: string; line: string }> };
+      topKeys: Array<{ type: string; id: string; lines: number }>;
+      history: { t: number[]; linesPerSec: number[] };
+      backends: Array<{ name: string; lines: Array<{ stat: string; value: string }> }>;
+    };
+    const s = await waitForAsync(async () => {
+      const st = (await (await fetch(base + 'api/status')).json()) as Status;
+      return st.topKeys.length > 0 && st.ingest.lines >= 91 ? st : undefined;
+    }, 10_000, 'busiest keys');
+    expect(s.ingest.packets).toBeGreaterThanOrEqual(31);
+    expect(s.topKeys[0]).toEqual({ type: 'counter', id: 'busy.key', lines: 60 });
+    expect(s.topKeys[1]).toEqual({ type: 'counter', id: 'quiet.key', lines: 30 });
+    expect(s.badLines.byReason.find((r) => r.reason === 'no_type')!.count).toBe(1);
+    expect(s.badLines.recent[0]).toEqual(expect.objectContaining({ reason: 'no_type', line: 'this is not statsd' }));
+    expect(s.history.t.length).toBeGreaterThan(0);
+    expect(s.history.linesPerSec.some((v) => v > 0)).toBe(true);
+    expect(s.backends.map((b) => b.name)).toEqual(['graphite']);
+    // a watched key keeps its flushed values
+    await fetch(base + 'api/key?type=counter&id=busy.key');
+    await env.daemon.send('busy.key:5|c');
+    const h = await waitForAsync(async () => {
+      const k = (await (await fetch(base + 'api/key?type=counter&id=busy.key')).json()) as { v: number[] };
+      return k.v.includes(5) ? k : undefined;
+    }, 10_000, 'the watched key\'s flushed value');
+    expect(h.v).toContain(5);
+  });
+
+  it('requires its token for the data (not for the page or /health), and serves only GET and HEAD', async () => {
+    const token = 'a-long-enough-status-token';
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 60000,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'],
+      statusPage: { port: 0, token: '${token}' } }`);
+    const base = statusUrl(env.daemon);
+    expect((await fetch(base + 'api/status')).status).toBe(401);
+    expect((await fetch(base + 'api/keys?q=a')).status).toBe(401);
+    expect((await fetch(base + 'api/key?type=counter&id=a')).status).toBe(401);
+    expect((await fetch(base)).status).toBe(200);
+    expect((await fetch(base + 'api/status', { headers: { authorization: 'Bearer wrong-token-of-some-length' } })).status).toBe(401);
+    expect((await fetch(base + 'api/status', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${base}?token=${token}`)).status).toBe(200);
+    expect((await fetch(base + 'health')).status).toBe(200);
+    expect((await fetch(`${base}api/status?token=${token}`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('refuses to start on a non-loopback address without a token, naming the key', async () => {
+    await expect(
+      startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, backends: ['console'], statusPage: { address: '0.0.0.0', port: 0 } }`),
+    ).rejects.toThrow(/statusPage\.token/);
+  });
+});

@@ -56,6 +56,7 @@ describe('defaults', () => {
       automaticConfigReload: true,
       workers: 1,
       udpReader: 'native',
+      statusPage: { enabled: true, address: '127.0.0.1', port: 8127, portConfigured: false, token: undefined },
       configFile: undefined,
     });
   });

@@ -6,6 +6,7 @@
  * A statsd key is resolved once (mapping, naming, labels, conflicts) into a {@link Binding}, cached
  * per type by the key's canonical id; later flushes cost one Map lookup per key.
  */
+import { saturate } from '../../aggregator/finite.js';
 import type { GaugeStat, SetStat, Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import { MetricType, type MetricKey } from '../../parser/types.js';
 import type { Mapper, ObserverType, StatsdKind } from './mapping.js';

@@ -320,7 +320,8 @@ export function summarizeHistogram(
   out.reserve(thresholds.length);
   const rank = (r: number): number => Math.min(Math.max(r, 1), hn);
   const mid = Math.floor(hn / 2);
-  out.median = hn % 2 ? hist.valueAt(mid + 1) : (hist.valueAt(rank(mid)) + hist.valueAt(mid + 1)) / 2;
+  // (halves added: the sum of two values near MAX_VALUE would overflow; figures are saturated, aggregator/finite.ts)
+  out.median = saturate(hn % 2 ? hist.valueAt(mid + 1) : hist.valueAt(rank(mid)) / 2 + hist.valueAt(mid + 1) / 2);
   const estSum = hist.totalSum;
   const estSq = hist.totalSquares;
   for (let t = 0; t < thresholds.length; t++) {
@@ -345,7 +346,7 @@ export function summarizeHistogram(
       sq = restSq <= firstSq ? restSq : agg.sumSquares - firstSq;
     }
     const bound = hist.valueAt(inside ? rank(num) : rank(n - num + 1));
-    out.put(t, num, sum / num, bound, sum, sq);
+    out.put(t, num, saturate(saturate(sum) / num), saturate(bound), saturate(sum), saturate(sq));
   }
   const mean = agg.sum / n;
   out.lower = agg.min;

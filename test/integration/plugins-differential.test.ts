@@ -89,7 +89,7 @@ async function drive(file: string, udpPort: number, mgmtPort: number): Promise<{
 
 /**
  * The documented differences, normalised: statsd.timestamp_lag's value (a measure of each run's own
- * timing), tallyd's own gauge statsd.udp_receive_errors, and rinfo's content (tallyd gives no sender
+ * timing), tallyd's own gauges statsd.udp_receive_errors, statsd.key_table_bytes and statsd.tcp_*, and rinfo's content (tallyd gives no sender
  * address; only the keys and size are recorded). Packets are compared as a sorted list.
  */
 function normalise(rec: Recording[]): unknown {
@@ -97,6 +97,8 @@ function normalise(rec: Recording[]): unknown {
     const m = structuredClone(r.metrics) as { gauges: Record<string, unknown> };
     if ('statsd.timestamp_lag' in m.gauges) m.gauges['statsd.timestamp_lag'] = 'number';
     delete m.gauges['statsd.udp_receive_errors'];
+    delete m.gauges['statsd.key_table_bytes'];
+    for (const k of Object.keys(m.gauges)) if (k.startsWith('statsd.tcp_')) delete m.gauges[k];
     return { ...r, metrics: m };
   });
   return {

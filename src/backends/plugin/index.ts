@@ -189,7 +189,14 @@ export class PluginBackend implements Backend {
   constructor(readonly name: string, private readonly ctx: BackendContext) {}
 
   async start(): Promise<void> {
-    this.plugin = loaded.get(this.name) ?? (await loadPlugin(this.name, this.ctx));
+    const already = loaded.get(this.name);
+    if (already !== undefined) {
+      // a reload: the original never runs init twice, and neither does tallyd
+      this.ctx.log.info({ module: already.location.file }, `npm backend "${this.name}" stays loaded: changes to its own settings apply at restart`);
+      this.plugin = already;
+      return;
+    }
+    this.plugin = await loadPlugin(this.name, this.ctx);
   }
 
   async flush(snapshot: Snapshot): Promise<void> {

@@ -132,8 +132,8 @@ function packageRoot(file: string): string {
 
 /** Loaded plug-ins by the name written in `backends`. */
 const loaded = new Map<string, LoadedPlugin>();
-/** The original's metrics object of a snapshot, shared by every plug-in. */
-const metricsCache = new WeakMap<Snapshot, OriginalMetrics>();
+/** The original's metrics object of a snapshot (built in slices), shared by every plug-in. */
+const metricsCache = new WeakMap<Snapshot, Promise<OriginalMetrics>>();
 
 let guardInstalled = false;
 /**
@@ -202,11 +202,12 @@ export class PluginBackend implements Backend {
   async flush(snapshot: Snapshot): Promise<void> {
     const p = this.plugin;
     if (p === null || p.emitter.listenerCount('flush') === 0) return;
-    let metrics = metricsCache.get(snapshot);
-    if (metrics === undefined) {
-      metrics = originalMetrics(snapshot, this.ctx.config);
-      metricsCache.set(snapshot, metrics);
+    let building = metricsCache.get(snapshot);
+    if (building === undefined) {
+      building = originalMetrics(snapshot, this.ctx.config);
+      metricsCache.set(snapshot, building);
     }
+    const metrics = await building;
     const t0 = performance.now();
     p.emit('flush', 'flush', [snapshot.timestamp, metrics]);
     const ms = performance.now() - t0;

@@ -4,7 +4,7 @@
  * each was found; a plug-in that throws everywhere costing nothing to Graphite or to ingest.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -110,6 +110,14 @@ describe('--check-config says where each npm backend was found', () => {
     const viaNodePath = spawnSync(process.execPath, [MAIN, join(dir, 'n.js'), '--check-config'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_PATH: dir } });
     expect(viaNodePath.status).toBe(0);
     expect(viaNodePath.stdout).toContain(`backend "recorder.cjs": ${join(dir, 'recorder.cjs')} (found from NODE_PATH)`);
+
+    // a bare name in node_modules next to the config comes first, before tallyd's own installation
+    const local = join(dir, 'node_modules', 'statsd-udpkv-backend');
+    mkdirSync(local, { recursive: true });
+    writeFileSync(join(local, 'package.json'), '{ "name": "statsd-udpkv-backend", "main": "main.js" }');
+    writeFileSync(join(local, 'main.js'), 'exports.init = function () { return true; };\n');
+    const near = spawnSync(process.execPath, [MAIN, cfg, '--check-config'], { encoding: 'utf8', timeout: 20_000 });
+    expect(near.stdout).toContain(`backend "statsd-udpkv-backend": ${join(local, 'main.js')} (found from config file directory)`);
 
     writeFileSync(join(dir, 'bad.js'), `{ port: 0, mgmt_port: 0, backends: ['statsd-no-such-backend'] }`);
     const bad = spawnSync(process.execPath, [MAIN, join(dir, 'bad.js'), '--check-config'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_PATH: '' } });

@@ -132,8 +132,8 @@ function packageRoot(file: string): string {
 
 /** Loaded plug-ins by the name written in `backends`. */
 const loaded = new Map<string, LoadedPlugin>();
-/** The original's metrics object of a snapshot, shared by every plug-in. */
-const metricsCache = new WeakMap<Snapshot, OriginalMetrics>();
+/** The original's metrics object of a snapshot (built in slices), shared by every plug-in. */
+const metricsCache = new WeakMap<Snapshot, Promise<OriginalMetrics>>();
 
 let guardInstalled = false;
 /**
@@ -189,17 +189,25 @@ export class PluginBackend implements Backend {
   constructor(readonly name: string, private readonly ctx: BackendContext) {}
 
   async start(): Promise<void> {
-    this.plugin = loaded.get(this.name) ?? (await loadPlugin(this.name, this.ctx));
+    const already = loaded.get(this.name);
+    if (already !== undefined) {
+      // a reload: the original never runs init twice, and neither does tallyd
+      this.ctx.log.info({ module: already.location.file }, `npm backend "${this.name}" stays loaded: changes to its own settings apply at restart`);
+      this.plugin = already;
+      return;
+    }
+    this.plugin = await loadPlugin(this.name, this.ctx);
   }
 
   async flush(snapshot: Snapshot): Promise<void> {
     const p = this.plugin;
     if (p === null || p.emitter.listenerCount('flush') === 0) return;
-    let metrics = metricsCache.get(snapshot);
-    if (metrics === undefined) {
-      metrics = originalMetrics(snapshot, this.ctx.config);
-      metricsCache.set(snapshot, metrics);
+    let building = metricsCache.get(snapshot);
+    if (building === undefined) {
+      building = originalMetrics(snapshot, this.ctx.config);
+      metricsCache.set(snapshot, building);
     }
+    const metrics = await building;
     const t0 = performance.now();
     p.emit('flush', 'flush', [snapshot.timestamp, metrics]);
     const ms = performance.now() - t0;

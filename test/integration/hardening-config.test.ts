@@ -212,8 +212,10 @@ describe('a reload that throws while it is applied (issue 12, point 4)', () => {
     const base = `, backends: [ './backends/graphite', 'prometheus' ], automaticConfigReload: false`;
     const d = await daemonOn(originalStyleConfig(g.port, `${base}, prometheus: { port: 0, address: '127.0.0.1' }`));
     const prom = await prometheusPort(d);
-    // the reload reads the mapping file twice: validation gets a valid file, the backend's constructor an invalid one
-    const writer = spawn('sh', ['-c', `printf 'mappings: []\\n' > "$1"; sleep 0.3; printf 'mappings: [\\n' > "$1"`, 'sh', fifo], { stdio: 'ignore' });
+    // the reload reads the mapping file (a FIFO) twice: validation gets a valid file, the backend's constructor an
+    // invalid one. Each write opens the FIFO, so each pairs with one read; the second waits 1 s so that the first
+    // reader has closed it (not a wait for the daemon: each read blocks until its write comes)
+    const writer = spawn('sh', ['-c', `printf 'mappings: []\\n' > "$1"; sleep 1; printf 'mappings: [\\n' > "$1"`, 'sh', fifo], { stdio: 'ignore' });
     cleanups.push(async () => {
       if (writer.exitCode === null) writer.kill('SIGKILL');
     });

@@ -12,7 +12,7 @@
  *
  * A placeholder may stand for a whole number value too: mgmt_port: '${ENV:ADMIN_PORT}'.
  * Files that must keep their code can be run as the original does with --allow-js-config
- * (node:vm, `require` limited to 'os').
+ * (in a separate, permission-restricted Node process killed after 5 s; `require` limited to 'os').
  *
  * Check a file with:   tallyd --check-config config/example.js
  * Every key is optional; the defaults are shown in [brackets].
@@ -51,7 +51,7 @@
   /* ---- Aggregation ----------------------------------------------------------------------- */
 
 , flushInterval: 10000            // ms between flushes [10000]
-, percentThreshold: [ 90, 99 ]    // timer percentiles: a number or a list; negative = "top" N% [90]
+, percentThreshold: [ 90, 99 ]    // timer percentiles: a number or a list (at most 100); negative = "top" N% [90]
 , flush_counts: true              // also send stats_counts / .count for counters [true]
 , calculatedTimerMetrics: [ 'count', 'count_ps', 'lower', 'mean', 'median', 'std', 'sum',
     'sum_squares', 'upper', 'mean_percent', 'upper_percent', 'sum_percent', 'histogram' ]

@@ -56,6 +56,9 @@ export const MSG_CLOCK_MS = 250;
 const EMPTY_SAMPLES = new Float64Array(0);
 /** Key-table type offset of the canonical-id entries (raw entries use the MetricType itself, 0-3). */
 const CANON = 4;
+/** Slots (a power of two) and longest key of the cache of raw keys that sanitise to nothing. */
+const NAMELESS_CACHE = 64;
+const NAMELESS_MAX_BYTES = 256;
 /** Distinct key prefixes remembered per interval for the maxKeys warning (bounds its memory). */
 const DROPPED_PREFIX_LIMIT = 10_000;
 /** Set names remembered per interval for the setMaxMembers warning. */
@@ -500,13 +503,14 @@ export class Aggregator implements SampleSink {
       this.badLine(BadLine.KeyTooLong, buf, ks, te > ts ? te : ke);
       return -1;
     }
-    const key = this.decodeKey(buf, ks, ke, ts, te);
     // a name that sanitises to nothing (`!!!`, `日本`, `#k=v`, `...`) would be a nameless series: a bad
-    // line (its raw bytes get no table entry, so each such line comes back here)
-    if (isNamelessKey(key.name)) {
+    // line (its raw bytes get no table entry; a small cache spares the decode of a repeated one)
+    if (this.knownNameless(buf, ks, ke)) {
       this.badLine(BadLine.EmptyKey, buf, ks, ke);
       return -1;
     }
+    const key = this.decodeKey(buf, ks, ke, ts, te);
+    if (isNamelessKey(key.name)) return this.namelessKey(buf, ks, ke);
     const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
     let slot = this.slotById(type, key.id);
@@ -615,6 +619,28 @@ export class Aggregator implements SampleSink {
     }
     idx.refs[slot]!++;
     return true;
+  }
+
+  /**
+   * Raw key bytes seen to sanitise to nothing, by hash (direct-mapped, NAMELESS_CACHE slots of keys up
+   * to NAMELESS_MAX_BYTES): such keys get no table entry, and a flood of one of them would otherwise be
+   * decoded and sanitised per line (measured 1.6-8.8 µs a line, against ~0.2 for a valid one).
+   * The name depends on the key bytes only (tags never make one), so the tags are not part of it.
+   */
+  private readonly nameless: (Buffer | null)[] = new Array<Buffer | null>(NAMELESS_CACHE).fill(null);
+
+  private knownNameless(buf: Buffer, ks: number, ke: number): boolean {
+    const known = this.nameless[hashKeyBytes(buf, ks, ke) & (NAMELESS_CACHE - 1)]!;
+    if (known === null || known.length !== ke - ks) return false;
+    for (let i = 0; i < known.length; i++) if (known[i] !== buf[ks + i]) return false;
+    return true;
+  }
+
+  /** A line whose name sanitises to nothing (`!!!`, `日本`, `#k=v`, `...`): a bad line (`empty_key`), never a nameless series. */
+  private namelessKey(buf: Buffer, ks: number, ke: number): number {
+    if (ke - ks <= NAMELESS_MAX_BYTES) this.nameless[hashKeyBytes(buf, ks, ke) & (NAMELESS_CACHE - 1)] = Buffer.from(buf.subarray(ks, ke));
+    this.badLine(BadLine.EmptyKey, buf, ks, ke);
+    return -1;
   }
 
   /** Live keys of every type (the daemon's own included), compared with maxKeys. */
@@ -1142,6 +1168,7 @@ export class Aggregator implements SampleSink {
     if (c.keyNameSanitize !== this.sanitize) {
       // raw bytes now canonicalise differently: forget every raw → slot mapping
       this.sanitize = c.keyNameSanitize;
+      this.nameless.fill(null);
       this.table.clear();
       for (const idx of this.indexes) idx.refs.fill(0);
       this.staleEntries = 0;

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { flushWith, MAIN, originalStyleConfig, sleep, useCleanups, waitFor, type RunningDaemon } from './harness.js';
+import { flushWith, MAIN, originalStyleConfig, sleep, startDaemon, useCleanups, waitFor, type RunningDaemon } from './harness.js';
 import { httpGet, prometheusPort } from './prometheus-helpers.js';
 
 const { cleanups, graphiteOn, daemonOn } = useCleanups();
@@ -163,30 +163,27 @@ describe('--allow-js-config runs the file in a child process (issue 9, point 16)
       graphiteHost: '127.0.0.1', graphitePort: ${g.port}, port: 0, address: '127.0.0.1', mgmt_port: 0,
       flushInterval: 1000, automaticConfigReload: false, title: ${escapeCode}
     }`;
-    const dir2 = mkdtempSync(join(tmpdir(), 'tallyd-js-cfg-'));
-    const file = join(dir2, 'config.js');
-    writeFileSync(file, text);
-    const proc = spawn(process.execPath, [MAIN, file, '--allow-js-config'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
-    proc.stdout.resume();
-    cleanups.push(async () => {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await new Promise((res) => proc.on('exit', res));
-      }
-    });
-    const up = await waitFor(() => {
-      if (proc.exitCode !== null) throw new Error(`tallyd exited: ${err}`);
-      for (const l of err.split('\n')) if (l.includes('"tallyd is up"')) return JSON.parse(l) as { mgmt: string };
-      return undefined;
-    }, 20_000, 'tallyd is up');
+    const d = await startDaemon(text, ['--allow-js-config']);
+    cleanups.push(() => d.stop());
     expect(existsSync(marker)).toBe(false);
     // the file ran, in a process that is not the daemon
-    const cfg = await adminUntil(Number(up.mgmt.slice(up.mgmt.lastIndexOf(':') + 1)), 'config', /title: \d+\n/);
+    const cfg = await adminUntil(d.mgmtPort, 'config', /title: \d+\n/);
     const title = /title: (\d+)/.exec(cfg);
     expect(title).not.toBeNull();
-    expect(Number(title![1])).not.toBe(proc.pid);
+    expect(Number(title![1])).not.toBe(d.proc.pid);
+
+    // a reload of a file that spins is stopped too, and ingest and flushes go on while it runs
+    const before = d.stderr.length;
+    writeFileSync(d.configFile, `({ graphiteHost: '127.0.0.1', graphitePort: ${g.port}, port: 0, address: '127.0.0.1', mgmt_port: 0,
+      flushInterval: 1000, automaticConfigReload: false, get title() { for (;;) {} } })`);
+    d.proc.kill('SIGHUP');
+    await waitFor(() => d.stderr.slice(before).some((l) => l.includes('SIGHUP: reloading')), 10_000, 'the reload to start');
+    await d.send('during.reload:1|c');
+    await flushWith(g, 'stats_counts.during.reload');
+    expect(d.stderr.slice(before).some((l) => l.includes('config reload refused'))).toBe(false); // the flush came first
+    const outcome = await waitFor(() => d.stderr.slice(before).find((l) => l.includes('config reload refused')), 15_000, 'the refusal');
+    expect(outcome).toContain('did not finish within 5 s');
+    expect(d.proc.exitCode).toBeNull();
   });
 
   it('a promise or a getter that spins forever cannot hang start-up: it is stopped with a clear message', async () => {
@@ -212,8 +209,10 @@ describe('a reload that throws while it is applied (issue 12, point 4)', () => {
     const base = `, backends: [ './backends/graphite', 'prometheus' ], automaticConfigReload: false`;
     const d = await daemonOn(originalStyleConfig(g.port, `${base}, prometheus: { port: 0, address: '127.0.0.1' }`));
     const prom = await prometheusPort(d);
-    // the reload reads the mapping file twice: validation gets a valid file, the backend's constructor an invalid one
-    const writer = spawn('sh', ['-c', `printf 'mappings: []\\n' > "$1"; sleep 0.3; printf 'mappings: [\\n' > "$1"`, 'sh', fifo], { stdio: 'ignore' });
+    // the reload reads the mapping file (a FIFO) twice: validation gets a valid file, the backend's constructor an
+    // invalid one. Each write opens the FIFO, so each pairs with one read; the second waits 1 s so that the first
+    // reader has closed it (not a wait for the daemon: each read blocks until its write comes)
+    const writer = spawn('sh', ['-c', `printf 'mappings: []\\n' > "$1"; sleep 1; printf 'mappings: [\\n' > "$1"`, 'sh', fifo], { stdio: 'ignore' });
     cleanups.push(async () => {
       if (writer.exitCode === null) writer.kill('SIGKILL');
     });

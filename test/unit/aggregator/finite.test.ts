@@ -129,6 +129,18 @@ describe('names that sanitise to nothing are bad lines (empty_key)', () => {
     expect(counter(s, 'ok')).toBe(1);
   });
 
+  it('a flood of one nameless key is counted line by line (from a cache after the first), and forgotten when sanitising is turned off', () => {
+    const agg = makeAggregator();
+    for (let i = 0; i < 50; i++) send(agg, Array.from({ length: 20 }, () => '!!!:1|c|#a:b').join('\n'));
+    agg.flush(1000);
+    expect(agg.badLinesByReason[BadLine.EmptyKey]).toBe(1000);
+    agg.reconfigure(testConfig({ keyNameSanitize: false }));
+    agg.flush(2000); // (a reconfigure applies at a flush)
+    send(agg, '!!!:1|c|#a:b');
+    expect(counter(agg.flush(3000), '!!!;a=b')).toBe(1);
+    expect(agg.badLinesByReason[BadLine.EmptyKey]).toBe(1000);
+  });
+
   it('with keyNameSanitize off, a raw name is kept unless it is empty once tags are split off', () => {
     const agg = makeAggregator({ keyNameSanitize: false });
     send(agg, '!!!:1|c\n#k=v:1|c');

@@ -89,6 +89,7 @@ export class Daemon {
       udpPorts: () => this.udpPorts(),
       lastFlushDurationMs: () => this.lastFlushDurationMs,
       flushes: () => this.flushes,
+      tcpStats: () => this.tcpStats,
     };
     const ue = config.prefixStats + '.udp_receive_errors';
     this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });

@@ -6,7 +6,7 @@
  * counted), and a connection idle for idleTimeoutMs is closed (counted), so that idle or trickling
  * peers cannot take every file descriptor from Graphite and the admin interface.
  */
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { GaugeStat } from '../aggregator/snapshot.js';
@@ -164,6 +164,36 @@ export class TcpStats {
 
 function ownKey(name: string): MetricKey {
   return Object.freeze({ name, tags: Object.freeze([]), graphiteTags: '', id: name });
+}
+
+/** The soft open-file limit of this process (Linux /proc/self/limits), or null where unknown. */
+export function openFileLimit(): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    return soft === undefined || soft === 'unlimited' ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+/** File descriptors kept free besides the connection caps: UDP sockets, Graphite, Prometheus, files, Node's own. */
+const FD_HEADROOM = 64;
+
+/**
+ * A WARN when the TCP and admin connection caps together leave less than FD_HEADROOM of the open-file
+ * limit: the caps would then not protect Graphite and admin from running out of descriptors.
+ */
+export function checkFdBudget(servers: readonly ServerConfig[], mgmtMaxConnections: number, log: Logger, limit = openFileLimit()): boolean {
+  if (limit === null) return true;
+  let caps = mgmtMaxConnections;
+  for (const s of servers) if (s.server === 'tcp') caps += s.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
+  if (caps + FD_HEADROOM <= limit) return true;
+  log.warn(
+    { openFileLimit: limit, connectionCaps: caps, headroom: FD_HEADROOM },
+    `the TCP and admin connection caps (${caps} in total) leave less than ${FD_HEADROOM} of the open-file limit (${limit}): lower tcpMaxConnections or raise ulimit -n`,
+  );
+  return false;
 }
 
 export function startTcpListener(

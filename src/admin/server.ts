@@ -17,6 +17,8 @@ import { runCommand, type AdminContext, type CommandResult } from './commands.js
 export type { AdminContext, DumpType } from './commands.js';
 
 export const MAX_COMMAND_LINE = 64 * 1024;
+/** Longest run of writes of a chunked answer before the event loop is given back, ms. */
+const WRITE_SLICE_MS = 5;
 
 export interface AdminServer {
   readonly port: number;
@@ -93,11 +95,12 @@ class AdminConnection {
       } catch (err) {
         result = this.failed(err, line);
       }
-      if (result instanceof Promise) {
-        // a command that walks the keys runs in slices: nothing more is read until it has answered
+      if (result instanceof Promise || typeof result.output !== 'string') {
+        // a command that walks the keys runs in slices, and a long answer is written in chunks:
+        // nothing more is read until it has answered
         this.busy = true;
         this.socket.pause();
-        result.then(
+        Promise.resolve(result).then(
           (r) => this.answered(r),
           (err: unknown) => this.answered(this.failed(err, line)),
         );
@@ -107,22 +110,46 @@ class AdminConnection {
     }
   }
 
-  private answered(result: CommandResult): void {
-    this.busy = false;
-    if (this.ended) return;
-    if (!this.write(result)) return;
+  private async answered(result: CommandResult): Promise<void> {
+    if (typeof result.output !== 'string') {
+      await this.writeChunks(result.output);
+      this.busy = false;
+      if (this.ended) return;
+      // the client is not reading: the drain handler resumes
+      if (this.socket.writableNeedDrain) return;
+    } else {
+      this.busy = false;
+      if (this.ended || !this.write(result)) return;
+    }
     this.socket.resume();
     this.process();
   }
 
-  /** Writes an answer; false when the connection is done or the client is not reading (paused until drain). */
+  /**
+   * Writes a long answer chunk by chunk, giving the event loop back every few ms (turning a 40 MB answer
+   * into bytes at once would hold ingest for a second).
+   */
+  private async writeChunks(chunks: readonly string[]): Promise<void> {
+    let t0 = performance.now();
+    for (const c of chunks) {
+      if (this.ended) return;
+      this.socket.write(c);
+      if (performance.now() - t0 >= WRITE_SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        t0 = performance.now();
+      }
+    }
+  }
+
+  /** Writes a short answer; false when the connection is done or the client is not reading (paused until drain). */
   private write(result: CommandResult): boolean {
+    const output = typeof result.output === 'string' ? result.output : result.output.join('');
     if (result.close) {
       this.ended = true;
-      this.socket.end(result.output);
+      this.socket.end(output);
       return false;
     }
-    if (result.output !== '' && !this.socket.write(result.output)) {
+    if (output !== '' && !this.socket.write(output)) {
       // The client is not reading: stop taking commands until it does.
       this.socket.pause();
       return false;

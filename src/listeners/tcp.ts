@@ -103,7 +103,7 @@ export class LineFramer {
       let cap = Math.max(256, this.pending.length * 2);
       while (cap < need) cap *= 2;
       cap = Math.min(cap, this.maxLineLength + 1);
-      const grown = Buffer.allocUnsafe(Math.max(cap, need));
+      const grown = Buffer.allocUnsafeSlow(Math.max(cap, need)); // (not from the shared pool: it may be kept)
       this.pending.copy(grown, 0, 0, this.pendingLen);
       this.copiedBytes += this.pendingLen;
       this.pending = grown;

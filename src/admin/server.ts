@@ -51,6 +51,7 @@ class AdminConnection {
     private readonly socket: Socket,
     private readonly ctx: AdminContext,
     private readonly log: Logger,
+    private readonly idleTimeoutMs = 0,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -100,6 +101,7 @@ class AdminConnection {
         // nothing more is read until it has answered
         this.busy = true;
         this.socket.pause();
+        if (this.idleTimeoutMs > 0) this.socket.setTimeout(0); // a long command is not idleness
         Promise.resolve(result).then(
           (r) => this.answered(r),
           (err: unknown) => this.answered(this.failed(err, line)),
@@ -111,6 +113,7 @@ class AdminConnection {
   }
 
   private async answered(result: CommandResult): Promise<void> {
+    if (this.idleTimeoutMs > 0 && !this.ended) this.socket.setTimeout(this.idleTimeoutMs);
     if (typeof result.output !== 'string') {
       await this.writeChunks(result.output);
       this.busy = false;
@@ -190,7 +193,7 @@ export function startAdminServer(
         socket.destroy();
       });
     }
-    new AdminConnection(socket, ctx, log);
+    new AdminConnection(socket, ctx, log, limits.idleTimeoutMs);
   });
   // Past the cap, Node accepts and closes at once ('drop'): idle admin clients cannot take every fd.
   server.maxConnections = limits.maxConnections;

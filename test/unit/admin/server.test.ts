@@ -285,3 +285,27 @@ describe('long answers', () => {
     expect(lines.slice(-3)).toEqual(['END', '', '']);
   });
 });
+
+describe('admin idle timeout and slow commands', () => {
+  it('a command that takes longer than idleTimeoutMs is answered; the connection closes once idle after it', async () => {
+    const { ctx } = fakeContext();
+    const slow: AdminContext = {
+      ...ctx,
+      dump: async () => {
+        await new Promise((r) => setTimeout(r, 600));
+        return [['k', 1]];
+      },
+    };
+    const limited = await startAdminServer(slow, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), { maxConnections: 5, idleTimeoutMs: 200 });
+    try {
+      const a = await Client.open(limited.port);
+      clients.push(a);
+      expect(await a.ask('counters\n', undefined, 3000)).toBe('{ k: 1 }\nEND\n\n');
+      expect(a.closed).toBe(false);
+      expect(await a.ask('', () => false, 3000)).toBe('');
+      expect(a.closed).toBe(true);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -14,7 +14,7 @@ import type { PartialVisitor } from '../aggregator/merge.js';
 import { createBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
-import { startTcpListener } from '../listeners/tcp.js';
+import { startTcpListener, TcpStats } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
 import { componentLogger, createLogger } from '../log/index.js';
@@ -33,7 +33,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'hello' }
   | { t: 'ready'; listeners: string[]; udpPorts: number[]; tcpPorts: number[] }
-  | { t: 'partial'; buf: Uint8Array; final: boolean }
+  | { t: 'partial'; buf: Uint8Array; final: boolean; tcp?: { open: number; refused: number; idleTimeouts: number } }
   | { t: 'failed'; message: string };
 
 /** The aggregation settings a worker runs with: every key is dropped after each partial. */
@@ -197,6 +197,7 @@ export async function runWorker(): Promise<void> {
   };
 
   const listeners: Listener[] = [];
+  const tcpStats = new TcpStats();
   try {
     for (const server of config.servers) {
       // native: one SO_REUSEPORT socket per worker (the kernel spreads senders over them by flow hash);
@@ -206,7 +207,7 @@ export async function runWorker(): Promise<void> {
         const reader = server.port === 0 ? 'dgram' : config.udpReader;
         listeners.push(await startUdpListener(server, handlePacket, log, reader, true));
       }
-      else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log));
+      else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log, tcpStats));
     }
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close()));
@@ -217,7 +218,8 @@ export async function runWorker(): Promise<void> {
   const partial = (final: boolean): void => {
     wagg.exportTo(encoder);
     const buf = encoder.finish();
-    send({ t: 'partial', buf, final });
+    const { open, refused, idleTimeouts } = tcpStats;
+    send({ t: 'partial', buf, final, tcp: { open, refused, idleTimeouts } });
   };
 
   await new Promise<void>((resolve) => {

@@ -155,11 +155,16 @@ export class TcpStats {
    * gauges, each from its first occurrence on (until then the output stays the original's).
    */
   gauges(prefixStats: string): GaugeStat[] {
-    const out: GaugeStat[] = [];
-    if (this.refused > 0) out.push({ key: ownKey(prefixStats + '.tcp_connections_refused'), value: this.refused, updated: true });
-    if (this.idleTimeouts > 0) out.push({ key: ownKey(prefixStats + '.tcp_idle_timeouts'), value: this.idleTimeouts, updated: true });
-    return out;
+    return tcpGauges(prefixStats, this);
   }
+}
+
+/** The TCP self-metric gauges of some counts (TcpStats, or the sum of a cluster's workers'). */
+export function tcpGauges(prefixStats: string, counts: { readonly refused: number; readonly idleTimeouts: number }): GaugeStat[] {
+  const out: GaugeStat[] = [];
+  if (counts.refused > 0) out.push({ key: ownKey(prefixStats + '.tcp_connections_refused'), value: counts.refused, updated: true });
+  if (counts.idleTimeouts > 0) out.push({ key: ownKey(prefixStats + '.tcp_idle_timeouts'), value: counts.idleTimeouts, updated: true });
+  return out;
 }
 
 function ownKey(name: string): MetricKey {
@@ -209,6 +214,21 @@ export function startTcpListener(
   const idleLog = new LogLimiter(10_000);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    // Past the cap the connection is closed at once: the fds stay free for Graphite and admin. (Not
+    // server.maxConnections: in a cluster worker it makes the primary hand the connection to another
+    // worker, round and round, instead of closing it.)
+    if (sockets.size >= maxConnections) {
+      stats.refused++;
+      if (refusedLog.take()) {
+        log.warn(
+          { remote: socket.remoteAddress, maxConnections, suppressed: refusedLog.suppressedSince() },
+          'tcp connection refused: maxConnections open (tcpMaxConnections)',
+        );
+      }
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     stats.open++;
     const framer = new LineFramer(cfg.maxLineLength, onPacket, onTooLong);
@@ -229,17 +249,6 @@ export function startTcpListener(
         framer.end(); // a last line without its newline counts, as when the peer closes
         socket.destroy();
       });
-    }
-  });
-  // Past the cap, Node accepts and closes at once (the 'drop' event): the fds stay free for Graphite and admin.
-  server.maxConnections = maxConnections;
-  server.on('drop', (data?: net.DropArgument) => {
-    stats.refused++;
-    if (refusedLog.take()) {
-      log.warn(
-        { remote: data?.remoteAddress, maxConnections, suppressed: refusedLog.suppressedSince() },
-        'tcp connection refused: maxConnections open (tcpMaxConnections)',
-      );
     }
   });
   return new Promise((resolve, reject) => {

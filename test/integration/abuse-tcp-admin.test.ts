@@ -98,6 +98,38 @@ describe('TCP input under a connection flood', () => {
   }, 60_000);
 });
 
+describe('TCP connection cap with workers', () => {
+  it('each worker caps the connections it is handed; the primary reports the refusals of all', async () => {
+    const g = await graphiteOn();
+    const d = await daemonOn(`{
+        graphiteHost: '127.0.0.1', graphitePort: ${g.port}, backends: ['graphite'], flushInterval: 500, mgmt_port: 0, workers: 2
+      , servers: [ { server: 'udp', address: '127.0.0.1', port: 0 }, { server: 'tcp', address: '127.0.0.1', port: 0, max_connections: 2, idle_timeout: 0 } ]
+      }`);
+    const socks: net.Socket[] = [];
+    const closed = new Set<net.Socket>();
+    cleanups.push(async () => {
+      for (const s of socks) s.destroy();
+    });
+    for (let i = 0; i < 8; i++) {
+      await new Promise<void>((res) => {
+        const s = net.createConnection(d.tcpPorts[0]!, '127.0.0.1');
+        socks.push(s);
+        s.on('error', () => undefined);
+        s.on('close', () => closed.add(s));
+        s.once('connect', () => res());
+      });
+    }
+    // two workers, two each: at least 4 of the 8 are refused (more if the hand-out is uneven)
+    await waitFor(() => closed.size >= 4, 10_000, 'refused connections closed');
+    await sleep(500);
+    const refused = closed.size;
+    expect(refused).toBeGreaterThanOrEqual(4);
+    for (const s of socks) if (!closed.has(s)) s.write('w.keep:1|c\n');
+    await waitFor(() => g.values('stats.gauges.statsd.tcp_connections_refused').includes(refused), 10_000, `tcp_connections_refused = ${refused} in Graphite`);
+    await waitFor(() => sum(g.values('stats_counts.w.keep')) === 8 - refused, 10_000, 'a line from each held connection');
+  }, 60_000);
+});
+
 /** A Graphite sink that keeps only sums of the watched paths and the count of `prefix` lines per flush. */
 class SummingSink {
   readonly sums = new Map<string, number>();

@@ -10,7 +10,7 @@ import type { Backend, SelfStats } from './backends/types.js';
 import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from './config/defaults.js';
 import type { TallydConfig } from './config/types.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
-import { startTcpListener, TcpStats } from './listeners/tcp.js';
+import { checkFdBudget, startTcpListener, TcpStats } from './listeners/tcp.js';
 import type { Listener } from './listeners/types.js';
 import { readUdpDrops, startUdpListener } from './listeners/udp.js';
 import { startModuleListener } from './listeners/module.js';
@@ -108,6 +108,7 @@ export class Daemon {
       udpPorts: () => this.udpPorts(),
       lastFlushDurationMs: () => this.lastFlushDurationMs,
       flushes: () => this.flushes,
+      tcpStats: () => this.tcpStats,
     };
     this.status = new StatusCollector({
       aggregator: this.aggregator,
@@ -151,6 +152,7 @@ export class Daemon {
     for (const b of this.backends) await b.start();
     this.packetBackends = this.backends.filter((b) => typeof b.packet === 'function');
 
+    checkFdBudget(this.config.servers, this.config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS, componentLogger(this.rootLog, 'listener'));
     await this.startListeners(this.config);
     this.admin = await this.startAdmin(this.config);
     this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));

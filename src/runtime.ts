@@ -31,6 +31,8 @@ export interface RuntimeHost {
   udpPorts(): number[];
   lastFlushDurationMs(): number;
   flushes(): number;
+  /** TCP input connection counts (src/listeners/tcp.ts TcpStats), where this process runs the TCP listeners. */
+  tcpStats?(): { open: number; refused: number; idleTimeouts: number };
 }
 
 /** Running totals for backends (Prometheus' tallyd_* metrics). */
@@ -46,6 +48,7 @@ export function runtimeSelfStats(host: RuntimeHost): SelfStats {
     flushes: host.flushes(),
     liveKeys: host.aggregator.liveKeys(),
     udpReceiveErrors: readUdpDrops(host.udpPorts()),
+    ...(host.tcpStats === undefined ? {} : { tcp: host.tcpStats() }),
   };
 }
 

@@ -6,7 +6,8 @@
  * UDP socket.
  */
 import type { StatusLine } from '../backends/types.js';
-import { formatEntriesSliced } from './format.js';
+import { yieldToIngest } from '../aggregator/yield.js';
+import { CHUNK_ENTRIES, formatEntriesSliced } from './format.js';
 
 export type DumpType = 'counters' | 'timers' | 'gauges';
 
@@ -31,8 +32,8 @@ export const END = 'END\n\n';
 export const ERROR_TEXT = 'ERROR\n';
 
 export interface CommandResult {
-  /** Text to write (may be ''). */
-  readonly output: string;
+  /** Text to write (may be ''); a long answer comes as chunks, written one after the other. */
+  readonly output: string | readonly string[];
   /** Close the connection after writing (quit). */
   readonly close: boolean;
 }
@@ -50,14 +51,23 @@ function statLine(group: string, stat: string, value: number | string, now: numb
 }
 
 async function dumpText(ctx: AdminContext, type: DumpType): Promise<CommandResult> {
-  return { output: (await formatEntriesSliced(await ctx.dump(type))) + '\n' + END, close: false };
+  const chunks = await formatEntriesSliced(await ctx.dump(type));
+  chunks.push('\n' + END);
+  return { output: chunks, close: false };
 }
 
 async function deleteText(ctx: AdminContext, type: DumpType, patterns: string[]): Promise<CommandResult> {
   const lines = await ctx.deleteKeys(type, patterns);
-  let out = '';
-  for (const l of lines) out += l.endsWith('\n') ? l : l + '\n';
-  return { output: out + END, close: false };
+  const chunks: string[] = [];
+  for (let i = 0; i < lines.length; i += CHUNK_ENTRIES) {
+    let out = '';
+    const end = Math.min(lines.length, i + CHUNK_ENTRIES);
+    for (let j = i; j < end; j++) out += lines[j]!.endsWith('\n') ? lines[j]! : lines[j]! + '\n';
+    chunks.push(out);
+    if (end < lines.length) await yieldToIngest(); // (a chunk is ~1 ms: a million lines take ~1 s in all)
+  }
+  chunks.push(END);
+  return { output: chunks, close: false };
 }
 
 /**

@@ -20,6 +20,8 @@ export type { AdminContext, CommandResult, DumpType } from './commands.js';
 export type CommandRunner = (line: string, nowSec: number) => CommandResult | Promise<CommandResult>;
 
 export const MAX_COMMAND_LINE = 64 * 1024;
+/** Longest run of writes of a chunked answer before the event loop is given back, ms. */
+const WRITE_SLICE_MS = 5;
 
 export interface AdminServer {
   readonly port: number;
@@ -52,6 +54,7 @@ class AdminConnection {
     private readonly socket: Socket,
     private readonly run: CommandRunner,
     private readonly log: Logger,
+    private readonly idleTimeoutMs = 0,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -96,11 +99,13 @@ class AdminConnection {
       } catch (err) {
         result = this.failed(err, line);
       }
-      if (result instanceof Promise) {
-        // a command that walks the keys runs in slices: nothing more is read until it has answered
+      if (result instanceof Promise || typeof result.output !== 'string') {
+        // a command that walks the keys runs in slices, and a long answer is written in chunks:
+        // nothing more is read until it has answered
         this.busy = true;
         this.socket.pause();
-        result.then(
+        if (this.idleTimeoutMs > 0) this.socket.setTimeout(0); // a long command is not idleness
+        Promise.resolve(result).then(
           (r) => this.answered(r),
           (err: unknown) => this.answered(this.failed(err, line)),
         );
@@ -110,22 +115,47 @@ class AdminConnection {
     }
   }
 
-  private answered(result: CommandResult): void {
-    this.busy = false;
-    if (this.ended) return;
-    if (!this.write(result)) return;
+  private async answered(result: CommandResult): Promise<void> {
+    if (this.idleTimeoutMs > 0 && !this.ended) this.socket.setTimeout(this.idleTimeoutMs);
+    if (typeof result.output !== 'string') {
+      await this.writeChunks(result.output);
+      this.busy = false;
+      if (this.ended) return;
+      // the client is not reading: the drain handler resumes
+      if (this.socket.writableNeedDrain) return;
+    } else {
+      this.busy = false;
+      if (this.ended || !this.write(result)) return;
+    }
     this.socket.resume();
     this.process();
   }
 
-  /** Writes an answer; false when the connection is done or the client is not reading (paused until drain). */
+  /**
+   * Writes a long answer chunk by chunk, giving the event loop back every few ms (turning a 40 MB answer
+   * into bytes at once would hold ingest for a second).
+   */
+  private async writeChunks(chunks: readonly string[]): Promise<void> {
+    let t0 = performance.now();
+    for (const c of chunks) {
+      if (this.ended) return;
+      this.socket.write(c);
+      if (performance.now() - t0 >= WRITE_SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        t0 = performance.now();
+      }
+    }
+  }
+
+  /** Writes a short answer; false when the connection is done or the client is not reading (paused until drain). */
   private write(result: CommandResult): boolean {
+    const output = typeof result.output === 'string' ? result.output : result.output.join('');
     if (result.close) {
       this.ended = true;
-      this.socket.end(result.output);
+      this.socket.end(output);
       return false;
     }
-    if (result.output !== '' && !this.socket.write(result.output)) {
+    if (output !== '' && !this.socket.write(output)) {
       // The client is not reading: stop taking commands until it does.
       this.socket.pause();
       return false;
@@ -167,7 +197,7 @@ export function startAdminServer(
         socket.destroy();
       });
     }
-    new AdminConnection(socket, run, log);
+    new AdminConnection(socket, run, log, limits.idleTimeoutMs);
   });
   // Past the cap, Node accepts and closes at once ('drop'): idle admin clients cannot take every fd.
   server.maxConnections = limits.maxConnections;

@@ -36,6 +36,8 @@ export interface SelfStats {
   readonly liveKeys: { readonly counters: number; readonly timers: number; readonly gauges: number; readonly sets: number };
   /** Kernel receive-buffer drops for our UDP socket(s) (/proc/net/udp 'drops'), null where unreadable. */
   readonly udpReceiveErrors: number | null;
+  /** TCP input connections: open now, refused past tcpMaxConnections and closed idle since start (absent in workers). */
+  readonly tcp?: { readonly open: number; readonly refused: number; readonly idleTimeouts: number };
 }
 
 export interface Backend {

@@ -20,6 +20,7 @@ import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../c
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
 import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
+import { tcpGauges } from '../listeners/tcp.js';
 import { componentLogger } from '../log/index.js';
 import {
   applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, runtimeAdminContext, runtimeSelfStats,
@@ -45,6 +46,8 @@ class WorkerHandle {
   ready: Extract<FromWorker, { t: 'ready' }> | null = null;
   finalSent = false;
   exited = false;
+  /** Its TCP listeners' counts, as of its last partial. */
+  tcp = { open: 0, refused: 0, idleTimeouts: 0 };
 
   constructor(readonly worker: Worker, readonly slot: number) {}
 
@@ -93,6 +96,8 @@ export class ClusterPrimary {
   private stopping = false;
   private listenerDescriptions: string[] = [];
   private udpPorts: number[] = [];
+  /** TCP counts of workers that exited (a replacement starts from 0). */
+  private readonly retiredTcp = { refused: 0, idleTimeouts: 0 };
   /** This primary as the shared runtime pieces (../runtime.ts) see it. */
   private readonly host: RuntimeHost;
   /** The status page: it sees the merged state, so live keys appear after the flush that merges them. */
@@ -120,6 +125,7 @@ export class ClusterPrimary {
       udpPorts: () => this.udpPorts,
       lastFlushDurationMs: () => this.lastFlushDurationMs,
       flushes: () => this.flushes,
+      tcpStats: () => this.tcpTotals(),
     };
     this.handles = new Array<WorkerHandle | null>(Math.max(2, config.workers ?? 2)).fill(null);
     this.status = new StatusCollector({
@@ -187,6 +193,7 @@ export class ClusterPrimary {
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'partial') {
           if (m.final) h.finalSent = true;
+          if (m.tcp !== undefined) h.tcp = m.tcp;
           h.deliver(Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength));
         } else if (m.t === 'ready') {
           h.ready = m;
@@ -201,6 +208,8 @@ export class ClusterPrimary {
       });
       worker.on('exit', (code, signal) => {
         h.exited = true;
+        this.retiredTcp.refused += h.tcp.refused;
+        this.retiredTcp.idleTimeouts += h.tcp.idleTimeouts;
         h.waiter?.(null);
         clearTimeout(timer);
         if (h.ready === null) {
@@ -229,14 +238,28 @@ export class ClusterPrimary {
     const t0 = performance.now();
     await this.collect(final);
     this.status.beforeCapture();
-    const snapshot = this.aggregator.flush(now, final ? { startedMs: this.startedMs } : undefined);
+    let snapshot = this.aggregator.flush(now, final ? { startedMs: this.startedMs } : undefined);
     const memory = this.aggregator.takeMemoryReport();
     if (memory !== null) logMemoryReport(this.log, memory);
+    const tcp = tcpGauges(this.config.prefixStats, this.tcpTotals());
+    if (tcp.length > 0) snapshot = { ...snapshot, gauges: [...snapshot.gauges, ...tcp] };
     deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
     this.lastFlushDurationMs = performance.now() - t0;
     this.flushes++;
     this.status.afterFlush(this.lastFlushDurationMs, snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length);
     return snapshot;
+  }
+
+  /** The workers' TCP counts (as of their last partials), those of exited workers included. */
+  private tcpTotals(): { open: number; refused: number; idleTimeouts: number } {
+    const t = { open: 0, refused: this.retiredTcp.refused, idleTimeouts: this.retiredTcp.idleTimeouts };
+    for (const h of this.handles) {
+      if (h === null || h.exited) continue;
+      t.open += h.tcp.open;
+      t.refused += h.tcp.refused;
+      t.idleTimeouts += h.tcp.idleTimeouts;
+    }
+    return t;
   }
 
   /** Ask every live worker for its partial (`stop` at the end) and merge what came, late ones first. */

@@ -15,7 +15,7 @@ import type { PartialVisitor } from '../aggregator/merge.js';
 import { createBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
-import { startTcpListener } from '../listeners/tcp.js';
+import { startTcpListener, TcpStats } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
 import { startModuleListener } from '../listeners/module.js';
@@ -35,7 +35,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'hello' }
   | { t: 'ready'; listeners: string[]; udpPorts: number[]; tcpPorts: number[] }
-  | { t: 'partial'; buf: Uint8Array; final: boolean }
+  | { t: 'partial'; buf: Uint8Array; final: boolean; tcp?: { open: number; refused: number; idleTimeouts: number } }
   | { t: 'failed'; message: string };
 
 /** The aggregation settings a worker runs with: every key is dropped after each partial. */
@@ -214,6 +214,7 @@ export async function runWorker(): Promise<void> {
   };
 
   const listeners: Listener[] = [];
+  const tcpStats = new TcpStats();
   try {
     for (const server of config.servers) {
       // native: one SO_REUSEPORT socket per worker (the kernel spreads senders over them by flow hash);
@@ -225,7 +226,7 @@ export async function runWorker(): Promise<void> {
       }
       // a server module runs in each worker (node:cluster shares a net/http server's handle among them)
       else if (server.server === 'module') listeners.push(await startModuleListener(server, handlePacket, log, config.configFile));
-      else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log));
+      else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log, tcpStats));
     }
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close()));
@@ -238,7 +239,8 @@ export async function runWorker(): Promise<void> {
     const memory = wagg.agg.takeMemoryReport();
     if (memory !== null) logMemoryReport(ingestLog, memory);
     const buf = encoder.finish();
-    send({ t: 'partial', buf, final });
+    const { open, refused, idleTimeouts } = tcpStats;
+    send({ t: 'partial', buf, final, tcp: { open, refused, idleTimeouts } });
   };
 
   await new Promise<void>((resolve) => {

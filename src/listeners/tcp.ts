@@ -6,7 +6,7 @@
  * counted), and a connection idle for idleTimeoutMs is closed (counted), so that idle or trickling
  * peers cannot take every file descriptor from Graphite and the admin interface.
  */
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { GaugeStat } from '../aggregator/snapshot.js';
@@ -103,7 +103,7 @@ export class LineFramer {
       let cap = Math.max(256, this.pending.length * 2);
       while (cap < need) cap *= 2;
       cap = Math.min(cap, this.maxLineLength + 1);
-      const grown = Buffer.allocUnsafe(Math.max(cap, need));
+      const grown = Buffer.allocUnsafeSlow(Math.max(cap, need)); // (not from the shared pool: it may be kept)
       this.pending.copy(grown, 0, 0, this.pendingLen);
       this.copiedBytes += this.pendingLen;
       this.pending = grown;
@@ -155,15 +155,50 @@ export class TcpStats {
    * gauges, each from its first occurrence on (until then the output stays the original's).
    */
   gauges(prefixStats: string): GaugeStat[] {
-    const out: GaugeStat[] = [];
-    if (this.refused > 0) out.push({ key: ownKey(prefixStats + '.tcp_connections_refused'), value: this.refused, updated: true });
-    if (this.idleTimeouts > 0) out.push({ key: ownKey(prefixStats + '.tcp_idle_timeouts'), value: this.idleTimeouts, updated: true });
-    return out;
+    return tcpGauges(prefixStats, this);
   }
+}
+
+/** The TCP self-metric gauges of some counts (TcpStats, or the sum of a cluster's workers'). */
+export function tcpGauges(prefixStats: string, counts: { readonly refused: number; readonly idleTimeouts: number }): GaugeStat[] {
+  const out: GaugeStat[] = [];
+  if (counts.refused > 0) out.push({ key: ownKey(prefixStats + '.tcp_connections_refused'), value: counts.refused, updated: true });
+  if (counts.idleTimeouts > 0) out.push({ key: ownKey(prefixStats + '.tcp_idle_timeouts'), value: counts.idleTimeouts, updated: true });
+  return out;
 }
 
 function ownKey(name: string): MetricKey {
   return Object.freeze({ name, tags: Object.freeze([]), graphiteTags: '', id: name });
+}
+
+/** The soft open-file limit of this process (Linux /proc/self/limits), or null where unknown. */
+export function openFileLimit(): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
+    return soft === undefined || soft === 'unlimited' ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+/** File descriptors kept free besides the connection caps: UDP sockets, Graphite, Prometheus, files, Node's own. */
+const FD_HEADROOM = 64;
+
+/**
+ * A WARN when the TCP and admin connection caps together leave less than FD_HEADROOM of the open-file
+ * limit: the caps would then not protect Graphite and admin from running out of descriptors.
+ */
+export function checkFdBudget(servers: readonly ServerConfig[], mgmtMaxConnections: number, log: Logger, limit = openFileLimit()): boolean {
+  if (limit === null) return true;
+  let caps = mgmtMaxConnections;
+  for (const s of servers) if (s.server === 'tcp') caps += s.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
+  if (caps + FD_HEADROOM <= limit) return true;
+  log.warn(
+    { openFileLimit: limit, connectionCaps: caps, headroom: FD_HEADROOM },
+    `the TCP and admin connection caps (${caps} in total) leave less than ${FD_HEADROOM} of the open-file limit (${limit}): lower tcpMaxConnections or raise ulimit -n`,
+  );
+  return false;
 }
 
 export function startTcpListener(
@@ -179,6 +214,21 @@ export function startTcpListener(
   const idleLog = new LogLimiter(10_000);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    // Past the cap the connection is closed at once: the fds stay free for Graphite and admin. (Not
+    // server.maxConnections: in a cluster worker it makes the primary hand the connection to another
+    // worker, round and round, instead of closing it.)
+    if (sockets.size >= maxConnections) {
+      stats.refused++;
+      if (refusedLog.take()) {
+        log.warn(
+          { remote: socket.remoteAddress, maxConnections, suppressed: refusedLog.suppressedSince() },
+          'tcp connection refused: maxConnections open (tcpMaxConnections)',
+        );
+      }
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     stats.open++;
     const framer = new LineFramer(cfg.maxLineLength, onPacket, onTooLong);
@@ -199,17 +249,6 @@ export function startTcpListener(
         framer.end(); // a last line without its newline counts, as when the peer closes
         socket.destroy();
       });
-    }
-  });
-  // Past the cap, Node accepts and closes at once (the 'drop' event): the fds stay free for Graphite and admin.
-  server.maxConnections = maxConnections;
-  server.on('drop', (data?: net.DropArgument) => {
-    stats.refused++;
-    if (refusedLog.take()) {
-      log.warn(
-        { remote: data?.remoteAddress, maxConnections, suppressed: refusedLog.suppressedSince() },
-        'tcp connection refused: maxConnections open (tcpMaxConnections)',
-      );
     }
   });
   return new Promise((resolve, reject) => {

@@ -189,6 +189,32 @@ export function createSelfMetrics(src: SelfMetricsSources, opts: { processMetric
       this.set(read().exposition.maxBytes);
     },
   });
+  new Counter({
+    name: 'tallyd_tcp_connections_refused_total',
+    help: 'TCP input connections closed at once because tcpMaxConnections were open.',
+    registers,
+    collect() {
+      this.reset();
+      setCounter(this, read().self.tcp?.refused ?? 0);
+    },
+  });
+  new Counter({
+    name: 'tallyd_tcp_idle_timeouts_total',
+    help: 'TCP input connections closed after tcpIdleTimeout without a byte.',
+    registers,
+    collect() {
+      this.reset();
+      setCounter(this, read().self.tcp?.idleTimeouts ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'tallyd_tcp_connections',
+    help: 'TCP input connections open.',
+    registers,
+    collect() {
+      this.set(read().self.tcp?.open ?? 0);
+    },
+  });
   // Only where /proc/net/udp is readable: registered on the first scrape that can read it.
   let udpErrors: Counter<string> | null = null;
   const udpErrorsName = 'tallyd_udp_receive_errors_total';

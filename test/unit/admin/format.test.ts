@@ -1,7 +1,7 @@
 /** The admin dump's text: util.inspect of the object, byte for byte, built entry by entry in slices. */
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { formatEntries, formatEntriesSliced } from '../../../src/admin/format.js';
+import { CHUNK_ENTRIES, formatEntries, formatEntriesSliced } from '../../../src/admin/format.js';
 
 function objectOf(entries: Array<[string, unknown]>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
@@ -21,7 +21,7 @@ function rng(seed: number): () => number {
 }
 
 describe('formatEntries = util.inspect of the object', () => {
-  it('random keys (quoted, escaped, reserved names) and values (numbers, -0, NaN, timer arrays of every size)', () => {
+  it('random keys (quoted, escaped, reserved names) and values (numbers, -0, NaN, timer arrays of every size)', async () => {
     const r = rng(11);
     const keyPool = ['a', '0', '4', '10', '007', '4294967295', 'a.b', 'x_y', 'ab1', '1a', "it's", 'say "hi"', "both'\"", 'k\\q', 'tab\t', 'é', '日本', '__proto__',
       'constructor', 'toString', 'stats.timers.x', '', 'a-b', 'x;tag=1', 'A'.repeat(90)];
@@ -29,7 +29,7 @@ describe('formatEntries = util.inspect of the object', () => {
     for (let round = 0; round < 3000; round++) {
       const entries: Array<[string, unknown]> = [];
       const seen = new Set<string>();
-      const n = Math.floor(r() * 12);
+      const n = Math.floor(r() * 30);
       for (let i = 0; i < n; i++) {
         const k = keyPool[Math.floor(r() * keyPool.length)]! + (r() < 0.3 ? String(i) : '');
         if (seen.has(k)) continue;
@@ -42,7 +42,9 @@ describe('formatEntries = util.inspect of the object', () => {
         }
         entries.push([k, v]);
       }
-      expect(formatEntries(entries)).toBe(inspect(objectOf(entries)));
+      const want = inspect(objectOf(entries));
+      expect(formatEntries(entries)).toBe(want);
+      expect((await formatEntriesSliced(entries)).join('')).toBe(want);
     }
   });
 
@@ -63,9 +65,11 @@ describe('formatEntries = util.inspect of the object', () => {
       if (running) setImmediate(tick);
     };
     setImmediate(tick);
-    const text = await formatEntriesSliced(entries, 0.01);
+    const chunks = await formatEntriesSliced(entries, 0.01);
     running = false;
-    expect(text).toBe(inspect(objectOf(entries)));
+    expect(chunks.join('')).toBe(inspect(objectOf(entries)));
+    // written in chunks of at most CHUNK_ENTRIES entries
+    expect(chunks.length).toBe(Math.ceil(entries.length / CHUNK_ENTRIES) + 1);
     expect(turns).toBeGreaterThan(3);
   });
 });

@@ -216,7 +216,7 @@ describe('runCommand', () => {
     const now = ctx.startupTime + 42;
     const r = runCommand('stats', ctx, now) as CommandResult;
     expect(r.close).toBe(false);
-    expect(r.output.startsWith('uptime: 42\n')).toBe(true);
+    expect(String(r.output).startsWith('uptime: 42\n')).toBe(true);
     expect(runCommand('quit', ctx, now)).toEqual({ output: '', close: true });
     expect((runCommand('  help  ', ctx, now) as CommandResult).output).toBe(HELP_TEXT);
   });
@@ -261,5 +261,51 @@ describe('admin connection limits', () => {
     const c = await client();
     const out = await c.ask('counters\nhealth\ndelcounters other\nhealth\n', (s) => s.split('health: up\n').length === 3);
     expect(out).toBe(inspect({ 'a.b': 5, 'a.c': 1, other: 2 }) + '\nEND\n\nhealth: up\ndeleted: other\nEND\n\nhealth: up\n');
+  });
+});
+
+describe('long answers', () => {
+  it('a dump of 20,000 keys arrives whole, in chunks, as util.inspect prints it', async () => {
+    const many: Record<string, number> = {};
+    for (let i = 0; i < 20_000; i++) many[`k.${i}`] = i;
+    fake.state.counters = many;
+    const c = await client();
+    const out = await c.ask('counters\nhealth\n', (s) => s.endsWith('health: up\n'), 20_000);
+    expect(out).toBe(inspect(many) + '\nEND\n\nhealth: up\n');
+  });
+
+  it('a delete of 20,000 keys answers every line, then END', async () => {
+    const many: Record<string, number> = {};
+    for (let i = 0; i < 20_000; i++) many[`k.${i}`] = i;
+    fake.state.counters = many;
+    const c = await client();
+    const out = await c.ask('delcounters k.*\n', undefined, 20_000);
+    const lines = out.split('\n');
+    expect(lines.filter((l) => l.startsWith('deleted: k.')).length).toBe(20_000);
+    expect(lines.slice(-3)).toEqual(['END', '', '']);
+  });
+});
+
+describe('admin idle timeout and slow commands', () => {
+  it('a command that takes longer than idleTimeoutMs is answered; the connection closes once idle after it', async () => {
+    const { ctx } = fakeContext();
+    const slow: AdminContext = {
+      ...ctx,
+      dump: async () => {
+        await new Promise((r) => setTimeout(r, 600));
+        return [['k', 1]];
+      },
+    };
+    const limited = await startAdminServer(slow, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), { maxConnections: 5, idleTimeoutMs: 200 });
+    try {
+      const a = await Client.open(limited.port);
+      clients.push(a);
+      expect(await a.ask('counters\n', undefined, 3000)).toBe('{ k: 1 }\nEND\n\n');
+      expect(a.closed).toBe(false);
+      expect(await a.ask('', () => false, 3000)).toBe('');
+      expect(a.closed).toBe(true);
+    } finally {
+      await limited.close();
+    }
   });
 });

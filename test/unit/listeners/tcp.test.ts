@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../../src/config/types.js';
 import type { Listener } from '../../../src/listeners/types.js';
-import { LineFramer, startTcpListener, TcpStats } from '../../../src/listeners/tcp.js';
+import { checkFdBudget, LineFramer, openFileLimit, startTcpListener, TcpStats } from '../../../src/listeners/tcp.js';
 
 const log = pino({ level: 'silent' });
 
@@ -211,5 +211,25 @@ describe('tcp listener: connection cap and idle timeout', () => {
     const deadline = Date.now() + 2000;
     while (stats.open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(stats.open).toBe(0);
+  });
+});
+
+describe('checkFdBudget', () => {
+  const tcp = (maxConnections?: number): ServerConfig => ({
+    server: 'tcp', address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, ...(maxConnections === undefined ? {} : { maxConnections }),
+  });
+  it('warns when the caps leave too few descriptors of the open-file limit', () => {
+    const warned: unknown[] = [];
+    const spy = { warn: (o: unknown, m: string) => warned.push([o, m]) } as unknown as Parameters<typeof checkFdBudget>[2];
+    expect(checkFdBudget([tcp(100), tcp(200)], 16, spy, 1024)).toBe(true);
+    expect(checkFdBudget([tcp(), tcp(200)], 16, spy, 1024)).toBe(false); // default 1000 + 200 + 16
+    expect(checkFdBudget([tcp()], 16, spy, null)).toBe(true);
+    expect(warned).toHaveLength(1);
+    expect(String((warned[0] as unknown[])[1])).toContain('lower tcpMaxConnections or raise ulimit -n');
+  });
+
+  it('reads the soft limit of this process', () => {
+    const n = openFileLimit();
+    if (n !== null) expect(n).toBeGreaterThan(0);
   });
 });

@@ -138,12 +138,12 @@ function admin(port: number, cmd: string): Promise<string> {
 }
 
 /** Sends `packets()` over UDP, paced (the kernel buffer must not overflow: the point is what the daemon keeps). */
-async function send(port: number, packets: Iterable<string>, every = 100): Promise<number> {
+async function send(port: number, packets: Iterable<string>, every = 20): Promise<number> {
   const sock = dgram.createSocket('udp4');
   let n = 0;
   for (const p of packets) {
     await new Promise<void>((res) => sock.send(p, port, '127.0.0.1', () => res()));
-    if (++n % every === 0) await sleep(2);
+    if (++n % every === 0) await sleep(5);
   }
   sock.close();
   return n;
@@ -195,10 +195,10 @@ const scenarios: Scenario[] = [
     config: { backends: [], ...budget, ...(args['default-key-length'] ? {} : { maxKeyLength: 65_536 }) },
     packets: () => longKeys(N_LONG),
     what: `${N_LONG} counter keys of 10,000 bytes${args['default-key-length'] ? ' (default maxKeyLength)' : ' (maxKeyLength 65536)'}${budget.keyTableBytes === undefined ? '' : `, keyTableBytes ${budget.keyTableBytes}`}`,
-    every: 20,
+    every: 5,
     result: () => '',
   },
-  { name: 'sets', config: { flushInterval: 60_000 }, packets: () => setMembers(N_SET), what: `${N_SET} unique members of one set in one interval`, result: (f) => `rep.set count (all flushes) ${String(f['sets']?.['rep.set'])}`, every: 50 },
+  { name: 'sets', config: { flushInterval: 60_000 }, packets: () => setMembers(N_SET), what: `${N_SET} unique members of one set in one interval`, result: (f) => `rep.set count (all flushes) ${String(f['sets']?.['rep.set'])}` },
 ];
 
 const only = new Set(args.only.split(','));

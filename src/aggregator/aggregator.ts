@@ -54,6 +54,8 @@ const EMPTY_SAMPLES = new Float64Array(0);
 const CANON = 4;
 /** Distinct key prefixes remembered per interval for the maxKeys warning (bounds its memory). */
 const DROPPED_PREFIX_LIMIT = 10_000;
+/** A remembered prefix's longest length (a 10 KB key without dots is not kept whole, 10,000 times). */
+const DROPPED_PREFIX_CHARS = 100;
 /** Set names remembered per interval for the setMaxMembers warning. */
 const DROPPED_SET_NAMES = 5;
 /**
@@ -558,11 +560,13 @@ export class Aggregator implements SampleSink {
     const name = key.name;
     const d1 = name.indexOf('.');
     const d2 = d1 < 0 ? -1 : name.indexOf('.', d1 + 1);
-    const prefix = d2 < 0 ? name : name.slice(0, d2);
+    const end = d2 < 0 ? name.length : d2;
+    const prefix = name.slice(0, end < DROPPED_PREFIX_CHARS ? end : DROPPED_PREFIX_CHARS);
     const m = this.droppedPrefixes;
     const n = m.get(prefix);
     if (n !== undefined) m.set(prefix, n + 1);
-    else if (m.size < DROPPED_PREFIX_LIMIT) m.set(prefix, 1);
+    // (a copy: a slice would keep the whole dropped name alive)
+    else if (m.size < DROPPED_PREFIX_LIMIT) m.set(Buffer.from(prefix, 'utf8').toString('utf8'), 1);
     return -1;
   }
 

@@ -561,7 +561,7 @@ export class Aggregator implements SampleSink {
     const d1 = name.indexOf('.');
     const d2 = d1 < 0 ? -1 : name.indexOf('.', d1 + 1);
     const end = d2 < 0 ? name.length : d2;
-    const prefix = name.slice(0, end < DROPPED_PREFIX_CHARS ? end : DROPPED_PREFIX_CHARS);
+    const prefix = name.slice(0, Math.min(end, DROPPED_PREFIX_CHARS));
     const m = this.droppedPrefixes;
     const n = m.get(prefix);
     if (n !== undefined) m.set(prefix, n + 1);

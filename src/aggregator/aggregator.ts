@@ -433,7 +433,8 @@ export class Aggregator implements SampleSink {
     const key = this.decodeKey(buf, ks, ke, ts, te);
     const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
-    let slot = this.slotById(type, key.id);
+    // (raw bytes that are the id are looked up as they are: no copy of a key that may be dropped)
+    let slot = rawIsId ? this.slotByIdBytes(type, key.id, buf, ks, ke) : this.slotById(type, key.id);
     const created = slot < 0;
     if (created) {
       if (this.liveTotal() >= this.maxKeys) return this.dropKey(key, false);
@@ -494,20 +495,24 @@ export class Aggregator implements SampleSink {
    * the canonical entry. The daemon's own counters have no entry (found by {@link ownSlots}).
    */
   private slotById(type: number, id: string): number {
+    const bytes = Buffer.from(id, 'utf8');
+    return this.slotByIdBytes(type, id, bytes, 0, bytes.length);
+  }
+
+  /** {@link slotById} with the id's UTF-8 bytes given: `bytes[bs, be)`. */
+  private slotByIdBytes(type: number, id: string, bytes: Buffer, bs: number, be: number): number {
     if (type === MetricType.Counter) {
       const own = this.ownKeys;
       for (let i = 0; i < own.length; i++) if (this.ownSlots[i]! >= 0 && own[i]!.id === id) return this.ownSlots[i]!;
     }
-    const bytes = Buffer.from(id, 'utf8');
     const t = this.table;
     const idx = this.indexes[type]!;
-    const n = bytes.length;
-    let e = t.find(type, bytes, 0, n, 0, 0);
+    let e = t.find(type, bytes, bs, be, be, be);
     if (e >= 0) {
       const s = t.eSlot[e]!;
       if (idx.isLive(s, t.eGen[e]!) && idx.keys[s]!.id === id) return s;
     }
-    e = t.find(type + CANON, bytes, 0, n, 0, 0);
+    e = t.find(type + CANON, bytes, bs, be, be, be);
     if (e >= 0) {
       const s = t.eSlot[e]!;
       if (idx.isLive(s, t.eGen[e]!) && idx.keys[s]!.id === id) return s;

@@ -452,8 +452,9 @@ export class Aggregator implements SampleSink {
       idx.refs[slot]!++;
       this.staleEntries--;
       if (!pinned) this.aliasEntries++;
-    } else if (!pinned && this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.keyTableBytes) {
-      // keyTableBytes reached: the line counts, its spelling is not cached (the next flush reclaims room)
+    } else if (!pinned && (this.aliasEntries >= this.maxKeys || this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.keyTableBytes)) {
+      // keyTableBytes reached, or as many cached spellings as maxKeys: the line counts, its spelling is
+      // not cached (the next flush reclaims room)
       this.spellingsUncached++;
     } else if (t.find(type, buf, ks, ke, ts, te) < 0) {
       // (slotById's look-ups moved the table's insert position: find again)
@@ -940,27 +941,30 @@ export class Aggregator implements SampleSink {
   }
 
   /**
-   * keyTableBytes: past RECLAIM_AT of it (or when a spelling could not be cached), drop cached
-   * spellings from the key table, down to RECLAIM_TO of it where they allow: first every spelling of a
-   * key idle this interval, then the oldest spellings of active keys (entries are in order of first
-   * sight). The entries keys are found by stay; a reclaimed spelling still in use is looked up on the
-   * slow path at its next line and cached again. Runs at a flush, before the capture.
+   * Cached spellings are bounded by keyTableBytes (their bytes) and by maxKeys (their number). Past
+   * RECLAIM_AT of either (or when a spelling could not be cached), drop cached spellings from the key
+   * table, down to RECLAIM_TO of both where they allow: first every spelling of a key idle this
+   * interval, then the oldest spellings of active keys (entries are in order of first sight). The
+   * entries keys are found by stay; a reclaimed spelling still in use is looked up on the slow path at
+   * its next line and cached again. Runs at a flush, before the capture.
    */
   private maybeReclaim(): void {
     const budget = this.keyTableBytes;
     const used = this.keyBytesUsed();
-    if (used <= budget * RECLAIM_AT && this.spellingsUncached === 0) return;
+    if (used <= budget * RECLAIM_AT && this.aliasEntries <= this.maxKeys * RECLAIM_AT && this.spellingsUncached === 0) return;
     if (this.aliasEntries === 0 && this.staleEntries === 0) return;
     const idx = this.indexes;
-    const toFree = used - budget * RECLAIM_TO;
-    // first pass: what dead entries and idle spellings give back
+    // first pass: what dead entries and idle spellings give back, and how many active spellings there are
     let idleBytes = 0;
+    let activeAliases = 0;
     this.table.scan((type, slot, gen, pinned, bytes) => {
       const t = type & 3;
       if (!idx[t]!.isLive(slot, gen)) idleBytes += bytes;
-      else if (!pinned && (type >= CANON || !this.isActive(t, slot))) idleBytes += bytes;
+      else if (!pinned && !this.isActive(t, slot)) idleBytes += bytes;
+      else if (!pinned) activeAliases++;
     });
-    let activeToFree = toFree - idleBytes;
+    let activeToFree = used - budget * RECLAIM_TO - idleBytes;
+    let activeToDrop = activeAliases - Math.floor(this.maxKeys * RECLAIM_TO);
     let aliases = 0;
     let reclaimed = 0;
     this.table.rebuild((type, slot, gen, pinned, bytes) => {
@@ -968,12 +972,13 @@ export class Aggregator implements SampleSink {
       const x = idx[t]!;
       if (!x.isLive(slot, gen)) return false;
       if (pinned) return true;
-      if (type < CANON && this.isActive(t, slot)) {
-        if (activeToFree <= 0) {
+      if (this.isActive(t, slot)) {
+        if (activeToFree <= 0 && activeToDrop <= 0) {
           aliases++;
           return true;
         }
         activeToFree -= bytes;
+        activeToDrop--;
       }
       x.refs[slot]!--;
       reclaimed++;

@@ -202,5 +202,6 @@ describe('the byte bounds with workers (cluster mode)', () => {
     for (const v of g.values('stats.sets.w.users.count')) expect(v).toBeLessThanOrEqual(100);
     // every member is unique: kept + dropped = sent, whichever worker or merge refused it
     expect(seen()).toBe(500);
+    expect(await d.admin('stats')).toContain(`messages.set_members_dropped: ${sum(g.values('stats_counts.statsd.set_members_dropped'))}`);
   });
 });

@@ -4,6 +4,7 @@
  * still up, and what it counted (bad lines, keys dropped, set members dropped).
  *
  *   npm run build && node dist/bench/memory.bench.js [--scale 1] [--only spellings,longkeys,sets]
+ *       [--default-key-length] [--key-table-bytes N]
  *
  * TALLYD_MAIN=/path/to/main.js runs another build (e.g. the one before a change) in the same session.
  * Each scenario gets a fresh daemon; RSS is /proc/<pid>/status VmRSS (Linux).
@@ -11,6 +12,7 @@
  * - spellings: N raw spellings of one canonical key (a Librato `#junkN` tag, which is dropped) with maxKeys 1000;
  * - longkeys: N distinct counter keys of 10,000 bytes (maxKeyLength raised to let them in, as before it existed,
  *   unless --default-key-length: then they are refused as bad lines);
+ * --key-table-bytes N sets keyTableBytes in the spellings and longkeys scenarios (a build without it ignores it);
  * - sets: N unique members of one set in one interval (members of ~12 bytes).
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: '1' },
     only: { type: 'string', default: 'spellings,longkeys,sets' },
     'default-key-length': { type: 'boolean', default: false },
+    'key-table-bytes': { type: 'string' },
   },
 });
 const scale = Number(args.scale);
@@ -135,12 +138,12 @@ function admin(port: number, cmd: string): Promise<string> {
 }
 
 /** Sends `packets()` over UDP, paced (the kernel buffer must not overflow: the point is what the daemon keeps). */
-async function send(port: number, packets: Iterable<string>, every = 100): Promise<number> {
+async function send(port: number, packets: Iterable<string>, every = 20): Promise<number> {
   const sock = dgram.createSocket('udp4');
   let n = 0;
   for (const p of packets) {
     await new Promise<void>((res) => sock.send(p, port, '127.0.0.1', () => res()));
-    if (++n % every === 0) await sleep(2);
+    if (++n % every === 0) await sleep(5);
   }
   sock.close();
   return n;
@@ -181,20 +184,21 @@ function* setMembers(n: number): Iterable<string> {
   }
 }
 
+const budget = args['key-table-bytes'] === undefined ? {} : { keyTableBytes: Number(args['key-table-bytes']) };
 const N_SPELL = Math.round(100_000 * scale);
 const N_LONG = Math.round(5_000 * scale);
 const N_SET = Math.round(500_000 * scale);
 const scenarios: Scenario[] = [
-  { name: 'spellings', config: { maxKeys: 1000 }, packets: () => spellings(N_SPELL), what: `${N_SPELL} spellings of one key, maxKeys 1000`, result: (f) => `rep.key counted (all flushes) ${String(f['counters']?.['rep.key'])}` },
+  { name: 'spellings', config: { maxKeys: 1000, ...budget }, packets: () => spellings(N_SPELL), what: `${N_SPELL} spellings of one key, maxKeys 1000${budget.keyTableBytes === undefined ? '' : `, keyTableBytes ${budget.keyTableBytes}`}`, result: (f) => `rep.key counted (all flushes) ${String(f['counters']?.['rep.key'])}` },
   {
     name: 'longkeys',
-    config: { backends: [], ...(args['default-key-length'] ? {} : { maxKeyLength: 65_536 }) },
+    config: { backends: [], ...budget, ...(args['default-key-length'] ? {} : { maxKeyLength: 65_536 }) },
     packets: () => longKeys(N_LONG),
-    what: `${N_LONG} counter keys of 10,000 bytes${args['default-key-length'] ? ' (default maxKeyLength)' : ' (maxKeyLength 65536)'}`,
-    every: 20,
+    what: `${N_LONG} counter keys of 10,000 bytes${args['default-key-length'] ? ' (default maxKeyLength)' : ' (maxKeyLength 65536)'}${budget.keyTableBytes === undefined ? '' : `, keyTableBytes ${budget.keyTableBytes}`}`,
+    every: 5,
     result: () => '',
   },
-  { name: 'sets', config: { flushInterval: 60_000 }, packets: () => setMembers(N_SET), what: `${N_SET} unique members of one set in one interval`, result: (f) => `rep.set count (all flushes) ${String(f['sets']?.['rep.set'])}`, every: 50 },
+  { name: 'sets', config: { flushInterval: 60_000 }, packets: () => setMembers(N_SET), what: `${N_SET} unique members of one set in one interval`, result: (f) => `rep.set count (all flushes) ${String(f['sets']?.['rep.set'])}` },
 ];
 
 const only = new Set(args.only.split(','));

@@ -61,6 +61,8 @@ const NAMELESS_CACHE = 64;
 const NAMELESS_MAX_BYTES = 256;
 /** Distinct key prefixes remembered per interval for the maxKeys warning (bounds its memory). */
 const DROPPED_PREFIX_LIMIT = 10_000;
+/** A remembered prefix's longest length (a 10 KB key without dots is not kept whole, 10,000 times). */
+const DROPPED_PREFIX_CHARS = 100;
 /** Set names remembered per interval for the setMaxMembers warning. */
 const DROPPED_SET_NAMES = 5;
 /**
@@ -513,7 +515,8 @@ export class Aggregator implements SampleSink {
     if (isNamelessKey(key.name)) return this.namelessKey(buf, ks, ke);
     const rawIsId = this.rawIsId;
     const idx = this.indexes[type]!;
-    let slot = this.slotById(type, key.id);
+    // (raw bytes that are the id are looked up as they are: no copy of a key that may be dropped)
+    let slot = rawIsId ? this.slotByIdBytes(type, key.id, buf, ks, ke) : this.slotById(type, key.id);
     const created = slot < 0;
     if (created) {
       if (this.liveTotal() >= this.maxKeys) return this.dropKey(key, false);
@@ -531,8 +534,9 @@ export class Aggregator implements SampleSink {
       idx.refs[slot]!++;
       this.staleEntries--;
       if (!pinned) this.aliasEntries++;
-    } else if (!pinned && this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.keyTableBytes) {
-      // keyTableBytes reached: the line counts, its spelling is not cached (the next flush reclaims room)
+    } else if (!pinned && (this.aliasEntries >= this.maxKeys || this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.keyTableBytes)) {
+      // keyTableBytes reached, or as many cached spellings as maxKeys: the line counts, its spelling is
+      // not cached (the next flush reclaims room)
       this.spellingsUncached++;
     } else if (t.find(type, buf, ks, ke, ts, te) < 0) {
       // (slotById's look-ups moved the table's insert position: find again)
@@ -574,20 +578,24 @@ export class Aggregator implements SampleSink {
    * the canonical entry. The daemon's own counters have no entry (found by {@link ownSlots}).
    */
   private slotById(type: number, id: string): number {
+    const bytes = Buffer.from(id, 'utf8');
+    return this.slotByIdBytes(type, id, bytes, 0, bytes.length);
+  }
+
+  /** {@link slotById} with the id's UTF-8 bytes given: `bytes[bs, be)`. */
+  private slotByIdBytes(type: number, id: string, bytes: Buffer, bs: number, be: number): number {
     if (type === MetricType.Counter) {
       const own = this.ownKeys;
       for (let i = 0; i < own.length; i++) if (this.ownSlots[i]! >= 0 && own[i]!.id === id) return this.ownSlots[i]!;
     }
-    const bytes = Buffer.from(id, 'utf8');
     const t = this.table;
     const idx = this.indexes[type]!;
-    const n = bytes.length;
-    let e = t.find(type, bytes, 0, n, 0, 0);
+    let e = t.find(type, bytes, bs, be, be, be);
     if (e >= 0) {
       const s = t.eSlot[e]!;
       if (idx.isLive(s, t.eGen[e]!) && idx.keys[s]!.id === id) return s;
     }
-    e = t.find(type + CANON, bytes, 0, n, 0, 0);
+    e = t.find(type + CANON, bytes, bs, be, be, be);
     if (e >= 0) {
       const s = t.eSlot[e]!;
       if (idx.isLive(s, t.eGen[e]!) && idx.keys[s]!.id === id) return s;
@@ -662,11 +670,13 @@ export class Aggregator implements SampleSink {
     const name = key.name;
     const d1 = name.indexOf('.');
     const d2 = d1 < 0 ? -1 : name.indexOf('.', d1 + 1);
-    const prefix = d2 < 0 ? name : name.slice(0, d2);
+    const end = d2 < 0 ? name.length : d2;
+    const prefix = name.slice(0, Math.min(end, DROPPED_PREFIX_CHARS));
     const m = this.droppedPrefixes;
     const n = m.get(prefix);
     if (n !== undefined) m.set(prefix, n + 1);
-    else if (m.size < DROPPED_PREFIX_LIMIT) m.set(prefix, 1);
+    // (a copy: a slice would keep the whole dropped name alive)
+    else if (m.size < DROPPED_PREFIX_LIMIT) m.set(Buffer.from(prefix, 'utf8').toString('utf8'), 1);
     return -1;
   }
 
@@ -1071,27 +1081,30 @@ export class Aggregator implements SampleSink {
   }
 
   /**
-   * keyTableBytes: past RECLAIM_AT of it (or when a spelling could not be cached), drop cached
-   * spellings from the key table, down to RECLAIM_TO of it where they allow: first every spelling of a
-   * key idle this interval, then the oldest spellings of active keys (entries are in order of first
-   * sight). The entries keys are found by stay; a reclaimed spelling still in use is looked up on the
-   * slow path at its next line and cached again. Runs at a flush, before the capture.
+   * Cached spellings are bounded by keyTableBytes (their bytes) and by maxKeys (their number). Past
+   * RECLAIM_AT of either (or when a spelling could not be cached), drop cached spellings from the key
+   * table, down to RECLAIM_TO of both where they allow: first every spelling of a key idle this
+   * interval, then the oldest spellings of active keys (entries are in order of first sight). The
+   * entries keys are found by stay; a reclaimed spelling still in use is looked up on the slow path at
+   * its next line and cached again. Runs at a flush, before the capture.
    */
   private maybeReclaim(): void {
     const budget = this.keyTableBytes;
     const used = this.keyBytesUsed();
-    if (used <= budget * RECLAIM_AT && this.spellingsUncached === 0) return;
+    if (used <= budget * RECLAIM_AT && this.aliasEntries <= this.maxKeys * RECLAIM_AT && this.spellingsUncached === 0) return;
     if (this.aliasEntries === 0 && this.staleEntries === 0) return;
     const idx = this.indexes;
-    const toFree = used - budget * RECLAIM_TO;
-    // first pass: what dead entries and idle spellings give back
+    // first pass: what dead entries and idle spellings give back, and how many active spellings there are
     let idleBytes = 0;
+    let activeAliases = 0;
     this.table.scan((type, slot, gen, pinned, bytes) => {
       const t = type & 3;
       if (!idx[t]!.isLive(slot, gen)) idleBytes += bytes;
-      else if (!pinned && (type >= CANON || !this.isActive(t, slot))) idleBytes += bytes;
+      else if (!pinned && !this.isActive(t, slot)) idleBytes += bytes;
+      else if (!pinned) activeAliases++;
     });
-    let activeToFree = toFree - idleBytes;
+    let activeToFree = used - budget * RECLAIM_TO - idleBytes;
+    let activeToDrop = activeAliases - Math.floor(this.maxKeys * RECLAIM_TO);
     let aliases = 0;
     let reclaimed = 0;
     this.table.rebuild((type, slot, gen, pinned, bytes) => {
@@ -1099,12 +1112,13 @@ export class Aggregator implements SampleSink {
       const x = idx[t]!;
       if (!x.isLive(slot, gen)) return false;
       if (pinned) return true;
-      if (type < CANON && this.isActive(t, slot)) {
-        if (activeToFree <= 0) {
+      if (this.isActive(t, slot)) {
+        if (activeToFree <= 0 && activeToDrop <= 0) {
           aliases++;
           return true;
         }
         activeToFree -= bytes;
+        activeToDrop--;
       }
       x.refs[slot]!--;
       reclaimed++;

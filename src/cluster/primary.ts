@@ -160,7 +160,16 @@ export class ClusterPrimary {
       throw err;
     }
     this.admin = await startAdminServer(
-      runtimeAdminContext(this.host),
+      // what was dropped past the bounds, in the workers and in the merge (totals since start)
+      runtimeAdminContext(this.host, () => [
+        {
+          name: 'messages',
+          lines: [
+            ['keys_dropped', this.aggregator.keysDroppedTotal],
+            ['set_members_dropped', this.aggregator.setMembersDroppedSinceStart],
+          ],
+        },
+      ]),
       { address: this.config.mgmtAddress, port: this.config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
       {

@@ -91,7 +91,7 @@ export const DEFAULT_MAX_KEY_LENGTH = 2048;
 export const MAX_MAX_KEY_LENGTH = 1_048_576;
 /**
  * tallyd's own: bytes of key names held (raw spellings in the key table + each live key's decoded
- * name, with their per-entry overhead; see src/aggregator/keybudget.ts). 1 GiB holds maxKeys' 2,000,000
+ * name, with their per-entry overhead: keytable.ts ENTRY_BYTES, stores.ts keyCost). 1 GiB holds maxKeys' 2,000,000
  * keys of names up to about 300 bytes. Below 2 GiB, the key table's int32 offsets' limit.
  */
 export const DEFAULT_KEY_TABLE_BYTES = 1024 * 1024 * 1024;

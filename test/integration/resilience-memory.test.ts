@@ -183,3 +183,25 @@ describe('nothing on the packet path throws out of the handler', () => {
     expect(fault).toContain('injected store fault');
   });
 });
+
+describe('the byte bounds with workers (cluster mode)', () => {
+  it('workers: 2: a long key is a bad line, set members past the bound are dropped and counted, the rest arrives', { timeout: 30_000 }, async () => {
+    const { g, d } = await setup(', workers: 2, maxKeyLength: 64, setMaxMembers: 100, flushInterval: 2000');
+    const long = 'long.'.padEnd(65, 'k');
+    for (let i = 0; i < 20; i++) {
+      let p = `w.ok:1|c\n${long}:1|c\n`;
+      for (let j = 0; j < 25; j++) p += `w.users:u${i * 25 + j}|s\n`;
+      await d.send(p);
+    }
+    await waitFor(() => sum(g.values('stats_counts.w.ok')) === 20, 10_000, 'w.ok = 20');
+    const seen = (): number => sum(g.values('stats.sets.w.users.count')) + sum(g.values('stats_counts.statsd.set_members_dropped'));
+    await waitFor(() => seen() >= 500 && sum(g.values('stats_counts.statsd.bad_lines_seen')) >= 20, 10_000, 'members kept or dropped, bad lines');
+    await sleep(2500);
+    expect(sum(g.values('stats_counts.statsd.bad_lines_seen'))).toBe(20);
+    expect(g.lines.some((l) => l.path.includes('long.'))).toBe(false);
+    for (const v of g.values('stats.sets.w.users.count')) expect(v).toBeLessThanOrEqual(100);
+    // every member is unique: kept + dropped = sent, whichever worker or merge refused it
+    expect(seen()).toBe(500);
+    expect(await d.admin('stats')).toContain(`messages.set_members_dropped: ${sum(g.values('stats_counts.statsd.set_members_dropped'))}`);
+  });
+});

@@ -216,3 +216,17 @@ describe('keyTableBytes: cached spellings are reclaimed at a flush, idle ones fi
     expect(agg.keyBytesUsed()).toBeLessThanOrEqual(65_536);
   });
 });
+
+describe('maxKeys bounds the cached spellings too', () => {
+  it('1,000 spellings of one key with maxKeys 100: at most 100 are cached, every line counts, the flush reclaims to 50', () => {
+    const agg = makeAggregator({ maxKeys: 100 });
+    for (let i = 0; i < 1000; i += 10) send(agg, Array.from({ length: 10 }, (_, j) => `k#junk${i + j}:1|c`).join('\n'));
+    const entries = tableOf(agg).count;
+    expect(entries).toBeLessThanOrEqual(100 + 2); // + the key's own (canonical) entry
+    const s = agg.flush(10_000);
+    expect(counter(s, 'k')).toBe(1000);
+    expect(tableOf(agg).count).toBeLessThanOrEqual(50 + 2);
+    expect(agg.takeMemoryReport()?.spellingsUncached).toBe(900);
+    expect(s.counters.toArray().find((c) => c.key.id === 'statsd.keys_dropped')).toBeUndefined();
+  });
+});

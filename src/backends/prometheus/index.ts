@@ -277,18 +277,38 @@ export class PrometheusBackend implements Backend {
       await this.serial(async () => this.store.reconfigure(setup.options));
       this.ctx.log.info({ mappingFile: next.mappingFile }, 'prometheus: new series settings: keys are mapped again from the next flush; series keep their values');
     }
-    if (this.server !== null && (next.address !== prev.address || next.port !== prev.port || next.path !== prev.path)) {
-      await this.server.close();
-      this.server = null;
-      try {
-        await this.listen(next);
-      } catch (err) {
-        this.ctx.log.error({ err, address: next.address, port: next.port }, 'prometheus: cannot serve on the new address; back on the previous one');
-        this.current = { ...next, address: prev.address, port: prev.port, path: prev.path };
-        await this.listen(this.current);
-      }
+    if (this.server !== null && (next.address !== prev.address || next.port !== prev.port)) await this.rebind(next, prev);
+    else if (this.server !== null && next.path !== prev.path) {
+      this.server.setPath(next.path);
+      this.ctx.log.info({ url: this.server.url, port: this.server.port }, `prometheus: serving ${this.server.url}`);
     }
     return true;
+  }
+
+  /**
+   * A new address or port: the new server starts before the old one closes, so scrapes never find
+   * the port closed; on the same port (another address), the old one must close first. When the new
+   * one cannot start, the old one keeps serving (re-opened if it had to close).
+   */
+  private async rebind(next: PrometheusConfig, prev: PrometheusConfig): Promise<void> {
+    const old = this.server!;
+    const samePort = next.port !== 0 && next.port === old.port;
+    if (samePort) {
+      await old.close();
+      this.server = null;
+    }
+    try {
+      await this.listen(next);
+      if (!samePort) await old.close();
+    } catch (err) {
+      this.ctx.log.error({ err, address: next.address, port: next.port }, 'prometheus: cannot serve on the new address; serving on the previous one');
+      this.current = { ...next, address: prev.address, port: prev.port };
+      if (samePort) await this.listen({ ...this.current, port: old.port });
+      else {
+        this.server = old;
+        old.setPath(next.path);
+      }
+    }
   }
 
   /** The bound port (useful with port 0), or null before start. */

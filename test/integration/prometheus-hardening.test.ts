@@ -7,7 +7,9 @@
  *    the HTTP server stays bound; a changed path rebinds;
  *  - `x:1e308|c` twice holds at Number.MAX_VALUE, never +Inf.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { promtoolCheck, requireBinary } from '../unit/backends/prometheus/promtool.js';
 import { startDaemon, waitFor, type RunningDaemon } from './harness.js';
@@ -133,5 +135,24 @@ describe('prometheus: a reload keeps its state', () => {
     const moved = await scrapeUntil(port, (x) => x.get('rl_hits') === '7', 'rl_hits on /m2', '/m2');
     expect(moved.s.get('rl_rt_count')).toBe('5');
     expect((await httpGet(port, '/metrics')).status).toBe(404);
+  });
+
+  it('SIGHUP after the mapping file was edited in place re-maps from the next flush, without a reset', { timeout: 60_000 }, async () => {
+    const promPort = await freePort();
+    const mapping = (second: string): string =>
+      `mappings:\n  - match: "api.*.hits"\n    name: "api_hits"\n    labels: { route: "$1" }\n  - match: "jobs.*"\n    name: "${second}"\n`;
+    const mf = join(mkdtempSync(join(tmpdir(), 'tallyd-prom-map-')), 'mapping.yaml');
+    writeFileSync(mf, mapping('jobs_done'));
+    d = await startDaemon(config(promPort, '', `, mappingFile: '${mf}'`));
+    const port = await prometheusPort(d);
+    await d.send('api.users.hits:3|c\njobs.nightly:1|c');
+    await scrapeUntil(port, (s) => s.get('api_hits{route="users"}') === '3' && s.get('jobs_done') === '1', 'mapped series');
+    writeFileSync(mf, mapping('jobs_finished')); // the config file itself is unchanged
+    d.proc.kill('SIGHUP');
+    await waitFor(() => logged(d!, 'keys are mapped again').length === 1, 10_000, 'the backend to re-read its mapping');
+    await d.send('api.users.hits:2|c\njobs.nightly:1|c');
+    const { s } = await scrapeUntil(port, (x) => x.get('jobs_finished') === '1', 'the new name');
+    expect(s.get('api_hits{route="users"}')).toBe('5');
+    expect(s.get('jobs_done')).toBe('1'); // no longer fed; it expires by its TTL
   });
 });

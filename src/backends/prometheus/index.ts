@@ -12,8 +12,9 @@
  *   maxExpositionBytes (128 MiB: the largest user series are left out of /metrics past it).
  *
  * A reload hands the new config to the running backend ({@link PrometheusBackend.reconfigure}): the
- * series and their cumulative values stay, the HTTP server is rebound only when its address, port or
- * path changed, and a changed mapping applies from the next flush (it re-maps, it does not reset).
+ * series and their cumulative values stay, the HTTP server is rebound only when its address or port
+ * changed (a new path is served on the same socket), and a changed mapping applies from the next
+ * flush (it re-maps, it does not reset).
  */
 import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
@@ -263,8 +264,9 @@ export class PrometheusBackend implements Backend {
    * A reload: take the new config in place, so Prometheus sees no reset. The series and their
    * cumulative values stay; a changed mapping, quantiles, buckets, observer type, TTL or prefixStats
    * re-resolves every key from the next flush (see SeriesStore.reconfigure); the HTTP server is
-   * rebound only when its address, port or path changed. Throws (the daemon then rebuilds the
-   * backend) when the new section cannot be used.
+   * rebound only when its address or port changed. Also called with an unchanged config on SIGHUP,
+   * to read the mapping file again. Throws, changing nothing, when the new section or mapping file
+   * cannot be used.
    */
   async reconfigure(ctx: BackendContext): Promise<boolean> {
     const next = prometheusConfigFrom(ctx.config);

@@ -163,6 +163,9 @@ export class PrometheusBackend implements Backend {
   private readonly now: () => number;
   private readonly conflictLog: LogLimiter;
   private readonly budgetLog: LogLimiter;
+  private readonly renderErrorLog: LogLimiter;
+  /** Scrapes whose user series could not be rendered (served tallyd_* only). */
+  private renderErrors = 0;
   private storeKey: string;
   /** The last render of the user series, and the store version it was made at. */
   private rendered: Rendered | null = null;
@@ -184,6 +187,7 @@ export class PrometheusBackend implements Backend {
     this.now = deps.now ?? Date.now;
     this.conflictLog = new LogLimiter(10_000, this.now);
     this.budgetLog = new LogLimiter(60_000, this.now);
+    this.renderErrorLog = new LogLimiter(60_000, this.now);
     const setup = this.storeSetup(ctx, this.current);
     this.storeKey = setup.key;
     // The store must exist before self metrics read it; reserved names are added right after.
@@ -195,6 +199,7 @@ export class PrometheusBackend implements Backend {
         expositionStats: () => ({
           seriesOverBudget: this.rendered?.droppedSeries ?? 0,
           rendersOverBudget: this.rendersOverBudget,
+          renderErrors: this.renderErrors,
           bytes: this.rendered?.bytes ?? 0,
           maxBytes: this.current.maxExpositionBytes,
         }),
@@ -371,7 +376,17 @@ export class PrometheusBackend implements Backend {
 
   /** What /metrics serves: user series, then tallyd_* and process metrics (never left out). */
   async body(): Promise<(Buffer | string)[]> {
-    let user = await this.exposition();
+    let user: Rendered;
+    try {
+      user = await this.exposition();
+    } catch (err) {
+      // a fault in the user series never takes tallyd's own metrics down with it
+      this.renderErrors++;
+      if (this.renderErrorLog.take()) {
+        this.ctx.log.error({ err, suppressed: this.renderErrorLog.suppressedSince() }, 'prometheus: cannot render the user series; /metrics serves tallyd_* only');
+      }
+      return [await this.self.metrics()];
+    }
     let own = await this.self.metrics();
     this.ownBytes = Buffer.byteLength(own);
     if (user.bytes + this.ownBytes > this.current.maxExpositionBytes && user.bytes > 0) {

@@ -137,6 +137,21 @@ describe('prometheus: a reload keeps its state', () => {
     expect((await httpGet(port, '/metrics')).status).toBe(404);
   });
 
+  it('with workers: 2, a SIGHUP applies the prometheus section in place (new path) and keeps the series', { timeout: 60_000 }, async () => {
+    const promPort = await freePort();
+    d = await startDaemon(config(promPort, ', workers: 2, flushInterval: 500'));
+    const port = await prometheusPort(d);
+    await d.send('wk.hits:4|c\nwk.temp:9|g');
+    await scrapeUntil(port, (s) => s.get('wk_hits') === '4', 'wk_hits 4');
+    writeFileSync(d.configFile, config(promPort, ', workers: 2, flushInterval: 700', ", path: '/w2'"));
+    d.proc.kill('SIGHUP');
+    await waitFor(() => logged(d!, '"msg":"config reloaded"').length === 1, 10_000, 'config reloaded');
+    const moved = await scrapeUntil(port, (x) => x.get('wk_hits') === '4', 'wk_hits on /w2', '/w2');
+    expect(moved.s.get('wk_temp')).toBe('9');
+    await d.send('wk.hits:1|c');
+    await scrapeUntil(port, (x) => x.get('wk_hits') === '5', 'wk_hits 5 on /w2', '/w2');
+  });
+
   it('SIGHUP after the mapping file was edited in place re-maps from the next flush, without a reset', { timeout: 60_000 }, async () => {
     const promPort = await freePort();
     const mapping = (second: string): string =>

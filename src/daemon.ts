@@ -327,6 +327,11 @@ export class Daemon {
     return changed;
   }
 
+  /** A reload with an unchanged config: backends with a `reconfigure` hook re-read the files they name. */
+  async refreshBackends(): Promise<void> {
+    if (!this.stopping) await reconfigureBackends(this.host, this.backends, this.config);
+  }
+
   /** Closes listeners whose settings are gone, starts the new ones; true when anything changed. */
   private async reconcileListeners(next: TallydConfig): Promise<boolean> {
     const wanted = next.servers.map((s) => JSON.stringify(s));

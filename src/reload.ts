@@ -20,6 +20,8 @@ export const RELOAD_DEBOUNCE_MS = 200;
 export interface ReloadTarget {
   readonly currentConfig: TallydConfig;
   applyConfig(next: TallydConfig): Promise<string[]>;
+  /** When the config is unchanged: backends re-read the files they name (Prometheus' mapping file). */
+  refreshBackends?(): Promise<void>;
 }
 
 export interface ReloaderOptions {
@@ -99,6 +101,7 @@ export class ConfigReloader {
     }
     for (const w of warnings) log.warn({ file: this.opts.configPath }, `config: ${w}`);
     if (describeConfig(next) === describeConfig(this.opts.target.currentConfig)) {
+      await this.opts.target.refreshBackends?.();
       log.info({ reason, file: this.opts.configPath }, 'config reload: nothing changed');
       return 'unchanged';
     }

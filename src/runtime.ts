@@ -71,7 +71,7 @@ export function backendContext(host: RuntimeHost, config: TallydConfig, name: st
 /**
  * On a reload: each running backend that has a `reconfigure` hook and is still configured takes
  * the new configuration in place. Returns, aligned with `next.backends`, the backend kept for each
- * name (null: build a new one). A hook that refuses or fails is logged; that backend is replaced.
+ * name (null: the caller builds a new one). A hook that fails is logged at ERROR.
  */
 export async function reconfigureBackends(host: RuntimeHost, running: readonly Backend[], next: TallydConfig): Promise<(Backend | null)[]> {
   const pool = running.filter((b) => typeof b.reconfigure === 'function');
@@ -85,7 +85,7 @@ export async function reconfigureBackends(host: RuntimeHost, running: readonly B
       try {
         if (await b.reconfigure!(backendContext(host, next, name))) keep = b;
       } catch (err) {
-        host.rootLog.warn({ err, backend: name }, 'reload: a backend could not take the new configuration in place; it is rebuilt');
+        host.rootLog.error({ err, backend: name }, `reload: the ${name} backend refused the new configuration in place: ${(err as Error)?.message ?? String(err)}`);
       }
     }
     kept.push(keep);

@@ -23,7 +23,8 @@ import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
 import { tcpGauges } from '../listeners/tcp.js';
 import { componentLogger } from '../log/index.js';
 import {
-  applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, runtimeAdminContext, runtimeSelfStats,
+  applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, reconfigureBackends, runtimeAdminContext,
+  runtimeSelfStats,
   type RuntimeHost,
 } from '../runtime.js';
 import { StatusCollector, startStatusPage, type StatusServer } from '../status/index.js';
@@ -304,7 +305,11 @@ export class ClusterPrimary {
     mergePartials(this.aggregator, sources);
   }
 
-  /** Applies a reloaded configuration: aggregation settings, flush interval, log level, health. Listeners, backends and `workers` change at restart. */
+  /**
+   * Applies a reloaded configuration: aggregation settings, flush interval, log level, health, and
+   * the Prometheus section (in place, keeping its series). Listeners, the backend list, other
+   * backends' settings and `workers` change at restart.
+   */
   async applyConfig(next: TallydConfig): Promise<string[]> {
     if (this.stopping) return [];
     const prev = this.config;
@@ -314,8 +319,13 @@ export class ClusterPrimary {
     if (JSON.stringify(next.servers) !== JSON.stringify(prev.servers)) changed.push('servers (applies at restart with workers > 1)');
     if (JSON.stringify(next.backends) !== JSON.stringify(prev.backends)) changed.push('backends (applies at restart with workers > 1)');
     if (next.workers !== prev.workers) changed.push('workers (applies at restart)');
-    await Promise.resolve();
+    await this.refreshBackends();
     return changed;
+  }
+
+  /** Backends with a `reconfigure` hook (Prometheus) take the config in force in place (a reload, or SIGHUP to re-read a mapping file). */
+  async refreshBackends(): Promise<void> {
+    if (!this.stopping) await reconfigureBackends(this.host, this.backends, this.config);
   }
 
   /** Stop: final partials from every worker, one last flush, backends drained within `drainMs`, workers gone. */

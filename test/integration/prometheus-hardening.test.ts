@@ -7,7 +7,9 @@
  *    the HTTP server stays bound; a changed path rebinds;
  *  - `x:1e308|c` twice holds at Number.MAX_VALUE, never +Inf.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { promtoolCheck, requireBinary } from '../unit/backends/prometheus/promtool.js';
 import { startDaemon, waitFor, type RunningDaemon } from './harness.js';
@@ -52,8 +54,8 @@ describe('prometheus: /metrics never fails as a whole', () => {
     d = await startDaemon(config(0, '', `, maxExpositionBytes: ${budget}`));
     const port = await prometheusPort(d);
     await d.send('ok.hits:1|c\nok.temp:7|g');
-    // 500 timers with 400-byte keys: about 1 MB of summary lines, 8 times the budget
-    const pad = 'x'.repeat(400);
+    // 500 timers with 200-byte keys (well under any key-length limit): ~550 kB of summary lines, 4 times the budget
+    const pad = 'x'.repeat(200);
     for (let i = 0; i < 500; i += 10) {
       await d.send(Array.from({ length: 10 }, (_, j) => `flood.${pad}.${i + j}:${i + j}|ms`).join('\n'));
     }
@@ -133,5 +135,39 @@ describe('prometheus: a reload keeps its state', () => {
     const moved = await scrapeUntil(port, (x) => x.get('rl_hits') === '7', 'rl_hits on /m2', '/m2');
     expect(moved.s.get('rl_rt_count')).toBe('5');
     expect((await httpGet(port, '/metrics')).status).toBe(404);
+  });
+
+  it('with workers: 2, a SIGHUP applies the prometheus section in place (new path) and keeps the series', { timeout: 60_000 }, async () => {
+    const promPort = await freePort();
+    d = await startDaemon(config(promPort, ', workers: 2, flushInterval: 500'));
+    const port = await prometheusPort(d);
+    await d.send('wk.hits:4|c\nwk.temp:9|g');
+    await scrapeUntil(port, (s) => s.get('wk_hits') === '4', 'wk_hits 4');
+    writeFileSync(d.configFile, config(promPort, ', workers: 2, flushInterval: 700', ", path: '/w2'"));
+    d.proc.kill('SIGHUP');
+    await waitFor(() => logged(d!, '"msg":"config reloaded"').length === 1, 10_000, 'config reloaded');
+    const moved = await scrapeUntil(port, (x) => x.get('wk_hits') === '4', 'wk_hits on /w2', '/w2');
+    expect(moved.s.get('wk_temp')).toBe('9');
+    await d.send('wk.hits:1|c');
+    await scrapeUntil(port, (x) => x.get('wk_hits') === '5', 'wk_hits 5 on /w2', '/w2');
+  });
+
+  it('SIGHUP after the mapping file was edited in place re-maps from the next flush, without a reset', { timeout: 60_000 }, async () => {
+    const promPort = await freePort();
+    const mapping = (second: string): string =>
+      `mappings:\n  - match: "api.*.hits"\n    name: "api_hits"\n    labels: { route: "$1" }\n  - match: "jobs.*"\n    name: "${second}"\n`;
+    const mf = join(mkdtempSync(join(tmpdir(), 'tallyd-prom-map-')), 'mapping.yaml');
+    writeFileSync(mf, mapping('jobs_done'));
+    d = await startDaemon(config(promPort, '', `, mappingFile: '${mf}'`));
+    const port = await prometheusPort(d);
+    await d.send('api.users.hits:3|c\njobs.nightly:1|c');
+    await scrapeUntil(port, (s) => s.get('api_hits{route="users"}') === '3' && s.get('jobs_done') === '1', 'mapped series');
+    writeFileSync(mf, mapping('jobs_finished')); // the config file itself is unchanged
+    d.proc.kill('SIGHUP');
+    await waitFor(() => logged(d!, 'keys are mapped again').length === 1, 10_000, 'the backend to re-read its mapping');
+    await d.send('api.users.hits:2|c\njobs.nightly:1|c');
+    const { s } = await scrapeUntil(port, (x) => x.get('jobs_finished') === '1', 'the new name');
+    expect(s.get('api_hits{route="users"}')).toBe('5');
+    expect(s.get('jobs_done')).toBe('1'); // no longer fed; it expires by its TTL
   });
 });

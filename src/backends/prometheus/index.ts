@@ -12,8 +12,9 @@
  *   maxExpositionBytes (128 MiB: the largest user series are left out of /metrics past it).
  *
  * A reload hands the new config to the running backend ({@link PrometheusBackend.reconfigure}): the
- * series and their cumulative values stay, the HTTP server is rebound only when its address, port or
- * path changed, and a changed mapping applies from the next flush (it re-maps, it does not reset).
+ * series and their cumulative values stay, the HTTP server is rebound only when its address or port
+ * changed (a new path is served on the same socket), and a changed mapping applies from the next
+ * flush (it re-maps, it does not reset).
  */
 import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
@@ -162,6 +163,9 @@ export class PrometheusBackend implements Backend {
   private readonly now: () => number;
   private readonly conflictLog: LogLimiter;
   private readonly budgetLog: LogLimiter;
+  private readonly renderErrorLog: LogLimiter;
+  /** Scrapes whose user series could not be rendered (served tallyd_* only). */
+  private renderErrors = 0;
   private storeKey: string;
   /** The last render of the user series, and the store version it was made at. */
   private rendered: Rendered | null = null;
@@ -183,6 +187,7 @@ export class PrometheusBackend implements Backend {
     this.now = deps.now ?? Date.now;
     this.conflictLog = new LogLimiter(10_000, this.now);
     this.budgetLog = new LogLimiter(60_000, this.now);
+    this.renderErrorLog = new LogLimiter(60_000, this.now);
     const setup = this.storeSetup(ctx, this.current);
     this.storeKey = setup.key;
     // The store must exist before self metrics read it; reserved names are added right after.
@@ -194,6 +199,7 @@ export class PrometheusBackend implements Backend {
         expositionStats: () => ({
           seriesOverBudget: this.rendered?.droppedSeries ?? 0,
           rendersOverBudget: this.rendersOverBudget,
+          renderErrors: this.renderErrors,
           bytes: this.rendered?.bytes ?? 0,
           maxBytes: this.current.maxExpositionBytes,
         }),
@@ -263,8 +269,9 @@ export class PrometheusBackend implements Backend {
    * A reload: take the new config in place, so Prometheus sees no reset. The series and their
    * cumulative values stay; a changed mapping, quantiles, buckets, observer type, TTL or prefixStats
    * re-resolves every key from the next flush (see SeriesStore.reconfigure); the HTTP server is
-   * rebound only when its address, port or path changed. Throws (the daemon then rebuilds the
-   * backend) when the new section cannot be used.
+   * rebound only when its address or port changed. Also called with an unchanged config on SIGHUP,
+   * to read the mapping file again. Throws, changing nothing, when the new section or mapping file
+   * cannot be used.
    */
   async reconfigure(ctx: BackendContext): Promise<boolean> {
     const next = prometheusConfigFrom(ctx.config);
@@ -277,18 +284,38 @@ export class PrometheusBackend implements Backend {
       await this.serial(async () => this.store.reconfigure(setup.options));
       this.ctx.log.info({ mappingFile: next.mappingFile }, 'prometheus: new series settings: keys are mapped again from the next flush; series keep their values');
     }
-    if (this.server !== null && (next.address !== prev.address || next.port !== prev.port || next.path !== prev.path)) {
-      await this.server.close();
-      this.server = null;
-      try {
-        await this.listen(next);
-      } catch (err) {
-        this.ctx.log.error({ err, address: next.address, port: next.port }, 'prometheus: cannot serve on the new address; back on the previous one');
-        this.current = { ...next, address: prev.address, port: prev.port, path: prev.path };
-        await this.listen(this.current);
-      }
+    if (this.server !== null && (next.address !== prev.address || next.port !== prev.port)) await this.rebind(next, prev);
+    else if (this.server !== null && next.path !== prev.path) {
+      this.server.setPath(next.path);
+      this.ctx.log.info({ url: this.server.url, port: this.server.port }, `prometheus: serving ${this.server.url}`);
     }
     return true;
+  }
+
+  /**
+   * A new address or port: the new server starts before the old one closes, so scrapes never find
+   * the port closed; on the same port (another address), the old one must close first. When the new
+   * one cannot start, the old one keeps serving (re-opened if it had to close).
+   */
+  private async rebind(next: PrometheusConfig, prev: PrometheusConfig): Promise<void> {
+    const old = this.server!;
+    const samePort = next.port !== 0 && next.port === old.port;
+    if (samePort) {
+      await old.close();
+      this.server = null;
+    }
+    try {
+      await this.listen(next);
+      if (!samePort) await old.close();
+    } catch (err) {
+      this.ctx.log.error({ err, address: next.address, port: next.port }, 'prometheus: cannot serve on the new address; serving on the previous one');
+      this.current = { ...next, address: prev.address, port: prev.port };
+      if (samePort) await this.listen({ ...this.current, port: old.port });
+      else {
+        this.server = old;
+        old.setPath(next.path);
+      }
+    }
   }
 
   /** The bound port (useful with port 0), or null before start. */
@@ -349,7 +376,17 @@ export class PrometheusBackend implements Backend {
 
   /** What /metrics serves: user series, then tallyd_* and process metrics (never left out). */
   async body(): Promise<(Buffer | string)[]> {
-    let user = await this.exposition();
+    let user: Rendered;
+    try {
+      user = await this.exposition();
+    } catch (err) {
+      // a fault in the user series never takes tallyd's own metrics down with it
+      this.renderErrors++;
+      if (this.renderErrorLog.take()) {
+        this.ctx.log.error({ err, suppressed: this.renderErrorLog.suppressedSince() }, 'prometheus: cannot render the user series; /metrics serves tallyd_* only');
+      }
+      return [await this.self.metrics()];
+    }
     let own = await this.self.metrics();
     this.ownBytes = Buffer.byteLength(own);
     if (user.bytes + this.ownBytes > this.current.maxExpositionBytes && user.bytes > 0) {

@@ -14,6 +14,8 @@ export interface ExpositionStats {
   readonly seriesOverBudget: number;
   /** Renders that had to leave series out, since start. */
   readonly rendersOverBudget: number;
+  /** Scrapes whose user series could not be rendered at all (tallyd_* served alone), since start. */
+  readonly renderErrors: number;
   /** Bytes of the user series in the last render. */
   readonly bytes: number;
   /** prometheus.maxExpositionBytes. */
@@ -45,7 +47,7 @@ export function createSelfMetrics(src: SelfMetricsSources, opts: { processMetric
   const registers = [registry];
   // Read once per scrape, shared by every collect() of that scrape.
   let cached: { self: SelfStats; store: StoreStats; exposition: ExpositionStats } | null = null;
-  const noExposition: ExpositionStats = { seriesOverBudget: 0, rendersOverBudget: 0, bytes: 0, maxBytes: 0 };
+  const noExposition: ExpositionStats = { seriesOverBudget: 0, rendersOverBudget: 0, renderErrors: 0, bytes: 0, maxBytes: 0 };
   const read = (): { self: SelfStats; store: StoreStats; exposition: ExpositionStats } =>
     (cached ??= { self: src.selfStats(), store: src.storeStats(), exposition: src.expositionStats?.() ?? noExposition });
 
@@ -171,6 +173,15 @@ export function createSelfMetrics(src: SelfMetricsSources, opts: { processMetric
     collect() {
       this.reset();
       setCounter(this, read().exposition.rendersOverBudget);
+    },
+  });
+  new Counter({
+    name: 'tallyd_prometheus_render_errors_total',
+    help: 'Scrapes whose user series could not be rendered (an internal fault): /metrics then serves tallyd_* and process metrics only.',
+    registers,
+    collect() {
+      this.reset();
+      setCounter(this, read().exposition.renderErrors);
     },
   });
   new Gauge({

@@ -1,7 +1,8 @@
 /**
  * The Prometheus backend's state: metric families and their series, updated from each flush's
  * snapshot, kept cumulative where Prometheus wants it (counters, summary/histogram `_sum`, `_count`
- * and buckets), expired after their TTL.
+ * and buckets), expired after their TTL. Totals saturate at ±Number.MAX_VALUE (finite input never
+ * shows as ±Inf). A reload re-maps keys ({@link SeriesStore.reconfigure}) without resetting series.
  *
  * A statsd key is resolved once (mapping, naming, labels, conflicts) into a {@link Binding}, cached
  * per type by the key's canonical id; later flushes cost one Map lookup per key.

@@ -21,6 +21,8 @@ export interface MetricsServer {
   readonly port: number;
   readonly address: string;
   readonly url: string;
+  /** Serve the metrics at another path from now on (no rebind). */
+  setPath(path: string): void;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ function writeParts(res: http.ServerResponse, parts: readonly (Buffer | string)[
 }
 
 export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
+  let metricsPath = opts.path;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -52,7 +55,7 @@ export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsS
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
       return;
     }
-    if (path === opts.path) {
+    if (path === metricsPath) {
       opts.body().then(
         (parts) => {
           let len = 0;
@@ -77,7 +80,7 @@ export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsS
       res.writeHead(up ? 200 : 503, { 'Content-Type': 'text/plain' }).end(up ? 'up\n' : 'down\n');
       return;
     }
-    res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found; metrics are at ${opts.path}\n`);
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found; metrics are at ${metricsPath}\n`);
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 
@@ -91,7 +94,12 @@ export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsS
       resolve({
         port: addr.port,
         address: addr.address,
-        url: `http://${host}:${addr.port}${opts.path}`,
+        get url() {
+          return `http://${host}:${addr.port}${metricsPath}`;
+        },
+        setPath: (p) => {
+          metricsPath = p;
+        },
         close: () =>
           new Promise<void>((res) => {
             server.close(() => res());

@@ -107,6 +107,27 @@ describe('PrometheusBackend over HTTP', () => {
     expect(samples(Buffer.concat(second.chunks).toString()).get('a')).toBe('2');
   });
 
+  it('a fault while rendering the user series still answers 200 with tallyd_* (counted)', async () => {
+    const port = await started();
+    await backend!.flush(snapshot({ counters: [counter('a', 1)] }));
+    const families = backend!.store.families;
+    const values = families.values.bind(families);
+    families.values = () => {
+      throw new Error('injected render fault');
+    };
+    const r = await get(port, '/metrics');
+    expect(r.status).toBe(200);
+    const s = samples(r.body);
+    expect(s.has('a')).toBe(false);
+    expect(s.get('tallyd_packets_received_total')).toBe('42');
+    expect(s.get('tallyd_prometheus_render_errors_total')).toBe('1');
+    families.values = values; // the next scrape renders again
+    await backend!.flush(snapshot({ counters: [counter('a', 1)] }));
+    const again = samples((await get(port, '/metrics')).body);
+    expect(again.get('a')).toBe('2');
+    expect(again.get('tallyd_prometheus_render_errors_total')).toBe('1');
+  });
+
   it('honours a custom path; /health follows the admin health; others 404/405', async () => {
     let health: 'up' | 'down' = 'up';
     const port = await started({ path: '/prom' }, () => health);

@@ -3,6 +3,8 @@
  * values, the HTTP server stays bound unless its address/port/path changed, a new mapping re-maps.
  */
 import http from 'node:http';
+import net from 'node:net';
+import { pino } from 'pino';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +29,17 @@ async function scrape(port: number, path = '/metrics'): Promise<Map<string, stri
   const r = await get(port, path);
   expect(r.status).toBe(200);
   return samples(r.body);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 function mappingFile(yaml: string): string {
@@ -67,15 +80,40 @@ describe('PrometheusBackend.reconfigure', () => {
     expect(s.get('rt_sum')).toBe('1');
   });
 
-  it('rebinds the server only when address, port or path change', async () => {
+  it('a new path is served on the same socket; a new port binds the new one before closing the old', async () => {
     const b = await started({});
     const port = b.port!;
     await b.flush(snapshot({ counters: [counter('hits', 1)] }));
     await b.reconfigure(context({ port: 0, path: '/prom' }));
-    const moved = b.port!;
-    expect((await get(moved, '/metrics')).status).toBe(404);
-    expect((await scrape(moved, '/prom')).get('hits')).toBe('1');
-    if (moved !== port) await expect(get(port, '/metrics')).rejects.toThrow();
+    expect(b.port).toBe(port);
+    expect((await get(port, '/metrics')).status).toBe(404);
+    expect((await scrape(port, '/prom')).get('hits')).toBe('1');
+    const next = await freePort();
+    await b.reconfigure(context({ port: next, path: '/prom' }));
+    expect(b.port).toBe(next);
+    expect((await scrape(next, '/prom')).get('hits')).toBe('1');
+    await expect(get(port, '/prom')).rejects.toThrow();
+  });
+
+  it('a new port that is taken: an ERROR, and the old port keeps serving', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+    const b = await started({});
+    const port = b.port!;
+    await b.flush(snapshot({ counters: [counter('hits', 1)] }));
+    const blocker = net.createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', () => res()));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      expect(await b.reconfigure({ ...context({ port: taken }), log })).toBe(true);
+      expect(b.port).toBe(port);
+      expect((await scrape(port)).get('hits')).toBe('1');
+      const err = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.level === 50);
+      expect(err?.msg).toMatch(/cannot serve on the new address/);
+      expect(b.settings.port).toBe(0);
+    } finally {
+      await new Promise((res) => blocker.close(res));
+    }
   });
 
   it('a changed mapping re-maps: a series that keeps its name keeps its value; a new name starts a new series', async () => {

@@ -128,7 +128,9 @@ describe.skipIf(!available)('the final flush at a stop, with a real carbon-cache
           `stats.${name} of the final flush`,
         );
         const minCoveredS = (signalled - flush.at) / 1000;
-        const maxCoveredS = (exitedAt - flush.at) / 1000 + 0.5;
+        // (a cluster primary reads its clock before collecting the workers' partials, which may take
+        // up to 2 s on a loaded machine: its interval boundary comes earlier than the flush's arrival)
+        const maxCoveredS = (exitedAt - flush.at) / 1000 + (workers > 1 ? 2.5 : 0.5);
         expect(rate).toBeLessThanOrEqual(after / minCoveredS);
         expect(rate).toBeGreaterThanOrEqual(after / maxCoveredS);
         expect(rate).toBeGreaterThan(after / (FLUSH_MS / 1000));

@@ -348,12 +348,15 @@ export class ClusterPrimary {
         (h) =>
           new Promise<void>((res) => {
             if (h === null || h.exited) return res();
+            // a worker exits by itself once its final partial is sent: if it is already going, telling it
+            // to disconnect fails with EPIPE, an 'error' that must not take the primary down
+            h.worker.on('error', () => undefined);
             const kill = setTimeout(() => h.worker.kill('SIGKILL'), 3000);
             h.worker.once('exit', () => {
               clearTimeout(kill);
               res();
             });
-            h.worker.disconnect();
+            if (h.worker.isConnected()) h.worker.disconnect();
           }),
       ),
     );

@@ -4,6 +4,7 @@
  * them. What arrives is deduplicated by (path, timestamp), as whisper keeps one value per step, and the
  * sum of the counts stored must equal the counts sent.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { originalStyleConfig, sleep, statsMap, useCleanups } from './harness.js';
@@ -55,17 +56,53 @@ async function resettingSink(store: Store, limit: number, port = 0): Promise<net
   return server;
 }
 
-/** A receiver that accepts and never reads (a stalled process): closing it resets what it holds. */
-async function stalledSink(): Promise<{ server: net.Server; sockets: net.Socket[] }> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((s) => {
-    s.pause();
-    s.on('error', () => undefined);
-    sockets.push(s);
+/**
+ * A plaintext receiver in its own process, so that it can really stall (SIGSTOP: the kernel still
+ * accepts connections and buffers their bytes, nobody reads them) and die (SIGKILL). Each line it
+ * reads goes to its stdout (a pipe: written synchronously on Linux, before it closes the connection).
+ */
+const SINK_SCRIPT = `
+const net = require('node:net');
+const server = net.createServer((s) => {
+  let pending = '';
+  s.on('data', (d) => {
+    pending += d.toString('utf8');
+    const nl = pending.lastIndexOf('\\n');
+    if (nl >= 0) { process.stdout.write(pending.slice(0, nl + 1)); pending = pending.slice(nl + 1); }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { server, sockets };
+  s.on('error', () => {});
+});
+server.listen(Number(process.argv[1]), '127.0.0.1', () => process.stderr.write('listening ' + server.address().port + '\\n'));
+`;
+
+async function processSink(store: Store, port: number): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, ['-e', SINK_SCRIPT, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let pending = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    pending += d;
+    const nl = pending.lastIndexOf('\n');
+    if (nl < 0) return;
+    for (const line of pending.slice(0, nl).split('\n')) store.take(line);
+    pending = pending.slice(nl + 1);
+  });
+  const bound = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      const m = /listening (\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`sink exited ${code}: ${err}`)));
+  });
+  return { proc, port: bound };
 }
+
+const killed = (p: ChildProcess): Promise<void> =>
+  new Promise((r) => {
+    if (p.exitCode !== null || p.signalCode !== null) return r();
+    p.once('exit', () => r());
+    p.kill('SIGKILL');
+  });
 
 const closeServer = (s: net.Server): Promise<void> => new Promise((r) => s.close(() => r()));
 const portOf = (s: net.Server): number => (s.address() as net.AddressInfo).port;
@@ -113,19 +150,19 @@ describe('graphite delivery across resets (at-least-once)', () => {
   }, 60_000);
 
   it('a sink that stalls, then is restarted, ends with every count', async () => {
-    const stalled = await stalledSink();
-    const port = portOf(stalled.server);
-    const d = await daemonOn(originalStyleConfig(port, ', graphite: { timeoutMs: 1000 }'));
+    const store = new Store();
+    const first = await processSink(store, 0);
+    cleanups.push(() => killed(first.proc));
+    const d = await daemonOn(originalStyleConfig(first.port, ', graphite: { timeoutMs: 1000 }'));
     const names = ['stall.a', 'stall.b'];
     const s = sender((p) => d.send(p), names);
+    await sleep(2500);
+    first.proc.kill('SIGSTOP'); // stalls: connections are still accepted, their bytes wait unread
     await sleep(3500);
-    // the stalled process is killed: its kernel resets the connections holding unread flushes
-    for (const c of stalled.sockets) c.resetAndDestroy();
-    await closeServer(stalled.server);
-    const store = new Store();
-    const sink = await resettingSink(store, Number.MAX_SAFE_INTEGER, port);
-    cleanups.push(() => closeServer(sink));
-    await sleep(2000);
+    await killed(first.proc); // and is restarted: its kernel resets what it held
+    const second = await processSink(store, first.port);
+    cleanups.push(() => killed(second.proc));
+    await sleep(2500);
     const sent = await s.stop();
     await waitSums(store, names, sent, 30_000);
     for (const n of names) expect(store.sum(`stats_counts.${n}`), n).toBe(sent);

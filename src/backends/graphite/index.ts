@@ -1,7 +1,9 @@
 /**
  * The Graphite backend: formats each flush once (format.ts) and hands the bytes to a bounded
- * delivery queue (queue.ts) that sends them over TCP (transport.ts), replaying in order after an
- * outage. flush() never waits for the network and never throws.
+ * delivery queue (queue.ts) that sends them over TCP (transport.ts) at least once: a connection is
+ * delivered when the receiver closes it in order after reading to the end, anything else resends
+ * what it carried, and flushes replay in order after an outage. flush() never waits for the network
+ * and never throws.
  *
  * Config: config.graphite (host, port, timeoutMs, namespaces), and `graphite.queueBytes` read from the
  * raw config section (bytes of undelivered flushes kept during an outage; default 64 MiB).

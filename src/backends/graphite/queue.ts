@@ -248,11 +248,13 @@ export class DeliveryQueue {
     entry.confirm();
     this.flightMs += ms;
     this.backoff = 0;
-    this.dropLogged = false;
+    // (while pieces are small, a peer that keeps cutting connections would make this once per flush)
+    if (this.pieceLimit === Number.POSITIVE_INFINITY) this.dropLogged = false;
     if (this.pieceLimit !== Number.POSITIVE_INFINITY) {
       this.pieceLimit *= 2;
       if (this.pieceLimit >= this.pieceCap) {
         this.pieceLimit = Number.POSITIVE_INFINITY;
+        this.dropLogged = false;
         this.log.info('graphite: connections are confirmed again, flushes go whole again');
       }
       this.stats.pieceLimit = this.pieceLimit;

@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGraphiteBackend } from '../../../src/backends/graphite/index.js';
 import { formatGraphite, graphiteFormatOptions, namespaceConfigFrom } from '../../../src/backends/graphite/format.js';
@@ -143,6 +144,105 @@ describe('graphite transport', () => {
     expect(Date.now() - t1).toBeLessThan(2500); // formatting 300k lines, no network wait
     await waitFor(() => (status(b)['last_exception'] as number) > 0, 3000, 'timeout recorded');
     expect(status(b)['queued_flushes']).toBe(2);
+  });
+
+  it('a peer that reads but never closes its side does not confirm: the piece is rejected (close timeout) and resent', async () => {
+    const got: Buffer[] = [];
+    const sockets = new Set<Socket>();
+    const server = createServer({ allowHalfOpen: true }, (sock) => {
+      sockets.add(sock);
+      sock.on('error', () => {});
+      sock.on('data', (d: Buffer) => got.push(d));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }));
+    const port = (server.address() as { port: number }).port;
+    const err = await sendTcp({ host: '127.0.0.1', port, timeoutMs: 200 }, Buffer.from('x 1 1\n')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GraphiteTimeoutError);
+    expect(String(err)).toContain('close');
+    expect(Buffer.concat(got).toString()).toBe('x 1 1\n'); // it had every byte: still not a confirmation
+
+    const b = backendFor(cfgFor(port, {}, 200));
+    await b.flush(small(100));
+    await waitFor(() => Buffer.concat(got).toString().split('stats_counts.foo 100 100').length > 2, 5000, 'a resend');
+  });
+
+  it('a peer that closes its side before the end of the flush gets it resent', async () => {
+    const got: Buffer[] = [];
+    let n = 0;
+    const sockets = new Set<Socket>();
+    const server = createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => {});
+      if (n++ === 0) {
+        sock.end(); // ends its side at once, before tallyd's end of stream: not a confirmation
+        return;
+      }
+      const parts: Buffer[] = [];
+      sock.on('data', (d: Buffer) => parts.push(d));
+      sock.on('end', () => got.push(Buffer.concat(parts)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }));
+    const port = (server.address() as { port: number }).port;
+    const b = backendFor(cfgFor(port));
+    // larger than the socket buffers: tallyd is still writing when the peer's end of stream comes
+    await b.flush(snapshot({ timestamp: 300, counters: Array.from({ length: 100_000 }, (_, i) => counter(`some.long.metric.name.k${i}`, i)) }));
+    await waitFor(() => status(b)['queued_flushes'] === 0 && got.length > 0, 10_000, 'the resend');
+    expect(n).toBeGreaterThan(1);
+    expect(status(b)['last_exception']).toBeGreaterThan(0); // the early close was a failure
+    const all = got.map((x) => x.toString()).join('');
+    for (let i = 0; i < 100_000; i += 997) expect(all).toContain(`stats_counts.some.long.metric.name.k${i} ${i} 300\n`);
+    expect(all).toContain('stats_counts.some.long.metric.name.k99999 99999 300\n');
+    expect(status(b)['dropped_lines']).toBe(0);
+  });
+
+  it('a peer that resets after N bytes gets every line in smaller pieces; whole flushes once it is healthy again', async () => {
+    const got: string[] = [];
+    let cutting = true;
+    const sizes: number[] = [];
+    const sockets = new Set<Socket>();
+    const server = createServer((sock) => {
+      sockets.add(sock);
+      sock.on('error', () => {});
+      let seen = 0;
+      let pending = '';
+      sock.on('data', (d: Buffer) => {
+        const take = cutting ? Math.min(d.length, 2000 - seen) : d.length;
+        seen += take;
+        pending += d.subarray(0, take).toString();
+        const nl = pending.lastIndexOf('\n');
+        if (nl >= 0) {
+          got.push(...pending.slice(0, nl).split('\n'));
+          pending = pending.slice(nl + 1);
+        }
+        if (cutting && seen >= 2000) sock.resetAndDestroy();
+      });
+      sock.on('end', () => sizes.push(seen));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }));
+    const port = (server.address() as { port: number }).port;
+    const { log, entries } = recordingLogger();
+    // a 2 MiB bound: pieces of at most 1 MiB
+    const b = backendFor(cfgFor(port, { graphite: { queueBytes: 2 * 1024 * 1024 } }), log);
+    await b.flush(snapshot({ timestamp: 400, counters: Array.from({ length: 500 }, (_, i) => counter(`k${i}`, i)) }));
+    await waitFor(() => status(b)['queued_flushes'] === 0, 10_000, 'delivery');
+    const lines = new Set(got);
+    for (let i = 0; i < 500; i++) expect(lines.has(`stats_counts.k${i} ${i} 400`)).toBe(true);
+    expect(Math.max(...sizes)).toBeLessThan(2000); // every confirmed connection carried less than the cut
+    expect(status(b)['dropped_lines']).toBe(0);
+    const warns = entries.filter((e) => e['level'] === 40);
+    expect(warns).toHaveLength(1);
+    expect(String(warns[0]!['msg'])).toContain('smaller pieces');
+    // healthy again: pieces double back to whole flushes
+    cutting = false;
+    for (let ts = 401; ts < 440 && !entries.some((e) => String(e['msg']).includes('go whole again')); ts++) {
+      await b.flush(snapshot({ timestamp: ts, counters: Array.from({ length: 500 }, (_, i) => counter(`k${i}`, i)) }));
+      await waitFor(() => status(b)['queued_flushes'] === 0, 10_000, 'delivery');
+    }
+    expect(entries.some((e) => e['level'] === 30 && String(e['msg']).includes('go whole again'))).toBe(true);
+    expect(warns).toHaveLength(1);
   });
 
   it('stop() delivers what is queued before the deadline', async () => {

@@ -235,6 +235,25 @@ describe('tallyd proxy', () => {
     expect(ts % 3).toBe(0);
   });
 
+  it("takes lines over TCP with server './servers/tcp' (the nodes still get UDP)", async () => {
+    const ns = await nodes(2);
+    const p = await tallydProxy(ns, ", server: './servers/tcp'");
+    const net = await import('node:net');
+    const lines = Array.from({ length: 200 }, (_, i) => `tcp.k${i}:1|c`);
+    await new Promise<void>((resolve, reject) => {
+      const s = net.createConnection(p.port, '127.0.0.1', () => {
+        // split mid-line across writes: lines are reassembled
+        const text = lines.join('\n') + '\n';
+        s.write(text.slice(0, 1001));
+        setTimeout(() => s.end(text.slice(1001)), 50);
+      });
+      s.on('close', () => resolve());
+      s.on('error', reject);
+    });
+    await waitFor(() => ns.flatMap((n) => n.lines()).length >= lines.length || undefined, 10_000, 'lines at the nodes');
+    expect(ns.flatMap((n) => n.lines()).sort()).toEqual([...lines].sort());
+  });
+
   it("answers the original proxy's admin commands", async () => {
     const ns = await nodes(2);
     const p = await tallydProxy(ns);

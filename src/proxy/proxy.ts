@@ -54,7 +54,12 @@ export class StatsdProxy {
   sendErrors = 0;
   private lastSendErrorLog = 0;
 
-  constructor(readonly config: ProxyConfig, log: Logger) {
+  constructor(
+    readonly config: ProxyConfig,
+    log: Logger,
+    /** A forkCount worker (node:cluster): UDP on SO_REUSEPORT, admin `health` shared with the others. */
+    private readonly worker = false,
+  ) {
     this.log = log.child({ component: 'proxy' });
     const n = config.nodes.length;
     config.nodes.forEach((node, i) => {
@@ -109,7 +114,13 @@ export class StatsdProxy {
     const { server } = this.config;
     this.listener = server.server === 'tcp'
       ? await startTcpListener(server, this.router.onPacket, () => undefined, this.log)
-      : await startUdpListener(server, this.router.onPacket, this.log, this.config.udpReader);
+      // a forkCount worker: one SO_REUSEPORT socket each (port 0 needs node:cluster's shared dgram socket)
+      : await startUdpListener(server, this.router.onPacket, this.log, this.worker && server.port === 0 ? 'dgram' : this.config.udpReader, this.worker);
+    if (this.worker) {
+      process.on('message', (m: { proxyHealth?: 'up' | 'down' }) => {
+        if (m.proxyHealth === 'up' || m.proxyHealth === 'down') this.health = m.proxyHealth;
+      });
+    }
     this.admin = await startAdminServer(
       (line, nowSec) => runProxyCommand(line, this.adminContext, nowSec),
       { address: this.config.mgmtAddress, port: this.config.mgmtPort },
@@ -226,6 +237,8 @@ export class StatsdProxy {
     getHealth: () => this.health,
     setHealth: (h) => {
       this.health = h;
+      // as the original: the other forks are told
+      if (this.worker) process.send?.({ proxyHealth: h });
     },
     ringNodes: () => this.ring.memberIds(),
     configText: () => writeConfigLines(this.config.raw as Record<string, unknown>),

@@ -254,6 +254,31 @@ describe('tallyd proxy', () => {
     expect(ns.flatMap((n) => n.lines()).sort()).toEqual([...lines].sort());
   });
 
+  it('forkCount 2: two forwarding processes on one port, health shared between them as the original', async () => {
+    const ns = await nodes(3);
+    const { freePort } = await import('./carbon.js');
+    const port = await freePort();
+    const q = await startTallydProxy(`{ nodes: [ ${nodesConfig(ns)} ], host: '127.0.0.1', port: ${port}, mgmt_port: 0, checkInterval: 200, forkCount: 2 }`);
+    cleanups.push(() => q.stop());
+    await waitFor(() => q.stderr.filter((l) => l.includes('"proxy is up"')).length >= 2 || undefined, 15_000, 'both forks up');
+    // many senders (source ports): the kernel spreads them over the two sockets
+    const dgram = await import('node:dgram');
+    const lines: string[] = [];
+    for (let s = 0; s < 20; s++) {
+      const sock = dgram.createSocket('udp4');
+      const batch = Array.from({ length: 50 }, (_, i) => `fork.s${s}.k${i}:1|c`);
+      lines.push(...batch);
+      await new Promise<void>((r) => sock.send(batch.join('\n'), port, '127.0.0.1', () => r()));
+      sock.close();
+    }
+    await waitFor(() => ns.flatMap((n) => n.lines()).length >= lines.length || undefined, 10_000, 'every line');
+    expect(ns.flatMap((n) => n.lines()).sort()).toEqual([...lines].sort());
+    expect(await rawAdmin(q.mgmtPort, 'health down')).toBe('health: down\n');
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 6; i++) expect(await rawAdmin(q.mgmtPort, 'health')).toBe('health: down\n');
+    expect(await q.stop()).toBe(0);
+  });
+
   it("answers the original proxy's admin commands", async () => {
     const ns = await nodes(2);
     const p = await tallydProxy(ns);

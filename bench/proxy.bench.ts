@@ -5,7 +5,9 @@
  * answering `health: up`). For 1-line and 25-line packets, the offered rate steps up until lines are
  * lost; the knee is the highest rate that lost none (tolerance 0.01 %).
  *
- *   npm run build && node dist/bench/proxy.bench.js [--quick] [--only tallyd|original]
+ *   npm run build && node dist/bench/proxy.bench.js [--quick] [--only tallyd|original] [--forks N]
+ *
+ * --forks N: both proxies with forkCount N, and N generators (each its own source port) at rate/N.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -46,10 +48,11 @@ interface Subject {
   name: string;
   pid: number;
   port: number;
+  forks: number;
   stop(): Promise<void>;
 }
 
-async function startSubject(kind: 'tallyd' | 'original', root: string, sink: Sink): Promise<Subject> {
+async function startSubject(kind: 'tallyd' | 'original', root: string, sink: Sink, forks: number): Promise<Subject> {
   const port = await freePort('udp');
   const mgmt = await freePort('tcp');
   const dir = mkdtempSync(join(os.tmpdir(), 'proxy-bench-'));
@@ -59,7 +62,7 @@ nodes: [
 ${sink.nodes.map((n) => `{host: '127.0.0.1', port: ${n.port}, adminport: ${n.adminport}}`).join(',\n')}
 ],
 address: '127.0.0.1', host: '127.0.0.1', port: ${port}, mgmt_port: ${mgmt}, mgmt_address: '127.0.0.1',
-forkCount: 0, checkInterval: 1000, cacheSize: 10000
+forkCount: ${forks}, checkInterval: 1000, cacheSize: 10000
 }`);
   let script: string;
   let args: string[];
@@ -80,7 +83,8 @@ forkCount: 0, checkInterval: 1000, cacheSize: 10000
     await sleep(50);
   }
   await sleep(1500); // its first health round is in
-  return { name: kind === 'tallyd' ? 'tallyd proxy' : 'statsd 0.9.0 proxy.js', pid: child.pid!, port, stop: () => stopChild(child) };
+  const name = (kind === 'tallyd' ? 'tallyd proxy' : 'statsd 0.9.0 proxy.js') + (forks > 1 ? ` forkCount ${forks}` : '');
+  return { name, pid: child.pid!, port, forks, stop: () => stopChild(child) };
 }
 
 async function knee(bin: string, sink: Sink, subject: Subject, lines: number, quick: boolean): Promise<KneeResult> {
@@ -88,8 +92,12 @@ async function knee(bin: string, sink: Sink, subject: Subject, lines: number, qu
   const step = async (rate: number): Promise<StepOutcome> => {
     const before = await sink.lines();
     const cpu = new CpuMeter(subject.pid);
-    const r = await runBlast(bin, { port: subject.port, rate, seconds, lines, keys: 1000, mix: 'c', prefix: 'pb' });
-    const cores = cpu.cores();
+    // with forks, one generator per fork: SO_REUSEPORT spreads senders (source ports), not packets
+    const gens = Math.max(1, subject.forks);
+    const runs = await Promise.all(Array.from({ length: gens }, () =>
+      runBlast(bin, { port: subject.port, rate: rate / gens, seconds, lines, keys: 1000, mix: 'c', prefix: 'pb' })));
+    const r = { sentLines: runs.reduce((a, x) => a + x.sentLines, 0), packetsPerSec: runs.reduce((a, x) => a + x.packetsPerSec, 0) };
+    const cores = subject.forks > 1 ? null : cpu.cores();
     // drained when the count stops moving
     let received = (await sink.lines()) - before;
     for (let i = 0; i < 40; i++) {
@@ -113,7 +121,8 @@ async function knee(bin: string, sink: Sink, subject: Subject, lines: number, qu
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, forks: { type: 'string' } } });
+  const forks = Number(values.forks ?? 0);
   const quick = values.quick === true;
   const root = repoRoot();
   const bin = buildLoadgen(root);
@@ -123,7 +132,7 @@ async function main(): Promise<void> {
   for (const kind of kinds) {
     for (const lines of [1, 25]) {
       const sink = await startSink(root);
-      const subject = await startSubject(kind, root, sink);
+      const subject = await startSubject(kind, root, sink, forks);
       try {
         const k = await knee(bin, sink, subject, lines, quick);
         const linesPerSec = (k.knee ?? 0) * lines;

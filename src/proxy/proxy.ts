@@ -43,9 +43,13 @@ export class StatsdProxy {
   /** The membership being switched to (between the guard before a boundary and the one after). */
   private holdTarget: Set<string> | null = null;
 
-  /** router.sent per node at the last flush boundary. */
+  /** router.sent per node at the last flush boundary, and at the one before. */
   private readonly atBoundary: Float64Array;
-  /** atBoundary when the node last answered 'up': what it may hold in memory starts there. */
+  private readonly atPrevBoundary: Float64Array;
+  /**
+   * atPrevBoundary when the node last answered 'up': what it may have lost starts there (its current
+   * interval, and the previous one, whose flush may still have been on its way to Graphite).
+   */
   private readonly okMark: Float64Array;
   private readonly lastFail = new Map<string, FailReason>();
   private readonly nodeIndex = new Map<string, number>();
@@ -66,6 +70,7 @@ export class StatsdProxy {
       this.nodeIndex.set(node.id, i);
     });
     this.atBoundary = new Float64Array(n);
+    this.atPrevBoundary = new Float64Array(n);
     this.okMark = new Float64Array(n);
     this.addresses = config.nodes.map((node) => node.host);
     this.socket = dgram.createSocket(config.udpVersion);
@@ -189,6 +194,7 @@ export class StatsdProxy {
   private onBoundary(): void {
     // what is staged was received before the boundary: it goes out first, to the nodes it was routed to
     this.router.flushAll();
+    this.atPrevBoundary.set(this.atBoundary);
     this.atBoundary.set(this.router.sent);
   }
 
@@ -202,7 +208,7 @@ export class StatsdProxy {
   private onCheck(id: string, r: CheckResult): void {
     const i = this.nodeIndex.get(id)!;
     if (r.ok) {
-      this.okMark[i] = this.atBoundary[i]!;
+      this.okMark[i] = this.atPrevBoundary[i]!;
       this.lastFail.delete(id);
       this.ring.healthy(id);
       return;

@@ -149,7 +149,11 @@ describe('tallyd proxy', () => {
     lines.splice(1500, 0, long);
     await sendLines(p, lines, 25);
     const received = (): string[] => ns.flatMap((n) => n.lines());
-    await waitFor(() => received().length >= lines.length || undefined, 15_000, 'every line forwarded');
+    try {
+      await waitFor(() => received().length >= lines.length || undefined, 30_000, 'every line forwarded');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: got ${received().length} of ${lines.length}; proxy stats:\n${await adminCommand(p.mgmtPort, 'stats')}`);
+    }
     expect(received().sort()).toEqual([...lines].sort());
     const all = ns.flatMap((n) => n.datagrams);
     const over = all.filter((d) => d.length > 200);

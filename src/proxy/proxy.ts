@@ -57,6 +57,8 @@ export class StatsdProxy {
   ringChanges = 0;
   sendErrors = 0;
   private lastSendErrorLog = 0;
+  private noNodeLogged = 0;
+  private lastNoNodeLog = 0;
 
   constructor(
     readonly config: ProxyConfig,
@@ -194,6 +196,13 @@ export class StatsdProxy {
   private onBoundary(): void {
     // what is staged was received before the boundary: it goes out first, to the nodes it was routed to
     this.router.flushAll();
+    const noNode = this.router.linesNoNode;
+    if (noNode > this.noNodeLogged && Date.now() - this.lastNoNodeLog >= 10_000) {
+      // the original logs this per line; here at most every 10 s, with the count
+      this.log.error({ lines: noNode - this.noNodeLogged, linesNoNode: noNode }, 'no statsd node in the ring: lines dropped');
+      this.noNodeLogged = noNode;
+      this.lastNoNodeLog = Date.now();
+    }
     this.atPrevBoundary.set(this.atBoundary);
     this.atBoundary.set(this.router.sent);
   }

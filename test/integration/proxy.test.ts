@@ -293,6 +293,17 @@ describe('tallyd proxy', () => {
     expect(await q.stop()).toBe(0);
   });
 
+  it('with no node in the ring, drops lines, counts them and says so (at most every 10 s)', async () => {
+    const ns = await nodes(2);
+    const p = await tallydProxy(ns, ', flushInterval: 500');
+    for (const n of ns) await n.closeAdmin();
+    await waitForAsync(async () => /nodes: \n/.test(await rawAdmin(p.mgmtPort, 'status')), 'an empty ring');
+    await sendLines(p, ['gone.a:1|c', 'gone.b:1|c'], 2);
+    await waitFor(() => p.stderr.some((l) => l.includes('no statsd node in the ring')) || undefined, 5000, 'the log line');
+    expect(await adminCommand(p.mgmtPort, 'stats')).toContain('proxy.lines_no_node: 2');
+    expect(ns.flatMap((n) => n.lines())).toEqual([]);
+  });
+
   it("answers the original proxy's admin commands", async () => {
     const ns = await nodes(2);
     const p = await tallydProxy(ns);

@@ -240,10 +240,23 @@ describe('tallyd proxy', () => {
     const g = new FakeGraphite();
     await g.listen();
     cleanups.push(() => g.close());
-    // start 0.7 s into a 3 s period: a startup-relative schedule (whole seconds) then flushes at ts ≡ 1 or 2 (mod 3)
-    while (Date.now() % 3000 < 600 || Date.now() % 3000 > 800) await new Promise((r) => setTimeout(r, 20));
-    const d = await startDaemon(originalStyleConfig(g.port, ", flushInterval: 3000, flushAlignment: 'clock'").replace(', flushInterval: 1000\n', ''));
-    cleanups.push(() => d.stop());
+    // start 0.7 s into a 3 s period: a startup-relative schedule (startup in whole seconds + k × 3 s) then
+    // flushes at ts ≡ 1 or 2 (mod 3); a start-up that took so long that it rounds to ≡ 0 is tried again
+    let startupSec = 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      while (Date.now() % 3000 < 600 || Date.now() % 3000 > 800) await new Promise((r) => setTimeout(r, 20));
+      const t0 = Date.now();
+      const d = await startDaemon(originalStyleConfig(g.port, ", flushInterval: 3000, flushAlignment: 'clock'").replace(', flushInterval: 1000\n', ''));
+      cleanups.push(() => d.stop());
+      const up = JSON.parse(d.stderr.find((l) => l.includes('"tallyd is up"'))!) as { time: number };
+      // the daemon takes its startup time between spawning and saying it is up
+      if (up.time - t0 < 2000 && Math.round(t0 / 1000) % 3 !== 0 && Math.round(up.time / 1000) % 3 !== 0) {
+        startupSec = Math.round(up.time / 1000);
+        break;
+      }
+      await d.stop();
+    }
+    expect(startupSec % 3).not.toBe(0);
     await waitFor(() => g.lines.length > 0 || undefined, 10_000, 'a flush');
     const ts = g.lines[0]!.ts;
     expect(ts % 3).toBe(0);

@@ -56,6 +56,8 @@ export class StatsdProxy {
   linesLost = 0;
   ringChanges = 0;
   sendErrors = 0;
+  /** TCP lines over tcpMaxLineLength, skipped. */
+  tcpTooLong = 0;
   private lastSendErrorLog = 0;
   private noNodeLogged = 0;
   private lastNoNodeLog = 0;
@@ -120,7 +122,7 @@ export class StatsdProxy {
     }));
     const { server } = this.config;
     this.listener = server.server === 'tcp'
-      ? await startTcpListener(server, this.router.onPacket, () => undefined, this.log)
+      ? await startTcpListener(server, this.router.onPacket, () => this.tcpTooLong++, this.log)
       // a forkCount worker: one SO_REUSEPORT socket each (port 0 needs node:cluster's shared dgram socket)
       : await startUdpListener(server, this.router.onPacket, this.log, this.worker && server.port === 0 ? 'dgram' : this.config.udpReader, this.worker);
     if (this.worker) {
@@ -265,6 +267,7 @@ export class StatsdProxy {
         ['proxy.lines_forwarded', r.linesIn - r.linesNoNode],
         ['proxy.lines_no_node', r.linesNoNode],
         ['proxy.lines_oversize', r.oversizeLines],
+        ['proxy.tcp_lines_too_long', this.tcpTooLong],
         ['proxy.datagrams_sent', r.datagramsOut],
         ['proxy.send_errors', this.sendErrors],
         ['proxy.lines_lost', this.linesLost],

@@ -265,13 +265,14 @@ describe('tallyd proxy', () => {
 
   it("takes lines over TCP with server './servers/tcp' (the nodes still get UDP)", async () => {
     const ns = await nodes(2);
-    const p = await tallydProxy(ns, ", server: './servers/tcp'");
+    const p = await tallydProxy(ns, ", server: './servers/tcp', tcpMaxLineLength: 100");
     const net = await import('node:net');
     const lines = Array.from({ length: 200 }, (_, i) => `tcp.k${i}:1|c`);
+    const tooLong = `tcp.long.${'x'.repeat(120)}:1|c`;
     await new Promise<void>((resolve, reject) => {
       const s = net.createConnection(p.port, '127.0.0.1', () => {
         // split mid-line across writes: lines are reassembled
-        const text = lines.join('\n') + '\n';
+        const text = [...lines.slice(0, 100), tooLong, ...lines.slice(100)].join('\n') + '\n';
         s.write(text.slice(0, 1001));
         setTimeout(() => s.end(text.slice(1001)), 50);
       });
@@ -280,6 +281,7 @@ describe('tallyd proxy', () => {
     });
     await waitFor(() => ns.flatMap((n) => n.lines()).length >= lines.length || undefined, 10_000, 'lines at the nodes');
     expect(ns.flatMap((n) => n.lines()).sort()).toEqual([...lines].sort());
+    expect(await adminCommand(p.mgmtPort, 'stats')).toContain('proxy.tcp_lines_too_long: 1\n');
   });
 
   it('forkCount 2: two forwarding processes on one port, health shared between them as the original', async () => {

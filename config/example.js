@@ -51,6 +51,7 @@
   /* ---- Aggregation ----------------------------------------------------------------------- */
 
 , flushInterval: 10000            // ms between flushes [10000]
+, flushAlignment: 'startup'       // tallyd: 'clock' flushes at wall-clock multiples of flushInterval (behind `tallyd proxy`) ['startup']
 , percentThreshold: [ 90, 99 ]    // timer percentiles: a number or a list (at most 100); negative = "top" N% [90]
 , flush_counts: true              // also send stats_counts / .count for counters [true]
 , calculatedTimerMetrics: [ 'count', 'count_ps', 'lower', 'mean', 'median', 'std', 'sum',

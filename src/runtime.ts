@@ -165,6 +165,7 @@ export function applyCommonConfig(
     changed.push('logLevel');
   }
   if (next.healthStatus !== prev.healthStatus) host.setHealth(next.healthStatus);
+  if (next.flushAlignment !== prev.flushAlignment) changed.push('flushAlignment (applies at restart)');
   return changed;
 }
 

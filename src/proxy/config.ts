@@ -50,7 +50,7 @@ export interface ProxyConfig {
   readonly mgmtPort: number;
   readonly checkInterval: number;
   readonly cacheSize: number;
-  /** As configured (0, a number, 'auto'); tallyd proxy runs one process. */
+  /** As configured (0, a number, 'auto'): > 1 forks that many proxies (node:cluster), as the original. */
   readonly forkCount: number | 'auto';
   readonly mtu: number;
   /** The aggregators' flushInterval (ms), for flushAlignment 'clock'. */
@@ -186,9 +186,6 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
   let forkCount: number | 'auto' = 0;
   if (raw.forkCount === 'auto') forkCount = 'auto';
   else forkCount = p.int('forkCount', raw.forkCount, 0, 0, 1024, "a number of processes (0..1024) or 'auto'");
-  if (forkCount === 'auto' || forkCount > 1) {
-    p.warnings.push(`config key 'forkCount': ${String(forkCount)}: tallyd proxy forwards from one process (faster than the original's forks); ignored`);
-  }
 
   let logLevel = DEFAULT_LOG_LEVEL;
   if (isPlainObject(raw.log) && typeof raw.log.level === 'string' && PINO_LEVELS.includes(raw.log.level)) logLevel = raw.log.level;

@@ -43,24 +43,38 @@ export class StatsdProxy {
   /** The membership being switched to (between the guard before a boundary and the one after). */
   private holdTarget: Set<string> | null = null;
 
-  /** router.sent per node at the last flush boundary. */
+  /** router.sent per node at the last flush boundary, and at the one before. */
   private readonly atBoundary: Float64Array;
-  /** atBoundary when the node last answered 'up': what it may hold in memory starts there. */
+  private readonly atPrevBoundary: Float64Array;
+  /**
+   * atPrevBoundary when the node last answered 'up': what it may have lost starts there (its current
+   * interval, and the previous one, whose flush may still have been on its way to Graphite).
+   */
   private readonly okMark: Float64Array;
   private readonly lastFail = new Map<string, FailReason>();
   private readonly nodeIndex = new Map<string, number>();
   linesLost = 0;
   ringChanges = 0;
   sendErrors = 0;
+  /** TCP lines over tcpMaxLineLength, skipped. */
+  tcpTooLong = 0;
   private lastSendErrorLog = 0;
+  private noNodeLogged = 0;
+  private lastNoNodeLog = 0;
 
-  constructor(readonly config: ProxyConfig, log: Logger) {
+  constructor(
+    readonly config: ProxyConfig,
+    log: Logger,
+    /** A forkCount worker (node:cluster): UDP on SO_REUSEPORT, admin `health` shared with the others. */
+    private readonly worker = false,
+  ) {
     this.log = log.child({ component: 'proxy' });
     const n = config.nodes.length;
     config.nodes.forEach((node, i) => {
       this.nodeIndex.set(node.id, i);
     });
     this.atBoundary = new Float64Array(n);
+    this.atPrevBoundary = new Float64Array(n);
     this.okMark = new Float64Array(n);
     this.addresses = config.nodes.map((node) => node.host);
     this.socket = dgram.createSocket(config.udpVersion);
@@ -108,8 +122,14 @@ export class StatsdProxy {
     }));
     const { server } = this.config;
     this.listener = server.server === 'tcp'
-      ? await startTcpListener(server, this.router.onPacket, () => undefined, this.log)
-      : await startUdpListener(server, this.router.onPacket, this.log, this.config.udpReader);
+      ? await startTcpListener(server, this.router.onPacket, () => this.tcpTooLong++, this.log)
+      // a forkCount worker: one SO_REUSEPORT socket each (port 0 needs node:cluster's shared dgram socket)
+      : await startUdpListener(server, this.router.onPacket, this.log, this.worker && server.port === 0 ? 'dgram' : this.config.udpReader, this.worker);
+    if (this.worker) {
+      process.on('message', (m: { proxyHealth?: 'up' | 'down' }) => {
+        if (m.proxyHealth === 'up' || m.proxyHealth === 'down') this.health = m.proxyHealth;
+      });
+    }
     this.admin = await startAdminServer(
       (line, nowSec) => runProxyCommand(line, this.adminContext, nowSec),
       { address: this.config.mgmtAddress, port: this.config.mgmtPort },
@@ -178,6 +198,14 @@ export class StatsdProxy {
   private onBoundary(): void {
     // what is staged was received before the boundary: it goes out first, to the nodes it was routed to
     this.router.flushAll();
+    const noNode = this.router.linesNoNode;
+    if (noNode > this.noNodeLogged && Date.now() - this.lastNoNodeLog >= 10_000) {
+      // the original logs this per line; here at most every 10 s, with the count
+      this.log.error({ lines: noNode - this.noNodeLogged, linesNoNode: noNode }, 'no statsd node in the ring: lines dropped');
+      this.noNodeLogged = noNode;
+      this.lastNoNodeLog = Date.now();
+    }
+    this.atPrevBoundary.set(this.atBoundary);
     this.atBoundary.set(this.router.sent);
   }
 
@@ -191,7 +219,7 @@ export class StatsdProxy {
   private onCheck(id: string, r: CheckResult): void {
     const i = this.nodeIndex.get(id)!;
     if (r.ok) {
-      this.okMark[i] = this.atBoundary[i]!;
+      this.okMark[i] = this.atPrevBoundary[i]!;
       this.lastFail.delete(id);
       this.ring.healthy(id);
       return;
@@ -226,6 +254,8 @@ export class StatsdProxy {
     getHealth: () => this.health,
     setHealth: (h) => {
       this.health = h;
+      // as the original: the other forks are told
+      if (this.worker) process.send?.({ proxyHealth: h });
     },
     ringNodes: () => this.ring.memberIds(),
     configText: () => writeConfigLines(this.config.raw as Record<string, unknown>),
@@ -237,6 +267,7 @@ export class StatsdProxy {
         ['proxy.lines_forwarded', r.linesIn - r.linesNoNode],
         ['proxy.lines_no_node', r.linesNoNode],
         ['proxy.lines_oversize', r.oversizeLines],
+        ['proxy.tcp_lines_too_long', this.tcpTooLong],
         ['proxy.datagrams_sent', r.datagramsOut],
         ['proxy.send_errors', this.sendErrors],
         ['proxy.lines_lost', this.linesLost],

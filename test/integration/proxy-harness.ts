@@ -192,6 +192,6 @@ ${extra}
 export async function sendLines(p: RunningProxy, lines: readonly string[], perPacket: number): Promise<void> {
   for (let i = 0; i < lines.length; i += perPacket) {
     await p.send(lines.slice(i, i + perPacket).join('\n'));
-    if ((i / perPacket) % 20 === 19) await sleep(2);
+    if ((i / perPacket) % (perPacket === 1 ? 5 : 20) === 4) await sleep(2);
   }
 }

@@ -317,8 +317,8 @@ export class Aggregator implements SampleSink {
     st[o + T_SQ]! += v * v;
     if (v < st[o + T_MIN]!) st[o + T_MIN] = v;
     if (v > st[o + T_MAX]!) st[o + T_MAX] = v;
-    // Algorithm R (reservoir.ts's reservoirOffer, inlined: no call per value): keep every value while
-    // there is room, grow up to the size, then replace a random one with probability size / (i + 1)
+    // keep every value while there is room (reservoir.ts's reservoirOffer, inlined), grow up to the
+    // size; past it, pastReservoir(): the histogram, or Algorithm R with it off
     const res = t.res[slot]!;
     if (i < res.length) res[i] = v; // (a reservoir's length never exceeds the size)
     else {
@@ -327,27 +327,37 @@ export class Aggregator implements SampleSink {
         const grown = growReservoir(res, i, size);
         grown[i] = v;
         t.res[slot] = grown;
-      } else if (t.exp[slot] !== null) {
-        // past the reservoir: every value into the exponential histogram (no sampling)
-        t.exp[slot]!.add(v);
-      } else if (this.expOn) {
-        this.handOff(slot, res, v);
       } else {
-        let j: number;
-        let x = this.rngState;
-        if (x !== 0) {
-          x ^= x << 13;
-          x ^= x >>> 17;
-          x ^= x << 5;
-          this.rngState = x;
-          j = Math.floor(((x >>> 0) / 4294967296) * (i + 1));
-        } else {
-          j = Math.floor(this.random() * (i + 1));
-        }
-        if (j < size) res[j] = v;
+        this.pastReservoir(slot, res, i, v);
       }
     }
     if (t.histRule[slot]! >= 0) this.timerAddHist(slot, v);
+  }
+
+  /** A value past the reservoir (value number i + 1 > size): into the histogram, or Algorithm R with it off. */
+  private pastReservoir(slot: number, res: Float64Array, i: number, v: number): void {
+    const t = this.timers;
+    const h = t.exp[slot]!;
+    if (h !== null) {
+      // every value into the exponential histogram (no sampling)
+      h.add(v);
+    } else if (this.expOn) {
+      this.handOff(slot, res, v);
+    } else {
+      // Algorithm R: replace a random value with probability size / (i + 1)
+      let j: number;
+      let x = this.rngState;
+      if (x !== 0) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        this.rngState = x;
+        j = Math.floor(((x >>> 0) / 4294967296) * (i + 1));
+      } else {
+        j = Math.floor(this.random() * (i + 1));
+      }
+      if (j < this.reservoirSize) res[j] = v;
+    }
   }
 
   /**

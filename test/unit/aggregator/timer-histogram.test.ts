@@ -172,6 +172,18 @@ describe('timer histogram', () => {
     expect(timer(agg.flush(2000), 'a')!.n).toBe(0);
   });
 
+  it('histogram bins (the `histogram` setting) stay exact past the reservoir: counted at ingest', () => {
+    const bins = [5, 10, 20, 40, Infinity];
+    const agg = makeAggregator({ reservoirSize: 16, histogram: [{ metric: 'lat', bins }] });
+    const random = seededRandom(12);
+    const values = Array.from({ length: 5000 }, () => Math.round(logNormal(random, 0.8)));
+    feedTimer(agg, 'lat', values);
+    const t = timer(agg.flush(0), 'lat')!;
+    expect(t.buckets).toBeTruthy();
+    const exact = bins.map((b, i) => values.filter((v) => v < b && (i === 0 || v >= bins[i - 1]!)).length);
+    expect(t.histogram!.counts).toEqual(exact);
+  });
+
   it('memory: 1M values cost the reservoir plus at most 8 KB of histogram', () => {
     const agg = makeAggregator({ reservoirSize: 1024, percentThreshold: thresholds });
     const random = seededRandom(2);

@@ -112,6 +112,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.backends = createBackends(this.host, this.config);
+    this.wireTimerBounds();
     for (const b of this.backends) await b.start();
     this.packetBackends = this.backends.filter((b) => typeof b.packet === 'function');
 
@@ -297,6 +298,12 @@ export class Daemon {
     return true;
   }
 
+  /** A backend's timer buckets (Prometheus histograms) are counted exactly at ingest by the aggregator. */
+  private wireTimerBounds(): void {
+    const b = this.backends.find((x) => typeof x.timerBounds === 'function');
+    this.aggregator.setTimerBounds(b === undefined ? null : (key) => b.timerBounds!(key));
+  }
+
   /**
    * New backends from `next`: the old ones are stopped first (a port may need to be freed), except
    * Graphite, whose old instance is retired: it takes no new flushes and drains its queue meanwhile.
@@ -311,6 +318,7 @@ export class Daemon {
       if (r.status === 'rejected') this.log.error({ err: r.reason, backend: fresh[i]!.name }, 'reload: a backend could not start');
     });
     this.backends = fresh;
+    this.wireTimerBounds();
     this.packetBackends = fresh.filter((b) => typeof b.packet === 'function');
     for (const b of drainer) {
       this.retiring.add(b);

@@ -29,9 +29,9 @@ import {
 import { growReservoir, reservoirValues } from './reservoir.js';
 import { ExpHistogram, RankReader, type ExpBucketsData } from './exphist.js';
 import { mergeReservoir as mergeReservoirInto } from './merge.js';
-import type { Snapshot } from './snapshot.js';
+import type { LeCounts, Snapshot } from './snapshot.js';
 import { DEFAULT_FLUSH_SLICE_MS, FlushJob, type FlushScratch } from './flushjob.js';
-import { CounterStore, GaugeStore, SetStore, SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore } from './stores.js';
+import { CounterStore, EXTRA_BINS, EXTRA_LE, GaugeStore, SetStore, SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore } from './stores.js';
 
 export interface AggregatorOptions {
   config: TallydConfig;
@@ -299,11 +299,38 @@ export class Aggregator implements SampleSink {
     return this.resolve(entry, type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
   }
 
-  private timerAddHist(slot: number, v: number): void {
-    const rule = this.timers.histRule[slot]!;
-    if (rule < 0) return;
-    const b = binIndex(this.histograms[rule]!.bounds, v);
-    if (b >= 0) this.timers.histCounts[slot]![b]!++;
+  /** `histogram` bins and backends' le buckets of a timer value (counted at ingest for every value: exact). */
+  private timerExtras(slot: number, v: number, extras: number): void {
+    const t = this.timers;
+    if ((extras & EXTRA_BINS) !== 0) {
+      const b = binIndex(this.histograms[t.histRule[slot]!]!.bounds, v);
+      if (b >= 0) t.histCounts[slot]![b]!++;
+    }
+    if ((extras & EXTRA_LE) !== 0) {
+      const bounds = t.leBounds[slot]!;
+      // the first bound >= v (le: v <= bound)
+      let lo = 0;
+      let hi = bounds.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (v <= bounds[mid]!) hi = mid;
+        else lo = mid + 1;
+      }
+      if (lo < bounds.length) t.leCounts[slot]![lo]!++;
+    }
+  }
+
+  /** Asked by a backend for a timer key: bounds to count exactly at ingest (see setTimerBounds). */
+  private timerBoundsFn: ((key: MetricKey) => Float64Array | null) | null = null;
+  private timerBoundsPending = false;
+
+  /**
+   * A backend's le buckets per timer key (e.g. the Prometheus histograms a mapping asks for, in ms):
+   * counted exactly at ingest from the next interval on (every live timer is asked again then).
+   */
+  setTimerBounds(fn: ((key: MetricKey) => Float64Array | null) | null): void {
+    this.timerBoundsFn = fn;
+    this.timerBoundsPending = true;
   }
 
   private addTimer(slot: number, v: number, rate: number): void {
@@ -331,7 +358,8 @@ export class Aggregator implements SampleSink {
         this.pastReservoir(slot, res, i, v);
       }
     }
-    if (t.histRule[slot]! >= 0) this.timerAddHist(slot, v);
+    const extras = t.extras[slot]!;
+    if (extras !== 0) this.timerExtras(slot, v, extras);
   }
 
   /** A value past the reservoir (value number i + 1 > size): into the histogram, or Algorithm R with it off. */
@@ -576,6 +604,7 @@ export class Aggregator implements SampleSink {
       case MetricType.Timer: {
         const rule = matchHistogram(this.histograms, key.id);
         const slot = this.timers.create(key, rule, rule >= 0 ? this.histograms[rule]!.bounds.length : 0);
+        if (this.timerBoundsFn !== null) this.timers.setLe(slot, this.timerBoundsFn(key));
         // a reservoir handed back by a flush job: with deleteTimers, the timers of the last interval
         // come back without growing 16 → … → size again (measured ~3-6 µs per Float64Array allocation)
         this.timers.res[slot] = this.pooledReservoir();
@@ -652,6 +681,7 @@ export class Aggregator implements SampleSink {
     const timerRule = new Int32Array(nt);
     const timerHist = new Array<Float64Array | null>(nt);
     const timerExp = new Array<ExpHistogram | null>(nt);
+    const timerLe = new Array<LeCounts | null>(nt);
     let overflowed = 0;
     // a timer deleted at this clear needs no fresh reservoir (remove() gives it the empty one)
     const refill = !this.deleteTimers;
@@ -679,9 +709,12 @@ export class Aggregator implements SampleSink {
         timerRes[k] = t.res[s]!;
         if (refill) t.res[s] = this.pooledReservoir();
         timerHist[k] = rule >= 0 ? t.histCounts[s]!.slice() : null;
+        const le = t.leCounts[s]!;
+        timerLe[k] = le.length > 0 ? { bounds: t.leBounds[s]!, counts: le.slice() } : null;
       } else {
         timerRes[k] = EMPTY_SAMPLES;
         timerHist[k] = null;
+        timerLe[k] = null;
       }
       k++;
     }
@@ -721,7 +754,7 @@ export class Aggregator implements SampleSink {
         histograms: this.histograms,
         reservoirSize: this.reservoirSize,
         counterKeys, counterCounts,
-        timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist, timerExp,
+        timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist, timerExp, timerLe,
         gaugeKeys, gaugeValues, gaugeUpdated,
         setKeys, setCounts,
         liveCounters: ci.size,
@@ -736,6 +769,11 @@ export class Aggregator implements SampleSink {
     if (pending !== null) {
       this.applyAfterClear(pending);
       this.pending = null;
+    }
+    if (this.timerBoundsPending) {
+      this.timerBoundsPending = false;
+      const fn = this.timerBoundsFn;
+      for (let s = ti.head; s >= 0; s = ti.next[s]!) t.setLe(s, fn === null ? null : fn(ti.keys[s]!));
     }
     this.maybeRebuild();
     return job;

@@ -26,6 +26,7 @@ import {
   CounterColumns,
   type GaugeStat,
   type HistogramStat,
+  type LeCounts,
   type PercentileStat,
   type SetStat,
   type Snapshot,
@@ -74,6 +75,8 @@ export interface CapturedInterval {
   readonly timerHist: (Float64Array | null)[];
   /** Exponential histograms of the timers past their reservoir (owned by the job), null elsewhere. */
   readonly timerExp: (ExpHistogram | null)[];
+  /** Exact le-bucket counts a backend asked for (copies), null elsewhere. */
+  readonly timerLe: (LeCounts | null)[];
   readonly gaugeKeys: MetricKey[];
   readonly gaugeValues: Float64Array;
   /** 1 where a line set or changed the gauge this interval. */
@@ -292,6 +295,7 @@ export class FlushJob {
       cols,
       i,
       null,
+      c.timerLe[i] ?? null,
     );
   }
 
@@ -341,6 +345,7 @@ export class FlushJob {
       cols,
       i,
       buckets,
+      c.timerLe[i] ?? null,
     );
   }
 }
@@ -427,6 +432,7 @@ class ComputedTimer implements TimerStat {
     cols: TimerColumns,
     i: number,
     readonly buckets: ExpBucketsData | null,
+    readonly le: LeCounts | null,
   ) {
     this.#c = cols;
     this.#i = i;

@@ -12,6 +12,7 @@
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
+import type { MetricKey } from '../../parser/types.js';
 import { LogLimiter } from '../../selfmetrics/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
 import { writeExposition } from './exposition.js';
@@ -186,6 +187,11 @@ export class PrometheusBackend implements Backend {
   /** The bound port (useful with port 0), or null before start. */
   get port(): number | null {
     return this.server?.port ?? null;
+  }
+
+  /** The le bounds (ms) of the histogram series a timer key feeds, for exact counts at ingest. */
+  timerBounds(key: MetricKey): Float64Array | null {
+    return this.store.timerBounds(key);
   }
 
   flush(snapshot: Snapshot): Promise<void> {

@@ -4,6 +4,7 @@ import { seededRandom } from '../../../../src/aggregator/reservoir.js';
 import { DEFAULT_BUCKETS, SeriesStore } from '../../../../src/backends/prometheus/series.js';
 import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { makeAggregator, send } from '../../aggregator/helpers.js';
+import type { Snapshot } from '../../../../src/aggregator/snapshot.js';
 import { samples as parse } from './helpers.js';
 
 const N = 200_000;
@@ -51,5 +52,34 @@ describe('Prometheus, timer past its reservoir', () => {
       expect(Math.abs(got - exact) / N, String(le)).toBeLessThan(0.005);
     }
     expect(Number(out.get('lat_bucket{le="+Inf"}'))).toBe(N);
+  });
+
+  it('histogram buckets a mapping asks for are counted exactly at ingest (integer ms with ties at the bounds)', () => {
+    const bounds = [0.005, 0.01, 0.02, 0.025, 0.05, 0.1];
+    const r = seededRandom(3);
+    const ints = Array.from({ length: 50_000 }, () => Math.round(Math.exp(2.5 + 0.8 * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()))));
+    const exposition = (exact: boolean): Map<string, string> => {
+      const st = new SeriesStore({ quantiles: [], buckets: bounds, observerType: 'histogram', ttlMs: 0, mapper: null });
+      const agg = makeAggregator({ reservoirSize: 64 });
+      if (exact) agg.setTimerBounds((k) => st.timerBounds(k));
+      for (let i = 0; i < ints.length; i += 500) send(agg, ints.slice(i, i + 500).map((v) => `ints:${v}|ms`).join('\n'));
+      const snap: Snapshot = agg.flush(0);
+      const t = snap.timers.find((x) => x.key.id === 'ints')!;
+      expect(t.buckets).toBeTruthy(); // past its reservoir
+      expect(t.le != null).toBe(exact);
+      st.apply(snap, 1000);
+      return parse(writeExposition(st.families.values(), st.gen));
+    };
+    const exact = exposition(true);
+    const estimated = exposition(false);
+    let off = 0;
+    for (const le of bounds) {
+      const want = ints.filter((v) => v / 1000 <= le).length;
+      expect(Number(exact.get(`ints_bucket{le="${le}"}`)), String(le)).toBe(want);
+      off = Math.max(off, Math.abs(Number(estimated.get(`ints_bucket{le="${le}"}`)) - want));
+    }
+    // (without it, ties exactly at a bound are split in proportion: off by hundreds)
+    expect(off).toBeGreaterThan(100);
+    expect(Number(exact.get('ints_bucket{le="+Inf"}'))).toBe(ints.length);
   });
 });

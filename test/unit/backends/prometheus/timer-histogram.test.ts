@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../../src/aggregator/reservoir.js';
 import { DEFAULT_BUCKETS, SeriesStore } from '../../../../src/backends/prometheus/series.js';
+import { Mapper, parseMapping } from '../../../../src/backends/prometheus/mapping.js';
 import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { makeAggregator, send } from '../../aggregator/helpers.js';
 import type { Snapshot } from '../../../../src/aggregator/snapshot.js';
@@ -81,5 +82,40 @@ describe('Prometheus, timer past its reservoir', () => {
     // (without it, ties exactly at a bound are split in proportion: off by hundreds)
     expect(off).toBeGreaterThan(100);
     expect(Number(exact.get('ints_bucket{le="+Inf"}'))).toBe(ints.length);
+  });
+
+  it('several keys feeding one summary, past their reservoirs and not, at two mapping scales: quantiles of the union', () => {
+    const r = parseMapping(`
+mappings:
+  - match: "a.lat"
+    name: lat
+  - match: "b.lat"
+    name: lat
+    scale: 2
+  - match: "c.lat"
+    name: lat
+`);
+    expect(r.problems).toEqual([]);
+    const st = new SeriesStore({ quantiles: [0.5, 0.9, 0.99], buckets: DEFAULT_BUCKETS, observerType: 'summary', ttlMs: 0, mapper: new Mapper(r.mapping!) });
+    const agg = makeAggregator({ reservoirSize: 256 });
+    const rnd = seededRandom(30);
+    const draw = () => Math.round(Math.exp(3 + 0.8 * Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd())) * 1000) / 1000;
+    const all: number[] = []; // exposed values, in seconds
+    const feed = (key: string, n: number, scale: number) => {
+      const vals = Array.from({ length: n }, draw);
+      for (let i = 0; i < n; i += 500) send(agg, vals.slice(i, i + 500).map((v) => `${key}:${v}|ms`).join('\n'));
+      for (const v of vals) all.push((v / 1000) * scale);
+    };
+    feed('a.lat', 20_000, 1); // past its reservoir
+    feed('b.lat', 10_000, 2); // past it too, another scale
+    feed('c.lat', 100, 1); // within its reservoir: values
+    st.apply(agg.flush(0), 1000);
+    const out = parse(writeExposition(st.families.values(), st.gen));
+    all.sort((x, y) => x - y);
+    for (const q of [0.5, 0.9, 0.99]) {
+      const want = all[Math.ceil(q * all.length) - 1]!;
+      const got = Number(out.get(`lat{quantile="${q}"}`));
+      expect(Math.abs(got - want) / want, String(q)).toBeLessThan(0.012);
+    }
   });
 });

@@ -144,7 +144,9 @@ export class FlushJob {
     for (let i = 0; i < c.timerN.length; i++) {
       const h = c.timerExp[i];
       if (h !== null && h !== undefined) {
-        total += h.trim(); // its used buckets instead of a sample
+        // its buckets instead of a sample: room for its whole window (trimmed to the used range in the
+        // compute, not here: the capture runs at the tick, in one piece)
+        total += h.pos.counts.length + h.neg.counts.length;
         continue;
       }
       const n = c.timerN[i]!;
@@ -310,6 +312,7 @@ export class FlushJob {
     const cols = this.cols;
     const arena = cols.arena;
     let off = this.samplesUsed;
+    h.trim();
     const p = h.pos;
     const q = h.neg;
     const posLen = p.hi - p.lo + 1;

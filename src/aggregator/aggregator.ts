@@ -709,8 +709,7 @@ export class Aggregator implements SampleSink {
         timerRes[k] = t.res[s]!;
         if (refill) t.res[s] = this.pooledReservoir();
         timerHist[k] = rule >= 0 ? t.histCounts[s]!.slice() : null;
-        const le = t.leCounts[s]!;
-        timerLe[k] = le.length > 0 ? { bounds: t.leBounds[s]!, counts: le.slice() } : null;
+        timerLe[k] = (t.extras[s]! & EXTRA_LE) !== 0 ? { bounds: t.leBounds[s]!, counts: t.leCounts[s]!.slice() } : null;
       } else {
         timerRes[k] = EMPTY_SAMPLES;
         timerHist[k] = null;

@@ -227,7 +227,11 @@ export class TimerStore {
   exp: (ExpHistogram | null)[] = [];
   /** Per slot: EXTRA_BINS when it counts `histogram` bins, EXTRA_LE when it counts le buckets (one check per value). */
   extras: Uint8Array = new Uint8Array(INITIAL_SLOTS);
-  /** Per slot: upper bounds (v <= bound) a backend wants counted exactly at ingest, and their counts (EMPTY_RESERVOIR: none). */
+  /**
+   * Per slot: upper bounds (v <= bound) a backend wants counted exactly at ingest, and their counts
+   * (EMPTY_RESERVOIR or absent: none; the arrays grow only as far as the last slot given bounds, so a
+   * timer without costs nothing here).
+   */
   leBounds: Float64Array[] = [];
   leCounts: Float64Array[] = [];
 
@@ -245,8 +249,6 @@ export class TimerStore {
       this.res.push(EMPTY_RESERVOIR);
       this.histCounts.push(EMPTY_RESERVOIR);
       this.exp.push(null);
-      this.leBounds.push(EMPTY_RESERVOIR);
-      this.leCounts.push(EMPTY_RESERVOIR);
     }
     this.extras[slot] = 0;
     this.setLe(slot, null);
@@ -266,9 +268,20 @@ export class TimerStore {
   /** Bounds to count exactly at ingest for this slot (null: none); its counts start at 0. */
   setLe(slot: number, bounds: Float64Array | null): void {
     const on = bounds !== null && bounds.length > 0;
-    this.leBounds[slot] = on ? bounds : EMPTY_RESERVOIR;
-    this.leCounts[slot] = on ? new Float64Array(bounds.length) : EMPTY_RESERVOIR;
     this.extras[slot] = (this.extras[slot]! & ~EXTRA_LE) | (on ? EXTRA_LE : 0);
+    if (!on) {
+      if (slot < this.leBounds.length) {
+        this.leBounds[slot] = EMPTY_RESERVOIR;
+        this.leCounts[slot] = EMPTY_RESERVOIR;
+      }
+      return;
+    }
+    while (this.leBounds.length <= slot) {
+      this.leBounds.push(EMPTY_RESERVOIR);
+      this.leCounts.push(EMPTY_RESERVOIR);
+    }
+    this.leBounds[slot] = bounds;
+    this.leCounts[slot] = new Float64Array(bounds.length);
   }
 
   /** Start a new interval for this timer (keeps its reservoir's memory). */

@@ -709,7 +709,8 @@ export class Aggregator implements SampleSink {
         timerRes[k] = t.res[s]!;
         if (refill) t.res[s] = this.pooledReservoir();
         timerHist[k] = rule >= 0 ? t.histCounts[s]!.slice() : null;
-        timerLe[k] = (t.extras[s]! & EXTRA_LE) !== 0 ? { bounds: t.leBounds[s]!, counts: t.leCounts[s]!.slice() } : null;
+        const le = (t.extras[s]! & EXTRA_LE) !== 0 ? t.leCounts[s]! : null;
+        timerLe[k] = le !== null && !Number.isNaN(le[0]) ? { bounds: t.leBounds[s]!, counts: le.slice() } : null;
       } else {
         timerRes[k] = EMPTY_SAMPLES;
         timerHist[k] = null;
@@ -1058,6 +1059,7 @@ export class Aggregator implements SampleSink {
       out.timer(
         t.idx.keys[s]!, st[o + T_COUNT]!, n, st[o + T_SUM]!, st[o + T_SQ]!, st[o + T_MIN]!, st[o + T_MAX]!,
         exp !== null ? EMPTY_SAMPLES : reservoirValues(t.res[s]!, n, this.reservoirSize), hist, exp,
+        (t.extras[s]! & EXTRA_LE) !== 0 ? t.leCounts[s]! : null,
       );
     }
     const st = this.sets;
@@ -1114,7 +1116,7 @@ export class Aggregator implements SampleSink {
 
   mergeTimer(
     key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null = null,
+    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null = null, le: Float64Array | null = null,
   ): void {
     const slot = this.mergeSlot(MetricType.Timer, key);
     if (slot < 0) return;
@@ -1145,6 +1147,12 @@ export class Aggregator implements SampleSink {
     const mine = t.histCounts[slot]!;
     if (hist !== null && t.histRule[slot]! >= 0 && mine.length === hist.length) {
       for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;
+    }
+    if ((t.extras[slot]! & EXTRA_LE) !== 0) {
+      const into = t.leCounts[slot]!;
+      // a source without the same buckets: this interval's counts are not exact (NaN: left out at the capture)
+      if (le !== null && le.length === into.length) for (let i = 0; i < le.length; i++) into[i]! += le[i]!;
+      else into.fill(Number.NaN);
     }
   }
 

@@ -120,10 +120,10 @@ describe('timer past its reservoir, over UDP', () => {
 });
 
 describe('Prometheus histogram buckets of a timer past its reservoir, over UDP', () => {
-  it('are exact: counted at ingest (integer ms, ties at the bounds)', async () => {
+  it.each([1, 2])('are exact: counted at ingest (integer ms, ties at the bounds), workers: %i', async (workers) => {
     const bounds = [0.005, 0.01, 0.02, 0.025, 0.05];
     env.daemon = await startDaemon(`{
-  port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, reservoirSize: 64,
+  port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, reservoirSize: 64, workers: ${workers},
   backends: [ './backends/prometheus' ],
   prometheus: { port: 0, observerType: 'histogram', buckets: [${bounds.join(', ')}] }
 }`);

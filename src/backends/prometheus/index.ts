@@ -259,3 +259,34 @@ export const prometheusBackend: BackendFactory = (ctx) => new PrometheusBackend(
 export function validatePrometheusSection(config: TallydConfig): string[] {
   return validatePrometheusConfig(config.raw['prometheus']);
 }
+
+/** Timer keys remembered by {@link prometheusTimerBounds}' cache before it starts over. */
+const TIMER_BOUNDS_CACHE = 1_000_000;
+
+/**
+ * The le bounds (ms) per timer key that this config's Prometheus backend counts exactly, for a
+ * process without the backend (a cluster worker, see src/cluster/worker.ts): null when the config
+ * has no Prometheus backend. Resolved through the same mapping; cached per key (a worker re-creates
+ * its keys every interval).
+ */
+export function prometheusTimerBounds(config: TallydConfig): ((key: MetricKey) => Float64Array | null) | null {
+  if (!config.backends.some((b) => b === 'prometheus' || b.endsWith('/prometheus'))) return null;
+  const settings = prometheusConfigFrom(config);
+  let mapper: Mapper | null = null;
+  if (settings.mappingFile !== undefined) {
+    const r = readMappingFile(settings.mappingFile);
+    if (r.mapping === null) return null;
+    mapper = new Mapper(r.mapping);
+  }
+  const store = new SeriesStore({ quantiles: settings.quantiles, buckets: settings.buckets, observerType: settings.observerType, ttlMs: settings.ttlMs, mapper });
+  const cache = new Map<string, Float64Array | null>();
+  return (key) => {
+    let b = cache.get(key.id);
+    if (b === undefined) {
+      if (cache.size >= TIMER_BOUNDS_CACHE) cache.clear();
+      b = store.timerBounds(key);
+      cache.set(key.id, b);
+    }
+    return b;
+  };
+}

@@ -403,6 +403,12 @@ export class SeriesStore {
   timerBounds(key: MetricKey): Float64Array | null {
     const o = this.opts;
     if (o.skipKeys?.has(key.id)) return null;
+    // a key seen before (e.g. re-created every interval under deleteTimers): its binding, no mapping run
+    const bound = this.bindings[MetricType.Timer]!.get(key.id);
+    if (bound !== undefined && bound.series !== null && !bound.series.removed) {
+      const f = bound.series.family;
+      return f.kind === 'histogram' ? Float64Array.from(f.buckets, (b) => b / bound.scale) : null;
+    }
     const mapped = o.mapper ? o.mapper.map(key.name, 'observer') : null;
     if (mapped !== null && mapped.rule.action === 'drop') return null;
     const rule = mapped?.rule;

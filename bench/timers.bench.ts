@@ -156,15 +156,32 @@ function accuracy(): { shape: string; n: number; hist: Errors; res: Errors }[] {
 
 // ------------------------------------------------------------------ (b) ingest past the reservoir
 
-function ingest(rounds: number): { hist: number; res: number; ratio: number } {
+type AggregatorCtor = new (opts: { config: TallydConfig }) => Aggregator;
+
+/**
+ * With TALLYD_BASE=<dir of another built tallyd> (e.g. main's, before this change), its Aggregator is
+ * measured in the same run as a third column.
+ */
+async function baseAggregator(): Promise<AggregatorCtor | null> {
+  const dir = process.env.TALLYD_BASE;
+  if (dir === undefined || dir === '') return null;
+  const mod = (await import(pathToFileURL(`${dir}/dist/src/aggregator/aggregator.js`).href)) as { Aggregator: AggregatorCtor };
+  return mod.Aggregator;
+}
+
+function ingest(rounds: number, Base: AggregatorCtor | null): { hist: number; res: number; base: number; ratio: number } {
   const keys = 200;
   const perRound = 2_000_000;
   const names = Array.from({ length: keys }, (_, i) => `app.svc${i % 13}.latency.${i}`);
   const samples = makeSamples(names, MetricType.Timer);
   const r = seededRandom(9);
   const pool = Float64Array.from({ length: 1 << 16 }, () => Math.round(Math.exp(3 + gauss(r)) * 1000) / 1000);
-  const aggs = { hist: new Aggregator({ config: config({ timerHistogram: true }) }), res: new Aggregator({ config: config({ timerHistogram: false }) }) };
-  const times = { hist: [] as number[], res: [] as number[] };
+  const aggs = {
+    hist: new Aggregator({ config: config({ timerHistogram: true }) }),
+    res: new Aggregator({ config: config({ timerHistogram: false }) }),
+    base: Base === null ? null : new Base({ config: config() }),
+  };
+  const times = { hist: [] as number[], res: [] as number[], base: [] as number[] };
   const once = (agg: Aggregator): number => {
     // fill every reservoir (not timed), then time values that are all past it
     for (let i = 0; i < keys * 1024; i++) {
@@ -183,15 +200,18 @@ function ingest(rounds: number): { hist: number; res: number; ratio: number } {
     return ns;
   };
   once(aggs.hist);
-  once(aggs.res); // warm up both
+  once(aggs.res); // warm up all
+  if (aggs.base !== null) once(aggs.base);
   for (let k = 0; k < rounds; k++) {
     times.hist.push(once(aggs.hist));
     times.res.push(once(aggs.res));
+    if (aggs.base !== null) times.base.push(once(aggs.base));
   }
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
   const hist = med(times.hist);
   const res = med(times.res);
-  return { hist, res, ratio: hist / res };
+  const base = aggs.base !== null ? med(times.base) : NaN;
+  return { hist, res, base, ratio: hist / (aggs.base !== null ? base : res) };
 }
 
 // ------------------------------------------------------------------ (c) memory per overflowing timer
@@ -277,8 +297,10 @@ export async function main(): Promise<void> {
   console.log(`timers bench (node ${process.version})${quick ? ' --quick' : ''}`);
   if (only.has('a')) accuracyReport();
   if (only.has('b')) {
-    const b = ingest(quick ? 3 : 7);
-    console.log(`\n(b) ingest past the reservoir (200 keys), CPU time: histogram ${b.hist.toFixed(1)} ns/value, reservoir ${b.res.toFixed(1)} ns/value: ${((b.ratio - 1) * 100).toFixed(1)} % (target within 15 %)`);
+    const Base = await baseAggregator();
+    const b = ingest(quick ? 3 : 7, Base);
+    const baseText = Base !== null ? `, before the change (TALLYD_BASE) ${b.base.toFixed(1)} ns/value` : '';
+    console.log(`\n(b) ingest past the reservoir (200 keys), CPU time, median of runs: histogram ${b.hist.toFixed(1)} ns/value, reservoir only ${b.res.toFixed(1)} ns/value${baseText}: histogram ${((b.ratio - 1) * 100).toFixed(1)} % vs ${Base !== null ? 'before' : 'reservoir only'} (target within 15 %)`);
   }
   if (only.has('c')) {
     const c = memory();

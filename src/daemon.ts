@@ -149,6 +149,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.backends = createBackends(this.host, this.config);
+    this.wireTimerBounds();
     for (const b of this.backends) await b.start();
     this.packetBackends = this.backends.filter((b) => typeof b.packet === 'function');
 
@@ -366,6 +367,12 @@ export class Daemon {
     return true;
   }
 
+  /** A backend's timer buckets (Prometheus histograms) are counted exactly at ingest by the aggregator. */
+  private wireTimerBounds(): void {
+    const b = this.backends.find((x) => typeof x.timerBounds === 'function');
+    this.aggregator.setTimerBounds(b === undefined ? null : (key) => b.timerBounds!(key));
+  }
+
   /**
    * Backends from `next`. One with a `reconfigure` hook takes the new config in place (Prometheus keeps
    * its series). The others are new: the old ones are stopped first (a port may need to be freed),
@@ -386,6 +393,7 @@ export class Daemon {
       if (r.status === 'rejected') this.log.error({ err: r.reason, backend: started[i]!.name }, 'reload: a backend could not start');
     });
     this.backends = fresh;
+    this.wireTimerBounds();
     this.packetBackends = fresh.filter((b) => typeof b.packet === 'function');
     for (const b of drainer) {
       this.retiring.add(b);

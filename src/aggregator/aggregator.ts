@@ -34,10 +34,11 @@ import {
 import { growReservoir, reservoirValues } from './reservoir.js';
 import { ExpHistogram, RankReader, type ExpBucketsData } from './exphist.js';
 import { mergeReservoir as mergeReservoirInto } from './merge.js';
-import type { Snapshot } from './snapshot.js';
+import type { LeCounts, Snapshot } from './snapshot.js';
 import { DEFAULT_FLUSH_SLICE_MS, FlushJob, type FlushScratch } from './flushjob.js';
 import {
-  CounterStore, GaugeStore, SetStore, type SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore, keyCost,
+  CounterStore, EXTRA_BINS, EXTRA_LE, GaugeStore, SetStore, SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore,
+  keyCost,
 } from './stores.js';
 
 export interface AggregatorOptions {
@@ -390,11 +391,38 @@ export class Aggregator implements SampleSink {
     return this.resolve(entry, type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
   }
 
-  private timerAddHist(slot: number, v: number): void {
-    const rule = this.timers.histRule[slot]!;
-    if (rule < 0) return;
-    const b = binIndex(this.histograms[rule]!.bounds, v);
-    if (b >= 0) this.timers.histCounts[slot]![b]!++;
+  /** `histogram` bins and backends' le buckets of a timer value (counted at ingest for every value: exact). */
+  private timerExtras(slot: number, v: number, extras: number): void {
+    const t = this.timers;
+    if ((extras & EXTRA_BINS) !== 0) {
+      const b = binIndex(this.histograms[t.histRule[slot]!]!.bounds, v);
+      if (b >= 0) t.histCounts[slot]![b]!++;
+    }
+    if ((extras & EXTRA_LE) !== 0) {
+      const bounds = t.leBounds[slot]!;
+      // the first bound >= v (le: v <= bound)
+      let lo = 0;
+      let hi = bounds.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (v <= bounds[mid]!) hi = mid;
+        else lo = mid + 1;
+      }
+      if (lo < bounds.length) t.leCounts[slot]![lo]!++;
+    }
+  }
+
+  /** Asked by a backend for a timer key: bounds to count exactly at ingest (see setTimerBounds). */
+  private timerBoundsFn: ((key: MetricKey) => Float64Array | null) | null = null;
+  private timerBoundsPending = false;
+
+  /**
+   * A backend's le buckets per timer key (e.g. the Prometheus histograms a mapping asks for, in ms):
+   * counted exactly at ingest from the next interval on (every live timer is asked again then).
+   */
+  setTimerBounds(fn: ((key: MetricKey) => Float64Array | null) | null): void {
+    this.timerBoundsFn = fn;
+    this.timerBoundsPending = true;
   }
 
   private addTimer(slot: number, v: number, rate: number): void {
@@ -413,8 +441,8 @@ export class Aggregator implements SampleSink {
     if (sq - sq !== 0) this.saturateTimer(o);
     if (v < st[o + T_MIN]!) st[o + T_MIN] = v;
     if (v > st[o + T_MAX]!) st[o + T_MAX] = v;
-    // Algorithm R (reservoir.ts's reservoirOffer, inlined: no call per value): keep every value while
-    // there is room, grow up to the size, then replace a random one with probability size / (i + 1)
+    // keep every value while there is room (reservoir.ts's reservoirOffer, inlined), grow up to the
+    // size; past it, pastReservoir(): the histogram, or Algorithm R with it off
     const res = t.res[slot]!;
     if (i < res.length) res[i] = v; // (a reservoir's length never exceeds the size)
     else {
@@ -423,27 +451,38 @@ export class Aggregator implements SampleSink {
         const grown = growReservoir(res, i, size);
         grown[i] = v;
         t.res[slot] = grown;
-      } else if (t.exp[slot] !== null) {
-        // past the reservoir: every value into the exponential histogram (no sampling)
-        t.exp[slot]!.add(v);
-      } else if (this.expOn) {
-        this.handOff(slot, res, v);
       } else {
-        let j: number;
-        let x = this.rngState;
-        if (x !== 0) {
-          x ^= x << 13;
-          x ^= x >>> 17;
-          x ^= x << 5;
-          this.rngState = x;
-          j = Math.floor(((x >>> 0) / 4294967296) * (i + 1));
-        } else {
-          j = Math.floor(this.random() * (i + 1));
-        }
-        if (j < size) res[j] = v;
+        this.pastReservoir(slot, res, i, v);
       }
     }
-    if (t.histRule[slot]! >= 0) this.timerAddHist(slot, v);
+    const extras = t.extras[slot]!;
+    if (extras !== 0) this.timerExtras(slot, v, extras);
+  }
+
+  /** A value past the reservoir (value number i + 1 > size): into the histogram, or Algorithm R with it off. */
+  private pastReservoir(slot: number, res: Float64Array, i: number, v: number): void {
+    const t = this.timers;
+    const h = t.exp[slot]!;
+    if (h !== null) {
+      // every value into the exponential histogram (no sampling)
+      h.add(v);
+    } else if (this.expOn) {
+      this.handOff(slot, res, v);
+    } else {
+      // Algorithm R: replace a random value with probability size / (i + 1)
+      let j: number;
+      let x = this.rngState;
+      if (x !== 0) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        this.rngState = x;
+        j = Math.floor(((x >>> 0) / 4294967296) * (i + 1));
+      } else {
+        j = Math.floor(this.random() * (i + 1));
+      }
+      if (j < this.reservoirSize) res[j] = v;
+    }
   }
 
   /** A timer's sum or sum of squares overflowed (values near 1e154 and up): saturate both. */
@@ -794,6 +833,7 @@ export class Aggregator implements SampleSink {
       case MetricType.Timer: {
         const rule = matchHistogram(this.histograms, key.id);
         const slot = this.timers.create(key, rule, rule >= 0 ? this.histograms[rule]!.bounds.length : 0);
+        if (this.timerBoundsFn !== null) this.timers.setLe(slot, this.timerBoundsFn(key));
         // a reservoir handed back by a flush job: with deleteTimers, the timers of the last interval
         // come back without growing 16 → … → size again (measured ~3-6 µs per Float64Array allocation)
         this.timers.res[slot] = this.pooledReservoir();
@@ -883,6 +923,7 @@ export class Aggregator implements SampleSink {
     const timerRule = new Int32Array(nt);
     const timerHist = new Array<Float64Array | null>(nt);
     const timerExp = new Array<ExpHistogram | null>(nt);
+    const timerLe = new Array<LeCounts | null>(nt);
     let overflowed = 0;
     // a timer deleted at this clear needs no fresh reservoir (remove() gives it the empty one)
     const refill = !this.deleteTimers;
@@ -910,9 +951,12 @@ export class Aggregator implements SampleSink {
         timerRes[k] = t.res[s]!;
         if (refill) t.res[s] = this.pooledReservoir();
         timerHist[k] = rule >= 0 ? t.histCounts[s]!.slice() : null;
+        const le = (t.extras[s]! & EXTRA_LE) !== 0 ? t.leCounts[s]! : null;
+        timerLe[k] = le !== null && !Number.isNaN(le[0]) ? { bounds: t.leBounds[s]!, counts: le.slice() } : null;
       } else {
         timerRes[k] = EMPTY_SAMPLES;
         timerHist[k] = null;
+        timerLe[k] = null;
       }
       k++;
     }
@@ -955,7 +999,7 @@ export class Aggregator implements SampleSink {
         histograms: this.histograms,
         reservoirSize: this.reservoirSize,
         counterKeys, counterCounts,
-        timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist, timerExp,
+        timerKeys, timerN, timerCount, timerSum, timerSumSquares, timerMin, timerMax, timerRes, timerRule, timerHist, timerExp, timerLe,
         gaugeKeys, gaugeValues, gaugeUpdated,
         setKeys, setCounts, setMembers,
         liveCounters: ci.size,
@@ -970,6 +1014,11 @@ export class Aggregator implements SampleSink {
     if (pending !== null) {
       this.applyAfterClear(pending);
       this.pending = null;
+    }
+    if (this.timerBoundsPending) {
+      this.timerBoundsPending = false;
+      const fn = this.timerBoundsFn;
+      for (let s = ti.head; s >= 0; s = ti.next[s]!) t.setLe(s, fn === null ? null : fn(ti.keys[s]!));
     }
     this.maybeRebuild();
     return job;
@@ -1399,6 +1448,7 @@ export class Aggregator implements SampleSink {
       out.timer(
         t.idx.keys[s]!, st[o + T_COUNT]!, n, st[o + T_SUM]!, st[o + T_SQ]!, st[o + T_MIN]!, st[o + T_MAX]!,
         exp !== null ? EMPTY_SAMPLES : reservoirValues(t.res[s]!, n, this.reservoirSize), hist, exp,
+        (t.extras[s]! & EXTRA_LE) !== 0 ? t.leCounts[s]! : null,
       );
     }
     const st = this.sets;
@@ -1460,7 +1510,7 @@ export class Aggregator implements SampleSink {
 
   mergeTimer(
     key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null = null,
+    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null = null, le: Float64Array | null = null,
   ): void {
     const slot = this.mergeSlot(MetricType.Timer, key);
     if (slot < 0) return;
@@ -1491,6 +1541,12 @@ export class Aggregator implements SampleSink {
     const mine = t.histCounts[slot]!;
     if (hist !== null && t.histRule[slot]! >= 0 && mine.length === hist.length) {
       for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;
+    }
+    if ((t.extras[slot]! & EXTRA_LE) !== 0) {
+      const into = t.leCounts[slot]!;
+      // a source without the same buckets: this interval's counts are not exact (NaN: left out at the capture)
+      if (le !== null && le.length === into.length) for (let i = 0; i < le.length; i++) into[i]! += le[i]!;
+      else into.fill(Number.NaN);
     }
   }
 

@@ -162,7 +162,8 @@ export class ExpHistogram {
       const i = indexAtMaxScale(v) >> this.shift;
       const b = this.pos;
       const k = i - b.base;
-      if (k >= 0 && k < b.counts.length) b.counts[k]!++;
+      // (one unsigned compare for both ends of the window)
+      if (k >>> 0 < b.counts.length) b.counts[k]!++;
       else this.addIndex(b, i, 1);
     } else if (v < 0) {
       const i = indexAtMaxScale(-v) >> this.shift;

@@ -26,6 +26,7 @@ import {
   CounterColumns,
   type GaugeStat,
   type HistogramStat,
+  type LeCounts,
   type PercentileStat,
   type SetStat,
   type Snapshot,
@@ -74,6 +75,8 @@ export interface CapturedInterval {
   readonly timerHist: (Float64Array | null)[];
   /** Exponential histograms of the timers past their reservoir (owned by the job), null elsewhere. */
   readonly timerExp: (ExpHistogram | null)[];
+  /** Exact le-bucket counts a backend asked for (copies), null elsewhere. */
+  readonly timerLe: (LeCounts | null)[];
   readonly gaugeKeys: MetricKey[];
   readonly gaugeValues: Float64Array;
   /** 1 where a line set or changed the gauge this interval. */
@@ -143,7 +146,9 @@ export class FlushJob {
     for (let i = 0; i < c.timerN.length; i++) {
       const h = c.timerExp[i];
       if (h !== null && h !== undefined) {
-        total += h.trim(); // its used buckets instead of a sample
+        // its buckets instead of a sample: room for its whole window (trimmed to the used range in the
+        // compute, not here: the capture runs at the tick, in one piece)
+        total += h.pos.counts.length + h.neg.counts.length;
         continue;
       }
       const n = c.timerN[i]!;
@@ -294,6 +299,7 @@ export class FlushJob {
       cols,
       i,
       null,
+      c.timerLe[i] ?? null,
     );
   }
 
@@ -308,6 +314,7 @@ export class FlushJob {
     const cols = this.cols;
     const arena = cols.arena;
     let off = this.samplesUsed;
+    h.trim();
     const p = h.pos;
     const q = h.neg;
     const posLen = p.hi - p.lo + 1;
@@ -343,6 +350,7 @@ export class FlushJob {
       cols,
       i,
       buckets,
+      c.timerLe[i] ?? null,
     );
   }
 }
@@ -432,6 +440,7 @@ class ComputedTimer implements TimerStat {
     cols: TimerColumns,
     i: number,
     readonly buckets: ExpBucketsData | null,
+    readonly le: LeCounts | null,
   ) {
     this.#c = cols;
     this.#i = i;

@@ -27,7 +27,8 @@ export interface PartialVisitor {
   /**
    * `samples`: the worker's reservoir (min(n, reservoirSize) values; empty when `exp` is set);
    * `hist`: bin counts or null; `exp`: the exponential histogram of every value when the worker's
-   * reservoir overflowed, else null.
+   * reservoir overflowed, else null; `le`: exact counts of the le buckets a backend asked for
+   * (Aggregator.setTimerBounds), or null.
    */
   timer(
     key: MetricKey,
@@ -40,6 +41,7 @@ export interface PartialVisitor {
     samples: Float64Array,
     hist: Float64Array | null,
     exp: ExpBucketsData | null,
+    le: Float64Array | null,
   ): void;
   /** isSet: the value after this interval's last set (and the deltas that followed it); else a delta sum. */
   gauge(key: MetricKey, value: number, isSet: boolean): void;
@@ -179,8 +181,9 @@ export class AggregatorMerger implements PartialVisitor {
     samples: Float64Array,
     hist: Float64Array | null,
     exp: ExpBucketsData | null,
+    le: Float64Array | null,
   ): void {
-    this.agg.mergeTimer(key, count, n, sum, sumSquares, min, max, samples, hist, exp);
+    this.agg.mergeTimer(key, count, n, sum, sumSquares, min, max, samples, hist, exp, le);
   }
 
   gauge(key: MetricKey, value: number, isSet: boolean): void {

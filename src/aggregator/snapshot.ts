@@ -129,6 +129,18 @@ export interface TimerStat {
    * otherwise. Valid for the duration of the flush call only, as `samples`.
    */
   readonly buckets?: ExpBucketsData | null;
+  /**
+   * Exact counts of this interval's values per bucket of upper bounds a backend asked for
+   * (Aggregator.setTimerBounds): counts[k] values in (bounds[k − 1], bounds[k]]; values above the
+   * last bound are not counted. Null or absent when none were asked for.
+   */
+  readonly le?: LeCounts | null;
+}
+
+/** See {@link TimerStat.le}. */
+export interface LeCounts {
+  readonly bounds: Float64Array;
+  readonly counts: Float64Array;
 }
 
 export interface HistogramStat {

@@ -227,6 +227,10 @@ export const T_MIN = 4;
 export const T_MAX = 5;
 export const T_STRIDE = 8;
 
+/** TimerStore.extras bits. */
+export const EXTRA_BINS = 1;
+export const EXTRA_LE = 2;
+
 export class TimerStore {
   readonly idx = new SlotIndex();
   /** Per-slot aggregates at `slot * T_STRIDE + T_*`. */
@@ -239,6 +243,15 @@ export class TimerStore {
   histCounts: Float64Array[] = [];
   /** Per-slot exponential histogram, set while the timer is past its reservoir this interval (else null). */
   exp: (ExpHistogram | null)[] = [];
+  /** Per slot: EXTRA_BINS when it counts `histogram` bins, EXTRA_LE when it counts le buckets (one check per value). */
+  extras: Uint8Array = new Uint8Array(INITIAL_SLOTS);
+  /**
+   * Per slot: upper bounds (v <= bound) a backend wants counted exactly at ingest, and their counts
+   * (EMPTY_RESERVOIR or absent: none; the arrays grow only as far as the last slot given bounds, so a
+   * timer without costs nothing here).
+   */
+  leBounds: Float64Array[] = [];
+  leCounts: Float64Array[] = [];
 
   create(key: MetricKey, rule: number, bins: number): number {
     const slot = this.idx.alloc(key);
@@ -246,12 +259,17 @@ export class TimerStore {
     if (this.histRule.length < cap) {
       this.stats = growF64(this.stats, cap * T_STRIDE);
       this.histRule = growI32(this.histRule, cap, -1);
+      const x = new Uint8Array(cap);
+      x.set(this.extras);
+      this.extras = x;
     }
     while (this.res.length <= slot) {
       this.res.push(EMPTY_RESERVOIR);
       this.histCounts.push(EMPTY_RESERVOIR);
       this.exp.push(null);
     }
+    this.extras[slot] = 0;
+    this.setLe(slot, null);
     this.exp[slot] = null;
     this.reset(slot);
     this.res[slot] = EMPTY_RESERVOIR;
@@ -262,6 +280,26 @@ export class TimerStore {
   setRule(slot: number, rule: number, bins: number): void {
     this.histRule[slot] = rule;
     this.histCounts[slot] = rule >= 0 ? new Float64Array(bins) : EMPTY_RESERVOIR;
+    this.extras[slot] = (this.extras[slot]! & ~EXTRA_BINS) | (rule >= 0 ? EXTRA_BINS : 0);
+  }
+
+  /** Bounds to count exactly at ingest for this slot (null: none); its counts start at 0. */
+  setLe(slot: number, bounds: Float64Array | null): void {
+    const on = bounds !== null && bounds.length > 0;
+    this.extras[slot] = (this.extras[slot]! & ~EXTRA_LE) | (on ? EXTRA_LE : 0);
+    if (!on) {
+      if (slot < this.leBounds.length) {
+        this.leBounds[slot] = EMPTY_RESERVOIR;
+        this.leCounts[slot] = EMPTY_RESERVOIR;
+      }
+      return;
+    }
+    while (this.leBounds.length <= slot) {
+      this.leBounds.push(EMPTY_RESERVOIR);
+      this.leCounts.push(EMPTY_RESERVOIR);
+    }
+    this.leBounds[slot] = bounds;
+    this.leCounts[slot] = new Float64Array(bounds.length);
   }
 
   /** Start a new interval for this timer (keeps its reservoir's memory). */
@@ -276,12 +314,16 @@ export class TimerStore {
     st[o + T_MAX] = -Infinity;
     const h = this.histCounts[slot];
     if (h !== undefined && h.length > 0) h.fill(0);
+    const le = this.leCounts[slot];
+    if (le !== undefined && le.length > 0) le.fill(0);
   }
 
   remove(slot: number): number {
     this.reset(slot);
     this.res[slot] = EMPTY_RESERVOIR;
     this.exp[slot] = null;
+    this.setLe(slot, null);
+    this.extras[slot] = 0;
     this.histRule[slot] = -1;
     this.histCounts[slot] = EMPTY_RESERVOIR;
     return this.idx.release(slot);

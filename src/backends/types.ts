@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Snapshot } from '../aggregator/snapshot.js';
 import type { TallydConfig } from '../config/types.js';
+import type { MetricKey } from '../parser/types.js';
 
 /** One `name: value` line of the admin `stats` command, e.g. ['last_flush', 1700000000]. */
 export type StatusLine = readonly [stat: string, value: number | string];
@@ -51,6 +52,11 @@ export interface Backend {
   flush(snapshot: Snapshot, signal?: AbortSignal): Promise<void>;
   /** Optional: every received packet, before parsing (the repeater uses this). */
   packet?(buf: Buffer, start: number, end: number): void;
+  /**
+   * Optional: upper bounds (in the timer's unit, ms) whose counts of `v <= bound` this backend wants
+   * exact for a timer key, or null. The aggregator counts them at ingest (TimerStat.le).
+   */
+  timerBounds?(key: MetricKey): Float64Array | null;
   /** Lines for the admin `stats` command; `last_*` values are unix seconds (shown as seconds since). */
   status(): StatusLine[];
   /**

@@ -77,6 +77,20 @@ class WorkerHandle {
   }
 }
 
+/**
+ * The config a worker gets: no raw sections (they may hold what does not survive the IPC clone),
+ * except `prometheus` (plain data, validated): workers count its timer buckets (prometheusTimerBounds).
+ */
+function workerConfig(config: TallydConfig): TallydConfig {
+  let prom = config.raw['prometheus'];
+  try {
+    prom = structuredClone(prom);
+  } catch {
+    prom = undefined; // (something not clonable in it: the workers' buckets are then estimated)
+  }
+  return { ...config, raw: prom === undefined ? {} : { prometheus: prom } };
+}
+
 export class ClusterPrimary {
   private config: TallydConfig;
   private readonly log: Logger;
@@ -146,8 +160,15 @@ export class ClusterPrimary {
     return { udp: this.udpPorts, mgmt: this.admin?.port ?? null };
   }
 
+  /** The backends' timer buckets (Prometheus histograms): the workers count them, the merge adds them up. */
+  private wireTimerBounds(): void {
+    const b = this.backends.find((x) => typeof x.timerBounds === 'function');
+    this.aggregator.setTimerBounds(b === undefined ? null : (key) => b.timerBounds!(key));
+  }
+
   async start(): Promise<void> {
     this.backends = createBackends(this.host, this.config);
+    this.wireTimerBounds();
     for (const b of this.backends) await b.start();
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
     try {
@@ -210,7 +231,7 @@ export class ClusterPrimary {
           clearTimeout(timer);
           resolve(m);
         } else if (m.t === 'hello') {
-          worker.send({ t: 'config', config: { ...this.config, raw: {} } } satisfies ToWorker);
+          worker.send({ t: 'config', config: workerConfig(this.config) } satisfies ToWorker);
         } else if (m.t === 'failed') {
           clearTimeout(timer);
           reject(new Error(m.message));
@@ -315,7 +336,7 @@ export class ClusterPrimary {
     const prev = this.config;
     this.config = next;
     const changed = applyCommonConfig(this.host, prev, next, this.timer);
-    for (const h of this.handles) h?.send({ t: 'config', config: { ...next, raw: {} } });
+    for (const h of this.handles) h?.send({ t: 'config', config: workerConfig(next) });
     if (JSON.stringify(next.servers) !== JSON.stringify(prev.servers)) changed.push('servers (applies at restart with workers > 1)');
     if (JSON.stringify(next.backends) !== JSON.stringify(prev.backends)) changed.push('backends (applies at restart with workers > 1)');
     if (next.workers !== prev.workers) changed.push('workers (applies at restart)');

@@ -10,7 +10,9 @@
  *   timers:   u32 count, (u32 id, f64 count, f64 n, f64 sum, f64 sumSquares, f64 min, f64 max,
  *                         u32 m, f64 × m samples, u32 bins, f64 × bins, u8 exp,
  *                         [exp = 1: f64 scale, f64 zero, f64 posBase, u32 p, f64 × p, f64 negBase, u32 q, f64 × q])…
- *             (exp: the exponential histogram of a timer past its reservoir, whose m is then 0)
+ *                         u32 le, f64 × le)…
+ *             (exp: the exponential histogram of a timer past its reservoir, whose m is then 0;
+ *              le: exact counts of the le buckets a backend asked for, 0 when none)
  *   gauges:   u32 count, (u32 id, u8 isSet, f64 value)…
  *   sets:     u32 count, (u32 id, u32 members, str member…)…
  * where str is u32 byte length + UTF-8. Built and read once per flush per worker (not the hot path).
@@ -145,7 +147,7 @@ export class PartialEncoder implements PartialVisitor {
 
   timer(
     key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null,
+    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null, le: Float64Array | null,
   ): void {
     const w = this.sections[1]!;
     w.u32(this.idOf(1, key));
@@ -173,6 +175,11 @@ export class PartialEncoder implements PartialVisitor {
       w.f64(exp.negBase);
       w.u32(exp.neg.length);
       w.f64s(Float64Array.from(exp.neg));
+    }
+    if (le === null) w.u32(0);
+    else {
+      w.u32(le.length);
+      w.f64s(le);
     }
     this.counts[1]!++;
   }
@@ -328,7 +335,8 @@ export function decodePartial(buf: Buffer, dict: PartialDictionary, out: Partial
         }
         exp = { scale, zero, posBase, pos, negBase, neg };
       }
-      out.timer(k, count, nv, sum, sumSquares, min, max, samples, hist, exp);
+      const leLen = r.u32();
+      out.timer(k, count, nv, sum, sumSquares, min, max, samples, hist, exp, leLen > 0 ? r.f64s(leLen) : null);
     }
     for (let i = 0, n = r.u32(); i < n; i++) {
       const k = key(2);

@@ -12,6 +12,7 @@ import cluster from 'node:cluster';
 import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
 import { addSaturated } from '../aggregator/finite.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
+import { prometheusTimerBounds } from '../backends/prometheus/index.js';
 import { createBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
@@ -177,6 +178,8 @@ export async function runWorker(): Promise<void> {
   const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
   const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
   const wagg = new WorkerAggregator(config, { onBadLine: badLineLogger(ingestLog, () => Date.now()) });
+  // the Prometheus histogram buckets of timers, counted exactly here where the values arrive
+  wagg.agg.setTimerBounds(prometheusTimerBounds(config));
   setInterval(() => wagg.noteTime(Date.now()), MSG_CLOCK_MS).unref();
   const encoder = new PartialEncoder();
   const sample = new Sample();
@@ -249,6 +252,7 @@ export async function runWorker(): Promise<void> {
       else if (m.t === 'config') {
         config = m.config;
         wagg.agg.reconfigure(workerAggregatorConfig(m.config));
+        wagg.agg.setTimerBounds(prometheusTimerBounds(m.config));
       } else if (m.t === 'stop' && !stopping) {
         void Promise.allSettled(listeners.map((l) => l.close())).then(async () => {
           stopping = true;

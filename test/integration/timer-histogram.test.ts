@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/aggregator/reservoir.js';
 import { type FakeGraphite, originalStyleConfig, type RunningDaemon, sleep, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
+import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
 
 const env = useGraphiteAndDaemon();
 const THRESHOLDS = [50, 90, 95, 99, 99.9, -10];
@@ -116,4 +117,40 @@ describe('timer past its reservoir, over UDP', () => {
   it('the same through two workers', async () => {
     await check(2);
   }, 90_000);
+});
+
+describe('Prometheus histogram buckets of a timer past its reservoir, over UDP', () => {
+  it.each([1, 2])('are exact: counted at ingest (integer ms, ties at the bounds), workers: %i', async (workers) => {
+    const bounds = [0.005, 0.01, 0.02, 0.025, 0.05];
+    env.daemon = await startDaemon(`{
+  port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, reservoirSize: 64, workers: ${workers},
+  backends: [ './backends/prometheus' ],
+  prometheus: { port: 0, observerType: 'histogram', buckets: [${bounds.join(', ')}] }
+}`);
+    const port = await prometheusPort(env.daemon);
+    const random = seededRandom(21);
+    const ints: number[] = [];
+    for (let p = 0; p < 100; p++) {
+      const lines: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const v = Math.round(Math.exp(2.5 + 0.8 * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())));
+        ints.push(v);
+        lines.push(`ints:${v}|ms`);
+      }
+      await env.daemon.send(lines.join('\n'));
+      if (p % 10 === 9) await sleep(2);
+    }
+    // (the buckets are cumulative: however the values fell into flushes, the totals are exact)
+    let s = new Map<string, string>();
+    const deadline = Date.now() + 15_000;
+    while (s.get('ints_count') !== String(ints.length)) {
+      if (Date.now() > deadline) throw new Error(`ints_count never reached ${ints.length}: ${s.get('ints_count')}`);
+      await sleep(100);
+      s = parseSamples((await httpGet(port, '/metrics')).body);
+    }
+    for (const le of bounds) {
+      expect(Number(s.get(`ints_bucket{le="${le}"}`)), String(le)).toBe(ints.filter((v) => v / 1000 <= le).length);
+    }
+    expect(s.get('ints_bucket{le="+Inf"}')).toBe(String(ints.length));
+  }, 60_000);
 });

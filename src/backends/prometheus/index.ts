@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
+import type { MetricKey } from '../../parser/types.js';
 import { LogLimiter } from '../../selfmetrics/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
@@ -323,6 +324,11 @@ export class PrometheusBackend implements Backend {
     return this.server?.port ?? null;
   }
 
+  /** The le bounds (ms) of the histogram series a timer key feeds, for exact counts at ingest. */
+  timerBounds(key: MetricKey): Float64Array | null {
+    return this.store.timerBounds(key);
+  }
+
   flush(snapshot: Snapshot): Promise<void> {
     // folded in slices that yield to ingest; one fold at a time, in flush order
     return this.serial(async () => {
@@ -451,4 +457,35 @@ export const prometheusBackend: BackendFactory = (ctx) => new PrometheusBackend(
 /** The registry's section validator: `registerBackend('prometheus', prometheusBackend, validatePrometheusSection)`. */
 export function validatePrometheusSection(config: TallydConfig): string[] {
   return validatePrometheusConfig(config.raw['prometheus']);
+}
+
+/** Timer keys remembered by {@link prometheusTimerBounds}' cache before it starts over. */
+const TIMER_BOUNDS_CACHE = 1_000_000;
+
+/**
+ * The le bounds (ms) per timer key that this config's Prometheus backend counts exactly, for a
+ * process without the backend (a cluster worker, see src/cluster/worker.ts): null when the config
+ * has no Prometheus backend. Resolved through the same mapping; cached per key (a worker re-creates
+ * its keys every interval).
+ */
+export function prometheusTimerBounds(config: TallydConfig): ((key: MetricKey) => Float64Array | null) | null {
+  if (!config.backends.some((b) => b === 'prometheus' || b.endsWith('/prometheus'))) return null;
+  const settings = prometheusConfigFrom(config);
+  let mapper: Mapper | null = null;
+  if (settings.mappingFile !== undefined) {
+    const r = readMappingFile(settings.mappingFile);
+    if (r.mapping === null) return null;
+    mapper = new Mapper(r.mapping);
+  }
+  const store = new SeriesStore({ quantiles: settings.quantiles, buckets: settings.buckets, observerType: settings.observerType, ttlMs: settings.ttlMs, mapper });
+  const cache = new Map<string, Float64Array | null>();
+  return (key) => {
+    let b = cache.get(key.id);
+    if (b === undefined) {
+      if (cache.size >= TIMER_BOUNDS_CACHE) cache.clear();
+      b = store.timerBounds(key);
+      cache.set(key.id, b);
+    }
+    return b;
+  };
 }

@@ -362,7 +362,15 @@ export class SeriesStore {
       const count = clampFinite(t.count); // finite, so that 0 × count below is never NaN
       s.count = addSat(s.count, count);
       s.sum = addSat(s.sum, clampFinite(t.sum * scale) * (count / t.n));
-      if (f.kind === 'histogram' && t.buckets != null) {
+      if (f.kind === 'histogram' && t.le != null && sameBounds(t.le.bounds, f.buckets, scale)) {
+        // counted exactly at ingest (Aggregator.setTimerBounds): per-bucket counts made cumulative
+        const w = count / t.n;
+        let acc = 0;
+        for (let k = 0; k < f.buckets.length; k++) {
+          acc += t.le.counts[k]!;
+          s.bucketCounts[k] = addSat(s.bucketCounts[k]!, acc * w);
+        }
+      } else if (f.kind === 'histogram' && t.buckets != null) {
         // past the reservoir: from the timer's exponential histogram (see expquantiles.ts)
         histogramBuckets(t.buckets, scale, count / t.n, f.buckets, s.bucketCounts, addSat);
       } else if (f.kind === 'histogram') {
@@ -451,6 +459,29 @@ export class SeriesStore {
       }
       out[k] = saturate(v);
     }
+  }
+
+  /**
+   * For the aggregator (Aggregator.setTimerBounds): the le bounds, in the timer's ms, of the histogram
+   * series a timer key feeds, to be counted exactly at ingest; null when it feeds no histogram.
+   */
+  timerBounds(key: MetricKey): Float64Array | null {
+    const o = this.opts;
+    if (o.skipKeys?.has(key.id)) return null;
+    // a key seen before (e.g. re-created every interval under deleteTimers): its binding, no mapping run
+    const bound = this.bindings[MetricType.Timer]!.get(key.id);
+    if (bound !== undefined && bound.series !== null && !bound.series.removed) {
+      const f = bound.series.family;
+      return f.kind === 'histogram' ? Float64Array.from(f.buckets, (b) => b / bound.scale) : null;
+    }
+    const mapped = o.mapper ? o.mapper.map(key.name, 'observer') : null;
+    if (mapped !== null && mapped.rule.action === 'drop') return null;
+    const rule = mapped?.rule;
+    const defaults = o.mapper?.config.defaults;
+    if ((rule?.observerType ?? defaults?.observerType ?? o.observerType) !== 'histogram') return null;
+    const buckets = rule?.buckets ?? defaults?.buckets ?? o.buckets;
+    const scale = (rule?.scale ?? 1) / 1000;
+    return Float64Array.from(buckets, (b) => b / scale);
   }
 
   /** Resolve (or fetch) what a statsd key feeds. */
@@ -602,6 +633,13 @@ export class SeriesStore {
       }
     }
   }
+}
+
+/** Whether ms bounds `ms` are the family's `le` bounds at this value scale. */
+function sameBounds(ms: Float64Array, le: readonly number[], scale: number): boolean {
+  if (ms.length !== le.length) return false;
+  for (let k = 0; k < le.length; k++) if (Math.abs(ms[k]! * scale - le[k]!) > 1e-9 * Math.abs(le[k]!)) return false;
+  return true;
 }
 
 /**

@@ -172,6 +172,38 @@ describe('timer histogram', () => {
     expect(timer(agg.flush(2000), 'a')!.n).toBe(0);
   });
 
+  it('histogram bins (the `histogram` setting) stay exact past the reservoir: counted at ingest', () => {
+    const bins = [5, 10, 20, 40, Infinity];
+    const agg = makeAggregator({ reservoirSize: 16, histogram: [{ metric: 'lat', bins }] });
+    const random = seededRandom(12);
+    const values = Array.from({ length: 5000 }, () => Math.round(logNormal(random, 0.8)));
+    feedTimer(agg, 'lat', values);
+    const t = timer(agg.flush(0), 'lat')!;
+    expect(t.buckets).toBeTruthy();
+    const exact = bins.map((b, i) => values.filter((v) => v < b && (i === 0 || v >= bins[i - 1]!)).length);
+    expect(t.histogram!.counts).toEqual(exact);
+  });
+
+  it('le bounds a backend asks for are counted exactly at ingest; live keys are asked again from the next interval', () => {
+    const agg = makeAggregator({ reservoirSize: 16 });
+    feedTimer(agg, 'early', [1, 2]); // exists before the bounds are set
+    agg.setTimerBounds((k) => (k.id === 'nope' ? null : Float64Array.of(5, 10, 20)));
+    const random = seededRandom(13);
+    const values = Array.from({ length: 5000 }, () => Math.round(logNormal(random, 0.8) / 2));
+    feedTimer(agg, 'lat', values);
+    feedTimer(agg, 'nope', values);
+    let snap = agg.flush(0);
+    const t = timer(snap, 'lat')!;
+    expect(t.buckets).toBeTruthy();
+    const want = [5, 10, 20].map((b, i, a) => values.filter((v) => v <= b && (i === 0 || v > a[i - 1]!)).length);
+    expect(Array.from(t.le!.counts)).toEqual(want);
+    expect(timer(snap, 'nope')!.le ?? null).toBeNull();
+    expect(timer(snap, 'early')!.le ?? null).toBeNull(); // (its interval began before)
+    feedTimer(agg, 'early', [5, 6, 30]);
+    snap = agg.flush(1000);
+    expect(Array.from(timer(snap, 'early')!.le!.counts)).toEqual([1, 1, 0]);
+  });
+
   it('memory: 1M values cost the reservoir plus at most 8 KB of histogram', () => {
     const agg = makeAggregator({ reservoirSize: 1024, percentThreshold: thresholds });
     const random = seededRandom(2);

@@ -37,7 +37,7 @@ import { mergeReservoir as mergeReservoirInto } from './merge.js';
 import type { LeCounts, Snapshot } from './snapshot.js';
 import { DEFAULT_FLUSH_SLICE_MS, FlushJob, type FlushScratch } from './flushjob.js';
 import {
-  CounterStore, EXTRA_BINS, EXTRA_LE, GaugeStore, SetStore, SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore,
+  CounterStore, EXTRA_BINS, EXTRA_LE, GaugeStore, SetStore, type SlotIndex, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerStore,
   keyCost,
 } from './stores.js';
 

@@ -46,6 +46,10 @@ export interface GraphiteConfig {
   readonly timeoutMs: number;
   /** Bytes of undelivered flushes kept during an outage (oldest dropped past it); default 64 MiB. */
   readonly queueBytes?: number;
+  /** graphiteProtocol: 'text' (plaintext, to `port`; the default) or 'pickle' (to `picklePort`). */
+  readonly protocol?: 'text' | 'pickle';
+  /** graphitePicklePort: carbon's pickle receiver (default 2004), used when protocol is 'pickle'. */
+  readonly picklePort?: number;
 }
 
 export interface HistogramRule {

@@ -89,6 +89,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
   'stopDrainMs', 'maxKeys', 'idleKeyTtl',
   'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
+  'dogstatsdContainerIdTag',
   'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
   'timerHistogram', 'timerHistogramMaxBuckets',
   'repeaterQueueBytes',
@@ -695,6 +696,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     ...(isUnset(raw.repeaterQueueBytes) ? {} : {
       repeaterQueueBytes: r.int('repeaterQueueBytes', raw.repeaterQueueBytes, DEFAULT_REPEATER_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
     }),
+    ...(isUnset(raw.dogstatsdContainerIdTag) ? {} : { dogstatsdContainerIdTag: r.bool('dogstatsdContainerIdTag', raw.dogstatsdContainerIdTag, false) }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
     ...(isUnset(raw.flushAlignment) ? {} : { flushAlignment: r.oneOf('flushAlignment', raw.flushAlignment, 'startup', ['startup', 'clock'] as const) }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),

@@ -80,8 +80,9 @@ describe('DogStatsD from hot-shots (distribution, histogram, tags, event, check)
 });
 
 describe('DogStatsD datagrams of each version (raw UDP)', () => {
-  it('v1.1 packing, v1.2-v1.6 fields and unknown fields never reach a name or tag; each is counted', async () => {
-    const { g, d } = await setup('');
+  // (workers: 2: the counts are made in the ingest workers and merged by the primary)
+  it.each([1, 2])('v1.1 packing, v1.2-v1.6 fields and unknown fields never reach a name or tag; each is counted (workers: %i)', async (workers) => {
+    const { g, d } = await setup(workers > 1 ? `, workers: ${workers}` : '');
     await d.send(
       [
         'cid:1|c|#a:b|c:abc123', // the issue's line: was the key cid;a=bcabc123

@@ -14,6 +14,7 @@
  * message boundary; {@link PICKLE_FRAMING} tells the delivery queue where messages end and how many
  * points they hold (dropped_lines counts points, as for plaintext).
  */
+import { parseNumber } from '../../parser/numbers.js';
 import type { ChunkPool, Framing, OutgoingFlush } from './outgoing.js';
 
 /** Points per message (carbon-relay's own MAX_DATAPOINTS_PER_MESSAGE default is 500). */
@@ -30,6 +31,8 @@ const BINFLOAT = 0x47; // G: 8-byte big-endian double
 const TUPLE2 = 0x86;
 const APPENDS = 0x65; // e
 const STOP = 0x2e; // .
+const LF = 0x0a;
+const SPACE = 0x20;
 /** Header (length) + PROTO 2 + EMPTY_LIST + MARK. */
 const OPEN_BYTES = 4 + 4;
 /** APPENDS + STOP. */
@@ -68,22 +71,34 @@ export class PickleChunkOut {
     this.buf = pool.take();
   }
 
-  /** Whole lines `path value ts\n` (the plaintext formatter's output). */
-  write(s: string): void {
+  /** The formatter's text as bytes (reused; grown as needed). */
+  private text: Buffer = Buffer.allocUnsafe(64 * 1024);
+
+  /**
+   * Whole lines `path value ts\n` (the plaintext formatter's output), re-read as bytes: no string per
+   * line (measured on 680k points, 200k counters + 20k timers: formatting took 2.7x plaintext's time
+   * with a slice and Number() per field, 1.9x so).
+   */
+  write(str: string): void {
+    if (str.length * 3 > this.text.length) this.text = Buffer.allocUnsafe(Math.max(str.length * 3, this.text.length * 2));
+    const t = this.text;
+    const n = t.write(str, 0, 'utf8');
     let ls = 0;
-    const n = s.length;
     while (ls < n) {
-      let nl = s.indexOf('\n', ls);
-      if (nl < 0) nl = n;
-      const sp2 = s.lastIndexOf(' ', nl - 1);
-      const sp1 = sp2 > ls ? s.lastIndexOf(' ', sp2 - 1) : -1;
-      if (sp1 >= ls) this.point(s.slice(ls, sp1), Number(s.slice(sp1 + 1, sp2)), Number(s.slice(sp2 + 1, nl)));
+      let nl = t.indexOf(LF, ls);
+      if (nl < 0 || nl > n) nl = n;
+      let sp2 = nl - 1;
+      while (sp2 > ls && t[sp2] !== SPACE) sp2--;
+      let sp1 = sp2 - 1;
+      while (sp1 > ls && t[sp1] !== SPACE) sp1--;
+      if (sp1 > ls) this.point(t, ls, sp1, parseNumber(t, sp1 + 1, sp2), parseNumber(t, sp2 + 1, nl));
       ls = nl + 1;
     }
   }
 
-  private point(path: string, value: number, ts: number): void {
-    const need = POINT_FIXED_BYTES + path.length * 3; // worst case of UTF-8 per UTF-16 unit
+  /** One point: the path is `src[ps, pe)` (UTF-8). */
+  private point(src: Buffer, ps: number, pe: number, value: number, ts: number): void {
+    const need = POINT_FIXED_BYTES + (pe - ps);
     if (this.msgStart >= 0 && (this.points >= PICKLE_MAX_DATAPOINTS || this.off + need - this.msgStart > PICKLE_MAX_MESSAGE_BYTES + 4)) {
       this.close();
     }
@@ -105,9 +120,9 @@ export class PickleChunkOut {
     const b = this.buf;
     let o = this.off;
     b[o] = BINUNICODE;
-    const len = b.write(path, o + 5, 'utf8');
-    b.writeUInt32LE(len, o + 1);
-    o += 5 + len;
+    b.writeUInt32LE(pe - ps, o + 1);
+    src.copy(b, o + 5, ps, pe);
+    o += 5 + (pe - ps);
     if (Number.isInteger(ts) && ts >= -0x80000000 && ts <= 0x7fffffff) {
       b[o] = BININT;
       b.writeInt32LE(ts, o + 1);

@@ -51,6 +51,7 @@ class CountingSink implements SampleSink {
   badLine(_reason: BadLine, _buf: Buffer, _start: number, _end: number): void {
     this.bad++;
   }
+  dogCount(): void {}
 }
 
 class HashingSink implements SampleSink {
@@ -67,6 +68,7 @@ class HashingSink implements SampleSink {
   badLine(_reason: BadLine, _buf: Buffer, _start: number, _end: number): void {
     this.bad++;
   }
+  dogCount(): void {}
 }
 
 /** tallyd: one scan per packet. Returns lines seen. */

@@ -72,6 +72,7 @@
 
 , prefixStats: 'statsd'           // prefix of the daemon's own metrics [statsd]
 , keyNameSanitize: true           // clean metric names on input [true]
+, dogstatsdContainerIdTag: false  // tallyd: DogStatsD `|c:<id>` becomes the tag container_id [false]
 
   /* ---- Backends ------------------------------------------------------------------------- */
 
@@ -81,6 +82,8 @@
 
 , graphiteHost: '127.0.0.1'       // Graphite's plaintext receiver (carbon) [unset: nothing sent]
 , graphitePort: 2003              // [2003]
+, graphiteProtocol: 'text'        // 'text', or 'pickle' to send carbon's pickle to graphitePicklePort [text]
+, graphitePicklePort: 2004        // [2004]
 , graphite: {
     legacyNamespace: true         // stats.<key>, stats_counts.<key>, stats.timers... [true]
   , globalPrefix: 'stats'         // used when legacyNamespace is false [stats]

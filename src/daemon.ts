@@ -121,6 +121,7 @@ export class Daemon {
     this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });
     const kb = config.prefixStats + '.key_table_bytes';
     this.keyBytesKey = Object.freeze({ name: kb, tags: Object.freeze([]), graphiteTags: '', id: kb });
+    this.sample.containerIdTag = config.dogstatsdContainerIdTag === true;
     const guard = new PacketGuard(this.aggregator, this.sample, this.dataLog, () => this.clock.now());
     // The hot path: one closure per daemon, not per packet. Nothing throws out of it (src/ingest.ts:
     // one try/catch per packet, not per line).
@@ -296,6 +297,7 @@ export class Daemon {
     // unreadable since it was validated) rejects the reload with the old config still wholly in force
     const fresh = backendView(prev) !== backendView(next) ? createBackends(this.host, next) : null;
     this.config = next;
+    this.sample.containerIdTag = next.dogstatsdContainerIdTag === true;
     const changed = applyCommonConfig(this.host, prev, next, this.timer);
     if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
 

@@ -17,7 +17,7 @@ import {
 import type { TallydConfig } from '../config/types.js';
 import { canonicalKey, isNamelessKey } from '../parser/canonical.js';
 import { hashKeyBytes } from '../parser/scanner.js';
-import { BAD_LINE_REASONS, BadLine, MetricType, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
+import { BAD_LINE_REASONS, BadLine, DOG_COUNT_NAMES, type DogCount, MetricType, type MetricKey, type Sample, type SampleSink } from '../parser/types.js';
 import { DeleteJob, DumpJob, runSliced, runSync, type AdminMetricType, type AdminStore } from './adminwalk.js';
 import { addSaturated, saturate } from './finite.js';
 import { ENTRY_BYTES, KeyTable } from './keytable.js';
@@ -75,6 +75,9 @@ const RECLAIM_TO = 0.5;
 /** ownKeys / ownSlots indexes. */
 const OWN_KEYS_DROPPED = 3;
 const OWN_SET_MEMBERS_DROPPED = 4;
+/** ownKeys index of the first DogStatsD count (DOG_COUNT_NAMES, in order); each created at its first count. */
+const OWN_DOG = 5;
+const OWN_COUNT = OWN_DOG + DOG_COUNT_NAMES.length;
 
 /** Flushes in a row `slot` has gone without an update, counting this one (0 when it was updated). */
 function idleFor(idle: number[], slot: number, active: boolean): number {
@@ -243,9 +246,9 @@ export class Aggregator implements SampleSink {
     // stays the original's until then)
     this.ownKeys = [
       plainKey(p + '.bad_lines_seen'), plainKey(p + '.packets_received'), plainKey(p + '.metrics_received'), plainKey(p + '.keys_dropped'),
-      plainKey(p + '.set_members_dropped'),
+      plainKey(p + '.set_members_dropped'), ...DOG_COUNT_NAMES.map((n) => plainKey(`${p}.${n}`)),
     ];
-    this.ownSlots = new Int32Array(5).fill(-1);
+    this.ownSlots = new Int32Array(OWN_COUNT).fill(-1);
     for (let i = 0; i < 3; i++) this.ownSlots[i] = this.createSlotOnly(MetricType.Counter, this.ownKeys[i]!);
     this.lagKey = plainKey(p + '.timestamp_lag');
     this.prevTimestamp = 0;
@@ -350,6 +353,14 @@ export class Aggregator implements SampleSink {
     this.badLines++;
     this.byReason[reason]!++;
     if (this.onBadLine !== undefined) this.onBadLine(reason, buf, lineStart, lineEnd);
+  }
+
+  /** A DogStatsD field, event or service check: `<prefixStats>.dogstatsd_*`, created at its first count. */
+  dogCount(what: DogCount): void {
+    const i = OWN_DOG + what;
+    let own = this.ownSlots[i]!;
+    if (own < 0) own = this.ownSlots[i] = this.createSlotOnly(MetricType.Counter, this.ownKeys[i]!);
+    this.counters.values[own]! += 1;
   }
 
   /** One received packet holding `lines` non-empty lines. */
@@ -1096,7 +1107,9 @@ export class Aggregator implements SampleSink {
 
   private isOwn(slot: number): boolean {
     const o = this.ownSlots;
-    return slot === o[0] || slot === o[1] || slot === o[2] || slot === o[3] || slot === o[4];
+    if (slot === o[0] || slot === o[1] || slot === o[2] || slot === o[3] || slot === o[4]) return true;
+    for (let i = OWN_DOG; i < OWN_COUNT; i++) if (slot === o[i]) return true;
+    return false;
   }
 
   /** Rebuild the raw key table when stale entries outnumber live ones (memory returns after a burst). */
@@ -1426,7 +1439,7 @@ export class Aggregator implements SampleSink {
     const o = this.ownSlots;
     for (let s = c.idx.head; s >= 0; s = c.idx.next[s]!) {
       if (s === o[0] || s === o[1] || s === o[2]) continue;
-      if ((s === o[OWN_KEYS_DROPPED] || s === o[OWN_SET_MEMBERS_DROPPED]) && c.values[s] === 0) continue;
+      if (c.values[s] === 0 && o.indexOf(s, OWN_KEYS_DROPPED) >= 0) continue;
       out.counter(c.idx.keys[s]!, c.values[s]!);
     }
     const t = this.timers;
@@ -1494,14 +1507,14 @@ export class Aggregator implements SampleSink {
   }
 
   mergeCounter(key: MetricKey, value: number): void {
-    for (const i of [OWN_KEYS_DROPPED, OWN_SET_MEMBERS_DROPPED]) {
+    for (let i = OWN_KEYS_DROPPED; i < OWN_COUNT; i++) {
       if (key.id !== this.ownKeys[i]!.id) continue;
-      // another process's keys_dropped or set_members_dropped: the daemon's own counter here too
+      // another process's keys_dropped, set_members_dropped or dogstatsd_*: the daemon's own counter here too
       let own = this.ownSlots[i]!;
       if (own < 0) own = this.ownSlots[i] = this.createSlotOnly(MetricType.Counter, this.ownKeys[i]!);
       this.counters.values[own]! += value;
       if (i === OWN_KEYS_DROPPED) this.droppedTotal += value;
-      else this.setMembersDroppedTotal += value;
+      else if (i === OWN_SET_MEMBERS_DROPPED) this.setMembersDroppedTotal += value;
       return;
     }
     const slot = this.mergeSlot(MetricType.Counter, key);

@@ -22,7 +22,7 @@ import { startUdpListener } from '../listeners/udp.js';
 import { startModuleListener } from '../listeners/module.js';
 import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
 import { PacketGuard, type IngestSink } from '../ingest.js';
-import { BadLine, MetricType, Sample } from '../parser/types.js';
+import { BadLine, type DogCount, MetricType, Sample } from '../parser/types.js';
 import { badLineLogger, logMemoryReport } from '../runtime.js';
 import { PartialEncoder } from './protocol.js';
 
@@ -104,6 +104,10 @@ export class WorkerAggregator implements IngestSink {
     this.agg.badLine(reason, buf, lineStart, lineEnd);
   }
 
+  dogCount(what: DogCount): void {
+    this.agg.dogCount(what);
+  }
+
   get lastBadLineStart(): number {
     return this.agg.lastBadLineStart;
   }
@@ -183,6 +187,7 @@ export async function runWorker(): Promise<void> {
   setInterval(() => wagg.noteTime(Date.now()), MSG_CLOCK_MS).unref();
   const encoder = new PartialEncoder();
   const sample = new Sample();
+  sample.containerIdTag = config.dogstatsdContainerIdTag === true;
 
   // the repeater sees every packet where it arrives: here
   const packetBackends: Backend[] = [];
@@ -251,6 +256,7 @@ export async function runWorker(): Promise<void> {
       if (m.t === 'collect') partial(false);
       else if (m.t === 'config') {
         config = m.config;
+        sample.containerIdTag = m.config.dogstatsdContainerIdTag === true;
         wagg.agg.reconfigure(workerAggregatorConfig(m.config));
         wagg.agg.setTimerBounds(prometheusTimerBounds(m.config));
       } else if (m.t === 'stop' && !stopping) {

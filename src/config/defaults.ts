@@ -26,6 +26,8 @@ export const DEFAULT_HEALTH_STATUS = 'up';
 export const DEFAULT_AUTOMATIC_CONFIG_RELOAD = true;
 
 export const DEFAULT_GRAPHITE_PORT = 2003;
+/** graphitePicklePort: carbon's pickle receiver (the original's default). */
+export const DEFAULT_GRAPHITE_PICKLE_PORT = 2004;
 export const DEFAULT_GRAPHITE_LEGACY_NAMESPACE = true;
 export const DEFAULT_GRAPHITE_GLOBAL_PREFIX = 'stats';
 export const DEFAULT_GRAPHITE_PREFIX_COUNTER = 'counters';

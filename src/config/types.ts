@@ -46,6 +46,10 @@ export interface GraphiteConfig {
   readonly timeoutMs: number;
   /** Bytes of undelivered flushes kept during an outage (oldest dropped past it); default 64 MiB. */
   readonly queueBytes?: number;
+  /** graphiteProtocol: 'text' (plaintext, to `port`; the default) or 'pickle' (to `picklePort`). */
+  readonly protocol?: 'text' | 'pickle';
+  /** graphitePicklePort: carbon's pickle receiver (default 2004), used when protocol is 'pickle'. */
+  readonly picklePort?: number;
 }
 
 export interface HistogramRule {
@@ -134,6 +138,8 @@ export interface TallydConfig {
   readonly udpReader?: 'native' | 'dgram';
   /** How long a stop (SIGTERM/SIGINT) waits for backends to drain, ms (default 5000). */
   readonly stopDrainMs?: number;
+  /** DogStatsD `|c:<id>` (container id) becomes the tag `container_id` (default false: the field is skipped). */
+  readonly dogstatsdContainerIdTag?: boolean;
   /** Most distinct keys (all types); lines for new keys past it are dropped and counted (default 2,000,000). */
   readonly maxKeys?: number;
   /** Flushes a counter/timer/set key may go without an update before it is deleted; 0 = never (default). */

@@ -18,6 +18,7 @@ import {
   DEFAULT_GRAPHITE_GLOBAL_PREFIX,
   DEFAULT_GRAPHITE_GLOBAL_SUFFIX,
   DEFAULT_GRAPHITE_LEGACY_NAMESPACE,
+  DEFAULT_GRAPHITE_PICKLE_PORT,
   DEFAULT_GRAPHITE_PORT,
   DEFAULT_GRAPHITE_PREFIX_COUNTER,
   DEFAULT_GRAPHITE_PREFIX_GAUGE,
@@ -88,6 +89,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
   'stopDrainMs', 'maxKeys', 'idleKeyTtl',
   'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
+  'dogstatsdContainerIdTag',
   'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
   'timerHistogram', 'timerHistogramMaxBuckets',
   'repeaterQueueBytes',
@@ -516,11 +518,14 @@ function readRepeater(r: Reader, value: unknown): RepeaterTarget[] {
 function readGraphite(r: Reader, raw: Record<string, unknown>): GraphiteConfig {
   const g = r.section('graphite', raw.graphite);
   r.unknownKeys(g, GRAPHITE_KEYS, 'graphite.');
-  if (!isUnset(raw.graphiteProtocol) && raw.graphiteProtocol !== 'text') {
-    r.problem('graphiteProtocol', "'text' (tallyd sends Graphite plaintext only; point graphitePort at the plaintext listener)", raw.graphiteProtocol);
+  let protocol: 'text' | 'pickle' = 'text';
+  if (raw.graphiteProtocol === 'pickle') protocol = 'pickle';
+  else if (!isUnset(raw.graphiteProtocol) && raw.graphiteProtocol !== 'text') {
+    r.problem('graphiteProtocol', "'text' (plaintext to graphitePort) or 'pickle' (to graphitePicklePort)", raw.graphiteProtocol);
   }
-  if (!isUnset(raw.graphitePicklePort)) r.port('graphitePicklePort', raw.graphitePicklePort, 2004, false);
+  const picklePort = r.port('graphitePicklePort', raw.graphitePicklePort, DEFAULT_GRAPHITE_PICKLE_PORT, false);
   return {
+    ...(protocol === 'pickle' ? { protocol, picklePort } : {}),
     host: r.optStr('graphiteHost', raw.graphiteHost),
     port: r.port('graphitePort', raw.graphitePort, DEFAULT_GRAPHITE_PORT, false),
     legacyNamespace: r.bool('graphite.legacyNamespace', g.legacyNamespace, DEFAULT_GRAPHITE_LEGACY_NAMESPACE),
@@ -691,6 +696,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     ...(isUnset(raw.repeaterQueueBytes) ? {} : {
       repeaterQueueBytes: r.int('repeaterQueueBytes', raw.repeaterQueueBytes, DEFAULT_REPEATER_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
     }),
+    ...(isUnset(raw.dogstatsdContainerIdTag) ? {} : { dogstatsdContainerIdTag: r.bool('dogstatsdContainerIdTag', raw.dogstatsdContainerIdTag, false) }),
     ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
     ...(isUnset(raw.flushAlignment) ? {} : { flushAlignment: r.oneOf('flushAlignment', raw.flushAlignment, 'startup', ['startup', 'clock'] as const) }),
     ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),

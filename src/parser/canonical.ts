@@ -52,8 +52,24 @@ function addKeyTags(text: string, tags: Map<string, string>): void {
   }
 }
 
-/** Add DogStatsD `k:v` entries (`,`-separated) to `tags`. */
+/** Tag name given to a DogStatsD container id (`|c:<id>`) when `dogstatsdContainerIdTag` asks for it. */
+export const CONTAINER_ID_TAG = 'container_id';
+
+/**
+ * Add DogStatsD `k:v` entries (`,`-separated) to `tags`. With `dogstatsdContainerIdTag` the text may
+ * span several `|`-separated fields (see Sample.containerIdTag): the first segment (unless empty) and
+ * any `#…` segment are tags, a `c:<id>` segment is the container id, anything else is skipped.
+ */
 function addDogTags(text: string, tags: Map<string, string>): void {
+  if (text.includes('|')) {
+    const segments = text.split('|');
+    segments.forEach((seg, i) => {
+      if (seg.startsWith('#')) addDogTags(seg.slice(1), tags);
+      else if (seg.startsWith('c:')) addTag(tags, CONTAINER_ID_TAG, seg.slice(2));
+      else if (i === 0) addDogTags(seg, tags);
+    });
+    return;
+  }
   for (const entry of text.split(',')) {
     if (entry.length === 0) continue;
     const colon = entry.indexOf(':');

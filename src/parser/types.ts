@@ -20,11 +20,15 @@ export const BadLine = {
   BadSampleRate: 4, // `@` not followed by a positive finite number (so `@0` too)
   UnknownType: 5, // a type other than c, ms, h, d, g, s
   EmptyKey: 6, // nothing before the `:`, or a name that is empty once tags are split off and it is sanitised
-  BadField: 7, // a `|field` after the type that is neither `@rate`, `#tags`, `c:` nor `T`
+  BadField: 7, // a `|field` after the type that is none of `@rate`, `#tags`, `T<digits>`, `name:value` (an empty one too)
   TooLong: 8, // a TCP line over the configured maximum length
   KeyTooLong: 9, // a key (raw key + DogStatsD tags) or a set member over maxKeyLength (checked by the aggregator)
   InternalError: 10, // a line whose processing threw (a fault in tallyd: logged, counted, the packet's other lines kept)
   LowSampleRate: 11, // `@rate` below MIN_SAMPLE_RATE
+  BadEvent: 12, // a DogStatsD event `_e{title_len,text_len}:title|text` whose header or lengths do not match the line
+  BadEventField: 13, // an event field that is not valid: `d:` not an integer, `p:` not normal|low, `t:` not error|warning|info|success, an empty field
+  BadServiceCheck: 14, // a DogStatsD service check `_sc|name|status` with an empty name or a status other than 0-3
+  BadServiceCheckField: 15, // a service check field that is not valid: `d:` not an integer, an empty field, one that is not `x:` or `#`
 } as const;
 export type BadLine = (typeof BadLine)[keyof typeof BadLine];
 export const BAD_LINE_REASONS = [
@@ -40,6 +44,34 @@ export const BAD_LINE_REASONS = [
   'key_too_long',
   'internal_error',
   'sample_rate_too_low',
+  'bad_event',
+  'bad_event_field',
+  'bad_service_check',
+  'bad_service_check_field',
+] as const;
+
+/**
+ * What the parser counts besides samples and bad lines (DogStatsD): index into {@link DOG_COUNT_NAMES},
+ * the self-metrics `<prefixStats>.<name>`. Fields are counted per `value|type` part that carries them.
+ */
+export const DogCount = {
+  ContainerId: 0, // `|c:<id>` (v1.2/v1.4 container id, "local data")
+  Timestamp: 1, // `|T<unix seconds>` (v1.3): accepted, the value goes into the current interval
+  ExternalData: 2, // `|e:<data>` (v1.5)
+  Cardinality: 3, // `|card:<low|orchestrator|high|none>` (v1.6)
+  UnknownField: 4, // any other `|name:…` field (skipped, never part of a name or tag)
+  Event: 5, // a well-formed event `_e{…}`
+  ServiceCheck: 6, // a well-formed service check `_sc|…`
+} as const;
+export type DogCount = (typeof DogCount)[keyof typeof DogCount];
+export const DOG_COUNT_NAMES = [
+  'dogstatsd_container_ids',
+  'dogstatsd_timestamps',
+  'dogstatsd_external_data',
+  'dogstatsd_cardinality',
+  'dogstatsd_unknown_fields',
+  'dogstatsd_events',
+  'dogstatsd_service_checks',
 ] as const;
 
 /**
@@ -79,6 +111,12 @@ export class Sample {
    */
   keyHash = 0;
   keyHashed = false;
+  /**
+   * Set once by the owner (config `dogstatsdContainerIdTag`), read by the scanner: a `|c:<id>` field
+   * joins the tag bytes (tagStart/tagEnd then span the `#tags` and `|c:` fields, `|`-separated; see
+   * canonicalKey), so the container id becomes the tag `container_id`. Off: the field is skipped.
+   */
+  containerIdTag = false;
 }
 
 /** Receives what the parser finds. Both methods are called on the hot path. */
@@ -87,6 +125,8 @@ export interface SampleSink {
   sample(s: Sample): void;
   /** One refused line or part; lineStart/lineEnd delimit the whole line in `buf` (for rate-limited logs). */
   badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void;
+  /** A DogStatsD field, event or service check seen (never called for lines without them). */
+  dogCount(what: DogCount): void;
 }
 
 /** A tag after canonicalisation: [name, value]; value may be '' for a bare DogStatsD tag. */

@@ -29,11 +29,15 @@ export async function freePort(): Promise<number> {
 export class Carbon {
   base = mkdtempSync(join(tmpdir(), 'tallyd-carbon-'));
   linePort = 0;
+  /** The pickle receiver's port (PICKLE_RECEIVER_PORT). */
+  picklePort = 0;
   private proc: ChildProcess | null = null;
 
-  async start(): Promise<void> {
+  /** `picklePort`: listen there for pickle (a port tallyd was already pointed at), else a free one. */
+  async start(opts: { picklePort?: number } = {}): Promise<void> {
     this.linePort = await freePort();
-    const picklePort = await freePort();
+    const picklePort = opts.picklePort ?? (await freePort());
+    this.picklePort = picklePort;
     const queryPort = await freePort();
     const b = this.base;
     mkdirSync(join(b, 'conf'), { recursive: true });
@@ -82,15 +86,17 @@ ENABLE_TAGS = False
       { env: { ...process.env, GRAPHITE_ROOT: b }, stdio: 'ignore' },
     );
     const deadline = Date.now() + 20_000;
-    for (;;) {
-      const ok = await new Promise<boolean>((res) => {
-        const s = net.createConnection(this.linePort, '127.0.0.1');
+    const accepts = (port: number): Promise<boolean> =>
+      new Promise<boolean>((res) => {
+        const s = net.createConnection(port, '127.0.0.1');
         s.on('connect', () => {
           s.destroy();
           res(true);
         });
         s.on('error', () => res(false));
       });
+    for (;;) {
+      const ok = (await accepts(this.linePort)) && (await accepts(picklePort));
       if (ok) return;
       if (Date.now() > deadline) throw new Error('carbon-cache did not start within 20 s');
       await sleep(100);

@@ -19,6 +19,7 @@ import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { ChunkPool, OutgoingFlush } from './outgoing.js';
 import { sanitizeKey } from '../../parser/canonical.js';
+import { PickleChunkOut } from './pickle.js';
 
 /** Which timer fields are emitted (the original's calculatedTimerMetrics, an inclusion list). */
 export interface TimerFieldFilter {
@@ -101,6 +102,8 @@ export interface GraphiteFormatOptions {
    * a value at a timestamp of the sender's choosing.
    */
   readonly cleanNames: boolean;
+  /** Encode as Graphite's pickle protocol (pickle.ts) instead of plaintext lines: the same names and values. */
+  readonly pickle: boolean;
 }
 
 /**
@@ -133,7 +136,7 @@ function prefix(...parts: string[]): string {
 /** The settings that shape Graphite names: the graphite section's prefixes plus three top-level keys. */
 export type GraphiteNamespaceConfig = Pick<
   GraphiteConfig,
-  'legacyNamespace' | 'globalPrefix' | 'prefixCounter' | 'prefixTimer' | 'prefixGauge' | 'prefixSet' | 'globalSuffix'
+  'legacyNamespace' | 'globalPrefix' | 'prefixCounter' | 'prefixTimer' | 'prefixGauge' | 'prefixSet' | 'globalSuffix' | 'protocol'
 > &
   Pick<TallydConfig, 'prefixStats' | 'flushCounts' | 'calculatedTimerMetrics'> &
   Partial<Pick<TallydConfig, 'keyNameSanitize'>>;
@@ -148,6 +151,7 @@ export function namespaceConfigFrom(config: TallydConfig): GraphiteNamespaceConf
     prefixGauge: g.prefixGauge,
     prefixSet: g.prefixSet,
     globalSuffix: g.globalSuffix,
+    protocol: g.protocol,
     prefixStats: config.prefixStats,
     flushCounts: config.flushCounts,
     calculatedTimerMetrics: config.calculatedTimerMetrics,
@@ -180,6 +184,7 @@ export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteForma
       flushCounts: c.flushCounts,
       timerFields,
       cleanNames,
+      pickle: c.protocol === 'pickle',
     };
   }
   const counter = prefix(c.globalPrefix, c.prefixCounter);
@@ -199,6 +204,7 @@ export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteForma
     flushCounts: c.flushCounts,
     timerFields,
     cleanNames,
+    pickle: c.protocol === 'pickle',
   };
 }
 
@@ -229,8 +235,16 @@ export interface GraphiteFormatResult {
  */
 const CHUNK_CHARS = 1 << 15;
 
+/** Where the formatter's lines go: plaintext chunks ({@link ChunkOut}) or pickle messages (pickle.ts). */
+interface LineOut {
+  /** Whole lines. */
+  write(s: string): void;
+  /** The flush is complete; `lines` in all. */
+  end(lines: number): void;
+}
+
 /** Writes strings (whole lines) into pooled chunks and appends each filled chunk to the outgoing flush. */
-class ChunkOut {
+class ChunkOut implements LineOut {
   private buf: Buffer;
   private off = 0;
   constructor(
@@ -275,7 +289,7 @@ export class GraphiteFormatter {
   private s = '';
   private lines = 0;
   private calcMs = 0;
-  private readonly out: ChunkOut;
+  private readonly out: LineOut;
   private readonly tsNl: string;
   private result: GraphiteFormatResult | null = null;
 
@@ -288,7 +302,7 @@ export class GraphiteFormatter {
     pool: ChunkPool = new ChunkPool(0),
   ) {
     this.tsNl = ' ' + snapshot.timestamp + '\n';
-    this.out = new ChunkOut(pool, outgoing);
+    this.out = o.pickle ? new PickleChunkOut(pool, outgoing) : new ChunkOut(pool, outgoing);
   }
 
   /** The finished payload's figures (after step() returned true). */

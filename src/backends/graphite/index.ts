@@ -5,13 +5,16 @@
  * what it carried, and flushes replay in order after an outage. flush() never waits for the network
  * and never throws.
  *
- * Config: config.graphite (host, port, timeoutMs, namespaces), and `graphite.queueBytes` read from the
+ * Config: config.graphite (host, port, timeoutMs, namespaces; protocol 'pickle' sends pickle messages to
+ * picklePort instead, see pickle.ts), and `graphite.queueBytes` read from the
  * raw config section (bytes of undelivered flushes kept during an outage; default 64 MiB).
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
+import { DEFAULT_GRAPHITE_PICKLE_PORT } from '../../config/defaults.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
 import { formatGraphiteInto, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
-import { ChunkPool, OutgoingFlush } from './outgoing.js';
+import { ChunkPool, OutgoingFlush, type Framing } from './outgoing.js';
+import { PICKLE_FRAMING } from './pickle.js';
 import { DEFAULT_QUEUE_BYTES, DeliveryQueue } from './queue.js';
 import { sendTcp, type SendFn } from './transport.js';
 
@@ -47,6 +50,8 @@ export class GraphiteBackend implements Backend {
   private formatTail: Promise<void> = Promise.resolve();
   /** Chunks reused across flushes (enough for the sender's window and replay tail, see outgoing.ts). */
   private readonly pool = new ChunkPool(POOLED_CHUNKS);
+  /** Record boundaries of the payload: lines (undefined) or pickle messages. */
+  private readonly framing: Framing | undefined;
 
   constructor(private readonly ctx: BackendContext, deps: GraphiteBackendDeps = {}) {
     const g = ctx.config.graphite;
@@ -56,7 +61,10 @@ export class GraphiteBackend implements Backend {
     const qb = g.queueBytes !== undefined ? { value: g.queueBytes } : queueBytesFrom(ctx.config.raw);
     if (qb.problem !== undefined) ctx.log.warn({ default: qb.value }, qb.problem);
     const host = g.host ?? '';
-    const target = { host, port: g.port, timeoutMs: g.timeoutMs };
+    // pickle (graphiteProtocol 'pickle'): the same queue and transport, messages instead of lines
+    this.framing = g.protocol === 'pickle' ? PICKLE_FRAMING : undefined;
+    const port = g.protocol === 'pickle' ? (g.picklePort ?? DEFAULT_GRAPHITE_PICKLE_PORT) : g.port;
+    const target = { host, port, timeoutMs: g.timeoutMs };
     this.queue = new DeliveryQueue({
       send: deps.send ?? ((flush, signal, limit) => sendTcp(target, flush, signal, limit)),
       log: ctx.log,
@@ -71,7 +79,11 @@ export class GraphiteBackend implements Backend {
 
   async start(): Promise<void> {
     const g = this.ctx.config.graphite;
-    if (this.enabled) this.ctx.log.info({ host: g.host, port: g.port, legacyNamespace: g.legacyNamespace }, 'graphite backend ready');
+    if (this.enabled) {
+      const pickle = g.protocol === 'pickle';
+      const port = pickle ? (g.picklePort ?? DEFAULT_GRAPHITE_PICKLE_PORT) : g.port;
+      this.ctx.log.info({ host: g.host, port, protocol: pickle ? 'pickle' : 'text', legacyNamespace: g.legacyNamespace }, 'graphite backend ready');
+    }
     else this.ctx.log.warn('graphite backend has no graphiteHost: flushes are discarded (as the original)');
   }
 
@@ -88,7 +100,7 @@ export class GraphiteBackend implements Backend {
    * waits, its chunks are written while later ones are formatted (bounded memory however many keys).
    */
   private async formatAndQueue(snapshot: Snapshot): Promise<void> {
-    const out = new OutgoingFlush({ timestamp: snapshot.timestamp, pool: this.pool });
+    const out = new OutgoingFlush({ timestamp: snapshot.timestamp, pool: this.pool, ...(this.framing ? { framing: this.framing } : {}) });
     try {
       const s = this.queue.stats;
       const extra = {

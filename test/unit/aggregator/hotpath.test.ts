@@ -42,6 +42,7 @@ describe('ingest fast paths', () => {
         got.push([s.buf.toString('latin1', s.keyStart, s.keyEnd), s.keyHash]);
       },
       badLine() {},
+      dogCount() {},
     };
     const buf = Buffer.from('fast.key:1|c\nslow.key:1.5|ms|@0.5\nmulti:1|c:2|g\r\n');
     parsePacket(buf, 0, buf.length, sink, new Sample());

@@ -229,6 +229,14 @@ describe('other keys', () => {
     expect([config.prefixStats, config.mgmtAddress]).toEqual(['tallyd', '0.0.0.0']);
   });
 
+  it("graphiteProtocol 'pickle' sends to graphitePicklePort (default 2004); 'text' or unset is plaintext", () => {
+    expect(validateConfig({ graphiteProtocol: 'pickle' }).config.graphite).toMatchObject({ protocol: 'pickle', picklePort: 2004, port: 2003 });
+    expect(validateConfig({ graphiteProtocol: 'pickle', graphitePicklePort: 2104 }).config.graphite).toMatchObject({ protocol: 'pickle', picklePort: 2104 });
+    expect(validateConfig({ graphiteProtocol: 'text', graphitePicklePort: 2104 }).config.graphite.protocol).toBeUndefined();
+    expect(validateConfig({}).config.graphite.protocol).toBeUndefined();
+    expect(() => validateConfig({ graphiteProtocol: 'pickle', graphitePicklePort: 0 })).toThrow(/graphitePicklePort/);
+  });
+
   it('log level: logLevel beats log.level beats debug', () => {
     expect(validateConfig({ debug: true }).config.logLevel).toBe('debug');
     expect(validateConfig({ debug: true, log: { level: 'warn' } }).config.logLevel).toBe('warn');
@@ -275,7 +283,7 @@ describe('wrong values', () => {
         histogram: [{ metric: 'a', bins: [10, 5, 'x'] }],
         repeater: [{ host: '', port: 0 }],
         repeaterProtocol: 'sctp',
-        graphiteProtocol: 'pickle',
+        graphiteProtocol: 'carrier-pigeon',
         logLevel: 'loud',
         mgmt_port: -1,
         fooo: true,

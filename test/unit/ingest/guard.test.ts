@@ -19,6 +19,7 @@ class Recorder implements IngestSink {
     if (key === this.throwOnKey) throw new Error('injected');
     this.samples.push(key + '=' + s.value);
   }
+  dogCount(): void {}
   badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
     this.lastBadLineStart = lineStart;
     if (this.throwOnBad && BAD_LINE_REASONS[reason] !== 'internal_error') throw new Error('injected in badLine');

@@ -1,5 +1,5 @@
 /** Test helpers for the parser: a sink that records what it receives as plain objects. */
-import { BAD_LINE_REASONS, METRIC_TYPE_NAMES, type BadLine, type Sample, type SampleSink } from '../../../src/parser/types.js';
+import { BAD_LINE_REASONS, DOG_COUNT_NAMES, METRIC_TYPE_NAMES, type BadLine, type DogCount, type Sample, type SampleSink } from '../../../src/parser/types.js';
 
 export interface Got {
   type: (typeof METRIC_TYPE_NAMES)[number];
@@ -32,5 +32,10 @@ export class RecordingSink implements SampleSink {
   }
   badLine(reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number): void {
     this.bad.push({ reason: BAD_LINE_REASONS[reason], line: buf.toString('utf8', lineStart, lineEnd) });
+  }
+  /** DogStatsD counts, by self-metric name, in order. */
+  dog: Array<(typeof DOG_COUNT_NAMES)[number]> = [];
+  dogCount(what: DogCount): void {
+    this.dog.push(DOG_COUNT_NAMES[what]);
   }
 }

@@ -42,8 +42,9 @@ describe('parsePacket: valid lines', () => {
     ['c:1|c|@1', [s('counter', 'c', 1)]],
     ['c:1|c|#b:2,a:1', [s('counter', 'c', 1, { tags: 'b:2,a:1' })]],
     ['c:1|c|@0.5|#x:y', [s('counter', 'c', 1, { rate: 0.5, tags: 'x:y' })]],
-    ['c:1|c|#x:y|@0.5', [s('counter', 'c', 1, { tags: 'x:y|@0.5' })]],
-    ['c:1|c|#a:1:2|c', [s('counter', 'c', 1, { tags: 'a:1:2|c' })]],
+    // (tags run to the next `|`: fields may follow them, DogStatsD v1.2+)
+    ['c:1|c|#x:y|@0.5', [s('counter', 'c', 1, { tags: 'x:y', rate: 0.5 })]],
+    ['c:1|c|#a:1:2', [s('counter', 'c', 1, { tags: 'a:1:2' })]],
     ['c:1|c|c:abc123|T1656581400|@0.5', [s('counter', 'c', 1, { rate: 0.5 })]],
     ['c:1|c|T1656581400:2|c', [s('counter', 'c', 1), s('counter', 'c', 2)]],
     ['c:1|c|c:abc|#k:v', [s('counter', 'c', 1, { tags: 'k:v' })]],
@@ -105,7 +106,8 @@ describe('parsePacket: refused lines and parts', () => {
     ['c:1|c|c', ['bad_field'], []],
     // a bad part costs only itself
     ['a:1|c:x|c:2|c', ['bad_value'], [s('counter', 'a', 1), s('counter', 'a', 2)]],
-    ['a:1:2|c', ['no_type'], [s('counter', 'a', 2)]],
+    ['a:1:2|s', ['no_type'], [s('set', 'a', 0, { member: '2' })]], // no packed values for sets (the original's reading)
+    ['c:1|c|#a:1:2|c', ['bad_field'], []],
     ['a:1|zz:2|c', ['unknown_type'], [s('counter', 'a', 2)]],
     ['a:1|c|@0:2|c', ['bad_sample_rate'], [s('counter', 'a', 2)]],
     ['a:-1|ms:2|ms', ['negative_timer'], [s('timer', 'a', 2)]],
@@ -182,6 +184,7 @@ describe('parsePacket: packets', () => {
         seen.push(Object.assign(new Sample(), x));
       },
       badLine: (_r: BadLine) => undefined,
+      dogCount: () => undefined,
     };
     const buf = Buffer.from('g:+1|g|@0.5|#a:b\nh:2|g');
     parsePacket(buf, 0, buf.length, sink, new Sample());

@@ -96,7 +96,7 @@
   }
 
   // The repeater backend sends every received packet on to other statsd servers.
-, repeater: [ { host: '10.0.0.2', port: 8125 } ]
+, repeater: [ ]                  // targets, e.g. [ { host: '10.0.0.2', port: 8125 } ]; needs 'repeater' in backends
 , repeaterProtocol: 'udp4'        // 'udp4', 'udp6' or 'tcp' [udp4]
 //, repeaterQueueBytes: 16777216   // tallyd: tcp only, bytes queued per target while it is down [16 MiB]
 

@@ -272,3 +272,14 @@ export function parseProxyCli(argv: string[], version: string): ProxyCliOptions 
   if (opts.logLevel !== undefined) result.logLevel = opts.logLevel;
   return result;
 }
+
+/** Every flag of `tallyd` (long and short forms), for docs/reference.md's drift test. */
+export function cliOptionFlags(): string[] {
+  const program = buildProgram('0.0.0', { stdout: '', stderr: '' });
+  const flags: string[] = [];
+  for (const o of program.options) {
+    if (o.long !== undefined) flags.push(o.long);
+    if (o.short !== undefined) flags.push(o.short);
+  }
+  return flags;
+}

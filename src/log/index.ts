@@ -7,7 +7,6 @@
  * TALLYD_LOG_FORMAT, set by main.ts before they are forked.
  */
 import { createRequire } from 'node:module';
-import { writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { LogConfig } from '../config/types.js';
 
@@ -71,13 +70,16 @@ export function formatPretty(line: string): string {
   return `${out}${tail.join('')}\n`;
 }
 
-/** A pino destination that writes each record as a pretty line to `fd`, synchronously (a terminal). */
+/**
+ * A pino destination that writes each record as a pretty line to `fd`, synchronously (a terminal);
+ * through sonic-boom, which retries a write the fd refuses for now (EAGAIN on a full pipe).
+ */
 function prettyDestination(fd: number): { write(s: string): boolean } {
+  const out = pino.destination({ fd, sync: true });
   return {
     write(s: string): boolean {
       // pino writes one record (one line) per call
-      writeSync(fd, formatPretty(s.endsWith('\n') ? s.slice(0, -1) : s));
-      return true;
+      return out.write(formatPretty(s.endsWith('\n') ? s.slice(0, -1) : s));
     },
   };
 }

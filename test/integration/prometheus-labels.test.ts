@@ -13,10 +13,14 @@ import { httpGet, prometheusPort } from './prometheus-helpers.js';
 describe('prometheus label values kept as sent', () => {
   const env = useGraphiteAndDaemon();
 
-  it.each([true, false])('keyNameSanitize %s: values verbatim (escaped) in /metrics, sanitised in Graphite, promtool clean', async (sanitize) => {
+  it.each([
+    [true, 1],
+    [false, 1],
+    [true, 2], // cluster workers: keys travel to the primary and are rebuilt there
+  ])('keyNameSanitize %s, workers %i: values verbatim (escaped) in /metrics, sanitised in Graphite, promtool clean', async (sanitize, workers) => {
     env.daemon = await startDaemon(`{
       port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 300, statusPage: { enabled: false },
-      keyNameSanitize: ${sanitize},
+      keyNameSanitize: ${sanitize}, workers: ${workers},
       backends: ['graphite', 'prometheus'], graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port},
       prometheus: { port: 0 }
     }`);

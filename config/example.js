@@ -24,10 +24,12 @@
   port: 8125                      // UDP port [8125]
 , address: '0.0.0.0'              // address to bind [0.0.0.0; '::' when address_ipv6]
 , address_ipv6: false             // bind an IPv6 socket [false]
+, server: 'udp'                   // the kind of that one server: 'udp', 'tcp', './servers/tcp', or a module [udp]
 
   // Or list the servers. server: 'udp' | 'tcp' | './servers/udp' | './servers/tcp' [udp], or a server
   // module of the original's interface ('./my-server.js'; its entry is its config).
   // tcp servers may listen on a Unix stream socket instead: socket (path), socket_mod (e.g. 0o660).
+  // (with `servers` set, port/address/address_ipv6/server above are ignored, with a warning)
 //, servers: [
 //    { server: './servers/udp', address: '0.0.0.0', port: 8125 }
 //  , { server: './servers/tcp', address: '0.0.0.0', port: 8125 }
@@ -35,6 +37,8 @@
 //  , { server: 'tcp', port: 8127, max_connections: 50, idle_timeout: 60000 }  // this server's own limits
 //  ]
 
+, udpReader: 'native'            // tallyd: 'native' (recvmmsg batches, Linux) or 'dgram' [native]
+, workers: 1                      // tallyd: ingest processes; N > 1 forks N cluster workers [1]
 , udpRecvBuffer: 33554432         // tallyd: requested SO_RCVBUF per UDP server, bytes [32 MiB]
                                   // (the kernel caps it at net.core.rmem_max; the granted size is logged)
 , tcpMaxLineLength: 65536         // tallyd: longest accepted TCP line, bytes [65536]
@@ -61,24 +65,36 @@
     { metric: 'render', bins: [ 0.01, 0.1, 1, 10, 'inf' ] }
   ]
 , reservoirSize: 1024             // tallyd: timer samples kept per key per interval [1024]
+, timerHistogram: true            // tallyd: an exponential histogram per timer (exact-count quantiles) [true]
+, timerHistogramMaxBuckets: 2048  // tallyd: its buckets per timer (32..16384) [2048]
+, flushAlignment: 'startup'       // tallyd: 'startup' (start + k x interval, the original's) or 'clock' [startup]
 
   // Idle metrics. deleteIdleStats sets the default of the four below [false].
 , deleteIdleStats: false
-//, deleteCounters: true          // don't send 0 for idle counters
-//, deleteTimers: true            // don't send idle timers
-//, deleteGauges: true            // stop sending a gauge that was not updated ...
-//, gaugesMaxTTL: 3               // ... for this many flushes (an integer > 1, else 1) [1]
-//, deleteSets: true
+, deleteCounters: false           // true: don't send 0 for idle counters [deleteIdleStats]
+, deleteTimers: false             // true: don't send idle timers [deleteIdleStats]
+, deleteGauges: false             // true: stop sending a gauge that was not updated ... [deleteIdleStats]
+, gaugesMaxTTL: 1                 // ... for this many flushes (an integer > 1, else 1) [1]
+, deleteSets: false               // true: don't send idle sets [deleteIdleStats]
 
 , prefixStats: 'statsd'           // prefix of the daemon's own metrics [statsd]
 , keyNameSanitize: true           // clean metric names on input [true]
 , dogstatsdContainerIdTag: false  // tallyd: DogStatsD `|c:<id>` becomes the tag container_id [false]
 
+  /* ---- Bounds (tallyd): what a sender controls has a limit; what goes past is counted --- */
+
+, maxKeys: 2000000                // live keys; lines for new keys past it are dropped, counted [2000000]
+, idleKeyTtl: 0                   // forget a key idle for this many flushes; 0: never [0]
+, maxKeyLength: 2048              // longest key (with tags) or set member, bytes [2048]
+, keyTableBytes: 1073741824       // bytes of key names held [1 GiB]
+, setMaxMembers: 100000           // members per set per interval [100000]
+, stopDrainMs: 5000               // on SIGTERM/SIGINT, ms given to backends for the final flush [5000]
+
   /* ---- Backends ------------------------------------------------------------------------- */
 
   // [['graphite'] when graphiteHost is set, else ['console']]
   // 'graphite', 'console', 'repeater', 'prometheus'; './backends/graphite' works too.
-, backends: [ './backends/graphite' ]
+, backends: [ './backends/graphite', 'prometheus' ]
 
 , graphiteHost: '127.0.0.1'       // Graphite's plaintext receiver (carbon) [unset: nothing sent]
 , graphitePort: 2003              // [2003]
@@ -93,6 +109,7 @@
   , prefixSet: 'sets'             // [sets]
   , globalSuffix: '${HOSTNAME_SHORT}'  // appended to every name [''] (original: require('os')...)
   , timeoutMs: 5000               // tallyd: connect + write timeout per flush, ms [5000]
+  , queueBytes: 67108864          // tallyd: flushes kept while Graphite is down, bytes [64 MiB]
   }
 
 , console: {
@@ -100,12 +117,30 @@
   }
 
   // The repeater backend sends every received packet on to other statsd servers.
-, repeater: [ { host: '10.0.0.2', port: 8125 } ]
+, repeater: [ ]                  // targets, e.g. [ { host: '10.0.0.2', port: 8125 } ]; needs 'repeater' in backends
 , repeaterProtocol: 'udp4'        // 'udp4', 'udp6' or 'tcp' [udp4]
-//, repeaterQueueBytes: 16777216   // tallyd: tcp only, bytes queued per target while it is down [16 MiB]
+, repeaterQueueBytes: 16777216    // tallyd: tcp only, bytes queued per target while it is down [16 MiB]
 
-  // The prometheus backend reads its own section (see its documentation).
-//, prometheus: { }
+  // The prometheus backend (needs 'prometheus' in backends; any --prometheus-* flag adds it).
+, prometheus: {
+    address: '127.0.0.1'          // /metrics address; '0.0.0.0' to be scraped from other hosts [127.0.0.1]
+  , port: 9102                    // [9102]
+  , path: '/metrics'              // [/metrics]
+//, mappingFile: 'config/mapping.example.yaml'   // a statsd_exporter mapping file [none]
+  , ttl: 3600                     // seconds (or '1h') a series may stay idle; 0: never [3600]
+  , quantiles: [ 0.5, 0.9, 0.99 ] // summary quantiles [0.5, 0.9, 0.99]
+  , buckets: [ 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 ]  // histogram buckets, seconds
+  , observerType: 'summary'       // timers become 'summary' or 'histogram' [summary]
+  , maxExpositionBytes: 134217728 // largest /metrics answer, bytes [128 MiB]
+  }
+
+  // The live status page (and its JSON API), on by default on 127.0.0.1.
+, statusPage: {
+    enabled: true                 // [true]
+  , address: '127.0.0.1'          // any other address needs a token [127.0.0.1]
+  , port: 8127                    // [8127]
+//, token: '${ENV:TALLYD_STATUS_TOKEN}'   // at least 16 characters [none]
+  }
 
   /* ---- Operations ----------------------------------------------------------------------- */
 
@@ -113,19 +148,21 @@
 , automaticConfigReload: true     // [true]
 , dumpMessages: false             // log every received line (debug level) [false]
 , debug: false                    // debug logging, unless logLevel is set [false]
+, debugInterval: 10000            // accepted for compatibility (the original's debug dump) [10000]
 , logLevel: 'info'                // tallyd: trace, debug, info, warn, error, fatal, silent [info]
 , keyFlush: {                     // log the most frequently sent keys
     interval: 0                   // ms; 0 = off [0]
   , percent: 100                  // share of the keys to log [100]
 //, log: '/var/log/tallyd-keys.log'   // [stdout]
   }
-//, title: 'statsd'                // the process title; false leaves Node's ['tallyd']
-//, log: {                          // where logs go [JSON lines on stderr]
-//    backend: 'syslog'             // 'stdout' (stderr) or 'syslog' [stdout]
-//  , application: 'statsd'         // the syslog APP-NAME [statsd]
-//  , level: 'LOG_INFO'             // a pino level or a syslog LOG_* name (logLevel wins)
-//  , syslog: { protocol: 'udp', host: '127.0.0.1', port: 514 }  // tallyd: or socket: '/path' (a Unix stream socket)
-//  }
+, title: 'tallyd'                // the process title ('statsd' for scripts that look for it); false leaves Node's [tallyd]
+, log: {                          // where logs go [stderr, in --log-format]
+    backend: 'stdout'             // 'stdout' (stderr) or 'syslog' [stdout]
+  , application: 'statsd'         // the syslog APP-NAME [statsd]
+  , level: 'info'                 // a pino level or a syslog LOG_* name (logLevel wins)
+  , syslog: { protocol: 'udp', host: '127.0.0.1', port: 514 }  // tallyd: [udp 127.0.0.1:514]
+                                  // or socket: '/dev/log'-like path of a Unix stream socket
+  }
 
   // Any other name in `backends` is an npm backend or a backend file (the original's interface),
   // e.g. backends: ['./backends/graphite', 'statsd-influxdb-backend'], with its own section:

@@ -71,3 +71,26 @@ export class BackendError extends TallydError {
     this.backend = backend;
   }
 }
+
+const LISTEN_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)',
+  EADDRNOTAVAIL: 'address not available on this host',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+};
+
+/**
+ * A bind failure as a ListenError naming what failed, its address and port, e.g.
+ * `udp listener: cannot listen on 127.0.0.1:8125: address already in use (EADDRINUSE)`.
+ */
+export function listenError(what: string, address: string, port: number | string, err: unknown): ListenError {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const code = typeof e?.code === 'string' ? e.code : /\b(E[A-Z_]{3,})\b/.exec(message)?.[1];
+  const reason = code !== undefined && LISTEN_REASONS[code] !== undefined ? `${LISTEN_REASONS[code]} (${code})` : message;
+  const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+  const listenErr = new ListenError(`${what}: cannot listen on ${host}:${port}: ${reason}`, { cause: err });
+  if (code !== undefined) (listenErr as { errno?: string }).errno = code;
+  return listenErr;
+}

@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCli } from './cli/program.js';
+import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_SECOND_SIGNAL, logFormatInArgv, parseCli } from './cli/program.js';
 import { buildConfig, describeConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
 import { Daemon } from './daemon.js';
 import { ClusterPrimary } from './cluster/primary.js';
 import { CliError, ConfigError } from './errors.js';
-import { createLogger, createSyslogLogger } from './log/index.js';
+import { createLogger, createSyslogLogger, LOG_FORMAT_ENV, resolveLogFormat, type Logger } from './log/index.js';
 import { describePluginBackends, validateBackendSections } from './backends/registry.js';
 import { DEFAULT_STOP_DRAIN_MS, DEFAULT_TITLE } from './config/defaults.js';
 import { ConfigReloader } from './reload.js';
@@ -31,6 +31,18 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
+/** Set once the log format is known: fatal errors go through it too. */
+let stderrLog: Logger | undefined;
+
+/** A config problem list as one record: a `problems` array (pretty mode prints one per line). */
+function logConfigError(log: Logger, err: ConfigError, configFile: string | undefined): void {
+  const n = err.problems.length;
+  log.error(
+    { component: 'config', configFile: configFile ?? null, problems: err.problems },
+    `invalid configuration${configFile ? ` in ${configFile}` : ''}: ${n} problem${n === 1 ? '' : 's'}`,
+  );
+}
+
 async function main(): Promise<number> {
   if (process.argv[2] === 'proxy') return runProxy(process.argv, packageVersion());
   let cli: ReturnType<typeof parseCli>;
@@ -38,38 +50,53 @@ async function main(): Promise<number> {
     cli = parseCli(process.argv, packageVersion());
   } catch (err) {
     if (err instanceof CliError) {
-      if (err.message) (err.exitCode === 0 ? process.stdout : process.stderr).write(err.message.endsWith('\n') ? err.message : err.message + '\n');
+      if (err.exitCode === 0) {
+        if (err.message) process.stdout.write(err.message.endsWith('\n') ? err.message : err.message + '\n');
+      } else {
+        const format = resolveLogFormat(logFormatInArgv(process.argv), process.stderr.isTTY === true);
+        stderrLog = createLogger('info', undefined, format);
+        stderrLog.error({ component: 'cli', exitCode: err.exitCode }, err.message);
+      }
       return err.exitCode;
     }
     throw err;
   }
 
+  // one format for every line on stderr, this process's and its cluster workers' (they inherit the env)
+  const format = resolveLogFormat(cli.logFormat, process.stderr.isTTY === true);
+  process.env[LOG_FORMAT_ENV] = format;
+  const log0 = createLogger(cli.overrides.logLevel ?? 'info', undefined, format);
+  stderrLog = log0;
+
   let config: TallydConfig;
+  let warnings: string[];
   try {
     const raw = cli.configPath !== undefined
       ? readConfigFile(cli.configPath, { allowJs: cli.allowJsConfig })
       : structuredClone(EMBEDDED_DEFAULT_CONFIG);
-    const built = buildConfig(raw, cli.overrides, cli.configPath);
-    const problems = validateBackendSections(built.config);
-    if (problems.length > 0) throw new ConfigError(problems);
+    // core keys and the backends' own checks (unknown names, their sections) in one pass
+    const built = buildConfig(raw, cli.overrides, cli.configPath, undefined, validateBackendSections);
     config = built.config;
-    for (const w of built.warnings) process.stderr.write(`tallyd: warning: ${w}\n`);
+    warnings = built.warnings;
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`tallyd: invalid configuration${cli.configPath ? ` in ${cli.configPath}` : ''}:\n${err.message}\n`);
-      return 1;
+      logConfigError(log0, err, cli.configPath);
+      return EXIT_CONFIG;
     }
     throw err;
   }
+  for (const w of warnings) log0.warn({ component: 'config', configFile: cli.configPath ?? null }, w);
 
   if (cli.checkConfig) {
     process.stdout.write(describeConfig(config) + '\n');
     for (const line of describePluginBackends(config)) process.stdout.write(line + '\n');
     process.stdout.write('configuration OK\n');
-    return 0;
+    return EXIT_OK;
   }
 
-  const log = config.log?.backend === 'syslog' ? createSyslogLogger(config.logLevel, config.log) : createLogger(config.logLevel);
+  let log: Logger = log0;
+  if (config.log?.backend === 'syslog') log = createSyslogLogger(config.logLevel, config.log);
+  else log0.level = config.logLevel;
   // the original sets its process title (`title`, default `statsd <args>`); tallyd's default is DEFAULT_TITLE
   if (config.title !== false) process.title = config.title ?? DEFAULT_TITLE;
   // workers > 1: a cluster primary (flush, admin, backends) over N ingest workers (src/cluster)
@@ -77,10 +104,11 @@ async function main(): Promise<number> {
   try {
     await daemon.start();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`tallyd: cannot start: ${e.message}\n`);
+    const e = err as Error;
+    // also on stderr when the logs go to syslog: the operator starting it must see why it stopped
+    for (const l of log === log0 ? [log] : [log, log0]) l.fatal({ err: e }, `cannot start: ${e.message}`);
     log.flush?.();
-    return 1;
+    return EXIT_CONFIG;
   }
 
   const reloader = cli.configPath !== undefined
@@ -108,7 +136,7 @@ async function main(): Promise<number> {
     const onSignal = (sig: NodeJS.Signals): void => {
       if (stopping) {
         log.warn({ signal: sig }, 'second signal: exiting at once');
-        resolve(130);
+        resolve(EXIT_SECOND_SIGNAL);
         return;
       }
       stopping = true;
@@ -134,7 +162,8 @@ main().then(
     setTimeout(() => process.exit(code), 50);
   },
   (err) => {
-    process.stderr.write(`tallyd: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(70);
+    (stderrLog ?? createLogger('info')).fatal({ err }, `fatal: ${(err as Error)?.message ?? String(err)}`);
+    stderrLog?.flush?.();
+    process.exit(EXIT_INTERNAL);
   },
 );

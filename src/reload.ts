@@ -86,9 +86,7 @@ export class ConfigReloader {
     let warnings: string[];
     try {
       const raw = await readConfigFileAsync(this.opts.configPath, { allowJs: this.opts.allowJs });
-      const built = buildConfig(raw, this.opts.overrides, this.opts.configPath);
-      const problems = validateBackendSections(built.config);
-      if (problems.length > 0) throw new ConfigError(problems);
+      const built = buildConfig(raw, this.opts.overrides, this.opts.configPath, undefined, validateBackendSections);
       next = built.config;
       warnings = built.warnings;
     } catch (err) {

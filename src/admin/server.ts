@@ -10,6 +10,7 @@
  */
 import { createServer, type DropArgument, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { listenError } from '../errors.js';
 import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
 import { LogLimiter } from '../selfmetrics/ratelimit.js';
 import { runCommand, type AdminContext, type CommandResult } from './commands.js';
@@ -212,7 +213,7 @@ export function startAdminServer(
   });
   server.on('error', (err) => log.warn({ err }, 'admin server error'));
   return new Promise<AdminServer>((resolve, reject) => {
-    const onListenError = (err: Error): void => reject(err);
+    const onListenError = (err: Error): void => reject(listenError('admin interface', opts.address, opts.port, err));
     server.once('error', onListenError);
     server.listen(opts.port, opts.address, () => {
       server.removeListener('error', onListenError);

@@ -16,6 +16,7 @@
  *   on different workers (the delta is applied after the set whatever the arrival order).
  */
 import type { MetricKey, Tag } from '../parser/types.js';
+import { graphiteTagSuffix } from '../parser/canonical.js';
 import type { Aggregator } from './aggregator.js';
 import type { ExpBucketsData } from './exphist.js';
 
@@ -117,8 +118,7 @@ export function mergeReservoir(
 
 /** A MetricKey rebuilt from its name and sorted tags (the same shape canonicalKey returns). */
 export function makeKey(name: string, tags: readonly Tag[]): MetricKey {
-  let graphiteTags = '';
-  for (const [k, v] of tags) graphiteTags += `;${k}=${v}`;
+  const graphiteTags = graphiteTagSuffix(tags);
   return Object.freeze({ name, tags: Object.freeze(tags.map((t) => Object.freeze([t[0], t[1]] as const))), graphiteTags, id: name + graphiteTags });
 }
 

@@ -10,6 +10,7 @@
  * The config loader normalises names ('./backends/graphite' → 'graphite') before they get here.
  * Any other name is an npm backend or a backend file, loaded through the original's interface (./plugin).
  */
+import type { BackendView } from '../config/load.js';
 import type { TallydConfig } from '../config/types.js';
 import type { Backend, BackendContext, BackendFactory } from './types.js';
 import { createConsoleBackend } from './console/index.js';
@@ -22,7 +23,7 @@ const factories = new Map<string, BackendFactory>();
 const sectionValidators = new Map<string, SectionValidator>();
 
 /** Checks a backend's own config section (config.raw[name]); returns problems naming the keys. */
-export type SectionValidator = (config: TallydConfig) => string[];
+export type SectionValidator = (config: BackendView) => string[];
 
 /** Registers (or replaces) the factory for `name`, with an optional validator of its config section. */
 export function registerBackend(name: string, factory: BackendFactory, validate?: SectionValidator): void {
@@ -34,7 +35,7 @@ export function registerBackend(name: string, factory: BackendFactory, validate?
  * Start-up and --check-config validation of what the core config cannot know: every configured
  * backend exists, and each one's own section is valid. Returns every problem found.
  */
-export function validateBackendSections(config: TallydConfig): string[] {
+export function validateBackendSections(config: BackendView): string[] {
   const problems: string[] = [];
   for (const name of config.backends) {
     if (!factories.has(name)) {

@@ -7,16 +7,44 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { DEFAULT_GRAPHITE_PORT, MAX_WORKERS, MAX_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, PINO_LEVELS } from '../config/defaults.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { CliError } from '../errors.js';
+import { LOG_FORMATS } from '../log/index.js';
 
 export interface CliOptions {
   configPath?: string;
+  /** --log-format: json, pretty or auto (pretty when stderr is a TTY). */
+  logFormat: string;
   checkConfig: boolean;
   allowJsConfig: boolean;
   overrides: ConfigOverrides;
 }
 
+/**
+ * Exit codes (README "Exit codes", docs/reference.md): 0 done (or --help, --version, --check-config
+ * OK); 1 invalid configuration (file, placeholders or flags: whatever its source) or cannot start
+ * (a port in use, a backend that refuses); 2 usage error: an unknown flag, a malformed flag value, a
+ * config file given twice; 70 internal error; 130 a second SIGINT/SIGTERM while stopping.
+ */
+export const EXIT_OK = 0;
+export const EXIT_CONFIG = 1;
 /** Exit code for a usage error (as argparse and most Unix tools do). */
 export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 70;
+export const EXIT_SECOND_SIGNAL = 130;
+
+/** --log-format's value in raw argv (for messages about the command line itself, before it parses). */
+export function logFormatInArgv(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--log-format') return argv[i + 1];
+    if (a.startsWith('--log-format=')) return a.slice('--log-format='.length);
+  }
+  return undefined;
+}
+
+function parseLogFormat(value: string): string {
+  if (!(LOG_FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${LOG_FORMATS.join(', ')}.`);
+  return value;
+}
 
 function parseInteger(value: string, min: number, max: number, expected: string): number {
   const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
@@ -95,6 +123,7 @@ interface RawOptions {
   prometheusPath?: string;
   prometheusMappingFile?: string;
   logLevel?: string;
+  logFormat?: string;
   checkConfig?: boolean;
   allowJsConfig?: boolean;
 }
@@ -110,7 +139,7 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
     .option('--mgmt-address <addr>', 'admin (management) address', parseAddress)
     .option('-f, --flush-interval <ms>', 'flush interval in milliseconds', parseFlushInterval)
     .option('-g, --graphite <host:port>', `send to Graphite at host[:port] (port ${DEFAULT_GRAPHITE_PORT} by default; adds the graphite backend)`, parseGraphiteTarget)
-    .option('--backend <name>', 'backend to load; repeat for several (replaces `backends`)', collect)
+    .option('--backend <name>', 'backend to load; repeat for several (replaces `backends`; -g and --prometheus-* add theirs)', collect)
     .option('--reservoir-size <n>', `timer samples kept per key per interval (${MIN_RESERVOIR_SIZE}..${MAX_RESERVOIR_SIZE})`, parseReservoirSize)
     .option('--prometheus-address <addr>', 'Prometheus /metrics address (adds the prometheus backend)', parseAddress)
     .option('--prometheus-port <n>', 'Prometheus /metrics port (adds the prometheus backend)', parsePort)
@@ -118,11 +147,17 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
     .option('--prometheus-mapping-file <file>', "statsd_exporter mapping file (adds the prometheus backend)")
     .option('--workers <n>', 'ingest processes: 1 = one process, N > 1 = N cluster workers sharing the listeners', parseWorkers)
     .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
+    .option('--log-format <format>', 'stderr log format: json (pino JSON lines), pretty (one readable line each), auto (pretty on a terminal, else json)', parseLogFormat, 'auto')
     .option('--check-config', 'validate the configuration, print the effective config and exit')
     .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does, in a restricted child process (require limited to os, 5 s limit)')
     .version(version, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
-    .addHelpText('after', '\nCommands:\n  tallyd proxy CONFIG  run as a cluster proxy in front of several tallyd/statsd nodes (the original\'s proxy.js; tallyd proxy --help)')
+    .addHelpText('after', '\nCommands:\n  tallyd proxy CONFIG  run as a cluster proxy in front of several tallyd/statsd nodes (the original\'s proxy.js; tallyd proxy --help)' +
+      '\n\nExit codes:\n  0    stopped cleanly; --help, --version; --check-config found the configuration valid' +
+      '\n  1    invalid configuration (config file, placeholders or flag values that make it invalid), or cannot start (port in use, backend refused)' +
+      '\n  2    usage error: unknown flag, malformed flag value, config file given twice' +
+      '\n  70   internal error' +
+      '\n  130  a second SIGINT/SIGTERM while stopping')
     .configureOutput({
       writeOut: (s) => { out.stdout += s; },
       writeErr: (s) => { out.stderr += s; },
@@ -182,6 +217,7 @@ export function parseCli(argv: string[], version: string): CliOptions {
   if (Object.keys(prom).length > 0) overrides.prometheus = prom;
 
   const result: CliOptions = {
+    logFormat: opts.logFormat ?? 'auto',
     checkConfig: opts.checkConfig === true,
     allowJsConfig: opts.allowJsConfig === true,
     overrides,
@@ -193,6 +229,7 @@ export function parseCli(argv: string[], version: string): CliOptions {
 
 export interface ProxyCliOptions {
   configPath: string;
+  logFormat: string;
   checkConfig: boolean;
   allowJsConfig: boolean;
   logLevel?: string;
@@ -205,6 +242,7 @@ export function parseProxyCli(argv: string[], version: string): ProxyCliOptions 
     .description("Cluster proxy (the original's proxy.js): each line goes to the node the consistent hashring picks for its metric name.")
     .argument('<config>', "the original's proxy config (nodes, port, mgmt_port, checkInterval, ...)")
     .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
+    .option('--log-format <format>', 'stderr log format: json, pretty, auto (pretty on a terminal, else json)', parseLogFormat, 'auto')
     .option('--check-config', 'validate the configuration, print it and exit')
     .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original does (require limited to os)')
     .version(version, '-V, --version', 'print the version and exit')
@@ -224,12 +262,24 @@ export function parseProxyCli(argv: string[], version: string): ProxyCliOptions 
     }
     throw err;
   }
-  const opts = program.opts<{ logLevel?: string; checkConfig?: boolean; allowJsConfig?: boolean }>();
+  const opts = program.opts<{ logLevel?: string; logFormat?: string; checkConfig?: boolean; allowJsConfig?: boolean }>();
   const result: ProxyCliOptions = {
     configPath: program.args[0]!,
+    logFormat: opts.logFormat ?? 'auto',
     checkConfig: opts.checkConfig === true,
     allowJsConfig: opts.allowJsConfig === true,
   };
   if (opts.logLevel !== undefined) result.logLevel = opts.logLevel;
   return result;
+}
+
+/** Every flag of `tallyd` (long and short forms), for docs/reference.md's drift test. */
+export function cliOptionFlags(): string[] {
+  const program = buildProgram('0.0.0', { stdout: '', stderr: '' });
+  const flags: string[] = [];
+  for (const o of program.options) {
+    if (o.long !== undefined) flags.push(o.long);
+    if (o.short !== undefined) flags.push(o.short);
+  }
+  return flags;
 }

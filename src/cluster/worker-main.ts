@@ -2,12 +2,14 @@
  * Process entry of a cluster worker (forked by ./primary.ts with node:cluster). Exits when the
  * primary stops it or goes away.
  */
+import { createLogger } from '../log/index.js';
 import { runWorker } from './worker.js';
 
 runWorker().then(
   () => setTimeout(() => process.exit(0), 50),
   (err: unknown) => {
-    process.stderr.write(`tallyd worker: fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+    // in the format the primary chose (TALLYD_LOG_FORMAT)
+    createLogger('info').fatal({ err, component: 'worker' }, `worker fatal: ${(err as Error)?.message ?? String(err)}`);
     process.exit(70);
   },
 );

@@ -16,7 +16,7 @@ import { DEFAULT_GRAPHITE_PORT, EMBEDDED_DEFAULT_CONFIG } from './defaults.js';
 import { evaluateJsConfigAsync, evaluateJsConfigSync } from './jsconfig.js';
 import { forbiddenKeyProblems } from './safekeys.js';
 import type { TallydConfig } from './types.js';
-import { normaliseBackendName, normaliseServerName, validateConfig } from './validate.js';
+import { configuredBackends, normaliseBackendName, normaliseServerName, validateConfig } from './validate.js';
 
 export { EMBEDDED_DEFAULT_CONFIG };
 
@@ -222,42 +222,56 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, proble
   if (o.graphiteHost !== undefined) {
     raw.graphiteHost = o.graphiteHost;
     raw.graphitePort = o.graphitePort ?? DEFAULT_GRAPHITE_PORT;
-    // -g asks for Graphite: make sure the backend is loaded when the file lists others.
-    if (o.backends === undefined && Array.isArray(raw.backends)) {
-      const has = raw.backends.some((b: unknown) => typeof b === 'string' && normaliseBackendName(b) === 'graphite');
-      if (!has) raw.backends = [...(raw.backends as unknown[]), 'graphite'];
-    }
   } else if (o.graphitePort !== undefined) {
     raw.graphitePort = o.graphitePort;
   }
   if (o.backends !== undefined) raw.backends = [...o.backends];
+  // -g asks for Graphite: the backend is added to the list (the file's or --backend's), as --help says.
+  if (o.graphiteHost !== undefined) addBackend(raw, 'graphite');
   if (o.logLevel !== undefined) raw.logLevel = o.logLevel;
   if (o.reservoirSize !== undefined) raw.reservoirSize = o.reservoirSize;
   if (o.workers !== undefined) raw.workers = o.workers;
   if (o.prometheus !== undefined) {
     const section = isPlainObject(raw.prometheus) ? raw.prometheus : {};
     raw.prometheus = { ...section, ...o.prometheus };
-    const listed = Array.isArray(raw.backends) ? (raw.backends as unknown[]) : undefined;
-    if (o.backends === undefined) {
-      const has = listed?.some((b: unknown) => typeof b === 'string' && normaliseBackendName(b) === 'prometheus');
-      if (!has) {
-        // without a backends list the default applies (graphite when graphiteHost is set, else console)
-        const base = listed ?? [raw.graphiteHost !== undefined ? 'graphite' : 'console'];
-        raw.backends = [...base, 'prometheus'];
-      }
-    }
+    // a --prometheus-* flag adds the prometheus backend, also beside --backend (as --help says)
+    addBackend(raw, 'prometheus');
   }
 }
 
 /**
+ * Add a built-in backend to `raw.backends` unless it is there. Without a list, the default applies
+ * first (graphite when graphiteHost is set, else console), as the original's.
+ */
+function addBackend(raw: Record<string, unknown>, name: string): void {
+  if (raw.backends !== undefined && raw.backends !== null && !Array.isArray(raw.backends)) return; // reported by validation
+  const listed = Array.isArray(raw.backends) ? (raw.backends as unknown[]) : undefined;
+  if (listed?.some((b: unknown) => typeof b === 'string' && normaliseBackendName(b) === name)) return;
+  const base = listed ?? [raw.graphiteHost !== undefined && raw.graphiteHost !== null && raw.graphiteHost !== '' ? 'graphite' : 'console'];
+  raw.backends = [...base, name];
+}
+
+/** What a backend's own checks see: the backend names, the raw config (placeholders expanded), the file. */
+export interface BackendView {
+  readonly backends: readonly string[];
+  readonly raw: Readonly<Record<string, unknown>>;
+  readonly configFile: string | undefined;
+}
+
+/** Checks of what the core config cannot know (backends exist, their sections); see backends/registry. */
+export type BackendCheck = (view: BackendView) => string[];
+
+/**
  * Raw config (from readConfigFile or EMBEDDED_DEFAULT_CONFIG) + overrides → the frozen TallydConfig.
- * `raw` is not modified. Throws ConfigError listing every problem (placeholders, overrides, values).
+ * `raw` is not modified. Throws ConfigError listing every problem (placeholders, overrides, values, and
+ * with `checkBackends` the backends' own: unknown names, their sections).
  */
 export function buildConfig(
   raw: Record<string, unknown>,
   overrides: ConfigOverrides = {},
   file?: string,
   ctx: PlaceholderContext = { env: process.env, hostname: os.hostname() },
+  checkBackends?: BackendCheck,
 ): { config: TallydConfig; warnings: string[] } {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -269,6 +283,10 @@ export function buildConfig(
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
+  }
+  // the backends' own checks run whether or not the core keys are valid: every problem in one pass
+  if (checkBackends !== undefined) {
+    problems.push(...checkBackends({ backends: result?.config.backends ?? configuredBackends(expanded), raw: expanded, configFile: file }));
   }
   if (problems.length > 0 || result === undefined) throw new ConfigError(problems);
   return { config: result.config, warnings: [...warnings, ...result.warnings] };

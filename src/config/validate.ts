@@ -73,9 +73,16 @@ import {
 } from './defaults.js';
 import type { GraphiteConfig, HistogramRule, LogConfig, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
 import { resolvePlugin } from '../backends/plugin/resolve.js';
+import { closestKey } from './suggest.js';
+
+/** `unknown config key 'x' (ignored)`, with `; did you mean 'y'?` when a known key is close. */
+export function unknownKeyMessage(prefix: string, key: string, known: Iterable<string>): string {
+  const near = closestKey(key, known);
+  return `unknown config key '${prefix}${key}' (ignored${near === undefined ? '' : `; did you mean '${prefix}${near}'?`})`;
+}
 
 /** Top-level keys this module reads (or accepts and ignores). */
-const KNOWN_KEYS: ReadonlySet<string> = new Set([
+export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   // the original daemon
   'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'flushInterval',
   'percentThreshold', 'flush_counts', 'deleteIdleStats', 'deleteCounters', 'deleteTimers', 'deleteGauges',
@@ -97,15 +104,18 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'statusPage',
 ]);
 
-const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
+export const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
   'legacyNamespace', 'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix',
   'timeoutMs', 'queueBytes',
 ]);
-const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod', 'max_connections', 'idle_timeout']);
-const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
-const STATUS_PAGE_KEYS: ReadonlySet<string> = new Set(['enabled', 'address', 'port', 'token']);
-const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level', 'syslog']);
-const SYSLOG_KEYS: ReadonlySet<string> = new Set(['protocol', 'host', 'port', 'socket']);
+export const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod', 'max_connections', 'idle_timeout']);
+export const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
+export const STATUS_PAGE_KEYS: ReadonlySet<string> = new Set(['enabled', 'address', 'port', 'token']);
+export const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level', 'syslog']);
+export const SYSLOG_KEYS: ReadonlySet<string> = new Set(['protocol', 'host', 'port', 'socket']);
+export const HISTOGRAM_KEYS: ReadonlySet<string> = new Set(['metric', 'bins']);
+export const REPEATER_TARGET_KEYS: ReadonlySet<string> = new Set(['host', 'port']);
+export const CONSOLE_KEYS: ReadonlySet<string> = new Set(['prettyprint']);
 
 /** The original's syslog level names (log.level) → pino levels. */
 const SYSLOG_LEVELS: Readonly<Record<string, string>> = {
@@ -170,7 +180,7 @@ class Reader {
 
   unknownKeys(obj: Record<string, unknown>, known: ReadonlySet<string>, prefix: string): void {
     for (const key of Object.keys(obj)) {
-      if (!known.has(key)) this.warn(`unknown config key '${prefix}${key}' (ignored)`);
+      if (!known.has(key)) this.warn(unknownKeyMessage(prefix, key, known));
     }
   }
 
@@ -430,7 +440,7 @@ function readHistogram(r: Reader, value: unknown): HistogramRule[] {
       r.problem(at, "an object like { metric: 'render', bins: [0.01, 0.1, 1, 'inf'] }", entry);
       return;
     }
-    r.unknownKeys(entry, new Set(['metric', 'bins']), `${at}.`);
+    r.unknownKeys(entry, HISTOGRAM_KEYS, `${at}.`);
     if (typeof entry.metric !== 'string') r.problem(`${at}.metric`, 'a string (matched against timer names)', entry.metric);
     const rawBins = entry.bins;
     if (!Array.isArray(rawBins)) {
@@ -474,6 +484,12 @@ function readCalculatedTimerMetrics(r: Reader, value: unknown): string[] | null 
   return out;
 }
 
+/** The backend names a raw config asks for (well-formed entries only), as validateConfig reads them. */
+export function configuredBackends(raw: Record<string, unknown>): string[] {
+  const host = typeof raw.graphiteHost === 'string' && raw.graphiteHost !== '' ? raw.graphiteHost : undefined;
+  return readBackends(new Reader(), raw.backends, host);
+}
+
 function readBackends(r: Reader, value: unknown, graphiteHost: string | undefined): string[] {
   const list = r.list('backends', value, "a list of backend names, e.g. ['./backends/graphite']");
   if (list === undefined) return graphiteHost !== undefined ? ['graphite'] : ['console'];
@@ -504,7 +520,7 @@ function readRepeater(r: Reader, value: unknown): RepeaterTarget[] {
       r.problem(at, "an object like { host: '10.0.0.1', port: 8125 }", entry);
       return;
     }
-    r.unknownKeys(entry, new Set(['host', 'port']), `${at}.`);
+    r.unknownKeys(entry, REPEATER_TARGET_KEYS, `${at}.`);
     const before = r.problems.length;
     if (typeof entry.host !== 'string' || entry.host === '') r.problem(`${at}.host`, 'a host name or address', entry.host);
     let port = -1;
@@ -650,7 +666,7 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
   const backends = readBackends(r, raw.backends, graphite.host);
 
   const consoleSection = r.section('console', raw.console);
-  r.unknownKeys(consoleSection, new Set(['prettyprint']), 'console.');
+  r.unknownKeys(consoleSection, CONSOLE_KEYS, 'console.');
   const repeater = readRepeater(r, raw.repeater);
 
   if (!isUnset(raw.debugInterval)) r.int('debugInterval', raw.debugInterval, 10_000, 1, 2 ** 31 - 1, 'a positive integer (ms)');
@@ -719,8 +735,16 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
   for (const key of Object.keys(raw)) {
     if (KNOWN_KEYS.has(key)) continue;
     if (sections.has(key) && isPlainObject(raw[key])) continue;
-    r.warn(`unknown config key '${key}' (ignored)`);
+    r.warn(unknownKeyMessage('', key, KNOWN_KEYS));
   }
+  // A section (or key) for a backend that is not loaded does nothing: say so, naming it.
+  const unused = (what: string, backend: string): void => {
+    r.warn(`${what} is set but the '${backend}' backend is not in 'backends': it is ignored (add '${backend}' to 'backends')`);
+  };
+  if (isPlainObject(raw.prometheus) && !backends.includes('prometheus')) unused("config section 'prometheus'", 'prometheus');
+  if (isPlainObject(raw.graphite) && Object.keys(raw.graphite).length > 0 && !backends.includes('graphite')) unused("config section 'graphite'", 'graphite');
+  if (graphite.host !== undefined && !backends.includes('graphite')) unused("config key 'graphiteHost'", 'graphite');
+  if (repeater.length > 0 && !backends.includes('repeater')) unused("config key 'repeater'", 'repeater');
   if (backends.includes('graphite') && graphite.host === undefined) {
     r.warn("backend 'graphite' is configured but 'graphiteHost' is not set: nothing will be sent to Graphite");
   }

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { listenError } from '../errors.js';
 import type { ServerConfig } from '../config/types.js';
 import type { PacketHandler } from './types.js';
 import type { UdpListener } from './udp.js';
@@ -98,9 +99,7 @@ export async function startNativeUdpListener(
   try {
     opened = native.open(family, address, cfg.port, cfg.recvBufferBytes, buffer, lengths, SLOT_BYTES, onBatch, reusePort);
   } catch (err) {
-    const e = err as Error & { code?: string };
-    if (/EADDRINUSE/.test(e.message)) e.code = 'EADDRINUSE';
-    throw e;
+    throw listenError('udp listener', address, cfg.port, err);
   }
   const [handle, port, granted] = opened;
   const description = `udp ${address}:${port}`;

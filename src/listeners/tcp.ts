@@ -9,6 +9,7 @@
 import { chmodSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { listenError } from '../errors.js';
 import type { GaugeStat } from '../aggregator/snapshot.js';
 import { DEFAULT_TCP_IDLE_TIMEOUT_MS, DEFAULT_TCP_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { ServerConfig } from '../config/types.js';
@@ -252,9 +253,12 @@ export function startTcpListener(
     }
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onListenError = (err: Error): void => {
+      reject(cfg.socket !== undefined ? listenError('tcp listener', 'unix', cfg.socket, err) : listenError('tcp listener', cfg.address, cfg.port, err));
+    };
+    server.once('error', onListenError);
     const onListening = (): void => {
-      server.off('error', reject);
+      server.off('error', onListenError);
       server.on('error', (err) => log.error({ err }, 'tcp server error'));
       let description: string;
       let port = 0;

@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { listenError } from '../errors.js';
 import type { ServerConfig } from '../config/types.js';
 import { loadNativeReader, nativeReaderProblem, startNativeUdpListener } from './native.js';
 import type { Listener, PacketHandler } from './types.js';
@@ -42,7 +43,7 @@ export function startDgramListener(cfg: ServerConfig, onPacket: PacketHandler, l
   return new Promise((resolve, reject) => {
     const onStartError = (err: Error): void => {
       socket.close();
-      reject(err);
+      reject(listenError('udp listener', cfg.address, cfg.port, err));
     };
     socket.once('error', onStartError);
     socket.on('message', (msg) => onPacket(msg, 0, msg.length));

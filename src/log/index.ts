@@ -1,14 +1,93 @@
-/** The pino factory: one root logger, one child per component ({ component }). */
+/**
+ * The pino factory: one root logger, one child per component ({ component }).
+ *
+ * Two formats on stderr, never mixed in one run: `json` (pino's JSON lines, for log collectors) and
+ * `pretty` (one readable line per record, for a terminal). `--log-format auto` (the default) picks
+ * pretty when stderr is a TTY and json otherwise. Cluster workers inherit the choice through
+ * TALLYD_LOG_FORMAT, set by main.ts before they are forked.
+ */
 import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import type { LogConfig } from '../config/types.js';
 
 export type { Logger };
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export type LogFormat = 'json' | 'pretty';
+export const LOG_FORMATS = ['json', 'pretty', 'auto'] as const;
+
+/** The environment variable through which main.ts hands the chosen format to cluster workers. */
+export const LOG_FORMAT_ENV = 'TALLYD_LOG_FORMAT';
+
+/** `auto` (or unset): pretty when stderr is a terminal, json otherwise. */
+export function resolveLogFormat(choice: string | undefined, stderrIsTTY: boolean): LogFormat {
+  if (choice === 'json' || choice === 'pretty') return choice;
+  return stderrIsTTY ? 'pretty' : 'json';
+}
+
+/** The format this process logs in: the env var set by the parent (workers), else auto. */
+export function inheritedLogFormat(): LogFormat {
+  return resolveLogFormat(process.env[LOG_FORMAT_ENV], process.stderr.isTTY === true);
+}
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+/** Keys every record has, not repeated in the pretty line. */
+const PRETTY_SKIP: ReadonlySet<string> = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'component']);
+
+function prettyValue(v: unknown): string {
+  if (typeof v === 'string') return /[\s"=]/.test(v) || v === '' ? JSON.stringify(v) : v;
+  return JSON.stringify(v);
+}
+
+/**
+ * One pino JSON line → `HH:MM:SS.mmm LEVEL [component] msg key=value …`; an `err` prints its
+ * message (its stack at debug level and below), a `problems` list one problem per line.
+ */
+export function formatPretty(line: string): string {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.endsWith('\n') ? line : `${line}\n`;
+  }
+  const t = typeof rec.time === 'number' ? new Date(rec.time).toISOString().slice(11, 23) : '';
+  const level = LEVEL_NAMES[rec.level as number] ?? String(rec.level);
+  let out = `${t} ${level.padEnd(5)} ${typeof rec.component === 'string' ? `[${rec.component}] ` : ''}${String(rec.msg ?? '')}`;
+  const tail: string[] = [];
+  for (const [k, v] of Object.entries(rec)) {
+    if (PRETTY_SKIP.has(k) || v === undefined) continue;
+    if (k === 'problems' && Array.isArray(v)) {
+      for (const p of v) tail.push(`\n    ${String(p)}`);
+      continue;
+    }
+    if (k === 'err' && v !== null && typeof v === 'object') {
+      const e = v as { message?: unknown; stack?: unknown };
+      out += ` err=${prettyValue(String(e.message ?? ''))}`;
+      if ((rec.level as number) <= 20 && typeof e.stack === 'string') tail.push(`\n    ${e.stack.replace(/\n/g, '\n    ')}`);
+      continue;
+    }
+    out += ` ${k}=${prettyValue(v)}`;
+  }
+  return `${out}${tail.join('')}\n`;
+}
+
+/**
+ * A pino destination that writes each record as a pretty line to `fd`, synchronously (a terminal);
+ * through sonic-boom, which retries a write the fd refuses for now (EAGAIN on a full pipe).
+ */
+function prettyDestination(fd: number): { write(s: string): boolean } {
+  const out = pino.destination({ fd, sync: true });
+  return {
+    write(s: string): boolean {
+      // pino writes one record (one line) per call
+      return out.write(formatPretty(s.endsWith('\n') ? s.slice(0, -1) : s));
+    },
+  };
+}
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream, format: LogFormat = inheritedLogFormat()): Logger {
   return pino(
     { name: 'tallyd', level, base: { pid: process.pid } },
-    destination ?? pino.destination({ fd: 2, sync: false }),
+    destination ?? (format === 'pretty' ? prettyDestination(2) : pino.destination({ fd: 2, sync: false })),
   );
 }
 

@@ -10,10 +10,14 @@
  * In the key dialects an entry without `=` is dropped (as statsd_exporter does). SignalFX is
  * tried first; when a key has brackets, `,`/`#` are not looked at.
  *
- * Tag names and values are always sanitised with {@link sanitizeKey} (they end up in Graphite's
- * `;k=v` syntax); a tag whose name or value becomes empty is dropped (Graphite refuses empty tag
- * values and Prometheus treats an empty label as absent). A repeated name keeps the last value,
- * DogStatsD tags counting after key tags. Tags are sorted by name (code-unit order).
+ * Tag names are sanitised with {@link sanitizeKey}; a tag whose name becomes empty, or whose value
+ * is empty, is dropped. Tag VALUES are kept as sent in `tags` (Prometheus shows them verbatim,
+ * escaped, as statsd_exporter does) and sanitised only in `graphiteTags` (Graphite's `;k=v`
+ * syntax), where a value that sanitises to '' is left out (Graphite refuses empty tag values).
+ * The identity (`id`) stays the Graphite one, so two spellings whose values differ only in what
+ * Graphite removes (`route:/a` and `route:-a`) are one series, labelled with the first spelling
+ * seen. A repeated name keeps the last value, DogStatsD tags counting after key tags. Tags are
+ * sorted by name (code-unit order).
  */
 import type { MetricKey, Tag } from './types.js';
 
@@ -80,10 +84,22 @@ function addDogTags(text: string, tags: Map<string, string>): void {
 
 function addTag(tags: Map<string, string>, rawName: string, rawValue: string): void {
   const name = sanitizeKey(rawName);
-  const value = sanitizeKey(rawValue);
-  if (name.length === 0 || value.length === 0) return;
+  if (name.length === 0 || rawValue.length === 0) return;
   tags.delete(name); // last one wins
-  tags.set(name, value);
+  tags.set(name, rawValue);
+}
+
+/**
+ * Graphite's tag suffix `;k=v;k2=v2` for tags sorted by name: values sanitised with
+ * {@link sanitizeKey}, a tag whose value sanitises to '' left out. Names are already sanitised.
+ */
+export function graphiteTagSuffix(tags: readonly Tag[]): string {
+  let out = '';
+  for (const [k, v] of tags) {
+    const clean = isPlainKey(v) ? v : sanitizeKey(v);
+    if (clean.length > 0) out += `;${k}=${clean}`;
+  }
+  return out;
 }
 
 /** Split the tag syntax of the key dialects off `rawKey`; returns the bare name. */
@@ -125,7 +141,8 @@ function byName(a: Tag, b: Tag): number {
 
 /**
  * The canonical identity of a raw key plus its DogStatsD tag text (the bytes after `|#`, '' when
- * none). With `sanitize` false the name is kept as is; tags are parsed and sanitised regardless.
+ * none). With `sanitize` false the name is kept as is; tag names are sanitised regardless, tag values
+ * only in `graphiteTags`.
  * The result (and its tags) is frozen: it is shared by every store and snapshot.
  */
 export function canonicalKey(rawKey: string, dogTags: string, sanitize: boolean): MetricKey {
@@ -140,8 +157,7 @@ export function canonicalKey(rawKey: string, dogTags: string, sanitize: boolean)
   const tags: Tag[] = [];
   for (const [k, v] of tagMap) tags.push(Object.freeze([k, v] as const));
   tags.sort(byName);
-  let graphiteTags = '';
-  for (const [k, v] of tags) graphiteTags += `;${k}=${v}`;
+  const graphiteTags = graphiteTagSuffix(tags);
   return Object.freeze({
     name,
     tags: tags.length === 0 ? NO_TAGS : Object.freeze(tags),

@@ -136,9 +136,9 @@ export type Tag = readonly [string, string];
 export interface MetricKey {
   /** Sanitised metric name without tags, e.g. `api.requests`. */
   readonly name: string;
-  /** Tags sorted by name (then value), from any dialect. */
+  /** Tags sorted by name, from any dialect: names sanitised, values as sent (Prometheus shows them verbatim). */
   readonly tags: readonly Tag[];
-  /** Graphite tag suffix `;k=v;k2=v2` (sorted), or '' when untagged. */
+  /** Graphite tag suffix `;k=v;k2=v2` (sorted; values sanitised, a value sanitised to '' left out), or '' when untagged. */
   readonly graphiteTags: string;
   /** `name + graphiteTags`: the identity of the series within its type. */
   readonly id: string;

@@ -5,10 +5,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { parseProxyCli } from '../cli/program.js';
+import { EXIT_CONFIG, logFormatInArgv, parseProxyCli } from '../cli/program.js';
 import { readConfigFile } from '../config/load.js';
 import { CliError, ConfigError } from '../errors.js';
-import { createLogger } from '../log/index.js';
+import { createLogger, resolveLogFormat } from '../log/index.js';
 import { validateProxyConfig, type ProxyConfig } from './config.js';
 import { StatsdProxy } from './proxy.js';
 
@@ -18,22 +18,33 @@ export async function runProxy(argv: string[], version: string): Promise<number>
     cli = parseProxyCli(argv, version);
   } catch (err) {
     if (err instanceof CliError) {
-      if (err.message) (err.exitCode === 0 ? process.stdout : process.stderr).write(err.message.endsWith('\n') ? err.message : err.message + '\n');
+      if (err.exitCode === 0) {
+        if (err.message) process.stdout.write(err.message.endsWith('\n') ? err.message : err.message + '\n');
+      } else {
+        createLogger('info', undefined, resolveLogFormat(logFormatInArgv(argv), process.stderr.isTTY === true))
+          .error({ component: 'cli', exitCode: err.exitCode }, err.message);
+      }
       return err.exitCode;
     }
     throw err;
   }
+  const format = resolveLogFormat(cli.logFormat, process.stderr.isTTY === true);
+  const log = createLogger(cli.logLevel ?? 'info', undefined, format);
   let config: ProxyConfig;
   try {
     const raw = readConfigFile(cli.configPath, { allowJs: cli.allowJsConfig });
     if (cli.logLevel !== undefined) raw.logLevel = cli.logLevel;
     const built = validateProxyConfig(raw, cli.configPath);
     config = built.config;
-    for (const w of built.warnings) process.stderr.write(`tallyd proxy: warning: ${w}\n`);
+    for (const w of built.warnings) log.warn({ component: 'config', configFile: cli.configPath }, w);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`tallyd proxy: invalid configuration in ${cli.configPath}:\n${err.message}\n`);
-      return 1;
+      const n = err.problems.length;
+      log.error(
+        { component: 'config', configFile: cli.configPath, problems: err.problems },
+        `invalid configuration in ${cli.configPath}: ${n} problem${n === 1 ? '' : 's'}`,
+      );
+      return EXIT_CONFIG;
     }
     throw err;
   }
@@ -43,16 +54,16 @@ export async function runProxy(argv: string[], version: string): Promise<number>
     return 0;
   }
 
-  const log = createLogger(config.logLevel);
+  log.level = config.logLevel;
   const forks = config.forkCount === 'auto' ? os.availableParallelism() : config.forkCount;
   if (forks > 1 && cluster.isPrimary) return runPrimary(forks, log);
   const proxy = new StatsdProxy(config, log, cluster.isWorker);
   try {
     await proxy.start();
   } catch (err) {
-    process.stderr.write(`tallyd proxy: cannot start: ${(err as Error).message}\n`);
+    log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     log.flush?.();
-    return 1;
+    return EXIT_CONFIG;
   }
   return new Promise<number>((resolve) => {
     let stopping = false;

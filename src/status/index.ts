@@ -25,7 +25,7 @@ export async function startStatusPage(
     return await startStatusServer(collector, { address: c.address, port: c.port, token: c.token, health }, log);
   } catch (err) {
     if (c.portConfigured) throw err;
-    log.warn({ address: c.address, port: c.port, err: (err as Error).message }, `status page not started: ${(err as Error).message}`);
+    log.warn({ address: c.address, port: c.port }, `status page not started: ${(err as Error).message}`);
     return null;
   }
 }

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { listenError } from '../errors.js';
 import type { StatusCollector, TypeName } from './collector.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import { stringifyKeyHistory, stringifyKeys, stringifyStatus } from './schema.js';
@@ -131,7 +132,7 @@ export function startStatusServer(collector: StatusCollector, o: StatusServerOpt
   server.maxConnections = 64;
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new Error(`status page: cannot listen on ${o.address}:${o.port} (${err.code ?? err.message})`));
+      reject(listenError('status page', o.address, o.port, err));
     });
     server.listen(o.port, o.address, () => {
       server.removeAllListeners('error');

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { flushWith, MAIN, originalStyleConfig, sleep, startDaemon, useCleanups, waitFor, type RunningDaemon } from './harness.js';
+import { flushWith, logText, MAIN, originalStyleConfig, sleep, startDaemon, useCleanups, waitFor, type RunningDaemon } from './harness.js';
 import { httpGet, prometheusPort } from './prometheus-helpers.js';
 
 const { cleanups, graphiteOn, daemonOn } = useCleanups();
@@ -30,9 +30,9 @@ async function runToExit(configText: string, args: string[] = [], timeoutMs = 15
   ]);
   if (code === 'timeout') {
     proc.kill('SIGKILL');
-    return { code: null, stderr, stdout, ms: Date.now() - t0 };
+    return { code: null, stderr: logText(stderr), stdout, ms: Date.now() - t0 };
   }
-  return { code, stderr, stdout, ms: Date.now() - t0 };
+  return { code, stderr: logText(stderr), stdout, ms: Date.now() - t0 };
 }
 
 /** Rewrites the daemon's config file and sends SIGHUP; resolves with the reload's outcome log line. */

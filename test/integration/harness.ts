@@ -344,3 +344,31 @@ export async function waitCounters(d: RunningDaemon, text: string): Promise<void
     await sleep(50);
   }
 }
+
+/** A parsed stderr JSON log record. */
+export interface LogRecord {
+  level: number;
+  msg: string;
+  component?: string;
+  problems?: string[];
+  err?: { message?: string };
+  [k: string]: unknown;
+}
+
+/** stderr's JSON log lines, parsed; throws on a line that is not JSON (stderr has one format). */
+export function logRecords(stderr: string): LogRecord[] {
+  return stderr.split('\n').filter((l) => l.trim() !== '').map((l) => {
+    try {
+      return JSON.parse(l) as LogRecord;
+    } catch {
+      throw new Error(`stderr line is not a JSON log record: ${l}`);
+    }
+  });
+}
+
+/** stderr as text to match: each record's msg, then its problems one per line (and an err's message). */
+export function logText(stderr: string): string {
+  return logRecords(stderr)
+    .map((r) => [r.msg, ...(r.problems ?? []), ...(r.err?.message === undefined ? [] : [r.err.message])].join('\n'))
+    .join('\n');
+}

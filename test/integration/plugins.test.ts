@@ -10,7 +10,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, MAIN, ROOT, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { FakeGraphite, logText, MAIN, ROOT, startDaemon, waitFor, type RunningDaemon } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 
@@ -89,8 +89,8 @@ describe('npm backends', () => {
     writeFileSync(cfg, `{ port: 0, mgmt_port: 0, backends: ['statsd-influxdb-backend'], influxdb: { host: '127.0.0.1' } }`);
     const r = spawnSync(process.execPath, [MAIN, cfg], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('tallyd: cannot start: backend "statsd-influxdb-backend"');
-    expect(r.stderr).toContain('init returned false');
+    expect(logText(r.stderr)).toContain('cannot start: backend "statsd-influxdb-backend"');
+    expect(logText(r.stderr)).toContain('init returned false');
   }, 30_000);
 });
 
@@ -122,9 +122,9 @@ describe('--check-config says where each npm backend was found', () => {
     writeFileSync(join(dir, 'bad.js'), `{ port: 0, mgmt_port: 0, backends: ['statsd-no-such-backend'] }`);
     const bad = spawnSync(process.execPath, [MAIN, join(dir, 'bad.js'), '--check-config'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_PATH: '' } });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain(`"statsd-no-such-backend" is not a built-in backend`);
-    expect(bad.stderr).toContain(`node_modules from ${dir} upwards`);
-    expect(bad.stderr).toContain('NODE_PATH: not set');
+    expect(logText(bad.stderr)).toContain(`"statsd-no-such-backend" is not a built-in backend`);
+    expect(logText(bad.stderr)).toContain(`node_modules from ${dir} upwards`);
+    expect(logText(bad.stderr)).toContain('NODE_PATH: not set');
   }, 60_000);
 });
 

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
-import { MAIN, startDaemon, type RunningDaemon } from './harness.js';
+import { logText, MAIN, startDaemon, type RunningDaemon } from './harness.js';
 import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
 
 function config(extra = ''): string {
@@ -117,13 +117,13 @@ describe('prometheus backend (built daemon)', () => {
     writeFileSync(bad, `{ port: 0, backends: ['prometheus'], prometheus: { port: 99999 } }`);
     let r = spawnSync(process.execPath, [MAIN, '--check-config', bad], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("prometheus.port");
+    expect(logText(r.stderr)).toContain("prometheus.port");
     const mf = join(dir, 'bad.yaml');
     writeFileSync(mf, 'mappings:\n  - match: "a.*"\n');
     const badMapping = join(dir, 'badmap.js');
     writeFileSync(badMapping, `{ port: 0, backends: ['prometheus'], prometheus: { mappingFile: ${JSON.stringify(mf)} } }`);
     r = spawnSync(process.execPath, [MAIN, '--check-config', badMapping], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/mappingFile.*metric name/);
+    expect(logText(r.stderr)).toMatch(/mappingFile.*metric name/);
   });
 });

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, MAIN, ROOT, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { FakeGraphite, logText, MAIN, ROOT, startDaemon, waitFor, type RunningDaemon } from './harness.js';
 
 const HTTP_SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'http-server.cjs');
 
@@ -111,12 +111,12 @@ describe('server modules', () => {
     writeFileSync(join(dir, 'a.js'), `{ mgmt_port: 0, servers: [{ server: './refuses.cjs' }] }`);
     const a = spawnSync(process.execPath, [MAIN, join(dir, 'a.js')], { encoding: 'utf8', timeout: 20_000 });
     expect(a.status).toBe(1);
-    expect(a.stderr).toContain('server module "./refuses.cjs"');
-    expect(a.stderr).toContain('start returned false');
+    expect(logText(a.stderr)).toContain('server module "./refuses.cjs"');
+    expect(logText(a.stderr)).toContain('start returned false');
 
     writeFileSync(join(dir, 'b.js'), `{ mgmt_port: 0, servers: [{ server: './missing.js' }] }`);
     const b = spawnSync(process.execPath, [MAIN, join(dir, 'b.js')], { encoding: 'utf8', timeout: 20_000 });
     expect(b.status).toBe(1);
-    expect(b.stderr).toContain(`config key 'servers[0].server': server module "./missing.js": no module at ${join(dir, 'missing.js')}`);
+    expect(logText(b.stderr)).toContain(`config key 'servers[0].server': server module "./missing.js": no module at ${join(dir, 'missing.js')}`);
   }, 40_000);
 });

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { flushWith, MAIN, originalStyleConfig, sleep, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
+import { flushWith, logText, MAIN, originalStyleConfig, sleep, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -93,6 +93,6 @@ describe('cluster mode only', () => {
   it('refuses a workers value that is not a positive integer', () => {
     const r = spawnSync(process.execPath, [MAIN, '--workers', '0', '--check-config'], { encoding: 'utf8', timeout: 10_000 });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/workers/);
+    expect(logText(r.stderr)).toMatch(/workers/);
   });
 });

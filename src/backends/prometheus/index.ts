@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
+import { closestKey } from '../../config/suggest.js';
 import type { MetricKey } from '../../parser/types.js';
 import { LogLimiter } from '../../selfmetrics/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
@@ -57,7 +58,7 @@ export interface PrometheusConfig {
   readonly maxExpositionBytes: number;
 }
 
-const KEYS = new Set(['address', 'port', 'path', 'mappingFile', 'ttl', 'quantiles', 'buckets', 'observerType', 'maxExpositionBytes']);
+export const PROMETHEUS_KEYS: ReadonlySet<string> = new Set(['address', 'port', 'path', 'mappingFile', 'ttl', 'quantiles', 'buckets', 'observerType', 'maxExpositionBytes']);
 
 /** Parse the section; every problem is collected (messages start with `config key 'prometheus.…'`). */
 function parseSection(raw: unknown, checkMappingFile: boolean): { config: PrometheusConfig; problems: string[] } {
@@ -70,7 +71,11 @@ function parseSection(raw: unknown, checkMappingFile: boolean): { config: Promet
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
     problems.push(`config key 'prometheus': expected an object, got ${JSON.stringify(raw)}`);
   }
-  for (const k of Object.keys(sec)) if (!KEYS.has(k)) problems.push(`config key 'prometheus.${k}': unknown key (known: ${[...KEYS].join(', ')})`);
+  for (const k of Object.keys(sec)) {
+    if (PROMETHEUS_KEYS.has(k)) continue;
+    const near = closestKey(k, PROMETHEUS_KEYS);
+    problems.push(`config key 'prometheus.${k}': unknown key (${near === undefined ? `known: ${[...PROMETHEUS_KEYS].join(', ')}` : `did you mean 'prometheus.${near}'?`})`);
+  }
 
   let address = DEFAULT_PROMETHEUS_ADDRESS;
   if (sec['address'] !== undefined) {
@@ -441,7 +446,7 @@ export class PrometheusBackend implements Backend {
   private logConflict(c: ConflictInfo): void {
     if (!this.conflictLog.take()) return;
     this.ctx.log.warn(
-      { name: c.name, key: c.key, statsdType: c.statsdType, reason: c.reason, holder: c.holder, suppressed: this.conflictLog.suppressedSince() },
+      { metric: c.name, key: c.key, statsdType: c.statsdType, reason: c.reason, holder: c.holder, suppressed: this.conflictLog.suppressedSince() },
       'prometheus: metric dropped: name conflict',
     );
   }
@@ -455,7 +460,7 @@ export function createPrometheusBackend(ctx: BackendContext, deps?: PrometheusBa
 export const prometheusBackend: BackendFactory = (ctx) => new PrometheusBackend(ctx);
 
 /** The registry's section validator: `registerBackend('prometheus', prometheusBackend, validatePrometheusSection)`. */
-export function validatePrometheusSection(config: TallydConfig): string[] {
+export function validatePrometheusSection(config: Pick<TallydConfig, 'raw'>): string[] {
   return validatePrometheusConfig(config.raw['prometheus']);
 }
 

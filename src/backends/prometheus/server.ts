@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { listenError } from '../../errors.js';
 import { CONTENT_TYPE } from './exposition.js';
 
 export interface MetricsServerOptions {
@@ -85,9 +86,10 @@ export function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsS
   server.on('clientError', (_err, socket) => socket.destroy());
 
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onListenError = (err: Error): void => reject(listenError('prometheus metrics server', opts.address, opts.port, err));
+    server.once('error', onListenError);
     server.listen(opts.port, opts.address, () => {
-      server.off('error', reject);
+      server.off('error', onListenError);
       server.on('error', (err) => opts.log.error({ err }, 'metrics server error'));
       const addr = server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -18,7 +18,7 @@ function cliErrorOf(...args: string[]): CliError {
 
 describe('parseCli', () => {
   it('no arguments: no config file, no overrides', () => {
-    expect(run()).toEqual({ checkConfig: false, allowJsConfig: false, overrides: {} });
+    expect(run()).toEqual({ logFormat: 'auto', checkConfig: false, allowJsConfig: false, overrides: {} });
   });
 
   it('takes the config file positionally (as `node stats.js config.js`) or with --config', () => {
@@ -44,6 +44,7 @@ describe('parseCli', () => {
       '--reservoir-size', '256', '-l', 'debug', '--check-config', '--allow-js-config',
     );
     expect(opts).toEqual({
+      logFormat: 'auto',
       configPath: 'cfg.js',
       checkConfig: true,
       allowJsConfig: true,

@@ -202,6 +202,7 @@ describe('other keys', () => {
     const { config, warnings } = validateConfig({
       percentThreshold: -50,
       calculatedTimerMetrics: ['count', 'upper_percent', 'histogram'],
+      backends: ['console', 'repeater'],
       repeater: [{ host: '10.0.0.2', port: 8125 }],
       repeaterProtocol: 'udp6',
       keyFlush: { interval: 60000, percent: 10, log: '/tmp/keys.log' },
@@ -250,9 +251,39 @@ describe('other keys', () => {
   });
 
   it('an unknown top-level key is a warning naming it', () => {
-    const { config, warnings } = validateConfig({ fooo: 1, graphite: { globalPrefx: 'x' } });
-    expect(warnings).toEqual(["unknown config key 'graphite.globalPrefx' (ignored)", "unknown config key 'fooo' (ignored)"]);
+    const { config, warnings } = validateConfig({ fooo: 1, backends: ['graphite'], graphiteHost: 'g', graphite: { globalPrefx: 'x' } });
+    expect(warnings).toEqual([
+      "unknown config key 'graphite.globalPrefx' (ignored; did you mean 'graphite.globalPrefix'?)",
+      "unknown config key 'fooo' (ignored)",
+    ]);
     expect(config.raw.fooo).toBe(1);
+  });
+
+  it.each([
+    [{ flushIntreval: 1000 }, "unknown config key 'flushIntreval' (ignored; did you mean 'flushInterval'?)"],
+    [{ flushinterval: 1000 }, "unknown config key 'flushinterval' (ignored; did you mean 'flushInterval'?)"],
+    [{ mgmtPort: 1 }, "unknown config key 'mgmtPort' (ignored; did you mean 'mgmt_port'?)"],
+    [{ deleteIdelStats: true }, "unknown config key 'deleteIdelStats' (ignored; did you mean 'deleteIdleStats'?)"],
+    [{ keyFlush: { intervl: 5 } }, "unknown config key 'keyFlush.intervl' (ignored; did you mean 'keyFlush.interval'?)"],
+    [{ statusPage: { tokn: 'x'.repeat(16) } }, "unknown config key 'statusPage.tokn' (ignored; did you mean 'statusPage.token'?)"],
+    [{ servers: [{ server: 'udp', prot: 1 }] }, "unknown config key 'servers[0].prot' (ignored; did you mean 'servers[0].port'?)"],
+    [{ completelyDifferent: 1 }, "unknown config key 'completelyDifferent' (ignored)"],
+  ])('did you mean: %j', (raw, warning) => {
+    expect(validateConfig(raw as Record<string, unknown>).warnings).toContain(warning);
+  });
+
+  it.each([
+    [{ prometheus: { port: 0 } }, "config section 'prometheus' is set but the 'prometheus' backend is not in 'backends'"],
+    [{ backends: ['console'], graphite: { globalPrefix: 'x' } }, "config section 'graphite' is set but the 'graphite' backend is not in 'backends'"],
+    [{ backends: ['console'], graphiteHost: 'g' }, "config key 'graphiteHost' is set but the 'graphite' backend is not in 'backends'"],
+    [{ repeater: [{ host: 'h', port: 1 }] }, "config key 'repeater' is set but the 'repeater' backend is not in 'backends'"],
+  ])('a backend section without its backend is a warning naming it: %j', (raw, warning) => {
+    expect(validateConfig(raw as Record<string, unknown>).warnings.join('\n')).toContain(warning);
+  });
+
+  it('a section with its backend listed is no warning', () => {
+    const raw = { backends: ['graphite', 'prometheus', 'repeater'], graphiteHost: 'g', graphite: { globalPrefix: 'x' }, prometheus: {}, repeater: [{ host: 'h', port: 1 }] };
+    expect(validateConfig(raw).warnings).toEqual([]);
   });
 
   it('an unknown timer metric name is a warning', () => {

@@ -26,7 +26,8 @@ describe('canonicalKey', () => {
   it('sanitizes the name only when asked', () => {
     expect(canonicalKey('my key/x', '', true).name).toBe('my_key-x');
     expect(canonicalKey('my key/x', '', false).name).toBe('my key/x');
-    expect(canonicalKey('my key/x', 'a b:c/d', false).tags).toEqual([['a_b', 'c-d']]);
+    expect(canonicalKey('my key/x', 'a b:c/d', false).tags).toEqual([['a_b', 'c/d']]);
+    expect(canonicalKey('my key/x', 'a b:c/d', false).graphiteTags).toBe(';a_b=c-d');
   });
 
   it.each([
@@ -85,15 +86,26 @@ describe('canonicalKey', () => {
   });
 
   it('splits a DogStatsD tag at its first colon', () => {
-    expect(canonicalKey('m', 'url:http://x', true).tags).toEqual([['url', 'http--x']]);
+    expect(canonicalKey('m', 'url:http://x', true).tags).toEqual([['url', 'http://x']]);
+    expect(canonicalKey('m', 'url:http://x', true).graphiteTags).toBe(';url=http--x');
   });
 
-  it('sanitizes tags and drops those whose name or value becomes empty', () => {
-    const k = canonicalKey('m', 'ho st:a/b,;;:x,e:,,=:y,ok:1', true);
+  it('sanitizes tag names, keeps values as sent; drops a tag whose name becomes empty or whose value is empty', () => {
+    const k = canonicalKey('m', 'ho st:a/b,;;:x,e:,,=:y,ok:1,u:日本', true);
     expect(k.tags).toEqual([
-      ['ho_st', 'a-b'],
+      ['ho_st', 'a/b'],
       ['ok', '1'],
+      ['u', '日本'],
     ]);
+    // Graphite: values sanitised, one that sanitises to '' left out; the identity is Graphite's
+    expect(k.graphiteTags).toBe(';ho_st=a-b;ok=1');
+    expect(k.id).toBe('m;ho_st=a-b;ok=1');
+  });
+
+  it('keeps label values verbatim: /, @, spaces, quotes, backslashes, UTF-8', () => {
+    const k = canonicalKey('m', 'route:/api/users,email:a@b.com,q:say "hi" \\ there,city:Zürich', true);
+    expect(Object.fromEntries(k.tags)).toEqual({ route: '/api/users', email: 'a@b.com', q: 'say "hi" \\ there', city: 'Zürich' });
+    expect(k.graphiteTags).toBe(';city=Zrich;email=ab.com;q=say_hi__there;route=-api-users');
   });
 
   it('drops key-dialect entries without "="', () => {

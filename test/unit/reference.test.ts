@@ -1,0 +1,133 @@
+/**
+ * docs/reference.md cannot drift from the code: every config key (top level and each section), CLI
+ * flag, self-metric and admin command the code knows appears in it, and every key it lists is one the
+ * code knows.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { HELP_TEXT, runCommand, ERROR_TEXT, type AdminContext } from '../../src/admin/commands.js';
+import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/index.js';
+import { validateBackendSections } from '../../src/backends/registry.js';
+import { cliOptionFlags } from '../../src/cli/program.js';
+import { buildConfig, readConfigFile } from '../../src/config/load.js';
+import {
+  CONSOLE_KEYS, GRAPHITE_KEYS, HISTOGRAM_KEYS, KEY_FLUSH_KEYS, KNOWN_KEYS, LOG_KEYS, REPEATER_TARGET_KEYS, SERVER_KEYS,
+  STATUS_PAGE_KEYS, SYSLOG_KEYS,
+} from '../../src/config/validate.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const doc = readFileSync(join(ROOT, 'docs', 'reference.md'), 'utf8');
+/** Names written as code in a table's first column: `| \`a\`, \`b\` | …`. */
+function documented(): Set<string> {
+  const out = new Set<string>();
+  for (const line of doc.split('\n')) {
+    if (!line.startsWith('| `')) continue;
+    const first = line.slice(1, line.indexOf('|', 1));
+    for (const m of first.matchAll(/`([^`]+)`/g)) out.add(m[1]!);
+  }
+  return out;
+}
+const names = documented();
+
+/** Every config key the code knows, with its section path. */
+function codeKeys(): string[] {
+  const sections: Array<[string, ReadonlySet<string>]> = [
+    ['servers[].', SERVER_KEYS], ['graphite.', GRAPHITE_KEYS], ['prometheus.', PROMETHEUS_KEYS], ['statusPage.', STATUS_PAGE_KEYS],
+    ['keyFlush.', KEY_FLUSH_KEYS], ['log.', LOG_KEYS], ['log.syslog.', SYSLOG_KEYS], ['histogram[].', HISTOGRAM_KEYS],
+    ['repeater[].', REPEATER_TARGET_KEYS], ['console.', CONSOLE_KEYS],
+  ];
+  const keys = [...KNOWN_KEYS];
+  for (const [prefix, set] of sections) for (const k of set) keys.push(prefix + k);
+  return keys;
+}
+
+/** tallyd_* metric names declared in the Prometheus self-metrics module. */
+function promSelfMetrics(): string[] {
+  const src = readFileSync(join(ROOT, 'src', 'backends', 'prometheus', 'selfmetrics.ts'), 'utf8');
+  return [...new Set([...src.matchAll(/'(tallyd_[a-z_]+)'/g)].map((m) => m[1]!))].filter((n) => n !== 'tallyd_');
+}
+
+describe('docs/reference.md', () => {
+  it('lists every config key, top level and in each section', () => {
+    const missing = codeKeys().filter((k) => !names.has(k));
+    expect(missing, `keys missing from docs/reference.md`).toEqual([]);
+  });
+
+  it('lists no config key the code does not know', () => {
+    const known = new Set(codeKeys());
+    const configRows = doc.slice(doc.indexOf('## Configuration keys'), doc.indexOf('## Command-line flags'));
+    const listed = new Set<string>();
+    for (const line of configRows.split('\n')) {
+      if (!line.startsWith('| `')) continue;
+      for (const m of line.slice(1, line.indexOf('|', 1)).matchAll(/`([^`]+)`/g)) listed.add(m[1]!);
+    }
+    expect([...listed].filter((k) => !known.has(k))).toEqual([]);
+  });
+
+  it('lists every command-line flag', () => {
+    const flags = cliOptionFlags();
+    expect(flags).toContain('--log-format');
+    expect(flags.filter((f) => !names.has(f))).toEqual([]);
+  });
+
+  it('lists every Prometheus self-metric', () => {
+    const metrics = promSelfMetrics();
+    expect(metrics.length).toBeGreaterThan(10);
+    expect(metrics.filter((m) => !names.has(m))).toEqual([]);
+    // and no tallyd_* name that the code does not declare
+    expect([...names].filter((n) => n.startsWith('tallyd_') && !metrics.includes(n))).toEqual([]);
+  });
+
+  it('lists Graphite self-metrics that the code emits', () => {
+    const src = ['src/aggregator/aggregator.ts', 'src/backends/graphite/format.ts', 'src/daemon.ts', 'src/cluster/primary.ts', 'src/runtime.ts', 'src/backends/graphite/index.ts', 'src/parser/types.ts']
+      .map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+    const graphite = [...names].filter((n) => n.startsWith('<prefixStats>.'));
+    expect(graphite.length).toBeGreaterThan(10);
+    // each documented name's last part is spelled somewhere in the code that emits it
+    expect(graphite.filter((n) => !src.includes(n.slice(n.lastIndexOf('.') + 1)))).toEqual([]);
+  });
+
+  it('lists every admin command, each of which the admin interface answers', () => {
+    const commands = HELP_TEXT.slice(HELP_TEXT.indexOf(':') + 1).split(',').map((c) => c.trim()).concat('help');
+    expect(commands.filter((c) => !names.has(c))).toEqual([]);
+    const ctx = new Proxy({}, { get: () => () => [] }) as unknown as AdminContext;
+    for (const c of commands) {
+      let out: unknown;
+      try {
+        out = runCommand(c, ctx, 0);
+      } catch {
+        out = undefined; // the stub context cannot answer everything; an unknown command never gets here
+      }
+      expect(out === undefined || (out as { output?: unknown }).output !== ERROR_TEXT, c).toBe(true);
+    }
+    expect((runCommand('nosuch', ctx, 0) as { output: string }).output).toBe(ERROR_TEXT);
+  });
+});
+
+describe('config/example.js and config/example.json', () => {
+  const js = readFileSync(join(ROOT, 'config', 'example.js'), 'utf8');
+
+  it('example.js names every config key (keys that exclude each other, e.g. servers, commented out)', () => {
+    const missing = codeKeys().filter((k) => {
+      const last = k.slice(k.lastIndexOf('.') + 1);
+      return !new RegExp(`(^|[\\s{,/])${last.replace(/[[\]]/g, '\\$&')}\\s*:`, 'm').test(js);
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it('example.json holds the same values as example.js (every key example.js sets)', () => {
+    const fromJs = readConfigFile(join(ROOT, 'config', 'example.js'));
+    const fromJson = readConfigFile(join(ROOT, 'config', 'example.json'));
+    expect(fromJson).toEqual(fromJs);
+  });
+
+  it('both validate without warnings, every backend section used', () => {
+    for (const name of ['example.js', 'example.json']) {
+      const file = join(ROOT, 'config', name);
+      const { warnings } = buildConfig(readConfigFile(file), {}, file, { env: {}, hostname: 'web01.example.com' }, validateBackendSections);
+      expect(warnings, name).toEqual([]);
+    }
+  });
+});

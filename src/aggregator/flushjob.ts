@@ -105,12 +105,9 @@ export interface FlushScratch {
   readonly releaseExp: (h: ExpHistogram) => void;
 }
 
-const enum Phase {
-  Timers = 1,
-  Gauges = 2,
-  Sets = 3,
-  Done = 4,
-}
+/** The flush job's phases (a frozen object, not a `const enum`: those do not survive isolated-module builds). */
+const Phase = Object.freeze({ Timers: 1, Gauges: 2, Sets: 3, Done: 4 } as const);
+type Phase = (typeof Phase)[keyof typeof Phase];
 
 
 export class FlushJob {
@@ -152,7 +149,7 @@ export class FlushJob {
         continue;
       }
       const n = c.timerN[i]!;
-      total += n < size ? n : size;
+      total += Math.min(n, size);
     }
     this.cols = new TimerColumns(c.timerN.length, c.thresholds, new Float64Array(total));
     this.samplesUsed = 0;
@@ -267,7 +264,7 @@ export class FlushJob {
     const res = c.timerRes[i]!;
     const exp = c.timerExp[i];
     if (exp !== null && exp !== undefined) return this.histogramTimerStat(i, exp, res);
-    const m = n < c.reservoirSize ? n : c.reservoirSize;
+    const m = Math.min(n, c.reservoirSize);
     const cols = this.cols;
     const arena = cols.arena;
     const off = this.samplesUsed;

@@ -48,7 +48,7 @@ export function reservoirOffer(
 
 /** The values currently held after `n` offers (a view: copy before keeping). */
 export function reservoirValues(res: Float64Array, n: number, size: number): Float64Array {
-  return res.subarray(0, n < size ? n : size);
+  return res.subarray(0, Math.min(n, size));
 }
 
 /** A small, seedable PRNG (mulberry32) for tests and benches; returns [0, 1). */

@@ -109,7 +109,8 @@ export class Aggregator implements SampleSink {
   /**
    * xorshift32 state for the reservoirs' Algorithm R when no RNG was injected (never 0 then); 0 when
    * one was (`random` is called). Inline, it is measurably cheaper than a call to Math.random per
-   * timer value once a reservoir is full (.tmp/ab.mjs).
+   * timer value once a reservoir is full (A/B of two builds, half the keys timers:
+   * `node dist/bench/ab-sample.bench.js --before <other dist>`).
    */
   private rngState: number;
   private readonly onBadLine: ((reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void) | undefined;

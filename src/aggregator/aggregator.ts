@@ -1345,7 +1345,7 @@ export class Aggregator implements SampleSink {
       for (let s = idx.head; s >= 0; s = idx.next[s]!) {
         const n = h[s]!;
         if (n === 0) continue;
-        byType[type] += n;
+        byType[type] = byType[type]! + n;
         if (top.length < limit || n > floor) {
           top.push({ type: type as MetricType, id: idx.keys[s]!.id, lines: n });
           if (top.length > limit * 4) {

@@ -442,7 +442,7 @@ export class Aggregator implements SampleSink {
     if (sq - sq !== 0) this.saturateTimer(o);
     if (v < st[o + T_MIN]!) st[o + T_MIN] = v;
     if (v > st[o + T_MAX]!) st[o + T_MAX] = v;
-    // keep every value while there is room (reservoir.ts's reservoirOffer, inlined), grow up to the
+    // Algorithm R (the only copy; reservoir.ts holds its arrays): keep every value while there is room, grow up to the
     // size; past it, pastReservoir(): the histogram, or Algorithm R with it off
     const res = t.res[slot]!;
     if (i < res.length) res[i] = v; // (a reservoir's length never exceeds the size)

@@ -105,9 +105,13 @@ export interface FlushScratch {
   readonly releaseExp: (h: ExpHistogram) => void;
 }
 
-/** The flush job's phases (a frozen object, not a `const enum`: those do not survive isolated-module builds). */
-const Phase = Object.freeze({ Timers: 1, Gauges: 2, Sets: 3, Done: 4 } as const);
-type Phase = (typeof Phase)[keyof typeof Phase];
+// The flush job's phases: plain number constants (what the former `const enum` compiled to; biome's
+// noConstEnum: a const enum does not survive isolated-module builds).
+const PHASE_TIMERS = 1;
+const PHASE_GAUGES = 2;
+const PHASE_SETS = 3;
+const PHASE_DONE = 4;
+type Phase = typeof PHASE_TIMERS | typeof PHASE_GAUGES | typeof PHASE_SETS | typeof PHASE_DONE;
 
 
 export class FlushJob {
@@ -132,7 +136,7 @@ export class FlushJob {
     private readonly scratch: FlushScratch,
   ) {
     // counters come as columns from the capture: nothing to compute
-    this.phase = Phase.Timers;
+    this.phase = PHASE_TIMERS;
     this.i = 0;
     this.timers = [];
     this.gauges = [];
@@ -194,9 +198,9 @@ export class FlushJob {
         if (performance.now() >= deadline) break;
       }
       const i = this.i;
-      if (this.phase === Phase.Timers) {
+      if (this.phase === PHASE_TIMERS) {
         if (i >= c.timerKeys.length) {
-          this.phase = Phase.Gauges;
+          this.phase = PHASE_GAUGES;
           this.i = 0;
           continue;
         }
@@ -204,18 +208,18 @@ export class FlushJob {
         this.timers.push(t);
         this.i = i + 1;
         units += 1 + (t.samples.length >> 4) + (t.buckets != null ? (t.buckets.pos.length + t.buckets.neg.length) >> 4 : 0);
-      } else if (this.phase === Phase.Gauges) {
+      } else if (this.phase === PHASE_GAUGES) {
         if (i >= c.gaugeKeys.length) {
-          this.phase = Phase.Sets;
+          this.phase = PHASE_SETS;
           this.i = 0;
           continue;
         }
         this.gauges.push({ key: c.gaugeKeys[i]!, value: c.gaugeValues[i]!, updated: c.gaugeUpdated[i] === 1 });
         this.i = i + 1;
         units++;
-      } else if (this.phase === Phase.Sets) {
+      } else if (this.phase === PHASE_SETS) {
         if (i >= c.setKeys.length) {
-          this.phase = Phase.Done;
+          this.phase = PHASE_DONE;
           continue;
         }
         this.sets.push(c.setMembers === undefined ? { key: c.setKeys[i]!, count: c.setCounts[i]! } : { key: c.setKeys[i]!, count: c.setCounts[i]!, members: c.setMembers[i]! });
@@ -229,7 +233,7 @@ export class FlushJob {
     this.computeMs += ms;
     this.slices++;
     if (ms > this.longestSliceMs) this.longestSliceMs = ms;
-    if (this.phase !== Phase.Done) return false;
+    if (this.phase !== PHASE_DONE) return false;
     this.result = {
       timestamp: c.timestamp,
       intervalMs: c.intervalMs,

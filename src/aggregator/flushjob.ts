@@ -153,7 +153,9 @@ export class FlushJob {
         continue;
       }
       const n = c.timerN[i]!;
-      total += Math.min(n, size);
+      // a compare, not Math.min, in the per-timer flush loops (as before the lint clean-up)
+      if (n > size) total += size;
+      else total += n;
     }
     this.cols = new TimerColumns(c.timerN.length, c.thresholds, new Float64Array(total));
     this.samplesUsed = 0;
@@ -268,7 +270,8 @@ export class FlushJob {
     const res = c.timerRes[i]!;
     const exp = c.timerExp[i];
     if (exp !== null && exp !== undefined) return this.histogramTimerStat(i, exp, res);
-    const m = Math.min(n, c.reservoirSize);
+    let m = n;
+    if (m > c.reservoirSize) m = c.reservoirSize;
     const cols = this.cols;
     const arena = cols.arena;
     const off = this.samplesUsed;

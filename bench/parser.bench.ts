@@ -135,7 +135,7 @@ function runBaseline(packets: Buffer[], keep: { total: number; keys: number }): 
         const fields = bit.split('|');
         if (fields[1] === undefined) continue;
         const value = fields[0]!;
-        if (!(value && !isNaN(Number(value)))) continue;
+        if (!(value && !Number.isNaN(Number(value)))) continue;
         let rate = 1;
         if (fields[2] && /^@([\d.]+)/.test(fields[2])) rate = Number(fields[2].match(/^@([\d.]+)/)![1]);
         const type = fields[1].trim();

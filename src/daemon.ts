@@ -9,6 +9,7 @@ import { AdminStats, startAdminServer, type AdminContext } from './admin/server.
 import type { Backend, SelfStats } from './backends/types.js';
 import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from './config/defaults.js';
 import type { TallydConfig } from './config/types.js';
+import { ListenError, TallydError } from './errors.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
 import { checkFdBudget, startTcpListener, TcpStats } from './listeners/tcp.js';
 import type { Listener } from './listeners/types.js';
@@ -424,7 +425,8 @@ export class Daemon {
       await Promise.allSettled(this.listeners.map((l) => l.close()));
       this.listeners = [];
       this.listenerKeys = [];
-      throw err;
+      // a bind failure (an errno error) crosses into the catalog here, its message unchanged
+      throw err instanceof TallydError ? err : new ListenError((err as Error)?.message ?? String(err), { cause: err });
     }
   }
 

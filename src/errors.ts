@@ -1,6 +1,7 @@
 /**
  * The one catalog of tallyd's errors. Each class has a stable `code` (fastify's lib/errors.js style)
  * so callers and tests match on the code, never on message text. Only main.ts maps these to exit codes.
+ * Each code is documented in docs/errors.md (test/unit/errors.test.ts checks that, and that each is used).
  */
 
 export const ERROR_CODES = {
@@ -10,8 +11,10 @@ export const ERROR_CODES = {
   CLI: 'TALLYD_ERR_CLI',
   /** A listener (UDP, TCP, admin) could not start. */
   LISTEN: 'TALLYD_ERR_LISTEN',
-  /** A backend could not be created or started. */
+  /** A backend could not be created or started (an npm backend's init included). */
   BACKEND: 'TALLYD_ERR_BACKEND',
+  /** With `workers` > 1: a worker process did not start (it failed, exited or timed out). */
+  WORKER: 'TALLYD_ERR_WORKER',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -55,7 +58,17 @@ export class CliError extends TallydError {
   }
 }
 
-/** A listener could not bind (address in use, permission, bad socket path). */
+/** With `workers` > 1: worker `slot` did not start. */
+export class WorkerError extends TallydError {
+  readonly slot: number;
+
+  constructor(slot: number, message: string, options?: { cause?: unknown }) {
+    super(ERROR_CODES.WORKER, message, options);
+    this.slot = slot;
+  }
+}
+
+/** A listener could not start: a bind failed (address in use, permission, bad socket path) or a server module did not load. */
 export class ListenError extends TallydError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR_CODES.LISTEN, message, options);

@@ -112,7 +112,8 @@ export class Aggregator implements SampleSink {
   /**
    * xorshift32 state for the reservoirs' Algorithm R when no RNG was injected (never 0 then); 0 when
    * one was (`random` is called). Inline, it is measurably cheaper than a call to Math.random per
-   * timer value once a reservoir is full (.tmp/ab.mjs).
+   * timer value once a reservoir is full (A/B of two builds, half the keys timers:
+   * `node dist/bench/ab-sample.bench.js --before <other dist>`).
    */
   private rngState: number;
   private readonly onBadLine: ((reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void) | undefined;
@@ -371,6 +372,7 @@ export class Aggregator implements SampleSink {
     this.packets++;
     this.lines += lines;
     // the time is read by noteTime(), not here: a clock read per packet measured ~7 % of the cost of a counter line
+    // (an A/B of ingest: `node dist/bench/ab-sample.bench.js --before <other dist>`)
     this.msgPending = true;
   }
 
@@ -452,7 +454,7 @@ export class Aggregator implements SampleSink {
     if (sq - sq !== 0) this.saturateTimer(o);
     if (v < st[o + T_MIN]!) st[o + T_MIN] = v;
     if (v > st[o + T_MAX]!) st[o + T_MAX] = v;
-    // keep every value while there is room (reservoir.ts's reservoirOffer, inlined), grow up to the
+    // Algorithm R (the only copy; reservoir.ts holds its arrays): keep every value while there is room, grow up to the
     // size; past it, pastReservoir(): the histogram, or Algorithm R with it off
     const res = t.res[slot]!;
     if (i < res.length) res[i] = v; // (a reservoir's length never exceeds the size)
@@ -904,8 +906,9 @@ export class Aggregator implements SampleSink {
     this.flushes++;
 
     // counters (often most keys): gathered along the insertion list straight into the snapshot's
-    // columns. Measured at 1M keys: ~70 ms, where copying the slot arrays (~80 ms: keys.slice() of 1M
-    // references is most of it) and gathering from the copies in the compute (~50 ms) took ~130 ms.
+    // columns. Measured at 1M keys (bench (b) of `node dist/bench/aggregator.bench.js`): ~70 ms, where
+    // copying the slot arrays (~80 ms: keys.slice() of 1M references is most of it) and gathering from
+    // the copies in the compute (~50 ms) took ~130 ms.
     const ci = this.counters.idx;
     const cv = this.counters.values;
     const ck = ci.keys;
@@ -1357,7 +1360,7 @@ export class Aggregator implements SampleSink {
       for (let s = idx.head; s >= 0; s = idx.next[s]!) {
         const n = h[s]!;
         if (n === 0) continue;
-        byType[type] += n;
+        byType[type] = byType[type]! + n;
         if (top.length < limit || n > floor) {
           top.push({ type: type as MetricType, id: idx.keys[s]!.id, lines: n });
           if (top.length > limit * 4) {

@@ -303,7 +303,9 @@ function shrink(b: Buckets, drop: number): void {
   const nb = b.base >> drop;
   for (let k = 0; k < c.length; k++) {
     const n = c[k]!;
-    if (n !== 0) tmp[((b.base + k) >> drop) - nb] += n;
+    if (n === 0) continue;
+    const j = ((b.base + k) >> drop) - nb;
+    tmp[j] = tmp[j]! + n;
   }
   c.set(tmp);
   b.base = nb;

@@ -1,7 +1,7 @@
 /** The aggregator: samples in, snapshots out. */
 export { Aggregator, MSG_CLOCK_MS, type AggregatorOptions, type AdminMetricType } from './aggregator.js';
 export { KeyTable } from './keytable.js';
-export { reservoirOffer, reservoirValues, growReservoir, seededRandom, EMPTY_RESERVOIR } from './reservoir.js';
+export { reservoirValues, growReservoir, seededRandom, EMPTY_RESERVOIR } from './reservoir.js';
 export {
   thresholdSuffix,
   compileThresholds,

@@ -67,7 +67,7 @@ export function mergeReservoir(
 ): Float64Array {
   const mB = b.length;
   if (mB === 0 || nB === 0) return a;
-  const mA = nA < size ? nA : size;
+  const mA = Math.min(nA, size);
   if (nA + nB <= size) {
     const total = mA + mB;
     if (a.length >= total) {

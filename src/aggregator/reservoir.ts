@@ -6,6 +6,10 @@
  * A reservoir is a plain Float64Array grown lazily (16 → 32 → … → size), so the common timer with a
  * handful of values per interval costs a few slots, not `size` (a 1024-slot array per key would be
  * 8 KiB × keys).
+ *
+ * Algorithm R itself is written once, in the aggregator's hot path (Aggregator.addTimer keeps every
+ * value while there is room, pastReservoir replaces a random slot past it), where it runs inline with
+ * its own xorshift RNG unless one is injected; test/unit/aggregator/reservoir.test.ts exercises it there.
  */
 
 /** Shared zero-length reservoir for timers that have never held a value (keeps the slot array's element kind one shape). */
@@ -23,32 +27,9 @@ export function growReservoir(res: Float64Array, need: number, size: number): Fl
   return next;
 }
 
-/**
- * Offer the value `v`, which is value number `i` (0-based) of this interval, to the reservoir.
- * Returns the reservoir to keep (a grown copy when it had to grow; the same array otherwise).
- * (The aggregator's addTimer inlines these steps, with its own xorshift RNG unless one is injected:
- * keep the two in step.)
- */
-export function reservoirOffer(
-  res: Float64Array,
-  i: number,
-  v: number,
-  size: number,
-  random: () => number,
-): Float64Array {
-  if (i < size) {
-    if (i >= res.length) res = growReservoir(res, i, size);
-    res[i] = v;
-    return res;
-  }
-  const j = Math.floor(random() * (i + 1));
-  if (j < size) res[j] = v;
-  return res;
-}
-
 /** The values currently held after `n` offers (a view: copy before keeping). */
 export function reservoirValues(res: Float64Array, n: number, size: number): Float64Array {
-  return res.subarray(0, n < size ? n : size);
+  return res.subarray(0, Math.min(n, size));
 }
 
 /** A small, seedable PRNG (mulberry32) for tests and benches; returns [0, 1). */

@@ -217,7 +217,7 @@ export class GaugeStore {
 /**
  * Offsets of a timer's running aggregates in {@link TimerStore.stats}: one record of T_STRIDE doubles
  * (64 bytes, a cache line) per slot, so a timer value updates one line of one array (measured faster
- * than six arrays, .tmp/ab.mjs).
+ * than six arrays in an A/B of two builds: `node dist/bench/ab-sample.bench.js --before <other dist>`).
  */
 export const T_N = 0; // values received this interval
 export const T_COUNT = 1; // sample-rate weighted count (the original's timer_counters)

@@ -2,14 +2,16 @@
  * How sliced flush work (aggregator compute, Graphite formatting, the Prometheus fold) gives the
  * event loop back to ingest between slices.
  *
- * One event-loop turn reads at most 32 datagrams per UDP socket (libuv's recv loop), so a single
- * setImmediate between 5 ms slices caps ingest at ~6k packets/s while a flush runs. When the daemon
- * registers an ingest probe (a running packet count), {@link yieldToIngest} keeps yielding while the
- * last turn read a near-full batch (the socket has a backlog), up to MAX_BUSY_TURNS turns, so the
- * flush takes a bounded share of the loop and still finishes.
+ * One event-loop turn reads at most 32 datagrams per UDP socket with Node's dgram (libuv's recv loop)
+ * and at most 16 recvmmsg batches of 64 with the native reader (src/native/udp_recv.c,
+ * MAX_BATCHES_PER_EVENT), so with dgram a single setImmediate between 5 ms slices would cap ingest at
+ * 32 packets per 5 ms (~6k/s) while a flush runs. When the daemon registers an ingest probe (a running
+ * packet count), {@link yieldToIngest} keeps yielding while the last turn read BUSY_PACKETS_PER_TURN
+ * packets or more (the socket has a backlog), up to MAX_BUSY_TURNS turns, so the flush takes a bounded
+ * share of the loop and still finishes.
  */
 
-/** Packets read in one turn from which the socket is taken as backlogged (libuv reads at most 32). */
+/** Packets read in one turn from which the socket is taken as backlogged (half of dgram's 32 per turn). */
 export const BUSY_PACKETS_PER_TURN = 16;
 /** Extra turns given to ingest after a slice at most (the flush keeps at least ~1/5 of the loop). */
 export const MAX_BUSY_TURNS = 16;

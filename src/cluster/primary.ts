@@ -19,6 +19,7 @@ import { startAdminServer } from '../admin/server.js';
 import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
+import { WorkerError } from '../errors.js';
 import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
 import { tcpGauges } from '../listeners/tcp.js';
 import { componentLogger } from '../log/index.js';
@@ -220,7 +221,7 @@ export class ClusterPrimary {
     const h = new WorkerHandle(worker, slot);
     this.handles[slot] = h;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${slot} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new WorkerError(slot, `worker ${slot} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'partial') {
           if (m.final) h.finalSent = true;
@@ -234,7 +235,7 @@ export class ClusterPrimary {
           worker.send({ t: 'config', config: workerConfig(this.config) } satisfies ToWorker);
         } else if (m.t === 'failed') {
           clearTimeout(timer);
-          reject(new Error(m.message));
+          reject(new WorkerError(slot, m.message));
         }
       });
       worker.on('exit', (code, signal) => {
@@ -244,7 +245,7 @@ export class ClusterPrimary {
         h.waiter?.(null);
         clearTimeout(timer);
         if (h.ready === null) {
-          reject(new Error(`worker ${slot} exited during start (code ${code}, signal ${signal})`));
+          reject(new WorkerError(slot, `worker ${slot} exited during start (code ${code}, signal ${signal})`));
           return;
         }
         if (this.stopping) return;

@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
+import { ListenError } from '../errors.js';
 import { exportedFunction, loadModule, resolvePlugin } from '../backends/plugin/resolve.js';
 import { LogLimiter } from '../selfmetrics/ratelimit.js';
 import type { Listener, PacketHandler } from './types.js';
@@ -33,7 +34,7 @@ export async function startModuleListener(
   const location = resolvePlugin(spec, configFile);
   const mod = await loadModule(location.file);
   const start = exportedFunction(mod, 'start');
-  if (start === undefined) throw new Error(`server module "${spec}" (${location.file}) has no start(config, callback) function`);
+  if (start === undefined) throw new ListenError(`server module "${spec}" (${location.file}) has no start(config, callback) function`);
   let closed = false;
   const badLog = new LogLimiter(10_000);
   let bad = 0;
@@ -55,9 +56,9 @@ export async function startModuleListener(
   try {
     ok = start.call(mod, copyOf(cfg.moduleConfig ?? {}), callback);
   } catch (err) {
-    throw new Error(`server module "${spec}" (${location.file}): start threw: ${(err as Error)?.message ?? String(err)}`);
+    throw new ListenError(`server module "${spec}" (${location.file}): start threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
-  if (!ok) throw new Error(`server module "${spec}" (${location.file}): start returned ${String(ok)}: it failed to load (the original exits here too)`);
+  if (!ok) throw new ListenError(`server module "${spec}" (${location.file}): start returned ${String(ok)}: it failed to load (the original exits here too)`);
   log.info({ module: location.file, from: location.from }, `server module "${spec}" started`);
   return {
     kind: 'module',

@@ -21,8 +21,8 @@ import { BadLine, DogCount, MIN_SAMPLE_RATE, MetricType, type Sample, type Sampl
 /**
  * The key hash of {@link Sample.keyHash}: FNV-1a (32-bit) in two lanes, bytes at even offsets from
  * the key's start in one, odd in the other, then combined. Two lanes halve the chain of dependent
- * multiplies in the scanner's key loop (measured, .tmp/parseonly.mjs: 28-byte keys 65 → 52 ns per line parsed;
- * the same on 7-byte keys).
+ * multiplies in the scanner's key loop (measured parse-only: 28-byte keys 65 → 52 ns per line, the same on
+ * 7-byte keys; bench/parser.bench.ts's `parsePacket` rows time the scanner: `node dist/bench/parser.bench.js`).
  */
 export const FNV_OFFSET = 0x811c9dc5;
 /** The second lane's start (any constant other than FNV_OFFSET). */
@@ -330,8 +330,8 @@ export function parsePacket(buf: Buffer, start: number, end: number, sink: Sampl
     // Straight path for the common line `key:digits[.digits]|c`, `|ms` or `|g` (ending at LF or at
     // `end`): one pass over its bytes, no call per line but the sink's. Anything else (fields,
     // signs, exponents, CR, bad lines, sets, over 15 digits) goes to parseLine, which decides as
-    // before. Measured (node 20, .tmp/parseonly.mjs, loadgen 25-line packets, key hash included):
-    // 40 → 25 ns/line, much of it the per-line Buffer#indexOf call it replaces.
+    // before. Measured (node 20, 25-line packets, key hash included: the `parsePacket + key hash` row
+    // of `node dist/bench/parser.bench.js`): 40 → 25 ns/line, much of it the per-line Buffer#indexOf call it replaces.
     let p = ls;
     let c = 0;
     // the key's hash in the same pass (Sample.keyHash = hashKeyBytes: even and odd bytes in two lanes)

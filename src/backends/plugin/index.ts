@@ -20,6 +20,7 @@ import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
+import { BackendError } from '../../errors.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
 import { originalMetrics, type OriginalMetrics } from './metrics.js';
 import { exportedFunction, loadModule, resolvePlugin, type PluginLocation } from './resolve.js';
@@ -164,7 +165,7 @@ async function loadPlugin(spec: string, ctx: BackendContext): Promise<LoadedPlug
   const location = resolvePlugin(spec, ctx.config.configFile);
   const mod = await loadModule(location.file);
   const init = exportedFunction(mod, 'init');
-  if (init === undefined) throw new Error(`backend "${spec}" (${location.file}) has no init(startupTime, config, events, logger) function`);
+  if (init === undefined) throw new BackendError(spec, `backend "${spec}" (${location.file}) has no init(startupTime, config, events, logger) function`);
   const p = new LoadedPlugin(location, ctx.log);
   loaded.set(spec, p);
   installGuard();
@@ -173,11 +174,11 @@ async function loadPlugin(spec: string, ctx: BackendContext): Promise<LoadedPlug
     ok = init(ctx.startupTime, originalConfig(ctx.config), p.emitter, originalLogger(ctx.log));
   } catch (err) {
     loaded.delete(spec);
-    throw new Error(`backend "${spec}" (${location.file}): init threw: ${(err as Error)?.message ?? String(err)}`);
+    throw new BackendError(spec, `backend "${spec}" (${location.file}): init threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
   if (!ok) {
     loaded.delete(spec);
-    throw new Error(`backend "${spec}" (${location.file}): init returned ${inspect(ok)}: it failed to load (the original exits here too)`);
+    throw new BackendError(spec, `backend "${spec}" (${location.file}): init returned ${inspect(ok)}: it failed to load (the original exits here too)`);
   }
   ctx.log.info({ module: location.file, from: location.from }, `npm backend "${spec}" loaded`);
   return p;

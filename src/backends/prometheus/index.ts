@@ -25,6 +25,7 @@ import { LogLimiter } from '../../selfmetrics/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { renderExpositionAsync, type Rendered } from './exposition.js';
+import { ConfigError } from '../../errors.js';
 import { Mapper, parseDuration, parseMapping, readBuckets, readMappingFile, readQuantiles, type ObserverType } from './mapping.js';
 import { createSelfMetrics, SELF_PREFIX, type SelfMetrics } from './selfmetrics.js';
 import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, SeriesStore, type ConflictInfo, type StoreOptions } from './series.js';
@@ -139,10 +140,10 @@ export function validatePrometheusConfig(raw: unknown): string[] {
   return parseSection(raw, true).problems;
 }
 
-/** The validated section; throws an Error naming the first bad key (all problems in the message). */
+/** The validated section; throws a ConfigError naming each bad key (all problems in the message, one per line). */
 export function prometheusConfigFrom(config: TallydConfig): PrometheusConfig {
   const { config: c, problems } = parseSection(config.raw['prometheus'], false);
-  if (problems.length > 0) throw new Error(problems.join('\n'));
+  if (problems.length > 0) throw new ConfigError(problems);
   return c;
 }
 
@@ -232,7 +233,7 @@ export class PrometheusBackend implements Backend {
       } catch (err) {
         r = { mapping: null, problems: [`cannot read mapping file ${s.mappingFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
       }
-      if (r.mapping === null) throw new Error(r.problems.map((p) => `config key 'prometheus.mappingFile': ${p}`).join('\n'));
+      if (r.mapping === null) throw new ConfigError(r.problems.map((p) => `config key 'prometheus.mappingFile': ${p}`));
       for (const w of r.mapping.warnings) ctx.log.warn({ mappingFile: s.mappingFile }, w);
       mapper = new Mapper(r.mapping);
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reservoirOffer, reservoirValues, seededRandom, EMPTY_RESERVOIR } from '../../../src/aggregator/index.js';
+import { reservoirValues, seededRandom } from '../../../src/aggregator/index.js';
 import { MetricType, Sample } from '../../../src/parser/types.js';
 import type { Aggregator } from '../../../src/aggregator/index.js';
 import { makeAggregator, pct, timer } from './helpers.js';
@@ -55,22 +55,57 @@ function logNormal(random: () => number, sigma = 0.5): number {
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
 describe('reservoir', () => {
+  // Algorithm R through Aggregator.sample, the code production runs (its addTimer/pastReservoir)
+  const resOf = (agg: Aggregator, id: string): Float64Array => {
+    const internals = agg as unknown as { timers: { res: Float64Array[]; idx: { byId: Map<string, number> } } };
+    return internals.timers.res[internals.timers.idx.byId.get(id)!]!;
+  };
+
   it('Algorithm R: first `size` values stored in order, lazily grown 16 → 32 → …', () => {
-    let res = EMPTY_RESERVOIR;
-    for (let i = 0; i < 3; i++) res = reservoirOffer(res, i, i + 1, 1024, Math.random);
-    expect(res.length).toBe(16);
-    expect(Array.from(reservoirValues(res, 3, 1024))).toEqual([1, 2, 3]);
-    for (let i = 3; i < 40; i++) res = reservoirOffer(res, i, i + 1, 1024, Math.random);
-    expect(res.length).toBe(64);
-    // capped at size
-    let small = EMPTY_RESERVOIR;
-    for (let i = 0; i < 30; i++) small = reservoirOffer(small, i, i, 20, () => 0.99);
-    expect(small.length).toBe(20);
-    // j = floor(random · (i+1)) = floor(0.99 · 21..30) ≥ 20: never replaced
-    expect(Array.from(small)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    // j = 0: always replaces slot 0
-    for (let i = 30; i < 35; i++) small = reservoirOffer(small, i, 100 + i, 20, () => 0);
-    expect(small[0]).toBe(134);
+    const agg = makeAggregator({ reservoirSize: 1024, timerHistogram: false });
+    feedTimer(agg, 't', [1, 2, 3]);
+    expect(resOf(agg, 't').length).toBe(16);
+    expect(Array.from(reservoirValues(resOf(agg, 't'), 3, 1024))).toEqual([1, 2, 3]);
+    feedTimer(agg, 't', Array.from({ length: 37 }, (_, i) => i + 4));
+    expect(resOf(agg, 't').length).toBe(64);
+    expect(Array.from(reservoirValues(resOf(agg, 't'), 40, 1024))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // capped at size; past it, value number i + 1 replaces slot floor(random · (i + 1)) when that is < size
+    let r = 0.99;
+    const small = makeAggregator({ reservoirSize: 20, timerHistogram: false }, { random: () => r });
+    feedTimer(small, 's', Array.from({ length: 30 }, (_, i) => i));
+    expect(resOf(small, 's').length).toBe(20);
+    // j = floor(0.99 · 21..30) ≥ 20: never replaced
+    expect(Array.from(resOf(small, 's'))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // j = floor(0.5 · 31) = 15, then j = 0: replaces those slots
+    r = 0.5;
+    feedTimer(small, 's', [130]);
+    expect(resOf(small, 's')[15]).toBe(130);
+    r = 0;
+    feedTimer(small, 's', [131, 132, 133, 134]);
+    expect(resOf(small, 's')[0]).toBe(134);
+    expect(timer(small.flush(0), 's')!.n).toBe(35);
+  });
+
+  it('Algorithm R with the built-in RNG (no injected one): a uniform sample of the interval', () => {
+    // 300 intervals of 2,000 values 0..1999 into 16 slots: each kept value is uniform over 0..1999, so
+    // the mean of the 4,800 kept values is 999.5 with a standard error of about 577 / √4800 ≈ 8.3
+    const agg = makeAggregator({ reservoirSize: 16, timerHistogram: false });
+    const values = Array.from({ length: 2000 }, (_, i) => i);
+    let sum = 0;
+    let n = 0;
+    let late = 0;
+    for (let k = 0; k < 300; k++) {
+      feedTimer(agg, 't', values);
+      const t = timer(agg.flush(k), 't')!;
+      expect(t.samples.length).toBe(16);
+      for (const v of t.samples) {
+        sum += v;
+        n++;
+        if (v >= 1000) late++;
+      }
+    }
+    expect(Math.abs(sum / n - 999.5)).toBeLessThan(50); // 6 standard errors
+    expect(Math.abs(late / n - 0.5)).toBeLessThan(0.05); // as many from the second half as from the first
   });
 
   it('exact results equal a brute-force computation whenever n <= size', () => {

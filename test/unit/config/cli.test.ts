@@ -103,8 +103,12 @@ describe('parseCli', () => {
   it('does not write to the real stdout/stderr nor exit', () => {
     const writes: string[] = [];
     const orig = [process.stdout.write, process.stderr.write] as const;
-    process.stdout.write = ((s: string) => (writes.push(s), true)) as typeof process.stdout.write;
-    process.stderr.write = ((s: string) => (writes.push(s), true)) as typeof process.stderr.write;
+    const record = (s: string): boolean => {
+      writes.push(s);
+      return true;
+    };
+    process.stdout.write = record as typeof process.stdout.write;
+    process.stderr.write = record as typeof process.stderr.write;
     try {
       cliErrorOf('--help');
       cliErrorOf('--port', 'x');

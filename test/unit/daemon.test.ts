@@ -1,0 +1,238 @@
+/**
+ * The single-process orchestration (src/daemon.ts) with an injected Clock and fake timers, and fake
+ * backends registered under test names that record every call: flush order and timestamps, stop
+ * (the partial interval flushed, then deliveries drained, then backends stopped), and reload
+ * reconciliation (a new flushInterval re-arms the timer; a backend whose constructor throws refuses
+ * the reload and keeps the old backend). No listeners (servers: []), no sleeps: time moves only when
+ * the test moves it. The admin interface binds 127.0.0.1:0.
+ */
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Snapshot } from '../../src/aggregator/snapshot.js';
+import { registerBackend } from '../../src/backends/registry.js';
+import type { Backend, BackendContext } from '../../src/backends/types.js';
+import type { TallydConfig } from '../../src/config/types.js';
+import { Daemon } from '../../src/daemon.js';
+import type { Clock } from '../../src/flusher/timer.js';
+import { counter, testConfig } from './aggregator/helpers.js';
+
+/** Unix ms of the daemon's start (a whole second: flushes fall on start + k × flushInterval). */
+const T0 = 1_700_000_000_000;
+
+class FakeClock implements Clock {
+  t = T0;
+  now(): number {
+    return this.t;
+  }
+}
+
+/** Every call any fake backend saw, in order, across instances. */
+interface Call {
+  backend: string;
+  instance: number;
+  op: 'start' | 'flush' | 'flushed' | 'stop';
+  snapshot?: Snapshot;
+  deadlineMs?: number;
+}
+
+let calls: Call[] = [];
+let instances = 0;
+/** When set, a fake backend's flush resolves only when the test calls it (a slow delivery). */
+let holdDelivery: Array<() => void> | null = null;
+
+class RecordingBackend implements Backend {
+  readonly instance = ++instances;
+  constructor(readonly name: string) {}
+  async start(): Promise<void> {
+    calls.push({ backend: this.name, instance: this.instance, op: 'start' });
+  }
+  async flush(snapshot: Snapshot): Promise<void> {
+    calls.push({ backend: this.name, instance: this.instance, op: 'flush', snapshot });
+    if (holdDelivery !== null) await new Promise<void>((res) => holdDelivery!.push(res));
+    calls.push({ backend: this.name, instance: this.instance, op: 'flushed' });
+  }
+  status() {
+    return [];
+  }
+  async stop(deadlineMs: number): Promise<void> {
+    calls.push({ backend: this.name, instance: this.instance, op: 'stop', deadlineMs });
+  }
+}
+
+registerBackend('test-a', (ctx: BackendContext) => new RecordingBackend('test-a:' + ctx.config.flushInterval));
+registerBackend('test-b', () => new RecordingBackend('test-b'));
+registerBackend('test-throws', () => {
+  throw new Error('test-throws: cannot build (as a mapping file unreadable at reload)');
+});
+
+const silent = pino({ level: 'silent' });
+
+function config(over: Partial<TallydConfig> = {}): TallydConfig {
+  const base = testConfig();
+  return testConfig({
+    backends: ['test-a', 'test-b'],
+    mgmtAddress: '127.0.0.1',
+    statusPage: { ...base.statusPage, enabled: false },
+    flushInterval: 1000,
+    ...over,
+  });
+}
+
+/** Event-loop turns (setImmediate is not faked) until `cond` holds: the flush computes in slices. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 5000; i++) {
+    if (cond()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+const flushes = (backend?: string): Call[] => calls.filter((c) => c.op === 'flush' && (backend === undefined || c.backend.startsWith(backend)));
+
+function send(d: Daemon, text: string): void {
+  const buf = Buffer.from(text);
+  (d as unknown as { handlePacket(b: Buffer, s: number, e: number): void }).handlePacket(buf, 0, buf.length);
+}
+
+describe('Daemon orchestration (fake clock, fake backends)', () => {
+  let clock: FakeClock;
+  let daemon: Daemon | null = null;
+
+  /** Moves the injected clock and the fake timers together. */
+  async function advance(ms: number): Promise<void> {
+    clock.t += ms;
+    await vi.advanceTimersByTimeAsync(ms);
+  }
+
+  beforeEach(() => {
+    calls = [];
+    holdDelivery = null;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    clock = new FakeClock();
+  });
+
+  afterEach(async () => {
+    if (holdDelivery !== null) {
+      const h = holdDelivery;
+      holdDelivery = null;
+      for (const r of h) r();
+    }
+    if (daemon !== null) await daemon.stop(0).catch(() => undefined);
+    daemon = null;
+    vi.useRealTimers();
+  });
+
+  it('flushes on start + k × flushInterval, to every backend in order, with that tick as timestamp', async () => {
+    daemon = new Daemon(config(), silent, { clock });
+    await daemon.start();
+    expect(calls.map((c) => `${c.backend} ${c.op}`)).toEqual(['test-a:1000 start', 'test-b start']);
+
+    send(daemon, 'a:1|c\na:2|c');
+    await advance(999);
+    expect(flushes()).toHaveLength(0); // not before the boundary
+    await advance(1);
+    await until(() => flushes().length === 2, 'the first flush reaches both backends');
+    const [fa, fb] = flushes();
+    expect([fa!.backend, fb!.backend]).toEqual(['test-a:1000', 'test-b']);
+    expect(fa!.snapshot).toBe(fb!.snapshot); // one snapshot, handed to each
+    expect(fa!.snapshot!.timestamp).toBe(T0 / 1000 + 1);
+    expect(fa!.snapshot!.intervalMs).toBe(1000);
+    expect(counter(fa!.snapshot!, 'a')).toBe(3);
+
+    // what arrives after the tick belongs to the next interval
+    send(daemon, 'a:5|c');
+    await advance(1000);
+    await until(() => flushes().length === 4, 'the second flush');
+    const second = flushes('test-a')[1]!.snapshot!;
+    expect(second.timestamp).toBe(T0 / 1000 + 2);
+    expect(counter(second, 'a')).toBe(5);
+    expect(flushes('test-b')[1]!.snapshot).toBe(second);
+  });
+
+  it('stop: flushes the partial interval, waits for its delivery, then stops every backend', async () => {
+    daemon = new Daemon(config(), silent, { clock });
+    await daemon.start();
+    send(daemon, 'partial:7|c');
+    await advance(400); // mid-interval: no tick yet
+    expect(flushes()).toHaveLength(0);
+
+    holdDelivery = [];
+    const d = daemon;
+    daemon = null;
+    let stopped = false;
+    const stopping = d.stop(60_000).then(() => {
+      stopped = true;
+    });
+    await until(() => flushes().length === 2, 'the final flush reaches both backends');
+    expect(counter(flushes('test-a')[0]!.snapshot!, 'partial')).toBe(7);
+    expect(flushes('test-a')[0]!.snapshot!.timestamp).toBe(Math.round((T0 + 400) / 1000));
+    // the deliveries are still pending: no backend is stopped yet
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(calls.filter((c) => c.op === 'stop')).toEqual([]);
+    expect(stopped).toBe(false);
+
+    const release = holdDelivery;
+    holdDelivery = null;
+    for (const r of release) r();
+    await stopping;
+    const ops = calls.map((c) => `${c.backend.split(':')[0]} ${c.op}`).filter((s) => !s.endsWith('start'));
+    expect(ops.slice(0, 2)).toEqual(['test-a flush', 'test-b flush']);
+    expect(ops.slice(2, 4).sort()).toEqual(['test-a flushed', 'test-b flushed']);
+    expect(ops.slice(4).sort()).toEqual(['test-a stop', 'test-b stop']);
+    expect(calls.filter((c) => c.op === 'stop').every((c) => c.deadlineMs! > 0)).toBe(true);
+    // and no tick flushes after the stop
+    await advance(5000);
+    expect(flushes()).toHaveLength(2);
+  });
+
+  it('reload: a new flushInterval re-arms the timer; the backends are rebuilt with it', async () => {
+    const first = config();
+    daemon = new Daemon(first, silent, { clock });
+    await daemon.start();
+    await advance(1000);
+    await until(() => flushes().length === 2, 'the first flush');
+
+    const changed = await daemon.applyConfig(config({ flushInterval: 2000 }));
+    expect(changed).toContain('flushInterval');
+    expect(daemon.currentConfig.flushInterval).toBe(2000);
+    // the next boundary is start + 2 × 2000 = T0 + 4000 (now is T0 + 1000)
+    send(daemon, 'r:1|c');
+    await advance(1000);
+    await advance(1000);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    const before = flushes('test-a').length;
+    await advance(1000);
+    await until(() => flushes('test-a').length === before + 1, 'the flush at T0 + 4000');
+    const s = flushes('test-a').at(-1)!;
+    expect(s.backend).toBe('test-a:2000'); // the instance built from the new config
+    expect(s.snapshot!.timestamp).toBe(T0 / 1000 + 4);
+    expect(s.snapshot!.intervalMs).toBe(2000);
+    expect(counter(s.snapshot!, 'r')).toBe(1);
+    // nothing in between: the old 1000 ms schedule is gone (one flush per backend since the reload)
+    expect(flushes().filter((c) => c.snapshot!.timestamp > T0 / 1000 + 1)).toHaveLength(2);
+    // the replaced instance was stopped, the new one started
+    expect(calls.some((c) => c.backend === 'test-a:1000' && c.op === 'stop')).toBe(true);
+    expect(calls.some((c) => c.backend === 'test-a:2000' && c.op === 'start')).toBe(true);
+  });
+
+  it('reload: a backend whose constructor throws refuses the reload; the old config and backends stay', async () => {
+    const first = config();
+    daemon = new Daemon(first, silent, { clock });
+    await daemon.start();
+    send(daemon, 'k:1|c');
+
+    await expect(daemon.applyConfig(config({ backends: ['test-a', 'test-b', 'test-throws'], flushInterval: 500 }))).rejects.toThrow(/test-throws: cannot build/);
+    expect(daemon.currentConfig).toBe(first);
+    expect(calls.filter((c) => c.op === 'stop')).toEqual([]); // no backend was stopped
+
+    // the old schedule (1000 ms) and the old backends still run, the interval's counts intact
+    await advance(500);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(flushes()).toHaveLength(0);
+    await advance(500);
+    await until(() => flushes().length === 2, 'the flush after the refused reload');
+    expect(flushes().map((c) => c.backend)).toEqual(['test-a:1000', 'test-b']);
+    expect(counter(flushes()[0]!.snapshot!, 'k')).toBe(1);
+    expect(flushes()[0]!.snapshot!.intervalMs).toBe(1000);
+  });
+});

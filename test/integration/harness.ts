@@ -372,3 +372,13 @@ export function logText(stderr: string): string {
     .map((r) => [r.msg, ...(r.problems ?? []), ...(r.err?.message === undefined ? [] : [r.err.message])].join('\n'))
     .join('\n');
 }
+
+/** The status page's base URL, as the daemon reported it in `tallyd is up` (`statusPage.port: 0`). */
+export function statusUrl(d: RunningDaemon): string {
+  for (const l of d.stderr) {
+    if (!l.startsWith('{')) continue;
+    const j = JSON.parse(l) as { msg?: string; status?: string };
+    if (j.msg === 'tallyd is up' && j.status !== undefined) return j.status;
+  }
+  throw new Error('the daemon did not report its status page');
+}

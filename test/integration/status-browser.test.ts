@@ -8,20 +8,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startDaemon, useGraphiteAndDaemon, type RunningDaemon } from './harness.js';
+import { ROOT, startDaemon, statusUrl, useGraphiteAndDaemon } from './harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI) throw new Error(`CI: ${CHROMIUM} is missing (apt-get install chromium)`);
-
-function statusUrl(d: RunningDaemon): string {
-  for (const l of d.stderr) {
-    if (!l.startsWith('{')) continue;
-    const j = JSON.parse(l) as { msg?: string; status?: string };
-    if (j.msg === 'tallyd is up' && j.status !== undefined) return j.status;
-  }
-  throw new Error('the daemon did not report its status page');
-}
 
 describe.runIf(haveChromium)('status page in Chromium', () => {
   const env = useGraphiteAndDaemon();

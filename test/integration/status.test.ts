@@ -4,18 +4,9 @@
  * keys come from the flushes; a token guards everything but /health; nothing but GET/HEAD is served.
  */
 import { describe, expect, it } from 'vitest';
-import { startDaemon, useGraphiteAndDaemon, waitForAsync, type RunningDaemon } from './harness.js';
+import { startDaemon, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
 
 const env = useGraphiteAndDaemon();
-
-function statusUrl(d: RunningDaemon): string {
-  for (const l of d.stderr) {
-    if (!l.startsWith('{')) continue;
-    const j = JSON.parse(l) as { msg?: string; status?: string };
-    if (j.msg === 'tallyd is up' && j.status !== undefined) return j.status;
-  }
-  throw new Error('the daemon did not report its status page');
-}
 
 interface KeysAnswer {
   keys: Array<{ type: string; id: string; value: number; graphite: string[]; prometheus: string; tags: string[][] }>;

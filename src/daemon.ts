@@ -23,9 +23,9 @@ import { setIngestProbe } from './aggregator/yield.js';
 import type { GaugeStat } from './aggregator/snapshot.js';
 import type { MetricKey } from './parser/types.js';
 import { BAD_LINE_REASONS } from './parser/types.js';
-import { StatusCollector, startStatusPage, type StatusServer } from './status/index.js';
+import { startStatusPage, type StatusCollector, type StatusServer } from './status/index.js';
 import {
-  applyCommonConfig, badLineLogger, createBackends, deliverToBackends, drainDeliveries, logMemoryReport,
+  applyCommonConfig, badLineLogger, createBackends, createStatusCollector, deliverToBackends, drainDeliveries, logMemoryReport,
   reconfigureBackends, runtimeAdminContext,
   runtimeSelfStats, type RuntimeHost,
 } from './runtime.js';
@@ -111,13 +111,7 @@ export class Daemon {
       flushes: () => this.flushes,
       tcpStats: () => this.tcpStats,
     };
-    this.status = new StatusCollector({
-      aggregator: this.aggregator,
-      config: () => this.config,
-      selfStats: () => this.selfStats(),
-      backends: () => this.backends,
-      now: () => this.clock.now(),
-    });
+    this.status = createStatusCollector(this.host, () => this.clock.now());
     const ue = config.prefixStats + '.udp_receive_errors';
     this.udpErrorsKey = Object.freeze({ name: ue, tags: Object.freeze([]), graphiteTags: '', id: ue });
     const kb = config.prefixStats + '.key_table_bytes';

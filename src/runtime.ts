@@ -17,6 +17,7 @@ import { readUdpDrops } from './listeners/udp.js';
 import { componentLogger } from './log/index.js';
 import { BAD_LINE_REASONS, type BadLine } from './parser/types.js';
 import { LogLimiter } from './selfmetrics/ratelimit.js';
+import { StatusCollector } from './status/collector.js';
 
 /** A live view of a daemon's (or cluster primary's) state, read by the shared pieces below. */
 export interface RuntimeHost {
@@ -202,4 +203,15 @@ export function logMemoryReport(log: Logger, m: NonNullable<ReturnType<RuntimeHo
       `keyTableBytes: ${m.spellingsReclaimed} cached key spellings reclaimed, ${m.spellingsUncached} lines' spellings not cached (counted, on the slow path)`,
     );
   }
+}
+
+/** The status page's collector over a daemon's or cluster primary's state (src/status). */
+export function createStatusCollector(host: RuntimeHost, now: () => number): StatusCollector {
+  return new StatusCollector({
+    aggregator: host.aggregator,
+    config: () => host.config(),
+    selfStats: () => runtimeSelfStats(host),
+    backends: () => host.backends(),
+    now,
+  });
 }

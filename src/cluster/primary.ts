@@ -24,11 +24,12 @@ import { FlushTimer, systemClock, type Clock } from '../flusher/timer.js';
 import { tcpGauges } from '../listeners/tcp.js';
 import { componentLogger } from '../log/index.js';
 import {
-  applyCommonConfig, createBackends, deliverToBackends, drainDeliveries, logMemoryReport, reconfigureBackends, runtimeAdminContext,
+  applyCommonConfig, createBackends, createStatusCollector, deliverToBackends, drainDeliveries, logMemoryReport, reconfigureBackends,
+  runtimeAdminContext,
   runtimeSelfStats,
   type RuntimeHost,
 } from '../runtime.js';
-import { StatusCollector, startStatusPage, type StatusServer } from '../status/index.js';
+import { startStatusPage, type StatusCollector, type StatusServer } from '../status/index.js';
 import { decodePartial, PartialDictionary } from './protocol.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
@@ -144,13 +145,7 @@ export class ClusterPrimary {
       tcpStats: () => this.tcpTotals(),
     };
     this.handles = new Array<WorkerHandle | null>(Math.max(2, config.workers ?? 2)).fill(null);
-    this.status = new StatusCollector({
-      aggregator: this.aggregator,
-      config: () => this.config,
-      selfStats: () => this.selfStats(),
-      backends: () => this.backends,
-      now: () => this.clock.now(),
-    });
+    this.status = createStatusCollector(this.host, () => this.clock.now());
   }
 
   get currentConfig(): TallydConfig {

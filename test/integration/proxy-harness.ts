@@ -195,3 +195,32 @@ export async function sendLines(p: RunningProxy, lines: readonly string[], perPa
     if ((i / perPacket) % (perPacket === 1 ? 5 : 20) === 4) await sleep(2);
   }
 }
+
+/**
+ * One admin command to a proxy or statsd node; the answer is what arrives before a quiet period
+ * (the original proxy's answers have no END marker). `quietMs` may depend on what has arrived.
+ */
+export async function quietAdmin(port: number, cmd: string, quietMs: (data: string) => number = () => 100): Promise<string> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(port, '127.0.0.1');
+    let data = '';
+    let quiet: NodeJS.Timeout | undefined;
+    const hard = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`admin '${cmd}' timed out`));
+    }, 5000);
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(cmd + '\n'));
+    s.on('data', (d: string) => {
+      data += d;
+      clearTimeout(quiet);
+      quiet = setTimeout(() => {
+        clearTimeout(hard);
+        s.destroy();
+        resolve(data);
+      }, quietMs(data));
+    });
+    s.on('error', reject);
+  });
+}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminCommand, FakeGraphite, MAIN, originalStyleConfig, startDaemon, waitFor } from './harness.js';
-import { FakeNode, nodesConfig, sendLines, startOriginalProxy, startTallydProxy, type RunningProxy } from './proxy-harness.js';
+import { FakeNode, nodesConfig, quietAdmin as rawAdmin, sendLines, startOriginalProxy, startTallydProxy, type RunningProxy } from './proxy-harness.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -333,32 +333,6 @@ describe('tallyd proxy', () => {
     expect(await rawAdmin(p.mgmtPort, 'bogus')).toBe('ERROR\n');
   });
 });
-
-/** One admin command; the answer is what arrives within a short quiet period (the original has no END marker). */
-async function rawAdmin(port: number, cmd: string): Promise<string> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createConnection(port, '127.0.0.1');
-    let data = '';
-    let quiet: NodeJS.Timeout | undefined;
-    const hard = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`admin '${cmd}' timed out`));
-    }, 5000);
-    s.setEncoding('utf8');
-    s.on('connect', () => s.write(cmd + '\n'));
-    s.on('data', (d: string) => {
-      data += d;
-      clearTimeout(quiet);
-      quiet = setTimeout(() => {
-        clearTimeout(hard);
-        s.destroy();
-        resolve(data);
-      }, 100);
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitForAsync(fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveCarbon } from './carbon.js';
 import { sleep, statsMap, waitFor } from './harness.js';
-import type { RunningProxy } from './proxy-harness.js';
+import { quietAdmin, type RunningProxy } from './proxy-harness.js';
 import { CHECK_MS, FLUSH_MS, haveRelay, Topology } from './topology.js';
 
 const HashRing = createRequire(import.meta.url)('hashring') as new (
@@ -16,31 +16,9 @@ const HashRing = createRequire(import.meta.url)('hashring') as new (
 
 const run = haveCarbon() && haveRelay();
 
-/** One admin command; the answer is what arrives before a short quiet period. */
-async function admin(port: number, cmd: string): Promise<string> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createConnection(port, '127.0.0.1');
-    let data = '';
-    let quiet: NodeJS.Timeout | undefined;
-    const hard = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`admin '${cmd}' timed out`));
-    }, 5000);
-    s.setEncoding('utf8');
-    s.on('connect', () => s.write(cmd + '\n'));
-    s.on('data', (d: string) => {
-      data += d;
-      clearTimeout(quiet);
-      quiet = setTimeout(() => {
-        clearTimeout(hard);
-        s.destroy();
-        resolve(data);
-      }, cmd === 'stats' && !data.endsWith('END\n\n') ? 200 : 30);
-    });
-    s.on('error', reject);
-  });
-}
+/** An admin command; `stats` waits for its END marker a little longer. */
+const admin = (port: number, cmd: string): Promise<string> =>
+  quietAdmin(port, cmd, (data) => (cmd === 'stats' && !data.endsWith('END\n\n') ? 200 : 30));
 
 /** Sends packets of `perPacket` lines, alternating proxies, paced a little. Returns lines sent per key. */
 async function sendCounts(proxies: readonly RunningProxy[], keys: readonly string[], rounds: number, perPacket = 25): Promise<Map<string, number>> {

@@ -10,7 +10,6 @@ import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_SECOND_SIGNAL, logFormatInArg
 import { buildConfig, describeConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
 import { Daemon } from './daemon.js';
-import { ClusterPrimary } from './cluster/primary.js';
 import { CliError, ConfigError } from './errors.js';
 import { createLogger, createSyslogLogger, LOG_FORMAT_ENV, resolveLogFormat, type Logger } from './log/index.js';
 import { describePluginBackends, validateBackendSections } from './backends/registry.js';
@@ -99,8 +98,8 @@ async function main(): Promise<number> {
   else log0.level = config.logLevel;
   // the original sets its process title (`title`, default `statsd <args>`); tallyd's default is DEFAULT_TITLE
   if (config.title !== false) process.title = config.title ?? DEFAULT_TITLE;
-  // workers > 1: a cluster primary (flush, admin, backends) over N ingest workers (src/cluster)
-  const daemon = (config.workers ?? 1) > 1 ? new ClusterPrimary(config, log) : new Daemon(config, log);
+  // workers > 1: the same pipeline over N ingest workers (src/pipeline/ingest-workers.ts)
+  const daemon = new Daemon(config, log);
   try {
     await daemon.start();
   } catch (err) {

@@ -1,25 +1,22 @@
 /**
- * What the single-process daemon (./daemon.ts) and the cluster primary (./cluster/primary.ts) run
- * the same way once they hold an Aggregator and backends: self-stats, the admin context, backend
- * creation, handing a snapshot to every backend, draining, the reloadable common settings and the
- * rate-limited bad-line log. Each owner keeps its own state and passes a RuntimeHost view of it.
+ * The pipeline's (./pipeline/pipeline.ts) helpers over a RuntimeHost view of it: the backends'
+ * context, their in-place reconfiguration, the admin context, handing a snapshot to every backend,
+ * draining, the reloadable common settings, the status collector and the rate-limited bad-line log.
  */
 import type { Logger } from 'pino';
 import type { AdminContext } from './admin/server.js';
 import type { Aggregator } from './aggregator/aggregator.js';
 import type { Snapshot } from './aggregator/snapshot.js';
-import { createBackend } from './backends/registry.js';
 import type { Backend, BackendContext, SelfStats, StatusLine } from './backends/types.js';
 import { writeConfigLines } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
-import type { FlushTimer } from './flusher/timer.js';
-import { readUdpDrops } from './listeners/udp.js';
+import type { FlushTimer } from './pipeline/timer.js';
 import { componentLogger } from './log/index.js';
 import { BAD_LINE_REASONS, type BadLine } from './parser/types.js';
 import { LogLimiter } from './selfmetrics/ratelimit.js';
 import { StatusCollector } from './status/collector.js';
 
-/** A live view of a daemon's (or cluster primary's) state, read by the shared pieces below. */
+/** A live view of the pipeline's state, read by the shared pieces below. */
 export interface RuntimeHost {
   readonly aggregator: Aggregator;
   readonly rootLog: Logger;
@@ -29,33 +26,8 @@ export interface RuntimeHost {
   backends(): readonly Backend[];
   getHealth(): 'up' | 'down';
   setHealth(h: 'up' | 'down'): void;
-  udpPorts(): number[];
-  lastFlushDurationMs(): number;
-  flushes(): number;
-  /** TCP input connection counts (src/listeners/tcp.ts TcpStats), where this process runs the TCP listeners. */
-  tcpStats?(): { open: number; refused: number; idleTimeouts: number };
-}
-
-/** Running totals for backends (Prometheus' tallyd_* metrics). */
-export function runtimeSelfStats(host: RuntimeHost): SelfStats {
-  const byReason: Record<string, number> = {};
-  const counts = host.aggregator.badLinesByReason;
-  for (let i = 0; i < BAD_LINE_REASONS.length; i++) byReason[BAD_LINE_REASONS[i]!] = counts[i] ?? 0;
-  return {
-    packetsReceived: host.aggregator.packetsReceived,
-    linesReceived: host.aggregator.linesReceived,
-    badLinesByReason: byReason,
-    lastFlushDurationMs: host.lastFlushDurationMs(),
-    flushes: host.flushes(),
-    liveKeys: host.aggregator.liveKeys(),
-    udpReceiveErrors: readUdpDrops(host.udpPorts()),
-    ...(host.tcpStats === undefined ? {} : { tcp: host.tcpStats() }),
-  };
-}
-
-/** One backend per configured name, each with its own child logger. */
-export function createBackends(host: RuntimeHost, config: TallydConfig): Backend[] {
-  return config.backends.map((name) => createBackend(name, backendContext(host, config, name)));
+  /** The running totals (src/selfmetrics). */
+  selfStats(): SelfStats;
 }
 
 /** The context a backend named `name` is built (or reconfigured) with. */
@@ -65,7 +37,7 @@ export function backendContext(host: RuntimeHost, config: TallydConfig, name: st
     log: componentLogger(host.rootLog, 'backend', { backend: name }),
     startupTime: host.startupSec,
     health: () => host.getHealth(),
-    selfStats: () => runtimeSelfStats(host),
+    selfStats: () => host.selfStats(),
   };
 }
 
@@ -205,12 +177,12 @@ export function logMemoryReport(log: Logger, m: NonNullable<ReturnType<RuntimeHo
   }
 }
 
-/** The status page's collector over a daemon's or cluster primary's state (src/status). */
+/** The status page's collector over the pipeline's state (src/status). */
 export function createStatusCollector(host: RuntimeHost, now: () => number): StatusCollector {
   return new StatusCollector({
     aggregator: host.aggregator,
     config: () => host.config(),
-    selfStats: () => runtimeSelfStats(host),
+    selfStats: () => host.selfStats(),
     backends: () => host.backends(),
     now,
   });

@@ -12,7 +12,7 @@
  */
 import type { BackendView } from '../config/load.js';
 import type { TallydConfig } from '../config/types.js';
-import type { Backend, BackendContext, BackendFactory } from './types.js';
+import type { Backend, BackendCapabilities, BackendContext, BackendFactory } from './types.js';
 import { createConsoleBackend } from './console/index.js';
 import { createGraphiteBackend } from './graphite/index.js';
 import { createRepeaterBackend } from './repeater/index.js';
@@ -21,14 +21,26 @@ import { createPluginBackend, describePlugin } from './plugin/index.js';
 
 const factories = new Map<string, BackendFactory>();
 const sectionValidators = new Map<string, SectionValidator>();
+const capabilities = new Map<string, BackendCapabilities>();
+const NO_CAPABILITIES: BackendCapabilities = Object.freeze({});
 
 /** Checks a backend's own config section (config.raw[name]); returns problems naming the keys. */
 export type SectionValidator = (config: BackendView) => string[];
 
-/** Registers (or replaces) the factory for `name`, with an optional validator of its config section. */
-export function registerBackend(name: string, factory: BackendFactory, validate?: SectionValidator): void {
+/**
+ * Registers (or replaces) the factory for `name`, with an optional validator of its config section and
+ * what the pipeline must know of it (./types.ts BackendCapabilities).
+ */
+export function registerBackend(name: string, factory: BackendFactory, validate?: SectionValidator, caps?: BackendCapabilities): void {
   factories.set(name, factory);
   if (validate) sectionValidators.set(name, validate);
+  if (caps) capabilities.set(name, Object.freeze({ ...caps }));
+  else capabilities.delete(name);
+}
+
+/** The capabilities `name` was registered with (none for npm backends and backend files). */
+export function backendCapabilities(name: string): BackendCapabilities {
+  return capabilities.get(name) ?? NO_CAPABILITIES;
 }
 
 /**
@@ -70,7 +82,7 @@ export function knownBackends(): string[] {
   return [...factories.keys()].sort();
 }
 
-registerBackend('graphite', (ctx) => createGraphiteBackend(ctx));
+registerBackend('graphite', (ctx) => createGraphiteBackend(ctx), undefined, { drainsAfterReplace: true });
 registerBackend('console', (ctx) => createConsoleBackend(ctx));
-registerBackend('repeater', createRepeaterBackend);
+registerBackend('repeater', createRepeaterBackend, undefined, { wantsPackets: true });
 registerBackend('prometheus', prometheusBackend, validatePrometheusSection);

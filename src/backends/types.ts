@@ -75,3 +75,22 @@ export interface Backend {
 }
 
 export type BackendFactory = (ctx: BackendContext) => Backend;
+
+/**
+ * What the pipeline (src/pipeline) must know of a backend beyond its interface, declared at its
+ * registration (registry.ts) so that the core never checks a backend's name.
+ */
+export interface BackendCapabilities {
+  /**
+   * Its `packet()` must see every received packet. With `workers` > 1 it is built in each worker,
+   * where the packets arrive, and the primary's admin `stats` shows the sum of their status lines.
+   * (A backend with `packet()` but without this capability, an npm backend listening to 'packet',
+   * sees packets only in one process.)
+   */
+  readonly wantsPackets?: boolean;
+  /**
+   * When a reload replaces it, the old instance is not stopped first: it takes no new flushes and keeps
+   * delivering what it has queued, in the background, until its queue is empty (Graphite's outage queue).
+   */
+  readonly drainsAfterReplace?: boolean;
+}

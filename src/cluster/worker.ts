@@ -13,16 +13,17 @@ import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
 import { addSaturated } from '../aggregator/finite.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { prometheusTimerBounds } from '../backends/prometheus/index.js';
-import { createBackend } from '../backends/registry.js';
-import type { Backend } from '../backends/types.js';
+import { backendCapabilities, createBackend } from '../backends/registry.js';
+import type { Backend, StatusLine } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
-import { startTcpListener, TcpStats } from '../listeners/tcp.js';
+import { TcpStats } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
-import { startUdpListener } from '../listeners/udp.js';
-import { startModuleListener } from '../listeners/module.js';
 import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
 import { PacketGuard, type IngestSink } from '../ingest.js';
-import { BadLine, type DogCount, MetricType, Sample } from '../parser/types.js';
+import { type BadLine, type DogCount, MetricType, Sample } from '../parser/types.js';
+import { openListener } from '../pipeline/ingest-local.js';
+import { createPacketHandler, type PacketPathState } from '../pipeline/packet.js';
+import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
 import { badLineLogger, logMemoryReport } from '../runtime.js';
 import { PartialEncoder } from './protocol.js';
 
@@ -36,8 +37,21 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'hello' }
   | { t: 'ready'; listeners: string[]; udpPorts: number[]; tcpPorts: number[] }
-  | { t: 'partial'; buf: Uint8Array; final: boolean; tcp?: { open: number; refused: number; idleTimeouts: number } }
+  | {
+    t: 'partial';
+    buf: Uint8Array;
+    final: boolean;
+    /** Its TCP listeners' counts. */
+    tcp: TcpCounts;
+    /** Its packet backends' (the repeater's) status lines. */
+    backends: BackendStatusReport;
+    /** Keys it dropped past maxKeys/keyTableBytes this interval (for the primary's warning), or null. */
+    dropped: DroppedKeys | null;
+  }
   | { t: 'failed'; message: string };
+
+/** A worker's packet backends' admin `stats` lines, by backend. */
+export type BackendStatusReport = Array<{ name: string; groups: Array<{ name: string; lines: StatusLine[] }> }>;
 
 /** The aggregation settings a worker runs with: every key is dropped after each partial. */
 export function workerAggregatorConfig(config: TallydConfig): TallydConfig {
@@ -177,7 +191,7 @@ export async function runWorker(): Promise<void> {
   // the primary gone: nothing to report to
   process.on('disconnect', () => process.exit(0));
 
-  let config = await waitForConfig();
+  const config = await waitForConfig();
   const root = config.log?.backend === 'syslog' ? createSyslogLogger(config.logLevel, config.log) : createLogger(config.logLevel);
   const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
   const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
@@ -189,12 +203,13 @@ export async function runWorker(): Promise<void> {
   const sample = new Sample();
   sample.containerIdTag = config.dogstatsdContainerIdTag === true;
 
-  // the repeater sees every packet where it arrives: here
+  // the backends that want raw packets (the repeater) see every packet where it arrives: here
   const packetBackends: Backend[] = [];
-  if (config.backends.includes('repeater')) {
-    const b = createBackend('repeater', {
+  for (const name of config.backends) {
+    if (backendCapabilities(name).wantsPackets !== true) continue;
+    const b = createBackend(name, {
       config,
-      log: componentLogger(root, 'backend', { backend: 'repeater', worker: cluster.worker?.id }),
+      log: componentLogger(root, 'backend', { backend: name, worker: cluster.worker?.id }),
       startupTime: Math.round(Date.now() / 1000),
       health: () => 'up',
       selfStats: () => ({
@@ -203,39 +218,20 @@ export async function runWorker(): Promise<void> {
       }),
     });
     await b.start();
-    if (typeof b.packet === 'function') packetBackends.push(b);
+    packetBackends.push(b);
   }
 
-  let stopping = false;
-  const guard = new PacketGuard(wagg, sample, ingestLog);
-  // nothing throws out of it (src/ingest.ts: one try/catch per packet, not per line)
-  const handlePacket = (buf: Buffer, start: number, end: number): void => {
-    if (stopping) return;
-    try {
-      guard.begin();
-      for (let i = 0; i < packetBackends.length; i++) packetBackends[i]!.packet!(buf, start, end);
-      if (config.dumpMessages) ingestLog.info({ packet: buf.toString('utf8', start, end) }, 'message');
-      guard.ingest(buf, start, end);
-    } catch (err) {
-      guard.recover(err, buf, start, end);
-    }
+  const state: PacketPathState = {
+    stopped: false,
+    packetBackends: packetBackends.filter((b) => typeof b.packet === 'function'),
+    dumpMessages: config.dumpMessages,
   };
+  const handlePacket = createPacketHandler(new PacketGuard(wagg, sample, ingestLog), state, ingestLog);
 
   const listeners: Listener[] = [];
   const tcpStats = new TcpStats();
   try {
-    for (const server of config.servers) {
-      // native: one SO_REUSEPORT socket per worker (the kernel spreads senders over them by flow hash);
-      // dgram: node:cluster shares one socket among the workers. Port 0 ("any") must be one port for
-      // all workers, which only the shared socket gives.
-      if (server.server === 'udp') {
-        const reader = server.port === 0 ? 'dgram' : config.udpReader;
-        listeners.push(await startUdpListener(server, handlePacket, log, reader, true));
-      }
-      // a server module runs in each worker (node:cluster shares a net/http server's handle among them)
-      else if (server.server === 'module') listeners.push(await startModuleListener(server, handlePacket, log, config.configFile));
-      else listeners.push(await startTcpListener(server, handlePacket, () => wagg.badLine(BadLine.TooLong, EMPTY, 0, 0), log, tcpStats));
-    }
+    for (const server of config.servers) listeners.push(await openListener(server, handlePacket, config, wagg, tcpStats, log, true));
   } catch (err) {
     await Promise.allSettled(listeners.map((l) => l.close()));
     send({ t: 'failed', message: (err as Error).message });
@@ -248,20 +244,27 @@ export async function runWorker(): Promise<void> {
     if (memory !== null) logMemoryReport(ingestLog, memory);
     const buf = encoder.finish();
     const { open, refused, idleTimeouts } = tcpStats;
-    send({ t: 'partial', buf, final, tcp: { open, refused, idleTimeouts } });
+    const d = wagg.agg.takeDroppedKeys();
+    send({
+      t: 'partial', buf, final, tcp: { open, refused, idleTimeouts },
+      backends: packetBackends.map((b) => ({ name: b.name, groups: b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }] })),
+      dropped: d === null ? null : { dropped: d.dropped, forBytes: d.forBytes, topPrefixes: d.topPrefixes },
+    });
   };
 
+  let stopping = false;
   await new Promise<void>((resolve) => {
     process.on('message', (m: ToWorker) => {
       if (m.t === 'collect') partial(false);
       else if (m.t === 'config') {
-        config = m.config;
         sample.containerIdTag = m.config.dogstatsdContainerIdTag === true;
+        state.dumpMessages = m.config.dumpMessages;
         wagg.agg.reconfigure(workerAggregatorConfig(m.config));
         wagg.agg.setTimerBounds(prometheusTimerBounds(m.config));
       } else if (m.t === 'stop' && !stopping) {
+        stopping = true;
         void Promise.allSettled(listeners.map((l) => l.close())).then(async () => {
-          stopping = true;
+          state.stopped = true;
           partial(true);
           await Promise.allSettled(packetBackends.map((b) => b.stop(1000)));
           resolve();
@@ -277,5 +280,3 @@ export async function runWorker(): Promise<void> {
   });
   log.debug('worker stopped');
 }
-
-const EMPTY = Buffer.alloc(0);

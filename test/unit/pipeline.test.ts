@@ -13,7 +13,8 @@ import { registerBackend } from '../../src/backends/registry.js';
 import type { Backend, BackendContext } from '../../src/backends/types.js';
 import type { TallydConfig } from '../../src/config/types.js';
 import { Daemon } from '../../src/daemon.js';
-import type { Clock } from '../../src/flusher/timer.js';
+import type { LocalIngest } from '../../src/pipeline/ingest-local.js';
+import type { Clock } from '../../src/pipeline/timer.js';
 import { counter, testConfig } from './aggregator/helpers.js';
 
 /** Unix ms of the daemon's start (a whole second: flushes fall on start + k × flushInterval). */
@@ -91,7 +92,7 @@ const flushes = (backend?: string): Call[] => calls.filter((c) => c.op === 'flus
 
 function send(d: Daemon, text: string): void {
   const buf = Buffer.from(text);
-  (d as unknown as { handlePacket(b: Buffer, s: number, e: number): void }).handlePacket(buf, 0, buf.length);
+  (d.source as LocalIngest).handlePacket(buf, 0, buf.length);
 }
 
 describe('Daemon orchestration (fake clock, fake backends)', () => {

@@ -6,7 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { flushWith, logText, MAIN, originalStyleConfig, sleep, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
+import {
+  flushWith, logText, MAIN, originalStyleConfig, sleep, startDaemon, statsMap, sum, useGraphiteAndDaemon, waitFor, waitForAsync,
+} from './harness.js';
+import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -96,3 +99,88 @@ describe('cluster mode only', () => {
     expect(logText(r.stderr)).toMatch(/workers/);
   });
 });
+
+/** The pids of the workers, from their `listening on udp` lines. */
+function workerPids(stderr: string[]): number[] {
+  return [...new Set(stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid))];
+}
+
+describe('cluster mode behaves as one process (one pipeline)', () => {
+  it('warns when maxKeys is reached, naming the top prefixes', async () => {
+    env.daemon = await startDaemon(workersConfig(env.graphite.port, ', maxKeys: 20'));
+    const d = env.daemon;
+    const flood: string[] = [];
+    for (let i = 0; i < 60; i++) flood.push(`flood.a.k${i}:1|c`);
+    for (let i = 0; i < 20; i++) flood.push(`flood.b.k${i}:1|c`);
+    for (let i = 0; i < flood.length; i += 10) await d.send(flood.slice(i, i + 10).join('\n'));
+    const warn = await waitFor(() => d.stderr.find((l) => l.includes('maxKeys reached')), 10_000, 'the maxKeys warning');
+    const w = JSON.parse(warn) as { level: number; dropped: number; topPrefixes: Record<string, number> };
+    expect(w.level).toBe(40);
+    expect(w.dropped).toBeGreaterThan(0);
+    expect(Object.keys(w.topPrefixes)[0]).toBe('flood.a');
+    await waitFor(() => g().has('stats_counts.statsd.keys_dropped'), 10_000, 'keys_dropped flushed');
+    expect(sum(g().values('stats_counts.statsd.keys_dropped'))).toBeGreaterThan(0);
+  });
+
+  it('reports udp_receive_errors and key_table_bytes in each flush and in the admin stats', async () => {
+    env.daemon = await startDaemon(workersConfig(env.graphite.port));
+    await env.daemon.send('seen.c:1|c');
+    await waitFor(() => g().values('stats.gauges.statsd.udp_receive_errors').length >= 2, 10_000, 'udp_receive_errors in two flushes');
+    for (const v of g().values('stats.gauges.statsd.udp_receive_errors')) {
+      expect(Number.isInteger(v)).toBe(true);
+      expect(v).toBeGreaterThanOrEqual(0);
+    }
+    expect(g().values('stats.gauges.statsd.key_table_bytes').at(-1)).toBeGreaterThan(0);
+    const s = statsMap(await env.daemon.admin('stats'));
+    expect(s.get('messages.udp_receive_errors')).toMatch(/^\d+$/);
+    expect(s.get('messages.keys_dropped')).toBe('0');
+  });
+
+  it('the repeater counts what the workers sent on', async () => {
+    const target = dgram.createSocket('udp4');
+    let received = 0;
+    target.on('message', () => received++);
+    await new Promise<void>((r) => target.bind(0, '127.0.0.1', () => r()));
+    try {
+      env.daemon = await startDaemon(workersConfig(env.graphite.port, `, backends: ['./backends/graphite', './backends/repeater']
+, repeater: [{ host: '127.0.0.1', port: ${target.address().port} }]`));
+      for (let i = 0; i < 40; i++) await env.daemon.send(`rep.c:1|c`);
+      await waitFor(() => received === 40, 10_000, 'the 40 packets repeated');
+      // the workers report their repeaters' counts with each partial: at most one flush later
+      const d = env.daemon;
+      const s = await waitForAsync(async () => {
+        const m = statsMap(await d.admin('stats'));
+        return m.get('repeater.packets_sent') === '40' ? m : undefined;
+      }, 10_000, 'repeater.packets_sent: 40');
+      expect(s.get('repeater.send_errors')).toBe('0');
+    } finally {
+      target.close();
+    }
+  });
+
+  it('flush duration is CPU time, not the wait for a late worker\'s partial', async () => {
+    env.daemon = await startDaemon(workersConfig(env.graphite.port, `, backends: ['./backends/graphite', './backends/prometheus']
+, prometheus: { port: 0 }`));
+    const d = env.daemon;
+    const prom = await prometheusPort(d);
+    const pids = workerPids(d.stderr);
+    expect(pids).toHaveLength(2);
+    // one worker cannot answer: each flush waits min(2 s, flushInterval / 2) = 500 ms for its partial
+    process.kill(pids[0]!, 'SIGSTOP');
+    try {
+      const stoppedAt = Math.floor(Date.now() / 1000);
+      await d.send('late.c:1|c');
+      await waitFor(() => d.stderr.find((l) => l.includes('a worker partial is late')), 10_000, 'a flush that waited for the stopped worker');
+      await waitFor(() => [...g().byTimestamp().keys()].some((ts) => ts > stoppedAt + 1), 10_000, 'a flush after the wait');
+      const s = parseSamples((await httpGet(prom, '/metrics')).body);
+      expect(Number(s.get('tallyd_flushes_total'))).toBeGreaterThan(0);
+      expect(Number(s.get('tallyd_flush_duration_seconds'))).toBeLessThan(0.25);
+    } finally {
+      process.kill(pids[0]!, 'SIGCONT');
+    }
+  });
+});
+
+function g(): typeof env.graphite {
+  return env.graphite;
+}

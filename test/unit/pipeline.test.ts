@@ -1,16 +1,20 @@
 /**
- * The single-process orchestration (src/daemon.ts) with an injected Clock and fake timers, and fake
- * backends registered under test names that record every call: flush order and timestamps, stop
+ * The pipeline's orchestration (src/pipeline/pipeline.ts) with an injected Clock and fake timers, and
+ * fake backends registered under test names that record every call: flush order and timestamps, stop
  * (the partial interval flushed, then deliveries drained, then backends stopped), and reload
- * reconciliation (a new flushInterval re-arms the timer; a backend whose constructor throws refuses
- * the reload and keeps the old backend). No listeners (servers: []), no sleeps: time moves only when
- * the test moves it. The admin interface binds 127.0.0.1:0.
+ * reconciliation (a new flushInterval re-arms the timer; which backends are kept, rebuilt or retired
+ * by their capabilities; a backend whose constructor throws refuses the reload and keeps the old
+ * backend). The input is the local one (no listeners: servers: []) or a fake IngestSource standing for
+ * the workers (a collect step that merges into the aggregator). No sleeps: time moves only when the
+ * test moves it. The admin interface binds 127.0.0.1:0.
  */
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Snapshot } from '../../src/aggregator/snapshot.js';
 import { registerBackend } from '../../src/backends/registry.js';
 import type { Backend, BackendContext } from '../../src/backends/types.js';
+import { makeKey } from '../../src/aggregator/merge.js';
+import type { Collected, IngestHost, IngestSource, TcpCounts } from '../../src/pipeline/source.js';
 import type { TallydConfig } from '../../src/config/types.js';
 import { Daemon } from '../../src/daemon.js';
 import type { LocalIngest } from '../../src/pipeline/ingest-local.js';
@@ -31,7 +35,7 @@ class FakeClock implements Clock {
 interface Call {
   backend: string;
   instance: number;
-  op: 'start' | 'flush' | 'flushed' | 'stop';
+  op: 'start' | 'flush' | 'flushed' | 'stop' | 'reconfigure';
   snapshot?: Snapshot;
   deadlineMs?: number;
 }
@@ -65,6 +69,16 @@ registerBackend('test-b', () => new RecordingBackend('test-b'));
 registerBackend('test-throws', () => {
   throw new Error('test-throws: cannot build (as a mapping file unreadable at reload)');
 });
+/** Drains after replacement (as Graphite): a replaced instance is retired, not stopped first. */
+registerBackend('test-drains', () => new RecordingBackend('test-drains'), undefined, { drainsAfterReplace: true });
+/** Takes a new config in place (as Prometheus): kept across reloads. */
+class InPlaceBackend extends RecordingBackend {
+  async reconfigure(ctx: BackendContext): Promise<boolean> {
+    calls.push({ backend: this.name, instance: this.instance, op: 'reconfigure', deadlineMs: ctx.config.flushInterval });
+    return true;
+  }
+}
+registerBackend('test-inplace', () => new InPlaceBackend('test-inplace'));
 
 const silent = pino({ level: 'silent' });
 
@@ -89,6 +103,63 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 }
 
 const flushes = (backend?: string): Call[] => calls.filter((c) => c.op === 'flush' && (backend === undefined || c.backend.startsWith(backend)));
+
+/** Waits `ms` of real time giving the event loop turns (setTimeout is faked). */
+async function realWait(ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * A fake of the workers' input: each collect is held until the test answers it with counter values,
+ * which it merges into the pipeline's aggregator as the workers' partials are merged.
+ */
+class FakeWorkers implements IngestSource {
+  readonly collect: (final: boolean) => Promise<Collected>;
+  /** Collect requests not answered yet, oldest first. */
+  readonly asked: Array<{ final: boolean; answer(counters: Record<string, number>): void }> = [];
+  host: IngestHost | null = null;
+  closed = false;
+  constructor() {
+    this.collect = (final) =>
+      new Promise<Collected>((resolve) => {
+        this.asked.push({
+          final,
+          answer: (counters) => {
+            for (const [name, v] of Object.entries(counters)) this.host!.aggregator.mergeCounter(makeKey(name, []), v);
+            resolve({ mergeCpuMs: 0, dropped: [{ dropped: 3, forBytes: 0, topPrefixes: [['far.away', 3]] }] });
+          },
+        });
+      });
+  }
+  async start(): Promise<void> {}
+  placeBackend(): Backend | null {
+    return null;
+  }
+  setBackends(): void {}
+  async reconfigure(): Promise<string[]> {
+    return [];
+  }
+  async closeInput(): Promise<void> {}
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  listenerDescriptions(): string[] {
+    return [];
+  }
+  udpPorts(): number[] {
+    return [];
+  }
+  tcpPorts(): number[] {
+    return [];
+  }
+  tcpCounts(): TcpCounts {
+    return { open: 0, refused: 0, idleTimeouts: 0 };
+  }
+  upFields(): Record<string, unknown> {
+    return { workers: 2 };
+  }
+}
 
 function send(d: Daemon, text: string): void {
   const buf = Buffer.from(text);
@@ -235,5 +306,91 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
     expect(flushes().map((c) => c.backend)).toEqual(['test-a:1000', 'test-b']);
     expect(counter(flushes()[0]!.snapshot!, 'k')).toBe(1);
     expect(flushes()[0]!.snapshot!.intervalMs).toBe(1000);
+  });
+  it('reload: an in-place backend is kept, a draining one retired (not stopped first), the others rebuilt', async () => {
+    daemon = new Daemon(config({ backends: ['test-inplace', 'test-drains', 'test-b'] }), silent, { clock });
+    await daemon.start();
+    const before = new Map(calls.filter((c) => c.op === 'start').map((c) => [c.backend, c.instance]));
+    holdDelivery = []; // the draining backend's queue is not empty yet
+    send(daemon, 'q:1|c');
+    await advance(1000);
+    await until(() => flushes().length === 3, 'a flush still being delivered');
+
+    calls.length = 0;
+    const changed = await daemon.applyConfig(config({ backends: ['test-inplace', 'test-drains', 'test-b'], flushInterval: 2000 }));
+    expect(changed).toEqual(expect.arrayContaining(['flushInterval', 'backends']));
+    // kept in place: reconfigured, neither stopped nor started again
+    expect(calls.filter((c) => c.backend === 'test-inplace').map((c) => c.op)).toEqual(['reconfigure']);
+    // rebuilt: the old instance stopped (with a short deadline) before the new one started
+    const b = calls.filter((c) => c.backend === 'test-b').map((c) => `${c.instance === before.get('test-b') ? 'old' : 'new'} ${c.op}`);
+    expect(b).toEqual(['old stop', 'new start']);
+    // drains after replacement: the new one started, the old one told to stop with no deadline but its queue
+    const drains = calls.filter((c) => c.backend === 'test-drains');
+    expect(drains.map((c) => `${c.instance === before.get('test-drains') ? 'old' : 'new'} ${c.op}`)).toEqual(['new start', 'old stop']);
+    expect(drains[1]!.deadlineMs).toBeGreaterThan(24 * 3600 * 1000);
+
+    // the next flush goes to the kept and the new instances only
+    const release = holdDelivery;
+    holdDelivery = null;
+    for (const r of release) r();
+    calls.length = 0;
+    send(daemon, 'q:2|c');
+    await advance(3000); // the next 2000 ms boundary: T0 + 4000
+    await until(() => flushes().length === 3, 'the flush after the reload');
+    expect(flushes().map((c) => `${c.backend} ${c.instance === before.get(c.backend) ? 'old' : 'new'}`)).toEqual(['test-inplace old', 'test-drains new', 'test-b new']);
+  });
+
+  it('reload: a change no backend reads (maxKeys) rebuilds no backend', async () => {
+    daemon = new Daemon(config(), silent, { clock });
+    await daemon.start();
+    calls.length = 0;
+    const changed = await daemon.applyConfig(config({ maxKeys: 1234 }));
+    expect(changed).not.toContain('backends');
+    expect(calls).toEqual([]);
+    expect(daemon.currentConfig.maxKeys).toBe(1234);
+  });
+
+  it('with a collecting input (workers): the flush merges first, stamps the tick, keeps ticks in order and counts no waiting in its duration', async () => {
+    const workers = new FakeWorkers();
+    daemon = new Daemon(config(), silent, {
+      clock,
+      source: (host) => {
+        workers.host = host;
+        return workers;
+      },
+    });
+    await daemon.start();
+    await advance(1000);
+    await until(() => workers.asked.length === 1, 'the first collect');
+    // the second tick comes while the first collect is unanswered: its collect waits for the first
+    await advance(1000);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(workers.asked).toHaveLength(1);
+    expect(flushes()).toHaveLength(0);
+
+    await realWait(60); // the workers are slow: this wait is not the flush's CPU time
+    workers.asked[0]!.answer({ w: 4 });
+    await until(() => workers.asked.length === 2, 'the second collect, after the first');
+    workers.asked[1]!.answer({ w: 1 });
+    await until(() => flushes().length === 4, 'both flushes reach both backends');
+    const [first, second] = flushes('test-b').map((c) => c.snapshot!);
+    expect(first!.timestamp).toBe(T0 / 1000 + 1);
+    expect(counter(first!, 'w')).toBe(4);
+    expect(second!.timestamp).toBe(T0 / 1000 + 2);
+    expect(counter(second!, 'w')).toBe(1);
+    expect(daemon.selfStats().flushes).toBe(2);
+    expect(daemon.selfStats().lastFlushDurationMs).toBeLessThan(50);
+
+    // stop: a final collect, its flush, then the input closed
+    const d = daemon;
+    daemon = null;
+    const stopping = d.stop(1000);
+    await until(() => workers.asked.length === 3, 'the final collect');
+    expect(workers.asked[2]!.final).toBe(true);
+    expect(workers.closed).toBe(false);
+    workers.asked[2]!.answer({ w: 9 });
+    await stopping;
+    expect(counter(flushes('test-b')[2]!.snapshot!, 'w')).toBe(9);
+    expect(workers.closed).toBe(true);
   });
 });

@@ -91,6 +91,8 @@ export interface CapturedInterval {
   readonly liveSets: number;
   /** ms the capture spent gathering (counted in processingTimeMs). */
   readonly captureMs: number;
+  /** Stats of the metric types beyond the core four, by store name (see Snapshot.others); absent when none are registered. */
+  readonly others?: ReadonlyMap<string, readonly unknown[]>;
 }
 
 /** Scratch shared with the aggregator (each timer is summarised in one synchronous step). */
@@ -236,7 +238,7 @@ export class FlushJob {
     this.slices++;
     if (ms > this.longestSliceMs) this.longestSliceMs = ms;
     if (this.phase !== PHASE_DONE) return false;
-    this.result = {
+    const snap: Snapshot = {
       timestamp: c.timestamp,
       intervalMs: c.intervalMs,
       counters: new CounterColumns(c.counterKeys, c.counterCounts, c.intervalMs),
@@ -251,6 +253,8 @@ export class FlushJob {
         liveSets: c.liveSets,
       },
     };
+    // metric types beyond the core four (their stores computed their stats at the capture)
+    this.result = c.others === undefined ? snap : { ...snap, others: c.others };
     return true;
   }
 

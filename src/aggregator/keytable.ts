@@ -10,7 +10,7 @@
  * Entries are stored densely (entry arrays + a byte arena); a bucket is two int32s side by side, the
  * entry index + 1 (0 = empty) and the entry's hash, so a probe reads one cache line and rarely touches
  * entry memory for non-matching buckets (the hash is kept in the bucket only: a rehash reads it there,
- * which saves 4 bytes per entry). An entry's type and key length share one int32 (`keyLen * 8 + type`). An entry
+ * which saves 4 bytes per entry). An entry's type and key length share one int32 (`keyLen * 16 + type`). An entry
  * remembers the generation of its slot: when the owner deletes the slot and reuses it, the entry no
  * longer matches (the caller treats it as a miss and overwrites it with {@link KeyTable.update}).
  * {@link KeyTable.rebuild} drops entries the caller says are stale and compacts the arena, so memory
@@ -25,13 +25,18 @@ import { FNV_PRIME, hashKeyBytes } from '../parser/scanner.js';
 
 const MIN_BUCKETS = 1024;
 const MIN_ARENA = 16 * 1024;
-/** Entry types are 0-7 (the aggregator's MetricType, + 4 for canonical-id entries): 3 bits of eMeta. */
-const TYPE_BITS = 3;
+/**
+ * Entry types are 0-15: 4 bits of eMeta. The key index (keyindex.ts) uses 0-7 for raw entries (the
+ * type byte of a metric store) and 8-15 for canonical-id entries ({@link ENTRY_TYPES} / 2 + type).
+ */
+const TYPE_BITS = 4;
+/** Entry types the table tells apart. */
+export const ENTRY_TYPES = 1 << TYPE_BITS;
 const TYPE_MASK = (1 << TYPE_BITS) - 1;
-/** The arena's largest size: offsets (and `keyLen * 8 + type`) are int32. */
+/** The arena's largest size: offsets (and `keyLen * 16 + type`) are int32. */
 export const MAX_ARENA_BYTES = 2 ** 31 - 1;
-/** Longest key + tag bytes of one entry (`keyLen * 8 + type` must stay an int32). */
-const MAX_ENTRY_BYTES = 2 ** 27;
+/** Longest key + tag bytes of one entry (`keyLen * 16 + type` must stay an int32). */
+const MAX_ENTRY_BYTES = 2 ** 26;
 /**
  * What an entry costs besides its bytes in the arena, for {@link KeyTable.usedBytes}: 21 bytes of
  * entry arrays and 16 of buckets (two int32s, at a load factor of 0.5), times the slack of the doubling.
@@ -44,7 +49,7 @@ export class KeyTable {
   private mask: number;
 
   // Entries, indexed densely 0..count-1.
-  /** `keyLen * 8 + type`: one compare for both. */
+  /** `keyLen * 16 + type`: one compare for both. */
   private eMeta: Int32Array;
   private eOff: Int32Array;
   private eTagLen: Int32Array;

@@ -47,6 +47,8 @@ export interface PartialVisitor {
   /** isSet: the value after this interval's last set (and the deltas that followed it); else a delta sum. */
   gauge(key: MetricKey, value: number, isSet: boolean): void;
   set(key: MetricKey, members: Iterable<string>): void;
+  /** A key of a metric type beyond the core four: what its store's exportTo gives (its store's merge reads it). */
+  other?(type: number, key: MetricKey, data: Float64Array): void;
 }
 
 /**
@@ -193,6 +195,10 @@ export class AggregatorMerger implements PartialVisitor {
 
   set(key: MetricKey, members: Iterable<string>): void {
     this.agg.mergeSet(key, members);
+  }
+
+  other(type: number, key: MetricKey, data: Float64Array): void {
+    this.agg.mergeOther(type, key, data);
   }
 
   /** Apply the gauge deltas held back (after every source's sets), in arrival order. */

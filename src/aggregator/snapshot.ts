@@ -174,4 +174,9 @@ export interface Snapshot {
   readonly gauges: readonly GaugeStat[];
   readonly sets: readonly SetStat[];
   readonly internal: InternalStats;
+  /**
+   * Metric types beyond the core four (a store registered in stores/index.ts): the store's name → its
+   * stats for the interval, of the type its module exports. Absent when no such store is registered.
+   */
+  readonly others?: ReadonlyMap<string, readonly unknown[]>;
 }

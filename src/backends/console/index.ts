@@ -10,7 +10,7 @@
 import fastJson from 'fast-json-stringify';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
-import { timerDataObject, timerFieldFilter, type TimerFieldFilter } from '../graphite/format.js';
+import { timerDataObject, timerFieldFilter, type TimerFieldFilter } from '../timer-fields.js';
 
 const numberMap = { type: 'object', additionalProperties: { type: 'number' } } as const;
 

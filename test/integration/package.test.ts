@@ -27,7 +27,7 @@ describe('npm pack', () => {
 
   it('installs from the tarball into a clean directory and runs as npx tallyd', async () => {
     const work = mkdtempSync(join(tmpdir(), 'tallyd-pack-'));
-    // dist/ is current: npm test builds it before vitest runs
+    // dist/ is current: test/global-setup.ts rebuilds it before any test when src/ is newer
     const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
       cwd: ROOT,
       encoding: 'utf8',

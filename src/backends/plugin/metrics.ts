@@ -8,7 +8,7 @@
 import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
-import { timerMetricFilterName } from '../graphite/format.js';
+import { timerMetricFilterName } from '../timer-fields.js';
 
 /** The original's lib/set.js: members as the keys of `store`. */
 export class OriginalSet {

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createConsoleBackend, consoleObject, formatConsole } from '../../../src/backends/console/index.js';
-import { timerFieldFilter } from '../../../src/backends/graphite/format.js';
+import { timerFieldFilter } from '../../../src/backends/timer-fields.js';
 import { config, context, counter, key, referenceSnapshot, snapshot, timer, TS } from './fixtures.js';
 
 function capture(): { out: PassThrough; text: () => string } {

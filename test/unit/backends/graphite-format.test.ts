@@ -3,9 +3,9 @@ import {
   formatGraphite,
   graphiteFormatOptions,
   namespaceConfigFrom,
-  timerMetricFilterName,
   type GraphiteExtra,
 } from '../../../src/backends/graphite/format.js';
+import { timerMetricFilterName } from '../../../src/backends/timer-fields.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { config, counter, graphiteConfig, key, referenceSnapshot, snapshot, timer, TS } from './fixtures.js';
 

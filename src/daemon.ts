@@ -7,7 +7,7 @@ import { Aggregator, MSG_CLOCK_MS } from './aggregator/index.js';
 import type { Snapshot } from './aggregator/snapshot.js';
 import { AdminStats, startAdminServer, type AdminContext } from './admin/server.js';
 import type { Backend, SelfStats } from './backends/types.js';
-import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from './config/defaults.js';
+import { backendsNeedRebuild } from './config/schema.js';
 import type { TallydConfig } from './config/types.js';
 import { ListenError, TallydError } from './errors.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
@@ -149,7 +149,7 @@ export class Daemon {
     for (const b of this.backends) await b.start();
     this.packetBackends = this.backends.filter((b) => typeof b.packet === 'function');
 
-    checkFdBudget(this.config.servers, this.config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS, componentLogger(this.rootLog, 'listener'));
+    checkFdBudget(this.config.servers, this.config.mgmtMaxConnections, componentLogger(this.rootLog, 'listener'));
     await this.startListeners(this.config);
     this.admin = await this.startAdmin(this.config);
     this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
@@ -290,7 +290,7 @@ export class Daemon {
     const prev = this.config;
     // the new backends are built before anything changes: a constructor that throws (a mapping file
     // unreadable since it was validated) rejects the reload with the old config still wholly in force
-    const fresh = backendView(prev) !== backendView(next) ? createBackends(this.host, next) : null;
+    const fresh = backendsNeedRebuild(prev, next) ? createBackends(this.host, next) : null;
     this.config = next;
     this.sample.containerIdTag = next.dogstatsdContainerIdTag === true;
     const changed = applyCommonConfig(this.host, prev, next, this.timer);
@@ -405,8 +405,8 @@ export class Daemon {
       { address: config.mgmtAddress, port: config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
       {
-        maxConnections: config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS,
-        idleTimeoutMs: config.mgmtIdleTimeout ?? DEFAULT_MGMT_IDLE_TIMEOUT_MS,
+        maxConnections: config.mgmtMaxConnections,
+        idleTimeoutMs: config.mgmtIdleTimeout,
       },
       this.adminStats,
     );
@@ -459,29 +459,3 @@ const EMPTY = Buffer.alloc(0);
 
 /** How long a retired Graphite backend may keep replaying its queue after a reload (~24 days: until empty). */
 const RETIRE_DRAIN_MS = 2 ** 31 - 1;
-
-/** Top-level config fields no backend reads: a change in them alone does not rebuild backends. */
-const NOT_FOR_BACKENDS = new Set([
-  'servers', 'udpReader', 'mgmtAddress', 'mgmtPort', 'automaticConfigReload', 'logLevel', 'configFile', 'dumpMessages', 'keyFlush',
-  'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
-  'mgmtMaxConnections', 'mgmtIdleTimeout',
-  'statusPage',
-]);
-/** The same, as spelled in the raw file. */
-const RAW_NOT_FOR_BACKENDS = new Set([
-  'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'automaticConfigReload', 'logLevel', 'log',
-  'dumpMessages', 'keyFlush', 'maxKeys', 'idleKeyTtl', 'stopDrainMs', 'healthStatus', 'debug', 'udpRecvBuffer', 'udpReader',
-  'tcpMaxLineLength', 'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
-  'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
-  'statusPage',
-]);
-
-/** What backends may read of a config, as one comparable string. */
-function backendView(c: TallydConfig): string {
-  const view: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c)) if (!NOT_FOR_BACKENDS.has(k) && k !== 'raw') view[k] = v;
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c.raw)) if (!RAW_NOT_FOR_BACKENDS.has(k)) raw[k] = v;
-  view['raw'] = raw;
-  return JSON.stringify(view, (_k, v: unknown) => (v === Infinity ? 'inf' : v));
-}

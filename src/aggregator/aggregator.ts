@@ -10,10 +10,6 @@
  * are the canonical id itself (an untagged, clean key: the common case) serves as the id's entry;
  * any other key gets an entry of type `type + CANON` holding its id's bytes (see registerId).
  */
-import {
-  DEFAULT_IDLE_KEY_TTL, DEFAULT_KEY_TABLE_BYTES, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_KEYS, DEFAULT_SET_MAX_MEMBERS,
-  DEFAULT_TIMER_HISTOGRAM, DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
-} from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { canonicalKey, isNamelessKey } from '../parser/canonical.js';
 import { hashKeyBytes } from '../parser/scanner.js';
@@ -212,8 +208,8 @@ export class Aggregator implements SampleSink {
     this.histograms = compileHistograms(c.histogram);
     this.histogramsSource = c.histogram;
     this.reservoirSize = Math.max(1, Math.floor(c.reservoirSize));
-    this.expOn = c.timerHistogram ?? DEFAULT_TIMER_HISTOGRAM;
-    this.expMaxBuckets = c.timerHistogramMaxBuckets ?? DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS;
+    this.expOn = c.timerHistogram;
+    this.expMaxBuckets = c.timerHistogramMaxBuckets;
     this.sanitize = c.keyNameSanitize;
     this.deleteCounters = c.deleteCounters;
     this.deleteTimers = c.deleteTimers;
@@ -222,16 +218,16 @@ export class Aggregator implements SampleSink {
     this.gaugesMaxTTL = Math.max(1, Math.floor(c.gaugesMaxTTL));
     this.pending = null;
 
-    this.maxKeys = c.maxKeys ?? DEFAULT_MAX_KEYS;
-    this.idleKeyTtl = c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL;
+    this.maxKeys = c.maxKeys;
+    this.idleKeyTtl = c.idleKeyTtl;
     this.idleFlushes = [[], [], [], []];
     this.droppedKeys = 0;
     this.droppedTotal = 0;
     this.droppedForBytes = 0;
     this.droppedPrefixes = new Map();
-    this.maxKeyLength = c.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH;
-    this.keyTableBytes = c.keyTableBytes ?? DEFAULT_KEY_TABLE_BYTES;
-    this.setMaxMembers = c.setMaxMembers ?? DEFAULT_SET_MAX_MEMBERS;
+    this.maxKeyLength = c.maxKeyLength;
+    this.keyTableBytes = c.keyTableBytes;
+    this.setMaxMembers = c.setMaxMembers;
     this.aliasEntries = 0;
     this.spellingsUncached = 0;
     this.spellingsReclaimed = 0;
@@ -1211,12 +1207,12 @@ export class Aggregator implements SampleSink {
     this.gaugesMaxTTL = Math.max(1, Math.floor(c.gaugesMaxTTL));
     if (this.deleteGauges && !c.deleteGauges) this.gauges.ttl.fill(0); // the original drops gaugesTTL
     this.deleteGauges = c.deleteGauges;
-    this.maxKeys = c.maxKeys ?? DEFAULT_MAX_KEYS;
-    this.maxKeyLength = c.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH;
-    this.keyTableBytes = c.keyTableBytes ?? DEFAULT_KEY_TABLE_BYTES;
-    this.setMaxMembers = c.setMaxMembers ?? DEFAULT_SET_MAX_MEMBERS;
-    if ((c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL) > 0 && this.idleKeyTtl === 0) for (const a of this.idleFlushes) a.length = 0;
-    this.idleKeyTtl = c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL;
+    this.maxKeys = c.maxKeys;
+    this.maxKeyLength = c.maxKeyLength;
+    this.keyTableBytes = c.keyTableBytes;
+    this.setMaxMembers = c.setMaxMembers;
+    if (c.idleKeyTtl > 0 && this.idleKeyTtl === 0) for (const a of this.idleFlushes) a.length = 0;
+    this.idleKeyTtl = c.idleKeyTtl;
   }
 
   /** Settings that would change this interval's already-counted data: applied once it is cleared. */
@@ -1230,8 +1226,8 @@ export class Aggregator implements SampleSink {
       }
     }
     this.reservoirSize = size;
-    this.expOn = c.timerHistogram ?? DEFAULT_TIMER_HISTOGRAM;
-    const maxBuckets = c.timerHistogramMaxBuckets ?? DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS;
+    this.expOn = c.timerHistogram;
+    const maxBuckets = c.timerHistogramMaxBuckets;
     if (maxBuckets !== this.expMaxBuckets) {
       this.expMaxBuckets = maxBuckets;
       this.expPool.length = 0;

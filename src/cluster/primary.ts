@@ -16,7 +16,6 @@ import { Aggregator } from '../aggregator/aggregator.js';
 import { mergePartials, SourceTotals, type PartialVisitor } from '../aggregator/merge.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
 import { startAdminServer } from '../admin/server.js';
-import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
 import { WorkerError } from '../errors.js';
@@ -191,8 +190,8 @@ export class ClusterPrimary {
       { address: this.config.mgmtAddress, port: this.config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
       {
-        maxConnections: this.config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS,
-        idleTimeoutMs: this.config.mgmtIdleTimeout ?? DEFAULT_MGMT_IDLE_TIMEOUT_MS,
+        maxConnections: this.config.mgmtMaxConnections,
+        idleTimeoutMs: this.config.mgmtIdleTimeout,
       },
     );
     this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));

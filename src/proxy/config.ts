@@ -12,6 +12,8 @@ import {
   DEFAULT_MGMT_ADDRESS,
   DEFAULT_MGMT_PORT,
   DEFAULT_PORT,
+  DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  DEFAULT_TCP_MAX_CONNECTIONS,
   DEFAULT_TCP_MAX_LINE_LENGTH,
   DEFAULT_UDP_RECV_BUFFER_BYTES,
   PINO_LEVELS,
@@ -181,6 +183,8 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
     addressIpv6: ipv6,
     recvBufferBytes: p.int('udpRecvBuffer', raw.udpRecvBuffer, DEFAULT_UDP_RECV_BUFFER_BYTES, 1, 2 ** 31 - 1, 'a positive integer (bytes)'),
     maxLineLength: p.int('tcpMaxLineLength', raw.tcpMaxLineLength, DEFAULT_TCP_MAX_LINE_LENGTH, 1, 2 ** 30, 'a positive integer (bytes)'),
+    maxConnections: DEFAULT_TCP_MAX_CONNECTIONS,
+    idleTimeoutMs: DEFAULT_TCP_IDLE_TIMEOUT_MS,
   };
 
   let forkCount: number | 'auto' = 0;

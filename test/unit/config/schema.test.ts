@@ -107,7 +107,9 @@ describe('backendsNeedRebuild: what a reload rebuilds follows the schema', () =>
 
   it('an identical config rebuilds nothing; a typed field changed without its raw key (a test config) still counts', () => {
     expect(backendsNeedRebuild(prev, load(base))).toBe(false);
-    expect(backendsNeedRebuild(prev, { ...prev, backends: ['graphite'] })).toBe(true);
-    expect(backendsNeedRebuild(prev, { ...prev, maxKeys: 5 })).toBe(false);
+    const fewerBackends: TallydConfig = { ...prev, backends: ['graphite'] };
+    const fewerKeys: TallydConfig = { ...prev, maxKeys: 5 };
+    expect(backendsNeedRebuild(prev, fewerBackends)).toBe(true);
+    expect(backendsNeedRebuild(prev, fewerKeys)).toBe(false);
   });
 });

@@ -130,7 +130,7 @@ export const KEY_FLUSH_SECTION: SectionSchema = {
 };
 
 export const SYSLOG_SECTION: SectionSchema = {
-  prefix: 'log.syslog.', title: '`log.syslog`', anchor: 'log',
+  prefix: 'log.syslog.', title: '`log.syslog`', anchor: 'logsyslog',
   keys: [
     { key: 'protocol', check: { kind: 'custom' }, type: '`udp` \\| `tcp`', defaultDoc: '`udp`', reload: 'restart', doc: 'transport' },
     { key: 'host', check: { kind: 'custom' }, type: 'string', defaultDoc: '`127.0.0.1`', reload: 'restart', doc: 'syslog host' },

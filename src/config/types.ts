@@ -13,17 +13,17 @@ export interface ServerConfig {
    * a server module of the original's server interface (src/listeners/module.ts).
    */
   readonly server: 'udp' | 'tcp' | 'module';
-  /** module only: the module as written (`./my-server.js`, an npm name, an absolute path). */
-  readonly module?: string;
-  /** module only: what start(config, callback) gets: the entry as written (the whole file for the top-level form). */
-  readonly moduleConfig?: Readonly<Record<string, unknown>>;
+  /** module only (else undefined): the module as written (`./my-server.js`, an npm name, an absolute path). */
+  readonly module: string | undefined;
+  /** module only (else undefined): what start(config, callback) gets: the entry as written (the whole file for the top-level form). */
+  readonly moduleConfig: Readonly<Record<string, unknown>> | undefined;
   readonly address: string;
   readonly port: number;
   readonly addressIpv6: boolean;
-  /** tcp only: listen on this Unix stream socket path instead of address:port. */
-  readonly socket?: string;
-  /** tcp only: chmod for the Unix socket (octal number, e.g. 0o660). */
-  readonly socketMod?: number;
+  /** tcp only: listen on this Unix stream socket path instead of address:port (undefined: address:port). */
+  readonly socket: string | undefined;
+  /** tcp only: chmod for the Unix socket (octal number, e.g. 0o660); undefined: the umask's. */
+  readonly socketMod: number | undefined;
   /** udp only: requested SO_RCVBUF in bytes (the kernel may grant less; logged at start). */
   readonly recvBufferBytes: number;
   /** tcp only: longest accepted line in bytes; longer lines are counted bad and skipped. */
@@ -70,7 +70,7 @@ export interface LogConfig {
   /** The syslog APP-NAME (the original's log.application, default 'statsd'). */
   readonly application: string;
   /** tallyd: where the syslog messages go (RFC 5424 over UDP or TCP, or a Unix stream socket). */
-  readonly syslog: { readonly protocol: 'udp' | 'tcp'; readonly host: string; readonly port: number; readonly socket?: string };
+  readonly syslog: { readonly protocol: 'udp' | 'tcp'; readonly host: string; readonly port: number; readonly socket: string | undefined };
 }
 
 export interface RepeaterTarget {

@@ -261,7 +261,10 @@ function readServers(
     const top = isUnset(raw.server) ? 'udp' : typeof raw.server === 'string' ? normaliseServerName(raw.server) : undefined;
     const topModule = top === undefined ? readServerModule(r, 'server', raw.server, file) : undefined;
     return [{
-      ...(topModule === undefined ? {} : { module: topModule, moduleConfig: raw }),
+      module: topModule,
+      moduleConfig: topModule === undefined ? undefined : raw,
+      socket: undefined,
+      socketMod: undefined,
       server: top ?? 'module',
       address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
       port: r.port('port', raw.port, DEFAULT_PORT, true),
@@ -297,11 +300,14 @@ function readServers(
     if (kind !== 'module') r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
     const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
     const server: {
-      server: 'udp' | 'tcp' | 'module'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
+      server: 'udp' | 'tcp' | 'module'; address: string; port: number; addressIpv6: boolean; socket: string | undefined; socketMod: number | undefined;
       recvBufferBytes: number; maxLineLength: number; maxConnections: number; idleTimeoutMs: number;
-      module?: string; moduleConfig?: Record<string, unknown>;
+      module: string | undefined; moduleConfig: Record<string, unknown> | undefined;
     } = {
-      ...(module === undefined ? {} : { module, moduleConfig: entry }),
+      module,
+      moduleConfig: module === undefined ? undefined : entry,
+      socket: undefined,
+      socketMod: undefined,
       server: kind,
       address: r.str(`${at}.address`, entry.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
       port: r.port(`${at}.port`, entry.port, DEFAULT_PORT, true),
@@ -501,7 +507,7 @@ function readLogConfig(r: Reader, raw: Record<string, unknown>): LogConfig {
       protocol: r.oneOf('log.syslog.protocol', sys.protocol, 'udp', ['udp', 'tcp'] as const),
       host: r.str('log.syslog.host', sys.host, DEFAULT_SYSLOG_HOST, { nonEmpty: true }),
       port: r.port('log.syslog.port', sys.port, DEFAULT_SYSLOG_PORT, false),
-      ...(socket === undefined ? {} : { socket }),
+      socket,
     },
   };
 }

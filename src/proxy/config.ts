@@ -178,6 +178,10 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
   const listenAddress = p.str(unset(raw.address) ? 'host' : 'address', raw.address ?? raw.host, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS);
   const server: ServerConfig = {
     server: kind,
+    module: undefined,
+    moduleConfig: undefined,
+    socket: undefined,
+    socketMod: undefined,
     address: listenAddress,
     port: p.port('port', raw.port, DEFAULT_PORT, 0),
     addressIpv6: ipv6,

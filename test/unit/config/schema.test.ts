@@ -13,7 +13,7 @@ const load = (raw: Record<string, unknown>): TallydConfig => buildConfig(raw, {}
 
 /** Fields whose unset value means "none" (no Graphite host, no token, every timer metric...), not a missing default. */
 const UNSET_MEANS_NONE = new Set([
-  'graphite.host', 'keyFlush.log', 'statusPage.token', 'prometheus.mappingFile', 'calculatedTimerMetrics', 'configFile',
+  'graphite.host', 'keyFlush.log', 'statusPage.token', 'prometheus.mappingFile', 'calculatedTimerMetrics', 'configFile', 'log.syslog.socket',
 ]);
 
 function undefinedPaths(value: unknown, path: string, out: string[]): string[] {

@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import { CounterColumns, type CounterStat, type GaugeStat, type Snapshot, type TimerStat } from '../src/aggregator/snapshot.js';
-import { createPrometheusBackend } from '../src/backends/prometheus/index.js';
+import { createPrometheusBackend, prometheusSection } from '../src/backends/prometheus/index.js';
 import { renderExposition } from '../src/backends/prometheus/exposition.js';
 import { DEFAULT_QUANTILES, DEFAULT_BUCKETS, SeriesStore } from '../src/backends/prometheus/series.js';
 import type { BackendContext } from '../src/backends/types.js';
@@ -159,7 +159,7 @@ async function benchRender(): Promise<void> {
 
 function ctxFor(prometheus: Record<string, unknown>): BackendContext {
   return {
-    config: { prefixStats: 'statsd', raw: { prometheus } } as unknown as TallydConfig,
+    config: { prefixStats: 'statsd', prometheus: prometheusSection(prometheus), raw: { prometheus } } as unknown as TallydConfig,
     log: pino({ level: 'silent' }),
     startupTime: 0,
     health: () => 'up',

@@ -13,7 +13,6 @@ import { Daemon } from './daemon.js';
 import { CliError, ConfigError } from './errors.js';
 import { createLogger, createSyslogLogger, LOG_FORMAT_ENV, resolveLogFormat, type Logger } from './log/index.js';
 import { describePluginBackends, validateBackendSections } from './backends/registry.js';
-import { DEFAULT_STOP_DRAIN_MS, DEFAULT_TITLE } from './config/defaults.js';
 import { ConfigReloader } from './reload.js';
 import { runProxy } from './proxy/run.js';
 
@@ -94,10 +93,10 @@ async function main(): Promise<number> {
   }
 
   let log: Logger = log0;
-  if (config.log?.backend === 'syslog') log = createSyslogLogger(config.logLevel, config.log);
+  if (config.log.backend === 'syslog') log = createSyslogLogger(config.logLevel, config.log);
   else log0.level = config.logLevel;
   // the original sets its process title (`title`, default `statsd <args>`); tallyd's default is DEFAULT_TITLE
-  if (config.title !== false) process.title = config.title ?? DEFAULT_TITLE;
+  if (config.title !== false) process.title = config.title;
   // workers > 1: the same pipeline over N ingest workers (src/pipeline/ingest-workers.ts)
   const daemon = new Daemon(config, log);
   try {
@@ -140,7 +139,7 @@ async function main(): Promise<number> {
       }
       stopping = true;
       reloader?.close();
-      const drainMs = daemon.currentConfig.stopDrainMs ?? DEFAULT_STOP_DRAIN_MS;
+      const drainMs = daemon.currentConfig.stopDrainMs;
       log.info({ signal: sig, drainMs }, 'signal received: flushing and stopping');
       daemon.stop(drainMs).then(
         () => resolve(0),

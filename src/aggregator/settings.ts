@@ -1,15 +1,11 @@
 /**
  * The aggregator's settings, mapped from the config in one place (at construction and at every
- * reconfigure alike), with the defaults of the optional keys applied here and nowhere else.
+ * reconfigure alike); the loaded config has every key (its defaults are applied in src/config).
  *
  * A reconfigure applies them in two steps (see Aggregator.reconfigure): what governs a flush's
  * compute and clearing before the interval is captured, and what would change the interval's
  * already-counted data (reservoir size, histograms, sanitising) once it is cleared.
  */
-import {
-  DEFAULT_IDLE_KEY_TTL, DEFAULT_KEY_TABLE_BYTES, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MAX_KEYS, DEFAULT_SET_MAX_MEMBERS,
-  DEFAULT_TIMER_HISTOGRAM, DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
-} from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { compileThresholds, type Threshold } from './percentiles.js';
 
@@ -43,18 +39,18 @@ export function settingsOf(c: TallydConfig): AggregatorSettings {
     thresholds: compileThresholds(c.percentThreshold),
     histogram: c.histogram,
     reservoirSize: Math.max(1, Math.floor(c.reservoirSize)),
-    expOn: c.timerHistogram ?? DEFAULT_TIMER_HISTOGRAM,
-    expMaxBuckets: c.timerHistogramMaxBuckets ?? DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
+    expOn: c.timerHistogram,
+    expMaxBuckets: c.timerHistogramMaxBuckets,
     sanitize: c.keyNameSanitize,
     deleteCounters: c.deleteCounters,
     deleteTimers: c.deleteTimers,
     deleteGauges: c.deleteGauges,
     deleteSets: c.deleteSets,
     gaugesMaxTTL: Math.max(1, Math.floor(c.gaugesMaxTTL)),
-    maxKeys: c.maxKeys ?? DEFAULT_MAX_KEYS,
-    idleKeyTtl: c.idleKeyTtl ?? DEFAULT_IDLE_KEY_TTL,
-    maxKeyLength: c.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH,
-    keyTableBytes: c.keyTableBytes ?? DEFAULT_KEY_TABLE_BYTES,
-    setMaxMembers: c.setMaxMembers ?? DEFAULT_SET_MAX_MEMBERS,
+    maxKeys: c.maxKeys,
+    idleKeyTtl: c.idleKeyTtl,
+    maxKeyLength: c.maxKeyLength,
+    keyTableBytes: c.keyTableBytes,
+    setMaxMembers: c.setMaxMembers,
   };
 }

@@ -13,4 +13,5 @@ export {
 } from './load.js';
 export { normaliseBackendName, normaliseServerName, validateConfig, type ValidationResult } from './validate.js';
 export * from './defaults.js';
+export { backendsNeedRebuild, changedBackendKeys, SECTIONS, type KeySchema, type ReloadEffect, type SectionSchema } from './schema.js';
 export type * from './types.js';

@@ -1,734 +1,182 @@
 /**
  * Validation: a raw config object (as read from an original-style file, placeholders expanded) →
- * the frozen TallydConfig. Every problem is collected before refusing (one ConfigError lists them
- * all); unknown keys are warnings. Covers every documented key of the original daemon and of its
- * graphite, console and repeater backends, plus tallyd's own keys.
+ * the frozen TallydConfig, read through the config schema (./schema.ts): a key with a generic check
+ * is read as the schema says, a `custom` one by its reader (./readers.ts). Every problem is collected
+ * before refusing (one ConfigError lists them all); unknown keys are warnings. Covers every documented
+ * key of the original daemon and of its graphite, console and repeater backends, plus tallyd's own keys.
  */
 import { ConfigError } from '../errors.js';
+import { deepFreeze } from './defaults.js';
+import { isPlainObject, isUnset, Reader, unknownKeyMessage } from './reader.js';
 import {
-  BUILTIN_BACKENDS,
-  DEFAULT_ADDRESS,
-  DEFAULT_ADDRESS_IPV6,
-  DEFAULT_AUTOMATIC_CONFIG_RELOAD,
-  DEFAULT_CONSOLE_PRETTYPRINT,
-  DEFAULT_DELETE_IDLE_STATS,
-  DEFAULT_FLUSH_COUNTS,
-  DEFAULT_FLUSH_INTERVAL_MS,
-  DEFAULT_GAUGES_MAX_TTL,
-  DEFAULT_GRAPHITE_GLOBAL_PREFIX,
-  DEFAULT_GRAPHITE_GLOBAL_SUFFIX,
-  DEFAULT_GRAPHITE_LEGACY_NAMESPACE,
-  DEFAULT_GRAPHITE_PICKLE_PORT,
-  DEFAULT_GRAPHITE_PORT,
-  DEFAULT_GRAPHITE_PREFIX_COUNTER,
-  DEFAULT_GRAPHITE_PREFIX_GAUGE,
-  DEFAULT_GRAPHITE_PREFIX_SET,
-  DEFAULT_GRAPHITE_PREFIX_TIMER,
-  DEFAULT_GRAPHITE_TIMEOUT_MS,
-  DEFAULT_GRAPHITE_QUEUE_BYTES,
-  DEFAULT_STOP_DRAIN_MS,
-  DEFAULT_MAX_KEYS,
-  DEFAULT_IDLE_KEY_TTL,
-  DEFAULT_KEY_TABLE_BYTES,
-  DEFAULT_MAX_KEY_LENGTH,
-  DEFAULT_SET_MAX_MEMBERS,
-  MAX_KEY_TABLE_BYTES,
-  MAX_MAX_KEY_LENGTH,
-  MAX_SET_MAX_MEMBERS,
-  MIN_KEY_TABLE_BYTES,
-  DEFAULT_TIMER_HISTOGRAM,
-  DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
-  MIN_TIMER_HISTOGRAM_MAX_BUCKETS,
-  MAX_TIMER_HISTOGRAM_MAX_BUCKETS,
-  DEFAULT_HEALTH_STATUS,
-  DEFAULT_KEY_FLUSH_INTERVAL_MS,
-  DEFAULT_KEY_FLUSH_PERCENT,
-  DEFAULT_KEY_NAME_SANITIZE,
-  DEFAULT_LOG_LEVEL,
-  DEFAULT_LOG_APPLICATION,
-  DEFAULT_SYSLOG_HOST,
-  DEFAULT_SYSLOG_PORT,
-  DEFAULT_TITLE,
-  DEFAULT_MGMT_ADDRESS,
-  DEFAULT_MGMT_PORT,
-  DEFAULT_PERCENT_THRESHOLD,
-  MAX_PERCENT_THRESHOLDS,
-  DEFAULT_PORT,
-  DEFAULT_PREFIX_STATS,
-  DEFAULT_REPEATER_PROTOCOL,
-  DEFAULT_REPEATER_QUEUE_BYTES,
-  DEFAULT_RESERVOIR_SIZE,
-  DEFAULT_TCP_MAX_LINE_LENGTH,
-  DEFAULT_UDP_READER,
-  DEFAULT_UDP_RECV_BUFFER_BYTES,
-  DEFAULT_WORKERS,
-  MAX_WORKERS,
-  MAX_RESERVOIR_SIZE,
-  MIN_RESERVOIR_SIZE,
-  PINO_LEVELS,
-  TIMER_METRIC_NAMES,
-  deepFreeze,
-  DEFAULT_STATUS_ADDRESS,
-  DEFAULT_STATUS_PORT,
-} from './defaults.js';
-import type { GraphiteConfig, HistogramRule, LogConfig, RepeaterTarget, ServerConfig, TallydConfig } from './types.js';
-import { resolvePlugin } from '../backends/plugin/resolve.js';
-import { closestKey } from './suggest.js';
+  backendSectionNames, checkStatusPage, readBackends, readCalculatedTimerMetrics, readGaugesMaxTTL, readHistogram, readKeyFlushPercent,
+  readLogConfig, readLogLevel, readPercentThreshold, readRepeater, readServers, readTitle,
+} from './readers.js';
+import {
+  CONSOLE_SECTION, CORE_SECTION, coreKey, GRAPHITE_SECTION, HISTOGRAM_SECTION, KEY_FLUSH_SECTION, keysOf, LOG_SECTION,
+  REPEATER_TARGET_SECTION, SERVER_SECTION, STATUS_PAGE_SECTION, SYSLOG_SECTION, type KeySchema, type SectionSchema,
+} from './schema.js';
+import { parsePrometheusSection } from '../backends/prometheus/config.js';
+import type { TallydConfig } from './types.js';
 
-/** `unknown config key 'x' (ignored)`, with `; did you mean 'y'?` when a known key is close. */
-export function unknownKeyMessage(prefix: string, key: string, known: Iterable<string>): string {
-  const near = closestKey(key, known);
-  return `unknown config key '${prefix}${key}' (ignored${near === undefined ? '' : `; did you mean '${prefix}${near}'?`})`;
-}
+export { describeValue, unknownKeyMessage } from './reader.js';
+export { configuredBackends, isLoopbackAddress, normaliseBackendName, normaliseServerName } from './readers.js';
 
-/** Top-level keys this module reads (or accepts and ignores). */
-export const KNOWN_KEYS: ReadonlySet<string> = new Set([
-  // the original daemon
-  'port', 'address', 'address_ipv6', 'servers', 'mgmt_port', 'mgmt_address', 'flushInterval',
-  'percentThreshold', 'flush_counts', 'deleteIdleStats', 'deleteCounters', 'deleteTimers', 'deleteGauges',
-  'deleteSets', 'gaugesMaxTTL', 'prefixStats', 'keyNameSanitize', 'calculatedTimerMetrics', 'histogram',
-  'dumpMessages', 'debug', 'debugInterval', 'healthStatus', 'backends', 'keyFlush', 'automaticConfigReload',
-  'title', 'log', 'server',
-  // its graphite, console and repeater backends
-  'graphiteHost', 'graphitePort', 'graphitePicklePort', 'graphiteProtocol', 'graphite', 'console',
-  'repeater', 'repeaterProtocol',
-  // tallyd's own
-  'reservoirSize', 'workers', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength', 'logLevel', 'prometheus',
-  'stopDrainMs', 'maxKeys', 'idleKeyTtl',
-  'maxKeyLength', 'keyTableBytes', 'setMaxMembers',
-  'dogstatsdContainerIdTag',
-  'tcpMaxConnections', 'tcpIdleTimeout', 'mgmtMaxConnections', 'mgmtIdleTimeout',
-  'timerHistogram', 'timerHistogramMaxBuckets',
-  'repeaterQueueBytes',
-  'flushAlignment',
-  'statusPage',
-]);
-
-export const GRAPHITE_KEYS: ReadonlySet<string> = new Set([
-  'legacyNamespace', 'globalPrefix', 'prefixCounter', 'prefixTimer', 'prefixGauge', 'prefixSet', 'globalSuffix',
-  'timeoutMs', 'queueBytes',
-]);
-export const SERVER_KEYS: ReadonlySet<string> = new Set(['server', 'address', 'port', 'address_ipv6', 'socket', 'socket_mod', 'max_connections', 'idle_timeout']);
-export const KEY_FLUSH_KEYS: ReadonlySet<string> = new Set(['interval', 'percent', 'log']);
-export const STATUS_PAGE_KEYS: ReadonlySet<string> = new Set(['enabled', 'address', 'port', 'token']);
-export const LOG_KEYS: ReadonlySet<string> = new Set(['backend', 'application', 'level', 'syslog']);
-export const SYSLOG_KEYS: ReadonlySet<string> = new Set(['protocol', 'host', 'port', 'socket']);
-export const HISTOGRAM_KEYS: ReadonlySet<string> = new Set(['metric', 'bins']);
-export const REPEATER_TARGET_KEYS: ReadonlySet<string> = new Set(['host', 'port']);
-export const CONSOLE_KEYS: ReadonlySet<string> = new Set(['prettyprint']);
-
-/** The original's syslog level names (log.level) → pino levels. */
-const SYSLOG_LEVELS: Readonly<Record<string, string>> = {
-  LOG_EMERG: 'fatal', LOG_ALERT: 'fatal', LOG_CRIT: 'fatal', LOG_ERR: 'error', LOG_WARNING: 'warn',
-  LOG_NOTICE: 'info', LOG_INFO: 'info', LOG_DEBUG: 'debug',
-};
+/** Top-level keys this module reads (or accepts and ignores): the schema's (src/config/schema.ts). */
+export const KNOWN_KEYS: ReadonlySet<string> = keysOf(CORE_SECTION);
+export const GRAPHITE_KEYS: ReadonlySet<string> = keysOf(GRAPHITE_SECTION);
+export const SERVER_KEYS: ReadonlySet<string> = keysOf(SERVER_SECTION);
+export const KEY_FLUSH_KEYS: ReadonlySet<string> = keysOf(KEY_FLUSH_SECTION);
+export const STATUS_PAGE_KEYS: ReadonlySet<string> = keysOf(STATUS_PAGE_SECTION);
+export const LOG_KEYS: ReadonlySet<string> = keysOf(LOG_SECTION);
+export const SYSLOG_KEYS: ReadonlySet<string> = keysOf(SYSLOG_SECTION);
+export const HISTOGRAM_KEYS: ReadonlySet<string> = keysOf(HISTOGRAM_SECTION);
+export const REPEATER_TARGET_KEYS: ReadonlySet<string> = keysOf(REPEATER_TARGET_SECTION);
+export const CONSOLE_KEYS: ReadonlySet<string> = keysOf(CONSOLE_SECTION);
 
 export interface ValidationResult {
   config: TallydConfig;
   warnings: string[];
 }
 
-/** A value for a message: strings quoted (JSON), the rest as JSON or String(). */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'number') return String(value);
-  try {
-    const json = JSON.stringify(value);
-    if (json === undefined) return String(value);
-    return json.length > 60 ? `${json.slice(0, 57)}...` : json;
-  } catch {
-    return String(value);
+/** A key with a generic check (bool, int, port, str, optStr, oneOf), named `name` in messages. */
+function readGeneric(r: Reader, name: string, spec: KeySchema, value: unknown): unknown {
+  const c = spec.check;
+  switch (c.kind) {
+    case 'bool': return r.bool(name, value, spec.def as boolean);
+    case 'int': return r.int(name, value, spec.def as number, c.min, c.max, c.expected);
+    case 'port': return r.port(name, value, spec.def as number, c.allowZero);
+    case 'str': return r.str(name, value, spec.def as string, { nonEmpty: c.nonEmpty === true });
+    case 'optStr': return r.optStr(name, value);
+    case 'oneOf': return r.oneOf(name, value, spec.def as string, c.values, c.expected);
+    default: throw new Error(`config schema: key '${name}' has no generic check (${c.kind})`);
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
+/** Readers of section keys whose check is `custom`, by their full name. */
+const SECTION_READERS: Readonly<Record<string, (r: Reader, value: unknown) => unknown>> = {
+  'keyFlush.percent': readKeyFlushPercent,
+};
 
-/** null and undefined both mean "not set" (the original reads `config.x || default`). */
-function isUnset(value: unknown): value is null | undefined {
-  return value === undefined || value === null;
-}
+/** Checks run on a section once its keys are read (they may add fields), by the section's key. */
+const SECTION_CHECKS: Readonly<Record<string, (r: Reader, out: Record<string, unknown>, value: unknown) => void>> = {
+  statusPage: checkStatusPage,
+};
 
-/** Number from a number or a numeric string (the original passes strings to Number() or bind()). */
-function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value);
-    return Number.isNaN(n) ? undefined : n;
+/** A nested section, key by key through its schema; unknown keys are warnings. */
+function readSection(r: Reader, section: SectionSchema, value: unknown): Record<string, unknown> {
+  const name = section.prefix.slice(0, -1);
+  const obj = r.section(name, value);
+  r.unknownKeys(obj, keysOf(section), section.prefix);
+  const out: Record<string, unknown> = {};
+  for (const k of section.keys) {
+    const full = section.prefix + k.key;
+    const read = SECTION_READERS[full];
+    out[k.field ?? k.key] = k.check.kind === 'custom' && read !== undefined ? read(r, obj[k.key]) : readGeneric(r, full, k, obj[k.key]);
   }
-  return undefined;
-}
-
-/** Collects problems and warnings while reading keys. */
-class Reader {
-  readonly problems: string[] = [];
-  readonly warnings: string[] = [];
-
-  problem(key: string, expected: string, value: unknown): void {
-    this.problems.push(`config key '${key}': expected ${expected}, got ${describeValue(value)}`);
-  }
-
-  note(key: string, message: string): void {
-    this.problems.push(`config key '${key}': ${message}`);
-  }
-
-  warn(message: string): void {
-    this.warnings.push(message);
-  }
-
-  unknownKeys(obj: Record<string, unknown>, known: ReadonlySet<string>, prefix: string): void {
-    for (const key of Object.keys(obj)) {
-      if (!known.has(key)) this.warn(unknownKeyMessage(prefix, key, known));
-    }
-  }
-
-  bool(key: string, value: unknown, def: boolean): boolean {
-    if (isUnset(value)) return def;
-    if (typeof value === 'boolean') return value;
-    // 0 and 1 are common in hand-written files and mean what the original's truthiness makes of them.
-    if (value === 0 || value === 1) return value === 1;
-    this.problem(key, 'true or false', value);
-    return def;
-  }
-
-  str(key: string, value: unknown, def: string, opts: { nonEmpty?: boolean } = {}): string {
-    if (isUnset(value)) return def;
-    if (typeof value !== 'string' || (opts.nonEmpty === true && value === '')) {
-      this.problem(key, opts.nonEmpty === true ? 'a non-empty string' : 'a string', value);
-      return def;
-    }
-    return value;
-  }
-
-  optStr(key: string, value: unknown): string | undefined {
-    if (isUnset(value) || value === '') return undefined;
-    if (typeof value !== 'string') {
-      this.problem(key, 'a string', value);
-      return undefined;
-    }
-    return value;
-  }
-
-  int(key: string, value: unknown, def: number, min: number, max: number, expected: string): number {
-    if (isUnset(value)) return def;
-    const n = toNumber(value);
-    if (n === undefined || !Number.isInteger(n) || n < min || n > max) {
-      this.problem(key, expected, value);
-      return def;
-    }
-    return n;
-  }
-
-  port(key: string, value: unknown, def: number, allowZero: boolean): number {
-    const min = allowZero ? 0 : 1;
-    return this.int(key, value, def, min, 65535, `a port number (${min}..65535)`);
-  }
-
-  oneOf<T extends string>(key: string, value: unknown, def: T, allowed: readonly T[]): T {
-    if (isUnset(value)) return def;
-    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-    this.problem(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
-    return def;
-  }
-
-  section(key: string, value: unknown): Record<string, unknown> {
-    if (isUnset(value)) return {};
-    if (!isPlainObject(value)) {
-      this.problem(key, 'an object', value);
-      return {};
-    }
-    return value;
-  }
-
-  list(key: string, value: unknown, expected: string): unknown[] | undefined {
-    if (isUnset(value)) return undefined;
-    if (!Array.isArray(value)) {
-      this.problem(key, expected, value);
-      return undefined;
-    }
-    return value;
-  }
-}
-
-/** './servers/udp', 'servers/udp.js', 'udp' → 'udp'; likewise tcp; anything else → undefined. */
-export function normaliseServerName(name: string): 'udp' | 'tcp' | undefined {
-  let n = name.trim();
-  if (n.endsWith('.js')) n = n.slice(0, -3);
-  if (n.startsWith('./')) n = n.slice(2);
-  if (n.startsWith('servers/')) n = n.slice('servers/'.length);
-  return n === 'udp' || n === 'tcp' ? n : undefined;
-}
-
-/** './backends/graphite', 'backends/graphite.js', 'graphite' → 'graphite' (the built-in ones); others as written. */
-export function normaliseBackendName(name: string): string {
-  let n = name.trim();
-  if (n.endsWith('.js')) n = n.slice(0, -3);
-  if (n.startsWith('./')) n = n.slice(2);
-  if (n.startsWith('backends/')) n = n.slice('backends/'.length);
-  return BUILTIN_BACKENDS.includes(n) ? n : name.trim();
-}
-
-/** Section names a configured backend may use for its own settings (kept in raw, not warned about). */
-function backendSectionNames(backends: readonly string[]): Set<string> {
-  const names = new Set<string>();
-  for (const b of backends) {
-    names.add(b);
-    const last = b.slice(b.lastIndexOf('/') + 1).replace(/\.js$/, '');
-    names.add(last);
-    // e.g. 'statsd-influxdb-backend' → 'influxdb'
-    names.add(last.replace(/^statsd-/, '').replace(/-backend$/, ''));
-  }
-  return names;
-}
-
-/** Limits of a TCP listener: the top-level tcpMaxConnections/tcpIdleTimeout, or a server entry's own. */
-interface TcpLimits {
-  maxConnections?: number;
-  idleTimeoutMs?: number;
-}
-
-const MAX_CONNECTIONS_EXPECTED = 'an integer between 1 and 1000000 (connections)';
-const IDLE_TIMEOUT_EXPECTED = 'a non-negative integer (ms; 0: never)';
-
-function readTcpLimits(r: Reader, maxKey: string, max: unknown, idleKey: string, idle: unknown, inherit: TcpLimits): TcpLimits {
-  const out: TcpLimits = { ...inherit };
-  if (!isUnset(max)) out.maxConnections = r.int(maxKey, max, 1, 1, 1_000_000, MAX_CONNECTIONS_EXPECTED);
-  if (!isUnset(idle)) out.idleTimeoutMs = r.int(idleKey, idle, 0, 0, 2 ** 31 - 1, IDLE_TIMEOUT_EXPECTED);
+  SECTION_CHECKS[name]?.(r, out, value);
   return out;
 }
 
 /**
- * A `server` value that is not udp/tcp: a server module (the original's require(name)), checked to
- * be loadable now; undefined (and a problem) when it is not a string or cannot be found.
+ * Reads the top level through the schema: each key once, in the schema's order, a key another depends
+ * on when that one asks for it (so problems come out in reading order).
  */
-function readServerModule(r: Reader, key: string, value: unknown, file: string | undefined): string | undefined {
-  if (typeof value !== 'string' || value.trim() === '') {
-    r.problem(key, "'udp', 'tcp', './servers/udp', './servers/tcp' or a server module ('./my-server.js', an npm name)", value);
+class CoreReader {
+  private readonly values = new Map<string, unknown>();
+
+  constructor(readonly r: Reader, readonly raw: Record<string, unknown>, readonly file: string | undefined) {}
+
+  get<T>(key: string): T {
+    if (this.values.has(key)) return this.values.get(key) as T;
+    const spec = coreKey(key);
+    if (spec === undefined) throw new Error(`config schema: no key '${key}'`);
+    const value = this.read(spec);
+    this.values.set(key, value);
+    return value as T;
+  }
+
+  private read(spec: KeySchema): unknown {
+    const c = spec.check;
+    const value = this.raw[spec.key];
+    switch (c.kind) {
+      case 'by': return undefined;
+      case 'section': return readSection(this.r, c.section, value);
+      case 'custom': {
+        const read = CORE_READERS[spec.key];
+        if (read === undefined) throw new Error(`config schema: key '${spec.key}' has no reader in validate.ts`);
+        return read(this);
+      }
+      default: return readGeneric(this.r, spec.key, spec, value);
+    }
+  }
+}
+
+/** Readers of the top-level keys whose check is `custom`. */
+const CORE_READERS: Readonly<Record<string, (c: CoreReader) => unknown>> = {
+  servers: (c) => readServers(c.r, c.raw, c.get('udpRecvBuffer'), c.get('tcpMaxLineLength'),
+    { maxConnections: c.get('tcpMaxConnections'), idleTimeoutMs: c.get('tcpIdleTimeout') }, c.file),
+  percentThreshold: (c) => readPercentThreshold(c.r, c.raw.percentThreshold),
+  deleteCounters: (c) => c.r.bool('deleteCounters', c.raw.deleteCounters, c.get<boolean>('deleteIdleStats')),
+  deleteTimers: (c) => c.r.bool('deleteTimers', c.raw.deleteTimers, c.get<boolean>('deleteIdleStats')),
+  deleteGauges: (c) => c.r.bool('deleteGauges', c.raw.deleteGauges, c.get<boolean>('deleteIdleStats')),
+  deleteSets: (c) => c.r.bool('deleteSets', c.raw.deleteSets, c.get<boolean>('deleteIdleStats')),
+  gaugesMaxTTL: (c) => readGaugesMaxTTL(c.r, c.raw.gaugesMaxTTL),
+  calculatedTimerMetrics: (c) => readCalculatedTimerMetrics(c.r, c.raw.calculatedTimerMetrics),
+  histogram: (c) => readHistogram(c.r, c.raw.histogram),
+  debugInterval: (c) => {
+    if (!isUnset(c.raw.debugInterval)) c.r.int('debugInterval', c.raw.debugInterval, 10_000, 1, 2 ** 31 - 1, 'a positive integer (ms)');
     return undefined;
+  },
+  backends: (c) => readBackends(c.r, c.raw.backends, c.get('graphiteHost')),
+  title: (c) => readTitle(c.r, c.raw.title),
+  logLevel: (c) => readLogLevel(c.r, c.raw, c.get('debug')),
+  log: (c) => readLogConfig(c.r, c.raw),
+  repeater: (c) => readRepeater(c.r, c.raw.repeater),
+  // the section is read whole by the prometheus backend's schema (./config.ts there); its problems count
+  // only when the backend is configured (else a warning says the section is unused)
+  prometheus: (c) => {
+    const value = c.raw.prometheus;
+    const isObject = isPlainObject(value);
+    if (!isUnset(value) && !isObject) c.r.problem('prometheus', 'an object', value);
+    const { config, problems } = parsePrometheusSection(isObject ? value : undefined, false);
+    if (c.get<string[]>('backends').includes('prometheus')) for (const p of problems) c.r.problems.push(p);
+    return config;
+  },
+};
+
+/** Sets `value` at a dotted path of `out` ('graphite.host'); an object merges into one already there. */
+function setPath(out: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let at = out;
+  for (const part of parts.slice(0, -1)) {
+    if (!isPlainObject(at[part])) at[part] = {};
+    at = at[part] as Record<string, unknown>;
   }
-  try {
-    resolvePlugin(value.trim(), file);
-  } catch (err) {
-    r.note(key, `server module "${value}": ${(err as Error).message}`);
-    return undefined;
-  }
-  return value.trim();
-}
-
-function readServers(
-  r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number, tcpLimits: TcpLimits, file?: string,
-): ServerConfig[] {
-  const list = r.list('servers', raw.servers, 'a list of server objects');
-  if (list === undefined) {
-    // No `servers`: the top-level server/port/address/address_ipv6 make one server, as the original does
-    // (`server` defaults to UDP; './servers/tcp' or a module file as its docs/server.md show).
-    const ipv6 = r.bool('address_ipv6', raw.address_ipv6, false);
-    const top = isUnset(raw.server) ? 'udp' : typeof raw.server === 'string' ? normaliseServerName(raw.server) : undefined;
-    const topModule = top === undefined ? readServerModule(r, 'server', raw.server, file) : undefined;
-    return [{
-      ...(topModule === undefined ? {} : { module: topModule, moduleConfig: raw }),
-      server: top ?? 'module',
-      address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
-      port: r.port('port', raw.port, DEFAULT_PORT, true),
-      addressIpv6: ipv6,
-      recvBufferBytes,
-      maxLineLength,
-    }];
-  }
-  for (const key of ['port', 'address', 'address_ipv6']) {
-    if (!isUnset(raw[key])) r.warn(`config key '${key}' is ignored because 'servers' is set`);
-  }
-  if (list.length === 0) r.problem('servers', 'a non-empty list of server objects', list);
-  const servers: ServerConfig[] = [];
-  list.forEach((entry, i) => {
-    const at = `servers[${i}]`;
-    if (!isPlainObject(entry)) {
-      r.problem(at, 'an object like { server: "./servers/udp", port: 8125 }', entry);
-      return;
-    }
-    let kind: 'udp' | 'tcp' | 'module' = 'udp';
-    let module: string | undefined;
-    if (!isUnset(entry.server)) {
-      const name = typeof entry.server === 'string' ? normaliseServerName(entry.server) : undefined;
-      if (name === undefined) {
-        // a server module: its entry is its own config (any keys)
-        module = readServerModule(r, `${at}.server`, entry.server, file);
-        kind = 'module';
-      } else {
-        kind = name;
-      }
-    }
-    if (kind !== 'module') r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
-    const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
-    const server: {
-      server: 'udp' | 'tcp' | 'module'; address: string; port: number; addressIpv6: boolean; socket?: string; socketMod?: number;
-      recvBufferBytes: number; maxLineLength: number; maxConnections?: number; idleTimeoutMs?: number;
-      module?: string; moduleConfig?: Record<string, unknown>;
-    } = {
-      ...(module === undefined ? {} : { module, moduleConfig: entry }),
-      server: kind,
-      address: r.str(`${at}.address`, entry.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
-      port: r.port(`${at}.port`, entry.port, DEFAULT_PORT, true),
-      addressIpv6: ipv6,
-      recvBufferBytes,
-      maxLineLength,
-    };
-    const socket = r.optStr(`${at}.socket`, entry.socket);
-    const socketMod = readSocketMod(r, `${at}.socket_mod`, entry.socket_mod);
-    if (kind === 'tcp') {
-      if (socket !== undefined) server.socket = socket;
-      if (socketMod !== undefined) {
-        if (socket === undefined) r.warn(`config key '${at}.socket_mod' is ignored without '${at}.socket'`);
-        else server.socketMod = socketMod;
-      }
-      const limits = readTcpLimits(r, `${at}.max_connections`, entry.max_connections, `${at}.idle_timeout`, entry.idle_timeout, tcpLimits);
-      if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
-      if (limits.idleTimeoutMs !== undefined) server.idleTimeoutMs = limits.idleTimeoutMs;
-    } else if (kind === 'udp' && (socket !== undefined || socketMod !== undefined)) {
-      r.warn(`config keys '${at}.socket' and '${at}.socket_mod' apply to tcp servers only (ignored)`);
-    }
-    if (kind !== 'tcp' && (!isUnset(entry.max_connections) || !isUnset(entry.idle_timeout))) {
-      r.warn(`config keys '${at}.max_connections' and '${at}.idle_timeout' apply to tcp servers only (ignored)`);
-    }
-    servers.push(server);
-  });
-  return servers;
-}
-
-/** A file mode: a number (0o660 or 432) or an octal string ('660', '0660', '0o660'). */
-function readSocketMod(r: Reader, key: string, value: unknown): number | undefined {
-  if (isUnset(value)) return undefined;
-  let mode: number | undefined;
-  if (typeof value === 'number' && Number.isInteger(value)) mode = value;
-  else if (typeof value === 'string' && /^(0o?)?[0-7]{1,4}$/i.test(value)) mode = parseInt(value.replace(/^0o/i, ''), 8);
-  if (mode === undefined || mode < 0 || mode > 0o7777) {
-    r.problem(key, "a file mode (a number such as 0o660, or an octal string such as '660')", value);
-    return undefined;
-  }
-  return mode;
-}
-
-function readPercentThreshold(r: Reader, value: unknown): number[] {
-  if (isUnset(value)) return [...DEFAULT_PERCENT_THRESHOLD];
-  const items = Array.isArray(value) ? value : [value];
-  if (items.length > MAX_PERCENT_THRESHOLDS) {
-    r.note('percentThreshold', `expected at most ${MAX_PERCENT_THRESHOLDS} thresholds, got a list of ${items.length}`);
-    return [...DEFAULT_PERCENT_THRESHOLD];
-  }
-  const out: number[] = [];
-  items.forEach((item, i) => {
-    const n = toNumber(item);
-    if (n === undefined || !Number.isFinite(n) || n === 0 || n < -100 || n > 100) {
-      const key = Array.isArray(value) ? `percentThreshold[${i}]` : 'percentThreshold';
-      r.problem(key, 'a non-zero number between -100 and 100 (or a list of them)', item);
-      return;
-    }
-    out.push(n);
-  });
-  return out;
-}
-
-function readHistogram(r: Reader, value: unknown): HistogramRule[] {
-  const list = r.list('histogram', value, "a list of { metric: string, bins: [numbers..., 'inf'] }");
-  if (list === undefined) return [];
-  const rules: HistogramRule[] = [];
-  list.forEach((entry, i) => {
-    const at = `histogram[${i}]`;
-    if (!isPlainObject(entry)) {
-      r.problem(at, "an object like { metric: 'render', bins: [0.01, 0.1, 1, 'inf'] }", entry);
-      return;
-    }
-    r.unknownKeys(entry, HISTOGRAM_KEYS, `${at}.`);
-    if (typeof entry.metric !== 'string') r.problem(`${at}.metric`, 'a string (matched against timer names)', entry.metric);
-    const rawBins = entry.bins;
-    if (!Array.isArray(rawBins)) {
-      r.problem(`${at}.bins`, "a list of ascending numbers, optionally ending with 'inf'", rawBins);
-      return;
-    }
-    const bins: number[] = [];
-    let ok = true;
-    rawBins.forEach((b: unknown, j: number) => {
-      const n = b === 'inf' ? Infinity : typeof b === 'number' && !Number.isNaN(b) ? b : undefined;
-      if (n === undefined) {
-        r.problem(`${at}.bins[${j}]`, "a number or 'inf'", b);
-        ok = false;
-        return;
-      }
-      if (bins.length > 0 && n <= bins[bins.length - 1]!) {
-        r.problem(`${at}.bins[${j}]`, `a bound greater than the previous one (${describeValue(rawBins[j - 1])}): bins must ascend`, b);
-        ok = false;
-      }
-      bins.push(n);
-    });
-    if (ok && typeof entry.metric === 'string') rules.push({ metric: entry.metric, bins });
-  });
-  return rules;
-}
-
-function readCalculatedTimerMetrics(r: Reader, value: unknown): string[] | null {
-  const list = r.list('calculatedTimerMetrics', value, 'a list of timer metric names');
-  if (list === undefined) return null;
-  const out: string[] = [];
-  list.forEach((item, i) => {
-    if (typeof item !== 'string') {
-      r.problem(`calculatedTimerMetrics[${i}]`, 'a timer metric name (string)', item);
-      return;
-    }
-    if (!TIMER_METRIC_NAMES.includes(item)) {
-      r.warn(`config key 'calculatedTimerMetrics': unknown timer metric '${item}' (known: ${TIMER_METRIC_NAMES.join(', ')})`);
-    }
-    out.push(item);
-  });
-  return out;
-}
-
-/** The backend names a raw config asks for (well-formed entries only), as validateConfig reads them. */
-export function configuredBackends(raw: Record<string, unknown>): string[] {
-  const host = typeof raw.graphiteHost === 'string' && raw.graphiteHost !== '' ? raw.graphiteHost : undefined;
-  return readBackends(new Reader(), raw.backends, host);
-}
-
-function readBackends(r: Reader, value: unknown, graphiteHost: string | undefined): string[] {
-  const list = r.list('backends', value, "a list of backend names, e.g. ['./backends/graphite']");
-  if (list === undefined) return graphiteHost !== undefined ? ['graphite'] : ['console'];
-  const out: string[] = [];
-  list.forEach((item, i) => {
-    if (typeof item !== 'string' || item.trim() === '') {
-      r.problem(`backends[${i}]`, 'a backend name (string)', item);
-      return;
-    }
-    const name = normaliseBackendName(item);
-    if (out.includes(name)) {
-      r.warn(`config key 'backends': backend '${name}' is listed twice (loaded once)`);
-      return;
-    }
-    out.push(name);
-  });
-  if (list.length === 0) r.warn("config key 'backends' is an empty list: metrics are aggregated but sent nowhere");
-  return out;
-}
-
-function readRepeater(r: Reader, value: unknown): RepeaterTarget[] {
-  const list = r.list('repeater', value, 'a list of { host, port }');
-  if (list === undefined) return [];
-  const out: RepeaterTarget[] = [];
-  list.forEach((entry, i) => {
-    const at = `repeater[${i}]`;
-    if (!isPlainObject(entry)) {
-      r.problem(at, "an object like { host: '10.0.0.1', port: 8125 }", entry);
-      return;
-    }
-    r.unknownKeys(entry, REPEATER_TARGET_KEYS, `${at}.`);
-    const before = r.problems.length;
-    if (typeof entry.host !== 'string' || entry.host === '') r.problem(`${at}.host`, 'a host name or address', entry.host);
-    let port = -1;
-    if (isUnset(entry.port)) r.problem(`${at}.port`, 'a port number (1..65535)', entry.port);
-    else port = r.port(`${at}.port`, entry.port, -1, false);
-    if (r.problems.length === before) out.push({ host: entry.host as string, port });
-  });
-  return out;
-}
-
-function readGraphite(r: Reader, raw: Record<string, unknown>): GraphiteConfig {
-  const g = r.section('graphite', raw.graphite);
-  r.unknownKeys(g, GRAPHITE_KEYS, 'graphite.');
-  let protocol: 'text' | 'pickle' = 'text';
-  if (raw.graphiteProtocol === 'pickle') protocol = 'pickle';
-  else if (!isUnset(raw.graphiteProtocol) && raw.graphiteProtocol !== 'text') {
-    r.problem('graphiteProtocol', "'text' (plaintext to graphitePort) or 'pickle' (to graphitePicklePort)", raw.graphiteProtocol);
-  }
-  const picklePort = r.port('graphitePicklePort', raw.graphitePicklePort, DEFAULT_GRAPHITE_PICKLE_PORT, false);
-  return {
-    ...(protocol === 'pickle' ? { protocol, picklePort } : {}),
-    host: r.optStr('graphiteHost', raw.graphiteHost),
-    port: r.port('graphitePort', raw.graphitePort, DEFAULT_GRAPHITE_PORT, false),
-    legacyNamespace: r.bool('graphite.legacyNamespace', g.legacyNamespace, DEFAULT_GRAPHITE_LEGACY_NAMESPACE),
-    globalPrefix: r.str('graphite.globalPrefix', g.globalPrefix, DEFAULT_GRAPHITE_GLOBAL_PREFIX),
-    prefixCounter: r.str('graphite.prefixCounter', g.prefixCounter, DEFAULT_GRAPHITE_PREFIX_COUNTER),
-    prefixTimer: r.str('graphite.prefixTimer', g.prefixTimer, DEFAULT_GRAPHITE_PREFIX_TIMER),
-    prefixGauge: r.str('graphite.prefixGauge', g.prefixGauge, DEFAULT_GRAPHITE_PREFIX_GAUGE),
-    prefixSet: r.str('graphite.prefixSet', g.prefixSet, DEFAULT_GRAPHITE_PREFIX_SET),
-    globalSuffix: r.str('graphite.globalSuffix', g.globalSuffix, DEFAULT_GRAPHITE_GLOBAL_SUFFIX),
-    timeoutMs: r.int('graphite.timeoutMs', g.timeoutMs, DEFAULT_GRAPHITE_TIMEOUT_MS, 1, 2 ** 31 - 1, 'a positive integer (ms)'),
-    // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
-    ...(isUnset(g.queueBytes) ? {} : {
-      queueBytes: r.int('graphite.queueBytes', g.queueBytes, DEFAULT_GRAPHITE_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
-    }),
-  };
-}
-
-/** gaugesMaxTTL: an integer > 1, anything else is 1 (as the original forces it). */
-function readGaugesMaxTTL(r: Reader, value: unknown): number {
-  if (isUnset(value)) return DEFAULT_GAUGES_MAX_TTL;
-  if (typeof value === 'number' && Number.isInteger(value) && value > 1) return value;
-  if (value !== 1) r.warn(`config key 'gaugesMaxTTL': ${describeValue(value)} is not an integer > 1, using 1 (as the original does)`);
-  return DEFAULT_GAUGES_MAX_TTL;
-}
-
-function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): string {
-  const log = r.section('log', raw.log);
-  r.unknownKeys(log, LOG_KEYS, 'log.');
-  let fromLogSection: string | undefined;
-  if (!isUnset(log.level)) {
-    if (typeof log.level === 'string' && PINO_LEVELS.includes(log.level)) fromLogSection = log.level;
-    else if (typeof log.level === 'string' && SYSLOG_LEVELS[log.level] !== undefined) fromLogSection = SYSLOG_LEVELS[log.level];
-    else r.warn(`config key 'log.level': ${describeValue(log.level)} is not a known level (ignored)`);
-  }
-  const fallback = fromLogSection ?? (debug ? 'debug' : DEFAULT_LOG_LEVEL);
-  return r.oneOf('logLevel', raw.logLevel, fallback, PINO_LEVELS);
-}
-
-/** The `log` section's destination: stderr (the original's 'stdout') or syslog (its 'syslog'). */
-function readLogConfig(r: Reader, raw: Record<string, unknown>): LogConfig {
-  const log = isPlainObject(raw.log) ? raw.log : {}; // (a non-object is reported by readLogLevel)
-  const backend = r.oneOf('log.backend', log.backend, 'stdout', ['stdout', 'syslog'] as const);
-  const sys = r.section('log.syslog', log.syslog);
-  r.unknownKeys(sys, SYSLOG_KEYS, 'log.syslog.');
-  const socket = r.optStr('log.syslog.socket', sys.socket);
-  return {
-    backend,
-    application: r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true }),
-    syslog: {
-      protocol: r.oneOf('log.syslog.protocol', sys.protocol, 'udp', ['udp', 'tcp'] as const),
-      host: r.str('log.syslog.host', sys.host, DEFAULT_SYSLOG_HOST, { nonEmpty: true }),
-      port: r.port('log.syslog.port', sys.port, DEFAULT_SYSLOG_PORT, false),
-      ...(socket === undefined ? {} : { socket }),
-    },
-  };
-}
-
-/** `title`: a string sets the process title; false (or '') leaves Node's; true or unset: tallyd's default. */
-function readTitle(r: Reader, value: unknown): string | false {
-  if (isUnset(value) || value === true) return DEFAULT_TITLE;
-  if (value === false || value === '') return false;
-  if (typeof value === 'string') return value;
-  r.problem('title', 'a string or false', value);
-  return DEFAULT_TITLE;
-}
-
-/** Loopback addresses, where the status page needs no token. */
-export function isLoopbackAddress(a: string): boolean {
-  return a === 'localhost' || a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a) || a === '::ffff:127.0.0.1';
-}
-
-function readStatusPage(r: Reader, value: unknown): TallydConfig['statusPage'] {
-  const k = r.section('statusPage', value);
-  r.unknownKeys(k, STATUS_PAGE_KEYS, 'statusPage.');
-  const address = r.str('statusPage.address', k.address, DEFAULT_STATUS_ADDRESS, { nonEmpty: true });
-  const token = r.optStr('statusPage.token', k.token);
-  const enabled = r.bool('statusPage.enabled', k.enabled, true);
-  if (enabled && token === undefined && !isLoopbackAddress(address)) {
-    r.note('statusPage.token', `required when statusPage.address is not a loopback address (it is ${describeValue(address)})`);
-  }
-  if (token !== undefined && token.length < 16) r.problem('statusPage.token', 'a string of at least 16 characters', '(hidden)');
-  return {
-    enabled,
-    address,
-    port: r.port('statusPage.port', k.port, DEFAULT_STATUS_PORT, true),
-    portConfigured: !isUnset(k.port),
-    token,
-  };
-}
-
-function readKeyFlush(r: Reader, value: unknown): TallydConfig['keyFlush'] {
-  const k = r.section('keyFlush', value);
-  r.unknownKeys(k, KEY_FLUSH_KEYS, 'keyFlush.');
-  let percent = DEFAULT_KEY_FLUSH_PERCENT;
-  if (!isUnset(k.percent)) {
-    const n = toNumber(k.percent);
-    if (n === undefined || !(n > 0 && n <= 100)) r.problem('keyFlush.percent', 'a percentage (0 < p <= 100)', k.percent);
-    else percent = n;
-  }
-  return {
-    interval: r.int('keyFlush.interval', k.interval, DEFAULT_KEY_FLUSH_INTERVAL_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)'),
-    percent,
-    log: r.optStr('keyFlush.log', k.log),
-  };
+  const last = parts[parts.length - 1]!;
+  if (isPlainObject(value) && isPlainObject(at[last])) Object.assign(at[last] as Record<string, unknown>, value);
+  else at[last] = value;
 }
 
 /**
- * Validate a raw config object and build the frozen TallydConfig. `raw` itself is frozen and kept
- * as `config.raw` (pass a copy if the caller keeps using it). Throws ConfigError listing every problem.
+ * Validate a raw config object and build the frozen TallydConfig, every default applied (no field is
+ * left unset for consumers to default). `raw` itself is frozen and kept as `config.raw` (pass a copy if
+ * the caller keeps using it). Throws ConfigError listing every problem.
  */
 export function validateConfig(raw: Record<string, unknown>, file?: string): ValidationResult {
   const r = new Reader();
-
-  const recvBufferBytes = r.int('udpRecvBuffer', raw.udpRecvBuffer, DEFAULT_UDP_RECV_BUFFER_BYTES, 1, 2 ** 31 - 1, 'a positive integer (bytes)');
-  const maxLineLength = r.int('tcpMaxLineLength', raw.tcpMaxLineLength, DEFAULT_TCP_MAX_LINE_LENGTH, 1, 2 ** 30, 'a positive integer (bytes)');
-  const tcpLimits = readTcpLimits(r, 'tcpMaxConnections', raw.tcpMaxConnections, 'tcpIdleTimeout', raw.tcpIdleTimeout, {});
-  const servers = readServers(r, raw, recvBufferBytes, maxLineLength, tcpLimits, file);
-
-  const deleteIdleStats = r.bool('deleteIdleStats', raw.deleteIdleStats, DEFAULT_DELETE_IDLE_STATS);
-  const debug = r.bool('debug', raw.debug, false);
-  const graphite = readGraphite(r, raw);
-  const backends = readBackends(r, raw.backends, graphite.host);
-
-  const consoleSection = r.section('console', raw.console);
-  r.unknownKeys(consoleSection, CONSOLE_KEYS, 'console.');
-  const repeater = readRepeater(r, raw.repeater);
-
-  if (!isUnset(raw.debugInterval)) r.int('debugInterval', raw.debugInterval, 10_000, 1, 2 ** 31 - 1, 'a positive integer (ms)');
-  if (!isUnset(raw.prometheus) && !isPlainObject(raw.prometheus)) r.problem('prometheus', 'an object', raw.prometheus);
-
-  const config: TallydConfig = {
-    servers,
-    mgmtAddress: r.str('mgmt_address', raw.mgmt_address, DEFAULT_MGMT_ADDRESS, { nonEmpty: true }),
-    mgmtPort: r.port('mgmt_port', raw.mgmt_port, DEFAULT_MGMT_PORT, true),
-    ...(isUnset(raw.mgmtMaxConnections) ? {} : { mgmtMaxConnections: r.int('mgmtMaxConnections', raw.mgmtMaxConnections, 1, 1, 100_000, 'an integer between 1 and 100000 (connections)') }),
-    ...(isUnset(raw.mgmtIdleTimeout) ? {} : { mgmtIdleTimeout: r.int('mgmtIdleTimeout', raw.mgmtIdleTimeout, 0, 0, 2 ** 31 - 1, IDLE_TIMEOUT_EXPECTED) }),
-    flushInterval: r.int('flushInterval', raw.flushInterval, DEFAULT_FLUSH_INTERVAL_MS, 1, 2 ** 31 - 1, 'a positive integer (ms)'),
-    percentThreshold: readPercentThreshold(r, raw.percentThreshold),
-    flushCounts: r.bool('flush_counts', raw.flush_counts, DEFAULT_FLUSH_COUNTS),
-    deleteCounters: r.bool('deleteCounters', raw.deleteCounters, deleteIdleStats),
-    deleteTimers: r.bool('deleteTimers', raw.deleteTimers, deleteIdleStats),
-    deleteGauges: r.bool('deleteGauges', raw.deleteGauges, deleteIdleStats),
-    deleteSets: r.bool('deleteSets', raw.deleteSets, deleteIdleStats),
-    gaugesMaxTTL: readGaugesMaxTTL(r, raw.gaugesMaxTTL),
-    prefixStats: r.str('prefixStats', raw.prefixStats, DEFAULT_PREFIX_STATS),
-    keyNameSanitize: r.bool('keyNameSanitize', raw.keyNameSanitize, DEFAULT_KEY_NAME_SANITIZE),
-    calculatedTimerMetrics: readCalculatedTimerMetrics(r, raw.calculatedTimerMetrics),
-    histogram: readHistogram(r, raw.histogram),
-    dumpMessages: r.bool('dumpMessages', raw.dumpMessages, false),
-    debug,
-    healthStatus: r.oneOf('healthStatus', raw.healthStatus, DEFAULT_HEALTH_STATUS, ['up', 'down']),
-    backends,
-    graphite,
-    console: { prettyprint: r.bool('console.prettyprint', consoleSection.prettyprint, DEFAULT_CONSOLE_PRETTYPRINT) },
-    repeater,
-    repeaterProtocol: r.oneOf('repeaterProtocol', raw.repeaterProtocol, DEFAULT_REPEATER_PROTOCOL, ['udp4', 'udp6', 'tcp']),
-    keyFlush: readKeyFlush(r, raw.keyFlush),
-    reservoirSize: r.int('reservoirSize', raw.reservoirSize, DEFAULT_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, MAX_RESERVOIR_SIZE,
-      `an integer between ${MIN_RESERVOIR_SIZE} and ${MAX_RESERVOIR_SIZE}`),
-    logLevel: readLogLevel(r, raw, debug),
-    log: readLogConfig(r, raw),
-    title: readTitle(r, raw.title),
-    automaticConfigReload: r.bool('automaticConfigReload', raw.automaticConfigReload, DEFAULT_AUTOMATIC_CONFIG_RELOAD),
-    workers: r.int('workers', raw.workers, DEFAULT_WORKERS, 1, MAX_WORKERS, `an integer between 1 and ${MAX_WORKERS}`),
-    udpReader: r.oneOf('udpReader', raw.udpReader, DEFAULT_UDP_READER, ['native', 'dgram'] as const),
-    // tallyd's own keys below are set only when configured (consumers fall back to the DEFAULT_*)
-    ...(isUnset(raw.stopDrainMs) ? {} : { stopDrainMs: r.int('stopDrainMs', raw.stopDrainMs, DEFAULT_STOP_DRAIN_MS, 0, 2 ** 31 - 1, 'a non-negative integer (ms)') }),
-    ...(isUnset(raw.repeaterQueueBytes) ? {} : {
-      repeaterQueueBytes: r.int('repeaterQueueBytes', raw.repeaterQueueBytes, DEFAULT_REPEATER_QUEUE_BYTES, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer (bytes)'),
-    }),
-    ...(isUnset(raw.dogstatsdContainerIdTag) ? {} : { dogstatsdContainerIdTag: r.bool('dogstatsdContainerIdTag', raw.dogstatsdContainerIdTag, false) }),
-    ...(isUnset(raw.maxKeys) ? {} : { maxKeys: r.int('maxKeys', raw.maxKeys, DEFAULT_MAX_KEYS, 1, 2 ** 31 - 1, 'a positive integer (keys)') }),
-    ...(isUnset(raw.flushAlignment) ? {} : { flushAlignment: r.oneOf('flushAlignment', raw.flushAlignment, 'startup', ['startup', 'clock'] as const) }),
-    ...(isUnset(raw.idleKeyTtl) ? {} : { idleKeyTtl: r.int('idleKeyTtl', raw.idleKeyTtl, DEFAULT_IDLE_KEY_TTL, 0, 2 ** 31 - 1, 'a non-negative integer (flushes)') }),
-    ...(isUnset(raw.maxKeyLength) ? {} : { maxKeyLength: r.int('maxKeyLength', raw.maxKeyLength, DEFAULT_MAX_KEY_LENGTH, 1, MAX_MAX_KEY_LENGTH, `an integer between 1 and ${MAX_MAX_KEY_LENGTH} (bytes)`) }),
-    ...(isUnset(raw.keyTableBytes) ? {} : { keyTableBytes: r.int('keyTableBytes', raw.keyTableBytes, DEFAULT_KEY_TABLE_BYTES, MIN_KEY_TABLE_BYTES, MAX_KEY_TABLE_BYTES, `an integer between ${MIN_KEY_TABLE_BYTES} and ${MAX_KEY_TABLE_BYTES} (bytes)`) }),
-    ...(isUnset(raw.setMaxMembers) ? {} : { setMaxMembers: r.int('setMaxMembers', raw.setMaxMembers, DEFAULT_SET_MAX_MEMBERS, 1, MAX_SET_MAX_MEMBERS, `an integer between 1 and ${MAX_SET_MAX_MEMBERS} (members)`) }),
-    ...(isUnset(raw.timerHistogram) ? {} : { timerHistogram: r.bool('timerHistogram', raw.timerHistogram, DEFAULT_TIMER_HISTOGRAM) }),
-    ...(isUnset(raw.timerHistogramMaxBuckets) ? {} : {
-      timerHistogramMaxBuckets: r.int('timerHistogramMaxBuckets', raw.timerHistogramMaxBuckets, DEFAULT_TIMER_HISTOGRAM_MAX_BUCKETS,
-        MIN_TIMER_HISTOGRAM_MAX_BUCKETS, MAX_TIMER_HISTOGRAM_MAX_BUCKETS,
-        `an integer between ${MIN_TIMER_HISTOGRAM_MAX_BUCKETS} and ${MAX_TIMER_HISTOGRAM_MAX_BUCKETS}`),
-    }),
-    statusPage: readStatusPage(r, raw.statusPage),
-    configFile: file,
-    raw,
-  };
+  const core = new CoreReader(r, raw, file);
+  const built: Record<string, unknown> = {};
+  for (const spec of CORE_SECTION.keys) {
+    const value = core.get(spec.key);
+    if (spec.field !== undefined) setPath(built, spec.field, value);
+  }
+  built.configFile = file;
+  built.raw = raw;
+  const config = built as unknown as TallydConfig;
+  const backends = config.backends;
+  const graphite = config.graphite;
+  const repeater = config.repeater;
 
   // Unknown top-level keys: warnings, except object sections named like a configured backend.
   const sections = backendSectionNames(backends);

@@ -11,7 +11,6 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { listenError } from '../errors.js';
 import type { GaugeStat } from '../aggregator/snapshot.js';
-import { DEFAULT_TCP_IDLE_TIMEOUT_MS, DEFAULT_TCP_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { ServerConfig } from '../config/types.js';
 import type { MetricKey } from '../parser/types.js';
 import { LogLimiter } from '../selfmetrics/ratelimit.js';
@@ -193,7 +192,7 @@ const FD_HEADROOM = 64;
 export function checkFdBudget(servers: readonly ServerConfig[], mgmtMaxConnections: number, log: Logger, limit = openFileLimit()): boolean {
   if (limit === null) return true;
   let caps = mgmtMaxConnections;
-  for (const s of servers) if (s.server === 'tcp') caps += s.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
+  for (const s of servers) if (s.server === 'tcp') caps += s.maxConnections;
   if (caps + FD_HEADROOM <= limit) return true;
   log.warn(
     { openFileLimit: limit, connectionCaps: caps, headroom: FD_HEADROOM },
@@ -209,8 +208,8 @@ export function startTcpListener(
   log: Logger,
   stats: TcpStats = new TcpStats(),
 ): Promise<Listener> {
-  const maxConnections = cfg.maxConnections ?? DEFAULT_TCP_MAX_CONNECTIONS;
-  const idleTimeoutMs = cfg.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+  const maxConnections = cfg.maxConnections;
+  const idleTimeoutMs = cfg.idleTimeoutMs;
   const refusedLog = new LogLimiter(10_000);
   const idleLog = new LogLimiter(10_000);
   const sockets = new Set<net.Socket>();

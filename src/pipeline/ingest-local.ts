@@ -5,7 +5,6 @@
  */
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/types.js';
-import { DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { ServerConfig, TallydConfig } from '../config/types.js';
 import { ListenError, TallydError } from '../errors.js';
 import { PacketGuard, type IngestSink } from '../ingest.js';
@@ -76,7 +75,7 @@ export class LocalIngest implements IngestSource {
 
   async start(): Promise<void> {
     const config = this.host.config();
-    checkFdBudget(config.servers, config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS, this.log);
+    checkFdBudget(config.servers, config.mgmtMaxConnections, this.log);
     try {
       for (const server of config.servers) await this.startListener(server);
     } catch (err) {

@@ -13,7 +13,6 @@ import type { Snapshot } from '../aggregator/snapshot.js';
 import { setIngestProbe } from '../aggregator/yield.js';
 import { backendCapabilities, createBackend } from '../backends/registry.js';
 import type { Backend, SelfStats } from '../backends/types.js';
-import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { componentLogger } from '../log/index.js';
 import { BAD_LINE_REASONS } from '../parser/types.js';
@@ -23,7 +22,7 @@ import {
 } from '../runtime.js';
 import { SelfMetrics } from '../selfmetrics/index.js';
 import { startStatusPage, type StatusCollector, type StatusServer } from '../status/index.js';
-import { backendView } from './backend-view.js';
+import { backendsNeedRebuild } from '../config/schema.js';
 import { KeyFlusher } from './keyflush.js';
 import { LocalIngest } from './ingest-local.js';
 import { WorkersIngest } from './ingest-workers.js';
@@ -295,7 +294,7 @@ export class Pipeline {
   async applyConfig(next: TallydConfig): Promise<string[]> {
     if (this.stopping) return [];
     const prev = this.config;
-    const backendsChanged = backendView(prev) !== backendView(next);
+    const backendsChanged = backendsNeedRebuild(prev, next);
     // the new backends are built before anything changes: a constructor that throws (a mapping file
     // unreadable since it was validated) rejects the reload with the old config still wholly in force
     const fresh = backendsChanged ? this.buildBackends(next) : null;
@@ -382,8 +381,8 @@ export class Pipeline {
       { address: config.mgmtAddress, port: config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
       {
-        maxConnections: config.mgmtMaxConnections ?? DEFAULT_MGMT_MAX_CONNECTIONS,
-        idleTimeoutMs: config.mgmtIdleTimeout ?? DEFAULT_MGMT_IDLE_TIMEOUT_MS,
+        maxConnections: config.mgmtMaxConnections,
+        idleTimeoutMs: config.mgmtIdleTimeout,
       },
       this.adminStats,
     );

@@ -12,6 +12,8 @@ import {
   DEFAULT_MGMT_ADDRESS,
   DEFAULT_MGMT_PORT,
   DEFAULT_PORT,
+  DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  DEFAULT_TCP_MAX_CONNECTIONS,
   DEFAULT_TCP_MAX_LINE_LENGTH,
   DEFAULT_UDP_RECV_BUFFER_BYTES,
   PINO_LEVELS,
@@ -176,11 +178,17 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
   const listenAddress = p.str(unset(raw.address) ? 'host' : 'address', raw.address ?? raw.host, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS);
   const server: ServerConfig = {
     server: kind,
+    module: undefined,
+    moduleConfig: undefined,
+    socket: undefined,
+    socketMod: undefined,
     address: listenAddress,
     port: p.port('port', raw.port, DEFAULT_PORT, 0),
     addressIpv6: ipv6,
     recvBufferBytes: p.int('udpRecvBuffer', raw.udpRecvBuffer, DEFAULT_UDP_RECV_BUFFER_BYTES, 1, 2 ** 31 - 1, 'a positive integer (bytes)'),
     maxLineLength: p.int('tcpMaxLineLength', raw.tcpMaxLineLength, DEFAULT_TCP_MAX_LINE_LENGTH, 1, 2 ** 30, 'a positive integer (bytes)'),
+    maxConnections: DEFAULT_TCP_MAX_CONNECTIONS,
+    idleTimeoutMs: DEFAULT_TCP_IDLE_TIMEOUT_MS,
   };
 
   let forkCount: number | 'auto' = 0;

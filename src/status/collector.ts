@@ -8,7 +8,6 @@ import type { Aggregator } from '../aggregator/aggregator.js';
 import { graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from '../backends/graphite/format.js';
 import { labelBody, sanitizeLabelName, sanitizeMetricName } from '../backends/prometheus/naming.js';
 import type { Backend, SelfStats } from '../backends/types.js';
-import { DEFAULT_MAX_KEYS } from '../config/defaults.js';
 import type { TallydConfig } from '../config/types.js';
 import { MetricType, type MetricKey } from '../parser/types.js';
 
@@ -208,7 +207,7 @@ export class StatusCollector {
         byReason: Object.entries(s.badLinesByReason).map(([reason, count]) => ({ reason, count })),
         recent: this.recentBad.slice().reverse(),
       },
-      keys: { ...lk, total: lk.counters + lk.timers + lk.gauges + lk.sets, maxKeys: c.maxKeys ?? DEFAULT_MAX_KEYS, created: this.host.aggregator.keysCreated },
+      keys: { ...lk, total: lk.counters + lk.timers + lk.gauges + lk.sets, maxKeys: c.maxKeys, created: this.host.aggregator.keysCreated },
       flush: { count: s.flushes, lastMs: s.lastFlushDurationMs },
       history: Object.fromEntries(HISTORY_FIELDS.map((f) => [f, h[f].toArray()])),
       backends: this.host.backends().map((b) => ({ name: b.name, lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })) })),

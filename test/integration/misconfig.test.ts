@@ -76,6 +76,23 @@ describe('every config problem in one pass', () => {
       "config key 'prometheus.port': expected an integer from 0 to 65535, got \"x\"",
     ]));
   });
+
+  it('each problem is reported once, a backend section that is not an object and its mapping file included', () => {
+    const file = configFile(`{ ${BASE}, backends: ['prometheus', 'graphite'], prometheus: 7, graphite: { timeoutMs: -1 }, statusPage: { address: '0.0.0.0' } }`);
+    const r = run([file, '--check-config']);
+    expect(r.code).toBe(1);
+    const rec = logRecords(r.stderr)[0]!;
+    expect(rec.problems).toEqual([
+      "config key 'graphite.timeoutMs': expected a positive integer (ms), got -1",
+      "config key 'prometheus': expected an object, got 7",
+      "config key 'statusPage.token': required when statusPage.address is not a loopback address (it is \"0.0.0.0\")",
+    ]);
+    const file2 = configFile(`{ ${BASE}, backends: ['prometheus'], prometheus: { mappingFile: '/nonexistent/m.yml', ttl: -1 } }`);
+    expect(logRecords(run([file2, '--check-config']).stderr)[0]!.problems).toEqual([
+      "config key 'prometheus.ttl': expected seconds (a number >= 0) or a duration like '1h', got -1",
+      "config key 'prometheus.mappingFile': cannot read mapping file /nonexistent/m.yml: ENOENT",
+    ]);
+  });
 });
 
 describe('one log format on stderr', () => {

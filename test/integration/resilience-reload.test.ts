@@ -85,6 +85,45 @@ describe('reload', () => {
     expect(new Set(stamps).size).toBe(stamps.length);
   });
 
+  it('a reload of keys only the pipeline reads (maxKeys, reservoirSize, statusPage, log) keeps the backends: the Graphite queue stays', async () => {
+    // Graphite is down: undelivered flushes pile up in the graphite backend's queue
+    const g1 = new FakeGraphite();
+    const port = await g1.listen();
+    await g1.close();
+    const base = ', automaticConfigReload: false, graphite: { timeoutMs: 400 }';
+    const d = await startDaemon(originalStyleConfig(port, base));
+    cleanups.push(() => d.stop());
+    await sendCounts(d, 'kept.c', 20);
+    const queuedFlushes = async (): Promise<number> => Number(/graphite\.queued_flushes: (\d+)/.exec(await d.admin('stats'))?.[1]);
+    let before = 0;
+    for (const deadline = Date.now() + 10_000; before < 2 && Date.now() < deadline; await sleep(100)) before = await queuedFlushes();
+    expect(before).toBeGreaterThanOrEqual(2);
+    writeFileSync(d.configFile, originalStyleConfig(port, `${base}, maxKeys: 100000, reservoirSize: 64, statusPage: { enabled: false }, log: { application: 'tallyd-test' }`));
+    d.proc.kill('SIGHUP');
+    const line = await waitFor(() => d.stderr.find((l) => l.includes('"msg":"config reloaded"')), 5000, 'config reloaded');
+    const { changed } = JSON.parse(line) as { changed: string[] };
+    expect(changed).toContain('statusPage');
+    expect(changed).not.toContain('backends');
+    // the same backend: its queue was not handed to a retiring one (a new backend starts at 0)
+    expect(await queuedFlushes()).toBeGreaterThanOrEqual(before);
+  });
+
+  it("a reload that changes Graphite's target rebuilds the graphite backend: the next flushes go to the new one", async () => {
+    const { g, d } = await setup(', automaticConfigReload: false');
+    await sendCounts(d, 'first.c', 10);
+    await waitFor(() => totalCount(g, 'first.c', 1) === 10, 10_000, 'first counts at the first Graphite');
+    const g2 = new FakeGraphite();
+    const port2 = await g2.listen();
+    cleanups.push(() => g2.close());
+    writeFileSync(d.configFile, originalStyleConfig(port2, ', automaticConfigReload: false'));
+    d.proc.kill('SIGHUP');
+    const line = await waitFor(() => d.stderr.find((l) => l.includes('"msg":"config reloaded"')), 5000, 'config reloaded');
+    expect((JSON.parse(line) as { changed: string[] }).changed).toContain('backends');
+    await sendCounts(d, 'second.c', 10);
+    await waitFor(() => totalCount(g2, 'second.c', 1) === 10, 10_000, 'later counts at the new Graphite');
+    expect(g.has('stats_counts.second.c')).toBe(false);
+  });
+
   it('listeners are rebuilt only where their settings changed', async () => {
     const udp = "{ server: 'udp', address: '127.0.0.1', port: 0 }";
     const { g, d } = await setup(`, automaticConfigReload: false, servers: [ ${udp} ]`);

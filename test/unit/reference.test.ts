@@ -12,6 +12,7 @@ import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/index.js';
 import { validateBackendSections } from '../../src/backends/registry.js';
 import { cliOptionFlags } from '../../src/cli/program.js';
 import { buildConfig, readConfigFile } from '../../src/config/load.js';
+import { GENERATED_BEGIN, GENERATED_END, renderConfigReference, withGeneratedPart } from '../../src/config/reference.js';
 import {
   CONSOLE_KEYS, GRAPHITE_KEYS, HISTOGRAM_KEYS, KEY_FLUSH_KEYS, KNOWN_KEYS, LOG_KEYS, REPEATER_TARGET_KEYS, SERVER_KEYS,
   STATUS_PAGE_KEYS, SYSLOG_KEYS,
@@ -50,6 +51,19 @@ function promSelfMetrics(): string[] {
 }
 
 describe('docs/reference.md', () => {
+  it('holds the configuration keys exactly as generated from the config schema (npm run docs:reference writes them)', () => {
+    const begin = doc.indexOf(GENERATED_BEGIN);
+    const end = doc.indexOf(GENERATED_END);
+    expect(begin, 'the generated part\'s markers').toBeGreaterThan(-1);
+    expect(doc.slice(begin, end + GENERATED_END.length), 'docs/reference.md differs from src/config/schema.ts: run npm run docs:reference').toBe(renderConfigReference());
+  });
+
+  it('the generator replaces only its part of the page', () => {
+    const page = `# t\n\nbefore\n\n${GENERATED_BEGIN}\nold\n${GENERATED_END}\n\nafter\n`;
+    expect(withGeneratedPart(page, 'NEW')).toBe('# t\n\nbefore\n\nNEW\n\nafter\n');
+    expect(() => withGeneratedPart('# no markers', 'NEW')).toThrow(/markers/);
+  });
+
   it('lists every config key, top level and in each section', () => {
     const missing = codeKeys().filter((k) => !names.has(k));
     expect(missing, `keys missing from docs/reference.md`).toEqual([]);

@@ -5,17 +5,16 @@
  * what it carried, and flushes replay in order after an outage. flush() never waits for the network
  * and never throws.
  *
- * Config: config.graphite (host, port, timeoutMs, namespaces; protocol 'pickle' sends pickle messages to
- * picklePort instead, see pickle.ts), and `graphite.queueBytes` read from the
- * raw config section (bytes of undelivered flushes kept during an outage; default 64 MiB).
+ * Config: config.graphite, typed and defaulted by the config schema (src/config/schema.ts): host, port,
+ * timeoutMs, namespaces, queueBytes (bytes of undelivered flushes kept during an outage); protocol
+ * 'pickle' sends pickle messages to picklePort instead, see pickle.ts.
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
-import { DEFAULT_GRAPHITE_PICKLE_PORT } from '../../config/defaults.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
 import { formatGraphiteInto, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
 import { ChunkPool, OutgoingFlush, type Framing } from './outgoing.js';
 import { PICKLE_FRAMING } from './pickle.js';
-import { DEFAULT_QUEUE_BYTES, DeliveryQueue } from './queue.js';
+import { DeliveryQueue } from './queue.js';
 import { sendTcp, type SendFn } from './transport.js';
 
 export interface GraphiteBackendDeps {
@@ -25,16 +24,6 @@ export interface GraphiteBackendDeps {
   readonly backoffMaxMs?: number;
   /** ms clock. */
   readonly now?: () => number;
-}
-
-/** Reads `graphite.queueBytes` from the raw config section; invalid values fall back to the default. */
-export function queueBytesFrom(raw: Readonly<Record<string, unknown>>): { value: number; problem?: string } {
-  const section = raw['graphite'];
-  if (section === null || typeof section !== 'object') return { value: DEFAULT_QUEUE_BYTES };
-  const v = (section as Record<string, unknown>)['queueBytes'];
-  if (v === undefined) return { value: DEFAULT_QUEUE_BYTES };
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return { value: Math.floor(v) };
-  return { value: DEFAULT_QUEUE_BYTES, problem: `graphite.queueBytes must be a non-negative number, got ${JSON.stringify(v)}` };
 }
 
 /** Free chunks kept between flushes: the sender's window (high water) plus the replay tail, and a few more. */
@@ -58,17 +47,15 @@ export class GraphiteBackend implements Backend {
     this.opts = graphiteFormatOptions(namespaceConfigFrom(ctx.config));
     this.enabled = g.host !== undefined && g.host !== '';
     this.now = deps.now ?? Date.now;
-    const qb = g.queueBytes !== undefined ? { value: g.queueBytes } : queueBytesFrom(ctx.config.raw);
-    if (qb.problem !== undefined) ctx.log.warn({ default: qb.value }, qb.problem);
     const host = g.host ?? '';
     // pickle (graphiteProtocol 'pickle'): the same queue and transport, messages instead of lines
     this.framing = g.protocol === 'pickle' ? PICKLE_FRAMING : undefined;
-    const port = g.protocol === 'pickle' ? (g.picklePort ?? DEFAULT_GRAPHITE_PICKLE_PORT) : g.port;
+    const port = g.protocol === 'pickle' ? g.picklePort : g.port;
     const target = { host, port, timeoutMs: g.timeoutMs };
     this.queue = new DeliveryQueue({
       send: deps.send ?? ((flush, signal, limit) => sendTcp(target, flush, signal, limit)),
       log: ctx.log,
-      maxBytes: qb.value,
+      maxBytes: g.queueBytes,
       backoffMinMs: deps.backoffMinMs,
       backoffMaxMs: deps.backoffMaxMs,
       now: this.now,
@@ -81,7 +68,7 @@ export class GraphiteBackend implements Backend {
     const g = this.ctx.config.graphite;
     if (this.enabled) {
       const pickle = g.protocol === 'pickle';
-      const port = pickle ? (g.picklePort ?? DEFAULT_GRAPHITE_PICKLE_PORT) : g.port;
+      const port = pickle ? g.picklePort : g.port;
       this.ctx.log.info({ host: g.host, port, protocol: pickle ? 'pickle' : 'text', legacyNamespace: g.legacyNamespace }, 'graphite backend ready');
     }
     else this.ctx.log.warn('graphite backend has no graphiteHost: flushes are discarded (as the original)');

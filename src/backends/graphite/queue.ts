@@ -30,7 +30,6 @@ import type { Logger } from 'pino';
 import { CHUNK_BYTES, type OutgoingFlush } from './outgoing.js';
 import { GraphiteAbortError, type SendFn } from './transport.js';
 
-export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_BACKOFF_MIN_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 10_000;
 /**
@@ -46,7 +45,8 @@ export type QueueEntry = OutgoingFlush;
 export interface DeliveryQueueOptions {
   readonly send: SendFn;
   readonly log: Logger;
-  readonly maxBytes?: number;
+  /** Bytes of undelivered flushes kept (graphite.queueBytes). */
+  readonly maxBytes: number;
   readonly backoffMinMs?: number;
   readonly backoffMaxMs?: number;
   /** ms clock (for last_flush / last_exception). */
@@ -112,7 +112,7 @@ export class DeliveryQueue {
   constructor(opts: DeliveryQueueOptions) {
     this.send = opts.send;
     this.log = opts.log;
-    this.maxBytes = opts.maxBytes ?? DEFAULT_QUEUE_BYTES;
+    this.maxBytes = opts.maxBytes;
     this.backoffMin = opts.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS;
     this.backoffMax = opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
     this.now = opts.now ?? Date.now;

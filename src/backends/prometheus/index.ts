@@ -19,132 +19,35 @@
 import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
-import { closestKey } from '../../config/suggest.js';
 import type { MetricKey } from '../../parser/types.js';
 import { LogLimiter } from '../../selfmetrics/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { renderExpositionAsync, type Rendered } from './exposition.js';
 import { ConfigError } from '../../errors.js';
-import { Mapper, parseDuration, parseMapping, readBuckets, readMappingFile, readQuantiles, type ObserverType } from './mapping.js';
+import { Mapper, parseMapping, readMappingFile } from './mapping.js';
+import { mappingFileProblems, parsePrometheusSection, type PrometheusConfig } from './config.js';
 import { createSelfMetrics, SELF_PREFIX, type SelfMetrics } from './selfmetrics.js';
-import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, SeriesStore, type ConflictInfo, type StoreOptions } from './series.js';
+import { DEFAULT_SLICE_MS, SeriesStore, type ConflictInfo, type StoreOptions } from './series.js';
 import { startMetricsServer, type MetricsServer } from './server.js';
 
-export const DEFAULT_PROMETHEUS_ADDRESS = '127.0.0.1';
-export const DEFAULT_PROMETHEUS_PORT = 9102;
-export const DEFAULT_PROMETHEUS_PATH = '/metrics';
-/**
- * The most /metrics answers with (user series + tallyd's own). 128 MiB holds over a million
- * ordinary series (100k take ~9 MB) and is already a slow scrape; past it the largest user series
- * are left out, counted.
- */
-export const DEFAULT_MAX_EXPOSITION_BYTES = 128 * 1024 * 1024;
-/** The smallest budget accepted: tallyd's own and process metrics take ~10 KiB. */
-export const MIN_MAX_EXPOSITION_BYTES = 64 * 1024;
+export {
+  DEFAULT_MAX_EXPOSITION_BYTES, DEFAULT_PROMETHEUS_ADDRESS, DEFAULT_PROMETHEUS_PATH, DEFAULT_PROMETHEUS_PORT, MIN_MAX_EXPOSITION_BYTES,
+  PROMETHEUS_KEYS, parsePrometheusSection, validatePrometheusConfig, type PrometheusConfig,
+} from './config.js';
 /** Room kept for tallyd's own metrics above their last measured size, rounded up to it (a stable budget). */
 const OWN_ROOM_BYTES = 16 * 1024;
 
-export interface PrometheusConfig {
-  readonly address: string;
-  readonly port: number;
-  readonly path: string;
-  readonly mappingFile: string | undefined;
-  /** ms; 0: never expire. */
-  readonly ttlMs: number;
-  readonly quantiles: readonly number[];
-  readonly buckets: readonly number[];
-  readonly observerType: ObserverType;
-  /** Bytes: the largest user series are left out of /metrics beyond it. */
-  readonly maxExpositionBytes: number;
+/** The section in force: `config.prometheus`, read and checked with the rest of the config (src/config/validate.ts, through ./config.ts). */
+export function prometheusConfigFrom(config: Pick<TallydConfig, 'prometheus'>): PrometheusConfig {
+  return config.prometheus;
 }
 
-export const PROMETHEUS_KEYS: ReadonlySet<string> = new Set(['address', 'port', 'path', 'mappingFile', 'ttl', 'quantiles', 'buckets', 'observerType', 'maxExpositionBytes']);
-
-/** Parse the section; every problem is collected (messages start with `config key 'prometheus.…'`). */
-function parseSection(raw: unknown, checkMappingFile: boolean): { config: PrometheusConfig; problems: string[] } {
-  const problems: string[] = [];
-  const bad = (key: string, expected: string, got: unknown): void => {
-    problems.push(`config key 'prometheus.${key}': expected ${expected}, got ${JSON.stringify(got)}`);
-  };
-  const sec: Record<string, unknown> =
-    raw === undefined || raw === null ? {} : typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
-    problems.push(`config key 'prometheus': expected an object, got ${JSON.stringify(raw)}`);
-  }
-  for (const k of Object.keys(sec)) {
-    if (PROMETHEUS_KEYS.has(k)) continue;
-    const near = closestKey(k, PROMETHEUS_KEYS);
-    problems.push(`config key 'prometheus.${k}': unknown key (${near === undefined ? `known: ${[...PROMETHEUS_KEYS].join(', ')}` : `did you mean 'prometheus.${near}'?`})`);
-  }
-
-  let address = DEFAULT_PROMETHEUS_ADDRESS;
-  if (sec['address'] !== undefined) {
-    if (typeof sec['address'] === 'string' && sec['address'] !== '') address = sec['address'];
-    else bad('address', 'a host address string', sec['address']);
-  }
-  let port = DEFAULT_PROMETHEUS_PORT;
-  if (sec['port'] !== undefined) {
-    const p = typeof sec['port'] === 'string' && /^\d+$/.test(sec['port']) ? Number(sec['port']) : sec['port'];
-    if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p <= 65535) port = p;
-    else bad('port', 'an integer from 0 to 65535', sec['port']);
-  }
-  let path = DEFAULT_PROMETHEUS_PATH;
-  if (sec['path'] !== undefined) {
-    const v = sec['path'];
-    if (typeof v === 'string' && v.startsWith('/') && v !== '/health' && !/[\s?#]/.test(v)) path = v;
-    else bad('path', "a URL path starting with '/' (not /health)", v);
-  }
-  let mappingFile: string | undefined;
-  if (sec['mappingFile'] !== undefined && sec['mappingFile'] !== null) {
-    const v = sec['mappingFile'];
-    if (typeof v !== 'string' || v === '') bad('mappingFile', 'a file path', v);
-    else {
-      mappingFile = v;
-      if (checkMappingFile) {
-        const r = readMappingFile(v);
-        for (const p of r.problems) problems.push(`config key 'prometheus.mappingFile': ${p}`);
-      }
-    }
-  }
-  let ttlMs = DEFAULT_TTL_MS;
-  if (sec['ttl'] !== undefined) {
-    const v = sec['ttl'];
-    const ms = typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v * 1000 : typeof v === 'string' ? parseDuration(v) : undefined;
-    if (ms === undefined) bad('ttl', "seconds (a number >= 0) or a duration like '1h'", v);
-    else ttlMs = ms;
-  }
-  const sub: string[] = [];
-  const quantiles = readQuantiles(sec['quantiles'], 'quantiles', sub) ?? DEFAULT_QUANTILES;
-  if (sub.length > 0) bad('quantiles', 'a list of numbers between 0 and 1', sec['quantiles']);
-  sub.length = 0;
-  const buckets = readBuckets(sec['buckets'], 'buckets', sub) ?? DEFAULT_BUCKETS;
-  if (sub.length > 0) bad('buckets', 'a strictly ascending list of numbers (seconds)', sec['buckets']);
-  let observerType: ObserverType = 'summary';
-  if (sec['observerType'] !== undefined) {
-    const v = sec['observerType'];
-    if (v === 'summary' || v === 'histogram') observerType = v;
-    else bad('observerType', "'summary' or 'histogram'", v);
-  }
-  let maxExpositionBytes = DEFAULT_MAX_EXPOSITION_BYTES;
-  if (sec['maxExpositionBytes'] !== undefined) {
-    const v = sec['maxExpositionBytes'];
-    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= MIN_MAX_EXPOSITION_BYTES) maxExpositionBytes = v;
-    else bad('maxExpositionBytes', `an integer number of bytes >= ${MIN_MAX_EXPOSITION_BYTES}`, v);
-  }
-  return { config: { address, port, path, mappingFile, ttlMs, quantiles, buckets, observerType, maxExpositionBytes }, problems };
-}
-
-/** Problems in the `prometheus` config section (and its mapping file), for --check-config. [] when valid. */
-export function validatePrometheusConfig(raw: unknown): string[] {
-  return parseSection(raw, true).problems;
-}
-
-/** The validated section; throws a ConfigError naming each bad key (all problems in the message, one per line). */
-export function prometheusConfigFrom(config: TallydConfig): PrometheusConfig {
-  const { config: c, problems } = parseSection(config.raw['prometheus'], false);
+/** A raw `prometheus` section read alone (tests, benches); throws a ConfigError naming each bad key. */
+export function prometheusSection(raw: unknown): PrometheusConfig {
+  const { config, problems } = parsePrometheusSection(raw, false);
   if (problems.length > 0) throw new ConfigError(problems);
-  return c;
+  return config;
 }
 
 export interface PrometheusBackendDeps {
@@ -460,9 +363,12 @@ export function createPrometheusBackend(ctx: BackendContext, deps?: PrometheusBa
 /** The registry entry: `registerBackend('prometheus', prometheusBackend)`. */
 export const prometheusBackend: BackendFactory = (ctx) => new PrometheusBackend(ctx);
 
-/** The registry's section validator: `registerBackend('prometheus', prometheusBackend, validatePrometheusSection)`. */
+/**
+ * The registry's section validator: `registerBackend('prometheus', prometheusBackend, validatePrometheusSection)`.
+ * The section's keys are checked with the core config (config.prometheus); this reads the mapping file it names.
+ */
 export function validatePrometheusSection(config: Pick<TallydConfig, 'raw'>): string[] {
-  return validatePrometheusConfig(config.raw['prometheus']);
+  return mappingFileProblems(config.raw['prometheus']);
 }
 
 /** Timer keys remembered by {@link prometheusTimerBounds}' cache before it starts over. */

@@ -15,7 +15,6 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { DEFAULT_REPEATER_QUEUE_BYTES } from '../../config/defaults.js';
 import type { RepeaterTarget } from '../../config/types.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
 
@@ -224,7 +223,7 @@ export class TcpRepeaterBackend implements Backend {
   readonly targets: TcpTarget[];
 
   constructor(private readonly ctx: BackendContext) {
-    const max = ctx.config.repeaterQueueBytes ?? DEFAULT_REPEATER_QUEUE_BYTES;
+    const max = ctx.config.repeaterQueueBytes;
     this.targets = ctx.config.repeater.map((t) => new TcpTarget(t, max, ctx.log));
   }
 

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OutgoingFlush } from '../../../src/backends/graphite/outgoing.js';
 import { DeliveryQueue } from '../../../src/backends/graphite/queue.js';
 import type { SendFn } from '../../../src/backends/graphite/transport.js';
+import { DEFAULT_GRAPHITE_QUEUE_BYTES } from '../../../src/config/defaults.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -63,7 +64,7 @@ describe('DeliveryQueue (fake transport, fake timers)', () => {
   it('an outage: retries back off 250 → 500 → 1000 … capped at backoffMax; the backlog is replayed in order, once each', async () => {
     const carbon = new FakeCarbon();
     carbon.up = false;
-    const q = new DeliveryQueue({ send: carbon.send, log: silent, backoffMinMs: 250, backoffMaxMs: 2000, lastFlush: 0, lastException: 0 });
+    const q = new DeliveryQueue({ send: carbon.send, log: silent, maxBytes: DEFAULT_GRAPHITE_QUEUE_BYTES, backoffMinMs: 250, backoffMaxMs: 2000, lastFlush: 0, lastException: 0 });
     const t0 = Date.now();
     q.push(flushOf('m.a', 1001));
     await settle();
@@ -127,7 +128,7 @@ describe('DeliveryQueue (fake transport, fake timers)', () => {
   it('stop(deadline) during an outage retries until the deadline, then counts what is left as lost', async () => {
     const carbon = new FakeCarbon();
     carbon.up = false;
-    const q = new DeliveryQueue({ send: carbon.send, log: silent, backoffMinMs: 250, backoffMaxMs: 10_000, lastFlush: 0, lastException: 0 });
+    const q = new DeliveryQueue({ send: carbon.send, log: silent, maxBytes: DEFAULT_GRAPHITE_QUEUE_BYTES, backoffMinMs: 250, backoffMaxMs: 10_000, lastFlush: 0, lastException: 0 });
     q.push(flushOf('m.s', 1001, 2));
     q.push(flushOf('m.s', 1002, 3));
     await settle();

@@ -26,7 +26,9 @@ function backendFor(cfg: TallydConfig, log = recordingLogger().log): Backend {
 }
 
 function cfgFor(port: number, raw: Record<string, unknown> = {}, timeoutMs = 1000): TallydConfig {
-  return config({ graphite: graphiteConfig({ port, timeoutMs }), raw });
+  // graphite.queueBytes as the config schema reads it into config.graphite
+  const queueBytes = (raw.graphite as { queueBytes?: number } | undefined)?.queueBytes;
+  return config({ graphite: graphiteConfig({ port, timeoutMs, ...(queueBytes === undefined ? {} : { queueBytes }) }), raw });
 }
 
 function status(b: Backend): Record<string, number | string> {

@@ -16,19 +16,17 @@ function problemsOf(raw: Record<string, unknown>): readonly string[] {
 const servers = [{ server: 'udp', port: 0 }, { server: 'tcp', port: 0 }, { server: 'tcp', port: 1, max_connections: 5, idle_timeout: 0 }];
 
 describe('TCP connection limits', () => {
-  it('unset: nothing in the config (the listener applies its defaults: 1000 connections, 300 s idle)', () => {
+  it('unset: the defaults, applied at load (1000 connections, 300 s idle; admin 16, 600 s)', () => {
     const { config, warnings } = validateConfig({ servers });
     expect(warnings).toEqual([]);
-    expect(config.servers[1]!.maxConnections).toBeUndefined();
-    expect(config.servers[1]!.idleTimeoutMs).toBeUndefined();
+    expect(config.servers[1]).toMatchObject({ maxConnections: 1000, idleTimeoutMs: 300_000 });
     expect(config.servers[2]).toMatchObject({ maxConnections: 5, idleTimeoutMs: 0 });
-    expect(config.mgmtMaxConnections).toBeUndefined();
+    expect([config.mgmtMaxConnections, config.mgmtIdleTimeout]).toEqual([16, 600_000]);
   });
 
-  it('global keys apply to every tcp server; a server entry overrides them; udp servers take none', () => {
+  it('global keys apply to every tcp server; a server entry overrides them', () => {
     const { config, warnings } = validateConfig({ servers, tcpMaxConnections: 20, tcpIdleTimeout: 1500 });
     expect(warnings).toEqual([]);
-    expect(config.servers[0]!.maxConnections).toBeUndefined();
     expect(config.servers[1]).toMatchObject({ maxConnections: 20, idleTimeoutMs: 1500 });
     expect(config.servers[2]).toMatchObject({ maxConnections: 5, idleTimeoutMs: 0 });
   });
@@ -54,7 +52,7 @@ describe('TCP connection limits', () => {
   it('limits on a udp server entry are warned about and ignored', () => {
     const { config, warnings } = validateConfig({ servers: [{ server: 'udp', port: 0, max_connections: 3 }] });
     expect(warnings).toEqual(["config keys 'servers[0].max_connections' and 'servers[0].idle_timeout' apply to tcp servers only (ignored)"]);
-    expect(config.servers[0]!.maxConnections).toBeUndefined();
+    expect(config.servers[0]!.maxConnections).toBe(1000); // the default, not the entry's 3 (a udp server has no connections)
   });
 
   it('admin limits', () => {

@@ -109,7 +109,7 @@ describe('readConfigFile', () => {
     const { config, warnings } = buildConfig(structuredClone(EMBEDDED_DEFAULT_CONFIG));
     expect(warnings).toEqual([]);
     expect(config.servers).toEqual([
-      { server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 33554432, maxLineLength: 65536 },
+      { server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 33554432, maxLineLength: 65536, maxConnections: 1000, idleTimeoutMs: 300000 },
     ]);
     expect([config.mgmtAddress, config.mgmtPort, config.flushInterval]).toEqual(['127.0.0.1', 8126, 10000]);
     expect(config.backends).toEqual(['console']);

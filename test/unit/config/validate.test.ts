@@ -22,7 +22,9 @@ describe('defaults', () => {
     const { raw, ...rest } = config;
     expect(raw).toEqual({});
     expect(rest).toEqual({
-      servers: [{ server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 33554432, maxLineLength: 65536 }],
+      servers: [{ server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 33554432, maxLineLength: 65536, maxConnections: 1000, idleTimeoutMs: 300000 }],
+      mgmtMaxConnections: 16,
+      mgmtIdleTimeout: 600000,
       mgmtAddress: '127.0.0.1',
       mgmtPort: 8126,
       flushInterval: 10000,
@@ -44,10 +46,12 @@ describe('defaults', () => {
       graphite: {
         host: undefined, port: 2003, legacyNamespace: true, globalPrefix: 'stats', prefixCounter: 'counters',
         prefixTimer: 'timers', prefixGauge: 'gauges', prefixSet: 'sets', globalSuffix: '', timeoutMs: 5000,
+        queueBytes: 67108864, protocol: 'text', picklePort: 2004,
       },
       console: { prettyprint: true },
       repeater: [],
       repeaterProtocol: 'udp4',
+      repeaterQueueBytes: 16777216,
       keyFlush: { interval: 0, percent: 100, log: undefined },
       reservoirSize: 1024,
       logLevel: 'info',
@@ -56,6 +60,20 @@ describe('defaults', () => {
       automaticConfigReload: true,
       workers: 1,
       udpReader: 'native',
+      flushAlignment: 'startup',
+      stopDrainMs: 5000,
+      dogstatsdContainerIdTag: false,
+      maxKeys: 2000000,
+      idleKeyTtl: 0,
+      maxKeyLength: 2048,
+      keyTableBytes: 1073741824,
+      setMaxMembers: 100000,
+      timerHistogram: true,
+      timerHistogramMaxBuckets: 2048,
+      prometheus: {
+        address: '127.0.0.1', port: 9102, path: '/metrics', mappingFile: undefined, ttlMs: 3600000, quantiles: [0.5, 0.9, 0.99],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], observerType: 'summary', maxExpositionBytes: 134217728,
+      },
       statusPage: { enabled: true, address: '127.0.0.1', port: 8127, portConfigured: false, token: undefined },
       configFile: undefined,
     });
@@ -128,16 +146,16 @@ describe('deleteIdleStats and gaugesMaxTTL', () => {
 describe('servers', () => {
   it('without servers, top-level port/address/address_ipv6 make one UDP server', () => {
     const { config } = validateConfig({ port: 9000, address: '::1', address_ipv6: true, udpRecvBuffer: 4096 });
-    expect(config.servers).toEqual([{ server: 'udp', address: '::1', port: 9000, addressIpv6: true, recvBufferBytes: 4096, maxLineLength: 65536 }]);
+    expect(config.servers).toEqual([{ server: 'udp', address: '::1', port: 9000, addressIpv6: true, recvBufferBytes: 4096, maxLineLength: 65536, maxConnections: 1000, idleTimeoutMs: 300000 }]);
     expect(validateConfig({ address_ipv6: true }).config.servers[0]!.address).toBe('::');
   });
 
   it('servers replaces the top-level keys (with a warning) and normalises server names', () => {
     const { config, warnings } = buildConfig(readConfigFile(join(FIXTURES, 'servers.js')));
     expect(config.servers).toEqual([
-      { server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 1048576, maxLineLength: 4096 },
-      { server: 'tcp', address: '::', port: 8125, addressIpv6: true, recvBufferBytes: 1048576, maxLineLength: 4096 },
-      { server: 'tcp', address: '0.0.0.0', port: 8125, addressIpv6: false, socket: '/tmp/tallyd.sock', socketMod: 0o660, recvBufferBytes: 1048576, maxLineLength: 4096 },
+      { server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 1048576, maxLineLength: 4096, maxConnections: 1000, idleTimeoutMs: 300000 },
+      { server: 'tcp', address: '::', port: 8125, addressIpv6: true, recvBufferBytes: 1048576, maxLineLength: 4096, maxConnections: 1000, idleTimeoutMs: 300000 },
+      { server: 'tcp', address: '0.0.0.0', port: 8125, addressIpv6: false, socket: '/tmp/tallyd.sock', socketMod: 0o660, recvBufferBytes: 1048576, maxLineLength: 4096, maxConnections: 1000, idleTimeoutMs: 300000 },
     ]);
     expect(warnings).toEqual(["config key 'port' is ignored because 'servers' is set"]);
   });
@@ -190,10 +208,17 @@ describe('backends', () => {
     expect(warnings[1]).toMatch(/lists no targets/);
   });
 
-  it('keeps the prometheus section in raw without validating its content', () => {
-    const { config, warnings } = validateConfig({ backends: ['prometheus'], prometheus: { anything: [1, 2], port: 'x' } });
+  it('reads the prometheus section with the rest (its problems in the same pass), when the backend is configured', () => {
+    expect(problemsOf({ backends: ['prometheus'], prometheus: { anything: [1, 2], port: 'x' }, flushInterval: 0 })).toEqual([
+      "config key 'flushInterval': expected a positive integer (ms), got 0",
+      "config key 'prometheus.anything': unknown key (known: address, port, path, mappingFile, ttl, quantiles, buckets, observerType, maxExpositionBytes)",
+      'config key \'prometheus.port\': expected an integer from 0 to 65535, got "x"',
+    ]);
+    const { config, warnings } = validateConfig({ backends: ['prometheus'], prometheus: { port: 9200, ttl: '1m' } });
     expect(warnings).toEqual([]);
-    expect(config.raw.prometheus).toEqual({ anything: [1, 2], port: 'x' });
+    expect(config.prometheus).toMatchObject({ address: '127.0.0.1', port: 9200, path: '/metrics', ttlMs: 60_000 });
+    // not configured: a warning names the section, its content is not checked
+    expect(validateConfig({ prometheus: { port: 'x' } }).warnings[0]).toMatch(/config section 'prometheus' is set but/);
   });
 });
 
@@ -233,8 +258,8 @@ describe('other keys', () => {
   it("graphiteProtocol 'pickle' sends to graphitePicklePort (default 2004); 'text' or unset is plaintext", () => {
     expect(validateConfig({ graphiteProtocol: 'pickle' }).config.graphite).toMatchObject({ protocol: 'pickle', picklePort: 2004, port: 2003 });
     expect(validateConfig({ graphiteProtocol: 'pickle', graphitePicklePort: 2104 }).config.graphite).toMatchObject({ protocol: 'pickle', picklePort: 2104 });
-    expect(validateConfig({ graphiteProtocol: 'text', graphitePicklePort: 2104 }).config.graphite.protocol).toBeUndefined();
-    expect(validateConfig({}).config.graphite.protocol).toBeUndefined();
+    expect(validateConfig({ graphiteProtocol: 'text', graphitePicklePort: 2104 }).config.graphite.protocol).toBe('text');
+    expect(validateConfig({}).config.graphite.protocol).toBe('text');
     expect(() => validateConfig({ graphiteProtocol: 'pickle', graphitePicklePort: 0 })).toThrow(/graphitePicklePort/);
   });
 
@@ -371,9 +396,9 @@ describe('udpReader', () => {
 });
 
 describe('byte bounds: maxKeyLength, keyTableBytes, setMaxMembers', () => {
-  it('are unset (the aggregator uses the documented defaults) unless configured, and read when they are', () => {
+  it('take the documented defaults unless configured, and read them when they are', () => {
     const c = validateConfig({}).config;
-    expect([c.maxKeyLength, c.keyTableBytes, c.setMaxMembers]).toEqual([undefined, undefined, undefined]);
+    expect([c.maxKeyLength, c.keyTableBytes, c.setMaxMembers]).toEqual([2048, 1073741824, 100000]);
     const d = validateConfig({ maxKeyLength: 512, keyTableBytes: 1048576, setMaxMembers: 10 }).config;
     expect([d.maxKeyLength, d.keyTableBytes, d.setMaxMembers]).toEqual([512, 1048576, 10]);
   });
@@ -392,7 +417,7 @@ describe('timerHistogram, timerHistogramMaxBuckets', () => {
   it('take a boolean and an integer in range, and refuse anything else, naming the key', () => {
     const { config } = validateConfig({ timerHistogram: false, timerHistogramMaxBuckets: 512 });
     expect([config.timerHistogram, config.timerHistogramMaxBuckets]).toEqual([false, 512]);
-    expect(validateConfig({}).config.timerHistogram).toBeUndefined(); // (default: on, see DEFAULT_TIMER_HISTOGRAM)
+    expect(validateConfig({}).config.timerHistogram).toBe(true); // DEFAULT_TIMER_HISTOGRAM
     expect(problemsOf({ timerHistogram: 'no', timerHistogramMaxBuckets: 8 })).toEqual([
       expect.stringMatching(/^config key 'timerHistogram': expected /),
       "config key 'timerHistogramMaxBuckets': expected an integer between 32 and 16384, got 8",

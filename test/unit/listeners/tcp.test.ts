@@ -66,7 +66,7 @@ describe('tcp listener', () => {
   });
 
   it('counts an over-long line and keeps the connection open for the next ones', async () => {
-    const cfg: ServerConfig = { server: 'tcp', address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64 };
+    const cfg: ServerConfig = { server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections: 1000, idleTimeoutMs: 300_000 };
     const lines: string[] = [];
     let tooLong = 0;
     listener = await startTcpListener(
@@ -157,7 +157,7 @@ describe('tcp listener: connection cap and idle timeout', () => {
     const stats = new TcpStats();
     const lines: string[] = [];
     const cfg: ServerConfig = {
-      server: 'tcp', address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections: 3, idleTimeoutMs: 0,
+      server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections: 3, idleTimeoutMs: 0,
     };
     listener = await startTcpListener(cfg, (buf, s, e) => lines.push(buf.toString('utf8', s, e)), () => undefined, log, stats);
     const conns = [];
@@ -187,7 +187,7 @@ describe('tcp listener: connection cap and idle timeout', () => {
     const stats = new TcpStats();
     const lines: string[] = [];
     const cfg: ServerConfig = {
-      server: 'tcp', address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, idleTimeoutMs: 300,
+      server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections: 1000, idleTimeoutMs: 300,
     };
     listener = await startTcpListener(cfg, (buf, s, e) => lines.push(buf.toString('utf8', s, e)), () => undefined, log, stats);
     const idle = await open(listener.port);
@@ -215,8 +215,8 @@ describe('tcp listener: connection cap and idle timeout', () => {
 });
 
 describe('checkFdBudget', () => {
-  const tcp = (maxConnections?: number): ServerConfig => ({
-    server: 'tcp', address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, ...(maxConnections === undefined ? {} : { maxConnections }),
+  const tcp = (maxConnections = 1000): ServerConfig => ({
+    server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections, idleTimeoutMs: 300_000,
   });
   it('warns when the caps leave too few descriptors of the open-file limit', () => {
     const warned: unknown[] = [];

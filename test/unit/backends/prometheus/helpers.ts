@@ -1,6 +1,7 @@
 /** Hand-built snapshots and contexts for the Prometheus backend tests. */
 import { pino } from 'pino';
 import { CounterColumns, type CounterStat, type GaugeStat, type SetStat, type Snapshot, type TimerStat } from '../../../../src/aggregator/snapshot.js';
+import { prometheusSection } from '../../../../src/backends/prometheus/index.js';
 import type { BackendContext, SelfStats } from '../../../../src/backends/types.js';
 import type { TallydConfig } from '../../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../../src/parser/types.js';
@@ -76,6 +77,7 @@ export const fakeSelfStats: SelfStats = {
 export function context(prometheus: unknown, opts: { health?: () => 'up' | 'down'; prefixStats?: string } = {}): BackendContext {
   const config = {
     prefixStats: opts.prefixStats ?? 'statsd',
+    prometheus: prometheusSection(prometheus),
     raw: prometheus === undefined ? {} : { prometheus },
   } as unknown as TallydConfig;
   return {

@@ -1,0 +1,390 @@
+/**
+ * The readers of keys a generic check cannot read (src/config/schema.ts marks them `custom`): lists
+ * of servers, histograms, repeater targets and backends, and keys whose default depends on another.
+ * Each reports its problems through the Reader, naming the key as written.
+ */
+import {
+  BUILTIN_BACKENDS, DEFAULT_ADDRESS, DEFAULT_ADDRESS_IPV6, DEFAULT_GAUGES_MAX_TTL, DEFAULT_KEY_FLUSH_PERCENT, DEFAULT_LOG_APPLICATION,
+  DEFAULT_LOG_LEVEL, DEFAULT_PERCENT_THRESHOLD, DEFAULT_PORT, DEFAULT_SYSLOG_HOST, DEFAULT_SYSLOG_PORT, DEFAULT_TITLE,
+  MAX_PERCENT_THRESHOLDS, PINO_LEVELS, TIMER_METRIC_NAMES,
+} from './defaults.js';
+import { describeValue, isPlainObject, isUnset, Reader, toNumber } from './reader.js';
+import { LOG_SECTION, SERVER_SECTION, SYSLOG_SECTION, HISTOGRAM_SECTION, REPEATER_TARGET_SECTION, keysOf } from './schema.js';
+import type { HistogramRule, LogConfig, RepeaterTarget, ServerConfig } from './types.js';
+import { resolvePlugin } from '../backends/plugin/resolve.js';
+
+const SERVER_KEYS = keysOf(SERVER_SECTION);
+const LOG_KEYS = keysOf(LOG_SECTION);
+const SYSLOG_KEYS = keysOf(SYSLOG_SECTION);
+const HISTOGRAM_KEYS = keysOf(HISTOGRAM_SECTION);
+const REPEATER_TARGET_KEYS = keysOf(REPEATER_TARGET_SECTION);
+
+/** The original's syslog level names (log.level) → pino levels. */
+const SYSLOG_LEVELS: Readonly<Record<string, string>> = {
+  LOG_EMERG: 'fatal', LOG_ALERT: 'fatal', LOG_CRIT: 'fatal', LOG_ERR: 'error', LOG_WARNING: 'warn',
+  LOG_NOTICE: 'info', LOG_INFO: 'info', LOG_DEBUG: 'debug',
+};
+
+/** './servers/udp', 'servers/udp.js', 'udp' → 'udp'; likewise tcp; anything else → undefined. */
+export function normaliseServerName(name: string): 'udp' | 'tcp' | undefined {
+  let n = name.trim();
+  if (n.endsWith('.js')) n = n.slice(0, -3);
+  if (n.startsWith('./')) n = n.slice(2);
+  if (n.startsWith('servers/')) n = n.slice('servers/'.length);
+  return n === 'udp' || n === 'tcp' ? n : undefined;
+}
+
+/** './backends/graphite', 'backends/graphite.js', 'graphite' → 'graphite' (the built-in ones); others as written. */
+export function normaliseBackendName(name: string): string {
+  let n = name.trim();
+  if (n.endsWith('.js')) n = n.slice(0, -3);
+  if (n.startsWith('./')) n = n.slice(2);
+  if (n.startsWith('backends/')) n = n.slice('backends/'.length);
+  return BUILTIN_BACKENDS.includes(n) ? n : name.trim();
+}
+
+/** Section names a configured backend may use for its own settings (kept in raw, not warned about). */
+export function backendSectionNames(backends: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (const b of backends) {
+    names.add(b);
+    const last = b.slice(b.lastIndexOf('/') + 1).replace(/\.js$/, '');
+    names.add(last);
+    // e.g. 'statsd-influxdb-backend' → 'influxdb'
+    names.add(last.replace(/^statsd-/, '').replace(/-backend$/, ''));
+  }
+  return names;
+}
+
+/** Limits of a TCP listener: the top-level tcpMaxConnections/tcpIdleTimeout, or a server entry's own. */
+export interface TcpLimits {
+  maxConnections: number;
+  idleTimeoutMs: number;
+}
+
+const MAX_CONNECTIONS_EXPECTED = 'an integer between 1 and 1000000 (connections)';
+const IDLE_TIMEOUT_EXPECTED = 'a non-negative integer (ms; 0: never)';
+
+function readTcpLimits(r: Reader, maxKey: string, max: unknown, idleKey: string, idle: unknown, inherit: TcpLimits): TcpLimits {
+  return {
+    maxConnections: r.int(maxKey, max, inherit.maxConnections, 1, 1_000_000, MAX_CONNECTIONS_EXPECTED),
+    idleTimeoutMs: r.int(idleKey, idle, inherit.idleTimeoutMs, 0, 2 ** 31 - 1, IDLE_TIMEOUT_EXPECTED),
+  };
+}
+
+/**
+ * A `server` value that is not udp/tcp: a server module (the original's require(name)), checked to
+ * be loadable now; undefined (and a problem) when it is not a string or cannot be found.
+ */
+function readServerModule(r: Reader, key: string, value: unknown, file: string | undefined): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') {
+    r.problem(key, "'udp', 'tcp', './servers/udp', './servers/tcp' or a server module ('./my-server.js', an npm name)", value);
+    return undefined;
+  }
+  try {
+    resolvePlugin(value.trim(), file);
+  } catch (err) {
+    r.note(key, `server module "${value}": ${(err as Error).message}`);
+    return undefined;
+  }
+  return value.trim();
+}
+
+export function readServers(
+  r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number, tcpLimits: TcpLimits, file?: string,
+): ServerConfig[] {
+  const list = r.list('servers', raw.servers, 'a list of server objects');
+  if (list === undefined) {
+    // No `servers`: the top-level server/port/address/address_ipv6 make one server, as the original does
+    // (`server` defaults to UDP; './servers/tcp' or a module file as its docs/server.md show).
+    const ipv6 = r.bool('address_ipv6', raw.address_ipv6, false);
+    const top = isUnset(raw.server) ? 'udp' : typeof raw.server === 'string' ? normaliseServerName(raw.server) : undefined;
+    const topModule = top === undefined ? readServerModule(r, 'server', raw.server, file) : undefined;
+    return [{
+      module: topModule,
+      moduleConfig: topModule === undefined ? undefined : raw,
+      socket: undefined,
+      socketMod: undefined,
+      server: top ?? 'module',
+      address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
+      port: r.port('port', raw.port, DEFAULT_PORT, true),
+      addressIpv6: ipv6,
+      recvBufferBytes,
+      maxLineLength,
+      ...tcpLimits,
+    }];
+  }
+  for (const key of ['port', 'address', 'address_ipv6']) {
+    if (!isUnset(raw[key])) r.warn(`config key '${key}' is ignored because 'servers' is set`);
+  }
+  if (list.length === 0) r.problem('servers', 'a non-empty list of server objects', list);
+  const servers: ServerConfig[] = [];
+  list.forEach((entry, i) => {
+    const at = `servers[${i}]`;
+    if (!isPlainObject(entry)) {
+      r.problem(at, 'an object like { server: "./servers/udp", port: 8125 }', entry);
+      return;
+    }
+    let kind: 'udp' | 'tcp' | 'module' = 'udp';
+    let module: string | undefined;
+    if (!isUnset(entry.server)) {
+      const name = typeof entry.server === 'string' ? normaliseServerName(entry.server) : undefined;
+      if (name === undefined) {
+        // a server module: its entry is its own config (any keys)
+        module = readServerModule(r, `${at}.server`, entry.server, file);
+        kind = 'module';
+      } else {
+        kind = name;
+      }
+    }
+    if (kind !== 'module') r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
+    const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
+    const server: {
+      server: 'udp' | 'tcp' | 'module'; address: string; port: number; addressIpv6: boolean; socket: string | undefined; socketMod: number | undefined;
+      recvBufferBytes: number; maxLineLength: number; maxConnections: number; idleTimeoutMs: number;
+      module: string | undefined; moduleConfig: Record<string, unknown> | undefined;
+    } = {
+      module,
+      moduleConfig: module === undefined ? undefined : entry,
+      socket: undefined,
+      socketMod: undefined,
+      server: kind,
+      address: r.str(`${at}.address`, entry.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
+      port: r.port(`${at}.port`, entry.port, DEFAULT_PORT, true),
+      addressIpv6: ipv6,
+      recvBufferBytes,
+      maxLineLength,
+      ...tcpLimits,
+    };
+    const socket = r.optStr(`${at}.socket`, entry.socket);
+    const socketMod = readSocketMod(r, `${at}.socket_mod`, entry.socket_mod);
+    if (kind === 'tcp') {
+      if (socket !== undefined) server.socket = socket;
+      if (socketMod !== undefined) {
+        if (socket === undefined) r.warn(`config key '${at}.socket_mod' is ignored without '${at}.socket'`);
+        else server.socketMod = socketMod;
+      }
+      const limits = readTcpLimits(r, `${at}.max_connections`, entry.max_connections, `${at}.idle_timeout`, entry.idle_timeout, tcpLimits);
+      server.maxConnections = limits.maxConnections;
+      server.idleTimeoutMs = limits.idleTimeoutMs;
+    } else if (kind === 'udp' && (socket !== undefined || socketMod !== undefined)) {
+      r.warn(`config keys '${at}.socket' and '${at}.socket_mod' apply to tcp servers only (ignored)`);
+    }
+    if (kind !== 'tcp' && (!isUnset(entry.max_connections) || !isUnset(entry.idle_timeout))) {
+      r.warn(`config keys '${at}.max_connections' and '${at}.idle_timeout' apply to tcp servers only (ignored)`);
+    }
+    servers.push(server);
+  });
+  return servers;
+}
+
+/** A file mode: a number (0o660 or 432) or an octal string ('660', '0660', '0o660'). */
+function readSocketMod(r: Reader, key: string, value: unknown): number | undefined {
+  if (isUnset(value)) return undefined;
+  let mode: number | undefined;
+  if (typeof value === 'number' && Number.isInteger(value)) mode = value;
+  else if (typeof value === 'string' && /^(0o?)?[0-7]{1,4}$/i.test(value)) mode = parseInt(value.replace(/^0o/i, ''), 8);
+  if (mode === undefined || mode < 0 || mode > 0o7777) {
+    r.problem(key, "a file mode (a number such as 0o660, or an octal string such as '660')", value);
+    return undefined;
+  }
+  return mode;
+}
+
+export function readPercentThreshold(r: Reader, value: unknown): number[] {
+  if (isUnset(value)) return [...DEFAULT_PERCENT_THRESHOLD];
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length > MAX_PERCENT_THRESHOLDS) {
+    r.note('percentThreshold', `expected at most ${MAX_PERCENT_THRESHOLDS} thresholds, got a list of ${items.length}`);
+    return [...DEFAULT_PERCENT_THRESHOLD];
+  }
+  const out: number[] = [];
+  items.forEach((item, i) => {
+    const n = toNumber(item);
+    if (n === undefined || !Number.isFinite(n) || n === 0 || n < -100 || n > 100) {
+      const key = Array.isArray(value) ? `percentThreshold[${i}]` : 'percentThreshold';
+      r.problem(key, 'a non-zero number between -100 and 100 (or a list of them)', item);
+      return;
+    }
+    out.push(n);
+  });
+  return out;
+}
+
+export function readHistogram(r: Reader, value: unknown): HistogramRule[] {
+  const list = r.list('histogram', value, "a list of { metric: string, bins: [numbers..., 'inf'] }");
+  if (list === undefined) return [];
+  const rules: HistogramRule[] = [];
+  list.forEach((entry, i) => {
+    const at = `histogram[${i}]`;
+    if (!isPlainObject(entry)) {
+      r.problem(at, "an object like { metric: 'render', bins: [0.01, 0.1, 1, 'inf'] }", entry);
+      return;
+    }
+    r.unknownKeys(entry, HISTOGRAM_KEYS, `${at}.`);
+    if (typeof entry.metric !== 'string') r.problem(`${at}.metric`, 'a string (matched against timer names)', entry.metric);
+    const rawBins = entry.bins;
+    if (!Array.isArray(rawBins)) {
+      r.problem(`${at}.bins`, "a list of ascending numbers, optionally ending with 'inf'", rawBins);
+      return;
+    }
+    const bins: number[] = [];
+    let ok = true;
+    rawBins.forEach((b: unknown, j: number) => {
+      const n = b === 'inf' ? Infinity : typeof b === 'number' && !Number.isNaN(b) ? b : undefined;
+      if (n === undefined) {
+        r.problem(`${at}.bins[${j}]`, "a number or 'inf'", b);
+        ok = false;
+        return;
+      }
+      if (bins.length > 0 && n <= bins[bins.length - 1]!) {
+        r.problem(`${at}.bins[${j}]`, `a bound greater than the previous one (${describeValue(rawBins[j - 1])}): bins must ascend`, b);
+        ok = false;
+      }
+      bins.push(n);
+    });
+    if (ok && typeof entry.metric === 'string') rules.push({ metric: entry.metric, bins });
+  });
+  return rules;
+}
+
+export function readCalculatedTimerMetrics(r: Reader, value: unknown): string[] | null {
+  const list = r.list('calculatedTimerMetrics', value, 'a list of timer metric names');
+  if (list === undefined) return null;
+  const out: string[] = [];
+  list.forEach((item, i) => {
+    if (typeof item !== 'string') {
+      r.problem(`calculatedTimerMetrics[${i}]`, 'a timer metric name (string)', item);
+      return;
+    }
+    if (!TIMER_METRIC_NAMES.includes(item)) {
+      r.warn(`config key 'calculatedTimerMetrics': unknown timer metric '${item}' (known: ${TIMER_METRIC_NAMES.join(', ')})`);
+    }
+    out.push(item);
+  });
+  return out;
+}
+
+/** The backend names a raw config asks for (well-formed entries only), as validateConfig reads them. */
+export function configuredBackends(raw: Record<string, unknown>): string[] {
+  const host = typeof raw.graphiteHost === 'string' && raw.graphiteHost !== '' ? raw.graphiteHost : undefined;
+  return readBackends(new Reader(), raw.backends, host);
+}
+
+export function readBackends(r: Reader, value: unknown, graphiteHost: string | undefined): string[] {
+  const list = r.list('backends', value, "a list of backend names, e.g. ['./backends/graphite']");
+  if (list === undefined) return graphiteHost !== undefined ? ['graphite'] : ['console'];
+  const out: string[] = [];
+  list.forEach((item, i) => {
+    if (typeof item !== 'string' || item.trim() === '') {
+      r.problem(`backends[${i}]`, 'a backend name (string)', item);
+      return;
+    }
+    const name = normaliseBackendName(item);
+    if (out.includes(name)) {
+      r.warn(`config key 'backends': backend '${name}' is listed twice (loaded once)`);
+      return;
+    }
+    out.push(name);
+  });
+  if (list.length === 0) r.warn("config key 'backends' is an empty list: metrics are aggregated but sent nowhere");
+  return out;
+}
+
+export function readRepeater(r: Reader, value: unknown): RepeaterTarget[] {
+  const list = r.list('repeater', value, 'a list of { host, port }');
+  if (list === undefined) return [];
+  const out: RepeaterTarget[] = [];
+  list.forEach((entry, i) => {
+    const at = `repeater[${i}]`;
+    if (!isPlainObject(entry)) {
+      r.problem(at, "an object like { host: '10.0.0.1', port: 8125 }", entry);
+      return;
+    }
+    r.unknownKeys(entry, REPEATER_TARGET_KEYS, `${at}.`);
+    const before = r.problems.length;
+    if (typeof entry.host !== 'string' || entry.host === '') r.problem(`${at}.host`, 'a host name or address', entry.host);
+    let port = -1;
+    if (isUnset(entry.port)) r.problem(`${at}.port`, 'a port number (1..65535)', entry.port);
+    else port = r.port(`${at}.port`, entry.port, -1, false);
+    if (r.problems.length === before) out.push({ host: entry.host as string, port });
+  });
+  return out;
+}
+
+/** gaugesMaxTTL: an integer > 1, anything else is 1 (as the original forces it). */
+export function readGaugesMaxTTL(r: Reader, value: unknown): number {
+  if (isUnset(value)) return DEFAULT_GAUGES_MAX_TTL;
+  if (typeof value === 'number' && Number.isInteger(value) && value > 1) return value;
+  if (value !== 1) r.warn(`config key 'gaugesMaxTTL': ${describeValue(value)} is not an integer > 1, using 1 (as the original does)`);
+  return DEFAULT_GAUGES_MAX_TTL;
+}
+
+export function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boolean): string {
+  const log = r.section('log', raw.log);
+  r.unknownKeys(log, LOG_KEYS, 'log.');
+  let fromLogSection: string | undefined;
+  if (!isUnset(log.level)) {
+    if (typeof log.level === 'string' && PINO_LEVELS.includes(log.level)) fromLogSection = log.level;
+    else if (typeof log.level === 'string' && SYSLOG_LEVELS[log.level] !== undefined) fromLogSection = SYSLOG_LEVELS[log.level];
+    else r.warn(`config key 'log.level': ${describeValue(log.level)} is not a known level (ignored)`);
+  }
+  const fallback = fromLogSection ?? (debug ? 'debug' : DEFAULT_LOG_LEVEL);
+  return r.oneOf('logLevel', raw.logLevel, fallback, PINO_LEVELS);
+}
+
+/** The `log` section's destination: stderr (the original's 'stdout') or syslog (its 'syslog'). */
+export function readLogConfig(r: Reader, raw: Record<string, unknown>): LogConfig {
+  const log = isPlainObject(raw.log) ? raw.log : {}; // (a non-object is reported by readLogLevel)
+  const backend = r.oneOf('log.backend', log.backend, 'stdout', ['stdout', 'syslog'] as const);
+  const sys = r.section('log.syslog', log.syslog);
+  r.unknownKeys(sys, SYSLOG_KEYS, 'log.syslog.');
+  const socket = r.optStr('log.syslog.socket', sys.socket);
+  return {
+    backend,
+    application: r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true }),
+    syslog: {
+      protocol: r.oneOf('log.syslog.protocol', sys.protocol, 'udp', ['udp', 'tcp'] as const),
+      host: r.str('log.syslog.host', sys.host, DEFAULT_SYSLOG_HOST, { nonEmpty: true }),
+      port: r.port('log.syslog.port', sys.port, DEFAULT_SYSLOG_PORT, false),
+      socket,
+    },
+  };
+}
+
+/** `title`: a string sets the process title; false (or '') leaves Node's; true or unset: tallyd's default. */
+export function readTitle(r: Reader, value: unknown): string | false {
+  if (isUnset(value) || value === true) return DEFAULT_TITLE;
+  if (value === false || value === '') return false;
+  if (typeof value === 'string') return value;
+  r.problem('title', 'a string or false', value);
+  return DEFAULT_TITLE;
+}
+
+/** Loopback addresses, where the status page needs no token. */
+export function isLoopbackAddress(a: string): boolean {
+  return a === 'localhost' || a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a) || a === '::ffff:127.0.0.1';
+}
+
+/** statusPage: what one key cannot say alone (a token off loopback, its length; whether the port was configured). */
+export function checkStatusPage(r: Reader, page: Record<string, unknown>, value: unknown): void {
+  const address = page.address as string;
+  const token = page.token as string | undefined;
+  if (page.enabled === true && token === undefined && !isLoopbackAddress(address)) {
+    r.note('statusPage.token', `required when statusPage.address is not a loopback address (it is ${describeValue(address)})`);
+  }
+  if (token !== undefined && token.length < 16) r.problem('statusPage.token', 'a string of at least 16 characters', '(hidden)');
+  page.portConfigured = isPlainObject(value) && !isUnset(value.port);
+}
+
+/** keyFlush.percent: 0 < p <= 100 (a fraction is fine). */
+export function readKeyFlushPercent(r: Reader, value: unknown): number {
+  if (isUnset(value)) return DEFAULT_KEY_FLUSH_PERCENT;
+  const n = toNumber(value);
+  if (n === undefined || !(n > 0 && n <= 100)) {
+    r.problem('keyFlush.percent', 'a percentage (0 < p <= 100)', value);
+    return DEFAULT_KEY_FLUSH_PERCENT;
+  }
+  return n;
+}
+

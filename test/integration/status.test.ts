@@ -4,7 +4,7 @@
  * keys come from the flushes; a token guards everything but /health; nothing but GET/HEAD is served.
  */
 import { describe, expect, it } from 'vitest';
-import { startDaemon, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
+import { startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -92,6 +92,22 @@ describe('status page API', () => {
       return k.v.includes(5) ? k : undefined;
     }, 10_000, 'the watched key\'s flushed value');
     expect(h.v).toContain(5);
+  });
+
+  it('admin stats counts the packets and lines received', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 60000,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { enabled: false } }`);
+    const before = statsMap(await env.daemon.admin('stats'));
+    expect(before.get('messages.packets_received')).toBe('0');
+    expect(before.get('messages.lines_received')).toBe('0');
+    await env.daemon.send('a:1|c\nb:2|ms\nnot statsd');
+    await env.daemon.send('c:3|g');
+    const after = await waitForAsync(async () => {
+      const m = statsMap(await env.daemon!.admin('stats'));
+      return m.get('messages.packets_received') === '2' ? m : undefined;
+    }, 10_000, 'two packets counted');
+    expect(after.get('messages.lines_received')).toBe('4');
+    expect(after.get('messages.bad_lines_seen')).toBe('1');
   });
 
   it('requires its token for the data (not for the page or /health), and serves only GET and HEAD', async () => {

@@ -84,6 +84,8 @@ export function runtimeAdminContext(
     messages: () => ({
       last_msg_seen: host.aggregator.lastMsgSeen,
       bad_lines_seen: host.aggregator.badLinesSeen,
+      packets_received: host.aggregator.packetsReceived,
+      lines_received: host.aggregator.linesReceived,
     }),
     backendStatus: () => [...extraStatus(), ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
     dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type)),

@@ -15,7 +15,7 @@ export interface AdminContext {
   /** unix s */
   startupTime: number;
   /** last_msg_seen: unix s of the last packet (startup time before any). */
-  messages(): { last_msg_seen: number; bad_lines_seen: number };
+  messages(): { last_msg_seen: number; bad_lines_seen: number; packets_received?: number; lines_received?: number };
   backendStatus(): Array<{ name: string; lines: StatusLine[] }>;
   /** The live keys of `type` and their values, in insertion order (built in slices). */
   dump(type: DumpType): Promise<ReadonlyArray<readonly [string, unknown]>>;
@@ -86,6 +86,9 @@ export function runCommand(line: string, ctx: AdminContext, nowSec: number): Com
       const m = ctx.messages();
       out += statLine('messages', 'last_msg_seen', m.last_msg_seen, nowSec);
       out += statLine('messages', 'bad_lines_seen', m.bad_lines_seen, nowSec);
+      // tallyd: what arrived since start (the original has no such line)
+      if (m.packets_received !== undefined) out += statLine('messages', 'packets_received', m.packets_received, nowSec);
+      if (m.lines_received !== undefined) out += statLine('messages', 'lines_received', m.lines_received, nowSec);
       for (const b of ctx.backendStatus()) {
         for (const [stat, value] of b.lines) out += statLine(b.name, stat, value, nowSec);
       }

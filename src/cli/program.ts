@@ -157,7 +157,12 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
       '\n  1    invalid configuration (config file, placeholders or flag values that make it invalid), or cannot start (port in use, backend refused)' +
       '\n  2    usage error: unknown flag, malformed flag value, config file given twice' +
       '\n  70   internal error' +
-      '\n  130  a second SIGINT/SIGTERM while stopping')
+      '\n  130  a second SIGINT/SIGTERM while stopping' +
+      '\n\nWith no config: StatsD on UDP 0.0.0.0:8125, admin on 127.0.0.1:8126, status page on http://127.0.0.1:8127/,' +
+      '\n  aggregates printed to stdout every 10 s (console backend). Logs go to stderr.' +
+      '\n\nSignals:\n  SIGHUP           reload the config file (also on a change of the file, with automaticConfigReload)' +
+      '\n  SIGTERM, SIGINT  flush the partial interval, let backends deliver (stopDrainMs), exit 0' +
+      '\n\nDocumentation: README.md; every key, flag, self-metric and admin command: docs/reference.md')
     .configureOutput({
       writeOut: (s) => { out.stdout += s; },
       writeErr: (s) => { out.stderr += s; },

@@ -43,7 +43,7 @@ export const PAGE_HTML = `<!doctype html>
   <div id="key-chart-title" class="muted"></div><div id="chart-key" class="chart"></div>
 </div>
 <div class="grid">
-  <div class="card"><h2>Busiest keys, last interval (lines)</h2><table id="top"><tbody></tbody></table></div>
+  <div class="card"><h2>Busiest keys, last interval (lines)</h2><div id="top-note" class="muted"></div><table id="top"><tbody></tbody></table></div>
   <div class="card"><h2>Bad lines</h2><table id="bad"><tbody></tbody></table><h2>Last bad lines</h2><table id="recent"><tbody></tbody></table></div>
 </div>
 <script src="assets/uPlot.iife.min.js"></script>
@@ -152,6 +152,8 @@ export const PAGE_SCRIPT = `'use strict';
     fill(document.querySelector('#top tbody'), s.topKeys.length
       ? s.topKeys.map(function (k) { return row([k.type, el('code', k.id), fmt(k.lines)]); })
       : [row([el('span', 'counted while this page is open; shown from the next flush', 'muted')])]);
+    document.getElementById('top-note').textContent = s.topKeysSampledMs > 0
+      ? 'estimated from the lines of the last ' + fmt(s.topKeysSampledMs) + ' ms of the interval' : '';
     fill(document.querySelector('#bad tbody'), s.badLines.byReason.filter(function (r) { return r.count > 0; })
       .map(function (r) { return row([r.reason, fmt(r.count)], 'bad'); }));
     fill(document.querySelector('#recent tbody'), s.badLines.recent.map(function (r) {

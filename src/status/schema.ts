@@ -66,6 +66,7 @@ export const STATUS_SCHEMA = {
       },
     },
     topKeys: { type: 'array', items: { type: 'object', properties: { type: str, id: str, lines: int } } },
+    topKeysSampledMs: int,
   },
 } as const;
 

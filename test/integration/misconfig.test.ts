@@ -180,5 +180,10 @@ describe('exit codes as documented (README "Exit codes", --help)', () => {
     const help = run(['--help']).stdout;
     expect(help).toContain('Exit codes:');
     expect(help).toMatch(/^ {2}2 +usage error/m);
+    // complete: the default endpoints, the signals, where the reference is
+    expect(help).toContain('status page on http://127.0.0.1:8127/');
+    expect(help).toMatch(/^ {2}SIGHUP +reload/m);
+    expect(help).toContain('docs/reference.md');
+    expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });

@@ -4,7 +4,7 @@
  * keys come from the flushes; a token guards everything but /health; nothing but GET/HEAD is served.
  */
 import { describe, expect, it } from 'vitest';
-import { startDaemon, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
+import { startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -39,23 +39,42 @@ describe('status page API', () => {
     env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500,
       graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
     const base = statusUrl(env.daemon);
-    await fetch(base + 'api/status'); // a page is open: lines per key are counted from now on
-    for (let i = 0; i < 30; i++) await env.daemon.send('busy.key:1|c\nquiet.key:1|c\nbusy.key:2|c');
+    await fetch(base + 'api/status'); // a page is open: lines per key are sampled from now on
     await env.daemon.send('this is not statsd');
     type Status = {
-      ingest: { lines: number; packets: number };
+      ingest: { lines: number; packets: number; linesPerSecByType: { counters: number; timers: number } | null };
       badLines: { byReason: Array<{ reason: string; count: number }>; recent: Array<{ reason: string; line: string }> };
       topKeys: Array<{ type: string; id: string; lines: number }>;
+      topKeysSampledMs: number;
       history: { t: number[]; linesPerSec: number[] };
       backends: Array<{ name: string; lines: Array<{ stat: string; value: string }> }>;
     };
-    const s = await waitForAsync(async () => {
-      const st = (await (await fetch(base + 'api/status')).json()) as Status;
-      return st.topKeys.length > 0 && st.ingest.lines >= 91 ? st : undefined;
-    }, 10_000, 'busiest keys');
-    expect(s.ingest.packets).toBeGreaterThanOrEqual(31);
-    expect(s.topKeys[0]).toEqual({ type: 'counter', id: 'busy.key', lines: 60 });
-    expect(s.topKeys[1]).toEqual({ type: 'counter', id: 'quiet.key', lines: 30 });
+    // a steady sender (the busiest keys are counted in a window at the end of each interval: 100 ms of 500)
+    let sending = true;
+    const sender = (async () => {
+      while (sending) {
+        await env.daemon!.send('busy.key:1|c\nquiet.key:1|c\nbusy.key:2|c');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    let s: Status;
+    try {
+      s = await waitForAsync(async () => {
+        const st = (await (await fetch(base + 'api/status')).json()) as Status;
+        return st.topKeys.length >= 2 && st.topKeys[1]!.lines >= 5 ? st : undefined;
+      }, 10_000, 'busiest keys');
+    } finally {
+      sending = false;
+      await sender;
+    }
+    expect(s.ingest.packets).toBeGreaterThanOrEqual(2);
+    // sampled, then scaled to the interval: the two keys keep the 2 : 1 of their lines
+    expect(s.topKeys.map((k) => [k.type, k.id])).toEqual([['counter', 'busy.key'], ['counter', 'quiet.key']]);
+    expect(Math.abs(s.topKeys[0]!.lines - 2 * s.topKeys[1]!.lines)).toBeLessThanOrEqual(1);
+    expect(s.topKeysSampledMs).toBeGreaterThan(0);
+    expect(s.topKeysSampledMs).toBeLessThan(500);
+    expect(s.ingest.linesPerSecByType!.counters).toBeGreaterThan(0);
+    expect(s.ingest.linesPerSecByType!.timers).toBe(0);
     expect(s.badLines.byReason.find((r) => r.reason === 'no_type')!.count).toBe(1);
     expect(s.badLines.recent[0]).toEqual(expect.objectContaining({ reason: 'no_type', line: 'this is not statsd' }));
     expect(s.history.t.length).toBeGreaterThan(0);
@@ -63,12 +82,32 @@ describe('status page API', () => {
     expect(s.backends.map((b) => b.name)).toEqual(['graphite']);
     // a watched key keeps its flushed values
     await fetch(base + 'api/key?type=counter&id=busy.key');
+    await waitForAsync(async () => {
+      const k = (await (await fetch(base + 'api/key?type=counter&id=busy.key')).json()) as { v: number[] };
+      return k.v.at(-1) === 0; // an interval with no line of the sender's
+    }, 10_000, 'an idle interval');
     await env.daemon.send('busy.key:5|c');
     const h = await waitForAsync(async () => {
       const k = (await (await fetch(base + 'api/key?type=counter&id=busy.key')).json()) as { v: number[] };
       return k.v.includes(5) ? k : undefined;
     }, 10_000, 'the watched key\'s flushed value');
     expect(h.v).toContain(5);
+  });
+
+  it('admin stats counts the packets and lines received', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 60000,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { enabled: false } }`);
+    const before = statsMap(await env.daemon.admin('stats'));
+    expect(before.get('messages.packets_received')).toBe('0');
+    expect(before.get('messages.lines_received')).toBe('0');
+    await env.daemon.send('a:1|c\nb:2|ms\nnot statsd');
+    await env.daemon.send('c:3|g');
+    const after = await waitForAsync(async () => {
+      const m = statsMap(await env.daemon!.admin('stats'));
+      return m.get('messages.packets_received') === '2' ? m : undefined;
+    }, 10_000, 'two packets counted');
+    expect(after.get('messages.lines_received')).toBe('4');
+    expect(after.get('messages.bad_lines_seen')).toBe('1');
   });
 
   it('requires its token for the data (not for the page or /health), and serves only GET and HEAD', async () => {

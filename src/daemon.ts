@@ -12,7 +12,7 @@ import type { TallydConfig } from './config/types.js';
 import { ListenError, TallydError } from './errors.js';
 import { FlushTimer, systemClock, type Clock } from './flusher/timer.js';
 import { checkFdBudget, startTcpListener, TcpStats } from './listeners/tcp.js';
-import type { Listener } from './listeners/types.js';
+import type { Listener, PacketHandler } from './listeners/types.js';
 import { readUdpDrops, startUdpListener } from './listeners/udp.js';
 import { startModuleListener } from './listeners/module.js';
 import { componentLogger } from './log/index.js';
@@ -73,7 +73,7 @@ export class Daemon {
   /** TCP input and admin connection counts (kept across listener rebuilds). */
   private readonly tcpStats = new TcpStats();
   private readonly adminStats = new AdminStats();
-  private readonly handlePacket: (buf: Buffer, start: number, end: number) => void;
+  private readonly handlePacket: PacketHandler;
   /** This daemon as the shared runtime pieces (./runtime.ts) see it. */
   private readonly host: RuntimeHost;
   /** The live status page's data and server (src/status). */
@@ -120,12 +120,12 @@ export class Daemon {
     const guard = new PacketGuard(this.aggregator, this.sample, this.dataLog, () => this.clock.now());
     // The hot path: one closure per daemon, not per packet. Nothing throws out of it (src/ingest.ts:
     // one try/catch per packet, not per line).
-    this.handlePacket = (buf, start, end) => {
+    this.handlePacket = (buf, start, end, from) => {
       if (this.stopping) return;
       try {
         guard.begin();
         const pb = this.packetBackends;
-        for (let i = 0; i < pb.length; i++) pb[i]!.packet!(buf, start, end);
+        for (let i = 0; i < pb.length; i++) pb[i]!.packet!(buf, start, end, from);
         if (this.config.dumpMessages) this.dataLog.info({ packet: buf.toString('utf8', start, end) }, 'message');
         guard.ingest(buf, start, end);
       } catch (err) {

@@ -2,7 +2,7 @@
  * Timers past their reservoir (issue 10): the exponential histogram against the pure reservoir
  * (`timerHistogram: false`, the behaviour before it), in the same run.
  *
- *   npm run build && node dist/bench/timers.bench.js [--quick]
+ *   npm run build && node dist/bench/timers.bench.js [--quick] [--only a,b,c,d] [--rounds N]
  *
  * (a) accuracy: five latency shapes × 10^3, 10^5, 10^6 values of one timer in one interval, through
  *     the aggregator; relative error of median, p90, p95, p99, p99.9 (upper_N) and mean_99 against
@@ -169,7 +169,7 @@ async function baseAggregator(): Promise<AggregatorCtor | null> {
   return mod.Aggregator;
 }
 
-function ingest(rounds: number, Base: AggregatorCtor | null): { hist: number; res: number; base: number; ratio: number } {
+function ingest(rounds: number, Base: AggregatorCtor | null): { hist: number; res: number; base: number; ratio: number; histVsRes: number; histVsBase: number } {
   const keys = 200;
   const perRound = 2_000_000;
   const names = Array.from({ length: keys }, (_, i) => `app.svc${i % 13}.latency.${i}`);
@@ -211,7 +211,10 @@ function ingest(rounds: number, Base: AggregatorCtor | null): { hist: number; re
   const hist = med(times.hist);
   const res = med(times.res);
   const base = aggs.base !== null ? med(times.base) : NaN;
-  return { hist, res, base, ratio: hist / (aggs.base !== null ? base : res) };
+  // medians of the per-round ratios too (each round's runs are back to back: less of the machine's drift)
+  const histVsRes = med(times.hist.map((h, k) => h / times.res[k]!));
+  const histVsBase = aggs.base !== null ? med(times.hist.map((h, k) => h / times.base[k]!)) : NaN;
+  return { hist, res, base, ratio: hist / (aggs.base !== null ? base : res), histVsRes, histVsBase };
 }
 
 // ------------------------------------------------------------------ (c) memory per overflowing timer
@@ -298,9 +301,11 @@ export async function main(): Promise<void> {
   if (only.has('a')) accuracyReport();
   if (only.has('b')) {
     const Base = await baseAggregator();
-    const b = ingest(quick ? 3 : 7, Base);
+    const roundsArg = process.argv.indexOf('--rounds');
+    const b = ingest(roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : quick ? 3 : 7, Base);
     const baseText = Base !== null ? `, before the change (TALLYD_BASE) ${b.base.toFixed(1)} ns/value` : '';
     console.log(`\n(b) ingest past the reservoir (200 keys), CPU time, median of runs: histogram ${b.hist.toFixed(1)} ns/value, reservoir only ${b.res.toFixed(1)} ns/value${baseText}: histogram ${((b.ratio - 1) * 100).toFixed(1)} % vs ${Base !== null ? 'before' : 'reservoir only'} (target within 15 %)`);
+    console.log(`    medians of the per-round ratios: histogram / reservoir only ${b.histVsRes.toFixed(3)}${Base !== null ? `, histogram / TALLYD_BASE ${b.histVsBase.toFixed(3)}` : ''}`);
   }
   if (only.has('c')) {
     const c = memory();

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Snapshot } from '../aggregator/snapshot.js';
 import type { TallydConfig } from '../config/types.js';
+import type { PacketSender } from '../listeners/types.js';
 import type { MetricKey } from '../parser/types.js';
 
 /** One `name: value` line of the admin `stats` command, e.g. ['last_flush', 1700000000]. */
@@ -51,7 +52,7 @@ export interface Backend {
    */
   flush(snapshot: Snapshot, signal?: AbortSignal): Promise<void>;
   /** Optional: every received packet, before parsing (the repeater uses this). */
-  packet?(buf: Buffer, start: number, end: number): void;
+  packet?(buf: Buffer, start: number, end: number, from?: PacketSender): void;
   /**
    * Optional: upper bounds (in the timer's unit, ms) whose counts of `v <= bound` this backend wants
    * exact for a timer key, or null. The aggregator counts them at ingest (TimerStat.le).

@@ -13,7 +13,7 @@ import type { ServerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
 import { exportedFunction, loadModule, resolvePlugin } from '../backends/plugin/resolve.js';
 import { LogLimiter } from '../selfmetrics/ratelimit.js';
-import type { Listener, PacketHandler } from './types.js';
+import type { Listener, PacketHandler, PacketSender } from './types.js';
 
 /** A deep copy of what the module gets (it may keep and change it). */
 function copyOf(value: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -22,6 +22,14 @@ function copyOf(value: Readonly<Record<string, unknown>>): Record<string, unknow
   } catch {
     return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
   }
+}
+
+/** The rinfo a module passes (the original's udp.js passes dgram's), when it has an address. */
+function senderOf(rinfo: unknown): PacketSender | undefined {
+  if (rinfo === null || typeof rinfo !== 'object') return undefined;
+  const r = rinfo as { address?: unknown; family?: unknown; port?: unknown };
+  if (typeof r.address !== 'string') return undefined;
+  return { address: r.address, family: typeof r.family === 'string' ? r.family : '', port: typeof r.port === 'number' ? r.port : 0 };
 }
 
 export async function startModuleListener(
@@ -39,7 +47,7 @@ export async function startModuleListener(
   const badLog = new LogLimiter(10_000);
   let bad = 0;
   // what the module hands over: a Buffer (as dgram), a string (as the original's tcp.js), or a Uint8Array
-  const callback = (packet: unknown): void => {
+  const callback = (packet: unknown, rinfo?: unknown): void => {
     if (closed) return;
     let buf: Buffer;
     if (Buffer.isBuffer(packet)) buf = packet;
@@ -50,7 +58,7 @@ export async function startModuleListener(
       if (badLog.take()) log.warn({ module: spec, type: typeof packet, refused: bad }, 'server module: a packet that is neither a Buffer nor a string was refused');
       return;
     }
-    if (buf.length > 0) onPacket(buf, 0, buf.length);
+    if (buf.length > 0) onPacket(buf, 0, buf.length, senderOf(rinfo));
   };
   let ok: unknown;
   try {

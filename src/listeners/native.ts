@@ -14,19 +14,84 @@
  */
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { listenError } from '../errors.js';
 import type { ServerConfig } from '../config/types.js';
-import type { PacketHandler } from './types.js';
+import type { PacketHandler, PacketSender } from './types.js';
 import type { UdpListener } from './udp.js';
 
 /** Datagrams per recvmmsg call (and per call into JavaScript) at most. */
 export const SLOTS = 64;
 /** One slot holds the largest UDP payload over IPv4 (65,507 bytes). */
 export const SLOT_BYTES = 65_536;
+/** Bytes per sender address slot (ADDR_BYTES in udp_recv.c: a struct sockaddr_in6, or a sockaddr_in in it). */
+export const ADDR_BYTES = 28;
+
+const AF_INET6 = 10;
+/** sa_family is in host byte order. */
+const HOST_LE = os.endianness() === 'LE';
+
+/**
+ * The sender of the datagram in slot `slot`, decoded from the struct sockaddr the kernel wrote only
+ * when read (one object per listener, reused: nothing is allocated per packet unless a packet hook
+ * asks for the address).
+ */
+export class SlotSender implements PacketSender {
+  slot = 0;
+  constructor(private readonly addrs: Buffer) {}
+
+  private get at(): number {
+    return this.slot * ADDR_BYTES;
+  }
+  private get v6(): boolean {
+    const o = this.at;
+    return (HOST_LE ? this.addrs.readUInt16LE(o) : this.addrs.readUInt16BE(o)) === AF_INET6;
+  }
+  get family(): string {
+    return this.v6 ? 'IPv6' : 'IPv4';
+  }
+  /** sin_port / sin6_port, in network order at offset 2 of either struct. */
+  get port(): number {
+    return this.addrs.readUInt16BE(this.at + 2);
+  }
+  get address(): string {
+    const o = this.at;
+    const a = this.addrs;
+    if (!this.v6) return `${a[o + 4]}.${a[o + 5]}.${a[o + 6]}.${a[o + 7]}`;
+    const groups: number[] = [];
+    for (let k = 0; k < 8; k++) groups.push(a.readUInt16BE(o + 8 + 2 * k));
+    return formatIpv6(groups);
+  }
+}
+
+/** An IPv6 address as Node's dgram gives it: lower-case hex, the longest run of two or more zero groups as `::`, IPv4-mapped as `::ffff:a.b.c.d`. */
+export function formatIpv6(g: readonly number[]): string {
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${g[6]! >> 8}.${g[6]! & 0xff}.${g[7]! >> 8}.${g[7]! & 0xff}`;
+  }
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(0, 8);
+  return `${hex(0, best)}::${hex(best + bestLen, 8)}`;
+}
 
 interface NativeReader {
   open(
@@ -39,6 +104,7 @@ interface NativeReader {
     slotBytes: number,
     onBatch: (count: number) => void,
     reusePort: boolean,
+    addrs?: Buffer,
   ): [handle: unknown, port: number, granted: number];
   close(handle: unknown): void;
 }
@@ -89,15 +155,18 @@ export async function startNativeUdpListener(
   const { address } = await lookup(cfg.address, { family });
   const buffer = Buffer.allocUnsafeSlow(SLOTS * SLOT_BYTES);
   const lengths = new Int32Array(SLOTS);
+  const addrs = Buffer.alloc(SLOTS * ADDR_BYTES);
+  const from = new SlotSender(addrs);
   const onBatch = (count: number): void => {
     for (let i = 0; i < count; i++) {
       const start = i * SLOT_BYTES;
-      onPacket(buffer, start, start + lengths[i]!);
+      from.slot = i;
+      onPacket(buffer, start, start + lengths[i]!, from);
     }
   };
   let opened: [unknown, number, number];
   try {
-    opened = native.open(family, address, cfg.port, cfg.recvBufferBytes, buffer, lengths, SLOT_BYTES, onBatch, reusePort);
+    opened = native.open(family, address, cfg.port, cfg.recvBufferBytes, buffer, lengths, SLOT_BYTES, onBatch, reusePort, addrs);
   } catch (err) {
     throw listenError('udp listener', address, cfg.port, err);
   }

@@ -231,7 +231,9 @@ export function startTcpListener(
     }
     sockets.add(socket);
     stats.open++;
-    const framer = new LineFramer(cfg.maxLineLength, onPacket, onTooLong);
+    // the peer, given with each run of lines (one object per connection)
+    const from = { address: socket.remoteAddress ?? '', family: socket.remoteFamily ?? '', port: socket.remotePort ?? 0 };
+    const framer = new LineFramer(cfg.maxLineLength, (b, start, end) => onPacket(b, start, end, from), onTooLong);
     socket.on('data', (chunk: Buffer) => framer.push(chunk));
     socket.on('end', () => framer.end());
     socket.on('error', (err) => log.debug({ err }, 'tcp client error'));

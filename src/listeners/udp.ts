@@ -46,7 +46,7 @@ export function startDgramListener(cfg: ServerConfig, onPacket: PacketHandler, l
       reject(listenError('udp listener', cfg.address, cfg.port, err));
     };
     socket.once('error', onStartError);
-    socket.on('message', (msg) => onPacket(msg, 0, msg.length));
+    socket.on('message', (msg, rinfo) => onPacket(msg, 0, msg.length, rinfo));
     socket.bind(cfg.port, cfg.address, () => {
       socket.off('error', onStartError);
       socket.on('error', (err) => log.error({ err }, 'udp socket error'));

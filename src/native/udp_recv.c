@@ -12,9 +12,11 @@
  * event loop. Linux only (recvmmsg); the JavaScript side falls back to dgram elsewhere.
  *
  * API (see src/listeners/native.ts):
- *   open(family 4|6, address, port, rcvbuf, buffer, lengths, slotBytes, callback(count), reusePort) → handle
+ *   open(family 4|6, address, port, rcvbuf, buffer, lengths, slotBytes, callback(count), reusePort[, addrs]) → handle
  *     returns [handle, boundPort, grantedRcvbuf]; reusePort sets SO_REUSEPORT (one socket per worker
- *     process on the same port, the kernel spreading senders over them)
+ *     process on the same port, the kernel spreading senders over them); addrs, a Buffer of
+ *     lengths.length × ADDR_BYTES, gets each datagram's sender (a struct sockaddr_in or sockaddr_in6
+ *     as the kernel writes it) in the slot of the same number
  *   close(handle)
  */
 #define _GNU_SOURCE
@@ -30,6 +32,8 @@
 
 /* Batches read per readable event at most (then the loop turns: timers and other sockets run). */
 #define MAX_BATCHES_PER_EVENT 16
+/* Bytes per sender address slot: sizeof(struct sockaddr_in6), which a sockaddr_in fits in too. */
+#define ADDR_BYTES 28
 
 typedef struct {
   uv_poll_t poll;
@@ -39,10 +43,12 @@ typedef struct {
   napi_ref callback;
   napi_ref buffer_ref;
   napi_ref lengths_ref;
+  napi_ref addrs_ref; /* NULL when no addrs buffer was given */
   napi_ref resource_ref;
   napi_async_context async;
   uint8_t *buf;
   int32_t *lengths;
+  uint8_t *addrs;
   unsigned slots;
   size_t slot_bytes;
   struct mmsghdr *msgs;
@@ -79,6 +85,7 @@ static void release(reader_t *r) {
   napi_delete_reference(r->env, r->callback);
   napi_delete_reference(r->env, r->buffer_ref);
   napi_delete_reference(r->env, r->lengths_ref);
+  if (r->addrs_ref != NULL) napi_delete_reference(r->env, r->addrs_ref);
   napi_delete_reference(r->env, r->resource_ref);
   napi_async_destroy(r->env, r->async);
   uv_close((uv_handle_t *)&r->poll, free_reader);
@@ -94,7 +101,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_get_reference_value(env, r->callback, &cb);
   napi_get_reference_value(env, r->resource_ref, &recv); /* MakeCallback wants an object receiver */
   for (int b = 0; b < MAX_BATCHES_PER_EVENT && !r->closed; b++) {
-    for (unsigned i = 0; i < r->slots; i++) r->msgs[i].msg_len = 0;
+    for (unsigned i = 0; i < r->slots; i++) {
+      r->msgs[i].msg_len = 0;
+      if (r->addrs != NULL) r->msgs[i].msg_hdr.msg_namelen = ADDR_BYTES; /* the kernel wrote the last length */
+    }
     int n = recvmmsg(r->fd, r->msgs, r->slots, MSG_DONTWAIT, NULL);
     if (n <= 0) break; /* EAGAIN (drained) or an error the next event will see again */
     for (int i = 0; i < n; i++) {
@@ -135,8 +145,8 @@ static int parse_addr(int family, const char *address, int port, struct sockaddr
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 9) {
     napi_throw_type_error(env, NULL, "udp_recv.open: 9 arguments expected");
@@ -164,6 +174,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (lt != napi_int32_array || slot_bytes <= 0 || lcount == 0 || (size_t)slot_bytes * lcount > buf_len) {
     napi_throw_range_error(env, NULL, "udp_recv.open: lengths must be an Int32Array and buffer hold lengths.length slots");
     return NULL;
+  }
+  void *addrs = NULL;
+  if (argc >= 10) {
+    size_t addrs_len;
+    CHECK(napi_get_buffer_info(env, argv[9], &addrs, &addrs_len));
+    if (addrs_len < (size_t)ADDR_BYTES * lcount) {
+      napi_throw_range_error(env, NULL, "udp_recv.open: addrs must hold lengths.length × 28 bytes");
+      return NULL;
+    }
   }
 
   struct sockaddr_storage ss;
@@ -219,6 +238,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   r->env = env;
   r->buf = buf;
   r->lengths = (int32_t *)ldata;
+  r->addrs = (uint8_t *)addrs;
   r->slots = (unsigned)lcount;
   r->slot_bytes = (size_t)slot_bytes;
   for (unsigned i = 0; i < r->slots; i++) {
@@ -226,10 +246,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     r->iov[i].iov_len = r->slot_bytes;
     r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
     r->msgs[i].msg_hdr.msg_iovlen = 1;
+    if (r->addrs != NULL) {
+      r->msgs[i].msg_hdr.msg_name = r->addrs + (size_t)i * ADDR_BYTES;
+      r->msgs[i].msg_hdr.msg_namelen = ADDR_BYTES;
+    }
   }
   CHECK(napi_create_reference(env, argv[7], 1, &r->callback));
   CHECK(napi_create_reference(env, argv[4], 1, &r->buffer_ref));
   CHECK(napi_create_reference(env, argv[5], 1, &r->lengths_ref));
+  if (r->addrs != NULL) CHECK(napi_create_reference(env, argv[9], 1, &r->addrs_ref));
   napi_value name, resource;
   CHECK(napi_create_object(env, &resource));
   CHECK(napi_create_reference(env, resource, 1, &r->resource_ref));

@@ -227,9 +227,11 @@ function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink, s: Sam
       const fStart = pos + 1;
       const c = fStart < le ? buf[fStart]! : -1;
       if (c === HASH) {
-        // tags (they contain ':') run to the next '|'
+        // tags (they contain ':') run to the next '|': four bytes per bound check, then the rest one by one
+        // (tagged lines' parse: −5 % against one by one, bench/ab/parser-ab.mjs; see bench/RESULTS.md)
         tagStart = fStart + 1;
         pos = tagStart;
+        while (pos + 3 < le && buf[pos] !== PIPE && buf[pos + 1] !== PIPE && buf[pos + 2] !== PIPE && buf[pos + 3] !== PIPE) pos += 4;
         while (pos < le && buf[pos] !== PIPE) pos++;
         tagEnd = pos;
         continue;

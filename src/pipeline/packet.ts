@@ -20,12 +20,12 @@ export interface PacketPathState {
 
 /** One closure per process, not per packet. */
 export function createPacketHandler(guard: PacketGuard, state: PacketPathState, log: Logger): PacketHandler {
-  return (buf, start, end) => {
+  return (buf, start, end, from) => {
     if (state.stopped) return;
     try {
       guard.begin();
       const pb = state.packetBackends;
-      for (let i = 0; i < pb.length; i++) pb[i]!.packet!(buf, start, end);
+      for (let i = 0; i < pb.length; i++) pb[i]!.packet!(buf, start, end, from);
       if (state.dumpMessages) log.info({ packet: buf.toString('utf8', start, end) }, 'message');
       guard.ingest(buf, start, end);
     } catch (err) {

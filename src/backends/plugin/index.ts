@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
 import { BackendError } from '../../errors.js';
+import type { PacketSender } from '../../listeners/types.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
 import { originalMetrics, type OriginalMetrics } from './metrics.js';
 import { exportedFunction, loadModule, resolvePlugin, type PluginLocation } from './resolve.js';
@@ -215,12 +216,15 @@ export class PluginBackend implements Backend {
     if (ms > SLOW_LISTENER_MS) p.fail('slow', undefined, { ms: Math.round(ms) });
   }
 
-  packet(buf: Buffer, start: number, end: number): void {
+  packet(buf: Buffer, start: number, end: number, from?: PacketSender): void {
     const p = this.plugin;
     if (p === null || !p.wantsPackets) return;
-    // a copy: the listener may keep it, and the native reader reuses its buffer
+    // copies: the plug-in may keep them, and the native reader reuses its buffer and sender object
     const msg = Buffer.from(buf.subarray(start, end));
-    p.emit('packet', 'packet', [msg, { address: '', family: '', port: 0, size: end - start }]);
+    const rinfo = from === undefined
+      ? { address: '', family: '', port: 0, size: end - start }
+      : { address: from.address, family: from.family, port: from.port, size: end - start };
+    p.emit('packet', 'packet', [msg, rinfo]);
   }
 
   /** tallyd's own lines about the plug-in (failures), shown only once there is one. */

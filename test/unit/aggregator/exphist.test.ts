@@ -103,6 +103,24 @@ describe('bucket index', () => {
     expect(prev).toBe(63);
   });
 
+  it('puts the doubles on either side of every boundary of an octave in the right bucket, at several exponents', () => {
+    // 2^(e + j/64) is the upper bound of bucket 64e + j − 1; the boundary is irrational and its double
+    // (2 ** x) within an ulp of it, so the doubles two ulps away on each side are on known sides
+    const bad: string[] = [];
+    for (const e of [-1022, -20, -1, 0, 1, 9, 52, 1000]) {
+      for (let j = 1; j < 64; j++) {
+        const b = 2 ** (e + j / 64);
+        const want = 64 * e + j - 1;
+        const below = indexAtMaxScale(nextDown(nextDown(b)));
+        const above = indexAtMaxScale(nextUp(nextUp(b)));
+        if (below !== want) bad.push(`2^(${e}+${j}/64) below: ${below} (want ${want})`);
+        if (above !== want + 1) bad.push(`2^(${e}+${j}/64) above: ${above} (want ${want + 1})`);
+      }
+      if (indexAtMaxScale(2 ** e) !== 64 * e - 1 || indexAtMaxScale(nextUp(2 ** e)) !== 64 * e) bad.push(`2^${e}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('handles subnormals, the largest double and Infinity', () => {
     expect(indexAtMaxScale(2 ** -1074)).toBe(-1074 * 64 - 1);
     expect(indexAtMaxScale(2 ** -1073)).toBe(-1073 * 64 - 1);

@@ -248,3 +248,28 @@ describe('parsePacket: the straight path for `key:digits[.digits]|type`', () => 
     expect(sink.bad).toEqual([{ reason: 'bad_value', line: 'g:1.2.3|c' }]);
   });
 });
+
+describe('parsePacket: DogStatsD tags end at the next field', () => {
+  it('gives the bytes up to the next `|` (or the line end) as tags, for every tag length and field position', () => {
+    // the tag scan steps four bytes at a time: every length and remainder, with and without a field after
+    const bad: string[] = [];
+    for (let n = 0; n <= 13; n++) {
+      const tags = 'abcdefghijklm'.slice(0, n).replace(/(.)(.)/g, '$1:$2');
+      for (const after of ['', '|c:cid', '|T1700000000', '|@0.5', '|card:low|e:x']) {
+        for (const end of ['', '\n', '\r\n']) {
+          const line = `k:1|c|#${tags}${after}${end}`;
+          const sink = new RecordingSink();
+          const packet = Buffer.from(`x:2|ms\n${line}${end === '' ? '' : 'y:3|g'}`);
+          parsePacket(packet, 0, packet.length, sink, new Sample());
+          if (sink.samples.length !== (end === '' ? 2 : 3)) bad.push(`${JSON.stringify(line)}: ${sink.samples.length} samples`);
+          const got = sink.samples.find((s) => s.key === 'k');
+          const want = { type: 'counter', key: 'k', value: 1, rate: after === '|@0.5' ? 0.5 : 1, tags };
+          if (got === undefined || got.tags !== want.tags || got.rate !== want.rate || got.value !== 1) {
+            bad.push(`${JSON.stringify(line)} → ${JSON.stringify(got ?? sink.bad)}`);
+          }
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});

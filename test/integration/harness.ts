@@ -389,12 +389,19 @@ export async function waitLog(d: RunningDaemon, text: string, timeoutMs = 15_000
   }, timeoutMs, `a log record '${text}'`);
 }
 
-/** Waits for the next flush at `graphite` after the latest timestamp it has now (or after `after`). */
+/**
+ * Waits for the next whole flush at `graphite` (its last line, graphiteStats.flush_length, under a
+ * timestamp later than the latest it has now, or than `after`); returns its timestamp. What the daemon
+ * held when it was called has been flushed by then: "the next flush adds nothing" needs no fixed wait.
+ */
 export async function nextFlush(graphite: FakeGraphite, after = latestTs(graphite)): Promise<number> {
   return waitFor(() => {
-    for (const l of graphite.lines) if (l.ts > after) return l.ts;
+    for (let i = graphite.lines.length - 1; i >= 0; i--) {
+      const l = graphite.lines[i]!;
+      if (l.ts > after && l.path.includes('graphiteStats.flush_length')) return l.ts;
+    }
     return undefined;
-  }, 15_000, `a flush after ${after}`);
+  }, 15_000, `a whole flush after ${after}`);
 }
 
 /** The latest flush timestamp `graphite` has received (0: none yet). */

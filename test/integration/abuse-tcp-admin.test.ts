@@ -13,7 +13,7 @@ import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { adminCommand, sleep, startDaemon, statsMap, sum, useCleanups, waitFor } from './harness.js';
+import { adminCommand, expectQuietFor, pace, startDaemon, statsMap, sum, useCleanups, waitFor } from './harness.js';
 
 const { cleanups, graphiteOn, daemonOn } = useCleanups();
 
@@ -71,8 +71,7 @@ describe('TCP input under a connection flood', () => {
     cleanups.push(async () => clearInterval(keepAlive));
 
     await waitFor(() => closedAt.size >= OPEN - CAP, 10_000, `${OPEN - CAP} connections closed by the cap`);
-    await sleep(500);
-    expect(closedAt.size).toBe(OPEN - CAP);
+    await expectQuietFor(500, () => expect(closedAt.size).toBe(OPEN - CAP));
 
     // while the cap is reached: UDP in, Graphite out, admin answers
     for (let i = 0; i < 50; i++) await d.send('udp.during:1|c');
@@ -121,7 +120,7 @@ describe('TCP connection cap with workers', () => {
     }
     // two workers, two each: at least 4 of the 8 are refused (more if the hand-out is uneven)
     await waitFor(() => closed.size >= 4, 10_000, 'refused connections closed');
-    await sleep(500);
+    await expectQuietFor(500); // no more refusals to come
     const refused = closed.size;
     expect(refused).toBeGreaterThanOrEqual(4);
     for (const s of socks) if (!closed.has(s)) s.write('w.keep:1|c\n');
@@ -209,7 +208,7 @@ describe('admin commands over 100k keys while ingest runs', () => {
           for (let n = 0; n < 75 && i < KEYS; n++, i++) text += `k${i % FOLDERS}.m${i}:1|c\n`;
           await sendRaw(text);
         }
-        await sleep(5);
+        await pace(5);
       }
       await waitFor(allIn, 10_000, 'keys').catch(() => undefined);
     }
@@ -223,17 +222,18 @@ describe('admin commands over 100k keys while ingest runs', () => {
       while (streaming) {
         await sendRaw(during);
         sent += 40;
-        await sleep(5);
+        await pace(5);
       }
     })();
-    await sleep(300);
+    await waitFor(() => sent >= 400, 10_000, 'ten packets streamed');
     const dump = await adminCommand(d.mgmtPort, 'counters', 60_000);
     expect(dump.split('\n').filter((l) => l.startsWith("  'k")).length).toBe(KEYS);
     const patterns = Array.from({ length: FOLDERS }, (_, f) => `k${f}.*`);
     const line = 'delcounters ' + patterns.join(' ');
     expect(line.length).toBeLessThan(64 * 1024);
     const answer = await adminCommand(d.mgmtPort, line, 60_000);
-    await sleep(300);
+    const sentByAnswer = sent;
+    await waitFor(() => sent >= sentByAnswer + 400, 10_000, 'ten packets streamed after the answer');
     streaming = false;
     await stream;
 

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { originalStyleConfig, sleep, statsMap, useCleanups } from './harness.js';
+import { originalStyleConfig, pace, stat, statsMap, useCleanups, waitFor, waitStats } from './harness.js';
 
 const { cleanups, daemonOn } = useCleanups();
 
@@ -116,7 +116,7 @@ function sender(send: (p: string) => Promise<void>, names: string[]): { stop: ()
     while (sending) {
       for (const n of names) await send(packet(n));
       sent += 50;
-      await sleep(50);
+      await pace(50);
     }
   })();
   return {
@@ -128,9 +128,20 @@ function sender(send: (p: string) => Promise<void>, names: string[]): { stop: ()
   };
 }
 
+/** Waits (at most `ms`) for every name's stored sum to reach `sent`; the caller's assertions say which did not. */
 async function waitSums(store: Store, names: string[], sent: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && names.some((n) => store.sum(`stats_counts.${n}`) !== sent)) await sleep(100);
+  await waitFor(() => names.every((n) => store.sum(`stats_counts.${n}`) === sent), ms, 'every count stored').catch(() => undefined);
+}
+
+/** Waits until `store` holds points of `path` under `n` timestamps (flushes) more than it had. */
+async function flushesStored(store: Store, path: string, n: number): Promise<void> {
+  const stamps = (): number => {
+    let k = 0;
+    for (const key of store.points.keys()) if (key.slice(0, key.indexOf(' ')) === path) k++;
+    return k;
+  };
+  const want = stamps() + n;
+  await waitFor(() => stamps() >= want, 20_000, `${n} more flushes of ${path} stored`);
 }
 
 describe('graphite delivery across resets (at-least-once)', () => {
@@ -141,7 +152,8 @@ describe('graphite delivery across resets (at-least-once)', () => {
     const d = await daemonOn(originalStyleConfig(portOf(sink), ', graphite: { timeoutMs: 1000 }'));
     const names = ['reset.a', 'reset.b', 'reset.c'];
     const s = sender((p) => d.send(p), names);
-    await sleep(4000);
+    // traffic across several flushes, each delivered through resets
+    await flushesStored(store, 'stats_counts.reset.a', 3);
     const sent = await s.stop();
     await waitSums(store, names, sent, 30_000);
     for (const n of names) expect(store.sum(`stats_counts.${n}`), n).toBe(sent);
@@ -156,13 +168,13 @@ describe('graphite delivery across resets (at-least-once)', () => {
     const d = await daemonOn(originalStyleConfig(first.port, ', graphite: { timeoutMs: 1000 }'));
     const names = ['stall.a', 'stall.b'];
     const s = sender((p) => d.send(p), names);
-    await sleep(2500);
+    await flushesStored(store, 'stats_counts.stall.a', 2);
     first.proc.kill('SIGSTOP'); // stalls: connections are still accepted, their bytes wait unread
-    await sleep(3500);
+    await waitStats(d, (x) => stat(x, 'graphite.queued_flushes') >= 3, 'three flushes held while the sink stalls');
     await killed(first.proc); // and is restarted: its kernel resets what it held
     const second = await processSink(store, first.port);
     cleanups.push(() => killed(second.proc));
-    await sleep(2500);
+    await flushesStored(store, 'stats_counts.stall.a', 2);
     const sent = await s.stop();
     await waitSums(store, names, sent, 30_000);
     for (const n of names) expect(store.sum(`stats_counts.${n}`), n).toBe(sent);
@@ -176,12 +188,7 @@ describe('graphite delivery across resets (at-least-once)', () => {
     cleanups.push(() => closeServer(sink));
     const d = await daemonOn(originalStyleConfig(portOf(sink), ', graphite: { timeoutMs: 1000, queueBytes: 0 }'));
     await d.send('nokeep.a:1|c');
-    const deadline = Date.now() + 15_000;
-    let dropped = 0;
-    while (dropped === 0 && Date.now() < deadline) {
-      await sleep(200);
-      dropped = Number(statsMap(await d.admin('stats')).get('graphite.dropped_lines'));
-    }
+    const dropped = stat(await waitStats(d, (x) => stat(x, 'graphite.dropped_lines') !== 0, 'dropped_lines', 15_000), 'graphite.dropped_lines');
     expect(dropped).toBeGreaterThan(0);
     expect(d.stderr.some((l) => l.includes('cannot be resent'))).toBe(true);
   }, 30_000);

@@ -109,6 +109,37 @@ export async function waitForAsync<T>(fn: () => Promise<T | undefined | false | 
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * An assertion that nothing more happens: waits `ms` (a quiet period in which nothing is expected
+ * to arrive), checking `check` every 100 ms and at the end; its first failure fails the test. The one
+ * fixed wait the black-box tests keep: absence can only be watched for a while.
+ */
+export async function expectQuietFor(ms: number, check: () => void = () => undefined): Promise<void> {
+  const end = Date.now() + ms;
+  for (let left = ms; left > 0; left = end - Date.now()) {
+    check();
+    await sleep(Math.min(100, left));
+  }
+  check();
+}
+
+/**
+ * Pacing of a test's sender (a short pause every so many packets) so that a loaded machine's socket
+ * buffers do not overflow: not a wait for anything.
+ */
+export const pace = (ms = 2): Promise<void> => sleep(ms);
+
+/** Waits until the wall clock is `fromMs`..`toMs` into a `periodMs` period (e.g. just after a clock-aligned flush). */
+export async function clockPhase(periodMs: number, fromMs: number, toMs: number): Promise<void> {
+  const inWindow = (): boolean => {
+    const p = Date.now() % periodMs;
+    return p >= fromMs && p <= toMs;
+  };
+  if (inWindow()) return;
+  await sleep((fromMs - (Date.now() % periodMs) + periodMs) % periodMs);
+  await waitFor(inWindow, periodMs * 2, `${fromMs}..${toMs} ms into a ${periodMs} ms period`);
+}
+
 export interface RunningDaemon {
   proc: ChildProcess;
   udpPort: number;
@@ -335,14 +366,54 @@ export function statsMap(text: string): Map<string, string> {
   return m;
 }
 
-/** Polls the admin `counters` answer until it contains `text`. */
-export async function waitCounters(d: RunningDaemon, text: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if ((await d.admin('counters')).includes(text)) return;
-    if (Date.now() > deadline) throw new Error(`admin counters never showed ${text}`);
-    await sleep(50);
-  }
+/** Polls the admin `stats` answer (as name → value) until `ok` holds; returns that answer. */
+export async function waitStats(d: RunningDaemon, ok: (s: Map<string, string>) => boolean, what: string, timeoutMs = 15_000): Promise<Map<string, string>> {
+  return waitForAsync(async () => {
+    const s = statsMap(await d.admin('stats'));
+    return ok(s) ? s : undefined;
+  }, timeoutMs, what);
+}
+
+/** A stat of the admin `stats` answer as a number (NaN when absent). */
+export const stat = (s: Map<string, string>, name: string): number => Number(s.get(name));
+
+/** Waits for a stderr JSON log record whose msg contains `text` (the daemon's own signal); returns it. */
+export async function waitLog(d: RunningDaemon, text: string, timeoutMs = 15_000): Promise<LogRecord> {
+  return waitFor(() => {
+    for (const l of d.stderr) {
+      if (!l.startsWith('{') || !l.includes(text)) continue;
+      const r = JSON.parse(l) as LogRecord;
+      if (r.msg.includes(text)) return r;
+    }
+    return undefined;
+  }, timeoutMs, `a log record '${text}'`);
+}
+
+/**
+ * Waits for the next whole flush at `graphite` (its last line, graphiteStats.flush_length, under a
+ * timestamp later than the latest it has now, or than `after`); returns its timestamp. What the daemon
+ * held when it was called has been flushed by then: "the next flush adds nothing" needs no fixed wait.
+ */
+export async function nextFlush(graphite: FakeGraphite, after = latestTs(graphite)): Promise<number> {
+  return waitFor(() => {
+    for (let i = graphite.lines.length - 1; i >= 0; i--) {
+      const l = graphite.lines[i]!;
+      if (l.ts > after && l.path.includes('graphiteStats.flush_length')) return l.ts;
+    }
+    return undefined;
+  }, 15_000, `a whole flush after ${after}`);
+}
+
+/** The latest flush timestamp `graphite` has received (0: none yet). */
+export function latestTs(graphite: FakeGraphite): number {
+  let ts = 0;
+  for (const l of graphite.lines) if (l.ts > ts) ts = l.ts;
+  return ts;
+}
+
+/** Polls the admin `counters` answer until it contains `text` (the daemon has taken those lines in). */
+export async function waitCounters(d: RunningDaemon, text: string, timeoutMs = 5000): Promise<void> {
+  await waitForAsync(async () => (await d.admin('counters')).includes(text), timeoutMs, `admin counters to show ${text}`);
 }
 
 /** A parsed stderr JSON log record. */

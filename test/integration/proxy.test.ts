@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminCommand, FakeGraphite, MAIN, originalStyleConfig, startDaemon, waitFor } from './harness.js';
+import { adminCommand, clockPhase, FakeGraphite, MAIN, originalStyleConfig, pace, startDaemon, waitFor, waitForAsync as waitForValue } from './harness.js';
 import { FakeNode, nodesConfig, quietAdmin as rawAdmin, sendLines, startOriginalProxy, startTallydProxy, type RunningProxy } from './proxy-harness.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -113,15 +113,14 @@ describe('tallyd proxy', () => {
       // default-sized socket buffer and can drop on a loaded host), ours in packets of 25
       await sendLines(original, names.map((k, i) => `${k}:${i}|c|#orig${round}`), 1);
       await sendLines(ours, names.map((k, i) => `${k}:${i}|c|#ours${round}`), 25);
-      // until both are complete, or stop growing (a UDP drop on a loaded host is not a placement error)
+      // until both are complete, or stop growing for 500 ms (a UDP drop on a loaded host is not a placement error)
       let last = -1;
-      const deadline = Date.now() + 15_000;
-      for (;;) {
+      let lastAt = Date.now();
+      await waitFor(() => {
         const n = placement(ns, `#orig${round}`).size + placement(ns, `#ours${round}`).size;
-        if (n === 2 * names.length || n === last || Date.now() > deadline) break;
-        last = n;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+        if (n !== last) [last, lastAt] = [n, Date.now()];
+        return n === 2 * names.length || Date.now() - lastAt >= 500;
+      }, 15_000, 'the placements to complete or stop growing').catch(() => undefined);
       const a = placement(ns, `#orig${round}`);
       const b = placement(ns, `#ours${round}`);
       expect(a.size).toBeGreaterThan(names.length * 0.9);
@@ -139,13 +138,11 @@ describe('tallyd proxy', () => {
     const ringWithout = (text: string): boolean => !text.includes(`127.0.0.1:${ns[1]!.port} `) && text.includes(`127.0.0.1:${ns[0]!.port} `);
     let oursStatus = '';
     let origStatus = '';
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
+    await waitForValue(async () => {
       oursStatus = await rawAdmin(ours.mgmtPort, 'status');
       origStatus = await rawAdmin(original.mgmtPort, 'status');
-      if (ringWithout(oursStatus) && ringWithout(origStatus)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return ringWithout(oursStatus) && ringWithout(origStatus);
+    }, 10_000, 'node 1 out of both rings').catch(() => undefined);
     expect(ringWithout(oursStatus)).toBe(true);
     expect(ringWithout(origStatus)).toBe(true);
     await run('B');
@@ -202,7 +199,7 @@ describe('tallyd proxy', () => {
     const pump = (async () => {
       while (sending) {
         await p.send(packet);
-        await new Promise((r) => setTimeout(r, 10));
+        await pace(10);
       }
     })();
     await waitFor(() => ns[0]!.datagrams.length > 0 && ns[1]!.datagrams.length > 0 || undefined, 5000, 'traffic at both nodes');
@@ -211,11 +208,13 @@ describe('tallyd proxy', () => {
     const tDown = Date.now();
     ns[0]!.health = 'down';
     await waitForAsync(async () => !(await member()), 'node 0 out');
-    await new Promise((r) => setTimeout(r, 300));
+    // node 0's keys reach node 1 (from the next flush boundary on)
+    await waitFor(() => ns[1]!.datagrams.some((d) => d.toString().split('\n').some((l) => onNode0.has(nameOf(l)))), 5000, "node 0's keys at node 1");
     const tUp = Date.now();
     ns[0]!.health = 'up';
     await waitForAsync(member, 'node 0 back');
-    await new Promise((r) => setTimeout(r, 300));
+    // and come back to node 0 (at the next boundary)
+    await waitFor(() => ns[0]!.arrivals.some((t) => t > tUp), 5000, "node 0's keys back at node 0");
     sending = false;
     await pump;
     // node 1 received node 0's keys only in one window, which opened and closed at flush boundaries
@@ -245,7 +244,7 @@ describe('tallyd proxy', () => {
     // flushes at ts ≡ 1 or 2 (mod 3); a start-up that took so long that it rounds to ≡ 0 is tried again
     let startupSec = 0;
     for (let attempt = 0; attempt < 3; attempt++) {
-      while (Date.now() % 3000 < 600 || Date.now() % 3000 > 800) await new Promise((r) => setTimeout(r, 20));
+      await clockPhase(3000, 600, 800);
       const t0 = Date.now();
       const d = await startDaemon(originalStyleConfig(g.port, ", flushInterval: 3000, flushAlignment: 'clock'").replace(', flushInterval: 1000\n', ''));
       cleanups.push(() => d.stop());
@@ -304,7 +303,11 @@ describe('tallyd proxy', () => {
     await waitFor(() => ns.flatMap((n) => n.lines()).length >= lines.length || undefined, 10_000, 'every line');
     expect(ns.flatMap((n) => n.lines()).sort()).toEqual([...lines].sort());
     expect(await rawAdmin(q.mgmtPort, 'health down')).toBe('health: down\n');
-    await new Promise((r) => setTimeout(r, 200));
+    // shared: both forks answer down (six answers in a row, whichever fork takes each)
+    await waitForValue(async () => {
+      for (let i = 0; i < 6; i++) if ((await rawAdmin(q.mgmtPort, 'health')) !== 'health: down\n') return false;
+      return true;
+    }, 5000, 'both forks to answer health: down').catch(() => undefined);
     for (let i = 0; i < 6; i++) expect(await rawAdmin(q.mgmtPort, 'health')).toBe('health: down\n');
     expect(await q.stop()).toBe(0);
   });
@@ -335,9 +338,5 @@ describe('tallyd proxy', () => {
 });
 
 async function waitForAsync(fn: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForValue(fn, timeoutMs, what);
 }

@@ -14,7 +14,7 @@ import { validateConfig } from '../../src/config/index.js';
 import { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/log/index.js';
 import type { MetricKey } from '../../src/parser/types.js';
-import { FakeGraphite, sleep, sum, useCleanups, waitFor } from './harness.js';
+import { FakeGraphite, nextFlush, pace, sum, useCleanups, waitFor } from './harness.js';
 
 const { cleanups, setup } = useCleanups();
 
@@ -40,7 +40,7 @@ describe('memory is bounded by bytes', () => {
 
     await waitFor(() => sum(g.values('stats_counts.ok.tcp')) === 3 && sum(g.values('stats_counts.ok.udp')) === 7, 10_000, 'the lines around the long keys');
     await waitFor(() => sum(g.values('stats_counts.statsd.bad_lines_seen')) >= 5, 5000, 'five bad lines');
-    await sleep(1200);
+    await nextFlush(g);
     expect(sum(g.values('stats_counts.statsd.bad_lines_seen'))).toBe(5);
     expect(sum(g.values(`stats_counts.${atLimit}`))).toBe(1);
     expect(g.lines.some((l) => l.path.includes('long.') || l.path.includes('dog.'))).toBe(false);
@@ -55,7 +55,7 @@ describe('memory is bounded by bytes', () => {
     const { g, d } = await setup(`, maxKeys: 1000, keyTableBytes: ${budget}, maxKeyLength: 4096, flushInterval: 500`);
     await d.send('spell.key:0|c');
     await waitFor(() => g.has('stats.gauges.statsd.key_table_bytes'), 5000, 'a flush');
-    await sleep(500);
+    await nextFlush(g);
     const before = rssMiB(d.proc.pid!);
     // each spelling: a Librato tag without `=` (dropped), 1,000 bytes: 20 MB of distinct raw keys
     const junk = 'j'.repeat(990);
@@ -66,7 +66,7 @@ describe('memory is bounded by bytes', () => {
       for (let j = i; j < i + 20; j++) p += `spell.key#${junk}${j}:1|c\n`;
       await d.send(p);
       if (i % 400 === 0) {
-        await sleep(15);
+        await pace(15);
         peak = Math.max(peak, rssMiB(d.proc.pid!));
       }
     }
@@ -96,7 +96,7 @@ describe('memory is bounded by bytes', () => {
     await d.send('keep.me:1|c');
     await waitFor(() => sum(g.values('stats_counts.keep.me')) === 2, 10_000, 'keep.me = 2');
     await waitFor(() => g.has('stats_counts.statsd.keys_dropped'), 5000, 'keys_dropped');
-    await sleep(1200);
+    await nextFlush(g);
     const accepted = new Set(g.lines.filter((l) => l.path.startsWith('stats_counts.big.')).map((l) => l.path)).size;
     // each key costs about 2 x 4 KB (its raw bytes + its name): about 30 fit in 256 KiB
     expect(accepted).toBeGreaterThan(10);
@@ -119,7 +119,7 @@ describe('memory is bounded by bytes', () => {
     // every member is unique: what a flush kept + what was dropped = what was sent
     const seen = (): number => sum(g.values('stats.sets.users.count')) + sum(g.values('stats_counts.statsd.set_members_dropped'));
     await waitFor(() => seen() >= total, 10_000, `${total} members kept or dropped`);
-    await sleep(2500);
+    await nextFlush(g);
     expect(seen()).toBe(total);
     for (const v of g.values('stats.sets.users.count')) expect(v).toBeLessThanOrEqual(1000);
     expect(sum(g.values('stats_counts.statsd.set_members_dropped'))).toBeGreaterThanOrEqual(1000);
@@ -196,7 +196,7 @@ describe('the byte bounds with workers (cluster mode)', () => {
     await waitFor(() => sum(g.values('stats_counts.w.ok')) === 20, 10_000, 'w.ok = 20');
     const seen = (): number => sum(g.values('stats.sets.w.users.count')) + sum(g.values('stats_counts.statsd.set_members_dropped'));
     await waitFor(() => seen() >= 500 && sum(g.values('stats_counts.statsd.bad_lines_seen')) >= 20, 10_000, 'members kept or dropped, bad lines');
-    await sleep(2500);
+    await nextFlush(g);
     expect(sum(g.values('stats_counts.statsd.bad_lines_seen'))).toBe(20);
     expect(g.lines.some((l) => l.path.includes('long.'))).toBe(false);
     for (const v of g.values('stats.sets.w.users.count')) expect(v).toBeLessThanOrEqual(100);

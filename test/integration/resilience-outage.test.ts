@@ -4,7 +4,7 @@
  * `stopDrainMs`, and a second signal exits at once.
  */
 import { describe, expect, it } from 'vitest';
-import { originalStyleConfig, sleep, startDaemon, statsMap, sum, useCleanups, waitFor } from './harness.js';
+import { originalStyleConfig, pace, startDaemon, stat, sum, useCleanups, waitCounters, waitFor, waitLog, waitStats } from './harness.js';
 
 const { graphiteOn, daemonOn } = useCleanups();
 
@@ -20,22 +20,23 @@ describe('graphite outage', () => {
       while (sending) {
         await daemon.send(packet);
         sent += 10;
-        await sleep(100);
+        await pace(100);
       }
     })();
 
     await waitFor(() => g1.has('stats_counts.outage.c'), 5000, 'a first delivered flush');
     await g1.close();
     const downAt = Date.now();
-    await sleep(1500);
-    const during = statsMap(await daemon.admin('stats'));
+    const during = await waitStats(daemon, (s) => stat(s, 'graphite.queued_flushes') >= 1, 'a flush queued while graphite is down');
     expect(Number(during.get('graphite.queued_bytes'))).toBeGreaterThan(0);
     expect(Number(during.get('graphite.queued_flushes'))).toBeGreaterThanOrEqual(1);
     expect(during.get('graphite.dropped_flushes')).toBe('0');
-    await sleep(2000); // ~3.5 flushes missed in all
+    // four flushes missed in all (as ~3.5 s of outage did)
+    await waitStats(daemon, (s) => stat(s, 'graphite.queued_flushes') >= 4, 'four flushes queued while graphite is down');
     const g2 = await graphiteOn(port);
     const upAt = Date.now();
-    await sleep(1200);
+    // the sender goes on until the replay has begun
+    await waitFor(() => g2.has('stats_counts.outage.c'), 15_000, 'the replay to begin');
     sending = false;
     await sender;
 
@@ -62,8 +63,7 @@ describe('graphite outage', () => {
     await g1.close();
     const daemon = await daemonOn(originalStyleConfig(port, ', graphite: { timeoutMs: 300, queueBytes: 5000 }'));
     for (let i = 0; i < 20; i++) await daemon.send(`bound.k${i}:1|c`);
-    await sleep(3500);
-    const s = statsMap(await daemon.admin('stats'));
+    const s = await waitStats(daemon, (x) => stat(x, 'graphite.dropped_flushes') > 0, 'a flush dropped past queueBytes');
     expect(Number(s.get('graphite.dropped_flushes'))).toBeGreaterThan(0);
     expect(Number(s.get('graphite.dropped_lines'))).toBeGreaterThan(0);
     expect(Number(s.get('graphite.queued_bytes'))).toBeLessThanOrEqual(5000 + 4000);
@@ -88,7 +88,7 @@ describe('stopping', () => {
     // 1) the configured drain time is honoured
     const d1 = await daemonOn(originalStyleConfig(port, ', stopDrainMs: 1500, graphite: { timeoutMs: 300 }'));
     await d1.send('drain.c:1|c');
-    await sleep(300);
+    await waitCounters(d1, "'drain.c': 1");
     let t0 = Date.now();
     d1.proc.kill('SIGTERM');
     const code1 = await d1.exited;
@@ -101,9 +101,10 @@ describe('stopping', () => {
     // 2) a long drain is cut short by a second signal
     const d2 = await daemonOn(originalStyleConfig(port, ', stopDrainMs: 30000, graphite: { timeoutMs: 300 }'));
     await d2.send('drain.c:1|c');
-    await sleep(300);
+    await waitCounters(d2, "'drain.c': 1");
     d2.proc.kill('SIGTERM');
-    await sleep(700);
+    await waitLog(d2, 'signal received: flushing and stopping');
+    await waitLog(d2, 'stopping: final flush');
     expect(d2.proc.exitCode).toBeNull(); // still draining
     t0 = Date.now();
     d2.proc.kill('SIGTERM');

@@ -14,7 +14,7 @@
  * by {@link graphiteFormatOptions}; the per-flush loop only concatenates strings.
  */
 import { saturate } from '../../aggregator/finite.js';
-import type { Snapshot } from '../../aggregator/snapshot.js';
+import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { ChunkPool, OutgoingFlush } from './outgoing.js';
@@ -230,16 +230,45 @@ class ChunkOut implements LineOut {
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * The formatter's phases, in the original's order of lines. Each item phase ends when its list is
+ * done; {@link Phase.Trailer} writes the daemon's own figures at once.
+ */
+const Phase = {
+  Counters: 0,
+  Timers: 1,
+  Gauges: 2,
+  Sets: 3,
+  /** numStats, calculationtime, processing_time, graphiteStats.*: written when the items are done. */
+  Trailer: 4,
+  Done: 5,
+} as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+
+/** Items between two clock reads while formatting in slices (a counter is 1, a timer 8). */
+const SLICE_CHECK_UNITS = 256;
+const TIMER_UNITS = 8;
+
+/**
  * Formats one flush, resumably: {@link step} writes about `budgetMs` worth of lines and returns true
  * once the payload is complete. Lines come in the original's order: counters, timers, gauges, sets,
  * numStats, calculationtime, processing_time, graphiteStats.{last_exception,last_flush,flush_time,flush_length}.
  * calculationtime is the time spent formatting (the sum of the slices, by `extra.now`).
+ *
+ * Each item phase has its own method that runs from item {@link i} until its list is done (true) or
+ * the slice's deadline passes (false). Lines build up in {@link s}, handed to the output whenever it
+ * passes CHUNK_CHARS (at the start of an item), so the bytes and their chunks do not depend on slicing.
  */
 export class GraphiteFormatter {
-  private phase = 0;
+  private phase: Phase = Phase.Counters;
+  /** The next item of the current phase. */
   private i = 0;
+  /** Lines not yet handed to {@link out}. */
   private s = '';
   private lines = 0;
+  /** Work since the slice's last clock read (see SLICE_CHECK_UNITS). */
+  private units = 0;
+  /** performance.now() at which the current slice ends. */
+  private deadline = 0;
   private calcMs = 0;
   private readonly out: LineOut;
   private readonly tsNl: string;
@@ -268,189 +297,271 @@ export class GraphiteFormatter {
     if (this.result !== null) return true;
     const now = this.extra.now ?? Date.now;
     const start = now();
-    const deadline = budgetMs === Infinity ? Infinity : performance.now() + budgetMs;
+    this.deadline = budgetMs === Infinity ? Infinity : performance.now() + budgetMs;
+    this.units = 0;
+    while (this.phase !== Phase.Trailer && this.runPhase()) {
+      this.phase++;
+      this.i = 0;
+    }
+    this.calcMs += now() - start;
+    if (this.phase !== Phase.Trailer) return false;
+    this.writeTrailer();
+    return true;
+  }
+
+  /** Runs the current item phase: true when it is done, false when the slice's time is up. */
+  private runPhase(): boolean {
+    switch (this.phase) {
+      case Phase.Counters:
+        return this.counterLines();
+      case Phase.Timers:
+        return this.timerLines();
+      case Phase.Gauges:
+        return this.gaugeLines();
+      case Phase.Sets:
+        return this.setLines();
+      default:
+        return true;
+    }
+  }
+
+  /** Before each item: true when the slice's time is up (the clock is read every SLICE_CHECK_UNITS units). */
+  private timeUp(): boolean {
+    if (this.units < SLICE_CHECK_UNITS) return false;
+    this.units = 0;
+    return performance.now() >= this.deadline;
+  }
+
+  /** `s`, or '' after handing it to the output when it passed CHUNK_CHARS. */
+  private drain(s: string): string {
+    if (s.length <= CHUNK_CHARS) return s;
+    this.out.write(s);
+    return '';
+  }
+
+  /** `stats.KEY` (rate) and, with flushCounts, `stats_counts.KEY` (count) per counter. */
+  private counterLines(): boolean {
     const o = this.o;
-    const out = this.out;
     const tsNl = this.tsNl;
     const sfx = o.suffix;
-    const snapshot = this.snapshot;
-    const counters = snapshot.counters;
-    const counterKeys = counters.keys;
-    const rateFieldSp = o.counterRateField + ' ';
-    const countFieldSp = o.counterCountField + ' ';
+    const counters = this.snapshot.counters;
+    const keys = counters.keys;
     const counts = counters.counts;
     const intervalS = counters.intervalS;
-    const timers = snapshot.timers;
-    const gauges = snapshot.gauges;
-    const sets = snapshot.sets;
+    const rateFieldSp = o.counterRateField + ' ';
+    const countFieldSp = o.counterCountField + ' ';
     let s = this.s;
     let lines = this.lines;
     let i = this.i;
-    let units = 0;
+    let done = false;
     for (;;) {
-      if (units >= SLICE_CHECK_UNITS) {
-        units = 0;
-        if (performance.now() >= deadline) break;
-      }
-      if (s.length > CHUNK_CHARS) {
-        out.write(s);
-        s = '';
-      }
-      if (this.phase === 0) {
-        if (i >= counters.length) {
-          this.phase = 1;
-          i = 0;
-          continue;
-        }
-        const key = counterKeys[i]!;
-        const name = o.cleanNames ? graphiteName(key.name) : key.name;
-        const count = counts[i]!;
-        // (no suffix and no tags, the usual case: the field and the space as one constant string, one
-        // concatenation less per line)
-        const tags = key.graphiteTags;
-        const plain = tags === '' && sfx === '';
-        const tail = plain ? ' ' : sfx + tags + ' ';
-        const rate = count / intervalS; // (a saturated count over an interval < 1 s: still finite, aggregator/finite.ts)
-        s += o.counterRatePrefix + name + (plain ? rateFieldSp : o.counterRateField + tail) + (rate - rate === 0 ? rate : saturate(rate)) + tsNl;
-        lines++;
-        if (o.flushCounts) {
-          s += o.counterCountPrefix + name + (plain ? countFieldSp : o.counterCountField + tail) + count + tsNl;
-          lines++;
-        }
-        i++;
-        units++;
-      } else if (this.phase === 1) {
-        if (i >= timers.length) {
-          this.phase = 2;
-          i = 0;
-          continue;
-        }
-        const f = o.timerFields;
-        const t = timers[i]!;
-        const base = o.timerPrefix + (o.cleanNames ? graphiteName(t.key.name) : t.key.name) + '.';
-        const plain = t.key.graphiteTags === '' && sfx === '';
-        const tail = plain ? ' ' : sfx + t.key.graphiteTags + ' ';
-        if (t.n === 0) {
-          // An idle timer: the original sends only count 0 and count_ps 0.
-          if (f.count) {
-            s += base + (plain ? 'count ' : 'count' + tail) + 0 + tsNl;
-            lines++;
-          }
-          if (f.countPs) {
-            s += base + (plain ? 'count_ps ' : 'count_ps' + tail) + 0 + tsNl;
-            lines++;
-          }
-        } else {
-          const pcts = t.percentiles;
-          for (let j = 0; j < pcts.length; j++) {
-            const p = pcts[j]!;
-            const sx = p.suffix;
-            if (f.countPct) {
-              s += base + 'count_' + sx + tail + p.count + tsNl;
-              lines++;
-            }
-            if (f.meanPct) {
-              s += base + 'mean_' + sx + tail + p.mean + tsNl;
-              lines++;
-            }
-            if (p.threshold > 0 ? f.upperPct : f.lowerPct) {
-              s += base + (p.threshold > 0 ? 'upper_' : 'lower_') + sx + tail + p.bound + tsNl;
-              lines++;
-            }
-            if (f.sumPct) {
-              s += base + 'sum_' + sx + tail + p.sum + tsNl;
-              lines++;
-            }
-            if (f.sumSquaresPct) {
-              s += base + 'sum_squares_' + sx + tail + p.sumSquares + tsNl;
-              lines++;
-            }
-          }
-          if (f.std) {
-            s += base + (plain ? 'std ' : 'std' + tail) + t.std + tsNl;
-            lines++;
-          }
-          if (f.upper) {
-            s += base + (plain ? 'upper ' : 'upper' + tail) + t.upper + tsNl;
-            lines++;
-          }
-          if (f.lower) {
-            s += base + (plain ? 'lower ' : 'lower' + tail) + t.lower + tsNl;
-            lines++;
-          }
-          if (f.count) {
-            s += base + (plain ? 'count ' : 'count' + tail) + t.count + tsNl;
-            lines++;
-          }
-          if (f.countPs) {
-            s += base + (plain ? 'count_ps ' : 'count_ps' + tail) + t.countPs + tsNl;
-            lines++;
-          }
-          if (f.sum) {
-            s += base + (plain ? 'sum ' : 'sum' + tail) + t.sum + tsNl;
-            lines++;
-          }
-          if (f.sumSquares) {
-            s += base + (plain ? 'sum_squares ' : 'sum_squares' + tail) + t.sumSquares + tsNl;
-            lines++;
-          }
-          if (f.mean) {
-            s += base + (plain ? 'mean ' : 'mean' + tail) + t.mean + tsNl;
-            lines++;
-          }
-          if (f.median) {
-            s += base + (plain ? 'median ' : 'median' + tail) + t.median + tsNl;
-            lines++;
-          }
-          const h = t.histogram;
-          if (h !== null && f.histogram) {
-            const hb = base + 'histogram.';
-            for (let j = 0; j < h.names.length; j++) {
-              s += hb + h.names[j] + tail + h.counts[j] + tsNl;
-              lines++;
-            }
-          }
-        }
-        i++;
-        units += 8;
-      } else if (this.phase === 2) {
-        if (i >= gauges.length) {
-          lines += gauges.length;
-          this.phase = 3;
-          i = 0;
-          continue;
-        }
-        const g = gauges[i]!;
-        s += o.gaugePrefix + (o.cleanNames ? graphiteName(g.key.name) : g.key.name) + sfx + g.key.graphiteTags + ' ' + g.value + tsNl;
-        i++;
-        units++;
-      } else if (this.phase === 3) {
-        if (i >= sets.length) {
-          lines += sets.length;
-          this.phase = 4;
-          i = 0;
-          continue;
-        }
-        const st = sets[i]!;
-        s += o.setPrefix + (o.cleanNames ? graphiteName(st.key.name) : st.key.name) + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
-        i++;
-        units++;
-      } else {
+      if (this.timeUp()) break;
+      s = this.drain(s);
+      if (i >= counters.length) {
+        done = true;
         break;
       }
+      const key = keys[i]!;
+      const name = o.cleanNames ? graphiteName(key.name) : key.name;
+      const count = counts[i]!;
+      // (no suffix and no tags, the usual case: the field and the space as one constant string, one
+      // concatenation less per line)
+      const tags = key.graphiteTags;
+      const plain = tags === '' && sfx === '';
+      const tail = plain ? ' ' : sfx + tags + ' ';
+      const rate = count / intervalS; // (a saturated count over an interval < 1 s: still finite, aggregator/finite.ts)
+      s += o.counterRatePrefix + name + (plain ? rateFieldSp : o.counterRateField + tail) + (rate - rate === 0 ? rate : saturate(rate)) + tsNl;
+      lines++;
+      if (o.flushCounts) {
+        s += o.counterCountPrefix + name + (plain ? countFieldSp : o.counterCountField + tail) + count + tsNl;
+        lines++;
+      }
+      i++;
+      this.units++;
     }
+    this.s = s;
+    this.lines = lines;
     this.i = i;
-    this.calcMs += now() - start;
-    if (this.phase !== 4) {
+    return done;
+  }
+
+  /** Each timer's kept fields (see {@link appendTimer}). */
+  private timerLines(): boolean {
+    const timers = this.snapshot.timers;
+    for (;;) {
+      if (this.timeUp()) return false;
+      this.s = this.drain(this.s);
+      if (this.i >= timers.length) return true;
+      this.appendTimer(timers[this.i]!);
+      this.i++;
+      this.units += TIMER_UNITS;
+    }
+  }
+
+  /** One timer's lines: count and count_ps alone for an idle timer (as the original), else every kept field. */
+  private appendTimer(t: TimerStat): void {
+    const o = this.o;
+    const f = o.timerFields;
+    const tsNl = this.tsNl;
+    const sfx = o.suffix;
+    const base = o.timerPrefix + (o.cleanNames ? graphiteName(t.key.name) : t.key.name) + '.';
+    const plain = t.key.graphiteTags === '' && sfx === '';
+    const tail = plain ? ' ' : sfx + t.key.graphiteTags + ' ';
+    let s = this.s;
+    let lines = this.lines;
+    if (t.n === 0) {
+      // An idle timer: the original sends only count 0 and count_ps 0.
+      if (f.count) {
+        s += base + (plain ? 'count ' : 'count' + tail) + 0 + tsNl;
+        lines++;
+      }
+      if (f.countPs) {
+        s += base + (plain ? 'count_ps ' : 'count_ps' + tail) + 0 + tsNl;
+        lines++;
+      }
       this.s = s;
       this.lines = lines;
-      return false;
+      return;
     }
+    const pcts = t.percentiles;
+    for (let j = 0; j < pcts.length; j++) {
+      const p = pcts[j]!;
+      const sx = p.suffix;
+      if (f.countPct) {
+        s += base + 'count_' + sx + tail + p.count + tsNl;
+        lines++;
+      }
+      if (f.meanPct) {
+        s += base + 'mean_' + sx + tail + p.mean + tsNl;
+        lines++;
+      }
+      if (p.threshold > 0 ? f.upperPct : f.lowerPct) {
+        s += base + (p.threshold > 0 ? 'upper_' : 'lower_') + sx + tail + p.bound + tsNl;
+        lines++;
+      }
+      if (f.sumPct) {
+        s += base + 'sum_' + sx + tail + p.sum + tsNl;
+        lines++;
+      }
+      if (f.sumSquaresPct) {
+        s += base + 'sum_squares_' + sx + tail + p.sumSquares + tsNl;
+        lines++;
+      }
+    }
+    if (f.std) {
+      s += base + (plain ? 'std ' : 'std' + tail) + t.std + tsNl;
+      lines++;
+    }
+    if (f.upper) {
+      s += base + (plain ? 'upper ' : 'upper' + tail) + t.upper + tsNl;
+      lines++;
+    }
+    if (f.lower) {
+      s += base + (plain ? 'lower ' : 'lower' + tail) + t.lower + tsNl;
+      lines++;
+    }
+    if (f.count) {
+      s += base + (plain ? 'count ' : 'count' + tail) + t.count + tsNl;
+      lines++;
+    }
+    if (f.countPs) {
+      s += base + (plain ? 'count_ps ' : 'count_ps' + tail) + t.countPs + tsNl;
+      lines++;
+    }
+    if (f.sum) {
+      s += base + (plain ? 'sum ' : 'sum' + tail) + t.sum + tsNl;
+      lines++;
+    }
+    if (f.sumSquares) {
+      s += base + (plain ? 'sum_squares ' : 'sum_squares' + tail) + t.sumSquares + tsNl;
+      lines++;
+    }
+    if (f.mean) {
+      s += base + (plain ? 'mean ' : 'mean' + tail) + t.mean + tsNl;
+      lines++;
+    }
+    if (f.median) {
+      s += base + (plain ? 'median ' : 'median' + tail) + t.median + tsNl;
+      lines++;
+    }
+    const h = t.histogram;
+    if (h !== null && f.histogram) {
+      const hb = base + 'histogram.';
+      for (let j = 0; j < h.names.length; j++) {
+        s += hb + h.names[j] + tail + h.counts[j] + tsNl;
+        lines++;
+      }
+    }
+    this.s = s;
+    this.lines = lines;
+  }
+
+  /** `stats.gauges.KEY` per gauge (counted as lines when the phase is done). */
+  private gaugeLines(): boolean {
+    const o = this.o;
+    const tsNl = this.tsNl;
+    const sfx = o.suffix;
+    const gauges = this.snapshot.gauges;
+    let s = this.s;
+    let i = this.i;
+    let done = false;
+    for (;;) {
+      if (this.timeUp()) break;
+      s = this.drain(s);
+      if (i >= gauges.length) {
+        this.lines += gauges.length;
+        done = true;
+        break;
+      }
+      const g = gauges[i]!;
+      s += o.gaugePrefix + (o.cleanNames ? graphiteName(g.key.name) : g.key.name) + sfx + g.key.graphiteTags + ' ' + g.value + tsNl;
+      i++;
+      this.units++;
+    }
+    this.s = s;
+    this.i = i;
+    return done;
+  }
+
+  /** `stats.sets.KEY.count` per set (counted as lines when the phase is done). */
+  private setLines(): boolean {
+    const o = this.o;
+    const tsNl = this.tsNl;
+    const sfx = o.suffix;
+    const sets = this.snapshot.sets;
+    let s = this.s;
+    let i = this.i;
+    let done = false;
+    for (;;) {
+      if (this.timeUp()) break;
+      s = this.drain(s);
+      if (i >= sets.length) {
+        this.lines += sets.length;
+        done = true;
+        break;
+      }
+      const st = sets[i]!;
+      s += o.setPrefix + (o.cleanNames ? graphiteName(st.key.name) : st.key.name) + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
+      i++;
+      this.units++;
+    }
+    this.s = s;
+    this.i = i;
+    return done;
+  }
+
+  /** numStats, the daemon's own figures and the previous delivery's; then the payload is complete. */
+  private writeTrailer(): void {
+    const o = this.o;
+    const tsNl = this.tsNl;
+    const sfx = o.suffix;
+    const snapshot = this.snapshot;
     const extra = this.extra;
-    const calcMs = this.calcMs;
-    const numStats = counters.length + timers.length + gauges.length + sets.length;
+    const numStats = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+    let s = this.s;
+    let lines = this.lines;
     s += o.numStatsPath + sfx + ' ' + numStats + tsNl;
-    s += o.internalPrefix + 'graphiteStats.calculationtime' + sfx + ' ' + Math.round(calcMs) + tsNl;
+    s += o.internalPrefix + 'graphiteStats.calculationtime' + sfx + ' ' + Math.round(this.calcMs) + tsNl;
     s += o.internalPrefix + 'processing_time' + sfx + ' ' + Math.round(snapshot.internal.processingTimeMs) + tsNl;
     s += o.graphiteStatsPrefix + 'last_exception' + sfx + ' ' + extra.lastException + tsNl;
     s += o.graphiteStatsPrefix + 'last_flush' + sfx + ' ' + extra.lastFlush + tsNl;
@@ -465,18 +576,14 @@ export class GraphiteFormatter {
       s += o.graphiteStatsPrefix + 'dropped_lines' + sfx + ' ' + extra.droppedLines + tsNl;
       lines++;
     }
-    out.write(s);
-    out.end(lines);
+    this.out.write(s);
+    this.out.end(lines);
     this.s = '';
     this.lines = lines;
-    this.phase = 5;
+    this.phase = Phase.Done;
     this.result = { lines, numStats, timestamp: snapshot.timestamp };
-    return true;
   }
 }
-
-/** Items between two clock reads while formatting in slices (a counter is 1, a timer 8). */
-const SLICE_CHECK_UNITS = 256;
 
 /** One whole flush's bytes and figures (formatted at once: tests, benches). */
 export interface GraphitePayload extends GraphiteFormatResult {

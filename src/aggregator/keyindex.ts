@@ -14,6 +14,7 @@
 import { canonicalKey, isNamelessKey } from '../parser/canonical.js';
 import { hashKeyBytes } from '../parser/scanner.js';
 import { BadLine, type MetricKey, type Sample } from '../parser/types.js';
+import { KeyLimit } from './keylimit.js';
 import { ENTRY_BYTES, ENTRY_TYPES, KeyTable } from './keytable.js';
 import type { AggregatorSettings } from './settings.js';
 import { keyCost, type SlotIndex } from './stores/slots.js';
@@ -24,10 +25,6 @@ export const CANON = ENTRY_TYPES / 2;
 /** Slots (a power of two) and longest key of the cache of raw keys that sanitise to nothing. */
 const NAMELESS_CACHE = 64;
 const NAMELESS_MAX_BYTES = 256;
-/** Distinct key prefixes remembered per interval for the maxKeys warning (bounds its memory). */
-const DROPPED_PREFIX_LIMIT = 10_000;
-/** A remembered prefix's longest length (a 10 KB key without dots is not kept whole, 10,000 times). */
-const DROPPED_PREFIX_CHARS = 100;
 /**
  * Cached spellings are reclaimed at a flush once the key bytes pass this share of keyTableBytes (or a
  * spelling could not be cached), down to {@link RECLAIM_TO} of it where the spellings allow.
@@ -57,17 +54,8 @@ export class KeyIndex {
   private rawIsId = false;
 
   private sanitize = true;
-  maxKeys = 0;
-  maxKeyLength = 0;
-  keyTableBytes = 0;
-
-  private droppedKeys = 0;
-  /** Lines for new keys dropped past maxKeys (or keyTableBytes) since start. */
-  droppedTotal = 0;
-  /** Of droppedKeys: refused because keyTableBytes was reached (the rest: maxKeys). */
-  private droppedForBytes = 0;
-  /** Top-two-component prefix → dropped lines this interval (bounded: DROPPED_PREFIX_LIMIT entries). */
-  private droppedPrefixes = new Map<string, number>();
+  /** maxKeys, keyTableBytes, maxKeyLength, and what they refused. */
+  readonly limit = new KeyLimit();
   /** Lines whose spelling could not be cached (keyTableBytes reached) this interval. */
   spellingsUncached = 0;
   /** Cached spellings reclaimed at flushes since the last memory report. */
@@ -93,9 +81,7 @@ export class KeyIndex {
 
   /** Settings of the key limit (a change of keyNameSanitize: see {@link resanitize}). */
   configure(s: AggregatorSettings): void {
-    this.maxKeys = s.maxKeys;
-    this.maxKeyLength = s.maxKeyLength;
-    this.keyTableBytes = s.keyTableBytes;
+    this.limit.configure(s);
   }
 
   // ---------------------------------------------------------------- hot path
@@ -135,7 +121,7 @@ export class KeyIndex {
    */
   private resolve(entry: number, type: number, buf: Buffer, ks: number, ke: number, ts: number, te: number): number {
     // (checked here, off the hot path: a key this long is never in the table, so each of its lines comes here)
-    if (ke - ks + (te - ts) > this.maxKeyLength) {
+    if (ke - ks + (te - ts) > this.limit.maxKeyLength) {
       this.host.badLine(BadLine.KeyTooLong, buf, ks, te > ts ? te : ke);
       return -1;
     }
@@ -153,10 +139,10 @@ export class KeyIndex {
     let slot = rawIsId ? this.slotByIdBytes(type, key.id, buf, ks, ke) : this.slotById(type, key.id);
     const created = slot < 0;
     if (created) {
-      if (this.liveTotal() >= this.maxKeys) return this.dropKey(key, false);
+      if (this.liveTotal() >= this.limit.maxKeys) return this.dropKey(key, false);
       // the new key's bytes: its decoded identity and the entry it is found by (these raw bytes, or its id's)
       const need = keyCost(key) + ENTRY_BYTES + (rawIsId ? ke - ks : Buffer.byteLength(key.id));
-      if (this.keyBytesUsed() + need > this.keyTableBytes) return this.dropKey(key, true);
+      if (this.keyBytesUsed() + need > this.limit.keyTableBytes) return this.dropKey(key, true);
       slot = this.stores[type]!.create(key);
     }
     this.host.slotBound(type, slot);
@@ -168,7 +154,7 @@ export class KeyIndex {
       idx.refs[slot]!++;
       this.staleEntries--;
       if (!pinned) this.aliasEntries++;
-    } else if (!pinned && (this.aliasEntries >= this.maxKeys || this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.keyTableBytes)) {
+    } else if (!pinned && (this.aliasEntries >= this.limit.maxKeys || this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.limit.keyTableBytes)) {
       // keyTableBytes reached, or as many cached spellings as maxKeys: the line counts, its spelling is
       // not cached (the next flush reclaims room)
       this.spellingsUncached++;
@@ -285,44 +271,11 @@ export class KeyIndex {
     return -1;
   }
 
-  // ---------------------------------------------------------------- the key limit
-
-  /**
-   * A line for a new key past maxKeys (or, `forBytes`, past keyTableBytes): counted (keys_dropped), its
-   * prefix noted for the warning; returns -1.
-   */
+  /** A line for a new key refused past maxKeys (or, `forBytes`, keyTableBytes): counted (keys_dropped); returns -1. */
   private dropKey(key: MetricKey, forBytes: boolean): number {
-    this.droppedKeys++;
-    this.droppedTotal++;
-    if (forBytes) this.droppedForBytes++;
+    this.limit.drop(key, forBytes);
     this.host.keyDropped();
-    const name = key.name;
-    const d1 = name.indexOf('.');
-    const d2 = d1 < 0 ? -1 : name.indexOf('.', d1 + 1);
-    const end = d2 < 0 ? name.length : d2;
-    const prefix = name.slice(0, Math.min(end, DROPPED_PREFIX_CHARS));
-    const m = this.droppedPrefixes;
-    const n = m.get(prefix);
-    if (n !== undefined) m.set(prefix, n + 1);
-    // (a copy: a slice would keep the whole dropped name alive)
-    else if (m.size < DROPPED_PREFIX_LIMIT) m.set(Buffer.from(prefix, 'utf8').toString('utf8'), 1);
     return -1;
-  }
-
-  /** See Aggregator.takeDroppedKeys. */
-  takeDroppedKeys(): {
-    dropped: number; forBytes: number; total: number; maxKeys: number; keyTableBytes: number; topPrefixes: Array<[string, number]>;
-  } | null {
-    if (this.droppedKeys === 0) return null;
-    const top = [...this.droppedPrefixes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
-    const out = {
-      dropped: this.droppedKeys, forBytes: this.droppedForBytes, total: this.droppedTotal, maxKeys: this.maxKeys,
-      keyTableBytes: this.keyTableBytes, topPrefixes: top,
-    };
-    this.droppedKeys = 0;
-    this.droppedForBytes = 0;
-    this.droppedPrefixes = new Map();
-    return out;
   }
 
   // ---------------------------------------------------------------- keys by canonical identity (merges, the daemon's own)
@@ -341,9 +294,9 @@ export class KeyIndex {
   mergeSlot(type: number, key: MetricKey): number {
     const found = this.slotById(type, key.id);
     if (found >= 0) return found;
-    if (this.liveTotal() >= this.maxKeys) return this.dropKey(key, false);
+    if (this.liveTotal() >= this.limit.maxKeys) return this.dropKey(key, false);
     const idBytes = Buffer.byteLength(key.id);
-    if (this.keyBytesUsed() + keyCost(key) + ENTRY_BYTES + idBytes > this.keyTableBytes) return this.dropKey(key, true);
+    if (this.keyBytesUsed() + keyCost(key) + ENTRY_BYTES + idBytes > this.limit.keyTableBytes) return this.dropKey(key, true);
     const slot = this.slotForKey(type, key);
     if (slot < 0) return this.dropKey(key, true);
     this.host.slotBound(type, slot);
@@ -377,9 +330,9 @@ export class KeyIndex {
    * its next line and cached again. Runs at a flush, before the capture.
    */
   maybeReclaim(): void {
-    const budget = this.keyTableBytes;
+    const budget = this.limit.keyTableBytes;
     const used = this.keyBytesUsed();
-    if (used <= budget * RECLAIM_AT && this.aliasEntries <= this.maxKeys * RECLAIM_AT && this.spellingsUncached === 0) return;
+    if (used <= budget * RECLAIM_AT && this.aliasEntries <= this.limit.maxKeys * RECLAIM_AT && this.spellingsUncached === 0) return;
     if (this.aliasEntries === 0 && this.staleEntries === 0) return;
     const idx = this.indexes;
     const stores = this.stores;
@@ -393,7 +346,7 @@ export class KeyIndex {
       else if (!pinned) activeAliases++;
     });
     let activeToFree = used - budget * RECLAIM_TO - idleBytes;
-    let activeToDrop = activeAliases - Math.floor(this.maxKeys * RECLAIM_TO);
+    let activeToDrop = activeAliases - Math.floor(this.limit.maxKeys * RECLAIM_TO);
     let aliases = 0;
     let reclaimed = 0;
     this.table.rebuild((type, slot, gen, pinned, bytes) => {

@@ -15,11 +15,15 @@
  *              le: exact counts of the le buckets a backend asked for, 0 when none)
  *   gauges:   u32 count, (u32 id, u8 isSet, f64 value)…
  *   sets:     u32 count, (u32 id, u32 members, str member…)…
+ *   others:   [only when a worker has keys of a type beyond the core four (a store registered in
+ *             src/aggregator/stores.ts):] u32 count, (u8 type, u32 id, u32 m, f64 × m)…
+ *             (what that type's store exported, merged by that type's store on the primary)
  * where str is u32 byte length + UTF-8. Built and read once per flush per worker (not the hot path).
  */
 import type { ExpBucketsData } from '../aggregator/exphist.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { makeKey } from '../aggregator/merge.js';
+import { CANON } from '../aggregator/keyindex.js';
 import type { MetricKey, Tag } from '../parser/types.js';
 
 export const PARTIAL_MAGIC = 0x32504c54; // 'TLP2'
@@ -76,14 +80,17 @@ class Writer {
   }
 }
 
-const TYPES = 4; // MetricType: Counter 0, Timer 1, Gauge 2, Set 3
+/** Types with a section of their own: MetricType Counter 0, Timer 1, Gauge 2, Set 3. */
+const TYPES = 4;
+/** Type bytes a key of the dictionary may have (the key index's: src/aggregator/keyindex.ts). */
+const MAX_TYPES = CANON;
 
 /**
  * Worker side: a PartialVisitor that writes one partial. Keeps the key dictionary across partials
  * (canonical id → wire id per type), so each key's name crosses once per worker lifetime.
  */
 export class PartialEncoder implements PartialVisitor {
-  private readonly ids: Map<string, number>[] = [new Map(), new Map(), new Map(), new Map()];
+  private readonly ids: Map<string, number>[] = [];
   private seq = 0;
   // per partial
   private dict = new Writer();
@@ -91,6 +98,9 @@ export class PartialEncoder implements PartialVisitor {
   private ownW = new Writer();
   private sections: Writer[] = [];
   private counts: Int32Array = new Int32Array(TYPES);
+  /** Keys of the types beyond the core four (their section is written only when there are some). */
+  private othersW = new Writer();
+  private othersCount = 0;
 
   constructor() {
     this.begin();
@@ -107,9 +117,12 @@ export class PartialEncoder implements PartialVisitor {
     this.ownW = new Writer();
     this.sections = [new Writer(), new Writer(), new Writer(), new Writer()];
     this.counts = new Int32Array(TYPES);
+    this.othersW = new Writer();
+    this.othersCount = 0;
   }
 
   private idOf(type: number, key: MetricKey): number {
+    while (this.ids.length <= type) this.ids.push(new Map());
     const m = this.ids[type]!;
     let id = m.get(key.id);
     if (id === undefined) {
@@ -205,11 +218,22 @@ export class PartialEncoder implements PartialVisitor {
     this.counts[3]!++;
   }
 
+  other(type: number, key: MetricKey, data: Float64Array): void {
+    if (type < TYPES || type >= MAX_TYPES) throw new RangeError(`metric type ${type} has no place in a partial`);
+    const w = this.othersW;
+    w.u8(type);
+    w.u32(this.idOf(type, key));
+    w.u32(data.length);
+    w.f64s(data);
+    this.othersCount++;
+  }
+
   /** The partial written since the last finish() (own() must have been called), and start the next. */
   finish(): Buffer {
     if (this.ownW.off === 0) this.own(0, 0, 0, 0, new Float64Array(0));
     let size = 12 + this.dict.off + this.ownW.off;
     for (const s of this.sections) size += 4 + s.off;
+    if (this.othersCount > 0) size += 4 + this.othersW.off;
     const out = Buffer.allocUnsafe(size);
     let off = out.writeUInt32LE(PARTIAL_MAGIC, 0);
     off = out.writeUInt32LE(this.seq++ >>> 0, off);
@@ -219,6 +243,10 @@ export class PartialEncoder implements PartialVisitor {
     for (let t = 0; t < TYPES; t++) {
       off = out.writeUInt32LE(this.counts[t]!, off);
       off += this.sections[t]!.buf.copy(out, off, 0, this.sections[t]!.off);
+    }
+    if (this.othersCount > 0) {
+      off = out.writeUInt32LE(this.othersCount, off);
+      off += this.othersW.buf.copy(out, off, 0, this.othersW.off);
     }
     this.begin();
     return out;
@@ -267,7 +295,7 @@ class Reader {
 
 /** Primary side: one worker's key dictionary (wire id → key, per type), kept across its partials. */
 export class PartialDictionary {
-  readonly keys: MetricKey[][] = [[], [], [], []];
+  readonly keys: MetricKey[][] = Array.from({ length: MAX_TYPES }, (): MetricKey[] => []);
   /** Sequence number expected next (a gap means a lost partial: the dictionary is then unusable). */
   nextSeq = 0;
 }
@@ -288,7 +316,7 @@ export function decodePartial(buf: Buffer, dict: PartialDictionary, out: Partial
     const entries = r.u32();
     for (let i = 0; i < entries; i++) {
       const type = r.u8();
-      if (type >= TYPES) throw new PartialFormatError(`bad metric type ${type}`);
+      if (type >= MAX_TYPES) throw new PartialFormatError(`bad metric type ${type}`);
       const name = r.str();
       const nt = r.u16();
       const tags: Tag[] = [];
@@ -349,6 +377,15 @@ export function decodePartial(buf: Buffer, dict: PartialDictionary, out: Partial
       const members: string[] = [];
       for (let j = 0; j < m; j++) members.push(r.str());
       out.set(k, members);
+    }
+    if (r.off < buf.length) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        const type = r.u8();
+        if (type < TYPES || type >= MAX_TYPES) throw new PartialFormatError(`bad metric type ${type}`);
+        const k = key(type);
+        const data = r.f64s(r.u32());
+        if (out.other !== undefined) out.other(type, k, data);
+      }
     }
   } catch (err) {
     if (err instanceof PartialFormatError) throw err;

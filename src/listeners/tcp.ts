@@ -14,7 +14,7 @@ import type { GaugeStat } from '../aggregator/snapshot.js';
 import { DEFAULT_TCP_IDLE_TIMEOUT_MS, DEFAULT_TCP_MAX_CONNECTIONS } from '../config/defaults.js';
 import type { ServerConfig } from '../config/types.js';
 import type { MetricKey } from '../parser/types.js';
-import { LogLimiter } from '../selfmetrics/ratelimit.js';
+import { LogLimiter } from '../log/ratelimit.js';
 import type { Listener, PacketHandler } from './types.js';
 
 const NL = 0x0a;

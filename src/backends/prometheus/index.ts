@@ -21,7 +21,7 @@ import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
 import { closestKey } from '../../config/suggest.js';
 import type { MetricKey } from '../../parser/types.js';
-import { LogLimiter } from '../../selfmetrics/ratelimit.js';
+import { LogLimiter } from '../../log/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { renderExpositionAsync, type Rendered } from './exposition.js';

@@ -1,11 +1,16 @@
 /**
- * 1 vs 2 ingest workers, in the same run: tallyd (dist/src/main.js) with `workers: 1` (one process)
- * and `workers: 2` (cluster primary + two workers sharing the UDP socket), flooded by tally-blast
- * flat out for a few seconds with 25-line and with single-line packets. Reports the lines the daemon
- * counted (its own statsd.metrics_received, summed over the flushes) per second of load, the loss,
- * and the CPU seconds of each process (does the kernel spread the datagrams over both workers?).
+ * One process vs `workers: 2`, in the same run, on a fixed UDP port: with workers each one binds its
+ * own SO_REUSEPORT socket read by the native reader (the mode `workers` is for), and several senders
+ * (tally-blast processes, one source port each) let the kernel spread the flows over the workers.
  *
- *   npm run build && node dist/bench/workers.bench.js [--seconds 5] [--rounds 2]
+ * The machine running it may be small and shared, so it does not read throughput off a saturated
+ * host: the load is paced (loss-free for both modes, checked) and the figure is CPU time per line, each
+ * process's (/proc/<pid>/stat), summed and split primary / workers, as medians over the rounds. Also
+ * the idle cost of the mode (CPU s/s and RSS with no load) and each process's RSS after the load.
+ *
+ *   npm run build && node dist/bench/workers.bench.js [--seconds 5] [--rounds 3] [--senders 4] [--rate25 10000] [--rate1 25000]
+ *
+ * (rates are packets/s per sender; 0 = flat out, then loss and counted lines/s are what to read).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildLoadgen, runBlast } from './e2e/loadgen.js';
-import { cpuSeconds, killAllChildren, repoRoot, sleep, stopChild, trackChild } from './e2e/proc.js';
+import { cpuSeconds, freePort, killAllChildren, memoryStatus, repoRoot, sleep, stopChild, trackChild } from './e2e/proc.js';
 
 /** A Graphite sink that keeps the sum of each own counter over every flush. */
 class OwnCounterSink {
@@ -64,8 +69,9 @@ interface Started {
 async function startTallyd(workers: number, graphitePort: number): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-workers-bench-'));
   const file = join(dir, 'config.json');
+  const port = await freePort('udp');
   writeFileSync(file, JSON.stringify({
-    port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, graphiteHost: '127.0.0.1', graphitePort,
+    port, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, graphiteHost: '127.0.0.1', graphitePort,
     backends: ['graphite'], workers, deleteIdleStats: true, logLevel: 'warn',
   }));
   const child = trackChild(spawn(process.execPath, [join(repoRoot(), 'dist', 'src', 'main.js'), file, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] }));
@@ -100,50 +106,88 @@ interface Row {
   lines: number;
   workers: number;
   round: number;
-  sentLinesPerSec: number;
-  countedLinesPerSec: number;
+  sentLines: number;
+  countedLines: number;
   lossPct: number;
-  cpu: string;
+  /** CPU seconds of each process during the load (primary first). */
+  cpu: number[];
+  /** RSS of each process after the load, MiB. */
+  rssMiB: number[];
+  seconds: number;
 }
 
-async function measure(bin: string, sink: OwnCounterSink, workers: number, lines: number, seconds: number, round: number): Promise<Row> {
+async function measure(bin: string, sink: OwnCounterSink, workers: number, lines: number, o: Options, round: number): Promise<Row> {
   const d = await startTallyd(workers, sink.port);
   try {
     await sleep(1500);
     const pids = [d.pid, ...d.workerPids];
     const cpu0 = pids.map((p) => cpuSeconds(p) ?? 0);
     sink.reset();
-    const sent = await runBlast(bin, { port: d.udpPort, rate: 0, seconds, lines, keys: 1000, mix: lines === 1 ? 'c' : 'ct', prefix: 'blast' });
-    await sleep(2500); // drain the socket buffer, two more flushes
-    const cpu = pids.map((p, i) => ((cpuSeconds(p) ?? 0) - cpu0[i]!) / sent.seconds);
+    let sentLines = 0;
+    let seconds = o.seconds;
+    if (lines > 0) {
+      const rate = lines === 1 ? o.rate1 : o.rate25;
+      const sent = await Promise.all(Array.from({ length: o.senders }, (_, i) =>
+        runBlast(bin, { port: d.udpPort, rate, seconds: o.seconds, lines, keys: 1000, mix: lines === 1 ? 'c' : 'ct', prefix: `blast${i}` })));
+      sentLines = sent.reduce((a, r) => a + r.sentLines, 0);
+      seconds = Math.max(...sent.map((r) => r.seconds));
+    } else {
+      await sleep(o.seconds * 1000);
+    }
+    const cpuLoad = pids.map((p, i) => (cpuSeconds(p) ?? 0) - cpu0[i]!);
+    await sleep(2500); // drain the socket buffers, two more flushes
     const counted = sink.get('metrics_received');
     return {
-      lines,
-      workers,
-      round,
-      sentLinesPerSec: Math.round(sent.sentLines / sent.seconds),
-      countedLinesPerSec: Math.round(counted / sent.seconds),
-      lossPct: Math.round((1 - counted / sent.sentLines) * 1000) / 10,
-      cpu: cpu.map((c, i) => `${i === 0 ? 'main' : 'w' + i} ${c.toFixed(2)}`).join(', '),
+      lines, workers, round, sentLines, countedLines: counted, seconds,
+      lossPct: sentLines === 0 ? 0 : Math.round((1 - counted / sentLines) * 1000) / 10,
+      cpu: cpuLoad,
+      rssMiB: pids.map((p) => Math.round((memoryStatus(p)?.rssBytes ?? 0) / 1048576)),
     };
   } finally {
     await d.stop();
   }
 }
 
+interface Options {
+  seconds: number;
+  rounds: number;
+  senders: number;
+  rate25: number;
+  rate1: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const sumOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '2' } } });
-  const seconds = Number(values.seconds);
-  const rounds = Number(values.rounds);
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
+      senders: { type: 'string', default: '4' },
+      rate25: { type: 'string', default: '10000' },
+      rate1: { type: 'string', default: '25000' },
+    },
+  });
+  const o: Options = {
+    seconds: Number(values.seconds), rounds: Number(values.rounds), senders: Number(values.senders),
+    rate25: Number(values.rate25), rate1: Number(values.rate1),
+  };
   const bin = buildLoadgen(repoRoot());
   const sink = new OwnCounterSink();
   await sink.listen();
   const rows: Row[] = [];
   try {
-    for (let round = 1; round <= rounds; round++) {
-      for (const lines of [25, 1]) {
-        for (const workers of [1, 2]) {
-          const row = await measure(bin, sink, workers, lines, seconds, round);
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const lines of [25, 1, 0]) {
+        // alternate which mode goes first, so that a drift of the shared machine's load does not favour one
+        const order = round % 2 === 1 ? [1, 2] : [2, 1];
+        for (const workers of order) {
+          const row = await measure(bin, sink, workers, lines, o, round);
           rows.push(row);
           process.stdout.write(JSON.stringify(row) + '\n');
         }
@@ -153,9 +197,25 @@ async function main(): Promise<void> {
     await sink.close();
     killAllChildren();
   }
-  process.stdout.write('\n| lines/packet | workers | round | sent lines/s | counted lines/s | loss | CPU s per s (process) |\n|---|---|---|---|---|---|---|\n');
-  for (const r of rows) {
-    process.stdout.write(`| ${r.lines} | ${r.workers} | ${r.round} | ${r.sentLinesPerSec} | ${r.countedLinesPerSec} | ${r.lossPct}% | ${r.cpu} |\n`);
+  process.stdout.write(`\n${o.senders} senders, ${o.seconds} s per run, rates per sender: ${o.rate25} packets/s of 25 lines, ${o.rate1} of 1 line; medians over ${o.rounds} rounds\n`);
+  process.stdout.write('\n| lines/packet | workers | counted lines/s | loss (max) | CPU ns/line, all processes | primary | workers | ratio to 1 process | RSS MiB (primary; workers) |\n|---|---|---|---|---|---|---|---|---|\n');
+  const base = new Map<number, number>();
+  for (const lines of [25, 1]) {
+    for (const workers of [1, 2]) {
+      const rs = rows.filter((r) => r.lines === lines && r.workers === workers);
+      const all = median(rs.map((r) => (sumOf(r.cpu) / r.countedLines) * 1e9));
+      const primary = median(rs.map((r) => (r.cpu[0]! / r.countedLines) * 1e9));
+      const w = workers === 1 ? 0 : median(rs.map((r) => (sumOf(r.cpu.slice(1)) / r.countedLines) * 1e9));
+      if (workers === 1) base.set(lines, all);
+      const rss = rs.at(-1)!.rssMiB;
+      process.stdout.write(`| ${lines} | ${workers} | ${Math.round(median(rs.map((r) => r.countedLines / r.seconds)))} | ${Math.max(...rs.map((r) => r.lossPct))} % | ${all.toFixed(0)} | ${primary.toFixed(0)} | ${workers === 1 ? '-' : w.toFixed(0)} | ${(all / base.get(lines)!).toFixed(2)} | ${rss[0]}; ${rss.slice(1).join(', ') || '-'} |\n`);
+    }
+  }
+  for (const workers of [1, 2]) {
+    const rs = rows.filter((r) => r.lines === 0 && r.workers === workers);
+    const cpu = median(rs.map((r) => sumOf(r.cpu) / r.seconds));
+    const rss = rs.at(-1)!.rssMiB;
+    process.stdout.write(`| idle | ${workers} | - | - | CPU ${cpu.toFixed(3)} s/s | | | | ${rss[0]}; ${rss.slice(1).join(', ') || '-'} |\n`);
   }
 }
 

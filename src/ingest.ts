@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { parsePacket } from './parser/index.js';
 import { BadLine, type Sample, type SampleSink } from './parser/types.js';
-import { LogLimiter } from './selfmetrics/ratelimit.js';
+import { LogLimiter } from './log/ratelimit.js';
 
 /** What the guard feeds: the aggregator (or a cluster worker's). */
 export interface IngestSink extends SampleSink {

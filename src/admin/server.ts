@@ -12,7 +12,7 @@ import { createServer, type DropArgument, type Server, type Socket } from 'node:
 import type { Logger } from 'pino';
 import { listenError } from '../errors.js';
 import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
-import { LogLimiter } from '../selfmetrics/ratelimit.js';
+import { LogLimiter } from '../log/ratelimit.js';
 import { runCommand, type AdminContext, type CommandResult } from './commands.js';
 
 export type { AdminContext, CommandResult, DumpType } from './commands.js';

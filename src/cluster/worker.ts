@@ -24,7 +24,7 @@ import { type BadLine, type DogCount, MetricType, Sample } from '../parser/types
 import { openListener } from '../pipeline/ingest-local.js';
 import { createPacketHandler, type PacketPathState } from '../pipeline/packet.js';
 import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
-import { badLineLogger, logMemoryReport } from '../runtime.js';
+import { badLineLogger, logMemoryReport } from '../pipeline/runtime.js';
 import { PartialEncoder } from './protocol.js';
 
 /** Messages primary → worker. */

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
 import { exportedFunction, loadModule, resolvePlugin } from '../backends/plugin/resolve.js';
-import { LogLimiter } from '../selfmetrics/ratelimit.js';
+import { LogLimiter } from '../log/ratelimit.js';
 import type { Listener, PacketHandler, PacketSender } from './types.js';
 
 /** A deep copy of what the module gets (it may keep and change it). */

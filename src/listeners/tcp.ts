@@ -13,7 +13,7 @@ import { listenError } from '../errors.js';
 import type { GaugeStat } from '../aggregator/snapshot.js';
 import type { ServerConfig } from '../config/types.js';
 import type { MetricKey } from '../parser/types.js';
-import { LogLimiter } from '../selfmetrics/ratelimit.js';
+import { LogLimiter } from '../log/ratelimit.js';
 import type { Listener, PacketHandler } from './types.js';
 
 const NL = 0x0a;

@@ -19,7 +19,7 @@ import { BAD_LINE_REASONS } from '../parser/types.js';
 import {
   applyCommonConfig, backendContext, badLineLogger, createStatusCollector, deliverToBackends, drainDeliveries, logMemoryReport,
   reconfigureBackends, runtimeAdminContext, type RuntimeHost,
-} from '../runtime.js';
+} from './runtime.js';
 import { SelfMetrics } from '../selfmetrics/index.js';
 import { startStatusPage, type StatusCollector, type StatusServer } from '../status/index.js';
 import { backendsNeedRebuild } from '../config/schema.js';
@@ -337,7 +337,7 @@ export class Pipeline {
 
   /** One backend per configured name: built here, or a stand-in for one that runs where the packets arrive. */
   private buildBackends(config: TallydConfig): Backend[] {
-    return config.backends.map((name) => this.source.placeBackend(name, config) ?? createBackend(name, backendContext(this.host, config, name)));
+    return config.backends.map((name) => this.source.placeBackend(name) ?? createBackend(name, backendContext(this.host, config, name)));
   }
 
   /** The backends' hooks into ingest: raw packets, and a backend's timer buckets (Prometheus histograms) counted exactly by the aggregator. */

@@ -48,7 +48,7 @@ export interface IngestSource {
    * The backend to use for `name` when it must run where the packets arrive and that is elsewhere
    * (a stand-in showing the workers' instances); null: the pipeline builds it here.
    */
-  placeBackend(name: string, config: TallydConfig): Backend | null;
+  placeBackend(name: string): Backend | null;
   /** The backends in force (after start and after each reload). */
   setBackends(backends: readonly Backend[]): void;
   /**

@@ -14,6 +14,7 @@ import type { Snapshot } from '../../src/aggregator/snapshot.js';
 import { registerBackend } from '../../src/backends/registry.js';
 import type { Backend, BackendContext } from '../../src/backends/types.js';
 import { makeKey } from '../../src/aggregator/merge.js';
+import { sumStatusGroups } from '../../src/pipeline/ingest-workers.js';
 import type { Collected, IngestHost, IngestSource, TcpCounts } from '../../src/pipeline/source.js';
 import type { TallydConfig } from '../../src/config/types.js';
 import { Daemon } from '../../src/daemon.js';
@@ -392,5 +393,18 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
     await stopping;
     expect(counter(flushes('test-b')[2]!.snapshot!, 'w')).toBe(9);
     expect(workers.closed).toBe(true);
+  });
+});
+
+describe('a backend that runs in the workers, as the primary shows it', () => {
+  it('adds up the workers\' status numbers, keeps the latest last_* time and the first text', () => {
+    const sum = sumStatusGroups([
+      [{ name: 'repeater', lines: [['packets_sent', 3], ['send_errors', 1], ['last_exception', 100], ['target', 'a:1']] }],
+      [{ name: 'repeater', lines: [['packets_sent', 4], ['send_errors', 0], ['last_exception', 200], ['target', 'b:2']] }, { name: 'extra', lines: [['n', 1]] }],
+    ]);
+    expect(sum).toEqual([
+      { name: 'repeater', lines: [['packets_sent', 7], ['send_errors', 1], ['last_exception', 200], ['target', 'a:1']] },
+      { name: 'extra', lines: [['n', 1]] },
+    ]);
   });
 });

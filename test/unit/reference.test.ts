@@ -95,7 +95,7 @@ describe('docs/reference.md', () => {
   });
 
   it('lists Graphite self-metrics that the code emits', () => {
-    const src = ['src/aggregator/aggregator.ts', 'src/backends/graphite/format.ts', 'src/pipeline/pipeline.ts', 'src/selfmetrics/index.ts', 'src/runtime.ts', 'src/backends/graphite/index.ts', 'src/parser/types.ts']
+    const src = ['src/aggregator/aggregator.ts', 'src/backends/graphite/format.ts', 'src/pipeline/pipeline.ts', 'src/selfmetrics/index.ts', 'src/pipeline/runtime.ts', 'src/backends/graphite/index.ts', 'src/parser/types.ts']
       .map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
     const graphite = [...names].filter((n) => n.startsWith('<prefixStats>.'));
     expect(graphite.length).toBeGreaterThan(10);

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
 import type { MetricKey } from '../../parser/types.js';
-import { LogLimiter } from '../../selfmetrics/ratelimit.js';
+import { LogLimiter } from '../../log/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
 import { yieldToIngest } from '../../aggregator/yield.js';
 import { renderExpositionAsync, type Rendered } from './exposition.js';

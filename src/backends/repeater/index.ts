@@ -8,7 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { LogLimiter } from '../../selfmetrics/ratelimit.js';
+import { LogLimiter } from '../../log/ratelimit.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
 import { TcpRepeaterBackend } from './tcp.js';
 

@@ -1,20 +1,20 @@
 /**
- * The pipeline's (./pipeline/pipeline.ts) helpers over a RuntimeHost view of it: the backends'
+ * The pipeline's (./pipeline.ts) helpers over a RuntimeHost view of it: the backends'
  * context, their in-place reconfiguration, the admin context, handing a snapshot to every backend,
  * draining, the reloadable common settings, the status collector and the rate-limited bad-line log.
  */
 import type { Logger } from 'pino';
-import type { AdminContext } from './admin/server.js';
-import type { Aggregator } from './aggregator/aggregator.js';
-import type { Snapshot } from './aggregator/snapshot.js';
-import type { Backend, BackendContext, SelfStats, StatusLine } from './backends/types.js';
-import { writeConfigLines } from './config/index.js';
-import type { TallydConfig } from './config/types.js';
-import type { FlushTimer } from './pipeline/timer.js';
-import { componentLogger } from './log/index.js';
-import { BAD_LINE_REASONS, type BadLine } from './parser/types.js';
-import { LogLimiter } from './selfmetrics/ratelimit.js';
-import { StatusCollector } from './status/collector.js';
+import type { AdminContext } from '../admin/server.js';
+import type { Aggregator } from '../aggregator/aggregator.js';
+import type { Snapshot } from '../aggregator/snapshot.js';
+import type { Backend, BackendContext, SelfStats, StatusLine } from '../backends/types.js';
+import { writeConfigLines } from '../config/index.js';
+import type { TallydConfig } from '../config/types.js';
+import type { FlushTimer } from './timer.js';
+import { componentLogger } from '../log/index.js';
+import { BAD_LINE_REASONS, type BadLine } from '../parser/types.js';
+import { LogLimiter } from '../log/ratelimit.js';
+import { StatusCollector } from '../status/collector.js';
 
 /** A live view of the pipeline's state, read by the shared pieces below. */
 export interface RuntimeHost {

@@ -40,15 +40,15 @@ export const PROMETHEUS_SECTION: SectionSchema = {
   intro: 'Read only when `prometheus` is in `backends` (any `--prometheus-*` flag adds it); otherwise a warning names the section. ' +
     'A reload takes it in place: the series keep their values, the HTTP server is rebound only when its address or port changed.',
   keys: [
-    { key: 'address', check: { kind: 'custom' }, type: 'string', defaultDoc: '`127.0.0.1`', reload: 'backends', doc: '/metrics listen address' },
-    { key: 'port', check: { kind: 'custom' }, type: 'int 0..65535', defaultDoc: '9102', reload: 'backends', doc: '/metrics port' },
-    { key: 'path', check: { kind: 'custom' }, type: 'URL path', defaultDoc: '`/metrics`', reload: 'backends', doc: 'metrics path (`/health` is taken)' },
+    { key: 'address', check: { kind: 'custom' }, def: DEFAULT_PROMETHEUS_ADDRESS, type: 'string', reload: 'backends', doc: '/metrics listen address' },
+    { key: 'port', check: { kind: 'custom' }, def: DEFAULT_PROMETHEUS_PORT, type: 'int 0..65535', reload: 'backends', doc: '/metrics port' },
+    { key: 'path', check: { kind: 'custom' }, def: DEFAULT_PROMETHEUS_PATH, type: 'URL path', reload: 'backends', doc: 'metrics path (`/health` is taken)' },
     { key: 'mappingFile', check: { kind: 'custom' }, type: 'path', defaultDoc: '—', reload: 'backends', doc: 'statsd_exporter mapping file (YAML); SIGHUP reads it again' },
-    { key: 'ttl', check: { kind: 'custom' }, type: 'seconds or duration', defaultDoc: '3600 (`1h`)', reload: 'backends', doc: 'a series idle this long leaves /metrics (0: never)' },
-    { key: 'quantiles', check: { kind: 'custom' }, type: 'list of 0..1', defaultDoc: '`[0.5, 0.9, 0.99]`', reload: 'backends', doc: 'summary quantiles' },
-    { key: 'buckets', check: { kind: 'custom' }, type: 'ascending list (seconds)', defaultDoc: "Prometheus' defaults", reload: 'backends', doc: 'histogram buckets' },
-    { key: 'observerType', check: { kind: 'custom' }, type: '`summary` \\| `histogram`', defaultDoc: '`summary`', reload: 'backends', doc: 'what timers become' },
-    { key: 'maxExpositionBytes', check: { kind: 'custom' }, type: 'bytes ≥ 65536', defaultDoc: '134217728', reload: 'backends', doc: 'largest /metrics answer; the largest user series are left out past it, counted' },
+    { key: 'ttl', check: { kind: 'custom' }, type: 'seconds or duration', defaultDoc: `${DEFAULT_TTL_MS / 1000} (\`1h\`)`, reload: 'backends', doc: 'a series idle this long leaves /metrics (0: never)' },
+    { key: 'quantiles', check: { kind: 'custom' }, def: DEFAULT_QUANTILES, type: 'list of 0..1', defaultDoc: `\`[${DEFAULT_QUANTILES.join(', ')}]\``, reload: 'backends', doc: 'summary quantiles' },
+    { key: 'buckets', check: { kind: 'custom' }, def: DEFAULT_BUCKETS, type: 'ascending list (seconds)', defaultDoc: "Prometheus' defaults", reload: 'backends', doc: 'histogram buckets' },
+    { key: 'observerType', check: { kind: 'custom' }, def: 'summary', type: '`summary` \\| `histogram`', reload: 'backends', doc: 'what timers become' },
+    { key: 'maxExpositionBytes', check: { kind: 'custom' }, def: DEFAULT_MAX_EXPOSITION_BYTES, type: `bytes ≥ ${MIN_MAX_EXPOSITION_BYTES}`, reload: 'backends', doc: 'largest /metrics answer; the largest user series are left out past it, counted' },
   ],
 };
 

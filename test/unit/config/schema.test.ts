@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildConfig, validateConfig } from '../../../src/config/index.js';
 import { backendsNeedRebuild, changedBackendKeys, CORE_SECTION, SECTIONS, type SectionSchema } from '../../../src/config/schema.js';
 import type { TallydConfig } from '../../../src/config/types.js';
+import { PROMETHEUS_SECTION } from '../../../src/backends/prometheus/config.js';
 
 const env = { env: {}, hostname: 'h' };
 const load = (raw: Record<string, unknown>): TallydConfig => buildConfig(raw, {}, undefined, env).config;
@@ -56,7 +57,13 @@ describe('the loaded config', () => {
         checked.push(section.prefix + k.key);
       }
     }
-    expect(checked.length).toBeGreaterThan(40);
+    // the prometheus backend's section, read into config.prometheus whether or not the backend is on
+    for (const k of PROMETHEUS_SECTION.keys) {
+      if (k.def === undefined) continue;
+      expect(at(`prometheus.${k.field ?? k.key}`), `prometheus.${k.key}`).toEqual(k.def);
+      checked.push(`prometheus.${k.key}`);
+    }
+    expect(checked.length).toBeGreaterThan(50);
   });
 
   it('every key of every section declares a type, a meaning and a reload effect', () => {

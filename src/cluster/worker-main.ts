@@ -1,5 +1,5 @@
 /**
- * Process entry of a cluster worker (forked by ./primary.ts with node:cluster). Exits when the
+ * Process entry of a cluster worker (forked by ../pipeline/ingest-workers.ts with node:cluster). Exits when the
  * primary stops it or goes away.
  */
 import { createLogger } from '../log/index.js';

@@ -72,7 +72,7 @@ export class Pipeline {
   /** Flushes captured (or collecting) and not yet handed to the backends. */
   private computing = 0;
   private stopping = false;
-  /** This pipeline as the shared runtime pieces (../runtime.ts) see it. */
+  /** This pipeline as the shared runtime pieces (./runtime.ts) see it. */
   private readonly host: RuntimeHost;
 
   constructor(config: TallydConfig, private readonly rootLog: Logger, opts: PipelineOptions = {}) {

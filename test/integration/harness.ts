@@ -98,13 +98,13 @@ export async function waitFor<T>(fn: () => T | undefined | false | null, timeout
 }
 
 /** As waitFor, for a condition that must be fetched (an HTTP request, an admin command). */
-export async function waitForAsync<T>(fn: () => Promise<T | undefined | false | null>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitForAsync<T>(fn: () => Promise<T | undefined | false | null>, timeoutMs = 10_000, what = 'condition', everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false && v !== null) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
+    await sleep(everyMs);
   }
 }
 

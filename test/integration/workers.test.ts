@@ -78,6 +78,8 @@ describe('cluster mode only', () => {
   it('SIGTERM collects the workers\' partial interval and flushes it', async () => {
     env.daemon = await startDaemon(workersConfig(env.graphite.port, ', flushInterval: 60000'));
     await env.daemon.send('final:7|c\nfinal.g:3|g\nfinal.t:4|ms');
+    // (no signal to wait on: a worker's live counts are seen by the primary only at a flush, and the
+    // interval is 60 s; 200 ms for a worker to read one datagram from its socket)
     await sleep(200);
     const code = await env.daemon.stop();
     env.daemon = undefined;

@@ -5,7 +5,8 @@
  * handler must not keep the buffer past its call (the parser copies what it keeps; the repeater copies
  * before its asynchronous send).
  *
- * Measured reason (bench/RESULTS.md): Node's dgram allocates a Buffer and an rinfo object per datagram
+ * Measured reason (`npm run bench -- --only single`: the single-line knee against a bare dgram
+ * receiver; a recorded run in bench/RESULTS.md): Node's dgram allocates a Buffer and an rinfo object per datagram
  * and enters JavaScript once per datagram; that work, and the GC its per-packet external memory
  * triggers, is most of what the daemon spends on small packets.
  *

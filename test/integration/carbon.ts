@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep } from './harness.js';
+import { sleep, waitForAsync } from './harness.js';
 
 export function haveCarbon(): boolean {
   try {
@@ -85,7 +85,6 @@ ENABLE_TAGS = False
       [`--config=${b}/conf/carbon.conf`, '--nodaemon', '--logfile=-', `--pidfile=${b}/storage/carbon.pid`, 'start'],
       { env: { ...process.env, GRAPHITE_ROOT: b }, stdio: 'ignore' },
     );
-    const deadline = Date.now() + 20_000;
     const accepts = (port: number): Promise<boolean> =>
       new Promise<boolean>((res) => {
         const s = net.createConnection(port, '127.0.0.1');
@@ -95,12 +94,7 @@ ENABLE_TAGS = False
         });
         s.on('error', () => res(false));
       });
-    for (;;) {
-      const ok = (await accepts(this.linePort)) && (await accepts(picklePort));
-      if (ok) return;
-      if (Date.now() > deadline) throw new Error('carbon-cache did not start within 20 s');
-      await sleep(100);
-    }
+    await waitForAsync(async () => (await accepts(this.linePort)) && (await accepts(picklePort)), 20_000, 'carbon-cache to start (its ports to accept)', 100);
   }
 
   /** Path of a metric's whisper file. */

@@ -4,7 +4,7 @@
  * (see ../shared/reference/original-statsd.md).
  */
 import { describe, expect, it } from 'vitest';
-import { flushWith, originalStyleConfig, startDaemon, useGraphiteAndDaemon, type RunningDaemon } from './harness.js';
+import { flushWith, originalStyleConfig, startDaemon, useGraphiteAndDaemon, waitForAsync, type RunningDaemon } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -193,13 +193,11 @@ for (const workers of [1, 2]) {
   });
 }
 
+/** The admin answer to `cmd` once `ok` holds for it (or the last one after 5 s: the caller's assertions say why). */
 async function pollAdmin(d: RunningDaemon, cmd: string, ok: (answer: string) => boolean): Promise<string> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const answer = await d.admin(cmd);
-    if (ok(answer) || Date.now() > deadline) return answer;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let answer = '';
+  await waitForAsync(async () => ok((answer = await d.admin(cmd))), 5000, `admin ${cmd}`, 50).catch(() => undefined);
+  return answer;
 }
 
 describe('admin interface', () => {

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Carbon, haveCarbon } from './carbon.js';
-import { originalStyleConfig, sleep, startDaemon, sum, waitFor } from './harness.js';
+import { originalStyleConfig, startDaemon, sum, untilTime, waitFor } from './harness.js';
 
 const available = haveCarbon();
 if (!available && process.env.CI) throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
@@ -97,7 +97,7 @@ describe.skipIf(!available)('the final flush at a stop, with a real carbon-cache
         );
         const prevTs = Number(flush.lines.find((l) => l.startsWith(`stats_counts.${name} `))!.split(' ')[2]);
         await daemon.send(Array.from({ length: after }, () => `${name}:1|c`).join('\n'));
-        await sleep(Math.max(0, flush.at + delayMs - Date.now()));
+        await untilTime(flush.at + delayMs);
         const signalled = Date.now();
         daemon.proc.kill('SIGTERM');
         expect(await daemon.exited).toBe(0);
@@ -109,11 +109,8 @@ describe.skipIf(!available)('the final flush at a stop, with a real carbon-cache
         const until = (): number => Math.ceil(Date.now() / 1000) + FLUSH_MS / 1000 + 5;
         // carbon writes its cache to whisper in the background: poll until the sum is reached (or time is up)
         let points: Array<[number, number]> = [];
-        const deadline = Date.now() + 20_000;
-        do {
-          await sleep(200);
-          points = carbon.fetch(`stats_counts.${name}`, from, until());
-        } while (sum(points.map((x) => x[1])) !== before + after && Date.now() < deadline);
+        await waitFor(() => sum((points = carbon.fetch(`stats_counts.${name}`, from, until())).map((x) => x[1])) === before + after, 20_000, 'the sum in whisper', 200)
+          .catch(() => undefined);
         expect(sum(points.map((x) => x[1]))).toBe(before + after);
         // the final flush is stamped where its interval would have ended
         expect(points).toEqual([

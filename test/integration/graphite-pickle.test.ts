@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Carbon, freePort, haveCarbon } from './carbon.js';
-import { originalStyleConfig, sleep, statsMap, useCleanups, waitFor } from './harness.js';
+import { originalStyleConfig, pace, stat, statsMap, useCleanups, waitFor, waitStats } from './harness.js';
 
 const available = haveCarbon();
 if (!available && process.env.CI) throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
@@ -54,13 +54,14 @@ describe.skipIf(!available)('Graphite pickle into a real carbon-cache', () => {
     const d = await daemonOn(await pickleConfig(picklePort, ', graphite: { timeoutMs: 1000 }'));
     const t0 = Math.floor(Date.now() / 1000) - 1;
     let sent = 0;
-    // ~3 s of traffic with carbon down: several flushes wait in the queue
-    for (let i = 0; i < 12; i++) {
+    // traffic with carbon down until several flushes wait in the queue (at most ~10 s)
+    let stats = new Map<string, string>();
+    for (let i = 0; i < 40 && !(stat(stats, 'graphite.queued_flushes') >= 2); i++) {
       await d.send(Array.from({ length: 10 }, () => 'pkq.hits:1|c').join('\n'));
       sent += 10;
-      await sleep(250);
+      await pace(250);
+      stats = statsMap(await d.admin('stats'));
     }
-    const stats = statsMap(await d.admin('stats'));
     expect(Number(stats.get('graphite.queued_flushes'))).toBeGreaterThan(0);
     const carbon = new Carbon();
     cleanups.push(() => carbon.stop());
@@ -90,12 +91,7 @@ describe('Graphite pickle: what cannot be resent is counted', () => {
     const port = (server.address() as net.AddressInfo).port;
     const d = await daemonOn(await pickleConfig(port, ', graphite: { timeoutMs: 1000, queueBytes: 0 }'));
     await d.send('pkdrop.a:1|c');
-    const deadline = Date.now() + 20_000;
-    let n = 0;
-    while (n === 0 && Date.now() < deadline) {
-      await sleep(200);
-      n = Number(statsMap(await d.admin('stats')).get('graphite.dropped_lines'));
-    }
+    const n = stat(await waitStats(d, (s) => stat(s, 'graphite.dropped_lines') !== 0, 'dropped_lines', 20_000), 'graphite.dropped_lines');
     expect(n).toBeGreaterThan(0);
     // the log line may reach the pipe a moment after the counter moves
     await waitFor(() => d.stderr.some((l) => l.includes('cannot be resent')) || undefined, 5_000, 'the "cannot be resent" log line');

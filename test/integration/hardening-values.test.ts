@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { flushWith, originalStyleConfig, statsMap, sum, useCleanups } from './harness.js';
-import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
+import { prometheusPort, scrapeUntil } from './prometheus-helpers.js';
+
+const scrape = async (port: number, pred: (s: Map<string, string>) => boolean, what: string): Promise<Map<string, string>> => (await scrapeUntil(port, pred, what)).s;
 
 const { graphiteOn, daemonOn } = useCleanups();
 const MAX = Number.MAX_VALUE;
@@ -14,17 +16,6 @@ async function setup(): Promise<{ g: Awaited<ReturnType<typeof graphiteOn>>; d: 
   const g = await graphiteOn();
   const d = await daemonOn(originalStyleConfig(g.port, `, backends: [ './backends/graphite', 'prometheus' ], prometheus: { port: 0, address: '127.0.0.1' }`));
   return { g, d, prom: await prometheusPort(d) };
-}
-
-async function scrape(port: number, pred: (s: Map<string, string>) => boolean, what: string): Promise<Map<string, string>> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const body = (await httpGet(port, '/metrics')).body;
-    const s = parseSamples(body);
-    if (pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last /metrics:\n${body.slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('values stay finite (issue 9, point 8)', () => {

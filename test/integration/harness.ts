@@ -86,24 +86,25 @@ export class FakeGraphite {
   }
 }
 
-export async function waitFor<T>(fn: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+/** Polls `fn` (every `everyMs`) until it returns a value other than undefined/false/null, which it returns. */
+export async function waitFor<T>(fn: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition', everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
     if (v !== undefined && v !== false && v !== null) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
+    await sleep(everyMs);
   }
 }
 
 /** As waitFor, for a condition that must be fetched (an HTTP request, an admin command). */
-export async function waitForAsync<T>(fn: () => Promise<T | undefined | false | null>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitForAsync<T>(fn: () => Promise<T | undefined | false | null>, timeoutMs = 10_000, what = 'condition', everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false && v !== null) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
+    await sleep(everyMs);
   }
 }
 
@@ -128,6 +129,12 @@ export async function expectQuietFor(ms: number, check: () => void = () => undef
  * buffers do not overflow: not a wait for anything.
  */
 export const pace = (ms = 2): Promise<void> => sleep(ms);
+
+/** Waits until the wall clock reads `atMs` (a scenario's moment, e.g. a signal at a given phase of a flush interval). */
+export async function untilTime(atMs: number): Promise<void> {
+  const left = atMs - Date.now();
+  if (left > 0) await sleep(left);
+}
 
 /** Waits until the wall clock is `fromMs`..`toMs` into a `periodMs` period (e.g. just after a clock-aligned flush). */
 export async function clockPhase(periodMs: number, fromMs: number, toMs: number): Promise<void> {

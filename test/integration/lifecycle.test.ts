@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { originalStyleConfig, startDaemon, sum, useGraphiteAndDaemon, waitFor } from './harness.js';
+import { originalStyleConfig, startDaemon, sum, useGraphiteAndDaemon, waitCounters, waitFor, waitForAsync } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -15,10 +15,7 @@ describe('stopping', () => {
       for (let i = 0; i < 50; i++) await env.daemon.send('last.words:2|c');
       // wait until the daemon has read them all (the admin port shows the live counters)
       let counters = '';
-      for (let i = 0; i < 100 && !counters.includes("'last.words': 100"); i++) {
-        counters = await env.daemon.admin('counters');
-        if (!counters.includes("'last.words': 100")) await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitForAsync(async () => (counters = await env.daemon!.admin('counters')).includes("'last.words': 100"), 5000, 'last.words in the counters').catch(() => undefined);
       expect(counters).toContain("'last.words': 100");
       const code = await env.daemon.stop(signal);
       expect(code).toBe(0);
@@ -40,10 +37,11 @@ describe('tcp input', () => {
     expect(tcpPort).toBeGreaterThan(0);
     const sock = net.createConnection(tcpPort, '127.0.0.1');
     await new Promise((r) => sock.on('connect', r));
+    // each part read before the next is written: the lines are reassembled across reads
     sock.write('tcp.a:1|c\ntcp.b:');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitCounters(env.daemon, "'tcp.a': 1");
     sock.write('2|c\ntcp.c:3');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitCounters(env.daemon, "'tcp.b': 2");
     sock.end('|c');
     const f = await waitFor(() => {
       for (const flush of env.graphite.byTimestamp().values()) if (flush.has('stats_counts.tcp.c')) return flush;

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adminCommand, ROOT, sleep, startDaemon, waitFor } from './harness.js';
+import { adminCommand, ROOT, startDaemon, waitFor } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 const ORIGINAL = join(ROOT, 'node_modules', 'statsd', 'stats.js');
@@ -142,8 +142,9 @@ describe('npm backend interface: the same recording under tallyd and under the o
     try {
       original = await drive(origFile, udp, mgmt);
     } finally {
+      const gone = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGKILL');
-      await sleep(50);
+      await gone;
     }
 
     // both printed the plug-in's own status line

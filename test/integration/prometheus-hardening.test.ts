@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { promtoolCheck, requireBinary } from '../unit/backends/prometheus/promtool.js';
 import { startDaemon, waitFor, type RunningDaemon } from './harness.js';
-import { freePort, httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
+import { freePort, httpGet, parseSamples, prometheusPort, scrapeUntil } from './prometheus-helpers.js';
 
 function config(promPort: number, extra = '', prom = ''): string {
   return `{
@@ -21,22 +21,6 @@ function config(promPort: number, extra = '', prom = ''): string {
   backends: [ 'prometheus' ]${extra},
   prometheus: { port: ${promPort}${prom} }
 }`;
-}
-
-async function scrapeUntil(
-  port: number,
-  pred: (s: Map<string, string>) => boolean,
-  what: string,
-  path = '/metrics',
-): Promise<{ body: string; s: Map<string, string> }> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const r = await httpGet(port, path).catch(() => ({ status: 0, body: '', contentType: '' }));
-    const s = parseSamples(r.body);
-    if (r.status === 200 && pred(s)) return { body: r.body, s };
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last /metrics (${r.status}):\n${r.body.slice(0, 2000)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
 }
 
 const logged = (d: RunningDaemon, text: string): string[] => d.stderr.filter((l) => l.includes(text));

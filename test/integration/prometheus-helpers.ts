@@ -2,7 +2,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { RunningDaemon } from './harness.js';
-import { waitFor } from './harness.js';
+import { waitFor, waitForAsync } from './harness.js';
 
 /** The port from the backend's 'prometheus: serving …' log line. */
 export async function prometheusPort(d: RunningDaemon): Promise<number> {
@@ -42,6 +42,27 @@ export function parseSamples(text: string): Map<string, string> {
     m.set(line.slice(0, sp), line.slice(sp + 1));
   }
   return m;
+}
+
+/**
+ * Scrapes `path` (every 100 ms) until a 200 answer's samples satisfy `pred`; the error names `what`
+ * and shows the last answer.
+ */
+export async function scrapeUntil(
+  port: number,
+  pred: (s: Map<string, string>) => boolean,
+  what: string,
+  path = '/metrics',
+  timeoutMs = 15_000,
+): Promise<{ body: string; s: Map<string, string> }> {
+  let last = { status: 0, body: '' };
+  return waitForAsync(async () => {
+    last = await httpGet(port, path).catch(() => ({ status: 0, body: '', contentType: '' }));
+    const s = parseSamples(last.body);
+    return last.status === 200 && pred(s) ? { body: last.body, s } : undefined;
+  }, timeoutMs, what, 100).catch((err: Error) => {
+    throw new Error(`${err.message}; last ${path} (${last.status}):\n${last.body.slice(0, 3000)}`);
+  });
 }
 
 /** A port that was free a moment ago (for servers that cannot listen on port 0 and report it). */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
-import { sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { pace, sleep, startDaemon, waitFor, waitForAsync, type RunningDaemon } from './harness.js';
 import { freePort, httpGet, prometheusPort } from './prometheus-helpers.js';
 
 function config(promPort: number, flushInterval: number, percentThreshold: number[]): string {
@@ -70,13 +70,9 @@ scrape_configs:
       return (JSON.parse(r.body) as { data: { result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[] } }).data.result;
     };
     // Prometheus is scraping tallyd before anything is sent
-    const t0 = Date.now();
-    for (;;) {
-      const up = await query('up{job="tallyd"}');
-      if (up[0]?.value?.[1] === '1') break;
-      if (Date.now() - t0 > 40_000) throw new Error(`prometheus never scraped tallyd:\n${log.join('').slice(-3000)}`);
-      await sleep(250);
-    }
+    await waitForAsync(async () => (await query('up{job="tallyd"}'))[0]?.value?.[1] === '1', 40_000, 'prometheus to scrape tallyd', 250).catch((err: Error) => {
+      throw new Error(`${err.message}:\n${log.join('').slice(-3000)}`);
+    });
 
     // 6 rounds of 2,000 increments; a SIGHUP after each of the first 5, each changing
     // flushInterval and percentThreshold
@@ -86,9 +82,11 @@ scrape_configs:
       for (let i = 0; i < 2000; i += 20) {
         await d.send(Array.from({ length: 20 }, () => 'hup.hits:1|c').join('\n'));
         sent += 20;
-        if (i % 400 === 0) await sleep(20);
+        if (i % 400 === 0) await pace(20);
       }
-      await sleep(700); // at least one flush and one scrape
+      // at least one flush and one scrape: Prometheus has the round's total
+      const total = String(sent);
+      await waitForAsync(async () => (await query('hup_hits'))[0]?.value?.[1] === total, 15_000, `round ${round + 1} scraped`, 100);
       if (round < reloads.length) {
         const [fi, pt] = reloads[round]!;
         writeFileSync(d.configFile, config(target, fi, pt));
@@ -100,13 +98,8 @@ scrape_configs:
     expect(d.stderr.filter((l) => l.includes('"msg":"config reloaded"'))).toHaveLength(5);
 
     // the last value scraped reaches the total sent
-    const deadline = Date.now() + 30_000;
     let last = '';
-    while (Date.now() < deadline) {
-      last = (await query('hup_hits'))[0]?.value?.[1] ?? '';
-      if (last === String(sent)) break;
-      await sleep(250);
-    }
+    await waitForAsync(async () => (last = (await query('hup_hits'))[0]?.value?.[1] ?? '') === String(sent), 30_000, 'the total scraped', 250).catch(() => undefined);
     expect(last, log.join('').slice(-2000)).toBe(String(sent));
     // every sample Prometheus stored, in order: never a decrease
     const series = await query('hup_hits[10m]');

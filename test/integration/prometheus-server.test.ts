@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
-import { startDaemon, type RunningDaemon } from './harness.js';
+import { startDaemon, waitForAsync, type RunningDaemon } from './harness.js';
 import { freePort, httpGet, prometheusPort } from './prometheus-helpers.js';
 
 describe('a real Prometheus scrapes tallyd', () => {
@@ -59,13 +59,8 @@ scrape_configs:
       if (r.status !== 200) return [];
       return (JSON.parse(r.body) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
     };
-    const deadline = Date.now() + 40_000;
     let orders: Awaited<ReturnType<typeof query>> = [];
-    while (Date.now() < deadline) {
-      orders = await query('checkout_orders');
-      if (orders.length > 0) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    await waitForAsync(async () => (orders = await query('checkout_orders')).length > 0, 40_000, 'checkout_orders in prometheus', 250).catch(() => undefined);
     expect(orders, log.join('').slice(-3000)).toHaveLength(1);
     expect(orders[0]!.metric).toMatchObject({ __name__: 'checkout_orders', shop: 'berlin', job: 'tallyd' });
     expect(orders[0]!.value[1]).toBe('7');

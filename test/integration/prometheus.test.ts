@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
 import { logText, MAIN, startDaemon, type RunningDaemon } from './harness.js';
-import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
+import { httpGet, prometheusPort, scrapeUntil } from './prometheus-helpers.js';
 
 function config(extra = ''): string {
   return `{
@@ -15,18 +15,6 @@ function config(extra = ''): string {
   backends: [ './backends/prometheus' ],
   prometheus: { port: 0${extra} }
 }`;
-}
-
-async function scrapeUntil(port: number, pred: (s: Map<string, string>) => boolean, what: string): Promise<{ body: string; s: Map<string, string> }> {
-  let last = { body: '', s: new Map<string, string>() };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await httpGet(port, '/metrics');
-    last = { body: r.body, s: parseSamples(r.body) };
-    if (pred(last.s)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last /metrics:\n${r.body.slice(0, 3000)}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
 }
 
 describe('prometheus backend (built daemon)', () => {

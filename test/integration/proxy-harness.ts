@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './carbon.js';
-import { MAIN, sleep, waitFor } from './harness.js';
+import { MAIN, pace, sleep, waitFor, waitForAsync } from './harness.js';
 
 /** A statsd node as a proxy sees it: datagrams in, an admin port that answers `health`. */
 export class FakeNode {
@@ -173,18 +173,20 @@ ${extra}
   collect(proc.stderr!, stderr);
   await waitFor(() => stdout.some((l) => l.includes('server is up')) || undefined, 15_000, 'proxy.js to start');
   // its admin port listens once the server is up
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.createConnection(mgmtPort, '127.0.0.1');
-      s.on('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.on('error', () => res(false));
-    });
-    if (ok) break;
-    await sleep(50);
-  }
+  await waitForAsync(
+    () =>
+      new Promise<boolean>((res) => {
+        const s = net.createConnection(mgmtPort, '127.0.0.1');
+        s.on('connect', () => {
+          s.destroy();
+          res(true);
+        });
+        s.on('error', () => res(false));
+      }),
+    5000,
+    "proxy.js's admin port",
+    50,
+  ).catch(() => undefined);
   return running(proc, port, mgmtPort, stdout, stderr);
 }
 
@@ -192,7 +194,7 @@ ${extra}
 export async function sendLines(p: RunningProxy, lines: readonly string[], perPacket: number): Promise<void> {
   for (let i = 0; i < lines.length; i += perPacket) {
     await p.send(lines.slice(i, i + perPacket).join('\n'));
-    if ((i / perPacket) % (perPacket === 1 ? 5 : 20) === 4) await sleep(2);
+    if ((i / perPacket) % (perPacket === 1 ? 5 : 20) === 4) await pace(2);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { startDaemon, waitFor, waitStats, type RunningDaemon } from './harness.js';
 
 let daemon: RunningDaemon | null = null;
 const servers: net.Server[] = [];
@@ -49,10 +49,7 @@ describe('TCP repeater (black-box)', () => {
     await waitFor(() => got.text === 'a:1|c\nb:2|ms\nc:3|g\n', 10_000, 'the repeated lines');
 
     await first.close();
-    for (let i = 0; !/^repeater\.connected_targets: 0$/m.test(await daemon.admin('stats')); i++) {
-      if (i > 200) throw new Error('the outage was not noticed');
-      await sleep(50);
-    }
+    await waitStats(daemon, (s) => s.get('repeater.connected_targets') === '0', 'the outage noticed (connected_targets 0)', 10_000);
     const later = { text: '' };
     for (let i = 0; i < 5; i++) await daemon.send(`late${i}:1|c`);
     await listen(first.port, later);

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { adminCommand, MAIN, sleep, statsMap, sum, useCleanups, waitFor } from './harness.js';
+import { adminCommand, MAIN, pace, statsMap, sum, useCleanups, waitCounters, waitFor } from './harness.js';
 
 const { cleanups, setup } = useCleanups();
 
@@ -40,7 +40,7 @@ describe('bad input over the wire', () => {
       const b = Buffer.alloc(len);
       for (let j = 0; j < len; j++) b[j] = Math.floor(r() * 256);
       await d.send(b);
-      if (i % 50 === 49) await sleep(5);
+      if (i % 50 === 49) await pace(5);
     }
     // 2) packets of valid, near-valid (mutated) and known-bad lines, shuffled together
     for (let i = 0; i < 200; i++) {
@@ -68,7 +68,7 @@ describe('bad input over the wire', () => {
     expect(big.length).toBe(65507);
     for (let i = 0; i < 5; i++) {
       await d.send(big);
-      await sleep(30);
+      await pace(30);
     }
 
     await waitFor(() => sum(g.values('stats_counts.big.c')) === 5 * 6550, 10_000, 'every line of the big packets');
@@ -96,7 +96,7 @@ describe('bad input over the wire', () => {
     sock.on('error', () => undefined);
     await new Promise((res) => sock.on('connect', res));
     sock.write('tcp.ok:1|c\n' + 'tcp.long:'.padEnd(5000, 'x') + '|c\n' + 'tcp.ok:2|c\n');
-    await sleep(100);
+    await waitCounters(d, "'tcp.ok': 3"); // read before the next pieces are written
     sock.write('x'.repeat(3000)); // another long one, in pieces
     sock.write('y'.repeat(3000) + '\ntcp.ok:4|c\n');
     await waitFor(() => sum(g.values('stats_counts.tcp.ok')) === 7, 10_000, 'tcp.ok = 7');

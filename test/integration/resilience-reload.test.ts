@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { FakeGraphite, originalStyleConfig, sleep, startDaemon, useCleanups, waitCounters, waitFor, type RunningDaemon } from './harness.js';
+import { FakeGraphite, originalStyleConfig, startDaemon, stat, useCleanups, waitCounters, waitFor, waitForAsync, waitStats, type RunningDaemon } from './harness.js';
 
 const { cleanups, setup } = useCleanups();
 
@@ -67,16 +67,15 @@ describe('reload', () => {
     cleanups.push(() => d.stop());
     await sendCounts(d, 'queued.c', 50);
     // wait (bounded) until two flushes are queued in the old backend
-    let queued = 0;
-    for (const deadline = Date.now() + 10_000; queued < 2 && Date.now() < deadline; await sleep(100)) {
-      queued = Number(/graphite\.queued_flushes: (\d+)/.exec(await d.admin('stats'))?.[1]);
-    }
+    const queued = stat(await waitStats(d, (s) => stat(s, 'graphite.queued_flushes') >= 2, 'two flushes queued', 10_000), 'graphite.queued_flushes');
     expect(queued).toBeGreaterThanOrEqual(2);
     writeFileSync(d.configFile, originalStyleConfig(port, ', automaticConfigReload: false, graphite: { timeoutMs: 450 }'));
     d.proc.kill('SIGHUP');
     await waitFor(() => d.stderr.some((l) => l.includes('"msg":"config reloaded"') && l.includes('backends')), 5000, 'backends rebuilt');
     await sendCounts(d, 'queued.c', 30);
-    await sleep(1200);
+    // and these in a flush queued by the new backend
+    const q0 = stat(await waitStats(d, () => true, 'stats'), 'graphite.queued_flushes');
+    await waitStats(d, (s) => stat(s, 'graphite.queued_flushes') > q0, 'a flush queued after the rebuild');
     const g2 = new FakeGraphite();
     await g2.listen(port);
     cleanups.push(() => g2.close());
@@ -95,8 +94,10 @@ describe('reload', () => {
     cleanups.push(() => d.stop());
     await sendCounts(d, 'kept.c', 20);
     const queuedFlushes = async (): Promise<number> => Number(/graphite\.queued_flushes: (\d+)/.exec(await d.admin('stats'))?.[1]);
-    let before = 0;
-    for (const deadline = Date.now() + 10_000; before < 2 && Date.now() < deadline; await sleep(100)) before = await queuedFlushes();
+    const before = await waitForAsync(async () => {
+      const n = await queuedFlushes();
+      return n >= 2 ? n : undefined;
+    }, 10_000, 'two queued flushes', 100);
     expect(before).toBeGreaterThanOrEqual(2);
     writeFileSync(d.configFile, originalStyleConfig(port, `${base}, maxKeys: 100000, reservoirSize: 64, statusPage: { enabled: false }, log: { application: 'tallyd-test' }`));
     d.proc.kill('SIGHUP');
@@ -151,7 +152,7 @@ describe('reload', () => {
     const reloadedAt = Math.floor(Date.now() / 1000);
     await sendCounts(d, 'file2.c', 10);
     await waitFor(() => g.has('stats.file2.c'), 5000, 'a flush after the reload');
-    await sleep(2200);
+    await waitFor(() => [...g.byTimestamp().keys()].filter((t) => t > reloadedAt + 1).length >= 2, 10_000, 'two flushes after the reload');
     expect(totalCount(g, 'file.c', 1)).toBe(40);
     // flushes now come every second
     const stamps = [...g.byTimestamp().keys()].filter((t) => t > reloadedAt + 1).sort((a, b) => a - b);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/aggregator/reservoir.js';
-import { type FakeGraphite, originalStyleConfig, type RunningDaemon, sleep, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
+import { type FakeGraphite, originalStyleConfig, pace, type RunningDaemon, startDaemon, useGraphiteAndDaemon, waitFor, waitForAsync } from './harness.js';
 import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
 
 const env = useGraphiteAndDaemon();
@@ -74,7 +74,7 @@ async function sendAfterFlush(d: RunningDaemon, g: FakeGraphite, key: string, te
     const lines: string[] = [];
     for (let j = i; j < Math.min(text.length, i + LINES_PER_PACKET); j++) lines.push(`${key}:${text[j]}|ms`);
     await d.send(lines.join('\n'));
-    if ((i / LINES_PER_PACKET) % 10 === 9) await sleep(2);
+    if ((i / LINES_PER_PACKET) % 10 === 9) await pace(2);
   }
   return Date.now() - started < FLUSH_MS / 2;
 }
@@ -138,16 +138,11 @@ describe('Prometheus histogram buckets of a timer past its reservoir, over UDP',
         lines.push(`ints:${v}|ms`);
       }
       await env.daemon.send(lines.join('\n'));
-      if (p % 10 === 9) await sleep(2);
+      if (p % 10 === 9) await pace(2);
     }
     // (the buckets are cumulative: however the values fell into flushes, the totals are exact)
     let s = new Map<string, string>();
-    const deadline = Date.now() + 15_000;
-    while (s.get('ints_count') !== String(ints.length)) {
-      if (Date.now() > deadline) throw new Error(`ints_count never reached ${ints.length}: ${s.get('ints_count')}`);
-      await sleep(100);
-      s = parseSamples((await httpGet(port, '/metrics')).body);
-    }
+    await waitForAsync(async () => (s = parseSamples((await httpGet(port, '/metrics')).body)).get('ints_count') === String(ints.length), 15_000, `ints_count to reach ${ints.length}`);
     for (const le of bounds) {
       expect(Number(s.get(`ints_bucket{le="${le}"}`)), String(le)).toBe(ints.filter((v) => v / 1000 <= le).length);
     }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAIN, sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { expectQuietFor, MAIN, startDaemon, waitFor, type RunningDaemon } from './harness.js';
 
 let daemon: RunningDaemon | null = null;
 const procs: ChildProcess[] = [];
@@ -79,9 +79,10 @@ describe("log.backend: 'syslog'", () => {
       );
       send.close();
       expect(bad).toMatch(new RegExp(`^<132>1 \\S+ \\S+ mystatsd ${b.pid} - - \\{`));
-      await sleep(200);
-      expect(got.every((m) => /^<13[0-2]>/.test(m))).toBe(true); // nothing below warning (info would be <134>)
-      expect(got.some((m) => m.includes('tallyd is up'))).toBe(false);
+      await expectQuietFor(200, () => {
+        expect(got.every((m) => /^<13[0-2]>/.test(m))).toBe(true); // nothing below warning (info would be <134>)
+        expect(got.some((m) => m.includes('tallyd is up'))).toBe(false);
+      });
     } finally {
       sock.close();
     }

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveCarbon } from './carbon.js';
-import { sleep, statsMap, waitFor } from './harness.js';
+import { clockPhase, expectQuietFor, pace, statsMap, waitFor, waitForAsync } from './harness.js';
 import { quietAdmin, type RunningProxy } from './proxy-harness.js';
 import { CHECK_MS, FLUSH_MS, haveRelay, Topology } from './topology.js';
 
@@ -32,7 +32,7 @@ async function sendCounts(proxies: readonly RunningProxy[], keys: readonly strin
       if (packet.length === perPacket) {
         await proxies[n++ % proxies.length]!.send(packet.join('\n'));
         packet = [];
-        if (n % 10 === 0) await sleep(2);
+        if (n % 10 === 0) await pace(2);
       }
     }
   }
@@ -62,7 +62,7 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
       for (const k of keys) got += topo.total(`stats_counts.${k}`);
       return got >= want || undefined;
     }, 20_000, 'every count in whisper');
-    await sleep(FLUSH_MS * 1.5);
+    await expectQuietFor(FLUSH_MS * 1.5); // no count arrives twice
     for (const k of keys) {
       expect(topo.total(`stats_counts.${k}`), k).toBe(sent.get(k));
       expect(topo.stores(`stats_counts.${k}`), k).toBe(1);
@@ -72,7 +72,7 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
   it("a timer's percentiles are computed on one aggregator and equal the single-node figures", async () => {
     const values = Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) + 1);
     // all in one interval: start 200 ms after a flush boundary
-    while (Date.now() % FLUSH_MS < 200 || Date.now() % FLUSH_MS > 400) await sleep(10);
+    await clockPhase(FLUSH_MS, 200, 400);
     for (let i = 0; i < values.length; i += 20) {
       const chunk = values.slice(i, i + 20);
       await topo.proxies[(i / 20) % 2]!.send(chunk.map((v) => `topo.timer.viaproxy:${v}|ms`).join('\n'));
@@ -82,7 +82,7 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
     const fields = ['count', 'lower', 'upper', 'mean', 'median', 'sum', 'std', 'upper_90', 'mean_90', 'sum_90', 'count_90'];
     await waitFor(() => fields.every((f) => topo.total(`stats.timers.topo.timer.viaproxy.${f}`) !== 0 && topo.total(`stats.timers.topo.timer.single.${f}`) !== 0) || undefined,
       20_000, 'timer figures in whisper');
-    await sleep(FLUSH_MS);
+    await expectQuietFor(FLUSH_MS); // no figure from a second aggregator
     for (const f of fields) {
       expect(topo.stores(`stats.timers.topo.timer.viaproxy.${f}`)).toBe(1);
       expect(topo.total(`stats.timers.topo.timer.viaproxy.${f}`), f).toBe(topo.total(`stats.timers.topo.timer.single.${f}`));
@@ -105,50 +105,53 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
     const sent = new Map<string, number>();
     const sentBack = new Map<string, number>();
     let phase = 'kill' as 'kill' | 'back' | 'stop';
+    let rounds = 0;
     const pump = (async () => {
       while (phase !== 'stop') {
         const add = await sendCounts(topo.proxies, phase === 'kill' ? keys : back, 1, 30);
         const into = phase === 'kill' ? sent : sentBack;
         for (const [k, v] of add) into.set(k, (into.get(k) ?? 0) + v);
-        await sleep(20);
+        rounds++;
+        await pace(20);
       }
     })();
+    /** Until the pump has sent `n` more rounds (every key of the phase once a round). */
+    const moreRounds = (n: number): Promise<boolean> => {
+      const want = rounds + n;
+      return waitFor(() => rounds >= want, 20_000, `${n} rounds sent`);
+    };
     const lostBefore = await Promise.all(topo.proxies.map(async (p) => Number(statsMap(await admin(p.mgmtPort, 'stats')).get('proxy.lines_lost'))));
 
-    // kill it half-way through an interval
-    await sleep(800);
-    while (Date.now() % FLUSH_MS < 400 || Date.now() % FLUSH_MS > 600) await sleep(10);
+    // kill it half-way through an interval, with traffic before
+    await moreRounds(20);
+    await clockPhase(FLUSH_MS, 400, 600);
     const tKill = Date.now();
     topo.aggregators[killed]!.daemon!.proc.kill('SIGKILL');
     const inRing = async (p: RunningProxy): Promise<boolean> => (await admin(p.mgmtPort, 'status')).includes(killedId + ' ');
     const healedAt: number[] = [];
     for (const p of topo.proxies) {
-      while (await inRing(p)) {
-        if (Date.now() - tKill > 10_000) throw new Error('the ring did not heal');
-        await sleep(20);
-      }
+      await waitForAsync(async () => !(await inRing(p)), 10_000, 'the ring to heal');
       healedAt.push(Date.now() - tKill);
     }
     // a refused admin port leaves at the next check: within one checkInterval (plus the polls and a loaded host)
     for (const h of healedAt) expect(h).toBeLessThan(CHECK_MS + 700);
 
     // traffic on other keys that flows while it comes back: some of them move to it at a boundary
-    await sleep(800);
+    await moreRounds(20);
     phase = 'back';
-    await sleep(800);
+    await moreRounds(20);
     await topo.startAggregator(killed);
     const rejoinedAt: number[] = [];
-    const tStart = Date.now();
     for (const p of topo.proxies) {
-      while (!(await inRing(p))) {
-        if (Date.now() - tStart > 10_000) throw new Error('the node did not rejoin');
-        await sleep(20);
-      }
+      await waitForAsync(() => inRing(p), 10_000, 'the node to rejoin');
       rejoinedAt.push(Date.now());
     }
     // both proxies reach the same ring within one checkInterval
     expect(Math.abs(rejoinedAt[0]! - rejoinedAt[1]!)).toBeLessThan(CHECK_MS);
-    await sleep(1500);
+    // traffic to the returned node across a flush boundary
+    const rejoinedInterval = Math.floor(Date.now() / FLUSH_MS);
+    await waitFor(() => Math.floor(Date.now() / FLUSH_MS) > rejoinedInterval, FLUSH_MS * 3, 'a flush boundary after the rejoin');
+    await moreRounds(20);
     phase = 'stop';
     await pump;
 
@@ -160,7 +163,7 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
       for (const v of counted(back).values()) got += v;
       return got >= wantBack || undefined;
     }, 20_000, 'the rejoin phase in whisper');
-    await sleep(FLUSH_MS * 1.5);
+    await expectQuietFor(FLUSH_MS * 1.5); // no count arrives twice
     const got = counted(keys);
     let missing = 0;
     for (const k of keys) {
@@ -180,12 +183,15 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
 
   it('a proxy restart loses only the datagrams in flight', async () => {
     const keys = Array.from({ length: 50 }, (_, i) => `topo.restart.k${i}`);
+    const proxyStats = async (): Promise<Map<string, string>> => statsMap(await admin(topo.proxies[0]!.mgmtPort, 'stats'));
+    const received0 = Number((await proxyStats()).get('proxy.lines_received'));
     const sent1 = await sendCounts([topo.proxies[0]!], keys, 4);
-    await sleep(100); // read by the proxy: nothing in flight
+    // read by the proxy: nothing in flight
+    await waitForAsync(async () => Number((await proxyStats()).get('proxy.lines_received')) >= received0 + keys.length * 4, 10_000, 'the proxy to read them');
     const p = await topo.restartProxy(0);
     const sent2 = await sendCounts([p], keys, 4);
     await waitFor(() => keys.every((k) => topo.total(`stats_counts.${k}`) >= sent1.get(k)! + sent2.get(k)!) || undefined, 20_000, 'every count');
-    await sleep(FLUSH_MS);
+    await expectQuietFor(FLUSH_MS); // no count arrives twice
     for (const k of keys) expect(topo.total(`stats_counts.${k}`), k).toBe(sent1.get(k)! + sent2.get(k)!);
   });
 });

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Carbon, freePort } from './carbon.js';
-import { sleep, startDaemon, type RunningDaemon } from './harness.js';
+import { sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
 import { startTallydProxy, type RunningProxy } from './proxy-harness.js';
 
 export function haveRelay(): boolean {
@@ -61,11 +61,12 @@ match *
     p.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.proc = p;
     // not a connect probe: carbon-c-relay 3.7 crashes (SIGSEGV) on a connection accepted before its workers start
-    const deadline = Date.now() + 10_000;
-    while (!this.output.includes('startup sequence complete')) {
-      if (p.exitCode !== null || p.signalCode !== null || Date.now() > deadline) throw new Error(`carbon-c-relay did not start: ${this.output}`);
-      await sleep(50);
-    }
+    await waitFor(() => {
+      if (p.exitCode !== null || p.signalCode !== null) throw new Error(`carbon-c-relay did not start: ${this.output}`);
+      return this.output.includes('startup sequence complete');
+    }, 10_000, 'carbon-c-relay to start', 50).catch((err: Error) => {
+      throw new Error(`${err.message}: ${this.output}`);
+    });
   }
 
   async stop(): Promise<void> {

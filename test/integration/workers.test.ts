@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import {
-  flushWith, logText, MAIN, originalStyleConfig, sleep, startDaemon, statsMap, sum, useGraphiteAndDaemon, waitFor, waitForAsync,
+  flushWith, logText, MAIN, originalStyleConfig, pace, sleep, startDaemon, statsMap, sum, useGraphiteAndDaemon, waitFor, waitForAsync,
 } from './harness.js';
 import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
 
@@ -15,6 +15,12 @@ const env = useGraphiteAndDaemon();
 
 function workersConfig(graphitePort: number, extra = ''): string {
   return originalStyleConfig(graphitePort, `, workers: 2\n${extra}`);
+}
+
+/** Waits for `n` workers' 'listening on udp' log lines (a worker may log after the primary says it is up). */
+async function workersListening(n: number): Promise<void> {
+  const pids = (): number => new Set(env.daemon!.stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid)).size;
+  await waitFor(() => pids() >= n, 10_000, `${n} workers listening`);
 }
 
 /** Sum of a path's values over every flush so far. */
@@ -27,11 +33,12 @@ describe('cluster mode only', () => {
     env.daemon = await startDaemon(workersConfig(env.graphite.port));
     const up = env.daemon.stderr.find((l) => l.includes('"tallyd is up"'))!;
     expect(JSON.parse(up).workers).toBe(2);
+    await workersListening(2);
     const workerLogs = new Set(env.daemon.stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid));
     expect(workerLogs.size).toBe(2);
     for (let i = 0; i < 400; i++) {
       await env.daemon.send('spread:1|c\nspread.t:' + (i % 50) + '|ms\nspread.s:m' + (i % 17) + '|s');
-      if (i % 50 === 0) await sleep(5);
+      if (i % 50 === 0) await pace(5);
     }
     await waitFor(() => total('stats_counts.spread') === 400, 10_000, 'all 400 counter lines');
     expect(total('stats_counts.statsd.packets_received')).toBeGreaterThanOrEqual(400);
@@ -44,6 +51,7 @@ describe('cluster mode only', () => {
     const port = probe.address().port;
     await new Promise<void>((r) => probe.close(() => r()));
     env.daemon = await startDaemon(workersConfig(env.graphite.port, `, servers: [{ server: 'udp', address: '127.0.0.1', port: ${port} }]`));
+    await workersListening(2);
     const listening = env.daemon.stderr
       .filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp'))
       .map((l) => JSON.parse(l) as { pid: number; reader?: string; reusePort?: boolean; msg: string });
@@ -64,7 +72,7 @@ describe('cluster mode only', () => {
     for (let i = 0; i < 400; i++) {
       const s = senders[i % senders.length]!;
       await new Promise<void>((res, rej) => s.send('rp:1|c', port, '127.0.0.1', (e) => (e ? rej(e) : res())));
-      if (i % 50 === 0) await sleep(5);
+      if (i % 50 === 0) await pace(5);
     }
     for (const s of senders) s.close();
     await waitFor(() => total('stats_counts.rp') === 400, 10_000, 'all 400 counter lines');
@@ -73,6 +81,8 @@ describe('cluster mode only', () => {
   it('SIGTERM collects the workers\' partial interval and flushes it', async () => {
     env.daemon = await startDaemon(workersConfig(env.graphite.port, ', flushInterval: 60000'));
     await env.daemon.send('final:7|c\nfinal.g:3|g\nfinal.t:4|ms');
+    // (no signal to wait on: a worker's live counts are seen by the primary only at a flush, and the
+    // interval is 60 s; 200 ms for a worker to read one datagram from its socket)
     await sleep(200);
     const code = await env.daemon.stop();
     env.daemon = undefined;

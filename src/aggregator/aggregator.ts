@@ -55,6 +55,7 @@ export class Aggregator extends AggregatorCore {
 
   private set table(t: KeyTable) {
     this.keys.table = t;
+    this.keyTable = t;
   }
 
   /** The timer store's pool of histograms (tests). */
@@ -215,7 +216,7 @@ export class Aggregator extends AggregatorCore {
    * callers that keep per-slot state of their own (a worker's gauges, see src/cluster/worker.ts).
    */
   slotOfSample(s: Sample): number {
-    const slot = this.keys.slotFor(s, s.type);
+    const slot = this.slotOf(s, s.type);
     if (slot >= 0) this.retention.touch(s.type, slot);
     return slot;
   }

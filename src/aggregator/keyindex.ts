@@ -3,8 +3,9 @@
  * one byte {@link KeyTable} (no Map entry per key); and the key limit (maxKeys, keyTableBytes,
  * maxKeyLength) with what it refused.
  *
- * Hot path: raw key bytes → slot through the table (hash + compare, no allocation). Keys are decoded
- * and canonicalised only the first time their raw bytes are seen (or when their slot was deleted since).
+ * Hot path: raw key bytes → slot through the table (hash + compare, no allocation; the look-up itself
+ * is AggregatorCore.slotOf, which reads this table in place). Keys are decoded and canonicalised only
+ * the first time their raw bytes are seen (or when their slot was deleted since).
  *
  * Canonical id → slot: a raw entry whose bytes are the canonical id itself (an untagged, clean key: the
  * common case) serves as the id's entry; any other key gets an entry of type `CANON + type` holding its
@@ -84,24 +85,11 @@ export class KeyIndex {
     this.limit.configure(s);
   }
 
-  // ---------------------------------------------------------------- hot path
-
-  /** The live slot of a sample's key (-1: refused, counted); the per-line look-up. */
-  slotFor(s: Sample, type: number): number {
-    const t = this.table;
-    const buf = s.buf;
-    // (the scanner hashed the key bytes already: Sample.keyHash)
-    const h = s.keyHashed ? s.keyHash : hashKeyBytes(buf, s.keyStart, s.keyEnd);
-    const e = t.findHashed(h, type, buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
-    if (e >= 0) {
-      const slot = t.eSlot[e]!;
-      if (this.indexes[type]!.gen[slot] === t.eGen[e]) return slot;
-    }
-    return this.resolveSample(s, type, e);
-  }
-
-  /** Slow path of {@link slotFor} (one small call site keeps slotFor small enough to inline). */
-  private resolveSample(s: Sample, type: number, entry: number): number {
+  /**
+   * The slot for a sample whose raw bytes the per-line look-up did not find live (AggregatorCore.slotOf
+   * reads this index's table in place): `entry` is the stale entry, or -1 for bytes never seen.
+   */
+  resolveSample(s: Sample, type: number, entry: number): number {
     return this.resolve(entry, type, s.buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
   }
 

@@ -4,6 +4,7 @@
  *   - off:     statusPage.enabled false (the baseline);
  *   - idle:    the page's server on, nobody looking;
  *   - viewing: a client doing what an open page does (GET /api/status every 2 s, /api/keys every 0.5 s);
+ *   - polling: a control: the same requests' rate to /health (HTTP without the API's work);
  *   - with --before <dist>: before-off and before-viewing, the same two on another build (a checkout's
  *     dist/), for an A/B of a change in the same run.
  * The daemons start once and stay up (warmed by a first round that is not counted). In each round
@@ -30,13 +31,16 @@ import { SAMPLE_SHARE } from '../src/status/collector.js';
 import { buildLoadgen, runBlast } from './e2e/loadgen.js';
 import { cpuSeconds, killAllChildren, repoRoot, sleep, stopChild, trackChild } from './e2e/proc.js';
 
-type Mode = 'off' | 'idle' | 'viewing' | 'before-off' | 'before-viewing';
+type Mode = 'off' | 'idle' | 'viewing' | 'polling' | 'before-off' | 'before-viewing';
 
 interface Running {
   child: ChildProcess;
   udp: number;
   status: string | null;
 }
+
+/** Set once the daemons are being stopped (an exit before is reported). */
+let stopping = false;
 
 async function start(mainJs: string, page: boolean): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-status-bench-'));
@@ -48,7 +52,10 @@ async function start(mainJs: string, page: boolean): Promise<Running> {
   }));
   const child = trackChild(spawn(process.execPath, [mainJs, file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d.length > 100_000 ? '' : d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20_000)));
+  child.on('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`status bench: tallyd (${mainJs}) exited (${code ?? signal}) during the run:\n${err.slice(-4000)}\n`);
+  });
   for (let i = 0; i < 300; i++) {
     const line = err.split('\n').find((l) => l.includes('tallyd is up'));
     if (line) {
@@ -61,12 +68,17 @@ async function start(mainJs: string, page: boolean): Promise<Running> {
   throw new Error(`tallyd (${mainJs}) did not start:\n${err}`);
 }
 
-/** What an open page does: /api/status every 2 s and a key search every 0.5 s. */
-async function viewer(base: string, until: () => boolean): Promise<void> {
+/** What an open page does: /api/status every 2 s and a key search every 0.5 s (or /health as often: `control`). */
+async function viewer(base: string, until: () => boolean, control: boolean): Promise<void> {
   let n = 0;
   while (!until()) {
-    if (n % 4 === 0) await (await fetch(base + 'api/status')).arrayBuffer();
-    await (await fetch(base + 'api/keys?q=blast.c1')).arrayBuffer();
+    try {
+      if (n % 4 === 0) await (await fetch(base + (control ? 'health' : 'api/status'))).arrayBuffer();
+      await (await fetch(base + (control ? 'health' : 'api/keys?q=blast.c1'))).arrayBuffer();
+    } catch (err) {
+      process.stderr.write(`status bench: ${base}: ${(err as Error).message} (${String((err as { cause?: unknown }).cause)})\n`);
+      await sleep(1000);
+    }
     n++;
     await sleep(500);
   }
@@ -90,16 +102,21 @@ function udpDrops(port: number): number {
 }
 
 /** One round: every daemon blasted at once; each one's CPU ms per million lines received. */
-async function round(blast: string, ds: Array<{ d: Running; viewing: boolean }>, o: { seconds: number; rate: number; lines: number }): Promise<number[]> {
+async function round(blast: string, ds: Array<{ d: Running; viewing: boolean; control: boolean }>, o: { seconds: number; rate: number; lines: number }, r: number): Promise<number[]> {
   let done = false;
   // a page that was open before the blast and stays open through it
-  for (const { d, viewing } of ds) if (viewing) await (await fetch(d.status + 'api/status')).arrayBuffer();
-  const views = ds.map(({ d, viewing }) => (viewing ? viewer(d.status!, () => done) : Promise.resolve()));
+  for (const { d, viewing, control } of ds) if (viewing && !control) await (await fetch(d.status + 'api/status')).arrayBuffer();
+  const views = ds.map(({ d, viewing, control }) => (viewing ? viewer(d.status!, () => done, control) : Promise.resolve()));
   await sleep(200);
   const cpu0 = ds.map(({ d }) => cpuSeconds(d.child.pid!)!);
   const drops0 = ds.map(({ d }) => udpDrops(d.udp));
-  const sent = await Promise.all(ds.map(({ d }) =>
-    runBlast(blast, { port: d.udp, rate: o.rate, seconds: o.seconds, lines: o.lines, keys: 1000, mix: 'ct', prefix: 'blast' })));
+  // the generators start in an order rotated per round (the first one started gets a head start)
+  const order = ds.map((_, i) => (i + r) % ds.length);
+  const started = new Array<Promise<Awaited<ReturnType<typeof runBlast>>>>(ds.length);
+  for (const i of order) {
+    started[i] = runBlast(blast, { port: ds[i]!.d.udp, rate: o.rate, seconds: o.seconds, lines: o.lines, keys: 1000, mix: 'ct', prefix: 'blast' });
+  }
+  const sent = await Promise.all(started);
   await sleep(300); // the sockets' backlog read
   const out = ds.map(({ d }, i) => {
     const cpu = cpuSeconds(d.child.pid!)! - cpu0[i]!;
@@ -149,7 +166,7 @@ async function perLineCount(dist: string, rounds: number): Promise<{ extraNs: nu
   on.setStatusHits(true);
   const packets: Buffer[] = [];
   let k = 0;
-  for (let p = 0; p < 1000; p++) {
+  for (let p = 0; p < 4000; p++) {
     const lines: string[] = [];
     for (let l = 0; l < 10; l++, k++) lines.push(k % 2 === 0 ? `blast.c${k % 1000}:1|c` : `blast.t${k % 1000}:${k % 97}|ms`);
     packets.push(Buffer.from(lines.join('\n')));
@@ -193,6 +210,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '30000' },
       lines: { type: 'string', default: '10' },
       before: { type: 'string' },
+      modes: { type: 'string' },
     },
   });
   const o = { seconds: Number(values.seconds), rate: Number(values.rate), lines: Number(values.lines) };
@@ -200,15 +218,17 @@ async function main(): Promise<void> {
   const blast = buildLoadgen(root);
   const here = join(root, 'dist', 'src', 'main.js');
   const before = values.before === undefined ? null : join(resolve(values.before), 'src', 'main.js');
-  const modes: Mode[] = before === null ? ['off', 'idle', 'viewing'] : ['off', 'idle', 'viewing', 'before-off', 'before-viewing'];
+  const all: Mode[] = before === null ? ['off', 'idle', 'viewing', 'polling'] : ['off', 'idle', 'viewing', 'polling', 'before-off', 'before-viewing'];
+  // --modes a,b: only these (fewer daemons side by side: less load on a small machine)
+  const modes = values.modes === undefined ? all : all.filter((m) => values.modes!.split(',').includes(m));
   const daemons = new Map<Mode, Running>();
   try {
     for (const m of modes) daemons.set(m, await start(m.startsWith('before') ? before! : here, m !== 'off' && m !== 'before-off'));
-    const results = Object.fromEntries(modes.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
+    const results = Object.fromEntries(all.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
     const rounds = Number(values.rounds);
     for (let r = -1; r < rounds; r++) {
       // round -1 warms every daemon up (JIT, key tables) and is not counted
-      const xs = await round(blast, modes.map((m) => ({ d: daemons.get(m)!, viewing: m.endsWith('viewing') })), o);
+      const xs = await round(blast, modes.map((m) => ({ d: daemons.get(m)!, viewing: m.endsWith('viewing') || m === 'polling', control: m === 'polling' })), o, Math.max(0, r));
       if (r >= 0) for (let i = 0; i < modes.length; i++) results[modes[i]!].push(xs[i]!);
     }
     const baseOf = (m: Mode): Mode => (m.startsWith('before') ? 'before-off' : 'off');
@@ -216,36 +236,45 @@ async function main(): Promise<void> {
     out.push(`## Status page cost: ${rounds} rounds of ${o.seconds} s, ${modes.length} daemons side by side, each at ${o.rate} packets/s × ${o.lines} lines${before === null ? '' : ` (before: ${before})`}`, '');
     out.push('| mode | CPU ms per million lines received (median) | all rounds | × baseline (medians) | × baseline (median of per-round ratios) |');
     out.push('|---|---|---|---|---|');
-    const paired = (m: Mode): number => med(results[m].map((x, i) => x / results[baseOf(m)][i]!));
+    const paired = (m: Mode): number =>
+      results[baseOf(m)].length === 0 || results[m].length === 0 ? NaN : med(results[m].map((x, i) => x / results[baseOf(m)][i]!));
     for (const m of modes) {
       const xs = results[m];
-      out.push(`| ${m} | ${med(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(0)).join(', ')} | ${(med(xs) / med(results[baseOf(m)])).toFixed(3)} | ${paired(m).toFixed(3)} |`);
+      out.push(`| ${m} | ${med(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(0)).join(', ')} | ${(med(xs) / med(results[baseOf(m)] ?? [NaN])).toFixed(3)} | ${paired(m).toFixed(3)} |`);
     }
     const idle = paired('idle');
     const viewing = paired('viewing');
-    out.push('', `Verdict (per-round ratios): idle ${idle.toFixed(3)} × (target: within noise, ≤ 1.02), viewing ${viewing.toFixed(3)} × (target ≤ 1.02): ${idle <= 1.02 && viewing <= 1.02 ? 'met' : 'MISSED'}.`);
-    if (before !== null) out.push(`Before: viewing ${paired('before-viewing').toFixed(3)} ×; viewing now against viewing before (medians): ${(med(results.viewing) / med(results['before-viewing'])).toFixed(3)} ×.`);
+    if (results.off.length > 0) {
+      out.push('', `Verdict (per-round ratios): idle ${idle.toFixed(3)} × (target: within noise, ≤ 1.02), viewing ${viewing.toFixed(3)} × (target ≤ 1.02): ${!(idle > 1.02) && !(viewing > 1.02) ? 'met' : 'MISSED'}.`);
+    }
+    if (before !== null && results.viewing.length > 0 && results['before-viewing'].length > 0) {
+      const vv = med(results.viewing.map((x, i) => x / results['before-viewing'][i]!));
+      out.push(`Before: viewing ${paired('before-viewing').toFixed(3)} ×; viewing now ÷ viewing before, median of per-round ratios: ${vv.toFixed(3)} ×.`);
+    }
     // the parts, measured apart, against the baseline daemon's CPU per line of this run
-    const linesPerSec = o.rate * o.lines;
-    const ingestMsPerSec = (med(results.off) / 1e6) * linesPerSec; // CPU ms per s of ingest, no page
-    const reqMs = await cpuPerRequest(daemons.get('viewing')!);
-    const reqPerSec = 2.5;
-    const share = SAMPLE_SHARE;
-    const count = await perLineCount(join(root, 'dist'), 300);
-    const pageMs = (x: { extraNs: number }, shareOfTime: number): number => (x.extraNs * 1e-6 * linesPerSec * shareOfTime) + reqMs * reqPerSec;
-    out.push('', '### The parts, measured apart', '',
-      '| part | measured | CPU ms per s at ' + linesPerSec + ' lines/s |', '|---|---|---|',
-      `| ingest without the page (the \`off\` median above) | ${med(results.off).toFixed(1)} ms per million lines | ${ingestMsPerSec.toFixed(1)} |`,
-      `| API requests of an open page (${reqPerSec}/s) | ${reqMs.toFixed(3)} ms each | ${(reqMs * reqPerSec).toFixed(2)} |`,
-      `| counting lines per key, in-process (${count.lineNs.toFixed(1)} ns per line without) | +${count.extraNs.toFixed(2)} ns per line counted | ${(count.extraNs * 1e-6 * linesPerSec).toFixed(2)} all the time, ${(count.extraNs * 1e-6 * linesPerSec * share).toFixed(2)} in a ${share * 100} % window |`);
-    const withPage = 1 + pageMs(count, share) / ingestMsPerSec;
-    out.push('', `An open page costs (requests + counting in the sample window) / ingest: ${withPage.toFixed(3)} × (target ≤ 1.02); counting all the time, as before the sample window: ${(1 + pageMs(count, 1) / ingestMsPerSec).toFixed(3)} ×.`);
-    if (before !== null) {
-      const b = await perLineCount(resolve(values.before!), 300);
-      out.push(`The --before build's count, in-process: +${b.extraNs.toFixed(2)} ns per line (${b.lineNs.toFixed(1)} without).`);
+    if (daemons.has('off') && daemons.has('viewing')) {
+      const linesPerSec = o.rate * o.lines;
+      const ingestMsPerSec = (med(results.off) / 1e6) * linesPerSec; // CPU ms per s of ingest, no page
+      const reqMs = await cpuPerRequest(daemons.get('viewing')!);
+      const reqPerSec = 2.5;
+      const share = SAMPLE_SHARE;
+      const count = await perLineCount(join(root, 'dist'), 200);
+      const pageMs = (x: { extraNs: number }, shareOfTime: number): number => (x.extraNs * 1e-6 * linesPerSec * shareOfTime) + reqMs * reqPerSec;
+      out.push('', '### The parts, measured apart', '',
+        '| part | measured | CPU ms per s at ' + linesPerSec + ' lines/s |', '|---|---|---|',
+        `| ingest without the page (the \`off\` median above) | ${med(results.off).toFixed(1)} ms per million lines | ${ingestMsPerSec.toFixed(1)} |`,
+        `| API requests of an open page (${reqPerSec}/s) | ${reqMs.toFixed(3)} ms each | ${(reqMs * reqPerSec).toFixed(2)} |`,
+        `| counting lines per key, in-process (${count.lineNs.toFixed(1)} ns per line without) | +${count.extraNs.toFixed(2)} ns per line counted | ${(count.extraNs * 1e-6 * linesPerSec).toFixed(2)} all the time, ${(count.extraNs * 1e-6 * linesPerSec * share).toFixed(2)} in a ${share * 100} % window |`);
+      const withPage = 1 + pageMs(count, share) / ingestMsPerSec;
+      out.push('', `An open page costs (requests + counting in the sample window) / ingest: ${withPage.toFixed(3)} × (target ≤ 1.02); counting all the time, as before the sample window: ${(1 + pageMs(count, 1) / ingestMsPerSec).toFixed(3)} ×.`);
+      if (before !== null) {
+        const b = await perLineCount(resolve(values.before!), 200);
+        out.push(`The --before build's count, in-process: +${b.extraNs.toFixed(2)} ns per line (${b.lineNs.toFixed(1)} without).`);
+      }
     }
     process.stdout.write(out.join('\n') + '\n');
   } finally {
+    stopping = true;
     for (const d of daemons.values()) await stopChild(d.child);
   }
 }

@@ -189,7 +189,10 @@ export class StatusCollector {
     agg.setStatusHits(false);
     this.windowStartMs = null;
     this.intervalStartMs = now;
-    if (this.viewing && this.windowTimer === null) this.scheduleWindow();
+    // (a window still waiting to open belonged to the interval just captured: it is rescheduled)
+    if (this.windowTimer !== null) clearTimeout(this.windowTimer);
+    this.windowTimer = null;
+    if (this.viewing) this.scheduleWindow();
   }
 
   /** After each flush's compute: one point of history. */

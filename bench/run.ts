@@ -5,10 +5,13 @@
  *   2. 25-line packets (half counters, half timers): the knee in lines/s;
  *   3. the flush of 1M counter keys + 100k timer keys: its duration, and ingest loss while it runs;
  *   4. memory per live counter key and per live timer key;
- *   5. with TALLYD_BENCH_ORIGINAL=/path/to/statsd/stats.js, the original statsd's knees too.
+ *   5. (overflow) issue 10's case: the same flush with 10,000 of the timer keys past their reservoirs
+ *      (over 1,024 values each in the interval, sent over UDP by tally-blast), once with the exponential
+ *      histogram (the default) and once with `timerHistogram: false`, flush CPU and ingest loss of both;
+ *   6. with TALLYD_BENCH_ORIGINAL=/path/to/statsd/stats.js, the original statsd's knees too.
  * Everything runs on 127.0.0.1, is bounded in time, and every child is killed on exit.
  *
- *   node dist/bench/run.js [--quick] [--only single,multi,flush,original] [--json FILE] [--micro] [--strict]
+ *   node dist/bench/run.js [--quick] [--only single,multi,flush,overflow,original] [--json FILE] [--micro] [--strict]
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,9 +26,11 @@ import { bareKnee, type BenchContext, daemonKnee, flushScenario, type LoadShape 
 
 const USAGE = `usage: node dist/bench/run.js [options]     (or: npm run bench -- [options])
 
-  --quick              about 2 minutes instead of about 6 (bigger rate steps, 2 s per step)
-  --only LIST          comma-separated scenarios: single, multi, flush, original (default: all;
-                       original runs only when TALLYD_BENCH_ORIGINAL=/path/to/statsd/stats.js is set)
+  --quick              bigger rate steps, 2 s per step, half the keys (about 2 minutes instead of about 6,
+                       plus about 10 instead of 14 for the overflow scenario)
+  --only LIST          comma-separated scenarios: single, multi, flush, overflow, original (default: all;
+                       original runs only when TALLYD_BENCH_ORIGINAL=/path/to/statsd/stats.js is set;
+                       overflow: the flush with 10,000 timers past their reservoirs, histogram on vs off)
   --json FILE          also write every measurement as JSON
   --micro              afterwards, run the micro benches (parser, aggregator, prometheus)
   --strict             exit 3 when a target is missed
@@ -51,6 +56,11 @@ interface Plan {
   flushInterval: number;
   counterKeys: number;
   timerKeys: number;
+  /** The overflow scenario: timer keys past their reservoirs, values each, their send rate, its flush interval. */
+  overflowTimers: number;
+  overflowValues: number;
+  overflowLinesPerSec: number;
+  overflowFlushInterval: number;
 }
 
 function plan(quick: boolean): Plan {
@@ -65,6 +75,12 @@ function plan(quick: boolean): Plan {
     flushInterval: quick ? 10_000 : 15_000,
     counterKeys: quick ? 500_000 : 1_000_000,
     timerKeys: quick ? 50_000 : 100_000,
+    overflowTimers: quick ? 5_000 : 10_000,
+    // ~1,500 values per key: past the 1,024-value reservoir even when a quarter is lost on a loaded machine
+    overflowValues: 1_500,
+    overflowLinesPerSec: 600_000,
+    // room for every key's update (~5.5 s) and the overflow values (~26 s at 600k lines/s) in one interval
+    overflowFlushInterval: 45_000,
   };
 }
 
@@ -109,7 +125,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const all = ['single', 'multi', 'flush', 'original'];
+  const all = ['single', 'multi', 'flush', 'overflow', 'original'];
   const only = new Set((values.only ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const s of only) {
     if (!all.includes(s)) {
@@ -159,6 +175,7 @@ async function main(): Promise<number> {
     factor: p.knee.factor,
     knees: [],
     flush: null,
+    overflow: [],
     originalPath: process.env.TALLYD_BENCH_ORIGINAL ?? null,
     notes: [],
   };
@@ -196,6 +213,26 @@ async function main(): Promise<number> {
         loadLinesPerSec: TARGETS.multiLinesPerSec * 0.5,
         populateLinesPerSec: 200_000,
       });
+    }
+
+    if (only.has('overflow')) {
+      // the same daemon build, histogram on then off (the pure reservoir, as before issue 10)
+      for (const on of [true, false]) {
+        const label = on ? 'histogram (default)' : 'timerHistogram: false';
+        log(`--- flush with ${p.overflowTimers.toLocaleString('en-US')} timers past their reservoirs: tallyd, ${label}`);
+        report.overflow.push(
+          await flushScenario(ctx, (o) => startTallyd(root, o), {
+            counterKeys: p.counterKeys,
+            timerKeys: p.timerKeys,
+            flushInterval: p.overflowFlushInterval,
+            loadLinesPerSec: TARGETS.multiLinesPerSec * 0.5,
+            populateLinesPerSec: 200_000,
+            overflow: { timers: p.overflowTimers, values: p.overflowValues, linesPerSec: p.overflowLinesPerSec },
+            extra: { timerHistogram: on },
+            label,
+          }),
+        );
+      }
     }
 
     const original = process.env.TALLYD_BENCH_ORIGINAL;

@@ -14,7 +14,14 @@ export interface PrefixTotals {
   counterSum: number;
   /** Distinct timer keys (`stats.timers.<prefix>.*.count` lines). */
   timerKeys: number;
+  /** Sum of those `.count` values: the timer values the daemon received (sample rate 1). */
+  timerCountSum: number;
+  /** Timer keys whose count exceeds {@link RESERVOIR_SIZE}: past their reservoir in that interval. */
+  timerKeysPastReservoir: number;
 }
+
+/** The daemon's reservoirSize in the bench (the default): a timer with more values in an interval overflowed it. */
+export const RESERVOIR_SIZE = 1024;
 
 export interface ParsedFlush {
   lines: number;
@@ -55,7 +62,7 @@ const STATS_TIMERS = 'stats.timers.';
 
 function totalsFor(m: Map<string, PrefixTotals>, prefix: string): PrefixTotals {
   let t = m.get(prefix);
-  if (t === undefined) m.set(prefix, (t = { counterKeys: 0, counterSum: 0, timerKeys: 0 }));
+  if (t === undefined) m.set(prefix, (t = { counterKeys: 0, counterSum: 0, timerKeys: 0, timerCountSum: 0, timerKeysPastReservoir: 0 }));
   return t;
 }
 
@@ -79,7 +86,12 @@ function parseLine(line: string, out: ParsedFlush): void {
   } else if (path.startsWith(STATS_TIMERS)) {
     if (!path.endsWith('.count')) return;
     const dot = path.indexOf('.', STATS_TIMERS.length);
-    if (dot > 0) totalsFor(out.byPrefix, path.slice(STATS_TIMERS.length, dot)).timerKeys++;
+    if (dot > 0) {
+      const t = totalsFor(out.byPrefix, path.slice(STATS_TIMERS.length, dot));
+      t.timerKeys++;
+      t.timerCountSum += value;
+      if (value > RESERVOIR_SIZE) t.timerKeysPastReservoir++;
+    }
   } else if (path.startsWith('stats.statsd.') || path.endsWith('statsd.numStats')) {
     out.internal.set(path, value);
   }
@@ -169,7 +181,7 @@ export class GraphiteSink {
 
   /** Totals for one key prefix over every finished flush so far. */
   totals(prefix: string): PrefixTotals {
-    const sum: PrefixTotals = { counterKeys: 0, counterSum: 0, timerKeys: 0 };
+    const sum: PrefixTotals = { counterKeys: 0, counterSum: 0, timerKeys: 0, timerCountSum: 0, timerKeysPastReservoir: 0 };
     for (const f of this.flushes) {
       if (!f.ended) continue;
       const t = this.parse(f).byPrefix.get(prefix);
@@ -177,6 +189,8 @@ export class GraphiteSink {
       sum.counterKeys = Math.max(sum.counterKeys, t.counterKeys);
       sum.timerKeys = Math.max(sum.timerKeys, t.timerKeys);
       sum.counterSum += t.counterSum;
+      sum.timerCountSum += t.timerCountSum;
+      sum.timerKeysPastReservoir = Math.max(sum.timerKeysPastReservoir, t.timerKeysPastReservoir);
     }
     return sum;
   }

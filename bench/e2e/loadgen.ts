@@ -56,6 +56,8 @@ export interface BlastOptions {
   /** Line types cycled: c, t, g, s. */
   mix: string;
   prefix: string;
+  /** Stop after this many packets (tally-blast -n), or at `seconds`, whichever comes first. */
+  packets?: number;
 }
 
 export interface BlastResult {
@@ -72,6 +74,7 @@ export interface BlastResult {
 export function runBlast(bin: string, o: BlastOptions): Promise<BlastResult> {
   const args = ['-h', '127.0.0.1', '-p', String(o.port), '-r', String(Math.round(o.rate)), '-s', String(o.seconds),
     '-l', String(o.lines), '-k', String(o.keys), '-m', o.mix, '-P', o.prefix];
+  if (o.packets !== undefined) args.push('-n', String(o.packets));
   return new Promise((resolvePromise, reject) => {
     const child = trackChild(spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';

@@ -36,6 +36,8 @@ export interface Report {
   factor: number;
   knees: { scenario: 'single' | 'multi'; run: KneeRun }[];
   flush: FlushRun | null;
+  /** The flush with timers past their reservoirs (issue 10): histogram on, then off. */
+  overflow: FlushRun[];
   originalPath: string | null;
   notes: string[];
 }
@@ -181,6 +183,38 @@ export function renderReport(r: Report): { text: string; missed: number } {
     );
     for (const n of f.notes) out.push(`- ${n}`);
     out.push(`populating: ${f.populate.map((p) => `${int(p.lines)} lines in ${p.seconds.toFixed(1)} s`).join('; ')}`, '');
+  }
+
+  if (r.overflow.length > 0) {
+    const first = r.overflow[0]!;
+    const ovT = first.overflow?.timers ?? 0;
+    out.push(
+      `## Flush with ${int(ovT)} timers past their reservoirs: ${int(first.liveCounterKeys)} counter keys + ${int(first.liveTimerKeys)} timer keys updated in the interval, ${int(ovT)} of the timers with over ${int(TARGETS.reservoirSize)} values each (flushInterval ${first.flushInterval / 1000} s)`,
+      '',
+    );
+    const col = (f: (run: FlushRun) => string): string[] => r.overflow.map(f);
+    const cpuOf = (run: FlushRun): number | null =>
+      run.heavy.processingTimeMs !== null && run.heavy.calculationTimeMs !== null ? run.heavy.processingTimeMs + run.heavy.calculationTimeMs : null;
+    const rows: string[][] = [
+      ['overflow values sent (tally-blast, UDP)', ...col((x) => (x.overflow === null ? '?' : `${int(x.overflow.sentLines)} in ${x.overflow.seconds.toFixed(1)} s (${int(x.overflow.linesPerSec)} lines/s), ≥ ${int(x.overflow.minValuesPerKey)} per key; daemon CPU ${x.overflow.cpuCores?.toFixed(2) ?? '?'} cores, kernel drops ${x.overflow.kernelDrops ?? '?'}`))],
+      ['timer values counted in the heavy flush / sent', ...col((x) => (x.overflow === null ? '?' : `${int(x.overflow.counted)} / ${int(x.overflow.expected)}: loss ${pct(x.overflow.expected, x.overflow.counted)}`))],
+      ['timer keys past their reservoir in that flush', ...col((x) => int(x.overflow?.keysPastReservoir ?? 0))],
+      ['payload', ...col((x) => `${int(x.heavy.lines)} lines, ${mib(x.heavy.bytes)}`)],
+      ['processing_time + calculationtime (flush CPU)', ...col((x) => `${ms(x.heavy.processingTimeMs)} + ${ms(x.heavy.calculationTimeMs)} = ${ms(cpuOf(x))}`)],
+      ['flush tick → last byte at Graphite', ...col((x) => ms(x.heavy.tickToLastByteMs))],
+      ['ingest across that flush: counter lines sent / received', ...col((x) => `${int(x.load.sent)} / ${int(x.load.received)} at ${int(x.load.linesPerSec)} lines/s: loss ${pct(x.load.sent, x.load.received)}, kernel drops ${x.load.kernelDrops ?? '?'}`)],
+      ['RSS per timer key (all timers, before the overflow)', ...col((x) => (x.bytesPerTimerKey === null ? '?' : `${int(x.bytesPerTimerKey)} bytes`))],
+      ['peak RSS (VmHWM), whole scenario', ...col((x) => mib(x.peakRssBytes))],
+    ];
+    out.push(table(['measure', ...r.overflow.map((x) => x.label)], rows), '');
+    const h = r.overflow.find((x) => x.label.startsWith('histogram'));
+    if (h !== undefined) {
+      const cpu = cpuOf(h);
+      const ok = cpu !== null && cpu < TARGETS.flushCpuMs && h.load.ok;
+      if (!ok) missed++;
+      out.push(`issue 10's flush target (histogram): flush CPU < ${int(TARGETS.flushCpuMs)} ms and no ingest loss across it → ${verdict(ok)}`, '');
+    }
+    for (const x of r.overflow) for (const n of x.notes) out.push(`- ${x.label}: ${n}`);
   }
 
   for (const n of r.notes) out.push(`- ${n}`);

@@ -160,8 +160,30 @@ export interface FlushRun {
   heavy: FlushMeasure;
   /** Remarks on how the run went. */
   notes: string[];
+  /** What this run is (e.g. histogram on/off), for the report. */
+  label: string;
+  /** Issue 10's case, when asked: timers sent past their reservoirs in the heavy flush's interval. */
+  overflow: OverflowMeasure | null;
   /** The load offered across that flush. */
   load: { linesPerSec: number; packetsPerSec: number; sent: number; received: number; ok: boolean; kernelDrops: number | null; cpuCores: number | null };
+}
+
+export interface OverflowMeasure {
+  /** Timer keys sent past their reservoir (the first ones of the populated timers). */
+  timers: number;
+  /** Timer lines tally-blast sent for them, in how long, at what rate. */
+  sentLines: number;
+  seconds: number;
+  linesPerSec: number;
+  /** The fewest values any of those keys got (from the generator's ring layout). */
+  minValuesPerKey: number;
+  /** Timer values of the populated keys the heavy flush counted (`.count`), against those sent (populate + tally-blast). */
+  counted: number;
+  expected: number;
+  /** Timer keys whose count in the heavy flush exceeds the reservoir (1,024). */
+  keysPastReservoir: number;
+  kernelDrops: number | null;
+  cpuCores: number | null;
 }
 
 export interface FlushOptions {
@@ -172,6 +194,33 @@ export interface FlushOptions {
   loadLinesPerSec: number;
   /** Pace of the key-populating sender, lines/s. */
   populateLinesPerSec: number;
+  /**
+   * Issue 10's case: in the heavy flush's interval, after every key's update, the first `timers`
+   * timer keys get at least `values` values each (past their reservoir), sent over UDP by tally-blast
+   * at `linesPerSec`.
+   */
+  overflow?: { timers: number; values: number; linesPerSec: number };
+  /** More daemon config (e.g. `{ timerHistogram: false }`). */
+  extra?: Record<string, unknown>;
+  /** What this run is, for the report. */
+  label?: string;
+}
+
+/** tally-blast's ring (RING in tally-blast.c) and the timer lines per packet the overflow step asks for. */
+const BLAST_RING = 4096;
+const OVERFLOW_LINES_PER_PACKET = 80;
+
+/**
+ * Packets of the overflow step: tally-blast cycles the keys line by line through its ring of
+ * BLAST_RING packets, so each pass of the ring gives every key at least floor(ring lines / timers)
+ * values; whole passes until each key has `values`.
+ */
+export function overflowPlan(timers: number, values: number): { packets: number; lines: number; minValuesPerKey: number } {
+  const ringLines = BLAST_RING * OVERFLOW_LINES_PER_PACKET;
+  const perPass = Math.floor(ringLines / timers);
+  if (perPass < 1) throw new Error(`overflow: at most ${ringLines} timer keys (tally-blast's ring)`);
+  const passes = Math.ceil(values / perPass);
+  return { packets: passes * BLAST_RING, lines: passes * ringLines, minValuesPerKey: passes * perPass };
 }
 
 /**
@@ -212,7 +261,7 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
     recvBuffer: ctx.recvBuffer,
     deleteIdle: false,
     // A 1M-key payload is larger than the default 64 MiB delivery queue, which drops it whole.
-    extra: { graphite: { queueBytes: GRAPHITE_QUEUE_BYTES } },
+    extra: { graphite: { queueBytes: GRAPHITE_QUEUE_BYTES }, ...o.extra },
   });
   const sink = ctx.sink;
   const notes: string[] = [];
@@ -266,12 +315,25 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
     // 3. The heavy flush: right after a flush, update every key, then offer load across the next flush.
     ctx.log(`updating all ${fmtInt(o.counterKeys + o.timerKeys)} keys, then ${fmtInt(o.loadLinesPerSec)} lines/s across the next flush`);
     // Reuse the flush that ended phase 2 when enough of its interval is left, else wait for the next.
-    const needMs = ((o.counterKeys + o.timerKeys) / o.populateLinesPerSec) * 1000 + 1000;
+    const ov = o.overflow === undefined ? null : { ...o.overflow, ...overflowPlan(o.overflow.timers, o.overflow.values) };
+    const needMs = ((o.counterKeys + o.timerKeys) / o.populateLinesPerSec + (ov === null ? 0 : ov.lines / ov.linesPerSec)) * 1000 + 1000;
     const before = t.last.parsed.ts * 1000 + FI - Date.now() > needMs ? t.last : await flushAfter(Date.now());
     sink.forgetOld(0);
     await sleep(100);
     const p = await populateKeys({ port: d.udpPort, prefix: 'fk', counters: o.counterKeys, timers: o.timerKeys, linesPerPacket: 50, linesPerSec: o.populateLinesPerSec });
     populate.push(p);
+    let overflowSent: { sentLines: number; seconds: number; linesPerSec: number; kernelDrops: number | null; cpuCores: number | null } | null = null;
+    if (ov !== null) {
+      // issue 10's case: the first ov.timers timer keys (`fk.t<k>`) past their reservoirs, over UDP
+      ctx.log(`sending ${fmtInt(ov.lines)} timer lines to ${fmtInt(ov.timers)} of those keys (≥ ${fmtInt(ov.minValuesPerKey)} each) at ${fmtInt(ov.linesPerSec)} lines/s`);
+      const od0 = udpRcvbufErrors();
+      const om = new CpuMeter(d.pid);
+      const ob = await runBlast(ctx.blastBin, {
+        port: d.udpPort, rate: ov.linesPerSec / OVERFLOW_LINES_PER_PACKET, seconds: Math.min(600, (ov.lines / ov.linesPerSec) * 3 + 10),
+        lines: OVERFLOW_LINES_PER_PACKET, mix: 't', keys: ov.timers, prefix: 'fk', packets: ov.packets,
+      });
+      overflowSent = { sentLines: ob.sentLines, seconds: ob.seconds, linesPerSec: ob.linesPerSec, kernelDrops: dropsSince(od0), cpuCores: om.cores() };
+    }
     const populatedAt = Date.now();
     let nextTick = before.parsed.ts * 1000 + FI;
     if (nextTick < populatedAt + 200) {
@@ -294,7 +356,20 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
     const perKey = (a: number | null, b2: number | null, n: number): number | null => (a === null || b2 === null || n === 0 ? null : (b2 - a) / n);
     const heavyRec = heavy.rec;
     const hp = heavy.parsed;
+    const fk = hp.byPrefix.get('fk');
     return {
+      label: o.label ?? '',
+      overflow:
+        ov === null || overflowSent === null
+          ? null
+          : {
+              timers: ov.timers,
+              ...overflowSent,
+              minValuesPerKey: ov.minValuesPerKey,
+              counted: fk?.timerCountSum ?? 0,
+              expected: o.timerKeys + overflowSent.sentLines,
+              keysPastReservoir: fk?.timerKeysPastReservoir ?? 0,
+            },
       flushInterval: FI,
       grantedRecvBuffer: d.grantedRecvBuffer,
       liveCounterKeys,

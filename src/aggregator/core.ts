@@ -182,8 +182,9 @@ export class AggregatorCore implements SampleSink {
   /**
    * The live slot of a sample's key (-1: refused, counted): the key index's look-up, done here on its
    * table and slot generations (held by both) rather than through a KeyIndex method: one load less per
-   * line, ~3-4 % of Aggregator.sample (`node dist/bench/ab-sample.bench.js --before <other dist>`, A/B of
-   * the two variants). Slow path (first sight of the bytes, or a stale entry): KeyIndex.resolveSample.
+   * line; Aggregator.sample took 0.88-0.99x the time of the variant through the index (three runs of
+   * `node dist/bench/ab-sample.bench.js --before <other dist>`). Slow path (first sight of the bytes, or
+   * a stale entry): KeyIndex.resolveSample.
    */
   protected slotOf(s: Sample, type: number): number {
     const t = this.keyTable;

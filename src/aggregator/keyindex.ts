@@ -43,7 +43,10 @@ export interface KeyIndexHost {
 }
 
 export class KeyIndex {
-  /** The raw-bytes table (replaced whole only by tests of its fail-safe). */
+  /**
+   * The raw-bytes table; AggregatorCore holds it too, for the per-line look-up (replaced whole only by
+   * tests of its fail-safe, through the Aggregator's `table` setter, which updates both).
+   */
   table: KeyTable;
   /** Slot indexes by type byte (one class: monomorphic access on the hot path). */
   private readonly indexes: readonly SlotIndex[];

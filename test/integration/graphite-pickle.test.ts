@@ -93,6 +93,8 @@ describe('Graphite pickle: what cannot be resent is counted', () => {
     await d.send('pkdrop.a:1|c');
     const n = stat(await waitStats(d, (s) => stat(s, 'graphite.dropped_lines') !== 0, 'dropped_lines', 20_000), 'graphite.dropped_lines');
     expect(n).toBeGreaterThan(0);
+    // the log line is counted before it is written: give it a moment to reach stderr
+    await waitFor(() => d.stderr.some((l) => l.includes('cannot be resent')), 5000, 'the log line').catch(() => undefined);
     expect(d.stderr.some((l) => l.includes('cannot be resent'))).toBe(true);
   }, 40_000);
 });

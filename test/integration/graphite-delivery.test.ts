@@ -190,6 +190,8 @@ describe('graphite delivery across resets (at-least-once)', () => {
     await d.send('nokeep.a:1|c');
     const dropped = stat(await waitStats(d, (x) => stat(x, 'graphite.dropped_lines') !== 0, 'dropped_lines', 15_000), 'graphite.dropped_lines');
     expect(dropped).toBeGreaterThan(0);
+    // the log line is counted before it is written: give it a moment to reach stderr
+    await waitFor(() => d.stderr.some((l) => l.includes('cannot be resent')), 5000, 'the log line').catch(() => undefined);
     expect(d.stderr.some((l) => l.includes('cannot be resent'))).toBe(true);
   }, 30_000);
 });

@@ -124,8 +124,9 @@ describe('streaming Graphite delivery', () => {
   it('sends a 30 MB flush byte for byte while formatting it, in pieces that fit the bound, from a bounded set of chunks', async () => {
     const s = await startSink();
     cleanups.push(() => s.close());
-    // an 8 MiB bound: pieces (one connection each) of at most 4 MiB, kept until the peer confirms them
-    const cfg = config({ graphite: graphiteConfig({ port: s.port, timeoutMs: 2000, queueBytes: 8 * CHUNK_BYTES }) });
+    // an 8 MiB bound: pieces (one connection each) of at most 4 MiB, kept until the peer confirms them; a long
+    // timeout, so that a loaded machine does not time a piece out and resend it (at least once: the bytes would repeat)
+    const cfg = config({ graphite: graphiteConfig({ port: s.port, timeoutMs: 30_000, queueBytes: 8 * CHUNK_BYTES }) });
     const b = new GraphiteBackend(context(cfg, recordingLogger().log), {});
     cleanups.push(() => b.stop(0));
     await b.start();

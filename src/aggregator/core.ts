@@ -277,7 +277,7 @@ export class AggregatorCore implements SampleSink {
    * The interval is captured (and the live store cleared) synchronously, before this returns.
    */
   flushAsync(nowMs: number, sliceMs: number = DEFAULT_FLUSH_SLICE_MS): Promise<Snapshot> {
-    return this.captureFlush(nowMs).run(sliceMs);
+    return this.captureFlush(nowMs).run(undefined, sliceMs);
   }
 
   /**

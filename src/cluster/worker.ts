@@ -25,6 +25,7 @@ import { openListener } from '../pipeline/ingest-local.js';
 import { createPacketHandler, type PacketPathState } from '../pipeline/packet.js';
 import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
 import { badLineLogger, logMemoryReport } from '../pipeline/runtime.js';
+import { nextTurn } from '../pipeline/scheduler.js';
 import { PartialEncoder } from './protocol.js';
 
 /** Messages primary → worker. */
@@ -216,6 +217,8 @@ export async function runWorker(): Promise<void> {
         packetsReceived: wagg.agg.packetsReceived, linesReceived: wagg.agg.linesReceived, badLinesByReason: {},
         lastFlushDurationMs: 0, flushes: 0, liveKeys: wagg.agg.liveKeys(), udpReceiveErrors: null,
       }),
+      // a worker's backends take packets only (no flushes): plain turns, no ingest probe
+      yieldToIngest: nextTurn,
     });
     await b.start();
     packetBackends.push(b);

@@ -10,6 +10,7 @@ import type { Snapshot } from '../aggregator/snapshot.js';
 import type { Backend, BackendContext, SelfStats, StatusLine } from '../backends/types.js';
 import { writeConfigLines } from '../config/index.js';
 import type { TallydConfig } from '../config/types.js';
+import type { YieldToIngest } from './scheduler.js';
 import type { FlushTimer } from './timer.js';
 import { componentLogger } from '../log/index.js';
 import { BAD_LINE_REASONS, type BadLine } from '../parser/types.js';
@@ -28,6 +29,8 @@ export interface RuntimeHost {
   setHealth(h: 'up' | 'down'): void;
   /** The running totals (src/selfmetrics). */
   selfStats(): SelfStats;
+  /** The pipeline's scheduling of sliced work against ingest (./scheduler.ts). */
+  readonly yieldToIngest: YieldToIngest;
 }
 
 /** The context a backend named `name` is built (or reconfigured) with. */
@@ -38,6 +41,7 @@ export function backendContext(host: RuntimeHost, config: TallydConfig, name: st
     startupTime: host.startupSec,
     health: () => host.getHealth(),
     selfStats: () => host.selfStats(),
+    yieldToIngest: host.yieldToIngest,
   };
 }
 
@@ -88,11 +92,12 @@ export function runtimeAdminContext(
       lines_received: host.aggregator.linesReceived,
     }),
     backendStatus: () => [...extraStatus(), ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
-    dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type)),
-    deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns)),
+    dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type, host.yieldToIngest)),
+    deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns, host.yieldToIngest)),
     getHealth: () => host.getHealth(),
     setHealth: (h) => host.setHealth(h),
     configText: () => writeConfigLines(host.config().raw as Record<string, unknown>),
+    yieldToIngest: host.yieldToIngest,
   };
 }
 

@@ -80,6 +80,12 @@ class InPlaceBackend extends RecordingBackend {
   }
 }
 registerBackend('test-inplace', () => new InPlaceBackend('test-inplace'));
+/** The yield functions the 'test-yield' backends were built with, in build order. */
+const yieldsGiven: Array<BackendContext['yieldToIngest']> = [];
+registerBackend('test-yield', (ctx: BackendContext) => {
+  yieldsGiven.push(ctx.yieldToIngest);
+  return new RecordingBackend('test-yield');
+});
 
 const silent = pino({ level: 'silent' });
 
@@ -220,6 +226,23 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
     expect(second.timestamp).toBe(T0 / 1000 + 2);
     expect(counter(second, 'a')).toBe(5);
     expect(flushes('test-b')[1]!.snapshot).toBe(second);
+  });
+
+  it('hands each pipeline its own scheduler: its backends share one yield, another pipeline has another', async () => {
+    yieldsGiven.length = 0;
+    const one = new Daemon(config({ backends: ['test-yield', 'test-yield'] }), silent, { clock });
+    const two = new Daemon(config({ backends: ['test-yield'] }), silent, { clock });
+    try {
+      await one.start();
+      await two.start();
+      expect(yieldsGiven).toHaveLength(3);
+      expect(yieldsGiven[0]).toBe(yieldsGiven[1]);
+      expect(yieldsGiven[2]).not.toBe(yieldsGiven[0]);
+      await yieldsGiven[0]!(); // resolves (one turn while ingest is quiet)
+    } finally {
+      await one.stop(0);
+      await two.stop(0);
+    }
   });
 
   it('stop: flushes the partial interval, waits for its delivery, then stops every backend', async () => {

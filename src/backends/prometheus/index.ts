@@ -22,7 +22,6 @@ import type { TallydConfig } from '../../config/types.js';
 import type { MetricKey } from '../../parser/types.js';
 import { LogLimiter } from '../../log/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
-import { yieldToIngest } from '../../aggregator/yield.js';
 import { renderExpositionAsync, type Rendered } from './exposition.js';
 import { ConfigError } from '../../errors.js';
 import { Mapper, parseMapping, readMappingFile } from './mapping.js';
@@ -241,7 +240,7 @@ export class PrometheusBackend implements Backend {
   flush(snapshot: Snapshot): Promise<void> {
     // folded in slices that yield to ingest; one fold at a time, in flush order
     return this.serial(async () => {
-      await this.store.applyAsync(snapshot, this.now());
+      await this.store.applyAsync(snapshot, this.now(), this.ctx.yieldToIngest);
       this.lastFlush = snapshot.timestamp;
     }).catch((err: unknown) => {
       this.ctx.log.error({ err }, 'prometheus: could not fold a flush');
@@ -271,7 +270,7 @@ export class PrometheusBackend implements Backend {
         const version = this.store.version;
         this.rendered = null; // not kept alive beside its successor (scrapes still sending it hold their own reference)
         const t0 = performance.now();
-        const out = await renderExpositionAsync(this.store.families, this.store.gen, budget, DEFAULT_SLICE_MS, yieldToIngest);
+        const out = await renderExpositionAsync(this.store.families, this.store.gen, budget, DEFAULT_SLICE_MS, this.ctx.yieldToIngest);
         this.lastRenderMs = performance.now() - t0;
         this.rendered = out;
         this.renderedVersion = version;

@@ -11,7 +11,7 @@ import { saturate } from '../../aggregator/finite.js';
 import type { GaugeStat, SetStat, Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import { MetricType, type MetricKey } from '../../parser/types.js';
 import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
-import { yieldToIngest } from '../../aggregator/yield.js';
+import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
 import { labelBody, sanitizeLabelName, sanitizeMetricName } from './naming.js';
 import { anyBuckets, histogramBuckets, histogramQuantiles } from './expquantiles.js';
 
@@ -266,13 +266,13 @@ export class SeriesStore {
    * a million keys never holds ingest for long). One at a time: the caller awaits one before the next.
    * The exposition version is bumped again at the end, so a render made mid-way is not kept.
    */
-  async applyAsync(snapshot: Snapshot, nowMs: number, sliceMs: number = DEFAULT_SLICE_MS): Promise<void> {
+  async applyAsync(snapshot: Snapshot, nowMs: number, yieldFn: YieldToIngest = nextTurn, sliceMs: number = DEFAULT_SLICE_MS): Promise<void> {
     this.gen++;
     this.version++;
     let deadline = performance.now() + sliceMs;
     const due = (): boolean => performance.now() >= deadline;
     const pause = async (): Promise<void> => {
-      await yieldToIngest();
+      await yieldFn();
       deadline = performance.now() + sliceMs;
     };
     const counters = snapshot.counters;

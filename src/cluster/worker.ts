@@ -19,7 +19,7 @@ import type { TallydConfig } from '../config/types.js';
 import { TcpStats } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
-import { PacketGuard, type IngestSink } from '../ingest.js';
+import { PacketGuard, type IngestSink } from '../pipeline/guard.js';
 import { type BadLine, type DogCount, MetricType, Sample } from '../parser/types.js';
 import { openListener } from '../pipeline/ingest-local.js';
 import { createPacketHandler, type PacketPathState } from '../pipeline/packet.js';

@@ -380,7 +380,7 @@ export class Pipeline {
   private startAdmin(config: TallydConfig): Promise<{ port: number; close(): Promise<void> }> {
     return startAdminServer(
       // tallyd's own `messages.*` lines, shown after the original's two
-      runtimeAdminContext(this.host, () => [{ name: 'messages', lines: this.selfMetrics.adminLines() }]),
+      runtimeAdminContext(this.host, this.selfMetrics),
       { address: config.mgmtAddress, port: config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
       {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AdminContext } from '../admin/server.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
-import type { Backend, BackendContext, SelfStats, StatusLine } from '../backends/types.js';
+import type { Backend, BackendContext, SelfStats } from '../backends/types.js';
 import { writeConfigLines } from '../config/index.js';
 import type { TallydConfig } from '../config/types.js';
 import type { YieldToIngest } from './scheduler.js';
@@ -16,6 +16,7 @@ import { componentLogger } from '../log/index.js';
 import { BAD_LINE_REASONS, type BadLine } from '../parser/types.js';
 import { LogLimiter } from '../log/ratelimit.js';
 import { StatusCollector } from '../status/collector.js';
+import type { SelfMetrics } from '../selfmetrics/index.js';
 
 /** A live view of the pipeline's state, read by the shared pieces below. */
 export interface RuntimeHost {
@@ -70,11 +71,8 @@ export async function reconfigureBackends(host: RuntimeHost, running: readonly B
   return kept;
 }
 
-/** The admin interface's view; `extraStatus` sections are shown before the backends' own. */
-export function runtimeAdminContext(
-  host: RuntimeHost,
-  extraStatus: () => Array<{ name: string; lines: StatusLine[] }> = () => [],
-): AdminContext {
+/** The admin interface's view: its `messages.*` figures from the self-metrics (src/selfmetrics), shown before the backends' own. */
+export function runtimeAdminContext(host: RuntimeHost, self: Pick<SelfMetrics, 'adminMessages' | 'adminLines'>): AdminContext {
   // Walks of the keys (dumps, deletes) run one at a time, in arrival order: each is sliced, and at most
   // one dump's entries are held at once however many admin connections ask.
   let walks: Promise<unknown> = Promise.resolve();
@@ -85,13 +83,8 @@ export function runtimeAdminContext(
   };
   return {
     startupTime: host.startupSec,
-    messages: () => ({
-      last_msg_seen: host.aggregator.lastMsgSeen,
-      bad_lines_seen: host.aggregator.badLinesSeen,
-      packets_received: host.aggregator.packetsReceived,
-      lines_received: host.aggregator.linesReceived,
-    }),
-    backendStatus: () => [...extraStatus(), ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
+    messages: () => self.adminMessages(),
+    backendStatus: () => [{ name: 'messages', lines: self.adminLines() }, ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
     dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type, host.yieldToIngest)),
     deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns, host.yieldToIngest)),
     getHealth: () => host.getHealth(),

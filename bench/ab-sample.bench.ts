@@ -52,7 +52,7 @@ async function load(dir: string): Promise<Build> {
   const { seededRandom } = (await import(dir + '/src/aggregator/reservoir.js')) as Any;
   const { parsePacket } = (await import(dir + '/src/parser/scanner.js')) as Any;
   const { MetricType, Sample } = (await import(dir + '/src/parser/types.js')) as Any;
-  const guardMod = (await import(dir + '/src/ingest.js').catch(() => null)) as Any;
+  const guardMod = (await import(dir + '/src/pipeline/guard.js').catch(() => import(dir + '/src/ingest.js')).catch(() => null)) as Any;
   const config = { ...validateConfig({}).config, servers: [], backends: [] };
 
   // (1) sample()

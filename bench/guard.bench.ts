@@ -1,5 +1,5 @@
 /**
- * The packet guard's cost (src/ingest.ts: one try/catch and two stores per packet): 25-line packets
+ * The packet guard's cost (src/pipeline/guard.ts: one try/catch and two stores per packet): 25-line packets
  * (counters and timers, 1,000 keys) into an Aggregator, straight (parsePacket + countPacket, as the
  * handler did before) vs through PacketGuard.begin/ingest inside a try/catch (as the handler does now),
  * alternated in one process, median of the rounds. Timed in CPU time (process.cpuUsage), which a
@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Aggregator } from '../src/aggregator/aggregator.js';
 import { validateConfig } from '../src/config/index.js';
-import { PacketGuard } from '../src/ingest.js';
+import { PacketGuard } from '../src/pipeline/guard.js';
 import { parsePacket } from '../src/parser/scanner.js';
 import { Sample } from '../src/parser/types.js';
 

@@ -30,6 +30,7 @@ import { DEFAULT_QUANTILES, DEFAULT_BUCKETS, SeriesStore } from '../src/backends
 import type { BackendContext } from '../src/backends/types.js';
 import type { TallydConfig } from '../src/config/types.js';
 import type { MetricKey, Tag } from '../src/parser/types.js';
+import { nextTurn } from '../src/pipeline/scheduler.js';
 
 let sink = 0;
 
@@ -162,6 +163,7 @@ function ctxFor(prometheus: Record<string, unknown>): BackendContext {
     config: { prefixStats: 'statsd', prometheus: prometheusSection(prometheus), raw: { prometheus } } as unknown as TallydConfig,
     log: pino({ level: 'silent' }),
     startupTime: 0,
+    yieldToIngest: nextTurn,
     health: () => 'up',
     selfStats: () => ({
       packetsReceived: 0, linesReceived: 0, badLinesByReason: {}, lastFlushDurationMs: 0, flushes: 0,

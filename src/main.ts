@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_SECOND_SIGNAL, logFormatInArgv, parseCli } from './cli/program.js';
 import { buildConfig, describeConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
-import { Daemon } from './daemon.js';
+import { Pipeline } from './pipeline/pipeline.js';
 import { CliError, ConfigError } from './errors.js';
 import { createLogger, createSyslogLogger, LOG_FORMAT_ENV, resolveLogFormat, type Logger } from './log/index.js';
 import { describePluginBackends, validateBackendSections } from './backends/registry.js';
-import { ConfigReloader } from './reload.js';
+import { ConfigReloader } from './pipeline/reload.js';
 import { runProxy } from './proxy/run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -98,7 +98,7 @@ async function main(): Promise<number> {
   // the original sets its process title (`title`, default `statsd <args>`); tallyd's default is DEFAULT_TITLE
   if (config.title !== false) process.title = config.title;
   // workers > 1: the same pipeline over N ingest workers (src/pipeline/ingest-workers.ts)
-  const daemon = new Daemon(config, log);
+  const daemon = new Pipeline(config, log);
   try {
     await daemon.start();
   } catch (err) {

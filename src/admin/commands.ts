@@ -6,7 +6,7 @@
  * UDP socket.
  */
 import type { StatusLine } from '../backends/types.js';
-import { yieldToIngest } from '../aggregator/yield.js';
+import type { YieldToIngest } from '../pipeline/scheduler.js';
 import { CHUNK_ENTRIES, formatEntriesSliced } from './format.js';
 
 export type DumpType = 'counters' | 'timers' | 'gauges';
@@ -25,6 +25,8 @@ export interface AdminContext {
   setHealth(h: 'up' | 'down'): void;
   /** The original's `config` output. */
   configText(): string;
+  /** Gives the event loop back to ingest between the slices of a long answer (the pipeline's Scheduler). */
+  readonly yieldToIngest: YieldToIngest;
 }
 
 export const HELP_TEXT = 'Commands: stats, counters, timers, gauges, delcounters, deltimers, delgauges, health, config, quit\n\n';
@@ -51,7 +53,7 @@ function statLine(group: string, stat: string, value: number | string, now: numb
 }
 
 async function dumpText(ctx: AdminContext, type: DumpType): Promise<CommandResult> {
-  const chunks = await formatEntriesSliced(await ctx.dump(type));
+  const chunks = await formatEntriesSliced(await ctx.dump(type), ctx.yieldToIngest);
   chunks.push('\n' + END);
   return { output: chunks, close: false };
 }
@@ -64,7 +66,7 @@ async function deleteText(ctx: AdminContext, type: DumpType, patterns: string[])
     const end = Math.min(lines.length, i + CHUNK_ENTRIES);
     for (let j = i; j < end; j++) out += lines[j]!.endsWith('\n') ? lines[j]! : lines[j]! + '\n';
     chunks.push(out);
-    if (end < lines.length) await yieldToIngest(); // (a chunk is ~1 ms: a million lines take ~1 s in all)
+    if (end < lines.length) await ctx.yieldToIngest(); // (a chunk is ~1 ms: a million lines take ~1 s in all)
   }
   chunks.push(END);
   return { output: chunks, close: false };

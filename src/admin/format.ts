@@ -10,7 +10,7 @@
  */
 import { inspect } from 'node:util';
 import { DEFAULT_FLUSH_SLICE_MS } from '../aggregator/flushjob.js';
-import { yieldToIngest } from '../aggregator/yield.js';
+import { nextTurn, type YieldToIngest } from '../pipeline/scheduler.js';
 
 /** inspect()'s breakLength. */
 const BREAK_LENGTH = 80;
@@ -98,7 +98,7 @@ const ONE_LINE_MAX_ENTRIES = 12;
  * formatEntryChunks in slices of `sliceMs` that yield to ingest between them: entries are formatted
  * and joined into chunks of CHUNK_ENTRIES as they go (one join of a million entries takes ~0.5 s).
  */
-export async function formatEntriesSliced(given: ReadonlyArray<readonly [string, unknown]>, sliceMs = DEFAULT_FLUSH_SLICE_MS): Promise<string[]> {
+export async function formatEntriesSliced(given: ReadonlyArray<readonly [string, unknown]>, yieldFn: YieldToIngest = nextTurn, sliceMs = DEFAULT_FLUSH_SLICE_MS): Promise<string[]> {
   const entries = propertyOrder(given);
   if (entries.length <= ONE_LINE_MAX_ENTRIES) return formatEntryChunks(entries);
   const chunks: string[] = [];
@@ -111,7 +111,7 @@ export async function formatEntriesSliced(given: ReadonlyArray<readonly [string,
       parts = [];
     }
     if (i % CHECK_UNITS === CHECK_UNITS - 1 && performance.now() >= deadline) {
-      await yieldToIngest();
+      await yieldFn();
       deadline = performance.now() + sliceMs;
     }
   }

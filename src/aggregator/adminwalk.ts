@@ -14,7 +14,7 @@
  */
 import type { SlotIndex } from './stores.js';
 import { DEFAULT_FLUSH_SLICE_MS } from './flushjob.js';
-import { yieldToIngest } from './yield.js';
+import { nextTurn, type YieldToIngest } from '../pipeline/scheduler.js';
 
 export type AdminMetricType = 'counters' | 'timers' | 'gauges';
 
@@ -46,9 +46,9 @@ export function runSync<T>(job: AdminJob<T>): T {
   return job.result();
 }
 
-/** Runs a job in slices of `sliceMs`, giving the event loop back to ingest between them. */
-export async function runSliced<T>(job: AdminJob<T>, sliceMs = DEFAULT_FLUSH_SLICE_MS): Promise<T> {
-  while (!job.step(performance.now() + sliceMs)) await yieldToIngest();
+/** Runs a job in slices of `sliceMs`, giving the event loop back to ingest (`yieldFn`) between them. */
+export async function runSliced<T>(job: AdminJob<T>, yieldFn: YieldToIngest = nextTurn, sliceMs = DEFAULT_FLUSH_SLICE_MS): Promise<T> {
+  while (!job.step(performance.now() + sliceMs)) await yieldFn();
   return job.result();
 }
 

@@ -8,6 +8,7 @@
  * workers mode's export (worker side) and merge (primary side).
  */
 import { DOG_COUNT_NAMES, MetricType, type MetricKey, type Sample } from '../parser/types.js';
+import type { YieldToIngest } from '../pipeline/scheduler.js';
 import { DeleteJob, DumpJob, runSliced, runSync, type AdminMetricType, type AdminStore } from './adminwalk.js';
 import {
   ALWAYS_OWN, AggregatorCore, OWN_BAD_LINES, OWN_KEYS_DROPPED, OWN_METRICS, OWN_PACKETS, OWN_SET_MEMBERS_DROPPED, type AggregatorOptions,
@@ -147,8 +148,8 @@ export class Aggregator extends AggregatorCore {
   }
 
   /** The dump as [id, value] pairs, built in slices that yield to ingest (the admin command). */
-  dumpSliced(type: AdminMetricType): Promise<Array<[string, number | number[]]>> {
-    return runSliced(new DumpJob(this.adminStore(), type));
+  dumpSliced(type: AdminMetricType, yieldFn?: YieldToIngest): Promise<Array<[string, number | number[]]>> {
+    return runSliced(new DumpJob(this.adminStore(), type), yieldFn);
   }
 
   /**
@@ -161,8 +162,8 @@ export class Aggregator extends AggregatorCore {
   }
 
   /** deleteKeys in slices that yield to ingest (the admin command). */
-  deleteKeysSliced(type: AdminMetricType, patterns: readonly string[]): Promise<string[]> {
-    return runSliced(new DeleteJob(this.adminStore(), type, patterns));
+  deleteKeysSliced(type: AdminMetricType, patterns: readonly string[], yieldFn?: YieldToIngest): Promise<string[]> {
+    return runSliced(new DeleteJob(this.adminStore(), type, patterns), yieldFn);
   }
 
   // ---------------------------------------------------------------- status page support (src/status)

@@ -87,7 +87,7 @@ export class AggregatorCore implements SampleSink {
   protected setMembersDropped = 0;
   protected setMembersDroppedTotal = 0;
   protected droppedSetNames = new Set<string>();
-  /** Start of the line last given to badLine (for the packet guard, src/ingest.ts); -1 once reset. */
+  /** Start of the line last given to badLine (for the packet guard, src/pipeline/guard.ts); -1 once reset. */
   lastBadLineStart = -1;
 
   private readonly lagKey: MetricKey;
@@ -278,7 +278,7 @@ export class AggregatorCore implements SampleSink {
    * The interval is captured (and the live store cleared) synchronously, before this returns.
    */
   flushAsync(nowMs: number, sliceMs: number = DEFAULT_FLUSH_SLICE_MS): Promise<Snapshot> {
-    return this.captureFlush(nowMs).run(sliceMs);
+    return this.captureFlush(nowMs).run(undefined, sliceMs);
   }
 
   /**

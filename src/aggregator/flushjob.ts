@@ -29,7 +29,7 @@ import {
   type TimerStat,
 } from './snapshot.js';
 import { ComputedTimer, TimerColumns } from './timer-columns.js';
-import { yieldToIngest } from './yield.js';
+import { nextTurn, type YieldToIngest } from '../pipeline/scheduler.js';
 
 const EMPTY_SAMPLES = new Float64Array(0);
 const NO_PERCENTILES: readonly never[] = Object.freeze([]);
@@ -180,9 +180,12 @@ export class FlushJob {
     return this.result!;
   }
 
-  /** The compute in slices of about `sliceMs`, yielding to the event loop between them (see yield.ts). */
-  async run(sliceMs: number = DEFAULT_FLUSH_SLICE_MS): Promise<Snapshot> {
-    while (!this.step(sliceMs)) await yieldToIngest();
+  /**
+   * The compute in slices of about `sliceMs`, calling `yieldFn` between them (the pipeline passes its
+   * Scheduler's yieldToIngest, src/pipeline/scheduler.ts; tests and benches one plain turn).
+   */
+  async run(yieldFn: YieldToIngest = nextTurn, sliceMs: number = DEFAULT_FLUSH_SLICE_MS): Promise<Snapshot> {
+    while (!this.step(sliceMs)) await yieldFn();
     return this.result!;
   }
 

@@ -9,6 +9,7 @@ import type { Snapshot } from '../aggregator/snapshot.js';
 import type { TallydConfig } from '../config/types.js';
 import type { PacketSender } from '../listeners/types.js';
 import type { MetricKey } from '../parser/types.js';
+import type { YieldToIngest } from '../pipeline/scheduler.js';
 
 /** One `name: value` line of the admin `stats` command, e.g. ['last_flush', 1700000000]. */
 export type StatusLine = readonly [stat: string, value: number | string];
@@ -23,6 +24,11 @@ export interface BackendContext {
   health(): 'up' | 'down';
   /** The daemon's own running totals (for backends that expose them, e.g. Prometheus' tallyd_* metrics). */
   selfStats(): SelfStats;
+  /**
+   * Gives the event loop back to ingest between slices of a backend's long work (formatting, folding,
+   * rendering a flush of a million keys): the pipeline's Scheduler (src/pipeline/scheduler.ts).
+   */
+  readonly yieldToIngest: YieldToIngest;
 }
 
 /** Running totals since start; read at any time (cheap). */

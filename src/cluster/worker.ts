@@ -19,12 +19,14 @@ import type { TallydConfig } from '../config/types.js';
 import { TcpStats } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
-import { PacketGuard, type IngestSink } from '../ingest.js';
+import { PacketGuard, type IngestSink } from '../pipeline/guard.js';
 import { type BadLine, type DogCount, MetricType, Sample } from '../parser/types.js';
 import { openListener } from '../pipeline/ingest-local.js';
 import { createPacketHandler, type PacketPathState } from '../pipeline/packet.js';
 import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
 import { badLineLogger, logMemoryReport } from '../pipeline/runtime.js';
+import { nextTurn } from '../pipeline/scheduler.js';
+import { ingestSelfStats } from '../selfmetrics/index.js';
 import { PartialEncoder } from './protocol.js';
 
 /** Messages primary → worker. */
@@ -212,10 +214,9 @@ export async function runWorker(): Promise<void> {
       log: componentLogger(root, 'backend', { backend: name, worker: cluster.worker?.id }),
       startupTime: Math.round(Date.now() / 1000),
       health: () => 'up',
-      selfStats: () => ({
-        packetsReceived: wagg.agg.packetsReceived, linesReceived: wagg.agg.linesReceived, badLinesByReason: {},
-        lastFlushDurationMs: 0, flushes: 0, liveKeys: wagg.agg.liveKeys(), udpReceiveErrors: null,
-      }),
+      selfStats: () => ingestSelfStats(wagg.agg),
+      // a worker's backends take packets only (no flushes): plain turns, no ingest probe
+      yieldToIngest: nextTurn,
     });
     await b.start();
     packetBackends.push(b);

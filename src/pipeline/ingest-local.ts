@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backends/types.js';
 import type { ServerConfig, TallydConfig } from '../config/types.js';
 import { ListenError, TallydError } from '../errors.js';
-import { PacketGuard, type IngestSink } from '../ingest.js';
+import { PacketGuard, type IngestSink } from './guard.js';
 import { startModuleListener } from '../listeners/module.js';
 import { checkFdBudget, startTcpListener, TcpStats } from '../listeners/tcp.js';
 import type { Listener, PacketHandler } from '../listeners/types.js';

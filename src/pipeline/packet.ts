@@ -1,11 +1,11 @@
 /**
  * The packet path's entry, the same in the single process and in each cluster worker: the backends
- * that want raw packets (the repeater) get the bytes first, then the packet guard (../ingest.ts)
+ * that want raw packets (the repeater) get the bytes first, then the packet guard (./guard.ts)
  * parses and aggregates them. Nothing throws out of it: one try/catch per packet, not per line.
  */
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/types.js';
-import type { PacketGuard } from '../ingest.js';
+import type { PacketGuard } from './guard.js';
 import type { PacketHandler } from '../listeners/types.js';
 
 /** The packet path's switches, read per packet (a reload or stop changes them in place). */

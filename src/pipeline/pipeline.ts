@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import { AdminStats, startAdminServer } from '../admin/server.js';
 import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
-import { setIngestProbe } from '../aggregator/yield.js';
 import { backendCapabilities, createBackend } from '../backends/registry.js';
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
@@ -26,6 +25,7 @@ import { backendsNeedRebuild } from '../config/schema.js';
 import { KeyFlusher } from './keyflush.js';
 import { LocalIngest } from './ingest-local.js';
 import { WorkersIngest } from './ingest-workers.js';
+import { Scheduler } from './scheduler.js';
 import type { DroppedKeys, IngestHost, IngestSource } from './source.js';
 import { FlushTimer, systemClock, type Clock } from './timer.js';
 
@@ -64,6 +64,8 @@ export class Pipeline {
   private keyFlusher: KeyFlusher | null = null;
   private health: 'up' | 'down';
   private readonly selfMetrics: SelfMetrics;
+  /** Sliced work's yields to ingest, handed to the flush job, the backends and the admin walk. */
+  private readonly scheduler = new Scheduler();
   private pendingDeliveries = new Set<Promise<unknown>>();
   /** The last flush's compute and hand-off: computes run one at a time, in tick order. */
   private flushTail: Promise<unknown> = Promise.resolve();
@@ -118,6 +120,7 @@ export class Pipeline {
         this.health = h;
       },
       selfStats: () => this.selfStats(),
+      yieldToIngest: this.scheduler.yieldToIngest,
     };
     this.status = createStatusCollector(this.host, () => this.clock.now());
   }
@@ -149,9 +152,9 @@ export class Pipeline {
     }
     this.admin = await this.startAdmin(this.config);
     this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
-    // sliced flush work yields longer while the input is backlogged (src/aggregator/yield.ts); with workers
+    // sliced flush work yields longer while the input is backlogged (./scheduler.ts); with workers
     // the input is read elsewhere
-    if (this.source.collect === null) setIngestProbe(() => this.aggregator.packetsReceived);
+    if (this.source.collect === null) this.scheduler.setIngestProbe(() => this.aggregator.packetsReceived);
     this.msgClock = setInterval(() => this.aggregator.noteTime(this.clock.now()), MSG_CLOCK_MS);
     this.msgClock.unref();
     this.timer = new FlushTimer(this.config.flushInterval, this.config.flushAlignment === 'clock' ? 0 : this.startupSec, () => void this.flush().catch(() => undefined), this.clock);
@@ -195,7 +198,7 @@ export class Pipeline {
       this.collectTail = captured.catch(() => undefined);
     }
     this.computing++;
-    const done = Promise.all([captured, this.flushTail]).then(([c]) => c.job.run().then((computed) => ({ c, computed }))).then(
+    const done = Promise.all([captured, this.flushTail]).then(([c]) => c.job.run(this.scheduler.yieldToIngest).then((computed) => ({ c, computed }))).then(
       ({ c, computed }) => {
         this.computing--;
         return this.deliver(computed, c.udpErrors, c.cpuMs + c.job.cpuMs);
@@ -280,7 +283,7 @@ export class Pipeline {
     await this.statusServer?.close();
     this.statusServer = null;
     await this.source.close();
-    if (this.source.collect === null) setIngestProbe(null);
+    if (this.source.collect === null) this.scheduler.setIngestProbe(null);
     this.log.info('stopped');
   }
 
@@ -377,7 +380,7 @@ export class Pipeline {
   private startAdmin(config: TallydConfig): Promise<{ port: number; close(): Promise<void> }> {
     return startAdminServer(
       // tallyd's own `messages.*` lines, shown after the original's two
-      runtimeAdminContext(this.host, () => [{ name: 'messages', lines: this.selfMetrics.adminLines() }]),
+      runtimeAdminContext(this.host, this.selfMetrics),
       { address: config.mgmtAddress, port: config.mgmtPort },
       componentLogger(this.rootLog, 'admin'),
       {

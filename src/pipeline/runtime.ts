@@ -7,14 +7,16 @@ import type { Logger } from 'pino';
 import type { AdminContext } from '../admin/server.js';
 import type { Aggregator } from '../aggregator/aggregator.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
-import type { Backend, BackendContext, SelfStats, StatusLine } from '../backends/types.js';
+import type { Backend, BackendContext, SelfStats } from '../backends/types.js';
 import { writeConfigLines } from '../config/index.js';
 import type { TallydConfig } from '../config/types.js';
+import type { YieldToIngest } from './scheduler.js';
 import type { FlushTimer } from './timer.js';
 import { componentLogger } from '../log/index.js';
 import { BAD_LINE_REASONS, type BadLine } from '../parser/types.js';
 import { LogLimiter } from '../log/ratelimit.js';
 import { StatusCollector } from '../status/collector.js';
+import type { SelfMetrics } from '../selfmetrics/index.js';
 
 /** A live view of the pipeline's state, read by the shared pieces below. */
 export interface RuntimeHost {
@@ -28,6 +30,8 @@ export interface RuntimeHost {
   setHealth(h: 'up' | 'down'): void;
   /** The running totals (src/selfmetrics). */
   selfStats(): SelfStats;
+  /** The pipeline's scheduling of sliced work against ingest (./scheduler.ts). */
+  readonly yieldToIngest: YieldToIngest;
 }
 
 /** The context a backend named `name` is built (or reconfigured) with. */
@@ -38,6 +42,7 @@ export function backendContext(host: RuntimeHost, config: TallydConfig, name: st
     startupTime: host.startupSec,
     health: () => host.getHealth(),
     selfStats: () => host.selfStats(),
+    yieldToIngest: host.yieldToIngest,
   };
 }
 
@@ -66,11 +71,8 @@ export async function reconfigureBackends(host: RuntimeHost, running: readonly B
   return kept;
 }
 
-/** The admin interface's view; `extraStatus` sections are shown before the backends' own. */
-export function runtimeAdminContext(
-  host: RuntimeHost,
-  extraStatus: () => Array<{ name: string; lines: StatusLine[] }> = () => [],
-): AdminContext {
+/** The admin interface's view: its `messages.*` figures from the self-metrics (src/selfmetrics), shown before the backends' own. */
+export function runtimeAdminContext(host: RuntimeHost, self: Pick<SelfMetrics, 'adminMessages' | 'adminLines'>): AdminContext {
   // Walks of the keys (dumps, deletes) run one at a time, in arrival order: each is sliced, and at most
   // one dump's entries are held at once however many admin connections ask.
   let walks: Promise<unknown> = Promise.resolve();
@@ -81,18 +83,14 @@ export function runtimeAdminContext(
   };
   return {
     startupTime: host.startupSec,
-    messages: () => ({
-      last_msg_seen: host.aggregator.lastMsgSeen,
-      bad_lines_seen: host.aggregator.badLinesSeen,
-      packets_received: host.aggregator.packetsReceived,
-      lines_received: host.aggregator.linesReceived,
-    }),
-    backendStatus: () => [...extraStatus(), ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
-    dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type)),
-    deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns)),
+    messages: () => self.adminMessages(),
+    backendStatus: () => [{ name: 'messages', lines: self.adminLines() }, ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
+    dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type, host.yieldToIngest)),
+    deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns, host.yieldToIngest)),
     getHealth: () => host.getHealth(),
     setHealth: (h) => host.setHealth(h),
     configText: () => writeConfigLines(host.config().raw as Record<string, unknown>),
+    yieldToIngest: host.yieldToIngest,
   };
 }
 

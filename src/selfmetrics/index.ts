@@ -4,8 +4,16 @@
  * one process and with workers:
  * - as gauges in each flushed snapshot (Graphite, console, npm backends): `udp_receive_errors`,
  *   `key_table_bytes`, `tcp_connections_refused`, `tcp_idle_timeouts`;
- * - as SelfStats (Prometheus' tallyd_* metrics, the status page);
- * - as the admin `stats` command's `messages.*` lines.
+ * - as SelfStats (Prometheus' tallyd_* metrics, the status page; a cluster worker's packet backends
+ *   get the same figures of the worker's own ingest, {@link ingestSelfStats});
+ * - as the admin `stats` command's `messages.*` lines, the original's four ({@link SelfMetrics.adminMessages})
+ *   and tallyd's ({@link SelfMetrics.adminLines}).
+ *
+ * Each event is counted once, where it happens: packets, lines, bad lines by reason, keys and set
+ * members dropped, last_msg_seen in the aggregator; TCP connections in the listeners; UDP drops by the
+ * kernel (/proc/net/udp); refused admin connections in the admin server; the flush in {@link SelfMetrics.flushed}.
+ * Backends' figures about their own delivery (Graphite's graphiteStats.*, Prometheus' series store)
+ * are theirs.
  *
  * The flush duration is the CPU time the flushing process's event loop spends on one flush: merging
  * the workers' partials (workers > 1), capturing the interval, computing the snapshot (its slices, not
@@ -70,20 +78,24 @@ export class SelfMetrics {
 
   /** Running totals (Prometheus' tallyd_* metrics, the status page). */
   stats(): SelfStats {
-    const agg = this.from.aggregator;
-    const byReason: Record<string, number> = {};
-    const counts = agg.badLinesByReason;
-    for (let i = 0; i < BAD_LINE_REASONS.length; i++) byReason[BAD_LINE_REASONS[i]!] = counts[i] ?? 0;
     const { open, refused, idleTimeouts } = this.from.tcp();
     return {
-      packetsReceived: agg.packetsReceived,
-      linesReceived: agg.linesReceived,
-      badLinesByReason: byReason,
+      ...ingestSelfStats(this.from.aggregator),
       lastFlushDurationMs: this.lastFlushDurationMs,
       flushes: this.flushes,
-      liveKeys: agg.liveKeys(),
       udpReceiveErrors: this.udpReceiveErrors(),
       tcp: { open, refused, idleTimeouts },
+    };
+  }
+
+  /** The admin `stats` command's original `messages.*` figures. */
+  adminMessages(): { last_msg_seen: number; bad_lines_seen: number; packets_received: number; lines_received: number } {
+    const agg = this.from.aggregator;
+    return {
+      last_msg_seen: agg.lastMsgSeen,
+      bad_lines_seen: agg.badLinesSeen,
+      packets_received: agg.packetsReceived,
+      lines_received: agg.linesReceived,
     };
   }
 
@@ -102,6 +114,25 @@ export class SelfMetrics {
       ['admin_connections_refused', this.from.adminStats.refused],
     ];
   }
+}
+
+/**
+ * The ingest figures of an aggregator as SelfStats, no flush yet and no UDP drops read: the pipeline's
+ * {@link SelfMetrics.stats} adds its own on top; a cluster worker's packet backends get these as they are.
+ */
+export function ingestSelfStats(agg: Aggregator): SelfStats {
+  const byReason: Record<string, number> = {};
+  const counts = agg.badLinesByReason;
+  for (let i = 0; i < BAD_LINE_REASONS.length; i++) byReason[BAD_LINE_REASONS[i]!] = counts[i] ?? 0;
+  return {
+    packetsReceived: agg.packetsReceived,
+    linesReceived: agg.linesReceived,
+    badLinesByReason: byReason,
+    lastFlushDurationMs: 0,
+    flushes: 0,
+    liveKeys: agg.liveKeys(),
+    udpReceiveErrors: null,
+  };
 }
 
 function ownKey(name: string): MetricKey {

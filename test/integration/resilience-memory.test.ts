@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { SetStore } from '../../src/aggregator/stores.js';
 import { validateConfig } from '../../src/config/index.js';
-import { Daemon } from '../../src/daemon.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { createLogger } from '../../src/log/index.js';
 import type { MetricKey } from '../../src/parser/types.js';
 import { FakeGraphite, nextFlush, pace, sum, useCleanups, waitFor } from './harness.js';
@@ -151,7 +151,7 @@ describe('nothing on the packet path throws out of the handler', () => {
       port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, udpReader: 'dgram',
       graphiteHost: '127.0.0.1', graphitePort: g.port, backends: ['./backends/graphite'], automaticConfigReload: false,
     });
-    const daemon = new Daemon(config, log);
+    const daemon = new Pipeline(config, log);
     // inject: the set store hands the key `boom` a set that throws
     const store = (daemon as unknown as { aggregator: { sets: SetStore } }).aggregator.sets;
     const create = store.create.bind(store);

@@ -17,7 +17,7 @@ import { makeKey } from '../../src/aggregator/merge.js';
 import { sumStatusGroups } from '../../src/pipeline/ingest-workers.js';
 import type { Collected, IngestHost, IngestSource, TcpCounts } from '../../src/pipeline/source.js';
 import type { TallydConfig } from '../../src/config/types.js';
-import { Daemon } from '../../src/daemon.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { LocalIngest } from '../../src/pipeline/ingest-local.js';
 import type { Clock } from '../../src/pipeline/timer.js';
 import { counter, testConfig } from './aggregator/helpers.js';
@@ -80,6 +80,12 @@ class InPlaceBackend extends RecordingBackend {
   }
 }
 registerBackend('test-inplace', () => new InPlaceBackend('test-inplace'));
+/** The yield functions the 'test-yield' backends were built with, in build order. */
+const yieldsGiven: Array<BackendContext['yieldToIngest']> = [];
+registerBackend('test-yield', (ctx: BackendContext) => {
+  yieldsGiven.push(ctx.yieldToIngest);
+  return new RecordingBackend('test-yield');
+});
 
 const silent = pino({ level: 'silent' });
 
@@ -162,14 +168,14 @@ class FakeWorkers implements IngestSource {
   }
 }
 
-function send(d: Daemon, text: string): void {
+function send(d: Pipeline, text: string): void {
   const buf = Buffer.from(text);
   (d.source as LocalIngest).handlePacket(buf, 0, buf.length);
 }
 
-describe('Daemon orchestration (fake clock, fake backends)', () => {
+describe('Pipeline orchestration (fake clock, fake backends)', () => {
   let clock: FakeClock;
-  let daemon: Daemon | null = null;
+  let daemon: Pipeline | null = null;
 
   /** Moves the injected clock and the fake timers together. */
   async function advance(ms: number): Promise<void> {
@@ -196,7 +202,7 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
   });
 
   it('flushes on start + k × flushInterval, to every backend in order, with that tick as timestamp', async () => {
-    daemon = new Daemon(config(), silent, { clock });
+    daemon = new Pipeline(config(), silent, { clock });
     await daemon.start();
     expect(calls.map((c) => `${c.backend} ${c.op}`)).toEqual(['test-a:1000 start', 'test-b start']);
 
@@ -222,8 +228,25 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
     expect(flushes('test-b')[1]!.snapshot).toBe(second);
   });
 
+  it('hands each pipeline its own scheduler: its backends share one yield, another pipeline has another', async () => {
+    yieldsGiven.length = 0;
+    const one = new Pipeline(config({ backends: ['test-yield', 'test-yield'] }), silent, { clock });
+    const two = new Pipeline(config({ backends: ['test-yield'] }), silent, { clock });
+    try {
+      await one.start();
+      await two.start();
+      expect(yieldsGiven).toHaveLength(3);
+      expect(yieldsGiven[0]).toBe(yieldsGiven[1]);
+      expect(yieldsGiven[2]).not.toBe(yieldsGiven[0]);
+      await yieldsGiven[0]!(); // resolves (one turn while ingest is quiet)
+    } finally {
+      await one.stop(0);
+      await two.stop(0);
+    }
+  });
+
   it('stop: flushes the partial interval, waits for its delivery, then stops every backend', async () => {
-    daemon = new Daemon(config(), silent, { clock });
+    daemon = new Pipeline(config(), silent, { clock });
     await daemon.start();
     send(daemon, 'partial:7|c');
     await advance(400); // mid-interval: no tick yet
@@ -260,7 +283,7 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
 
   it('reload: a new flushInterval re-arms the timer; the backends are rebuilt with it', async () => {
     const first = config();
-    daemon = new Daemon(first, silent, { clock });
+    daemon = new Pipeline(first, silent, { clock });
     await daemon.start();
     await advance(1000);
     await until(() => flushes().length === 2, 'the first flush');
@@ -290,7 +313,7 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
 
   it('reload: a backend whose constructor throws refuses the reload; the old config and backends stay', async () => {
     const first = config();
-    daemon = new Daemon(first, silent, { clock });
+    daemon = new Pipeline(first, silent, { clock });
     await daemon.start();
     send(daemon, 'k:1|c');
 
@@ -309,7 +332,7 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
     expect(flushes()[0]!.snapshot!.intervalMs).toBe(1000);
   });
   it('reload: an in-place backend is kept, a draining one retired (not stopped first), the others rebuilt', async () => {
-    daemon = new Daemon(config({ backends: ['test-inplace', 'test-drains', 'test-b'] }), silent, { clock });
+    daemon = new Pipeline(config({ backends: ['test-inplace', 'test-drains', 'test-b'] }), silent, { clock });
     await daemon.start();
     const before = new Map(calls.filter((c) => c.op === 'start').map((c) => [c.backend, c.instance]));
     holdDelivery = []; // the draining backend's queue is not empty yet
@@ -342,7 +365,7 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
   });
 
   it('reload: a change no backend reads (maxKeys) rebuilds no backend', async () => {
-    daemon = new Daemon(config(), silent, { clock });
+    daemon = new Pipeline(config(), silent, { clock });
     await daemon.start();
     calls.length = 0;
     const changed = await daemon.applyConfig(config({ maxKeys: 1234 }));
@@ -353,7 +376,7 @@ describe('Daemon orchestration (fake clock, fake backends)', () => {
 
   it('with a collecting input (workers): the flush merges first, stamps the tick, keeps ticks in order and counts no waiting in its duration', async () => {
     const workers = new FakeWorkers();
-    daemon = new Daemon(config(), silent, {
+    daemon = new Pipeline(config(), silent, {
       clock,
       source: (host) => {
         workers.host = host;

@@ -16,7 +16,7 @@
 import { saturate } from '../../aggregator/finite.js';
 import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
-import { yieldToIngest } from '../../aggregator/yield.js';
+import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
 import { ChunkPool, OutgoingFlush } from './outgoing.js';
 import { sanitizeKey } from '../../parser/canonical.js';
 import { PickleChunkOut } from './pickle.js';
@@ -609,10 +609,11 @@ export async function formatGraphiteInto(
   extra: GraphiteExtra,
   pool?: ChunkPool,
   sliceMs = 5,
+  yieldFn: YieldToIngest = nextTurn,
 ): Promise<GraphiteFormatResult> {
   const f = new GraphiteFormatter(snapshot, o, extra, out, pool);
   while (!f.step(sliceMs)) {
-    await yieldToIngest();
+    await yieldFn();
     if (out.full) await out.room();
   }
   return f.payload;

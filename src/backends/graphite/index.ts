@@ -101,7 +101,7 @@ export class GraphiteBackend implements Backend {
         now: this.now,
       };
       this.queue.push(out);
-      await formatGraphiteInto(out, snapshot, this.opts, extra, this.pool);
+      await formatGraphiteInto(out, snapshot, this.opts, extra, this.pool, undefined, this.ctx.yieldToIngest);
     } catch (err) {
       // what was formatted (whole lines) is still delivered
       if (!out.complete) out.end(out.lines);

@@ -206,7 +206,7 @@ export class PluginBackend implements Backend {
     if (p === null || p.emitter.listenerCount('flush') === 0) return;
     let building = metricsCache.get(snapshot);
     if (building === undefined) {
-      building = originalMetrics(snapshot, this.ctx.config);
+      building = originalMetrics(snapshot, this.ctx.config, this.ctx.yieldToIngest);
       metricsCache.set(snapshot, building);
     }
     const metrics = await building;

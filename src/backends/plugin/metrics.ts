@@ -7,7 +7,7 @@
  */
 import type { Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
-import { yieldToIngest } from '../../aggregator/yield.js';
+import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
 import { timerMetricFilterName } from '../timer-fields.js';
 
 /** The original's lib/set.js: members as the keys of `store`. */
@@ -131,7 +131,7 @@ export const METRICS_SLICE_MS = 5;
 export async function originalMetrics(
   snapshot: Snapshot,
   config: TallydConfig,
-  yieldFn: () => Promise<void> = yieldToIngest,
+  yieldFn: YieldToIngest = nextTurn,
   sliceMs = METRICS_SLICE_MS,
 ): Promise<OriginalMetrics> {
   // timer samples are valid during the flush only: copied now, before the first yield (a memcpy each)

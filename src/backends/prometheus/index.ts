@@ -15,21 +15,21 @@
  * series and their cumulative values stay, the HTTP server is rebound only when its address or port
  * changed (a new path is served on the same socket), and a changed mapping applies from the next
  * flush (it re-maps, it does not reset).
+ *
+ * From the config to the store's options, the section validator and the workers' timer bounds: ./setup.ts.
  */
-import { readFileSync } from 'node:fs';
 import type { Snapshot } from '../../aggregator/snapshot.js';
-import type { TallydConfig } from '../../config/types.js';
 import type { MetricKey } from '../../parser/types.js';
 import { LogLimiter } from '../../log/ratelimit.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
-import { yieldToIngest } from '../../aggregator/yield.js';
 import { renderExpositionAsync, type Rendered } from './exposition.js';
-import { ConfigError } from '../../errors.js';
-import { Mapper, parseMapping, readMappingFile } from './mapping.js';
-import { mappingFileProblems, parsePrometheusSection, type PrometheusConfig } from './config.js';
-import { createSelfMetrics, SELF_PREFIX, type SelfMetrics } from './selfmetrics.js';
-import { DEFAULT_SLICE_MS, SeriesStore, type ConflictInfo, type StoreOptions } from './series.js';
+import type { PrometheusConfig } from './config.js';
+import { createSelfMetrics, type SelfMetrics } from './selfmetrics.js';
+import { DEFAULT_SLICE_MS, SeriesStore, type ConflictInfo } from './series.js';
 import { startMetricsServer, type MetricsServer } from './server.js';
+import { prometheusConfigFrom, storeSetup } from './setup.js';
+
+export { prometheusConfigFrom, prometheusSection, prometheusTimerBounds, validatePrometheusSection } from './setup.js';
 
 export {
   DEFAULT_MAX_EXPOSITION_BYTES, DEFAULT_PROMETHEUS_ADDRESS, DEFAULT_PROMETHEUS_PATH, DEFAULT_PROMETHEUS_PORT, MIN_MAX_EXPOSITION_BYTES,
@@ -38,29 +38,11 @@ export {
 /** Room kept for tallyd's own metrics above their last measured size, rounded up to it (a stable budget). */
 const OWN_ROOM_BYTES = 16 * 1024;
 
-/** The section in force: `config.prometheus`, read and checked with the rest of the config (src/config/validate.ts, through ./config.ts). */
-export function prometheusConfigFrom(config: Pick<TallydConfig, 'prometheus'>): PrometheusConfig {
-  return config.prometheus;
-}
-
-/** A raw `prometheus` section read alone (tests, benches); throws a ConfigError naming each bad key. */
-export function prometheusSection(raw: unknown): PrometheusConfig {
-  const { config, problems } = parsePrometheusSection(raw, false);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
-}
-
 export interface PrometheusBackendDeps {
   /** ms clock (tests). */
   readonly now?: () => number;
   /** Include prom-client's process_* / nodejs_* metrics (default true). */
   readonly processMetrics?: boolean;
-}
-
-/** What the series store is built from, and a fingerprint of it (a reload compares them). */
-interface StoreSetup {
-  readonly options: StoreOptions;
-  readonly key: string;
 }
 
 export class PrometheusBackend implements Backend {
@@ -98,7 +80,7 @@ export class PrometheusBackend implements Backend {
     this.conflictLog = new LogLimiter(10_000, this.now);
     this.budgetLog = new LogLimiter(60_000, this.now);
     this.renderErrorLog = new LogLimiter(60_000, this.now);
-    const setup = this.storeSetup(ctx, this.current);
+    const setup = storeSetup(ctx, this.current, (c) => this.logConflict(c));
     this.storeKey = setup.key;
     // The store must exist before self metrics read it; reserved names are added right after.
     this.store = new SeriesStore(setup.options);
@@ -122,40 +104,6 @@ export class PrometheusBackend implements Backend {
   /** The section in force. */
   get settings(): PrometheusConfig {
     return this.current;
-  }
-
-  /** The store's options for a config; throws (naming the key) when the mapping file is unusable. */
-  private storeSetup(ctx: BackendContext, s: PrometheusConfig): StoreSetup {
-    let mapper: Mapper | null = null;
-    let mappingText = '';
-    if (s.mappingFile !== undefined) {
-      let r: ReturnType<typeof parseMapping>;
-      try {
-        mappingText = readFileSync(s.mappingFile, 'utf8');
-        r = parseMapping(mappingText, s.mappingFile);
-      } catch (err) {
-        r = { mapping: null, problems: [`cannot read mapping file ${s.mappingFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
-      }
-      if (r.mapping === null) throw new ConfigError(r.problems.map((p) => `config key 'prometheus.mappingFile': ${p}`));
-      for (const w of r.mapping.warnings) ctx.log.warn({ mappingFile: s.mappingFile }, w);
-      mapper = new Mapper(r.mapping);
-    }
-    const prefix = ctx.config.prefixStats;
-    const skipKeys = new Set(
-      prefix === '' ? [] : ['bad_lines_seen', 'packets_received', 'metrics_received', 'timestamp_lag'].map((k) => `${prefix}.${k}`),
-    );
-    const options: StoreOptions = {
-      quantiles: s.quantiles,
-      buckets: s.buckets,
-      observerType: s.observerType,
-      ttlMs: s.ttlMs,
-      mapper,
-      reservedPrefix: SELF_PREFIX,
-      skipKeys,
-      onConflict: (c) => this.logConflict(c),
-    };
-    const key = JSON.stringify([s.quantiles, s.buckets, s.observerType, s.ttlMs, s.mappingFile, mappingText, prefix]);
-    return { options, key };
   }
 
   async start(): Promise<void> {
@@ -185,7 +133,7 @@ export class PrometheusBackend implements Backend {
    */
   async reconfigure(ctx: BackendContext): Promise<boolean> {
     const next = prometheusConfigFrom(ctx.config);
-    const setup = this.storeSetup(ctx, next);
+    const setup = storeSetup(ctx, next, (c) => this.logConflict(c));
     const prev = this.current;
     this.ctx = ctx;
     this.current = next;
@@ -241,7 +189,7 @@ export class PrometheusBackend implements Backend {
   flush(snapshot: Snapshot): Promise<void> {
     // folded in slices that yield to ingest; one fold at a time, in flush order
     return this.serial(async () => {
-      await this.store.applyAsync(snapshot, this.now());
+      await this.store.applyAsync(snapshot, this.now(), this.ctx.yieldToIngest);
       this.lastFlush = snapshot.timestamp;
     }).catch((err: unknown) => {
       this.ctx.log.error({ err }, 'prometheus: could not fold a flush');
@@ -271,7 +219,7 @@ export class PrometheusBackend implements Backend {
         const version = this.store.version;
         this.rendered = null; // not kept alive beside its successor (scrapes still sending it hold their own reference)
         const t0 = performance.now();
-        const out = await renderExpositionAsync(this.store.families, this.store.gen, budget, DEFAULT_SLICE_MS, yieldToIngest);
+        const out = await renderExpositionAsync(this.store.families, this.store.gen, budget, DEFAULT_SLICE_MS, this.ctx.yieldToIngest);
         this.lastRenderMs = performance.now() - t0;
         this.rendered = out;
         this.renderedVersion = version;
@@ -363,41 +311,3 @@ export function createPrometheusBackend(ctx: BackendContext, deps?: PrometheusBa
 /** The registry entry: `registerBackend('prometheus', prometheusBackend)`. */
 export const prometheusBackend: BackendFactory = (ctx) => new PrometheusBackend(ctx);
 
-/**
- * The registry's section validator: `registerBackend('prometheus', prometheusBackend, validatePrometheusSection)`.
- * The section's keys are checked with the core config (config.prometheus); this reads the mapping file it names.
- */
-export function validatePrometheusSection(config: Pick<TallydConfig, 'raw'>): string[] {
-  return mappingFileProblems(config.raw['prometheus']);
-}
-
-/** Timer keys remembered by {@link prometheusTimerBounds}' cache before it starts over. */
-const TIMER_BOUNDS_CACHE = 1_000_000;
-
-/**
- * The le bounds (ms) per timer key that this config's Prometheus backend counts exactly, for a
- * process without the backend (a cluster worker, see src/cluster/worker.ts): null when the config
- * has no Prometheus backend. Resolved through the same mapping; cached per key (a worker re-creates
- * its keys every interval).
- */
-export function prometheusTimerBounds(config: TallydConfig): ((key: MetricKey) => Float64Array | null) | null {
-  if (!config.backends.some((b) => b === 'prometheus' || b.endsWith('/prometheus'))) return null;
-  const settings = prometheusConfigFrom(config);
-  let mapper: Mapper | null = null;
-  if (settings.mappingFile !== undefined) {
-    const r = readMappingFile(settings.mappingFile);
-    if (r.mapping === null) return null;
-    mapper = new Mapper(r.mapping);
-  }
-  const store = new SeriesStore({ quantiles: settings.quantiles, buckets: settings.buckets, observerType: settings.observerType, ttlMs: settings.ttlMs, mapper });
-  const cache = new Map<string, Float64Array | null>();
-  return (key) => {
-    let b = cache.get(key.id);
-    if (b === undefined) {
-      if (cache.size >= TIMER_BOUNDS_CACHE) cache.clear();
-      b = store.timerBounds(key);
-      cache.set(key.id, b);
-    }
-    return b;
-  };
-}

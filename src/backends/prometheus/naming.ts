@@ -2,6 +2,8 @@
  * Prometheus naming, as statsd_exporter does it by default, and the small text-format helpers.
  * Runs once per distinct key (results are cached by the series store), never per packet.
  */
+import type { MetricKey } from '../../parser/types.js';
+import type { PromKind } from './family.js';
 
 /** Whether a code unit is in [A-Za-z0-9_]. */
 function isWordChar(c: number): boolean {
@@ -105,4 +107,32 @@ export function labelBody(labels: readonly (readonly [string, string])[]): strin
     out += k + '="' + escapeLabelValue(v) + '"';
   }
   return out;
+}
+
+/**
+ * Labels for one key: its tags (names sanitised, empty values dropped since Prometheus treats them
+ * as absent, first of a duplicate name kept) merged with the mapping's labels (the mapping wins
+ * unless honor_labels), `quantile` / `le` renamed `exported_…` where the type uses them; sorted.
+ */
+export function buildLabels(
+  key: MetricKey,
+  mappingLabels: readonly (readonly [string, string])[],
+  honorLabels: boolean,
+  kind: PromKind,
+): [string, string][] {
+  const out = new Map<string, string>();
+  const reserved = kind === 'summary' ? 'quantile' : kind === 'histogram' ? 'le' : '';
+  const put = (k: string, v: string, override: boolean): void => {
+    if (v === '') return;
+    if (k === reserved) k = 'exported_' + k;
+    if (override || !out.has(k)) out.set(k, v);
+  };
+  if (honorLabels) {
+    for (const [k, v] of key.tags) put(sanitizeLabelName(k), v, false);
+    for (const [k, v] of mappingLabels) put(k, v, false);
+  } else {
+    for (const [k, v] of mappingLabels) put(k, v, true);
+    for (const [k, v] of key.tags) put(sanitizeLabelName(k), v, false);
+  }
+  return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }

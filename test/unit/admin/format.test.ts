@@ -2,6 +2,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CHUNK_ENTRIES, formatEntries, formatEntriesSliced } from '../../../src/admin/format.js';
+import { nextTurn } from '../../../src/pipeline/scheduler.js';
 
 function objectOf(entries: Array<[string, unknown]>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
@@ -65,7 +66,7 @@ describe('formatEntries = util.inspect of the object', () => {
       if (running) setImmediate(tick);
     };
     setImmediate(tick);
-    const chunks = await formatEntriesSliced(entries, 0.01);
+    const chunks = await formatEntriesSliced(entries, nextTurn, 0.01);
     running = false;
     expect(chunks.join('')).toBe(inspect(objectOf(entries)));
     // written in chunks of at most CHUNK_ENTRIES entries

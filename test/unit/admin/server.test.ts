@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HELP_TEXT, runCommand, type AdminContext, type CommandResult } from '../../../src/admin/commands.js';
 import { AdminStats, MAX_COMMAND_LINE, startAdminServer, type AdminServer } from '../../../src/admin/server.js';
+import { nextTurn } from '../../../src/pipeline/scheduler.js';
 
 const NOW = () => Math.round(Date.now() / 1000);
 
@@ -17,6 +18,7 @@ function fakeContext() {
   };
   const ctx: AdminContext = {
     startupTime: NOW() - 100,
+    yieldToIngest: nextTurn,
     messages: () => ({ last_msg_seen: NOW() - 3, bad_lines_seen: 7 }),
     backendStatus: () => [
       { name: 'graphite', lines: [['last_flush', NOW() - 2], ['last_exception', 0], ['flush_time', 4], ['flush_length', 670]] },

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Aggregator } from '../../../src/aggregator/index.js';
 import { makeAggregator, send } from './helpers.js';
+import { nextTurn } from '../../../src/pipeline/scheduler.js';
 
 /** The original's delete_stats, pattern by pattern over the live keys (the reference semantics). */
 function referenceDelete(live: string[], patterns: string[]): { lines: string[]; left: string[] } {
@@ -114,7 +115,7 @@ describe('sliced admin walks', () => {
     setImmediate(tick);
     // 0.01 ms slices: the walk of 40k keys takes many slices, each followed by an event-loop turn
     const { runSliced, DeleteJob } = await import('../../../src/aggregator/adminwalk.js');
-    const got = await runSliced(new DeleteJob((agg as unknown as { adminStore(): never }).adminStore(), 'counters', patterns), 0.01);
+    const got = await runSliced(new DeleteJob((agg as unknown as { adminStore(): never }).adminStore(), 'counters', patterns), nextTurn, 0.01);
     running = false;
     expect(got).toEqual(want);
     expect(turns).toBeGreaterThan(3);
@@ -129,7 +130,7 @@ describe('sliced admin walks', () => {
     const { runSliced, DeleteJob } = await import('../../../src/aggregator/adminwalk.js');
     const store = (agg as unknown as { adminStore(): never }).adminStore();
     const job = new DeleteJob(store, 'counters', ['d.*']);
-    const run = runSliced(job, 0.01);
+    const run = runSliced(job, nextTurn, 0.01);
     // between slices: a flush with deleteCounters removes nothing here, but new keys arrive and one is removed
     send(agg, 'd.late:1|c');
     agg.deleteKeys('counters', ['d.k4999']);

@@ -4,6 +4,7 @@ import { seededRandom } from '../../../src/aggregator/index.js';
 import type { Snapshot } from '../../../src/aggregator/snapshot.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { counter, gauge, makeAggregator, send, setCount, timer } from './helpers.js';
+import { nextTurn } from '../../../src/pipeline/scheduler.js';
 
 /** The snapshot without the measured processing time (the one field that may differ). */
 function comparable(s: Snapshot): unknown {
@@ -51,7 +52,7 @@ describe('flushAsync: the same snapshot as flush', () => {
         const sync = a.flush(10_000 * (round + 1));
         // sliceMs 0: a yield to the event loop at every clock check
         const job = b.captureFlush(10_000 * (round + 1));
-        const async = await job.run(0);
+        const async = await job.run(nextTurn, 0);
         expect(job.slices).toBeGreaterThan(3);
         expect(comparable(async)).toEqual(comparable(sync));
         expect(async.timers.some((t) => !t.exact)).toBe(true);
@@ -132,7 +133,7 @@ describe('flushAsync: the interval is captured at the call', () => {
     const p1 = agg.captureFlush(1000);
     send(agg, 'a:2|c');
     const p2 = agg.captureFlush(2000);
-    const [s1, s2] = await Promise.all([p1.run(0), p2.run(0)]);
+    const [s1, s2] = await Promise.all([p1.run(nextTurn, 0), p2.run(nextTurn, 0)]);
     expect(counter(s1, 'a')).toBe(1);
     expect(counter(s2, 'a')).toBe(2);
     expect(s2.timestamp).toBe(2);

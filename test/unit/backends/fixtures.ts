@@ -5,6 +5,7 @@ import type { BackendContext } from '../../../src/backends/types.js';
 import type { GraphiteConfig, TallydConfig } from '../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../src/parser/types.js';
 import { testConfig } from '../aggregator/helpers.js';
+import { nextTurn } from '../../../src/pipeline/scheduler.js';
 
 export function key(name: string, tags: Tag[] = []): MetricKey {
   const sorted = [...tags].sort((a, b) => (a[0] === b[0] ? a[1].localeCompare(b[1]) : a[0].localeCompare(b[0])));
@@ -122,6 +123,7 @@ export function context(cfg: TallydConfig, log: Logger = pino({ level: 'silent' 
     config: cfg,
     log,
     startupTime: 1795421994,
+    yieldToIngest: nextTurn,
     health: () => 'up',
     selfStats: () => ({
       packetsReceived: 0,

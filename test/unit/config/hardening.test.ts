@@ -12,7 +12,7 @@ import { forbiddenKeyProblems } from '../../../src/config/safekeys.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { parseMapping } from '../../../src/backends/prometheus/mapping.js';
 import { ConfigError } from '../../../src/errors.js';
-import { ConfigReloader } from '../../../src/reload.js';
+import { ConfigReloader } from '../../../src/pipeline/reload.js';
 
 function problemsOf(fn: () => unknown): string[] {
   try {

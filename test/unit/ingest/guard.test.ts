@@ -1,10 +1,10 @@
 /**
- * The packet guard (src/ingest.ts): a fault costs the line it happened on, never the lines before it
+ * The packet guard (src/pipeline/guard.ts): a fault costs the line it happened on, never the lines before it
  * (not handled twice) nor after it; the packet is counted once, with all its lines.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { type IngestSink, PacketGuard } from '../../../src/ingest.js';
+import { type IngestSink, PacketGuard } from '../../../src/pipeline/guard.js';
 import { BAD_LINE_REASONS, type BadLine, Sample } from '../../../src/parser/types.js';
 
 /** Records what it is given; throws on the keys (or bad lines) it is told to. */

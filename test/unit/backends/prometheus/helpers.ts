@@ -5,6 +5,7 @@ import { prometheusSection } from '../../../../src/backends/prometheus/index.js'
 import type { BackendContext, SelfStats } from '../../../../src/backends/types.js';
 import type { TallydConfig } from '../../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../../src/parser/types.js';
+import { nextTurn } from '../../../../src/pipeline/scheduler.js';
 
 export function key(name: string, tags: [string, string][] = []): MetricKey {
   const sorted: Tag[] = [...tags].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1));
@@ -84,6 +85,7 @@ export function context(prometheus: unknown, opts: { health?: () => 'up' | 'down
     config,
     log: pino({ level: 'silent' }),
     startupTime: 1_700_000_000,
+    yieldToIngest: nextTurn,
     health: opts.health ?? (() => 'up'),
     selfStats: () => fakeSelfStats,
   };

@@ -3,6 +3,7 @@ import { writeExposition } from '../../../../src/backends/prometheus/exposition.
 import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, SeriesStore, type StoreOptions } from '../../../../src/backends/prometheus/series.js';
 import type { Snapshot } from '../../../../src/aggregator/snapshot.js';
 import { counter, gauge, set, snapshot, timer } from './helpers.js';
+import { nextTurn } from '../../../../src/pipeline/scheduler.js';
 
 function store(extra: Partial<StoreOptions> = {}): SeriesStore {
   return new SeriesStore({
@@ -35,7 +36,7 @@ describe('SeriesStore.applyAsync', () => {
         const snap = flushOf(round);
         const now = round * 1000;
         a.apply(snap, now);
-        await b.applyAsync(snap, now, 0);
+        await b.applyAsync(snap, now, nextTurn, 0);
         expect(writeExposition(b.families.values(), b.gen)).toBe(writeExposition(a.families.values(), a.gen));
         expect(b.stats()).toEqual(a.stats());
       }
@@ -53,7 +54,7 @@ describe('SeriesStore.applyAsync', () => {
     };
     setImmediate(probe);
     const before = st.version;
-    await st.applyAsync(flushOf(1), 1000, 0);
+    await st.applyAsync(flushOf(1), 1000, nextTurn, 0);
     probing = false;
     expect(turns).toBeGreaterThan(3);
     expect(st.version).toBeGreaterThan(before + 1); // bumped at the end too: a render made mid-way is not reused

@@ -6,9 +6,9 @@
  * again from the line after it. Lines handled before the fault are not handled twice.
  */
 import type { Logger } from 'pino';
-import { parsePacket } from './parser/index.js';
-import { BadLine, type Sample, type SampleSink } from './parser/types.js';
-import { LogLimiter } from './log/ratelimit.js';
+import { parsePacket } from '../parser/index.js';
+import { BadLine, type Sample, type SampleSink } from '../parser/types.js';
+import { LogLimiter } from '../log/ratelimit.js';
 
 /** What the guard feeds: the aggregator (or a cluster worker's). */
 export interface IngestSink extends SampleSink {

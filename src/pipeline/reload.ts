@@ -9,10 +9,10 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { validateBackendSections } from './backends/registry.js';
-import { buildConfig, describeConfig, readConfigFileAsync, type ConfigOverrides } from './config/index.js';
-import type { TallydConfig } from './config/types.js';
-import { ConfigError } from './errors.js';
+import { validateBackendSections } from '../backends/registry.js';
+import { buildConfig, describeConfig, readConfigFileAsync, type ConfigOverrides } from '../config/index.js';
+import type { TallydConfig } from '../config/types.js';
+import { ConfigError } from '../errors.js';
 
 /** Quiet time after the last file event before the file is read (editors write in several steps). */
 export const RELOAD_DEBOUNCE_MS = 200;

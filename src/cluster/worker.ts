@@ -9,7 +9,7 @@
  * Aggregator run with deleteCounters/Timers/Sets on, so every live key is one updated this interval.
  */
 import cluster from 'node:cluster';
-import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
+import { Aggregator, MSG_CLOCK_MS, replayStatusHits } from '../aggregator/aggregator.js';
 import { addSaturated } from '../aggregator/finite.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { prometheusTimerBounds } from '../backends/prometheus/index.js';
@@ -31,6 +31,8 @@ import { PartialEncoder } from './protocol.js';
 export type ToWorker =
   | { t: 'config'; config: TallydConfig }
   | { t: 'collect' }
+  /** The status page's sample window opened: count lines per key until the next partial (which carries them). */
+  | { t: 'hits' }
   | { t: 'stop' };
 
 /** Messages worker → primary (structured clone: the partial travels as bytes). */
@@ -139,8 +141,10 @@ export class WorkerAggregator implements IngestSink {
     this.agg.countPacket(lines);
   }
 
-  /** Replay this interval into `out`, then start the next interval. */
+  /** Replay this interval into `out` (lines per key too while the status page counts them), then start the next interval. */
   exportTo(out: PartialVisitor): void {
+    // (the hits taken first, while the keys are live; written last, so the rest is the same bytes as without)
+    const hits = this.agg.takeWorkerHits();
     this.agg.exportInterval(out);
     for (let i = 0; i < this.touchedCount; i++) {
       const slot = this.touched[i]!;
@@ -148,6 +152,7 @@ export class WorkerAggregator implements IngestSink {
       this.gTouched[slot] = 0;
     }
     this.touchedCount = 0;
+    if (hits !== null) replayStatusHits(hits, out);
   }
 
   private grow(slot: number): void {
@@ -256,6 +261,11 @@ export async function runWorker(): Promise<void> {
   await new Promise<void>((resolve) => {
     process.on('message', (m: ToWorker) => {
       if (m.t === 'collect') partial(false);
+      else if (m.t === 'hits') {
+        // (counted afresh from the window's start: what a late window left counting is dropped)
+        wagg.agg.setStatusHits(false);
+        wagg.agg.setStatusHits(true);
+      }
       else if (m.t === 'config') {
         sample.containerIdTag = m.config.dogstatsdContainerIdTag === true;
         state.dumpMessages = m.config.dumpMessages;

@@ -166,6 +166,11 @@ export class WorkersIngest implements IngestSource {
   setBackends(): void {}
 
   async start(): Promise<void> {
+    // the status page's sample window (src/status/collector.ts): the workers count lines per key until their next partial
+    this.host.aggregator.onStatusHits = (on) => {
+      if (!on) return;
+      for (const h of this.handles) if (h !== null && h.ready !== null) h.send({ t: 'hits' });
+    };
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
     try {
       const ready = await Promise.all(this.handles.map((_, i) => this.fork(i)));
@@ -197,6 +202,7 @@ export class WorkersIngest implements IngestSource {
 
   async close(): Promise<void> {
     this.stopping = true;
+    this.host.aggregator.onStatusHits = null;
     await Promise.all(
       this.handles.map(
         (h) =>
@@ -295,6 +301,9 @@ export class WorkersIngest implements IngestSource {
     const live = this.handles.filter((h): h is WorkerHandle => h !== null && !h.exited && h.ready !== null);
     const interval = this.host.config().flushInterval;
     const wait = final ? Math.max(MAX_COLLECT_WAIT_MS, 5000) : Math.min(MAX_COLLECT_WAIT_MS, Math.max(100, interval / 2));
+    // the workers stop counting lines per key at their partial: the status page's window ends now
+    const agg = this.host.aggregator;
+    agg.statusHitsEndMs = agg.onStatusHits !== null && agg.statusHitsOn ? this.host.now() : null;
     const fresh = await Promise.all(
       live.map((h) => {
         h.send(final ? { t: 'stop' } : { t: 'collect' });

@@ -175,9 +175,12 @@ export class StatusCollector {
       w.v.push(v ?? NaN);
     }
     const hits = this.windowStartMs === null ? null : agg.takeStatusHits(TOP_KEYS);
+    // (workers mode: the workers stopped counting when the primary asked for their partials)
+    const end = Math.max(this.windowStartMs ?? now, Math.min(now, agg.statusHitsEndMs ?? now));
+    agg.statusHitsEndMs = null;
     if (hits !== null) {
-      const windowMs = Math.max(1, now - this.windowStartMs!);
-      const scale = Math.max(1, (now - this.intervalStartMs) / windowMs);
+      const windowMs = Math.max(1, end - this.windowStartMs!);
+      const scale = Math.max(1, (end - this.intervalStartMs) / windowMs);
       this.top = hits.top.map((h) => ({ type: TYPE_NAMES[h.type]!, id: h.id, lines: Math.round(h.lines * scale) }));
       this.linesByType = hits.byType.map((n) => (n * 1000) / windowMs);
       this.sampledMs = windowMs;

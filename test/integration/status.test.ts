@@ -3,6 +3,7 @@
  * The key search sees a key as soon as its line is read; ingest figures, bad lines and the busiest
  * keys come from the flushes; a token guards everything but /health; nothing but GET/HEAD is served.
  */
+import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
 
@@ -92,6 +93,65 @@ describe('status page API', () => {
       return k.v.includes(5) ? k : undefined;
     }, 10_000, 'the watched key\'s flushed value');
     expect(h.v).toContain(5);
+  });
+
+  it('with workers: 2, the busiest keys, lines per type and new keys come from the workers\' partials', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, workers: 2,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    const port = env.daemon.udpPort;
+    type Status = {
+      ingest: { linesPerSecByType: { counters: number; gauges: number; timers: number } | null };
+      topKeys: Array<{ type: string; id: string; lines: number }>;
+      topKeysSampledMs: number;
+      history: { newKeys: number[] };
+      keys: { created: number };
+    };
+    await fetch(base + 'api/status'); // a page is open: lines per key are sampled from now on
+    // several senders (source ports), so that both workers read lines
+    const senders = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const s = dgram.createSocket('udp4');
+        await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+        return s;
+      }),
+    );
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending; i++) {
+        const s = senders[i % senders.length]!;
+        await new Promise<void>((res, rej) => s.send('wbusy.key:1|c\nwquiet.key:1|c\nwbusy.key:2|c\nwgauge:3|g', port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+        if (i % 4 === 3) await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    let s: Status;
+    try {
+      s = await waitForAsync(async () => {
+        const st = (await (await fetch(base + 'api/status')).json()) as Status;
+        return st.topKeys.length >= 3 && st.topKeys[2]!.lines >= 5 ? st : undefined;
+      }, 15_000, 'busiest keys with workers');
+    } finally {
+      sending = false;
+      await sender;
+      for (const x of senders) x.close();
+    }
+    // merged by key from both workers, scaled to the interval: the 2 : 1 of their lines kept
+    expect(s.topKeys.map((k) => k.id).filter((id) => id !== 'wgauge')).toEqual(['wbusy.key', 'wquiet.key']);
+    const busy = s.topKeys.find((k) => k.id === 'wbusy.key')!;
+    const quiet = s.topKeys.find((k) => k.id === 'wquiet.key')!;
+    expect(Math.abs(busy.lines / quiet.lines - 2)).toBeLessThan(0.05);
+    const gauge = s.topKeys.find((k) => k.id === 'wgauge')!;
+    expect(gauge.type).toBe('gauge');
+    expect(Math.abs(gauge.lines / quiet.lines - 1)).toBeLessThan(0.05);
+    expect(s.topKeysSampledMs).toBeGreaterThan(0);
+    expect(s.topKeysSampledMs).toBeLessThan(500);
+    const byType = s.ingest.linesPerSecByType!;
+    expect(byType.counters).toBeGreaterThan(0);
+    expect(Math.abs(byType.counters / byType.gauges - 3)).toBeLessThan(0.1);
+    expect(byType.timers).toBe(0);
+    // the cardinality view: the three keys are new once, in the flush that merged them
+    expect(s.keys.created).toBeGreaterThanOrEqual(3);
+    expect(s.history.newKeys.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
   });
 
   it('admin stats counts the packets and lines received', async () => {

@@ -29,6 +29,15 @@ export interface WorkerHits {
   lines: number[];
 }
 
+/** A worker's live key matching the status page's search (src/cluster/worker.ts InspectedKey). */
+export interface WorkerInspected {
+  type: number;
+  name: string;
+  tags: Array<[string, string]>;
+  value: number;
+  isSet: boolean;
+}
+
 /** Hand a worker's hits to a partial (after the interval's data, whose keys they name). */
 export function replayStatusHits(h: WorkerHits, out: { hits?(type: number, key: MetricKey, lines: number): void }): void {
   if (out.hits === undefined) return;
@@ -191,6 +200,12 @@ export class Aggregator extends AggregatorCore {
   get statusHitsOn(): boolean {
     return this.statusHits !== null;
   }
+
+  /**
+   * Workers mode: the workers' live keys of this interval matching a search (one list per worker;
+   * set by the workers' source, src/pipeline/ingest-workers.ts); null in one process.
+   */
+  workerInspect: ((q: string, limit: number) => Promise<WorkerInspected[][]>) | null = null;
 
   /** Told when status hits go on or off (workers mode: the primary then tells its workers to count). */
   onStatusHits: ((on: boolean) => void) | null = null;

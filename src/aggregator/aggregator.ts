@@ -196,11 +196,6 @@ export class Aggregator extends AggregatorCore {
     this.onStatusHits?.(on);
   }
 
-  /** Lines per key are being counted (status hits on). */
-  get statusHitsOn(): boolean {
-    return this.statusHits !== null;
-  }
-
   /**
    * Workers mode: the workers' live keys of this interval matching a search (one list per worker;
    * set by the workers' source, src/pipeline/ingest-workers.ts); null in one process.
@@ -211,10 +206,11 @@ export class Aggregator extends AggregatorCore {
   onStatusHits: ((on: boolean) => void) | null = null;
 
   /**
-   * Workers mode: when the lines counted for the status hits ended, if not at the capture (the
-   * workers stop counting at their partial, sent before the primary captures); null: at the capture.
+   * Workers mode: when the workers were last asked for their partials, the end of the interval they
+   * hand over (and of the lines per key they counted for the status hits); null in one process,
+   * where the capture is the interval's end.
    */
-  statusHitsEndMs: number | null = null;
+  workersCutMs: number | null = null;
 
   /**
    * Worker side: the lines counted per key since status hits went on, then counting stops (the

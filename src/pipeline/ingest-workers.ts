@@ -333,9 +333,8 @@ export class WorkersIngest implements IngestSource {
     const live = this.handles.filter((h): h is WorkerHandle => h !== null && !h.exited && h.ready !== null);
     const interval = this.host.config().flushInterval;
     const wait = final ? Math.max(MAX_COLLECT_WAIT_MS, 5000) : Math.min(MAX_COLLECT_WAIT_MS, Math.max(100, interval / 2));
-    // the workers stop counting lines per key at their partial: the status page's window ends now
-    const agg = this.host.aggregator;
-    agg.statusHitsEndMs = agg.onStatusHits !== null && agg.statusHitsOn ? this.host.now() : null;
+    // the interval the workers hand over (and the status page's sample window) ends now
+    this.host.aggregator.workersCutMs = this.host.now();
     const fresh = await Promise.all(
       live.map((h) => {
         h.send(final ? { t: 'stop' } : { t: 'collect' });

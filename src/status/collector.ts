@@ -206,10 +206,11 @@ export class StatusCollector {
       w.t.push(now);
       w.v.push(v ?? NaN);
     }
-    const hits = this.windowStartMs === null ? null : agg.takeStatusHits(TOP_KEYS);
-    // (workers mode: the workers stopped counting when the primary asked for their partials)
-    const end = Math.max(this.windowStartMs ?? now, Math.min(now, agg.statusHitsEndMs ?? now));
-    agg.statusHitsEndMs = null;
+    // (workers mode: the interval, and the workers' counting, ended when the primary asked for their partials)
+    const end = Math.max(this.intervalStartMs, Math.min(now, agg.workersCutMs ?? now));
+    let hits = this.windowStartMs === null ? null : agg.takeStatusHits(TOP_KEYS);
+    // (a window that opened after the workers handed their interval over counted nothing of it)
+    if (this.windowStartMs !== null && this.windowStartMs >= end && agg.workersCutMs !== null) hits = null;
     if (hits !== null) {
       const windowMs = Math.max(1, end - this.windowStartMs!);
       const scale = Math.max(1, (end - this.intervalStartMs) / windowMs);
@@ -223,7 +224,7 @@ export class StatusCollector {
     }
     agg.setStatusHits(false);
     this.windowStartMs = null;
-    this.intervalStartMs = now;
+    this.intervalStartMs = end;
     // (a window still waiting to open belonged to the interval just captured: it is rescheduled)
     if (this.windowTimer !== null) clearTimeout(this.windowTimer);
     this.windowTimer = null;

@@ -14,7 +14,7 @@ import {
   ALWAYS_OWN, AggregatorCore, OWN_BAD_LINES, OWN_KEYS_DROPPED, OWN_METRICS, OWN_PACKETS, OWN_SET_MEMBERS_DROPPED, type AggregatorOptions,
 } from './core.js';
 import type { ExpBucketsData, ExpHistogram } from './exphist.js';
-import { newHits, takeKeyHits, takeStatusHits } from './hits.js';
+import { addHits, exportHits, newHits, takeKeyHits, takeStatusHits } from './hits.js';
 import type { DroppedKeys } from './keylimit.js';
 import type { KeyTable } from './keytable.js';
 import type { MetricStore } from './stores.js';
@@ -22,6 +22,28 @@ import type { MetricStore } from './stores.js';
 export type { AggregatorOptions } from './core.js';
 export type { AdminMetricType } from './adminwalk.js';
 export type { FinalInterval } from './capture.js';
+
+/** Lines per key a worker counted for the status page (Aggregator.takeWorkerHits). */
+export interface WorkerHits {
+  types: number[];
+  keys: MetricKey[];
+  lines: number[];
+}
+
+/** A worker's live key matching the status page's search (src/cluster/worker.ts InspectedKey). */
+export interface WorkerInspected {
+  type: number;
+  name: string;
+  tags: Array<[string, string]>;
+  value: number;
+  isSet: boolean;
+}
+
+/** Hand a worker's hits to a partial (after the interval's data, whose keys they name). */
+export function replayStatusHits(h: WorkerHits, out: { hits?(type: number, key: MetricKey, lines: number): void }): void {
+  if (out.hits === undefined) return;
+  for (let i = 0; i < h.types.length; i++) out.hits(h.types[i]!, h.keys[i]!, h.lines[i]!);
+}
 
 /** How often the daemon stamps last_msg_seen (its resolution; the original reports whole seconds). */
 export const MSG_CLOCK_MS = 250;
@@ -172,6 +194,48 @@ export class Aggregator extends AggregatorCore {
   setStatusHits(on: boolean): void {
     if (on === (this.statusHits !== null)) return;
     this.statusHits = on ? newHits(this.stores.map((s) => s.idx), 1024) : null;
+    this.onStatusHits?.(on);
+  }
+
+  /**
+   * Workers mode: the workers' live keys of this interval matching a search (one list per worker;
+   * set by the workers' source, src/pipeline/ingest-workers.ts); null in one process.
+   */
+  workerInspect: ((q: string, limit: number) => Promise<WorkerInspected[][]>) | null = null;
+
+  /** Told when status hits go on or off (workers mode: the primary then tells its workers to count). */
+  onStatusHits: ((on: boolean) => void) | null = null;
+
+  /**
+   * Workers mode: when the workers were last asked for their partials, the end of the interval they
+   * hand over (and of the lines per key they counted for the status hits); null in one process,
+   * where the capture is the interval's end.
+   */
+  workersCutMs: number | null = null;
+
+  /**
+   * Worker side: the lines counted per key since status hits went on, then counting stops (the
+   * primary turns it on again for the next sample window); null while off. Taken before the
+   * interval is exported (its keys are still live), replayed into the partial after it
+   * ({@link replayStatusHits}), so that the rest of the partial is the same bytes as without.
+   */
+  takeWorkerHits(): WorkerHits | null {
+    if (this.statusHits === null) return null;
+    const out: WorkerHits = { types: [], keys: [], lines: [] };
+    exportHits(this.statusHits, this.stores.map((s) => s.idx), (type, key, lines) => {
+      out.types.push(type);
+      out.keys.push(key);
+      out.lines.push(lines);
+    });
+    this.statusHits = null;
+    return out;
+  }
+
+  /** Primary side: a worker's lines for a merged key, added while status hits are on (ignored else, or when the key is not live). */
+  mergeStatusHits(type: number, key: MetricKey, lines: number): void {
+    if (this.statusHits === null) return;
+    const slot = this.keys.slotById(type, key.id);
+    if (slot >= 0) addHits(this.statusHits, type, slot, lines);
   }
 
   /**
@@ -218,7 +282,10 @@ export class Aggregator extends AggregatorCore {
    */
   slotOfSample(s: Sample): number {
     const slot = this.slotOf(s, s.type);
-    if (slot >= 0) this.retention.touch(s.type, slot);
+    if (slot >= 0) {
+      this.retention.touch(s.type, slot);
+      if (this.statusHits !== null) this.statusHits[s.type]![slot]!++;
+    }
     return slot;
   }
 

@@ -67,3 +67,28 @@ export function takeStatusHits<T extends number>(
   if (top.length > limit) top.length = limit;
   return { top, byType };
 }
+
+/**
+ * Workers mode, worker side: every counted key's lines (`visit(type, key, lines)`), then resets the
+ * counts. Sent in the worker's partial; the primary adds them to its own hits ({@link addHits}).
+ */
+export function exportHits(
+  hits: Float64Array[], indexes: readonly SlotIndex[], visit: (type: number, key: MetricKey, lines: number) => void,
+): void {
+  for (let type = 0; type < hits.length; type++) {
+    const h = hits[type]!;
+    const idx = indexes[type]!;
+    for (let s = idx.head; s >= 0; s = idx.next[s]!) {
+      const n = h[s]!;
+      if (n > 0) visit(type, idx.keys[s] as MetricKey, n);
+    }
+    h.fill(0);
+  }
+}
+
+/** Workers mode, primary side: a worker's `lines` for the live `slot` of `type`. */
+export function addHits(hits: Float64Array[], type: number, slot: number, lines: number): void {
+  if (type >= hits.length) return;
+  growHits(hits, type, slot);
+  hits[type]![slot]! += lines;
+}

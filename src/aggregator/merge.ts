@@ -49,6 +49,11 @@ export interface PartialVisitor {
   set(key: MetricKey, members: Iterable<string>): void;
   /** A key of a metric type beyond the core four: what its store's exportTo gives (its store's merge reads it). */
   other?(type: number, key: MetricKey, data: Float64Array): void;
+  /**
+   * Lines a key received while the status page's sample window was open (Aggregator.exportStatusHits):
+   * only while a page is open, after the key's data in the same partial.
+   */
+  hits?(type: number, key: MetricKey, lines: number): void;
 }
 
 /**
@@ -199,6 +204,10 @@ export class AggregatorMerger implements PartialVisitor {
 
   other(type: number, key: MetricKey, data: Float64Array): void {
     this.agg.mergeOther(type, key, data);
+  }
+
+  hits(type: number, key: MetricKey, lines: number): void {
+    this.agg.mergeStatusHits(type, key, lines);
   }
 
   /** Apply the gauge deltas held back (after every source's sets), in arrival order. */

@@ -18,6 +18,9 @@
  *   others:   [only when a worker has keys of a type beyond the core four (a store registered in
  *             src/aggregator/stores.ts):] u32 count, (u8 type, u32 id, u32 m, f64 × m)…
  *             (what that type's store exported, merged by that type's store on the primary)
+ *   hits:     [only while the status page's sample window is open (Aggregator.exportStatusHits); the
+ *             others section is then written, with count 0 when there are none:]
+ *             u32 count, (u8 type, u32 id, f64 lines)…  (lines per key counted in the window)
  * where str is u32 byte length + UTF-8. Built and read once per flush per worker (not the hot path).
  */
 import type { ExpBucketsData } from '../aggregator/exphist.js';
@@ -101,6 +104,9 @@ export class PartialEncoder implements PartialVisitor {
   /** Keys of the types beyond the core four (their section is written only when there are some). */
   private othersW = new Writer();
   private othersCount = 0;
+  /** Lines per key for the status page (written only when there are some). */
+  private hitsW = new Writer();
+  private hitsCount = 0;
 
   constructor() {
     this.begin();
@@ -119,6 +125,8 @@ export class PartialEncoder implements PartialVisitor {
     this.counts = new Int32Array(TYPES);
     this.othersW = new Writer();
     this.othersCount = 0;
+    this.hitsW = new Writer();
+    this.hitsCount = 0;
   }
 
   private idOf(type: number, key: MetricKey): number {
@@ -228,12 +236,23 @@ export class PartialEncoder implements PartialVisitor {
     this.othersCount++;
   }
 
+  hits(type: number, key: MetricKey, lines: number): void {
+    if (type >= MAX_TYPES) throw new RangeError(`metric type ${type} has no place in a partial`);
+    const w = this.hitsW;
+    w.u8(type);
+    w.u32(this.idOf(type, key));
+    w.f64(lines);
+    this.hitsCount++;
+  }
+
   /** The partial written since the last finish() (own() must have been called), and start the next. */
   finish(): Buffer {
     if (this.ownW.off === 0) this.own(0, 0, 0, 0, new Float64Array(0));
     let size = 12 + this.dict.off + this.ownW.off;
     for (const s of this.sections) size += 4 + s.off;
-    if (this.othersCount > 0) size += 4 + this.othersW.off;
+    const withOthers = this.othersCount > 0 || this.hitsCount > 0;
+    if (withOthers) size += 4 + this.othersW.off;
+    if (this.hitsCount > 0) size += 4 + this.hitsW.off;
     const out = Buffer.allocUnsafe(size);
     let off = out.writeUInt32LE(PARTIAL_MAGIC, 0);
     off = out.writeUInt32LE(this.seq++ >>> 0, off);
@@ -244,9 +263,13 @@ export class PartialEncoder implements PartialVisitor {
       off = out.writeUInt32LE(this.counts[t]!, off);
       off += this.sections[t]!.buf.copy(out, off, 0, this.sections[t]!.off);
     }
-    if (this.othersCount > 0) {
+    if (withOthers) {
       off = out.writeUInt32LE(this.othersCount, off);
       off += this.othersW.buf.copy(out, off, 0, this.othersW.off);
+    }
+    if (this.hitsCount > 0) {
+      off = out.writeUInt32LE(this.hitsCount, off);
+      off += this.hitsW.buf.copy(out, off, 0, this.hitsW.off);
     }
     this.begin();
     return out;
@@ -385,6 +408,15 @@ export function decodePartial(buf: Buffer, dict: PartialDictionary, out: Partial
         const k = key(type);
         const data = r.f64s(r.u32());
         if (out.other !== undefined) out.other(type, k, data);
+      }
+    }
+    if (r.off < buf.length) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        const type = r.u8();
+        if (type >= MAX_TYPES) throw new PartialFormatError(`bad metric type ${type}`);
+        const k = key(type);
+        const lines = r.f64();
+        if (out.hits !== undefined) out.hits(type, k, lines);
       }
     }
   } catch (err) {

@@ -9,7 +9,7 @@
  * Aggregator run with deleteCounters/Timers/Sets on, so every live key is one updated this interval.
  */
 import cluster from 'node:cluster';
-import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
+import { Aggregator, MSG_CLOCK_MS, replayStatusHits, type WorkerInspected } from '../aggregator/aggregator.js';
 import { addSaturated } from '../aggregator/finite.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { prometheusTimerBounds } from '../backends/prometheus/index.js';
@@ -20,7 +20,7 @@ import { TcpStats } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
 import { PacketGuard, type IngestSink } from '../pipeline/guard.js';
-import { type BadLine, type DogCount, MetricType, Sample } from '../parser/types.js';
+import { type BadLine, type DogCount, type MetricKey, MetricType, Sample } from '../parser/types.js';
 import { openListener } from '../pipeline/ingest-local.js';
 import { createPacketHandler, type PacketPathState } from '../pipeline/packet.js';
 import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
@@ -33,7 +33,14 @@ import { PartialEncoder } from './protocol.js';
 export type ToWorker =
   | { t: 'config'; config: TallydConfig }
   | { t: 'collect' }
+  /** The status page's sample window opened: count lines per key until the next partial (which carries them). */
+  | { t: 'hits' }
+  /** The status page's search: this interval's live keys whose id contains `q` (answered with `inspected`). */
+  | { t: 'inspect'; id: number; q: string; limit: number }
   | { t: 'stop' };
+
+/** A live key of a worker's interval, as the status page's search sees it (see WorkerAggregator.inspect). */
+export type InspectedKey = WorkerInspected;
 
 /** Messages worker → primary (structured clone: the partial travels as bytes). */
 export type FromWorker =
@@ -50,6 +57,7 @@ export type FromWorker =
     /** Keys it dropped past maxKeys/keyTableBytes this interval (for the primary's warning), or null. */
     dropped: DroppedKeys | null;
   }
+  | { t: 'inspected'; id: number; keys: InspectedKey[] }
   | { t: 'failed'; message: string };
 
 /** A worker's packet backends' admin `stats` lines, by backend. */
@@ -141,8 +149,10 @@ export class WorkerAggregator implements IngestSink {
     this.agg.countPacket(lines);
   }
 
-  /** Replay this interval into `out`, then start the next interval. */
+  /** Replay this interval into `out` (lines per key too while the status page counts them), then start the next interval. */
   exportTo(out: PartialVisitor): void {
+    // (the hits taken first, while the keys are live; written last, so the rest is the same bytes as without)
+    const hits = this.agg.takeWorkerHits();
     this.agg.exportInterval(out);
     for (let i = 0; i < this.touchedCount; i++) {
       const slot = this.touched[i]!;
@@ -150,6 +160,23 @@ export class WorkerAggregator implements IngestSink {
       this.gTouched[slot] = 0;
     }
     this.touchedCount = 0;
+    if (hits !== null) replayStatusHits(hits, out);
+  }
+
+  /** This interval's live keys (since the last partial) whose canonical id contains `q`, at most `limit`. */
+  inspect(q: string, limit: number): InspectedKey[] {
+    const out: InspectedKey[] = [];
+    const add = (type: number, key: MetricKey, value: number, isSet: boolean): void => {
+      out.push({ type, name: key.name, tags: key.tags.map(([k, v]) => [k, v]), value, isSet });
+    };
+    // (the aggregator's gauges hold nothing here: they are kept by this class)
+    for (const k of this.agg.inspectKeys(q, limit)) if (k.type !== MetricType.Gauge && out.length < limit) add(k.type, k.key, k.value, false);
+    for (let i = 0; i < this.touchedCount && out.length < limit; i++) {
+      const slot = this.touched[i]!;
+      const key = this.agg.keyOfSlot(MetricType.Gauge, slot);
+      if (key.id.includes(q)) add(MetricType.Gauge, key, this.gValue[slot]!, this.gSet[slot] === 1);
+    }
+    return out;
   }
 
   private grow(slot: number): void {
@@ -257,6 +284,12 @@ export async function runWorker(): Promise<void> {
   await new Promise<void>((resolve) => {
     process.on('message', (m: ToWorker) => {
       if (m.t === 'collect') partial(false);
+      else if (m.t === 'inspect') send({ t: 'inspected', id: m.id, keys: wagg.inspect(m.q, m.limit) });
+      else if (m.t === 'hits') {
+        // (counted afresh from the window's start: what a late window left counting is dropped)
+        wagg.agg.setStatusHits(false);
+        wagg.agg.setStatusHits(true);
+      }
       else if (m.t === 'config') {
         sample.containerIdTag = m.config.dogstatsdContainerIdTag === true;
         state.dumpMessages = m.config.dumpMessages;

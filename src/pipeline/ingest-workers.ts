@@ -22,7 +22,7 @@ import type { TallydConfig } from '../config/types.js';
 import { WorkerError } from '../errors.js';
 import { componentLogger } from '../log/index.js';
 import { decodePartial, PartialDictionary } from '../cluster/protocol.js';
-import type { BackendStatusReport, FromWorker, ToWorker } from '../cluster/worker.js';
+import type { BackendStatusReport, FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
 import type { Collected, DroppedKeys, IngestHost, IngestSource, TcpCounts } from './source.js';
 
 const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'cluster', 'worker-main.js');
@@ -30,6 +30,9 @@ const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'cluste
 const WORKER_START_TIMEOUT_MS = 15_000;
 /** Longest wait for the workers' partials at a flush; a later partial is merged into the next flush. */
 const MAX_COLLECT_WAIT_MS = 2000;
+
+/** Longest wait for a worker's answer to the status page's search, ms. */
+const INSPECT_WAIT_MS = 500;
 
 type StatusGroups = Array<{ name: string; lines: StatusLine[] }>;
 
@@ -42,6 +45,8 @@ class WorkerHandle {
   /** Keys it dropped in the intervals not yet flushed. */
   readonly dropped: DroppedKeys[] = [];
   waiter: ((buf: Buffer | null) => void) | null = null;
+  /** The status page's searches waiting for its answer, by request id. */
+  readonly inspects = new Map<number, (keys: InspectedKey[]) => void>();
   ready: Extract<FromWorker, { t: 'ready' }> | null = null;
   exited = false;
   /** Its TCP listeners' counts, as of its last partial. */
@@ -136,6 +141,7 @@ export class WorkersIngest implements IngestSource {
   private readonly handles: (WorkerHandle | null)[];
   private readonly log: Logger;
   private stopping = false;
+  private inspectSeq = 0;
   private listeners: string[] = [];
   private ports: number[] = [];
   private tcp: number[] = [];
@@ -166,6 +172,13 @@ export class WorkersIngest implements IngestSource {
   setBackends(): void {}
 
   async start(): Promise<void> {
+    // the status page's sample window (src/status/collector.ts): the workers count lines per key until their next partial
+    this.host.aggregator.onStatusHits = (on) => {
+      if (!on) return;
+      for (const h of this.handles) if (h !== null && h.ready !== null) h.send({ t: 'hits' });
+    };
+    // the status page's search: the workers hold the interval's lines until the flush
+    this.host.aggregator.workerInspect = (q, limit) => this.inspect(q, limit);
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
     try {
       const ready = await Promise.all(this.handles.map((_, i) => this.fork(i)));
@@ -197,6 +210,8 @@ export class WorkersIngest implements IngestSource {
 
   async close(): Promise<void> {
     this.stopping = true;
+    this.host.aggregator.onStatusHits = null;
+    this.host.aggregator.workerInspect = null;
     await Promise.all(
       this.handles.map(
         (h) =>
@@ -244,6 +259,26 @@ export class WorkersIngest implements IngestSource {
     return { workers: this.handles.length };
   }
 
+  /** Every live worker's keys of this interval matching `q` (a worker that does not answer within INSPECT_WAIT_MS: none). */
+  private inspect(q: string, limit: number): Promise<InspectedKey[][]> {
+    const id = this.inspectSeq++;
+    return Promise.all(
+      this.handles.map((h) => {
+        if (h === null || h.exited || h.ready === null) return Promise.resolve([]);
+        return new Promise<InspectedKey[]>((resolve) => {
+          const done = (keys: InspectedKey[]): void => {
+            clearTimeout(timer);
+            h.inspects.delete(id);
+            resolve(keys);
+          };
+          const timer = setTimeout(() => done([]), INSPECT_WAIT_MS);
+          h.inspects.set(id, done);
+          h.send({ t: 'inspect', id, q, limit });
+        });
+      }),
+    );
+  }
+
   /** Fork the worker for `slot`; resolves when it listens. */
   private fork(slot: number): Promise<Extract<FromWorker, { t: 'ready' }>> {
     const worker = cluster.fork({ TALLYD_WORKER: String(slot) });
@@ -257,6 +292,8 @@ export class WorkersIngest implements IngestSource {
           h.backends = m.backends;
           if (m.dropped !== null) h.dropped.push(m.dropped);
           h.deliver(Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength));
+        } else if (m.t === 'inspected') {
+          h.inspects.get(m.id)?.(m.keys);
         } else if (m.t === 'ready') {
           h.ready = m;
           clearTimeout(timer);
@@ -277,6 +314,7 @@ export class WorkersIngest implements IngestSource {
           this.retiredBackends.set(b.name, sumStatusGroups(prev === undefined ? [b.groups] : [prev, b.groups]));
         }
         h.waiter?.(null);
+        for (const done of [...h.inspects.values()]) done([]);
         clearTimeout(timer);
         if (h.ready === null) {
           reject(new WorkerError(slot, `worker ${slot} exited during start (code ${code}, signal ${signal})`));
@@ -295,6 +333,8 @@ export class WorkersIngest implements IngestSource {
     const live = this.handles.filter((h): h is WorkerHandle => h !== null && !h.exited && h.ready !== null);
     const interval = this.host.config().flushInterval;
     const wait = final ? Math.max(MAX_COLLECT_WAIT_MS, 5000) : Math.min(MAX_COLLECT_WAIT_MS, Math.max(100, interval / 2));
+    // the interval the workers hand over (and the status page's sample window) ends now
+    this.host.aggregator.workersCutMs = this.host.now();
     const fresh = await Promise.all(
       live.map((h) => {
         h.send(final ? { t: 'stop' } : { t: 'collect' });

@@ -6,7 +6,8 @@
  * the last VIEW_WINDOW_MS, and then only in a sample window at the end of each flush interval
  * (sampleWindowMs: a tenth of it, at least 100 ms), scaled to the whole interval.
  */
-import type { Aggregator } from '../aggregator/aggregator.js';
+import type { Aggregator, WorkerInspected } from '../aggregator/aggregator.js';
+import { makeKey } from '../aggregator/merge.js';
 import { graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from '../backends/graphite/format.js';
 import { labelBody, sanitizeLabelName, sanitizeMetricName } from '../backends/prometheus/naming.js';
 import type { Backend, SelfStats } from '../backends/types.js';
@@ -97,6 +98,37 @@ export interface KeyView {
   prometheus: string;
 }
 
+/**
+ * The primary's live keys and the workers' (one list per worker) as one list, by key: see
+ * StatusCollector.search. The primary's keys first, then the workers' new ones; at most SEARCH_LIMIT.
+ */
+export function mergeInspected(
+  local: ReadonlyArray<{ type: MetricType; key: MetricKey; value: number }>, workers: readonly WorkerInspected[][],
+): Array<{ type: MetricType; key: MetricKey; value: number }> {
+  const byKey = new Map<string, { type: MetricType; key: MetricKey; sum: number; set: number | null; local: number | null }>();
+  for (const l of local) byKey.set(l.type + ' ' + l.key.id, { type: l.type, key: l.key, sum: 0, set: null, local: l.value });
+  for (const list of workers) {
+    for (const w of list) {
+      const k = makeKey(w.name, w.tags);
+      const at = w.type + ' ' + k.id;
+      let e = byKey.get(at);
+      if (e === undefined) {
+        e = { type: w.type as MetricType, key: k, sum: 0, set: null, local: null };
+        byKey.set(at, e);
+      }
+      if (w.type === MetricType.Gauge && w.isSet) e.set = w.value;
+      else e.sum += w.value;
+    }
+  }
+  const out: Array<{ type: MetricType; key: MetricKey; value: number }> = [];
+  for (const e of byKey.values()) {
+    if (out.length >= SEARCH_LIMIT) break;
+    const value = e.type === MetricType.Gauge ? (e.set ?? e.local ?? 0) + e.sum : (e.local ?? 0) + e.sum;
+    out.push({ type: e.type, key: e.key, value });
+  }
+  return out;
+}
+
 export class StatusCollector {
   private lastViewMs = -Infinity;
   private readonly history: Record<HistoryField, Ring>;
@@ -174,10 +206,14 @@ export class StatusCollector {
       w.t.push(now);
       w.v.push(v ?? NaN);
     }
-    const hits = this.windowStartMs === null ? null : agg.takeStatusHits(TOP_KEYS);
+    // (workers mode: the interval, and the workers' counting, ended when the primary asked for their partials)
+    const end = Math.max(this.intervalStartMs, Math.min(now, agg.workersCutMs ?? now));
+    let hits = this.windowStartMs === null ? null : agg.takeStatusHits(TOP_KEYS);
+    // (a window that opened after the workers handed their interval over counted nothing of it)
+    if (this.windowStartMs !== null && this.windowStartMs >= end && agg.workersCutMs !== null) hits = null;
     if (hits !== null) {
-      const windowMs = Math.max(1, now - this.windowStartMs!);
-      const scale = Math.max(1, (now - this.intervalStartMs) / windowMs);
+      const windowMs = Math.max(1, end - this.windowStartMs!);
+      const scale = Math.max(1, (end - this.intervalStartMs) / windowMs);
       this.top = hits.top.map((h) => ({ type: TYPE_NAMES[h.type]!, id: h.id, lines: Math.round(h.lines * scale) }));
       this.linesByType = hits.byType.map((n) => (n * 1000) / windowMs);
       this.sampledMs = windowMs;
@@ -188,7 +224,7 @@ export class StatusCollector {
     }
     agg.setStatusHits(false);
     this.windowStartMs = null;
-    this.intervalStartMs = now;
+    this.intervalStartMs = end;
     // (a window still waiting to open belonged to the interval just captured: it is rescheduled)
     if (this.windowTimer !== null) clearTimeout(this.windowTimer);
     this.windowTimer = null;
@@ -257,12 +293,20 @@ export class StatusCollector {
     };
   }
 
-  /** Live keys containing `q` (GET /api/keys?q=). */
-  search(q: string): KeyView[] {
+  /**
+   * Live keys containing `q` (GET /api/keys?q=). With workers, the interval's lines are in the
+   * workers until the flush: their keys are asked for and added to the primary's (by key: counters,
+   * timers' values and sets' members added up; a gauge is a worker's value after a set, else the
+   * primary's plus the workers' deltas).
+   */
+  async search(q: string): Promise<KeyView[]> {
     if (q === '') return [];
     const agg = this.host.aggregator;
+    const remote = agg.workerInspect === null ? null : await agg.workerInspect(q, SEARCH_LIMIT);
     const secs = Math.max(0.001, (this.host.now() - this.intervalStartMs) / 1000);
-    return agg.inspectKeys(q, SEARCH_LIMIT).map(({ type, key, value }) => ({
+    const found = agg.inspectKeys(q, SEARCH_LIMIT);
+    const keys = remote === null ? found : mergeInspected(found, remote);
+    return keys.map(({ type, key, value }) => ({
       type: TYPE_NAMES[type]!,
       id: key.id,
       name: key.name,

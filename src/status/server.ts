@@ -105,7 +105,13 @@ export function startStatusServer(collector: StatusCollector, o: StatusServerOpt
       if (url.pathname === '/api/keys') {
         collector.markViewed();
         const q = (url.searchParams.get('q') ?? '').slice(0, 1000);
-        send(res, 200, json, stringifyKeys({ q, keys: collector.search(q) }));
+        collector.search(q).then(
+          (keys) => send(res, 200, json, stringifyKeys({ q, keys })),
+          (err: unknown) => {
+            log.warn({ err }, 'status page: search failed');
+            if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+          },
+        );
         return;
       }
       if (url.pathname === '/api/key') {

@@ -3,6 +3,7 @@
  * The key search sees a key as soon as its line is read; ingest figures, bad lines and the busiest
  * keys come from the flushes; a token guards everything but /health; nothing but GET/HEAD is served.
  */
+import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
 
@@ -92,6 +93,99 @@ describe('status page API', () => {
       return k.v.includes(5) ? k : undefined;
     }, 10_000, 'the watched key\'s flushed value');
     expect(h.v).toContain(5);
+  });
+
+  it('with workers: 2, finds a key as soon as a worker reads it, its values added up across the workers', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 60000, workers: 2,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    const senders = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const s = dgram.createSocket('udp4');
+        await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+        return s;
+      }),
+    );
+    try {
+      const sentAt = Date.now();
+      // from several source ports: both workers read some of them
+      for (const s of senders) {
+        await new Promise<void>((res, rej) => s.send('wk.latency:42|ms|#region:eu\nwk.latency.count:2|c\nwk.gauge:+1|g', env.daemon!.udpPort, '127.0.0.1', (e) => (e ? rej(e) : res())));
+      }
+      const found = await waitForAsync(async () => {
+        const a = (await (await fetch(base + 'api/keys?q=wk.')).json()) as KeysAnswer;
+        const c = a.keys.find((k) => k.type === 'counter');
+        return a.keys.length === 3 && c !== undefined && c.value === 12 ? a : undefined;
+      }, 1000, 'the keys in the search within 1 s, every worker\'s lines counted');
+      expect(Date.now() - sentAt).toBeLessThan(1000);
+      const timer = found.keys.find((k) => k.type === 'timer')!;
+      expect(timer.tags).toEqual([['region', 'eu']]);
+      expect(timer.value).toBe(6);
+      expect(timer.prometheus).toBe('wk_latency{region="eu"}');
+      expect(found.keys.find((k) => k.type === 'gauge')!.value).toBe(6);
+    } finally {
+      for (const s of senders) s.close();
+    }
+  });
+
+  it('with workers: 2, the busiest keys, lines per type and new keys come from the workers\' partials', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, workers: 2,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    const port = env.daemon.udpPort;
+    type Status = {
+      ingest: { linesPerSecByType: { counters: number; gauges: number; timers: number } | null };
+      topKeys: Array<{ type: string; id: string; lines: number }>;
+      topKeysSampledMs: number;
+      history: { newKeys: number[] };
+      keys: { created: number };
+    };
+    await fetch(base + 'api/status'); // a page is open: lines per key are sampled from now on
+    // several senders (source ports), so that both workers read lines
+    const senders = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const s = dgram.createSocket('udp4');
+        await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+        return s;
+      }),
+    );
+    let sending = true;
+    const sender = (async () => {
+      for (let i = 0; sending; i++) {
+        const s = senders[i % senders.length]!;
+        await new Promise<void>((res, rej) => s.send('wbusy.key:1|c\nwquiet.key:1|c\nwbusy.key:2|c\nwgauge:3|g', port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+        if (i % 4 === 3) await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    let s: Status;
+    try {
+      s = await waitForAsync(async () => {
+        const st = (await (await fetch(base + 'api/status')).json()) as Status;
+        // (the first window opens when the page first asks, and may span most of an interval: wait for a later one)
+        return st.topKeys.length >= 3 && st.topKeys[2]!.lines >= 5 && st.topKeysSampledMs < 250 ? st : undefined;
+      }, 15_000, 'busiest keys with workers');
+    } finally {
+      sending = false;
+      await sender;
+      for (const x of senders) x.close();
+    }
+    // merged by key from both workers, scaled to the interval: the 2 : 1 of their lines kept
+    expect(s.topKeys.map((k) => k.id).filter((id) => id !== 'wgauge')).toEqual(['wbusy.key', 'wquiet.key']);
+    const busy = s.topKeys.find((k) => k.id === 'wbusy.key')!;
+    const quiet = s.topKeys.find((k) => k.id === 'wquiet.key')!;
+    expect(Math.abs(busy.lines / quiet.lines - 2)).toBeLessThan(0.05);
+    const gauge = s.topKeys.find((k) => k.id === 'wgauge')!;
+    expect(gauge.type).toBe('gauge');
+    expect(Math.abs(gauge.lines / quiet.lines - 1)).toBeLessThan(0.05);
+    expect(s.topKeysSampledMs).toBeGreaterThan(0);
+    expect(s.topKeysSampledMs).toBeLessThan(500);
+    const byType = s.ingest.linesPerSecByType!;
+    expect(byType.counters).toBeGreaterThan(0);
+    expect(Math.abs(byType.counters / byType.gauges - 3)).toBeLessThan(0.1);
+    expect(byType.timers).toBe(0);
+    // the cardinality view: the three keys are new once, in the flush that merged them
+    expect(s.keys.created).toBeGreaterThanOrEqual(3);
+    expect(s.history.newKeys.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
   });
 
   it('admin stats counts the packets and lines received', async () => {

@@ -265,6 +265,58 @@ describe('two workers merged == one aggregator', () => {
   });
 });
 
+describe('status page hits with workers', () => {
+  const text = (i: number): string => `hot:1|c\ncold:1|c\nhot:2|c\ng:${i}|g\nt:${i}|ms\ns:m${i % 3}|s\nhot:1|c`;
+
+  it('counting off: the partial is byte-identical to one from a worker that never counted', () => {
+    const config = testConfig();
+    const never = new SimWorker(config, 5);
+    const counted = new SimWorker(config, 5);
+    for (let i = 0; i < 20; i++) {
+      never.send(text(i));
+      counted.send(text(i));
+    }
+    counted.w.agg.setStatusHits(true);
+    counted.send(text(20));
+    never.send(text(20));
+    const a1 = never.partial();
+    const b1 = counted.partial();
+    // the partial that carries hits is today's partial plus a trailing section
+    expect(b1.length).toBeGreaterThan(a1.length);
+    expect(b1.subarray(0, a1.length).equals(a1)).toBe(true);
+    // counting stopped at that partial: the next ones are byte-identical
+    for (let i = 0; i < 20; i++) {
+      never.send(text(i));
+      counted.send(text(i));
+    }
+    expect(counted.partial().equals(never.partial())).toBe(true);
+  });
+
+  it('lines per key counted in each worker are merged by key into the primary\'s status hits', () => {
+    const config = testConfig();
+    const workers = [new SimWorker(config, 1), new SimWorker(config, 2)];
+    const primary = new Aggregator({ config });
+    primary.setStatusHits(true);
+    for (const w of workers) w.w.agg.setStatusHits(true);
+    for (let i = 0; i < 30; i++) workers[i % 2]!.send(text(i));
+    workers[1]!.send('only.one:1|c');
+    const bufs = workers.map((w) => w.partial());
+    mergePartials(primary, workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })));
+    const hits = primary.takeStatusHits(20)!;
+    expect(hits.top.map((h) => [h.type, h.id, h.lines])).toEqual([
+      [0, 'hot', 90], [0, 'cold', 30], [1, 't', 30], [2, 'g', 30], [3, 's', 30], [0, 'only.one', 1],
+    ]);
+    expect(hits.byType).toEqual([121, 30, 30, 30]);
+    // the primary off: what a late partial carries is ignored
+    primary.setStatusHits(false);
+    for (const w of workers) w.w.agg.setStatusHits(true);
+    workers[0]!.send(text(0));
+    const late = workers[0]!.partial();
+    mergePartials(primary, [{ totals: workers[0]!.totals, feed: (v) => decodePartial(late, workers[0]!.dict, v) }]);
+    expect(primary.takeStatusHits(20)).toBeNull();
+  });
+});
+
 describe('setMaxMembers with workers', () => {
   it('each worker and the merge keep at most setMaxMembers per set per interval; drops are counted once, in set_members_dropped', () => {
     const config = testConfig({ setMaxMembers: 3 });

@@ -141,8 +141,8 @@ export function deepFreeze<T>(value: T): T {
 
 /**
  * tallyd's own: ingest processes. 1 = one process; N > 1 = a cluster primary (flush, admin, backends)
- * plus N workers sharing the listeners (measured in bench/RESULTS.md: on the 2-core bench host 2 workers
- * lose to 1, so 1 is the default).
+ * plus N workers sharing the listeners (measured by `npm run build && node dist/bench/workers.bench.js`, figures in
+ * bench/RESULTS.md: on the 2-core bench host 2 workers lose to 1, so 1 is the default).
  */
 export const DEFAULT_WORKERS = 1;
 export const MAX_WORKERS = 256;

@@ -10,7 +10,7 @@
  *   1. Graphite plaintext (GraphiteFormatter, backends/graphite/format.ts): ms per flush; with --before,
  *      the other build's formatter on the same snapshot, alternated, and after/before.
  *   2. Graphite pickle (backends/graphite/pickle.ts) against plaintext: ms per flush and the ratio.
- *   3. format.ts's CHUNK_CHARS: the same lines concatenated into 32 Ki-char strings written into a chunk,
+ *   3. CHUNK_CHARS (backends/graphite/line-out.ts): the same lines concatenated into 32 Ki-char strings written into a chunk,
  *      against 1 Mi-char strings converted with Buffer.from: ms each and the ratio.
  *   4. The console backend's one-line JSON (fast-json-stringify) against JSON.stringify of the same object.
  */

@@ -68,7 +68,9 @@ export class KeyIndex {
   /**
    * Raw key bytes seen to sanitise to nothing, by hash (direct-mapped, NAMELESS_CACHE slots of keys up
    * to NAMELESS_MAX_BYTES): such keys get no table entry, and a flood of one of them would otherwise be
-   * decoded and sanitised per line (measured 1.6-8.8 µs a line, against ~0.2 for a valid one).
+   * decoded and sanitised per line (measured 0.4-15 µs a line for 8-512-byte keys: row 6 of
+   * `node dist/bench/claims.bench.js`; a valid line costs well under 1 µs: the `parse → Aggregator` rows
+   * of `node bench/ab/parser-ab.mjs`).
    * The name depends on the key bytes only (tags never make one), so the tags are not part of it.
    */
   private readonly nameless: (Buffer | null)[] = new Array<Buffer | null>(NAMELESS_CACHE).fill(null);

@@ -77,7 +77,8 @@ export const DEFAULT_GRAPHITE_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_STOP_DRAIN_MS = 5000;
 /**
  * tallyd's own: most distinct keys held at once (all types together). Measured cost: ~246 B per
- * counter key, ~1.1 KB per timer key (bench/aggregator), so 2,000,000 counters ≈ 0.5 GB.
+ * counter key, ~1.1 KB per timer key (RSS per key, bench (b) of `node dist/bench/aggregator.bench.js`),
+ * so 2,000,000 counters ≈ 0.5 GB.
  */
 export const DEFAULT_MAX_KEYS = 2_000_000;
 /** The status page (statusPage section): on, loopback only, beside the admin port. */
@@ -141,8 +142,8 @@ export function deepFreeze<T>(value: T): T {
 
 /**
  * tallyd's own: ingest processes. 1 = one process; N > 1 = a cluster primary (flush, admin, backends)
- * plus N workers sharing the listeners (measured in bench/RESULTS.md: on the 2-core bench host 2 workers
- * lose to 1, so 1 is the default).
+ * plus N workers sharing the listeners (measured by `npm run build && node dist/bench/workers.bench.js`, figures in
+ * bench/RESULTS.md: on the 2-core bench host 2 workers lose to 1, so 1 is the default).
  */
 export const DEFAULT_WORKERS = 1;
 export const MAX_WORKERS = 256;

@@ -121,7 +121,10 @@ function splitKey(rawKey: string, tags: Map<string, string>): string {
   return rawKey;
 }
 
-/** Shared by every untagged key (one frozen empty array, not one per key: measured ~30 B/key at 1M keys). */
+/**
+ * Shared by every untagged key (one frozen empty array, not one per key: measured ~30 B/key at 1M keys,
+ * row 2 of `node dist/bench/claims.bench.js`).
+ */
 const NO_TAGS: readonly Tag[] = Object.freeze([]);
 
 /** True when `key` has only `[A-Za-z0-9_.-]`: nothing to sanitise and no key-dialect tags. */

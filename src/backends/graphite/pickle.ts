@@ -76,7 +76,7 @@ export class PickleChunkOut {
 
   /**
    * Whole lines `path value ts\n` (the plaintext formatter's output), re-read as bytes: no string and
-   * no Number() per field. Pickle formatting takes about 1.8x plaintext's time (row 2 of
+   * no Number() per field. Pickle formatting takes about 1.5-1.8x plaintext's time (row 2 of
    * `node dist/bench/flush-format.bench.js`, 711k lines).
    */
   write(str: string): void {

@@ -72,7 +72,8 @@ async function main(): Promise<void> {
         d.countLines(WARNING);
         try {
           // one flush first (the keys' creation is not what is measured), then the measured window
-          await runBlast(blastBin, { port: d.udpPort, rate: rate / 25, seconds: Math.max(2, (2 * interval) / 1000), lines: 25, mix: 'ct', keys, prefix: 'fs' });
+          // (its own prefix: what it sent is not counted as received in the measured window)
+          await runBlast(blastBin, { port: d.udpPort, rate: rate / 25, seconds: Math.max(2, (2 * interval) / 1000), lines: 25, mix: 'ct', keys, prefix: 'fw' });
           const warn0 = d.countLines(WARNING);
           sink.forgetOld(0);
           const since = Date.now();

@@ -7,7 +7,10 @@
  *
  *   npm run build
  *   git worktree add /tmp/base <commit> && (cd /tmp/base && npm ci)     # or any other built checkout
- *   node dist/bench/ab-flush.bench.js /tmp/base/dist [rounds]
+ *   node dist/bench/ab-flush.bench.js /tmp/base/dist [rounds] [new dist dir] [keys]
+ *
+ * `keys` (default 100000) sets the flushed key count; below 100k, each round sums the CPU of
+ * 100k / keys flushes (so a small flush's fixed costs are timed over enough work to be read).
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -54,25 +57,29 @@ function samples(b: Build, n: number, kinds: number[]): Any[] {
   return out;
 }
 
-/** One round: fill the interval (not timed), then flush it (timed: CPU ms). */
-function flushRound(b: Build): () => number {
+/** One round: fill the interval (not timed), then flush it (timed: CPU ms); repeated `reps` times, summed. */
+function flushRound(b: Build, keys: number, reps: number): () => number {
   const T = b.MetricType;
   const agg = new b.Aggregator({ config: b.config });
-  const ss = samples(b, 100_000, [T.Counter!, T.Timer!, T.Counter!, T.Gauge!, T.Counter!, T.Set!, T.Counter!, T.Timer!]);
+  const ss = samples(b, keys, [T.Counter!, T.Timer!, T.Counter!, T.Gauge!, T.Counter!, T.Set!, T.Counter!, T.Timer!]);
   let now = 0;
   return () => {
-    for (let v = 0; v < 10; v++) {
-      for (const s of ss) {
-        if (v > 0 && s.type !== T.Timer) continue;
-        s.value = v * 3.5 + 1;
-        agg.sample(s);
+    let us = 0;
+    for (let r = 0; r < reps; r++) {
+      for (let v = 0; v < 10; v++) {
+        for (const s of ss) {
+          if (v > 0 && s.type !== T.Timer) continue;
+          s.value = v * 3.5 + 1;
+          agg.sample(s);
+        }
       }
+      const c0 = process.cpuUsage();
+      const snap = agg.flush((now += 10_000));
+      const c = process.cpuUsage(c0);
+      if (snap.counters.length === 0) throw new Error('empty flush');
+      us += c.user + c.system;
     }
-    const c0 = process.cpuUsage();
-    const snap = agg.flush((now += 10_000));
-    const c = process.cpuUsage(c0);
-    if (snap.counters.length === 0) throw new Error('empty flush');
-    return (c.user + c.system) / 1000;
+    return us / 1000;
   };
 }
 
@@ -108,9 +115,11 @@ export async function main(): Promise<void> {
   if (baseDir === undefined) throw new Error('usage: node dist/bench/ab-flush.bench.js <base dist dir> [rounds] [new dist dir]');
   const rounds = Number(process.argv[3] ?? 15);
   const newDir = process.argv[4] ?? resolve(import.meta.dirname, '..');
+  const keys = Number(process.argv[5] ?? 100_000);
+  const reps = Math.max(1, Math.round(100_000 / keys));
   console.log(`flush and memory A/B (node ${process.version}): A = ${resolve(baseDir)}, B = ${resolve(newDir)}`);
-  const a = flushRound(await load(baseDir));
-  const b = flushRound(await load(newDir));
+  const a = flushRound(await load(baseDir), keys, reps);
+  const b = flushRound(await load(newDir), keys, reps);
   for (let i = 0; i < 3; i++) {
     a();
     b();
@@ -128,7 +137,9 @@ export async function main(): Promise<void> {
   }
   const ma = median(ra);
   const mb = median(rb);
-  console.log(`flush of 100k keys (mixed), CPU ms   A ${ma.toFixed(1)}   B ${mb.toFixed(1)}   B / A ${(mb / ma).toFixed(3)}   (${rounds} rounds)`);
+  const what = reps === 1 ? `flush of ${keys} keys (mixed)` : `${reps} flushes of ${keys} keys (mixed), summed`;
+  console.log(`${what}, CPU ms   A ${ma.toFixed(1)}   B ${mb.toFixed(1)}   B / A ${(mb / ma).toFixed(3)}   (${rounds} rounds)`);
+  if (process.env.TALLYD_AB_FLUSH_ONLY === '1') return;
   const self = resolve(import.meta.filename);
   for (const type of ['Counter', 'Timer', 'Gauge', 'Set']) {
     const run = (dir: string): number =>

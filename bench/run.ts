@@ -12,9 +12,12 @@
  * Everything runs on 127.0.0.1, is bounded in time, and every child is killed on exit.
  *
  *   node dist/bench/run.js [--quick] [--only single,multi,flush,overflow,original] [--json FILE] [--micro] [--strict]
+ *                          [--daemon-root DIR]
+ * bench/compare.ts runs this for two builds alternately (before/after in the same run).
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startOriginal, startTallyd } from './e2e/daemon.js';
 import { GraphiteSink } from './e2e/graphite-sink.js';
@@ -34,6 +37,8 @@ const USAGE = `usage: node dist/bench/run.js [options]     (or: npm run bench --
   --json FILE          also write every measurement as JSON
   --micro              afterwards, run the micro benches (parser, aggregator, prometheus)
   --strict             exit 3 when a target is missed
+  --daemon-root DIR    measure the tallyd built in DIR (DIR/dist/src/main.js) instead of this checkout's
+                       (the bench code and load generator stay this checkout's; see bench/compare.ts)
   -h, --help           this text
 
 environment: TALLYD_BENCH_ORIGINAL  the original statsd's stats.js, to measure it too
@@ -118,6 +123,7 @@ async function main(): Promise<number> {
       json: { type: 'string' },
       micro: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
+      'daemon-root': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -140,6 +146,8 @@ async function main(): Promise<number> {
   installCleanup();
   const p = plan(values.quick);
   const root = repoRoot();
+  /** Where the measured tallyd is built (another checkout's for a before/after comparison). */
+  const daemonRoot = values['daemon-root'] === undefined ? root : resolve(values['daemon-root']);
   const started = Date.now();
   const log = (msg: string): void => {
     process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
@@ -200,13 +208,13 @@ async function main(): Promise<number> {
         : TARGETS.multiLinesPerSec / shape.lines;
       const tallydStart = ladderStart(anchor, p.knee.factor, anchor * 0.35);
       log(`--- ${name}: tallyd`);
-      const tallyd = await daemonKnee(ctx, (o) => startTallyd(root, o), shape, { ...p.knee, startRate: tallydStart }, KNEE_FLUSH_INTERVAL);
+      const tallyd = await daemonKnee(ctx, (o) => startTallyd(daemonRoot, o), shape, { ...p.knee, startRate: tallydStart }, KNEE_FLUSH_INTERVAL);
       report.knees.push({ scenario: name, run: tallyd });
     }
 
     if (only.has('flush')) {
       log('--- flush and memory: tallyd');
-      report.flush = await flushScenario(ctx, (o) => startTallyd(root, o), {
+      report.flush = await flushScenario(ctx, (o) => startTallyd(daemonRoot, o), {
         counterKeys: p.counterKeys,
         timerKeys: p.timerKeys,
         flushInterval: p.flushInterval,
@@ -221,7 +229,7 @@ async function main(): Promise<number> {
         const label = on ? 'histogram (default)' : 'timerHistogram: false';
         log(`--- flush with ${p.overflowTimers.toLocaleString('en-US')} timers past their reservoirs: tallyd, ${label}`);
         report.overflow.push(
-          await flushScenario(ctx, (o) => startTallyd(root, o), {
+          await flushScenario(ctx, (o) => startTallyd(daemonRoot, o), {
             counterKeys: p.counterKeys,
             timerKeys: p.timerKeys,
             flushInterval: p.overflowFlushInterval,

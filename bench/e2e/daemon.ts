@@ -27,6 +27,8 @@ export interface DaemonHandle {
   readonly grantedRecvBuffer: number | null;
   /** The last lines of its output, for error messages. */
   tail(): string;
+  /** Lines of its output (stdout and stderr) seen so far that contain `text`. */
+  countLines(text: string): number;
   /** SIGTERM, then SIGKILL after a grace period. */
   stop(): Promise<void>;
 }
@@ -34,13 +36,17 @@ export interface DaemonHandle {
 /** Keeps the last `max` lines of a stream (and always drains it, so the child never blocks on a full pipe). */
 class LineTail {
   readonly lines: string[] = [];
+  /** Substrings counted over every line (not only the kept ones), registered by countLines. */
+  readonly counts = new Map<string, number>();
   private buf = '';
   constructor(private readonly max = 200) {}
   push(d: string): void {
     this.buf += d;
     let nl: number;
     while ((nl = this.buf.indexOf('\n')) >= 0) {
-      this.lines.push(this.buf.slice(0, nl));
+      const line = this.buf.slice(0, nl);
+      for (const [text, n] of this.counts) if (line.includes(text)) this.counts.set(text, n + 1);
+      this.lines.push(line);
       this.buf = this.buf.slice(nl + 1);
       if (this.lines.length > this.max) this.lines.shift();
     }
@@ -113,6 +119,14 @@ export async function startTallyd(root: string, o: DaemonOptions): Promise<Daemo
       udpPort: Number(udp.slice(udp.lastIndexOf(':') + 1)),
       grantedRecvBuffer: granted,
       tail: () => out.lines.slice(-20).join('\n'),
+      countLines: (text) => {
+        const n = out.counts.get(text);
+        if (n !== undefined) return n;
+        // first asked: count what is still kept, then every line from here on
+        const kept = out.lines.filter((l) => l.includes(text)).length;
+        out.counts.set(text, kept);
+        return kept;
+      },
       stop: () => stopChild(child),
     };
   } catch (err) {
@@ -153,6 +167,7 @@ export async function startOriginal(statsJs: string, o: DaemonOptions): Promise<
       udpPort,
       grantedRecvBuffer: null,
       tail: () => out.lines.slice(-20).join('\n'),
+      countLines: (text) => out.lines.filter((l) => l.includes(text)).length,
       stop: () => stopChild(child),
     };
   } catch (err) {

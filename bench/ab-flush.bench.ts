@@ -103,7 +103,8 @@ async function memoryChild(dir: string, type: string): Promise<void> {
   }
   agg.flush(10_000);
   const after = used();
-  if (agg.liveKeys()[type === 'Counter' ? 'counters' : type === 'Timer' ? 'timers' : type === 'Gauge' ? 'gauges' : 'sets'] < ss.length) throw new Error('keys not live');
+  if (agg.liveKeys()[type === 'Counter' ? 'counters' : type === 'Timer' ? 'timers' : type === 'Gauge' ? 'gauges' : 'sets'] < ss.length)
+    throw new Error('keys not live');
   console.log(JSON.stringify((after - before) / ss.length));
 }
 
@@ -152,7 +153,9 @@ export async function main(): Promise<void> {
     }
     const pa = median(xa);
     const pb = median(xb);
-    console.log(`memory per ${type.toLowerCase()} key (200k), bytes   A ${pa.toFixed(0)}   B ${pb.toFixed(0)}   B / A ${(pb / pa).toFixed(3)}`);
+    console.log(
+      `memory per ${type.toLowerCase()} key (200k), bytes   A ${pa.toFixed(0)}   B ${pb.toFixed(0)}   B / A ${(pb / pa).toFixed(3)}`,
+    );
   }
 }
 

@@ -12,8 +12,9 @@
  * deltas). Prints each build's median lines/s and B / A. Run it several times (several processes):
  * one process's JIT can land 20-30 % off on either build.
  */
-import { pathToFileURL } from 'node:url';
+
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 interface Build {
   Aggregator: new (opts: { config: unknown }) => { flush(now: number): unknown; countPacket(n: number): void };

@@ -9,7 +9,7 @@
  * folder, in one command line) run. Prints each command's answer time, the streamed counts sent against
  * those Graphite received, and the kernel's receive drops (admin `messages.udp_receive_errors`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -83,11 +83,23 @@ async function run(main: string, keys: number, folders: number): Promise<void> {
   await sink.listen();
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-admin-bench-'));
   const cfg = join(dir, 'config.json');
-  writeFileSync(cfg, JSON.stringify({
-    graphiteHost: '127.0.0.1', graphitePort: sink.port, backends: ['graphite'], flushInterval: 5000,
-    port: 0, address: '127.0.0.1', mgmt_port: 0, logLevel: 'warn', maxKeys: keys + 1000,
-  }));
-  const proc: ChildProcess = spawn(process.execPath, ['--max-old-space-size=4096', main, cfg, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      graphiteHost: '127.0.0.1',
+      graphitePort: sink.port,
+      backends: ['graphite'],
+      flushInterval: 5000,
+      port: 0,
+      address: '127.0.0.1',
+      mgmt_port: 0,
+      logLevel: 'warn',
+      maxKeys: keys + 1000,
+    }),
+  );
+  const proc: ChildProcess = spawn(process.execPath, ['--max-old-space-size=4096', main, cfg, '--log-level', 'info'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   const up = await new Promise<{ udp: number; mgmt: number }>((res, rej) => {
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -130,12 +142,16 @@ async function run(main: string, keys: number, folders: number): Promise<void> {
     let t = performance.now();
     const dump = await admin(up.mgmt, 'counters');
     listed = (dump.match(/\n {2}'f/g) ?? []).length;
-    console.log(`  counters: ${listed} keys listed, ${(dump.length / 1e6).toFixed(1)} MB, answered in ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    console.log(
+      `  counters: ${listed} keys listed, ${(dump.length / 1e6).toFixed(1)} MB, answered in ${((performance.now() - t) / 1000).toFixed(2)} s`,
+    );
     const line = 'delcounters ' + Array.from({ length: folders }, (_, f) => name(f) + '.*').join(' ');
     t = performance.now();
     const answer = await admin(up.mgmt, line);
     const deleted = (answer.match(/\ndeleted: /g) ?? []).length + (answer.startsWith('deleted: ') ? 1 : 0);
-    console.log(`  delcounters with ${folders} patterns (${(line.length / 1024).toFixed(1)} KiB line): ${deleted} deleted, answered in ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    console.log(
+      `  delcounters with ${folders} patterns (${(line.length / 1024).toFixed(1)} KiB line): ${deleted} deleted, answered in ${((performance.now() - t) / 1000).toFixed(2)} s`,
+    );
     await sleep(500);
     streaming = false;
     await stream;
@@ -143,7 +159,9 @@ async function run(main: string, keys: number, folders: number): Promise<void> {
     while (sink.sum < sent && Date.now() < deadline) await sleep(250);
     const stats = await admin(up.mgmt, 'stats');
     const drops = /messages\.udp_receive_errors: (\S+)/.exec(stats)?.[1] ?? 'n/a';
-    console.log(`  streamed during the commands: ${sent} counts sent, ${sink.sum} in Graphite (${sent - sink.sum} lost); kernel receive drops: ${drops}`);
+    console.log(
+      `  streamed during the commands: ${sent} counts sent, ${sink.sum} in Graphite (${sent - sink.sum} lost); kernel receive drops: ${drops}`,
+    );
   } finally {
     proc.kill('SIGKILL');
     udp.close();
@@ -153,7 +171,11 @@ async function run(main: string, keys: number, folders: number): Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { keys: { type: 'string', default: '1000000' }, patterns: { type: 'string', default: '8500' }, main: { type: 'string', multiple: true } },
+    options: {
+      keys: { type: 'string', default: '1000000' },
+      patterns: { type: 'string', default: '8500' },
+      main: { type: 'string', multiple: true },
+    },
   });
   const mains = values.main ?? [join(import.meta.dirname, '..', 'src', 'main.js')];
   for (const m of mains) await run(m, Number(values.keys), Number(values.patterns));

@@ -126,7 +126,10 @@ class Baseline {
 }
 
 function sanitize(key: string): string {
-  return key.replace(/\s+/g, '_').replace(/\//g, '-').replace(/[^a-zA-Z_\-0-9.;=]/g, '');
+  return key
+    .replace(/\s+/g, '_')
+    .replace(/\//g, '-')
+    .replace(/[^a-zA-Z_\-0-9.;=]/g, '');
 }
 
 function ingest(total: number, flushEvery: number): { tallyd: number; baseline: number; baselineDecode: number } {
@@ -186,13 +189,25 @@ function ingest(total: number, flushEvery: number): { tallyd: number; baseline: 
 
 // ------------------------------------------------------------------ (b) flush and memory at scale
 
-export async function scale(): Promise<{ counterBytesPerKey: number; timerBytesPerKey: number; flushMs: number; counterFlushMs: number; sliced: SlicedFlush }> {
+export async function scale(): Promise<{
+  counterBytesPerKey: number;
+  timerBytesPerKey: number;
+  flushMs: number;
+  counterFlushMs: number;
+  sliced: SlicedFlush;
+}> {
   const counterNames: string[] = [];
   for (let i = 0; i < 1_000_000; i++) counterNames.push(`fleet.host${i % 1000}.counter.${i}`);
-  const counters = makeSamples(counterNames, counterNames.map(() => MetricType.Counter));
+  const counters = makeSamples(
+    counterNames,
+    counterNames.map(() => MetricType.Counter),
+  );
   const timerNames: string[] = [];
   for (let i = 0; i < 100_000; i++) timerNames.push(`fleet.host${i % 1000}.timer.${i}`);
-  const timers = makeSamples(timerNames, timerNames.map(() => MetricType.Timer));
+  const timers = makeSamples(
+    timerNames,
+    timerNames.map(() => MetricType.Timer),
+  );
 
   const before = rss();
   const agg = new Aggregator({ config: config(), random: seededRandom(2) });
@@ -282,9 +297,18 @@ async function slicedFlush(agg: Aggregator, counters: Sample[], timers: Sample[]
   // a sender that keeps up: chunks go back to the pool as the daemon's does after writing them
   const pool = new ChunkPool(16);
   const out = new OutgoingFlush({ timestamp: snap.timestamp, pool });
-  const f = new GraphiteFormatter(snap, graphiteFormatOptions(namespaceConfigFrom(config())), {
-    lastException: 0, lastFlush: 0, flushTime: 0, flushLength: 0,
-  }, out, pool);
+  const f = new GraphiteFormatter(
+    snap,
+    graphiteFormatOptions(namespaceConfigFrom(config())),
+    {
+      lastException: 0,
+      lastFlush: 0,
+      flushTime: 0,
+      flushLength: 0,
+    },
+    out,
+    pool,
+  );
   let formatMs = 0;
   let formatLongestMs = 0;
   for (;;) {
@@ -335,13 +359,20 @@ function accuracy(size: number): { p50: number; p95: number; p99: number } {
     for (let i = 0; i < data.length; i++) data[i] = logNormal(rnd);
     const sorted = data.slice().sort();
     // (the reservoir alone: past it, timers use their exponential histogram by default, see timers.bench.ts)
-    const agg = new Aggregator({ config: config({ percentThreshold: [50, 95, 99], reservoirSize: size, timerHistogram: false }), random: seededRandom(seed) });
+    const agg = new Aggregator({
+      config: config({ percentThreshold: [50, 95, 99], reservoirSize: size, timerHistogram: false }),
+      random: seededRandom(seed),
+    });
     for (let i = 0; i < data.length; i++) {
       s.value = data[i]!;
       agg.sample(s);
     }
     const t = agg.flush(0).timers.find((x) => x.key.id === 't')!;
-    for (const [name, q] of [['p50', 50], ['p95', 95], ['p99', 99]] as const) {
+    for (const [name, q] of [
+      ['p50', 50],
+      ['p95', 95],
+      ['p99', 99],
+    ] as const) {
       const want = sorted[Math.round((q / 100) * data.length) - 1]!;
       const got = t.percentiles.find((p) => p.threshold === q)!.bound;
       errs[name].push(Math.abs(got - want) / want);
@@ -368,15 +399,24 @@ export async function main(): Promise<void> {
   rows.push(['(b) flush(): 1M counters + 100k timers × 10 values', fmt(b.flushMs, 1) + ' ms']);
   const sl = b.sliced;
   rows.push(['(b) sliced flush, same keys: capture at the tick (synchronous)', fmt(sl.captureMs, 1) + ' ms']);
-  rows.push(['(b) sliced flush: compute CPU / wall, slices, longest slice', `${fmt(sl.computeMs, 1)} ms / ${fmt(sl.computeWallMs, 1)} ms, ${fmt(sl.slices)} slices, longest ${fmt(sl.longestSliceMs, 1)} ms`]);
-  rows.push(['(b) sliced flush: Graphite format CPU, longest slice', `${fmt(sl.formatMs, 1)} ms, longest ${fmt(sl.formatLongestMs, 1)} ms`]);
+  rows.push([
+    '(b) sliced flush: compute CPU / wall, slices, longest slice',
+    `${fmt(sl.computeMs, 1)} ms / ${fmt(sl.computeWallMs, 1)} ms, ${fmt(sl.slices)} slices, longest ${fmt(sl.longestSliceMs, 1)} ms`,
+  ]);
+  rows.push([
+    '(b) sliced flush: Graphite format CPU, longest slice',
+    `${fmt(sl.formatMs, 1)} ms, longest ${fmt(sl.formatLongestMs, 1)} ms`,
+  ]);
   rows.push(['(b) sliced flush: max gap between event-loop turns (GC included)', fmt(sl.maxGapMs, 1) + ' ms']);
   rows.push(['(b) sliced flush: monitorEventLoopDelay max / p99', `${fmt(sl.delayMaxMs, 1)} ms / ${fmt(sl.delayP99Ms, 1)} ms`]);
   rows.push(['(b) RSS per counter key (1M keys)', fmt(b.counterBytesPerKey) + ' bytes']);
   rows.push(['(b) RSS per timer key (100k keys, 10 values)', fmt(b.timerBytesPerKey) + ' bytes']);
   for (const size of [1024, 4096]) {
     const c = accuracy(size);
-    rows.push([`(c) reservoir ${size}, 1M log-normal: p50 / p95 / p99 rel. error (median of 5)`, `${pctf(c.p50)} / ${pctf(c.p95)} / ${pctf(c.p99)}`]);
+    rows.push([
+      `(c) reservoir ${size}, 1M log-normal: p50 / p95 / p99 rel. error (median of 5)`,
+      `${pctf(c.p50)} / ${pctf(c.p95)} / ${pctf(c.p99)}`,
+    ]);
   }
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`aggregator bench (node ${process.version})`);

@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { bucketLower, bucketMidpoint, ExpHistogram, RankReader, type ExpBucketsData } from '../src/aggregator/exphist.js';
+import { bucketLower, bucketMidpoint, type ExpBucketsData, ExpHistogram, RankReader } from '../src/aggregator/exphist.js';
 import { seededRandom } from '../src/aggregator/reservoir.js';
 import { sanitizeKey } from '../src/parser/canonical.js';
 import { parseNumber } from '../src/parser/numbers.js';
@@ -87,7 +87,10 @@ if (only === null || only.has('1')) {
       for (let r = 0; r < reps; r++) for (let i = 0; i < starts.length; i++) sink += Number(buf.toString('latin1', starts[i]!, ends[i]!));
     },
   ]);
-  row('1. parseNumber (numbers.ts)', `${(fast! / n).toFixed(1)} ns against Number(toString) ${(slow! / n).toFixed(1)} ns per value: ${(slow! / fast!).toFixed(1)}x`);
+  row(
+    '1. parseNumber (numbers.ts)',
+    `${(fast! / n).toFixed(1)} ns against Number(toString) ${(slow! / n).toFixed(1)} ns per value: ${(slow! / fast!).toFixed(1)}x`,
+  );
 }
 
 // ---------------------------------------------------------------- 2. NO_TAGS
@@ -113,7 +116,10 @@ if (only === null || only.has('2')) {
   }
   const own = median(per[0]!);
   const sh = median(per[1]!);
-  row('2. NO_TAGS (canonical.ts)', `1M keys: ${own.toFixed(1)} B/key with their own [], ${sh.toFixed(1)} B/key sharing one: ${(own - sh).toFixed(1)} B/key saved`);
+  row(
+    '2. NO_TAGS (canonical.ts)',
+    `1M keys: ${own.toFixed(1)} B/key with their own [], ${sh.toFixed(1)} B/key sharing one: ${(own - sh).toFixed(1)} B/key saved`,
+  );
 }
 
 // ---------------------------------------------------------------- 3. reservoir allocation
@@ -145,7 +151,10 @@ if (only === null || only.has('3')) {
       }
     },
   ]);
-  row('3. reservoir pool (timer-pools.ts)', `${(grown! / allocs / 1000).toFixed(2)} µs per Float64Array allocation (grown 16 → 1024: ${(grown! / keys / 1000).toFixed(1)} µs per timer), pooled ${(pooled! / keys / 1000).toFixed(3)} µs per timer`);
+  row(
+    '3. reservoir pool (timer-pools.ts)',
+    `${(grown! / allocs / 1000).toFixed(2)} µs per Float64Array allocation (grown 16 → 1024: ${(grown! / keys / 1000).toFixed(1)} µs per timer), pooled ${(pooled! / keys / 1000).toFixed(3)} µs per timer`,
+  );
 }
 
 // ---------------------------------------------------------------- 4. RankReader.load
@@ -193,7 +202,10 @@ if (only === null || only.has('4')) {
   const loads = reps * hists.length;
   const buckets = hists.reduce((a, h) => a + h.pos.length, 0) / hists.length;
   sink += bucketLower(1, 6);
-  row('4. RankReader.load (exphist-ranks)', `~${buckets.toFixed(0)} buckets: stepped ${(stepped! / loads / 1000).toFixed(1)} µs against one bucketMidpoint each ${(each! / loads / 1000).toFixed(1)} µs per load: ${(each! / stepped!).toFixed(1)}x`);
+  row(
+    '4. RankReader.load (exphist-ranks)',
+    `~${buckets.toFixed(0)} buckets: stepped ${(stepped! / loads / 1000).toFixed(1)} µs against one bucketMidpoint each ${(each! / loads / 1000).toFixed(1)} µs per load: ${(each! / stepped!).toFixed(1)}x`,
+  );
 }
 
 // ---------------------------------------------------------------- 5. fresh pages
@@ -217,7 +229,10 @@ if (only === null || only.has('5')) {
     },
   ]);
   const mib = total / MiB;
-  row('5. chunk pool (outgoing.ts)', `fresh chunks ${(fresh! / mib / 1e6).toFixed(2)} ms/MiB, a reused chunk ${(pooled! / mib / 1e6).toFixed(2)} ms/MiB: fresh pages cost ${((fresh! - pooled!) / mib / 1e6).toFixed(2)} ms/MiB`);
+  row(
+    '5. chunk pool (outgoing.ts)',
+    `fresh chunks ${(fresh! / mib / 1e6).toFixed(2)} ms/MiB, a reused chunk ${(pooled! / mib / 1e6).toFixed(2)} ms/MiB: fresh pages cost ${((fresh! - pooled!) / mib / 1e6).toFixed(2)} ms/MiB`,
+  );
 }
 
 // ---------------------------------------------------------------- 6. nameless keys

@@ -65,7 +65,11 @@ function figures(r: Report): Figure[] {
     const bareKnee = bare?.result.knee == null ? null : bare.result.knee * lines;
     const label = scenario === 'single' ? '1-line' : '25-line';
     out.push({ name: `${label} knee, lines/s`, higherIsBetter: true, value: knee });
-    out.push({ name: `${label} knee / bare receiver's (same run)`, higherIsBetter: true, value: knee === null || bareKnee === null ? null : knee / bareKnee });
+    out.push({
+      name: `${label} knee / bare receiver's (same run)`,
+      higherIsBetter: true,
+      value: knee === null || bareKnee === null ? null : knee / bareKnee,
+    });
     out.push({ name: `${label} daemon CPU per line at clean steps, ns`, higherIsBetter: false, value: cpuPerLine(tallyd) });
   }
   const f = r.flush;
@@ -76,7 +80,11 @@ function figures(r: Report): Figure[] {
     out.push({ name: 'flush processing_time (aggregate), ms', higherIsBetter: false, value: h.processingTimeMs });
     out.push({ name: 'flush calculationtime (Graphite payload), ms', higherIsBetter: false, value: h.calculationTimeMs });
     out.push({ name: 'flush duration, tick to last byte, ms', higherIsBetter: false, value: h.tickToLastByteMs });
-    out.push({ name: 'ingest loss across the heavy flush, %', higherIsBetter: false, value: f.load.sent > 0 ? ((f.load.sent - f.load.received) / f.load.sent) * 100 : null });
+    out.push({
+      name: 'ingest loss across the heavy flush, %',
+      higherIsBetter: false,
+      value: f.load.sent > 0 ? ((f.load.sent - f.load.received) / f.load.sent) * 100 : null,
+    });
     out.push({ name: 'memory per counter key (RSS), bytes', higherIsBetter: false, value: f.bytesPerCounterKey });
     out.push({ name: 'memory per timer key (RSS), bytes', higherIsBetter: false, value: f.bytesPerTimerKey });
   }
@@ -136,7 +144,9 @@ async function main(): Promise<number> {
   const rounds = Number(values.rounds);
   const pass = ['--only', values.only!, ...(values.quick ? ['--quick'] : [])];
   const logDir = mkdtempSync(join(tmpdir(), 'tallyd-compare-'));
-  process.stderr.write(`compare: A (before) = ${before}, B (after) = ${after}, ${rounds} rounds, run.js ${pass.join(' ')}; logs in ${logDir}\n`);
+  process.stderr.write(
+    `compare: A (before) = ${before}, B (after) = ${after}, ${rounds} rounds, run.js ${pass.join(' ')}; logs in ${logDir}\n`,
+  );
   const reports: { A: Report[]; B: Report[] } = { A: [], B: [] };
   const started = new Date();
   for (let i = 0; i < rounds; i++) {
@@ -166,10 +176,15 @@ async function main(): Promise<number> {
   const head = ['figure', 'before', 'after', 'after / before', 'within 5 %?', 'before runs', 'after runs'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(w[i]!)).join(' | ') + ' |';
-  console.log(`\nbefore = ${before}\nafter  = ${after}\n${rounds} rounds (A B, B A, ...), medians; run.js ${pass.join(' ')}; started ${started.toISOString()}, ended ${new Date().toISOString()}\n`);
+  console.log(
+    `\nbefore = ${before}\nafter  = ${after}\n${rounds} rounds (A B, B A, ...), medians; run.js ${pass.join(' ')}; started ${started.toISOString()}, ended ${new Date().toISOString()}\n`,
+  );
   console.log([line(head), '| ' + w.map((n) => '-'.repeat(n)).join(' | ') + ' |', ...rows.map(line)].join('\n'));
-  console.log(`\n"within 5 %" is judged in the direction that matters (knees may rise, CPU/time/memory may fall); the loss across the flush, a percentage near 0, within ${LOSS_POINTS} points.`);
-  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ before, after, rounds, pass, figures: out, reports }, null, 2) + '\n');
+  console.log(
+    `\n"within 5 %" is judged in the direction that matters (knees may rise, CPU/time/memory may fall); the loss across the flush, a percentage near 0, within ${LOSS_POINTS} points.`,
+  );
+  if (values.json !== undefined)
+    writeFileSync(values.json, JSON.stringify({ before, after, rounds, pass, figures: out, reports }, null, 2) + '\n');
   return 0;
 }
 

@@ -32,7 +32,17 @@ const rounds = Number(args.rounds);
 
 function key(name: string, tagged: boolean): MetricKey {
   const graphiteTags = tagged ? ';env=prod;host=web1' : '';
-  return { name, tags: tagged ? [['env', 'prod'], ['host', 'web1']] : [], graphiteTags, id: name + graphiteTags };
+  return {
+    name,
+    tags: tagged
+      ? [
+          ['env', 'prod'],
+          ['host', 'web1'],
+        ]
+      : [],
+    graphiteTags,
+    id: name + graphiteTags,
+  };
 }
 
 function buildSnapshot(): Snapshot {
@@ -48,8 +58,16 @@ function buildSnapshot(): Snapshot {
     const v = i % 500;
     timers.push({
       key: key(`app.svc${i % 37}.latency.${i}`, i % 10 === 0),
-      n, count: n, countPs: n / 10, lower: v, upper: v + 9.5, sum: n * v + 45, sumSquares: n * v * v + 285, mean: v + 4.5,
-      median: v + 4.5, std: 2.8722813232690143,
+      n,
+      count: n,
+      countPs: n / 10,
+      lower: v,
+      upper: v + 9.5,
+      sum: n * v + 45,
+      sumSquares: n * v * v + 285,
+      mean: v + 4.5,
+      median: v + 4.5,
+      std: 2.8722813232690143,
       percentiles: [{ threshold: 90, suffix: '90', count: 9, mean: v + 4, bound: v + 8, sum: 9 * v + 36, sumSquares: 9 * v * v + 204 }],
       histogram: i % 10 === 0 ? { names: ['bin_10', 'bin_100', 'bin_inf'], bounds: [10, 100, Infinity], counts: [3, 5, 2] } : null,
       samples: new Float64Array(0),
@@ -113,7 +131,8 @@ async function main(): Promise<void> {
   // 1. plaintext, and the other build's formatter on the same snapshot
   if (args.before !== undefined) {
     const other = (await import(pathToFileURL(resolve(args.before, 'src/backends/graphite/format.js')).href)) as Any;
-    const before = (): number => (other.formatGraphite(snap, other.graphiteFormatOptions(other.namespaceConfigFrom(config)), extra).bytes as Buffer).length;
+    const before = (): number =>
+      (other.formatGraphite(snap, other.graphiteFormatOptions(other.namespaceConfigFrom(config)), extra).bytes as Buffer).length;
     const a = formatGraphite(snap, plain, extra).bytes;
     const b = other.formatGraphite(snap, other.graphiteFormatOptions(other.namespaceConfigFrom(config)), extra).bytes as Buffer;
     // graphiteStats.calculationtime is the one figure that may differ (ms spent formatting)

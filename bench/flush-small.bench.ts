@@ -10,12 +10,11 @@
  *   npm run build
  *   node dist/bench/flush-small.bench.js --before /tmp/before [--after DIR] [--rounds 4] [--seconds 20] [--keys 1000] [--rate 200000] [--interval 1000]
  */
-import { resolve, basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTallyd } from './e2e/daemon.js';
 import { GraphiteSink } from './e2e/graphite-sink.js';
-import { buildLoadgen } from './e2e/loadgen.js';
-import { runBlast } from './e2e/loadgen.js';
+import { buildLoadgen, runBlast } from './e2e/loadgen.js';
 import { CpuMeter, killAllChildren, repoRoot, sleep } from './e2e/proc.js';
 
 const WARNING = 'previous flush is still being computed';
@@ -51,7 +50,10 @@ async function main(): Promise<void> {
       interval: { type: 'string', default: '1000' },
     },
   });
-  if (values.before === undefined) throw new Error('usage: node dist/bench/flush-small.bench.js --before DIR [--after DIR] [--rounds N] [--seconds S] [--keys K] [--rate LINES/S] [--interval MS]');
+  if (values.before === undefined)
+    throw new Error(
+      'usage: node dist/bench/flush-small.bench.js --before DIR [--after DIR] [--rounds N] [--seconds S] [--keys K] [--rate LINES/S] [--interval MS]',
+    );
   const root = repoRoot();
   const builds = { A: checkout(values.before), B: checkout(values.after ?? root) };
   const rounds = Number(values.rounds);
@@ -63,17 +65,32 @@ async function main(): Promise<void> {
   const sink = new GraphiteSink();
   await sink.listen();
   const results: { A: Round[]; B: Round[] } = { A: [], B: [] };
-  console.log(`flush of ${2 * keys} keys (${keys} counters + ${keys} timers) every ${interval} ms under ${rate} lines/s, ${seconds} s per round, ${rounds} rounds`);
+  console.log(
+    `flush of ${2 * keys} keys (${keys} counters + ${keys} timers) every ${interval} ms under ${rate} lines/s, ${seconds} s per round, ${rounds} rounds`,
+  );
   console.log(`A = ${builds.A}\nB = ${builds.B}`);
   try {
     for (let i = 0; i < rounds; i++) {
       for (const who of i % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
-        const d = await startTallyd(builds[who], { graphitePort: sink.port, flushInterval: interval, recvBuffer: 32 * 1024 * 1024, deleteIdle: false });
+        const d = await startTallyd(builds[who], {
+          graphitePort: sink.port,
+          flushInterval: interval,
+          recvBuffer: 32 * 1024 * 1024,
+          deleteIdle: false,
+        });
         d.countLines(WARNING);
         try {
           // one flush first (the keys' creation is not what is measured), then the measured window
           // (its own prefix: what it sent is not counted as received in the measured window)
-          await runBlast(blastBin, { port: d.udpPort, rate: rate / 25, seconds: Math.max(2, (2 * interval) / 1000), lines: 25, mix: 'ct', keys, prefix: 'fw' });
+          await runBlast(blastBin, {
+            port: d.udpPort,
+            rate: rate / 25,
+            seconds: Math.max(2, (2 * interval) / 1000),
+            lines: 25,
+            mix: 'ct',
+            keys,
+            prefix: 'fw',
+          });
           const warn0 = d.countLines(WARNING);
           sink.forgetOld(0);
           const since = Date.now();
@@ -95,7 +112,8 @@ async function main(): Promise<void> {
             if (pt !== undefined) proc.push(pt);
             if (ct !== undefined) calc.push(ct);
           }
-          for (const rec of sink.flushes) if (rec.ended && rec.acceptedAt >= since) received += sink.parse(rec).byPrefix.get('fs')?.counterSum ?? 0;
+          for (const rec of sink.flushes)
+            if (rec.ended && rec.acceptedAt >= since) received += sink.parse(rec).byPrefix.get('fs')?.counterSum ?? 0;
           const r: Round = {
             processingMs: median(proc),
             processingMaxMs: proc.length === 0 ? null : Math.max(...proc),

@@ -11,9 +11,9 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Aggregator } from '../src/aggregator/aggregator.js';
 import { validateConfig } from '../src/config/index.js';
-import { PacketGuard } from '../src/pipeline/guard.js';
 import { parsePacket } from '../src/parser/scanner.js';
 import { Sample } from '../src/parser/types.js';
+import { PacketGuard } from '../src/pipeline/guard.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '7' } } });
 const rounds = Number(args.rounds);

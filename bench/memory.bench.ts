@@ -18,11 +18,11 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import net from 'node:net';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,7 +59,19 @@ interface Running {
 async function start(extra: Record<string, unknown>): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-membench-'));
   const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 2000, backends: ['./backends/console'], console: { prettyprint: false }, udpReader: 'dgram', ...extra }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      port: 0,
+      address: '127.0.0.1',
+      mgmt_port: 0,
+      flushInterval: 2000,
+      backends: ['./backends/console'],
+      console: { prettyprint: false },
+      udpReader: 'dgram',
+      ...extra,
+    }),
+  );
   const child = spawn(process.execPath, [MAIN, file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   let out = '';
@@ -91,7 +103,9 @@ async function start(extra: Record<string, unknown>): Promise<Running> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (exited) throw new Error('the daemon exited: ' + stderr.join('\n'));
-    const up = stderr.map((l) => (l.startsWith('{') ? (JSON.parse(l) as { msg?: string; listeners?: string[]; mgmt?: string }) : {})).find((j) => j.msg === 'tallyd is up');
+    const up = stderr
+      .map((l) => (l.startsWith('{') ? (JSON.parse(l) as { msg?: string; listeners?: string[]; mgmt?: string }) : {}))
+      .find((j) => j.msg === 'tallyd is up');
     if (up !== undefined) {
       const udp = up.listeners!.find((l) => l.startsWith('udp'))!;
       const mgmtPort = Number(up.mgmt!.slice(up.mgmt!.lastIndexOf(':') + 1));
@@ -189,7 +203,13 @@ const N_SPELL = Math.round(100_000 * scale);
 const N_LONG = Math.round(5_000 * scale);
 const N_SET = Math.round(500_000 * scale);
 const scenarios: Scenario[] = [
-  { name: 'spellings', config: { maxKeys: 1000, ...budget }, packets: () => spellings(N_SPELL), what: `${N_SPELL} spellings of one key, maxKeys 1000${budget.keyTableBytes === undefined ? '' : `, keyTableBytes ${budget.keyTableBytes}`}`, result: (f) => `rep.key counted (all flushes) ${String(f['counters']?.['rep.key'])}` },
+  {
+    name: 'spellings',
+    config: { maxKeys: 1000, ...budget },
+    packets: () => spellings(N_SPELL),
+    what: `${N_SPELL} spellings of one key, maxKeys 1000${budget.keyTableBytes === undefined ? '' : `, keyTableBytes ${budget.keyTableBytes}`}`,
+    result: (f) => `rep.key counted (all flushes) ${String(f['counters']?.['rep.key'])}`,
+  },
   {
     name: 'longkeys',
     config: { backends: [], ...budget, ...(args['default-key-length'] ? {} : { maxKeyLength: 65_536 }) },
@@ -198,7 +218,13 @@ const scenarios: Scenario[] = [
     every: 5,
     result: () => '',
   },
-  { name: 'sets', config: { flushInterval: 60_000 }, packets: () => setMembers(N_SET), what: `${N_SET} unique members of one set in one interval`, result: (f) => `rep.set count (all flushes) ${String(f['sets']?.['rep.set'])}` },
+  {
+    name: 'sets',
+    config: { flushInterval: 60_000 },
+    packets: () => setMembers(N_SET),
+    what: `${N_SET} unique members of one set in one interval`,
+    result: (f) => `rep.set count (all flushes) ${String(f['sets']?.['rep.set'])}`,
+  },
 ];
 
 const only = new Set(args.only.split(','));
@@ -216,7 +242,8 @@ for (const sc of scenarios) {
   const after = rssMiB(d.pid);
   clearInterval(peakTimer);
   const stats = d.alive() ? await admin(d.mgmtPort, 'stats') : '';
-  const pick = (k: string): string => /^(.*): (.*)$/m.test(stats) ? (new RegExp(`${k.replace(/\./g, '\\.')}: (\\S+)`).exec(stats)?.[1] ?? '-') : '-';
+  const pick = (k: string): string =>
+    /^(.*): (.*)$/m.test(stats) ? (new RegExp(`${k.replace(/\./g, '\\.')}: (\\S+)`).exec(stats)?.[1] ?? '-') : '-';
   console.log(
     `${sc.name.padEnd(10)} ${sc.what}: ${sent} packets in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
       `RSS ${before.toFixed(0)} → ${after.toFixed(0)} MiB (+${(after - before).toFixed(0)}, peak ${Math.max(peak, after).toFixed(0)}); up: ${d.alive()}; ` +

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { Aggregator } from '../src/aggregator/aggregator.js';
 import { validateConfig } from '../src/config/index.js';
 import { parsePacket } from '../src/parser/scanner.js';
-import { Sample, type BadLine, type SampleSink } from '../src/parser/types.js';
+import { type BadLine, Sample, type SampleSink } from '../src/parser/types.js';
 
 const PACKETS = 10_000;
 const LINES_PER_PACKET = 25;

@@ -94,7 +94,9 @@ function scrape(port: number, path: string): Promise<{ status: number; bytes: nu
           last.push(c);
           if (last.length > 64) last = last.slice(-32);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - t0, tail: Buffer.concat(last).toString('latin1') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - t0, tail: Buffer.concat(last).toString('latin1') }),
+        );
       })
       .on('error', reject);
   });
@@ -105,11 +107,15 @@ const sample = (text: string, name: string): string | undefined => new RegExp(`^
 async function flood(): Promise<void> {
   const n = Number(arg('--timers', '12000'));
   console.log(`flood: ${n} timer keys of 10,000 bytes (${MAIN})`);
-  const d = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 2000, udpRecvBuffer: 33554432, backends: ['prometheus'], prometheus: { port: 0 } }`);
+  const d = await startDaemon(
+    `{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 2000, udpRecvBuffer: 33554432, backends: ['prometheus'], prometheus: { port: 0 } }`,
+  );
   const sock = dgram.createSocket('udp4');
   const pad = 'k'.repeat(10_000 - 12);
   for (let i = 0; i < n; i++) {
-    await new Promise<void>((r) => sock.send(Buffer.from(`${pad}.${String(i).padStart(6, '0')}:${i % 1000}|ms`), d.udpPort, '127.0.0.1', () => r()));
+    await new Promise<void>((r) =>
+      sock.send(Buffer.from(`${pad}.${String(i).padStart(6, '0')}:${i % 1000}|ms`), d.udpPort, '127.0.0.1', () => r()),
+    );
     if (i % 20 === 0) await sleep(4);
   }
   sock.close();
@@ -136,8 +142,19 @@ async function reloads(): Promise<void> {
   const d = await startDaemon(cfg(1000, [90]));
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-abuse-prom-'));
   const promPort = await freePort();
-  writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: tallyd\n    static_configs: [ { targets: ['127.0.0.1:${target}'] } ]\n`);
-  const prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: tallyd\n    static_configs: [ { targets: ['127.0.0.1:${target}'] } ]\n`,
+  );
+  const prom = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    { stdio: 'ignore' },
+  );
   type Result = { value?: [number, string]; values?: [number, string][] };
   const query = (q: string): Promise<Result[]> =>
     new Promise((resolve) => {
@@ -182,7 +199,9 @@ async function reloads(): Promise<void> {
   let decreases = 0;
   for (let i = 1; i < values.length; i++) if (Number(values[i]![1]) < Number(values[i - 1]![1])) decreases++;
   const reloaded = d.log.filter((l) => l.includes('"msg":"config reloaded"')).length;
-  console.log(`  sent ${sent}, reloads ${reloaded}; last scraped ${last}; samples ${values.length}, decreases ${decreases}, resets() ${resets}`);
+  console.log(
+    `  sent ${sent}, reloads ${reloaded}; last scraped ${last}; samples ${values.length}, decreases ${decreases}, resets() ${resets}`,
+  );
   prom.kill('SIGTERM');
   d.proc.kill('SIGTERM');
 }

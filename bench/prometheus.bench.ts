@@ -15,18 +15,18 @@
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
 import { pino } from 'pino';
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import { CounterColumns, type CounterStat, type GaugeStat, type Snapshot, type TimerStat } from '../src/aggregator/snapshot.js';
-import { createPrometheusBackend, prometheusSection } from '../src/backends/prometheus/index.js';
 import { renderExposition } from '../src/backends/prometheus/exposition.js';
-import { DEFAULT_QUANTILES, DEFAULT_BUCKETS, SeriesStore } from '../src/backends/prometheus/series.js';
+import { createPrometheusBackend, prometheusSection } from '../src/backends/prometheus/index.js';
+import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, SeriesStore } from '../src/backends/prometheus/series.js';
 import type { BackendContext } from '../src/backends/types.js';
 import type { TallydConfig } from '../src/config/types.js';
 import type { MetricKey, Tag } from '../src/parser/types.js';
@@ -42,7 +42,12 @@ interface AutocannonResult {
   errors: number;
   non2xx: number;
 }
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: { url: string; connections: number; duration: number; workers?: number }) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  workers?: number;
+}) => Promise<AutocannonResult>;
 const N_COUNTERS = 70_000;
 const N_GAUGES = 20_000;
 const N_TIMERS = 10_000;
@@ -57,19 +62,43 @@ function buildSnapshot(round: number): Snapshot {
   const gauges: GaugeStat[] = [];
   const timers: TimerStat[] = [];
   for (let i = 0; i < N_COUNTERS; i++) {
-    counters.push({ key: key(`app.requests.c${i % 7000}`, [['host', `h${i % 10}`], ['route', `/r${Math.floor(i / 7000)}`]]), count: 1 + (i % 5), rate: 1 });
+    counters.push({
+      key: key(`app.requests.c${i % 7000}`, [
+        ['host', `h${i % 10}`],
+        ['route', `/r${Math.floor(i / 7000)}`],
+      ]),
+      count: 1 + (i % 5),
+      rate: 1,
+    });
   }
   for (let i = 0; i < N_GAUGES; i++) gauges.push({ key: key(`app.queue.g${i}`, []), value: (i * 7 + round) % 1000, updated: true });
   for (let i = 0; i < N_TIMERS; i++) {
     const samples = Float64Array.from({ length: 10 }, (_, j) => j * 10 + (i % 10));
     timers.push({
       key: key(`app.latency.t${i}`, [['svc', `s${i % 20}`]]),
-      n: 10, count: 10, countPs: 10, lower: samples[0]!, upper: samples[9]!, sum: samples.reduce((a, b) => a + b, 0),
-      sumSquares: 0, mean: 0, median: 0, std: 0, percentiles: [], histogram: null, samples, exact: true,
+      n: 10,
+      count: 10,
+      countPs: 10,
+      lower: samples[0]!,
+      upper: samples[9]!,
+      sum: samples.reduce((a, b) => a + b, 0),
+      sumSquares: 0,
+      mean: 0,
+      median: 0,
+      std: 0,
+      percentiles: [],
+      histogram: null,
+      samples,
+      exact: true,
     });
   }
   return {
-    timestamp: 1_700_000_000 + round, intervalMs: 1000, counters: CounterColumns.from(counters, 1000), timers, gauges, sets: [],
+    timestamp: 1_700_000_000 + round,
+    intervalMs: 1000,
+    counters: CounterColumns.from(counters, 1000),
+    timers,
+    gauges,
+    sets: [],
     internal: { processingTimeMs: 0, liveCounters: N_COUNTERS, liveTimers: N_TIMERS, liveGauges: N_GAUGES, liveSets: 0 },
   };
 }
@@ -86,7 +115,13 @@ function fmt(n: number, d = 1): string {
 async function benchRender(): Promise<void> {
   console.log('(a) render 100k series (70k counters, 20k gauges, 10k summaries): median of 5');
   const snaps = [buildSnapshot(0), buildSnapshot(1)];
-  const store = new SeriesStore({ quantiles: DEFAULT_QUANTILES, buckets: DEFAULT_BUCKETS, observerType: 'summary', ttlMs: 3_600_000, mapper: null });
+  const store = new SeriesStore({
+    quantiles: DEFAULT_QUANTILES,
+    buckets: DEFAULT_BUCKETS,
+    observerType: 'summary',
+    ttlMs: 3_600_000,
+    mapper: null,
+  });
   store.apply(snaps[0]!, 0); // first sight: resolve every key
   const applyMs: number[] = [];
   const renderMs: number[] = [];
@@ -133,7 +168,8 @@ async function benchRender(): Promise<void> {
     for (const t of s.timers) {
       const name = t.key.name.replace(/[^a-zA-Z0-9_]/g, '_');
       let m = families.get(name) as Summary<string> | undefined;
-      if (!m) families.set(name, (m = new Summary({ name, help: 'h', labelNames: ['svc'], percentiles: [0.5, 0.9, 0.99], registers: [reg] })));
+      if (!m)
+        families.set(name, (m = new Summary({ name, help: 'h', labelNames: ['svc'], percentiles: [0.5, 0.9, 0.99], registers: [reg] })));
       for (const v of t.samples) m.observe({ svc: t.key.tags[0]![1] }, v / 1000);
     }
   };
@@ -166,14 +202,21 @@ function ctxFor(prometheus: Record<string, unknown>): BackendContext {
     yieldToIngest: nextTurn,
     health: () => 'up',
     selfStats: () => ({
-      packetsReceived: 0, linesReceived: 0, badLinesByReason: {}, lastFlushDurationMs: 0, flushes: 0,
-      liveKeys: { counters: 0, timers: 0, gauges: 0, sets: 0 }, udpReceiveErrors: null,
+      packetsReceived: 0,
+      linesReceived: 0,
+      badLinesByReason: {},
+      lastFlushDurationMs: 0,
+      flushes: 0,
+      liveKeys: { counters: 0, timers: 0, gauges: 0, sets: 0 },
+      udpReceiveErrors: null,
     }),
   };
 }
 
 async function benchScrape(): Promise<void> {
-  console.log('\n(b) scrape /metrics with 100k series, a flush (re-render) every second; autocannon 10 s, 4 connections in 2 worker threads');
+  console.log(
+    '\n(b) scrape /metrics with 100k series, a flush (re-render) every second; autocannon 10 s, 4 connections in 2 worker threads',
+  );
   const backend = createPrometheusBackend(ctxFor({ port: 0 }));
   await backend.start();
   const snaps = [buildSnapshot(0), buildSnapshot(1)];
@@ -183,18 +226,22 @@ async function benchScrape(): Promise<void> {
   const result = await autocannon({ url: `http://127.0.0.1:${backend.port}/metrics`, connections: 4, duration: 10, workers: 2 });
   clearInterval(timer);
   await backend.stop();
-  console.log(`  requests/s ${result.requests.average.toFixed(1)}, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
-    `throughput ${(result.throughput.average / 2 ** 20).toFixed(1)} MiB/s, errors ${result.errors + result.non2xx}`);
+  console.log(
+    `  requests/s ${result.requests.average.toFixed(1)}, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
+      `throughput ${(result.throughput.average / 2 ** 20).toFixed(1)} MiB/s, errors ${result.errors + result.non2xx}`,
+  );
   sink += result.requests.total;
 }
 
 async function scrapeText(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      })
+      .on('error', reject);
   });
 }
 
@@ -210,7 +257,10 @@ async function benchIngest(): Promise<void> {
   console.log('\n(c) UDP ingest while scraping (built daemon, 100k live series, 10 s at ~100k lines/s)');
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-prom-bench-'));
   const cfg = join(dir, 'config.js');
-  writeFileSync(cfg, `{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, backends: ['prometheus'], prometheus: { port: 0 } }`);
+  writeFileSync(
+    cfg,
+    `{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, backends: ['prometheus'], prometheus: { port: 0 } }`,
+  );
   const proc = spawn(process.execPath, [main, cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   let udpPort = 0;
   let promPort = 0;
@@ -272,8 +322,10 @@ async function benchIngest(): Promise<void> {
     const text = await scrapeText(promPort);
     const got = sampleValue(text, 'tallyd_lines_received_total') - before;
     const drops = sampleValue(text, 'tallyd_udp_receive_errors_total');
-    console.log(`  ${scrape ? 'scrape every 1 s' : 'no scrapes      '}: sent ${sent}, counted ${got}, loss ${(100 * (1 - got / sent)).toFixed(2)}%` +
-      `, kernel drops (cumulative) ${drops}${scrapeMs.length ? `, scrape ms median ${median(scrapeMs).toFixed(0)} max ${Math.max(...scrapeMs).toFixed(0)}` : ''}`);
+    console.log(
+      `  ${scrape ? 'scrape every 1 s' : 'no scrapes      '}: sent ${sent}, counted ${got}, loss ${(100 * (1 - got / sent)).toFixed(2)}%` +
+        `, kernel drops (cumulative) ${drops}${scrapeMs.length ? `, scrape ms median ${median(scrapeMs).toFixed(0)} max ${Math.max(...scrapeMs).toFixed(0)}` : ''}`,
+    );
   };
   await run(false);
   await run(true);

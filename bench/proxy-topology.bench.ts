@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/bench/proxy-topology.bench.js [--rate LINES_PER_S] [--seconds S]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -34,7 +34,8 @@ function start(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Proc {
 async function waitOutput(p: Proc, text: string, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (!p.out.includes(text)) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null || Date.now() > deadline) throw new Error(`${what} did not start: ${p.out.slice(-2000)}`);
+    if (p.child.exitCode !== null || p.child.signalCode !== null || Date.now() > deadline)
+      throw new Error(`${what} did not start: ${p.out.slice(-2000)}`);
     await sleep(50);
   }
 }
@@ -44,7 +45,9 @@ async function startCarbon(): Promise<{ proc: Proc; port: number; whisper: strin
   const port = await freePort('tcp');
   mkdirSync(join(b, 'conf'));
   mkdirSync(join(b, 'storage'));
-  writeFileSync(join(b, 'conf', 'carbon.conf'), `[cache]
+  writeFileSync(
+    join(b, 'conf', 'carbon.conf'),
+    `[cache]
 STORAGE_DIR = ${b}/storage/
 LOCAL_DATA_DIR = ${b}/storage/whisper/
 CONF_DIR = ${b}/conf/
@@ -66,11 +69,15 @@ LOG_UPDATES = False
 LOG_CREATES = False
 WHISPER_AUTOFLUSH = False
 ENABLE_TAGS = False
-`);
+`,
+  );
   writeFileSync(join(b, 'conf', 'storage-schemas.conf'), '[default]\npattern = .*\nretentions = 1s:1h\n');
   writeFileSync(join(b, 'conf', 'storage-aggregation.conf'), '[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = sum\n');
-  const proc = start('carbon-cache', [`--config=${b}/conf/carbon.conf`, '--nodaemon', '--logfile=-', `--pidfile=${b}/storage/carbon.pid`, 'start'],
-    { ...process.env, GRAPHITE_ROOT: b });
+  const proc = start(
+    'carbon-cache',
+    [`--config=${b}/conf/carbon.conf`, '--nodaemon', '--logfile=-', `--pidfile=${b}/storage/carbon.pid`, 'start'],
+    { ...process.env, GRAPHITE_ROOT: b },
+  );
   const deadline = Date.now() + 30_000;
   while (!(await canConnect(port))) {
     if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`carbon-cache did not start: ${proc.out.slice(-2000)}`);
@@ -118,7 +125,10 @@ async function main(): Promise<void> {
 
   const carbons = await Promise.all([startCarbon(), startCarbon()]);
   const relayPort = await freePort('tcp');
-  writeFileSync(join(dir, 'relay.conf'), `cluster carbons\n  carbon_ch\n${carbons.map((c) => `    127.0.0.1:${c.port}`).join('\n')}\n  ;\nmatch *\n  send to carbons\n  stop\n  ;\n`);
+  writeFileSync(
+    join(dir, 'relay.conf'),
+    `cluster carbons\n  carbon_ch\n${carbons.map((c) => `    127.0.0.1:${c.port}`).join('\n')}\n  ;\nmatch *\n  send to carbons\n  stop\n  ;\n`,
+  );
   const relay = start('carbon-c-relay', ['-f', join(dir, 'relay.conf'), '-p', String(relayPort), '-w', '2', '-s']);
   await waitOutput(relay, 'startup sequence complete', 'carbon-c-relay');
 
@@ -127,8 +137,11 @@ async function main(): Promise<void> {
     const port = await freePort('udp');
     const admin = await freePort('tcp');
     const file = join(dir, `agg${i}.js`);
-    writeFileSync(file, `{ port: ${port}, address: '127.0.0.1', mgmt_port: ${admin}, flushInterval: ${FLUSH_MS}, flushAlignment: 'clock',
-      deleteIdleStats: true, graphiteHost: '127.0.0.1', graphitePort: ${relayPort}, backends: ['./backends/graphite'], prefixStats: 'statsd_agg${i}' }`);
+    writeFileSync(
+      file,
+      `{ port: ${port}, address: '127.0.0.1', mgmt_port: ${admin}, flushInterval: ${FLUSH_MS}, flushAlignment: 'clock',
+      deleteIdleStats: true, graphiteHost: '127.0.0.1', graphitePort: ${relayPort}, backends: ['./backends/graphite'], prefixStats: 'statsd_agg${i}' }`,
+    );
     const proc = start(process.execPath, [main, file]);
     aggs.push({ proc, port, admin });
   }
@@ -137,8 +150,11 @@ async function main(): Promise<void> {
   const proxies: Array<{ proc: Proc; port: number }> = [];
   for (let i = 0; i < 2; i++) {
     const port = await freePort('udp');
-    writeFileSync(proxyFile + i, `{ nodes: [ ${aggs.map((a) => `{host: '127.0.0.1', port: ${a.port}, adminport: ${a.admin}}`).join(', ')} ],
-      host: '127.0.0.1', port: ${port}, mgmt_port: 0, checkInterval: 1000, flushInterval: ${FLUSH_MS}, flushAlignment: 'clock' }`);
+    writeFileSync(
+      proxyFile + i,
+      `{ nodes: [ ${aggs.map((a) => `{host: '127.0.0.1', port: ${a.port}, adminport: ${a.admin}}`).join(', ')} ],
+      host: '127.0.0.1', port: ${port}, mgmt_port: 0, checkInterval: 1000, flushInterval: ${FLUSH_MS}, flushAlignment: 'clock' }`,
+    );
     const proc = start(process.execPath, [main, 'proxy', proxyFile + i]);
     proxies.push({ proc, port });
   }
@@ -153,8 +169,11 @@ async function main(): Promise<void> {
   ];
   const meters = tiers.map(([, pids]) => pids.map((pid) => new CpuMeter(pid)));
   const packetsPerGen = linesPerSec / LINES_PER_PACKET / proxies.length;
-  const runs = await Promise.all(proxies.map((p) =>
-    runBlast(bin, { port: p.port, rate: packetsPerGen, seconds, lines: LINES_PER_PACKET, keys: 1000, mix: 'c', prefix: 'tb' })));
+  const runs = await Promise.all(
+    proxies.map((p) =>
+      runBlast(bin, { port: p.port, rate: packetsPerGen, seconds, lines: LINES_PER_PACKET, keys: 1000, mix: 'c', prefix: 'tb' }),
+    ),
+  );
   const cpu = meters.map((ms) => ms.reduce((a, m) => a + (m.cores() ?? 0), 0));
   const sent = runs.reduce((a, r) => a + r.sentCounterLines, 0);
   const achieved = runs.reduce((a, r) => a + r.linesPerSec, 0);

@@ -9,7 +9,7 @@
  *
  * --forks N: both proxies with forkCount N, and N generators (each its own source port) at rate/N.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -27,7 +27,9 @@ interface Sink {
 }
 
 async function startSink(root: string): Promise<Sink> {
-  const child = trackChild(spawn(process.execPath, [join(root, 'dist', 'bench', 'proxy', 'sink.js'), '3'], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const child = trackChild(
+    spawn(process.execPath, [join(root, 'dist', 'bench', 'proxy', 'sink.js'), '3'], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
   const rl = createInterface({ input: child.stdout! });
   const waiting: Array<(l: string) => void> = [];
   rl.on('line', (l) => waiting.shift()?.(l));
@@ -57,13 +59,16 @@ async function startSubject(kind: 'tallyd' | 'original', root: string, sink: Sin
   const mgmt = await freePort('tcp');
   const dir = mkdtempSync(join(os.tmpdir(), 'proxy-bench-'));
   const file = join(dir, 'proxyConfig.js');
-  writeFileSync(file, `{
+  writeFileSync(
+    file,
+    `{
 nodes: [
 ${sink.nodes.map((n) => `{host: '127.0.0.1', port: ${n.port}, adminport: ${n.adminport}}`).join(',\n')}
 ],
 address: '127.0.0.1', host: '127.0.0.1', port: ${port}, mgmt_port: ${mgmt}, mgmt_address: '127.0.0.1',
 forkCount: ${forks}, checkInterval: 1000, cacheSize: 10000
-}`);
+}`,
+  );
   let script: string;
   let args: string[];
   if (kind === 'tallyd') {
@@ -94,8 +99,11 @@ async function knee(bin: string, sink: Sink, subject: Subject, lines: number, qu
     const cpu = new CpuMeter(subject.pid);
     // with forks, one generator per fork: SO_REUSEPORT spreads senders (source ports), not packets
     const gens = Math.max(1, subject.forks);
-    const runs = await Promise.all(Array.from({ length: gens }, () =>
-      runBlast(bin, { port: subject.port, rate: rate / gens, seconds, lines, keys: 1000, mix: 'c', prefix: 'pb' })));
+    const runs = await Promise.all(
+      Array.from({ length: gens }, () =>
+        runBlast(bin, { port: subject.port, rate: rate / gens, seconds, lines, keys: 1000, mix: 'c', prefix: 'pb' }),
+      ),
+    );
     const r = { sentLines: runs.reduce((a, x) => a + x.sentLines, 0), packetsPerSec: runs.reduce((a, x) => a + x.packetsPerSec, 0) };
     const cores = subject.forks > 1 ? null : cpu.cores();
     // drained when the count stops moving
@@ -107,17 +115,33 @@ async function knee(bin: string, sink: Sink, subject: Subject, lines: number, qu
       received = now;
     }
     return {
-      targetRate: rate, achievedRate: r.packetsPerSec, sent: r.sentLines, received, ok: isNoLoss(r.sentLines, received),
-      cpuCores: cores, kernelDrops: null,
+      targetRate: rate,
+      achievedRate: r.packetsPerSec,
+      sent: r.sentLines,
+      received,
+      ok: isNoLoss(r.sentLines, received),
+      cpuCores: cores,
+      kernelDrops: null,
     };
   };
-  const start = subject.name.startsWith('tallyd') ? (lines === 1 ? 50_000 : 10_000) : (lines === 1 ? 5_000 : 400);
-  return findKnee({
-    startRate: start, factor: quick ? 1.6 : 1.3, maxRate: 2_000_000, minRate: 50, maxSteps: quick ? 10 : 16,
-    budgetMs: quick ? 45_000 : 90_000, refine: quick ? 1 : 2,
-  }, step, (s) => {
-    process.stderr.write(`  ${subject.name} ${lines}-line: ${Math.round(s.achievedRate)} packets/s → sent ${s.sent} received ${s.received} ${s.ok ? 'ok' : 'LOSS'}${s.cpuCores !== null ? ` cpu ${s.cpuCores.toFixed(2)}` : ''}\n`);
-  });
+  const start = subject.name.startsWith('tallyd') ? (lines === 1 ? 50_000 : 10_000) : lines === 1 ? 5_000 : 400;
+  return findKnee(
+    {
+      startRate: start,
+      factor: quick ? 1.6 : 1.3,
+      maxRate: 2_000_000,
+      minRate: 50,
+      maxSteps: quick ? 10 : 16,
+      budgetMs: quick ? 45_000 : 90_000,
+      refine: quick ? 1 : 2,
+    },
+    step,
+    (s) => {
+      process.stderr.write(
+        `  ${subject.name} ${lines}-line: ${Math.round(s.achievedRate)} packets/s → sent ${s.sent} received ${s.received} ${s.ok ? 'ok' : 'LOSS'}${s.cpuCores !== null ? ` cpu ${s.cpuCores.toFixed(2)}` : ''}\n`,
+      );
+    },
+  );
 }
 
 async function main(): Promise<void> {
@@ -137,7 +161,9 @@ async function main(): Promise<void> {
         const k = await knee(bin, sink, subject, lines, quick);
         const linesPerSec = (k.knee ?? 0) * lines;
         figures.set(`${kind}-${lines}`, linesPerSec);
-        rows.push(`| ${subject.name} | ${lines} | ${k.knee === null ? 'none clean' : Math.round(linesPerSec).toLocaleString('en-US')} | ${k.kneeStep?.cpuCores?.toFixed(2) ?? '-'} | ${k.limitedBy} |`);
+        rows.push(
+          `| ${subject.name} | ${lines} | ${k.knee === null ? 'none clean' : Math.round(linesPerSec).toLocaleString('en-US')} | ${k.kneeStep?.cpuCores?.toFixed(2) ?? '-'} | ${k.limitedBy} |`,
+        );
       } finally {
         await subject.stop();
         sink.child.stdin!.end();
@@ -155,7 +181,8 @@ async function main(): Promise<void> {
   for (const lines of [1, 25]) {
     const t = figures.get(`tallyd-${lines}`);
     const o = figures.get(`original-${lines}`);
-    if (t !== undefined && o !== undefined && o > 0) out.push('', `${lines}-line packets: tallyd proxy / proxy.js = ${(t / o).toFixed(1)} x`);
+    if (t !== undefined && o !== undefined && o > 0)
+      out.push('', `${lines}-line packets: tallyd proxy / proxy.js = ${(t / o).toFixed(1)} x`);
   }
   const t25 = figures.get('tallyd-25');
   if (t25 !== undefined) out.push(`target ≥ 1,000,000 lines/s on 25-line packets: ${t25 >= 1_000_000 ? 'met' : 'missed'}`);

@@ -25,7 +25,7 @@ import { type KneeOptions, ladderStart } from './e2e/knee.js';
 import { BenchSetupError, buildLoadgen, compilerVersion } from './e2e/loadgen.js';
 import { killAllChildren, repoRoot, rmemMax } from './e2e/proc.js';
 import { type Report, renderReport, TARGETS } from './e2e/report.js';
-import { bareKnee, type BenchContext, daemonKnee, flushScenario, type LoadShape } from './e2e/scenarios.js';
+import { type BenchContext, bareKnee, daemonKnee, flushScenario, type LoadShape } from './e2e/scenarios.js';
 
 const USAGE = `usage: node dist/bench/run.js [options]     (or: npm run bench -- [options])
 
@@ -132,7 +132,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const all = ['single', 'multi', 'flush', 'overflow', 'original'];
-  const only = new Set((values.only ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+  const only = new Set(
+    (values.only ?? all.join(','))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   for (const s of only) {
     if (!all.includes(s)) {
       console.error(`bench: unknown scenario '${s}' (one of ${all.join(', ')})\n\n${USAGE}`);
@@ -197,18 +202,26 @@ async function main(): Promise<number> {
   }
 
   try {
-    for (const [name, shape] of [['single', SINGLE], ['multi', MULTI]] as const) {
+    for (const [name, shape] of [
+      ['single', SINGLE],
+      ['multi', MULTI],
+    ] as const) {
       if (!only.has(name)) continue;
       log(`--- ${name === 'single' ? 'single-line packets' : '25-line packets, half counters half timers'}: bare receiver`);
       const bare = await bareKnee(ctx, shape, { ...p.knee, startRate: name === 'single' ? p.bareSingleStart : p.bareMultiStart });
       report.knees.push({ scenario: name, run: bare });
       // tallyd's ladder passes exactly through its target rate, so one step answers "is the target met".
-      const anchor = name === 'single'
-        ? TARGETS.singleRatio * (bare.result.knee ?? p.bareSingleStart)
-        : TARGETS.multiLinesPerSec / shape.lines;
+      const anchor =
+        name === 'single' ? TARGETS.singleRatio * (bare.result.knee ?? p.bareSingleStart) : TARGETS.multiLinesPerSec / shape.lines;
       const tallydStart = ladderStart(anchor, p.knee.factor, anchor * 0.35);
       log(`--- ${name}: tallyd`);
-      const tallyd = await daemonKnee(ctx, (o) => startTallyd(daemonRoot, o), shape, { ...p.knee, startRate: tallydStart }, KNEE_FLUSH_INTERVAL);
+      const tallyd = await daemonKnee(
+        ctx,
+        (o) => startTallyd(daemonRoot, o),
+        shape,
+        { ...p.knee, startRate: tallydStart },
+        KNEE_FLUSH_INTERVAL,
+      );
       report.knees.push({ scenario: name, run: tallyd });
     }
 
@@ -248,7 +261,10 @@ async function main(): Promise<number> {
       if (original === undefined) {
         report.notes.push('original statsd not measured: set TALLYD_BENCH_ORIGINAL=/path/to/statsd/stats.js');
       } else {
-        for (const [name, shape] of [['single', SINGLE], ['multi', MULTI]] as const) {
+        for (const [name, shape] of [
+          ['single', SINGLE],
+          ['multi', MULTI],
+        ] as const) {
           log(`--- ${name}: original statsd (${original})`);
           const run = await daemonKnee(
             ctx,

@@ -11,8 +11,8 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Aggregator } from '../src/aggregator/aggregator.js';
-import { validateConfig } from '../src/config/index.js';
 import { DEFAULT_MAX_KEY_LENGTH, DEFAULT_SET_MAX_MEMBERS } from '../src/config/defaults.js';
+import { validateConfig } from '../src/config/index.js';
 import { parsePacket } from '../src/parser/scanner.js';
 import { Sample } from '../src/parser/types.js';
 
@@ -41,7 +41,13 @@ const sample = new Sample();
 /** Fills `nSets` sets to the bound with members of `memberBytes` bytes, then sends as many again (dropped). */
 function measure(memberBytes: number): { perSet: number; perMember: number; pastBound: number; dropped: number } {
   const agg = new Aggregator({
-    config: { ...validateConfig({}).config, servers: [], backends: [], setMaxMembers: bound, maxKeyLength: Math.max(DEFAULT_MAX_KEY_LENGTH, memberBytes) },
+    config: {
+      ...validateConfig({}).config,
+      servers: [],
+      backends: [],
+      setMaxMembers: bound,
+      maxKeyLength: Math.max(DEFAULT_MAX_KEY_LENGTH, memberBytes),
+    },
   });
   const send = (set: number, from: number, to: number): void => {
     let text = '';

@@ -59,6 +59,8 @@ for (const len of [16, 32, 48, 64, 128]) {
   }
   const l = median(t.loop);
   const c = median(t.copy);
-  console.log(`${String(len).padStart(3)} bytes  loop ${l.toFixed(1).padStart(6)}  Buffer.copy ${c.toFixed(1).padStart(6)}  ${l < c ? 'loop' : 'copy'} wins`);
+  console.log(
+    `${String(len).padStart(3)} bytes  loop ${l.toFixed(1).padStart(6)}  Buffer.copy ${c.toFixed(1).padStart(6)}  ${l < c ? 'loop' : 'copy'} wins`,
+  );
 }
 if (sink === -1) console.log(sink);

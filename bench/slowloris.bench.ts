@@ -26,7 +26,11 @@ const NL = 0x0a;
 class ConcatFramer {
   private pending: Buffer | null = null;
   private discarding = false;
-  constructor(private readonly max: number, private readonly onLines: PacketHandler, private readonly onTooLong: () => void) {}
+  constructor(
+    private readonly max: number,
+    private readonly onLines: PacketHandler,
+    private readonly onTooLong: () => void,
+  ) {}
   push(chunk: Buffer): void {
     let pos = 0;
     if (this.discarding) {
@@ -96,10 +100,17 @@ function cpuSeconds(pid: number): number {
 async function endToEnd(main: string, seconds: number, connections: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-slowloris-'));
   const cfg = join(dir, 'config.json');
-  writeFileSync(cfg, JSON.stringify({
-    servers: [{ server: 'tcp', address: '127.0.0.1', port: 0 }], mgmt_port: 0, backends: ['console'], flushInterval: 10_000, logLevel: 'warn',
-    tcpIdleTimeout: 0,
-  }));
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      servers: [{ server: 'tcp', address: '127.0.0.1', port: 0 }],
+      mgmt_port: 0,
+      backends: ['console'],
+      flushInterval: 10_000,
+      logLevel: 'warn',
+      tcpIdleTimeout: 0,
+    }),
+  );
   const proc = spawn(process.execPath, [main, cfg, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const port = await new Promise<number>((res, rej) => {
@@ -116,11 +127,17 @@ async function endToEnd(main: string, seconds: number, connections: number): Pro
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const quiet = cpuSeconds(pid) - quiet0;
 
-    const socks = await Promise.all(Array.from({ length: connections }, () => new Promise<net.Socket>((res) => {
-      const s = net.createConnection(port, '127.0.0.1', () => res(s));
-      s.setNoDelay(true); // each write its own segment, as a byte-at-a-time sender's
-      s.on('error', () => undefined);
-    })));
+    const socks = await Promise.all(
+      Array.from(
+        { length: connections },
+        () =>
+          new Promise<net.Socket>((res) => {
+            const s = net.createConnection(port, '127.0.0.1', () => res(s));
+            s.setNoDelay(true); // each write its own segment, as a byte-at-a-time sender's
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
     const line = 'x'.repeat(60_000 - 5) + ':1|c\n';
     // ~27 KB/s in total: every 10 ms, each connection sends its next few bytes
     const perTick = Math.max(1, Math.round(27_000 / 100 / connections));
@@ -141,7 +158,9 @@ async function endToEnd(main: string, seconds: number, connections: number): Pro
     const busy = cpuSeconds(pid) - t0;
     for (const s of socks) s.destroy();
     console.log(`${main}`);
-    console.log(`  ${connections} connections trickling ${(sent / seconds / 1000).toFixed(1)} KB/s for ${seconds} s: ${busy.toFixed(2)} CPU s`);
+    console.log(
+      `  ${connections} connections trickling ${(sent / seconds / 1000).toFixed(1)} KB/s for ${seconds} s: ${busy.toFixed(2)} CPU s`,
+    );
     console.log(`  quiet for ${seconds} s (floor):                                   ${quiet.toFixed(2)} CPU s`);
   } finally {
     proc.kill('SIGKILL');
@@ -150,7 +169,11 @@ async function endToEnd(main: string, seconds: number, connections: number): Pro
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '20' }, main: { type: 'string', multiple: true } },
+    options: {
+      seconds: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '20' },
+      main: { type: 'string', multiple: true },
+    },
   });
   inProcess();
   const mains = values.main ?? [join(import.meta.dirname, '..', 'src', 'main.js')];

@@ -31,7 +31,10 @@ class RestartableSink {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(readonly port: number, private readonly keep: (name: string) => boolean) {}
+  constructor(
+    readonly port: number,
+    private readonly keep: (name: string) => boolean,
+  ) {}
 
   async up(): Promise<void> {
     const server = net.createServer((sock) => {
@@ -115,7 +118,10 @@ function garbage(port: number, stopAt: () => boolean): Promise<number> {
         return;
       }
       for (let i = 0; i < 20; i++) {
-        const b = i % 2 === 0 ? Buffer.from(bad[(sent + i) % bad.length]!) : Buffer.from(Array.from({ length: 1 + ((sent * 7 + i) % 300) }, (_, j) => (sent * 31 + j * 17) & 0xff));
+        const b =
+          i % 2 === 0
+            ? Buffer.from(bad[(sent + i) % bad.length]!)
+            : Buffer.from(Array.from({ length: 1 + ((sent * 7 + i) % 300) }, (_, j) => (sent * 31 + j * 17) & 0xff));
         sock.send(b, port, '127.0.0.1');
         sent++;
       }
@@ -179,7 +185,9 @@ async function main(): Promise<void> {
   const cfgFile = join(dir, 'soak.json');
   const pctSets = [[90], [90, 99]];
   writeFileSync(cfgFile, configText({ udp, tcp, graphite: gport, flushInterval, pct: pctSets[0]! }));
-  const child = trackChild(spawn(process.execPath, [join(root, 'dist', 'src', 'main.js'), cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const child = trackChild(
+    spawn(process.execPath, [join(root, 'dist', 'src', 'main.js'), cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] }),
+  );
   let errText = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     errText += d;
@@ -247,7 +255,10 @@ async function main(): Promise<void> {
   const badLog = (errText.match(/"bad line/g) ?? []).length;
 
   const out: string[] = [];
-  out.push(`## Soak: ${seconds} s at ${rate} packets/s × ${lines} lines (counters, timers, gauges, sets), flushInterval ${flushInterval} ms`, '');
+  out.push(
+    `## Soak: ${seconds} s at ${rate} packets/s × ${lines} lines (counters, timers, gauges, sets), flushInterval ${flushInterval} ms`,
+    '',
+  );
   out.push('| figure | value |', '|---|---|');
   out.push(`| counter lines sent | ${sent.sentCounterLines.toLocaleString('en-US')} |`);
   out.push(`| counts stored at the sink (last write per name and timestamp) | ${delivered.toLocaleString('en-US')} |`);
@@ -258,14 +269,24 @@ async function main(): Promise<void> {
   out.push(`| TCP connections opened / closed by the daemon or refused | ${abuse.opened} / ${abuse.refused} |`);
   out.push(`| daemon alive until the stop | ${alive ? 'yes' : `no (exit ${exitedEarly})`} |`);
   out.push(`| bad-line log lines (rate-limited) | ${badLog} |`);
-  out.push(`| RSS median, first third after warm-up → last third | ${early.toFixed(1)} → ${late.toFixed(1)} MiB (${(growth * 100).toFixed(1)} %) |`);
+  out.push(
+    `| RSS median, first third after warm-up → last third | ${early.toFixed(1)} → ${late.toFixed(1)} MiB (${(growth * 100).toFixed(1)} %) |`,
+  );
   out.push('');
   out.push('RSS over time (MiB, one sample per ~10 % of the run):', '');
   const step = Math.max(1, Math.floor(rss.length / 10));
-  out.push(rss.filter((_, i) => i % step === 0).map((r) => `${r.t.toFixed(0)} s: ${r.mib.toFixed(1)}`).join(' · '), '');
+  out.push(
+    rss
+      .filter((_, i) => i % step === 0)
+      .map((r) => `${r.t.toFixed(0)} s: ${r.mib.toFixed(1)}`)
+      .join(' · '),
+    '',
+  );
   const okLoss = lost === 0;
   const okRss = growth < 0.15;
-  out.push(`Verdict: counts lost ${okLoss ? '0 — met' : `${lost} — MISSED`}; RSS ${okRss ? 'flat — met' : 'grew — MISSED'}; daemon ${alive ? 'up' : 'DIED'}.`);
+  out.push(
+    `Verdict: counts lost ${okLoss ? '0 — met' : `${lost} — MISSED`}; RSS ${okRss ? 'flat — met' : 'grew — MISSED'}; daemon ${alive ? 'up' : 'DIED'}.`,
+  );
   process.stdout.write(out.join('\n') + '\n');
   process.exitCode = okLoss && okRss && alive ? 0 : 1;
 }

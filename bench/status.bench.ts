@@ -21,7 +21,7 @@
  *   npm run build && node dist/bench/status.bench.js [--rounds 9] [--seconds 5] [--rate 30000] [--lines 10]
  *     [--before /path/to/other/checkout/dist]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,15 +46,24 @@ async function start(mainJs: string, page: boolean): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-status-bench-'));
   const file = join(dir, 'c.json');
   // no backends: what is measured is ingest (and the page), not a backend's formatting
-  writeFileSync(file, JSON.stringify({
-    port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, backends: [],
-    udpRecvBuffer: 16 * 1024 * 1024, statusPage: { enabled: page, port: 0 },
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      port: 0,
+      address: '127.0.0.1',
+      mgmt_port: 0,
+      flushInterval: 1000,
+      backends: [],
+      udpRecvBuffer: 16 * 1024 * 1024,
+      statusPage: { enabled: page, port: 0 },
+    }),
+  );
   const child = trackChild(spawn(process.execPath, [mainJs, file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-20_000)));
   child.on('exit', (code, signal) => {
-    if (!stopping) process.stderr.write(`status bench: tallyd (${mainJs}) exited (${code ?? signal}) during the run:\n${err.slice(-4000)}\n`);
+    if (!stopping)
+      process.stderr.write(`status bench: tallyd (${mainJs}) exited (${code ?? signal}) during the run:\n${err.slice(-4000)}\n`);
   });
   for (let i = 0; i < 300; i++) {
     const line = err.split('\n').find((l) => l.includes('tallyd is up'));
@@ -102,7 +111,12 @@ function udpDrops(port: number): number {
 }
 
 /** One round: every daemon blasted at once; each one's CPU ms per million lines received. */
-async function round(blast: string, ds: Array<{ d: Running; viewing: boolean; control: boolean }>, o: { seconds: number; rate: number; lines: number }, r: number): Promise<number[]> {
+async function round(
+  blast: string,
+  ds: Array<{ d: Running; viewing: boolean; control: boolean }>,
+  o: { seconds: number; rate: number; lines: number },
+  r: number,
+): Promise<number[]> {
   let done = false;
   // a page that was open before the blast and stays open through it
   for (const { d, viewing, control } of ds) if (viewing && !control) await (await fetch(d.status + 'api/status')).arrayBuffer();
@@ -114,7 +128,15 @@ async function round(blast: string, ds: Array<{ d: Running; viewing: boolean; co
   const order = ds.map((_, i) => (i + r) % ds.length);
   const started = new Array<Promise<Awaited<ReturnType<typeof runBlast>>>>(ds.length);
   for (const i of order) {
-    started[i] = runBlast(blast, { port: ds[i]!.d.udp, rate: o.rate, seconds: o.seconds, lines: o.lines, keys: 1000, mix: 'ct', prefix: 'blast' });
+    started[i] = runBlast(blast, {
+      port: ds[i]!.d.udp,
+      rate: o.rate,
+      seconds: o.seconds,
+      lines: o.lines,
+      keys: 1000,
+      mix: 'ct',
+      prefix: 'blast',
+    });
   }
   const sent = await Promise.all(started);
   await sleep(300); // the sockets' backlog read
@@ -218,7 +240,8 @@ async function main(): Promise<void> {
   const blast = buildLoadgen(root);
   const here = join(root, 'dist', 'src', 'main.js');
   const before = values.before === undefined ? null : join(resolve(values.before), 'src', 'main.js');
-  const all: Mode[] = before === null ? ['off', 'idle', 'viewing', 'polling'] : ['off', 'idle', 'viewing', 'polling', 'before-off', 'before-viewing'];
+  const all: Mode[] =
+    before === null ? ['off', 'idle', 'viewing', 'polling'] : ['off', 'idle', 'viewing', 'polling', 'before-off', 'before-viewing'];
   // --modes a,b: only these (fewer daemons side by side: less load on a small machine)
   const modes = values.modes === undefined ? all : all.filter((m) => values.modes!.split(',').includes(m));
   const daemons = new Map<Mode, Running>();
@@ -228,28 +251,45 @@ async function main(): Promise<void> {
     const rounds = Number(values.rounds);
     for (let r = -1; r < rounds; r++) {
       // round -1 warms every daemon up (JIT, key tables) and is not counted
-      const xs = await round(blast, modes.map((m) => ({ d: daemons.get(m)!, viewing: m.endsWith('viewing') || m === 'polling', control: m === 'polling' })), o, Math.max(0, r));
+      const xs = await round(
+        blast,
+        modes.map((m) => ({ d: daemons.get(m)!, viewing: m.endsWith('viewing') || m === 'polling', control: m === 'polling' })),
+        o,
+        Math.max(0, r),
+      );
       if (r >= 0) for (let i = 0; i < modes.length; i++) results[modes[i]!].push(xs[i]!);
     }
     const baseOf = (m: Mode): Mode => (m.startsWith('before') ? 'before-off' : 'off');
     const out: string[] = [];
-    out.push(`## Status page cost: ${rounds} rounds of ${o.seconds} s, ${modes.length} daemons side by side, each at ${o.rate} packets/s × ${o.lines} lines${before === null ? '' : ` (before: ${before})`}`, '');
-    out.push('| mode | CPU ms per million lines received (median) | all rounds | × baseline (medians) | × baseline (median of per-round ratios) |');
+    out.push(
+      `## Status page cost: ${rounds} rounds of ${o.seconds} s, ${modes.length} daemons side by side, each at ${o.rate} packets/s × ${o.lines} lines${before === null ? '' : ` (before: ${before})`}`,
+      '',
+    );
+    out.push(
+      '| mode | CPU ms per million lines received (median) | all rounds | × baseline (medians) | × baseline (median of per-round ratios) |',
+    );
     out.push('|---|---|---|---|---|');
     const paired = (m: Mode): number =>
       results[baseOf(m)].length === 0 || results[m].length === 0 ? NaN : med(results[m].map((x, i) => x / results[baseOf(m)][i]!));
     for (const m of modes) {
       const xs = results[m];
-      out.push(`| ${m} | ${med(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(0)).join(', ')} | ${(med(xs) / med(results[baseOf(m)] ?? [NaN])).toFixed(3)} | ${paired(m).toFixed(3)} |`);
+      out.push(
+        `| ${m} | ${med(xs).toFixed(1)} | ${xs.map((x) => x.toFixed(0)).join(', ')} | ${(med(xs) / med(results[baseOf(m)] ?? [NaN])).toFixed(3)} | ${paired(m).toFixed(3)} |`,
+      );
     }
     const idle = paired('idle');
     const viewing = paired('viewing');
     if (results.off.length > 0) {
-      out.push('', `Verdict (per-round ratios): idle ${idle.toFixed(3)} × (target: within noise, ≤ 1.02), viewing ${viewing.toFixed(3)} × (target ≤ 1.02): ${!(idle > 1.02) && !(viewing > 1.02) ? 'met' : 'MISSED'}.`);
+      out.push(
+        '',
+        `Verdict (per-round ratios): idle ${idle.toFixed(3)} × (target: within noise, ≤ 1.02), viewing ${viewing.toFixed(3)} × (target ≤ 1.02): ${!(idle > 1.02) && !(viewing > 1.02) ? 'met' : 'MISSED'}.`,
+      );
     }
     if (before !== null && results.viewing.length > 0 && results['before-viewing'].length > 0) {
       const vv = med(results.viewing.map((x, i) => x / results['before-viewing'][i]!));
-      out.push(`Before: viewing ${paired('before-viewing').toFixed(3)} ×; viewing now ÷ viewing before, median of per-round ratios: ${vv.toFixed(3)} ×.`);
+      out.push(
+        `Before: viewing ${paired('before-viewing').toFixed(3)} ×; viewing now ÷ viewing before, median of per-round ratios: ${vv.toFixed(3)} ×.`,
+      );
     }
     // the parts, measured apart, against the baseline daemon's CPU per line of this run
     if (daemons.has('off') && daemons.has('viewing')) {
@@ -259,14 +299,23 @@ async function main(): Promise<void> {
       const reqPerSec = 2.5;
       const share = SAMPLE_SHARE;
       const count = await perLineCount(join(root, 'dist'), 200);
-      const pageMs = (x: { extraNs: number }, shareOfTime: number): number => (x.extraNs * 1e-6 * linesPerSec * shareOfTime) + reqMs * reqPerSec;
-      out.push('', '### The parts, measured apart', '',
-        '| part | measured | CPU ms per s at ' + linesPerSec + ' lines/s |', '|---|---|---|',
+      const pageMs = (x: { extraNs: number }, shareOfTime: number): number =>
+        x.extraNs * 1e-6 * linesPerSec * shareOfTime + reqMs * reqPerSec;
+      out.push(
+        '',
+        '### The parts, measured apart',
+        '',
+        '| part | measured | CPU ms per s at ' + linesPerSec + ' lines/s |',
+        '|---|---|---|',
         `| ingest without the page (the \`off\` median above) | ${med(results.off).toFixed(1)} ms per million lines | ${ingestMsPerSec.toFixed(1)} |`,
         `| API requests of an open page (${reqPerSec}/s) | ${reqMs.toFixed(3)} ms each | ${(reqMs * reqPerSec).toFixed(2)} |`,
-        `| counting lines per key, in-process (${count.lineNs.toFixed(1)} ns per line without) | +${count.extraNs.toFixed(2)} ns per line counted | ${(count.extraNs * 1e-6 * linesPerSec).toFixed(2)} all the time, ${(count.extraNs * 1e-6 * linesPerSec * share).toFixed(2)} in a ${share * 100} % window |`);
+        `| counting lines per key, in-process (${count.lineNs.toFixed(1)} ns per line without) | +${count.extraNs.toFixed(2)} ns per line counted | ${(count.extraNs * 1e-6 * linesPerSec).toFixed(2)} all the time, ${(count.extraNs * 1e-6 * linesPerSec * share).toFixed(2)} in a ${share * 100} % window |`,
+      );
       const withPage = 1 + pageMs(count, share) / ingestMsPerSec;
-      out.push('', `An open page costs (requests + counting in the sample window) / ingest: ${withPage.toFixed(3)} × (target ≤ 1.02); counting all the time, as before the sample window: ${(1 + pageMs(count, 1) / ingestMsPerSec).toFixed(3)} ×.`);
+      out.push(
+        '',
+        `An open page costs (requests + counting in the sample window) / ingest: ${withPage.toFixed(3)} × (target ≤ 1.02); counting all the time, as before the sample window: ${(1 + pageMs(count, 1) / ingestMsPerSec).toFixed(3)} ×.`,
+      );
       if (before !== null) {
         const b = await perLineCount(resolve(values.before!), 200);
         out.push(`The --before build's count, in-process: +${b.extraNs.toFixed(2)} ns per line (${b.lineNs.toFixed(1)} without).`);

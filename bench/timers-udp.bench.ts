@@ -72,7 +72,8 @@ export async function main(): Promise<void> {
     extra: { mgmt_port: mgmt, percentThreshold: [90, 95, 99, 99.9], workers },
   });
   const sock = dgram.createSocket('udp4');
-  const send = (buf: Buffer): Promise<void> => new Promise((res, rej) => sock.send(buf, d.udpPort, '127.0.0.1', (e) => (e ? rej(e) : res())));
+  const send = (buf: Buffer): Promise<void> =>
+    new Promise((res, rej) => sock.send(buf, d.udpPort, '127.0.0.1', (e) => (e ? rej(e) : res())));
   const keys: { key: string; shape: string; n: number; exact: ReturnType<typeof exactFigures> }[] = [];
   let lines = 0;
   const t0 = Date.now();
@@ -114,7 +115,9 @@ export async function main(): Promise<void> {
   sock.close();
   g.close();
 
-  console.log(`timers over UDP (tallyd, workers: ${workers}): ${lines.toLocaleString('en-US')} lines sent in ${sendS.toFixed(1)} s, one interval`);
+  console.log(
+    `timers over UDP (tallyd, workers: ${workers}): ${lines.toLocaleString('en-US')} lines sent in ${sendS.toFixed(1)} s, one interval`,
+  );
   console.log(`| shape | values | arrived | ${FIGURES.join(' | ')} |`);
   console.log(`|---|---|---|${FIGURES.map(() => '---').join('|')}|`);
   let worst = 0;
@@ -122,7 +125,9 @@ export async function main(): Promise<void> {
     const get = (f: string): number => g.values.get(`stats.timers.${k.key}.${f}`) ?? NaN;
     const err = relErrors(statFigures(get), k.exact);
     if (k.n >= 1e5) worst = Math.max(worst, err.median, err.p95, err.p99, err['p99.9'], err.mean_99);
-    console.log(`| ${k.shape} | 10^${Math.log10(k.n)} | ${get('count') === k.n ? 'all' : get('count')} | ${FIGURES.map((f) => (err[f] * 100).toFixed(2) + ' %').join(' | ')} |`);
+    console.log(
+      `| ${k.shape} | 10^${Math.log10(k.n)} | ${get('count') === k.n ? 'all' : get('count')} | ${FIGURES.map((f) => (err[f] * 100).toFixed(2) + ' %').join(' | ')} |`,
+    );
   }
   console.log(`worst at 10^5 and 10^6 (median, p95, p99, p99.9, mean_99): ${(worst * 100).toFixed(2)} % (target ≤ 1 %)`);
 }

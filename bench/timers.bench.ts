@@ -106,11 +106,25 @@ export function exactFigures(values: Float64Array): Errors {
   const k = Math.round(0.99 * n);
   let s = 0;
   for (let i = 0; i < k; i++) s += v[i]!;
-  return { median: n % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2, p90: at(90), p95: at(95), p99: at(99), 'p99.9': at(99.9), mean_99: s / k };
+  return {
+    median: n % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2,
+    p90: at(90),
+    p95: at(95),
+    p99: at(99),
+    'p99.9': at(99.9),
+    mean_99: s / k,
+  };
 }
 
 export function statFigures(get: (name: string) => number): Errors {
-  return { median: get('median'), p90: get('upper_90'), p95: get('upper_95'), p99: get('upper_99'), 'p99.9': get('upper_99_9'), mean_99: get('mean_99') };
+  return {
+    median: get('median'),
+    p90: get('upper_90'),
+    p95: get('upper_95'),
+    p99: get('upper_99'),
+    'p99.9': get('upper_99_9'),
+    mean_99: get('mean_99'),
+  };
 }
 
 function timerGetter(t: TimerStat): (name: string) => number {
@@ -140,7 +154,10 @@ function accuracy(): { shape: string; n: number; hist: Errors; res: Errors }[] {
       const values = Float64Array.from({ length: n }, () => shape.draw(r));
       const want = exactFigures(values);
       const run = (on: boolean): Errors => {
-        const agg = new Aggregator({ config: config({ percentThreshold: [90, 95, 99, 99.9], timerHistogram: on }), random: seededRandom(1) });
+        const agg = new Aggregator({
+          config: config({ percentThreshold: [90, 95, 99, 99.9], timerHistogram: on }),
+          random: seededRandom(1),
+        });
         for (let i = 0; i < n; i++) {
           s.value = values[i]!;
           agg.sample(s);
@@ -169,7 +186,10 @@ async function baseAggregator(): Promise<AggregatorCtor | null> {
   return mod.Aggregator;
 }
 
-function ingest(rounds: number, Base: AggregatorCtor | null): { hist: number; res: number; base: number; ratio: number; histVsRes: number; histVsBase: number } {
+function ingest(
+  rounds: number,
+  Base: AggregatorCtor | null,
+): { hist: number; res: number; base: number; ratio: number; histVsRes: number; histVsBase: number } {
   const keys = 200;
   const perRound = 2_000_000;
   const names = Array.from({ length: keys }, (_, i) => `app.svc${i % 13}.latency.${i}`);
@@ -253,8 +273,14 @@ function memory(): { perOverflowing: number; perFitting: number; histBytes: numb
 // ------------------------------------------------------------------ (d) flush
 
 async function flush(on: boolean): Promise<{ computeCpuMs: number; captureMs: number; syncMs: number; longestSliceMs: number }> {
-  const counters = makeSamples(Array.from({ length: 1_000_000 }, (_, i) => `fleet.host${i % 1000}.counter.${i}`), MetricType.Counter);
-  const timers = makeSamples(Array.from({ length: 100_000 }, (_, i) => `fleet.host${i % 1000}.timer.${i}`), MetricType.Timer);
+  const counters = makeSamples(
+    Array.from({ length: 1_000_000 }, (_, i) => `fleet.host${i % 1000}.counter.${i}`),
+    MetricType.Counter,
+  );
+  const timers = makeSamples(
+    Array.from({ length: 100_000 }, (_, i) => `fleet.host${i % 1000}.timer.${i}`),
+    MetricType.Timer,
+  );
   const r = seededRandom(5);
   const pool = Float64Array.from({ length: 1 << 16 }, () => Math.exp(3 + 0.8 * gauss(r)));
   const agg = new Aggregator({ config: config({ timerHistogram: on }) });
@@ -304,31 +330,43 @@ export async function main(): Promise<void> {
     const roundsArg = process.argv.indexOf('--rounds');
     const b = ingest(roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : quick ? 3 : 7, Base);
     const baseText = Base !== null ? `, before the change (TALLYD_BASE) ${b.base.toFixed(1)} ns/value` : '';
-    console.log(`\n(b) ingest past the reservoir (200 keys), CPU time, median of runs: histogram ${b.hist.toFixed(1)} ns/value, reservoir only ${b.res.toFixed(1)} ns/value${baseText}: histogram ${((b.ratio - 1) * 100).toFixed(1)} % vs ${Base !== null ? 'before' : 'reservoir only'} (target within 15 %)`);
-    console.log(`    medians of the per-round ratios: histogram / reservoir only ${b.histVsRes.toFixed(3)}${Base !== null ? `, histogram / TALLYD_BASE ${b.histVsBase.toFixed(3)}` : ''}`);
+    console.log(
+      `\n(b) ingest past the reservoir (200 keys), CPU time, median of runs: histogram ${b.hist.toFixed(1)} ns/value, reservoir only ${b.res.toFixed(1)} ns/value${baseText}: histogram ${((b.ratio - 1) * 100).toFixed(1)} % vs ${Base !== null ? 'before' : 'reservoir only'} (target within 15 %)`,
+    );
+    console.log(
+      `    medians of the per-round ratios: histogram / reservoir only ${b.histVsRes.toFixed(3)}${Base !== null ? `, histogram / TALLYD_BASE ${b.histVsBase.toFixed(3)}` : ''}`,
+    );
   }
   if (only.has('c')) {
     const c = memory();
-    console.log(`\n(c) RSS per timer key, 10,000 keys in one interval: past the reservoir (1,200 values, log-normal σ 1.5) ${fmt(c.perOverflowing)} B; fitting (10 values) ${fmt(c.perFitting)} B`);
-    console.log(`    of which, per overflowing key: reservoir arrays ${fmt(c.resBytes)} B, histogram buckets ${fmt(c.histBytes)} B (target ≤ 16 KB in all)`);
+    console.log(
+      `\n(c) RSS per timer key, 10,000 keys in one interval: past the reservoir (1,200 values, log-normal σ 1.5) ${fmt(c.perOverflowing)} B; fitting (10 values) ${fmt(c.perFitting)} B`,
+    );
+    console.log(
+      `    of which, per overflowing key: reservoir arrays ${fmt(c.resBytes)} B, histogram buckets ${fmt(c.histBytes)} B (target ≤ 16 KB in all)`,
+    );
   }
   if (only.has('d')) {
     for (const on of [true, false]) {
       const d = await flush(on);
-      console.log(`\n(d) flush, 1M counters + 100k timers (10k past the reservoir), ${on ? 'histogram' : 'reservoir'}, CPU: capture ${fmt(d.captureMs, 1)} ms, compute ${fmt(d.computeCpuMs, 1)} ms (longest slice ${fmt(d.longestSliceMs, 1)} ms wall), flush() ${fmt(d.syncMs, 1)} ms`);
+      console.log(
+        `\n(d) flush, 1M counters + 100k timers (10k past the reservoir), ${on ? 'histogram' : 'reservoir'}, CPU: capture ${fmt(d.captureMs, 1)} ms, compute ${fmt(d.computeCpuMs, 1)} ms (longest slice ${fmt(d.longestSliceMs, 1)} ms wall), flush() ${fmt(d.syncMs, 1)} ms`,
+      );
     }
   }
   if (sink === -1) console.log(sink);
 }
 
 function accuracyReport(): void {
-  console.log('\n(a) accuracy, in-process: worst relative error vs the original\'s exact figures');
+  console.log("\n(a) accuracy, in-process: worst relative error vs the original's exact figures");
   console.log('| shape | values | median | p90 | p95 | p99 | p99.9 | mean_99 | reservoir only: median / p99 / p99.9 |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   let worst = 0;
   for (const row of accuracy()) {
     if (row.n >= 1e5) worst = Math.max(worst, row.hist.median, row.hist.p95, row.hist.p99, row.hist['p99.9'], row.hist.mean_99);
-    console.log(`| ${row.shape} | 10^${Math.log10(row.n)} | ${FIGURES.map((f) => pct(row.hist[f])).join(' | ')} | ${pct(row.res.median)} / ${pct(row.res.p99)} / ${pct(row.res['p99.9'])} |`);
+    console.log(
+      `| ${row.shape} | 10^${Math.log10(row.n)} | ${FIGURES.map((f) => pct(row.hist[f])).join(' | ')} | ${pct(row.res.median)} / ${pct(row.res.p99)} / ${pct(row.res['p99.9'])} |`,
+    );
   }
   console.log(`worst at 10^5 and 10^6 (median, p95, p99, p99.9, mean_99): ${pct(worst)} (target ≤ 1 %)`);
 }

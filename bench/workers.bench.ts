@@ -12,7 +12,7 @@
  *
  * (rates are packets/s per sender; 0 = flat out, then loss and counted lines/s are what to read).
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,11 +70,26 @@ async function startTallyd(workers: number, graphitePort: number): Promise<Start
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-workers-bench-'));
   const file = join(dir, 'config.json');
   const port = await freePort('udp');
-  writeFileSync(file, JSON.stringify({
-    port, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, graphiteHost: '127.0.0.1', graphitePort,
-    backends: ['graphite'], workers, deleteIdleStats: true, logLevel: 'warn',
-  }));
-  const child = trackChild(spawn(process.execPath, [join(repoRoot(), 'dist', 'src', 'main.js'), file, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      port,
+      address: '127.0.0.1',
+      mgmt_port: 0,
+      flushInterval: 1000,
+      graphiteHost: '127.0.0.1',
+      graphitePort,
+      backends: ['graphite'],
+      workers,
+      deleteIdleStats: true,
+      logLevel: 'warn',
+    }),
+  );
+  const child = trackChild(
+    spawn(process.execPath, [join(repoRoot(), 'dist', 'src', 'main.js'), file, '--log-level', 'info'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
   let out = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const deadline = Date.now() + 15_000;
@@ -87,7 +102,10 @@ async function startTallyd(workers: number, graphitePort: number): Promise<Start
   }
   let workerPids: number[] = [];
   try {
-    workerPids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
+    workerPids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
   } catch {
     workerPids = [];
   }
@@ -127,8 +145,19 @@ async function measure(bin: string, sink: OwnCounterSink, workers: number, lines
     let seconds = o.seconds;
     if (lines > 0) {
       const rate = lines === 1 ? o.rate1 : o.rate25;
-      const sent = await Promise.all(Array.from({ length: o.senders }, (_, i) =>
-        runBlast(bin, { port: d.udpPort, rate, seconds: o.seconds, lines, keys: 1000, mix: lines === 1 ? 'c' : 'ct', prefix: `blast${i}` })));
+      const sent = await Promise.all(
+        Array.from({ length: o.senders }, (_, i) =>
+          runBlast(bin, {
+            port: d.udpPort,
+            rate,
+            seconds: o.seconds,
+            lines,
+            keys: 1000,
+            mix: lines === 1 ? 'c' : 'ct',
+            prefix: `blast${i}`,
+          }),
+        ),
+      );
       sentLines = sent.reduce((a, r) => a + r.sentLines, 0);
       seconds = Math.max(...sent.map((r) => r.seconds));
     } else {
@@ -138,7 +167,12 @@ async function measure(bin: string, sink: OwnCounterSink, workers: number, lines
     await sleep(2500); // drain the socket buffers, two more flushes
     const counted = sink.get('metrics_received');
     return {
-      lines, workers, round, sentLines, countedLines: counted, seconds,
+      lines,
+      workers,
+      round,
+      sentLines,
+      countedLines: counted,
+      seconds,
       lossPct: sentLines === 0 ? 0 : Math.round((1 - counted / sentLines) * 1000) / 10,
       cpu: cpuLoad,
       rssMiB: pids.map((p) => Math.round((memoryStatus(p)?.rssBytes ?? 0) / 1048576)),
@@ -174,8 +208,11 @@ async function main(): Promise<void> {
     },
   });
   const o: Options = {
-    seconds: Number(values.seconds), rounds: Number(values.rounds), senders: Number(values.senders),
-    rate25: Number(values.rate25), rate1: Number(values.rate1),
+    seconds: Number(values.seconds),
+    rounds: Number(values.rounds),
+    senders: Number(values.senders),
+    rate25: Number(values.rate25),
+    rate1: Number(values.rate1),
   };
   const bin = buildLoadgen(repoRoot());
   const sink = new OwnCounterSink();
@@ -197,8 +234,12 @@ async function main(): Promise<void> {
     await sink.close();
     killAllChildren();
   }
-  process.stdout.write(`\n${o.senders} senders, ${o.seconds} s per run, rates per sender: ${o.rate25} packets/s of 25 lines, ${o.rate1} of 1 line; medians over ${o.rounds} rounds\n`);
-  process.stdout.write('\n| lines/packet | workers | counted lines/s | loss (max) | CPU ns/line, all processes | primary | workers | ratio to 1 process | RSS MiB (primary; workers) |\n|---|---|---|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    `\n${o.senders} senders, ${o.seconds} s per run, rates per sender: ${o.rate25} packets/s of 25 lines, ${o.rate1} of 1 line; medians over ${o.rounds} rounds\n`,
+  );
+  process.stdout.write(
+    '\n| lines/packet | workers | counted lines/s | loss (max) | CPU ns/line, all processes | primary | workers | ratio to 1 process | RSS MiB (primary; workers) |\n|---|---|---|---|---|---|---|---|---|\n',
+  );
   const base = new Map<number, number>();
   for (const lines of [25, 1]) {
     for (const workers of [1, 2]) {
@@ -208,14 +249,18 @@ async function main(): Promise<void> {
       const w = workers === 1 ? 0 : median(rs.map((r) => (sumOf(r.cpu.slice(1)) / r.countedLines) * 1e9));
       if (workers === 1) base.set(lines, all);
       const rss = rs.at(-1)!.rssMiB;
-      process.stdout.write(`| ${lines} | ${workers} | ${Math.round(median(rs.map((r) => r.countedLines / r.seconds)))} | ${Math.max(...rs.map((r) => r.lossPct))} % | ${all.toFixed(0)} | ${primary.toFixed(0)} | ${workers === 1 ? '-' : w.toFixed(0)} | ${(all / base.get(lines)!).toFixed(2)} | ${rss[0]}; ${rss.slice(1).join(', ') || '-'} |\n`);
+      process.stdout.write(
+        `| ${lines} | ${workers} | ${Math.round(median(rs.map((r) => r.countedLines / r.seconds)))} | ${Math.max(...rs.map((r) => r.lossPct))} % | ${all.toFixed(0)} | ${primary.toFixed(0)} | ${workers === 1 ? '-' : w.toFixed(0)} | ${(all / base.get(lines)!).toFixed(2)} | ${rss[0]}; ${rss.slice(1).join(', ') || '-'} |\n`,
+      );
     }
   }
   for (const workers of [1, 2]) {
     const rs = rows.filter((r) => r.lines === 0 && r.workers === workers);
     const cpu = median(rs.map((r) => sumOf(r.cpu) / r.seconds));
     const rss = rs.at(-1)!.rssMiB;
-    process.stdout.write(`| idle | ${workers} | - | - | CPU ${cpu.toFixed(3)} s/s | | | | ${rss[0]}; ${rss.slice(1).join(', ') || '-'} |\n`);
+    process.stdout.write(
+      `| idle | ${workers} | - | - | CPU ${cpu.toFixed(3)} s/s | | | | ${rss[0]}; ${rss.slice(1).join(', ') || '-'} |\n`,
+    );
   }
 }
 

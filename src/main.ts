@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describePluginBackends, validateBackendSections } from './backends/registry.js';
 import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_SECOND_SIGNAL, logFormatInArgv, parseCli } from './cli/program.js';
 import { buildConfig, describeConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
-import { Pipeline } from './pipeline/pipeline.js';
 import { CliError, ConfigError } from './errors.js';
-import { createLogger, createSyslogLogger, LOG_FORMAT_ENV, resolveLogFormat, type Logger } from './log/index.js';
-import { describePluginBackends, validateBackendSections } from './backends/registry.js';
+import { createLogger, createSyslogLogger, LOG_FORMAT_ENV, type Logger, resolveLogFormat } from './log/index.js';
+import { Pipeline } from './pipeline/pipeline.js';
 import { ConfigReloader } from './pipeline/reload.js';
 import { runProxy } from './proxy/run.js';
 
@@ -69,9 +69,10 @@ async function main(): Promise<number> {
   let config: TallydConfig;
   let warnings: string[];
   try {
-    const raw = cli.configPath !== undefined
-      ? readConfigFile(cli.configPath, { allowJs: cli.allowJsConfig })
-      : structuredClone(EMBEDDED_DEFAULT_CONFIG);
+    const raw =
+      cli.configPath !== undefined
+        ? readConfigFile(cli.configPath, { allowJs: cli.allowJsConfig })
+        : structuredClone(EMBEDDED_DEFAULT_CONFIG);
     // core keys and the backends' own checks (unknown names, their sections) in one pass
     const built = buildConfig(raw, cli.overrides, cli.configPath, undefined, validateBackendSections);
     config = built.config;
@@ -109,15 +110,16 @@ async function main(): Promise<number> {
     return EXIT_CONFIG;
   }
 
-  const reloader = cli.configPath !== undefined
-    ? new ConfigReloader({
-      configPath: cli.configPath,
-      overrides: cli.overrides,
-      allowJs: cli.allowJsConfig,
-      target: daemon,
-      log: log.child({ component: 'reload' }),
-    })
-    : null;
+  const reloader =
+    cli.configPath !== undefined
+      ? new ConfigReloader({
+          configPath: cli.configPath,
+          overrides: cli.overrides,
+          allowJs: cli.allowJsConfig,
+          target: daemon,
+          log: log.child({ component: 'reload' }),
+        })
+      : null;
   reloader?.syncWatch();
   process.on('SIGHUP', () => {
     if (reloader === null) {

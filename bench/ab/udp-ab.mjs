@@ -37,11 +37,15 @@ for (let r = 0; r < rounds + 1; r++) {
     const drops = udpRcvbufErrors() - drops0;
     t[v] = (cpu * 1e9) / b.sentPackets;
     if (r > 0) per[v].push(t[v]);
-    console.log(`round ${r}${r === 0 ? ' (warm-up)' : ''} ${v.padEnd(4)} ${t[v].toFixed(0).padStart(6)} ns CPU per packet, ${b.sentPackets} sent, kernel drops ${drops}`);
+    console.log(
+      `round ${r}${r === 0 ? ' (warm-up)' : ''} ${v.padEnd(4)} ${t[v].toFixed(0).padStart(6)} ns CPU per packet, ${b.sentPackets} sent, kernel drops ${drops}`,
+    );
   }
   if (r > 0) ratios.push(t.new / t.base);
 }
 const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-console.log(`median ns CPU per packet: base ${med(per.base).toFixed(0)}, new ${med(per.new).toFixed(0)}; new/base ${med(ratios).toFixed(3)} (per-round ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)})`);
+console.log(
+  `median ns CPU per packet: base ${med(per.base).toFixed(0)}, new ${med(per.new).toFixed(0)}; new/base ${med(ratios).toFixed(3)} (per-round ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)})`,
+);
 await Promise.all([d.base.stop(), d.new.stop()]);
 process.exit(0);

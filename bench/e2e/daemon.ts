@@ -2,7 +2,7 @@
  * Spawns the daemon under test: tallyd (the built dist/src/main.js) or, when asked, the original
  * statsd (node stats.js CONFIG). Both flush to the bench's Graphite sink and listen on 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,7 +62,13 @@ function spawnNode(script: string, configFile: string, cwd: string): { child: Ch
   return { child, out, exit };
 }
 
-async function waitForLine<T>(out: LineTail, exit: Promise<number | null>, what: string, match: (line: string) => T | undefined, timeoutMs = 15_000): Promise<T> {
+async function waitForLine<T>(
+  out: LineTail,
+  exit: Promise<number | null>,
+  what: string,
+  match: (line: string) => T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   let exited: number | null | undefined;
   void exit.then((c) => (exited = c));
   const deadline = Date.now() + timeoutMs;

@@ -63,7 +63,11 @@ export function ladderStart(anchor: number, factor: number, minStart: number): n
   return r;
 }
 
-export async function findKnee(o: KneeOptions, step: (rate: number) => Promise<StepOutcome>, onStep?: (s: StepOutcome) => void): Promise<KneeResult> {
+export async function findKnee(
+  o: KneeOptions,
+  step: (rate: number) => Promise<StepOutcome>,
+  onStep?: (s: StepOutcome) => void,
+): Promise<KneeResult> {
   const steps: StepOutcome[] = [];
   const deadline = Date.now() + o.budgetMs;
   const run = async (rate: number): Promise<StepOutcome> => {

@@ -72,8 +72,24 @@ export interface BlastResult {
 
 /** Run tally-blast once against 127.0.0.1 and parse its report. */
 export function runBlast(bin: string, o: BlastOptions): Promise<BlastResult> {
-  const args = ['-h', '127.0.0.1', '-p', String(o.port), '-r', String(Math.round(o.rate)), '-s', String(o.seconds),
-    '-l', String(o.lines), '-k', String(o.keys), '-m', o.mix, '-P', o.prefix];
+  const args = [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(o.port),
+    '-r',
+    String(Math.round(o.rate)),
+    '-s',
+    String(o.seconds),
+    '-l',
+    String(o.lines),
+    '-k',
+    String(o.keys),
+    '-m',
+    o.mix,
+    '-P',
+    o.prefix,
+  ];
   if (o.packets !== undefined) args.push('-n', String(o.packets));
   return new Promise((resolvePromise, reject) => {
     const child = trackChild(spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] }));

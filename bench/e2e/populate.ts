@@ -40,7 +40,12 @@ export function buildPopulatePackets(o: Pick<PopulateOptions, 'prefix' | 'counte
 }
 
 /** Send prebuilt packets at `linesPerSec` (computed from the packet count). */
-export async function sendPaced(port: number, packets: readonly Buffer[], linesPerPacket: number, linesPerSec: number): Promise<PopulateResult> {
+export async function sendPaced(
+  port: number,
+  packets: readonly Buffer[],
+  linesPerPacket: number,
+  linesPerSec: number,
+): Promise<PopulateResult> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((res, rej) => sock.once('error', rej).connect(port, '127.0.0.1', () => res()));
   sock.on('error', () => undefined); // ECONNREFUSED and the like: counted as loss by the caller

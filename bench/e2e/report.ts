@@ -116,7 +116,10 @@ export function renderReport(r: Report): { text: string; missed: number } {
         ]);
       }
     }
-    out.push(table(['load', 'receiver', 'knee pkt/s', 'knee lines/s', 'CPU cores at knee', 'peak RSS', 'ended by', '× bare', 'target'], rows), '');
+    out.push(
+      table(['load', 'receiver', 'knee pkt/s', 'knee lines/s', 'CPU cores at knee', 'peak RSS', 'ended by', '× bare', 'target'], rows),
+      '',
+    );
   }
 
   const f = r.flush;
@@ -132,25 +135,31 @@ export function renderReport(r: Report): { text: string; missed: number } {
     const cpuOk = cpu !== null && cpu < TARGETS.flushCpuMs;
     if (!cpuOk) missed++;
     out.push(
-      table(['measure', 'value'], [
-        ['payload', `${int(h.lines)} lines, ${mib(h.bytes)}${h.numStats !== null ? `, numStats ${int(h.numStats)}` : ''}`],
-        ['counter updates carried (1 per key sent in its interval)', `${int(h.counterUpdates)} of ${int(f.liveCounterKeys)}`],
-        ['flush tick → last byte at Graphite', ms(h.tickToLastByteMs)],
-        ['flush tick → Graphite connection', ms(h.tickToConnectMs)],
-        ['first → last byte', ms(h.transferMs)],
-        ['processing_time (as sent)', ms(h.processingTimeMs)],
-        ['graphiteStats.calculationtime (as sent)', ms(h.calculationTimeMs)],
-        [`flush CPU: processing_time + calculationtime < ${int(TARGETS.flushCpuMs)} ms`, `${ms(cpu)} → ${verdict(cpuOk)}`],
-        ['graphiteStats.flush_time / flush_length (next flush)', `${ms(h.flushTimeMs)} / ${h.flushLength === null ? '?' : int(h.flushLength)} bytes`],
+      table(
+        ['measure', 'value'],
         [
-          `ingest across that flush (${Math.round(TARGETS.flushLoadShare * 100)} % of ${int(TARGETS.multiLinesPerSec)} lines/s)`,
-          `${int(f.load.linesPerSec)} lines/s offered (${int(f.load.packetsPerSec)} pkt/s of 25 lines), daemon CPU ${f.load.cpuCores?.toFixed(2) ?? '?'} cores`,
+          ['payload', `${int(h.lines)} lines, ${mib(h.bytes)}${h.numStats !== null ? `, numStats ${int(h.numStats)}` : ''}`],
+          ['counter updates carried (1 per key sent in its interval)', `${int(h.counterUpdates)} of ${int(f.liveCounterKeys)}`],
+          ['flush tick → last byte at Graphite', ms(h.tickToLastByteMs)],
+          ['flush tick → Graphite connection', ms(h.tickToConnectMs)],
+          ['first → last byte', ms(h.transferMs)],
+          ['processing_time (as sent)', ms(h.processingTimeMs)],
+          ['graphiteStats.calculationtime (as sent)', ms(h.calculationTimeMs)],
+          [`flush CPU: processing_time + calculationtime < ${int(TARGETS.flushCpuMs)} ms`, `${ms(cpu)} → ${verdict(cpuOk)}`],
+          [
+            'graphiteStats.flush_time / flush_length (next flush)',
+            `${ms(h.flushTimeMs)} / ${h.flushLength === null ? '?' : int(h.flushLength)} bytes`,
+          ],
+          [
+            `ingest across that flush (${Math.round(TARGETS.flushLoadShare * 100)} % of ${int(TARGETS.multiLinesPerSec)} lines/s)`,
+            `${int(f.load.linesPerSec)} lines/s offered (${int(f.load.packetsPerSec)} pkt/s of 25 lines), daemon CPU ${f.load.cpuCores?.toFixed(2) ?? '?'} cores`,
+          ],
+          [
+            'counter lines sent / received',
+            `${int(f.load.sent)} / ${int(f.load.received)}: loss ${pct(f.load.sent, f.load.received)}, kernel drops ${f.load.kernelDrops ?? '?'} → ${verdict(loadOk)}`,
+          ],
         ],
-        [
-          'counter lines sent / received',
-          `${int(f.load.sent)} / ${int(f.load.received)}: loss ${pct(f.load.sent, f.load.received)}, kernel drops ${f.load.kernelDrops ?? '?'} → ${verdict(loadOk)}`,
-        ],
-      ]),
+      ),
       '',
     );
     out.push(`## Memory (VmRSS, lowest over ${(f.rssWindowMs / 1000).toFixed(1)} s after a flush: the steady state between flushes)`, '');
@@ -161,24 +170,27 @@ export function renderReport(r: Report): { text: string; missed: number } {
     if (!tOk) missed++;
     const delta = (a: number | null, b: number | null): string => (a === null || b === null ? '?' : `+${mib(b - a)}`);
     out.push(
-      table(['state', 'RSS', 'growth', 'per key', 'target'], [
-        ['idle daemon', mib(f.rssIdleBytes), '', '', ''],
+      table(
+        ['state', 'RSS', 'growth', 'per key', 'target'],
         [
-          `+ ${int(f.liveCounterKeys)} counter keys`,
-          mib(f.rssCountersBytes),
-          delta(f.rssIdleBytes, f.rssCountersBytes),
-          f.bytesPerCounterKey === null ? '?' : `${int(f.bytesPerCounterKey)} bytes`,
-          `< ${TARGETS.counterKeyBytes} B: ${verdict(cOk)}`,
+          ['idle daemon', mib(f.rssIdleBytes), '', '', ''],
+          [
+            `+ ${int(f.liveCounterKeys)} counter keys`,
+            mib(f.rssCountersBytes),
+            delta(f.rssIdleBytes, f.rssCountersBytes),
+            f.bytesPerCounterKey === null ? '?' : `${int(f.bytesPerCounterKey)} bytes`,
+            `< ${TARGETS.counterKeyBytes} B: ${verdict(cOk)}`,
+          ],
+          [
+            `+ ${int(f.liveTimerKeys)} timer keys`,
+            mib(f.rssTimersBytes),
+            delta(f.rssCountersBytes, f.rssTimersBytes),
+            f.bytesPerTimerKey === null ? '?' : `${int(f.bytesPerTimerKey)} bytes`,
+            `< ${int(tLimit)} B: ${verdict(tOk)}`,
+          ],
+          ['peak (VmHWM), whole scenario', mib(f.peakRssBytes), '', '', ''],
         ],
-        [
-          `+ ${int(f.liveTimerKeys)} timer keys`,
-          mib(f.rssTimersBytes),
-          delta(f.rssCountersBytes, f.rssTimersBytes),
-          f.bytesPerTimerKey === null ? '?' : `${int(f.bytesPerTimerKey)} bytes`,
-          `< ${int(tLimit)} B: ${verdict(tOk)}`,
-        ],
-        ['peak (VmHWM), whole scenario', mib(f.peakRssBytes), '', '', ''],
-      ]),
+      ),
       '',
     );
     for (const n of f.notes) out.push(`- ${n}`);
@@ -194,16 +206,44 @@ export function renderReport(r: Report): { text: string; missed: number } {
     );
     const col = (f: (run: FlushRun) => string): string[] => r.overflow.map(f);
     const cpuOf = (run: FlushRun): number | null =>
-      run.heavy.processingTimeMs !== null && run.heavy.calculationTimeMs !== null ? run.heavy.processingTimeMs + run.heavy.calculationTimeMs : null;
+      run.heavy.processingTimeMs !== null && run.heavy.calculationTimeMs !== null
+        ? run.heavy.processingTimeMs + run.heavy.calculationTimeMs
+        : null;
     const rows: string[][] = [
-      ['overflow values sent (tally-blast, UDP)', ...col((x) => (x.overflow === null ? '?' : `${int(x.overflow.sentLines)} in ${x.overflow.seconds.toFixed(1)} s (${int(x.overflow.linesPerSec)} lines/s), ≥ ${int(x.overflow.minValuesPerKey)} per key; daemon CPU ${x.overflow.cpuCores?.toFixed(2) ?? '?'} cores, kernel drops ${x.overflow.kernelDrops ?? '?'}`))],
-      ['timer values counted in the heavy flush / sent', ...col((x) => (x.overflow === null ? '?' : `${int(x.overflow.counted)} / ${int(x.overflow.expected)}: loss ${pct(x.overflow.expected, x.overflow.counted)}`))],
+      [
+        'overflow values sent (tally-blast, UDP)',
+        ...col((x) =>
+          x.overflow === null
+            ? '?'
+            : `${int(x.overflow.sentLines)} in ${x.overflow.seconds.toFixed(1)} s (${int(x.overflow.linesPerSec)} lines/s), ≥ ${int(x.overflow.minValuesPerKey)} per key; daemon CPU ${x.overflow.cpuCores?.toFixed(2) ?? '?'} cores, kernel drops ${x.overflow.kernelDrops ?? '?'}`,
+        ),
+      ],
+      [
+        'timer values counted in the heavy flush / sent',
+        ...col((x) =>
+          x.overflow === null
+            ? '?'
+            : `${int(x.overflow.counted)} / ${int(x.overflow.expected)}: loss ${pct(x.overflow.expected, x.overflow.counted)}`,
+        ),
+      ],
       ['timer keys past their reservoir in that flush', ...col((x) => int(x.overflow?.keysPastReservoir ?? 0))],
       ['payload', ...col((x) => `${int(x.heavy.lines)} lines, ${mib(x.heavy.bytes)}`)],
-      ['processing_time + calculationtime (flush CPU)', ...col((x) => `${ms(x.heavy.processingTimeMs)} + ${ms(x.heavy.calculationTimeMs)} = ${ms(cpuOf(x))}`)],
+      [
+        'processing_time + calculationtime (flush CPU)',
+        ...col((x) => `${ms(x.heavy.processingTimeMs)} + ${ms(x.heavy.calculationTimeMs)} = ${ms(cpuOf(x))}`),
+      ],
       ['flush tick → last byte at Graphite', ...col((x) => ms(x.heavy.tickToLastByteMs))],
-      ['ingest across that flush: counter lines sent / received', ...col((x) => `${int(x.load.sent)} / ${int(x.load.received)} at ${int(x.load.linesPerSec)} lines/s: loss ${pct(x.load.sent, x.load.received)}, kernel drops ${x.load.kernelDrops ?? '?'}`)],
-      ['RSS per timer key (all timers, before the overflow)', ...col((x) => (x.bytesPerTimerKey === null ? '?' : `${int(x.bytesPerTimerKey)} bytes`))],
+      [
+        'ingest across that flush: counter lines sent / received',
+        ...col(
+          (x) =>
+            `${int(x.load.sent)} / ${int(x.load.received)} at ${int(x.load.linesPerSec)} lines/s: loss ${pct(x.load.sent, x.load.received)}, kernel drops ${x.load.kernelDrops ?? '?'}`,
+        ),
+      ],
+      [
+        'RSS per timer key (all timers, before the overflow)',
+        ...col((x) => (x.bytesPerTimerKey === null ? '?' : `${int(x.bytesPerTimerKey)} bytes`)),
+      ],
       ['peak RSS (VmHWM), whole scenario', ...col((x) => mib(x.peakRssBytes))],
     ];
     out.push(table(['measure', ...r.overflow.map((x) => x.label)], rows), '');
@@ -212,7 +252,10 @@ export function renderReport(r: Report): { text: string; missed: number } {
       const cpu = cpuOf(h);
       const ok = cpu !== null && cpu < TARGETS.flushCpuMs && h.load.ok;
       if (!ok) missed++;
-      out.push(`issue 10's flush target (histogram): flush CPU < ${int(TARGETS.flushCpuMs)} ms and no ingest loss across it → ${verdict(ok)}`, '');
+      out.push(
+        `issue 10's flush target (histogram): flush CPU < ${int(TARGETS.flushCpuMs)} ms and no ingest loss across it → ${verdict(ok)}`,
+        '',
+      );
     }
     for (const x of r.overflow) for (const n of x.notes) out.push(`- ${x.label}: ${n}`);
   }

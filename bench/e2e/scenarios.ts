@@ -69,11 +69,25 @@ export async function bareKnee(ctx: BenchContext, shape: LoadShape, opts: KneeOp
         const cpuCores = meter.cores();
         const after = await rx.settledCounts();
         const received = after.lines - before.lines;
-        return { targetRate: rate, achievedRate: b.packetsPerSec, sent: b.sentLines, received, ok: isNoLoss(b.sentLines, received), cpuCores, kernelDrops: dropsSince(drops0) };
+        return {
+          targetRate: rate,
+          achievedRate: b.packetsPerSec,
+          sent: b.sentLines,
+          received,
+          ok: isNoLoss(b.sentLines, received),
+          cpuCores,
+          kernelDrops: dropsSince(drops0),
+        };
       },
       (s) => ctx.log(describeStep('bare', shape, s)),
     );
-    return { who: 'bare', shape, result, peakRssBytes: memoryStatus(rx.pid)?.peakRssBytes ?? null, grantedRecvBuffer: rx.grantedRecvBuffer };
+    return {
+      who: 'bare',
+      shape,
+      result,
+      peakRssBytes: memoryStatus(rx.pid)?.peakRssBytes ?? null,
+      grantedRecvBuffer: rx.grantedRecvBuffer,
+    };
   } finally {
     await rx.stop();
   }
@@ -112,7 +126,15 @@ export async function daemonKnee(
         }
         const received = ctx.sink.totals(prefix).counterSum;
         const sent = b.sentCounterLines;
-        return { targetRate: rate, achievedRate: b.packetsPerSec, sent, received, ok: isNoLoss(sent, received), cpuCores, kernelDrops: dropsSince(drops0) };
+        return {
+          targetRate: rate,
+          achievedRate: b.packetsPerSec,
+          sent,
+          received,
+          ok: isNoLoss(sent, received),
+          cpuCores,
+          kernelDrops: dropsSince(drops0),
+        };
       },
       (s) => ctx.log(describeStep(d.name, shape, s)),
     );
@@ -165,7 +187,15 @@ export interface FlushRun {
   /** Issue 10's case, when asked: timers sent past their reservoirs in the heavy flush's interval. */
   overflow: OverflowMeasure | null;
   /** The load offered across that flush. */
-  load: { linesPerSec: number; packetsPerSec: number; sent: number; received: number; ok: boolean; kernelDrops: number | null; cpuCores: number | null };
+  load: {
+    linesPerSec: number;
+    packetsPerSec: number;
+    sent: number;
+    received: number;
+    ok: boolean;
+    kernelDrops: number | null;
+    cpuCores: number | null;
+  };
 }
 
 export interface OverflowMeasure {
@@ -250,7 +280,11 @@ const internal = (m: Map<string, number>, ...paths: string[]): number | null => 
  * Flush time, ingest loss while flushing, and memory per key, on one daemon with `counterKeys`
  * counters and `timerKeys` timers kept live (deleteIdleStats off, as the original's default).
  */
-export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions) => Promise<DaemonHandle>, o: FlushOptions): Promise<FlushRun> {
+export async function flushScenario(
+  ctx: BenchContext,
+  start: (o: DaemonOptions) => Promise<DaemonHandle>,
+  o: FlushOptions,
+): Promise<FlushRun> {
   const FI = o.flushInterval;
   /** The lowest RSS is looked for over most of an interval after a flush (the next one is ~FI away). */
   const rssWindowMs = Math.min(6000, FI / 2);
@@ -281,13 +315,26 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
    * they arrive), up to `passes` times until `live()` reaches 99 % of `want`: new keys cost more
    * than updates, and what is lost in one pass is sent again in the next.
    */
-  const fill = async (counters: number, timers: number, want: number, live: (f: ParsedFlush) => number, passes: number): Promise<{ live: number; last: { rec: FlushRecord; parsed: ParsedFlush } }> => {
+  const fill = async (
+    counters: number,
+    timers: number,
+    want: number,
+    live: (f: ParsedFlush) => number,
+    passes: number,
+  ): Promise<{ live: number; last: { rec: FlushRecord; parsed: ParsedFlush } }> => {
     let last = await flushAfter(Date.now());
     let n = 0;
     for (let pass = 1; ; pass++) {
       sink.forgetOld(1);
       await sleep(100);
-      const p = await populateKeys({ port: d.udpPort, prefix: 'fk', counters, timers, linesPerPacket: 50, linesPerSec: o.populateLinesPerSec });
+      const p = await populateKeys({
+        port: d.udpPort,
+        prefix: 'fk',
+        counters,
+        timers,
+        linesPerPacket: 50,
+        linesPerSec: o.populateLinesPerSec,
+      });
       populate.push(p);
       last = await flushAfter(Date.now());
       n = live(last.parsed);
@@ -320,19 +367,46 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
     const before = t.last.parsed.ts * 1000 + FI - Date.now() > needMs ? t.last : await flushAfter(Date.now());
     sink.forgetOld(0);
     await sleep(100);
-    const p = await populateKeys({ port: d.udpPort, prefix: 'fk', counters: o.counterKeys, timers: o.timerKeys, linesPerPacket: 50, linesPerSec: o.populateLinesPerSec });
+    const p = await populateKeys({
+      port: d.udpPort,
+      prefix: 'fk',
+      counters: o.counterKeys,
+      timers: o.timerKeys,
+      linesPerPacket: 50,
+      linesPerSec: o.populateLinesPerSec,
+    });
     populate.push(p);
-    let overflowSent: { sentLines: number; seconds: number; linesPerSec: number; kernelDrops: number | null; cpuCores: number | null } | null = null;
+    let overflowSent: {
+      sentLines: number;
+      seconds: number;
+      linesPerSec: number;
+      kernelDrops: number | null;
+      cpuCores: number | null;
+    } | null = null;
     if (ov !== null) {
       // issue 10's case: the first ov.timers timer keys (`fk.t<k>`) past their reservoirs, over UDP
-      ctx.log(`sending ${fmtInt(ov.lines)} timer lines to ${fmtInt(ov.timers)} of those keys (≥ ${fmtInt(ov.minValuesPerKey)} each) at ${fmtInt(ov.linesPerSec)} lines/s`);
+      ctx.log(
+        `sending ${fmtInt(ov.lines)} timer lines to ${fmtInt(ov.timers)} of those keys (≥ ${fmtInt(ov.minValuesPerKey)} each) at ${fmtInt(ov.linesPerSec)} lines/s`,
+      );
       const od0 = udpRcvbufErrors();
       const om = new CpuMeter(d.pid);
       const ob = await runBlast(ctx.blastBin, {
-        port: d.udpPort, rate: ov.linesPerSec / OVERFLOW_LINES_PER_PACKET, seconds: Math.min(600, (ov.lines / ov.linesPerSec) * 3 + 10),
-        lines: OVERFLOW_LINES_PER_PACKET, mix: 't', keys: ov.timers, prefix: 'fk', packets: ov.packets,
+        port: d.udpPort,
+        rate: ov.linesPerSec / OVERFLOW_LINES_PER_PACKET,
+        seconds: Math.min(600, (ov.lines / ov.linesPerSec) * 3 + 10),
+        lines: OVERFLOW_LINES_PER_PACKET,
+        mix: 't',
+        keys: ov.timers,
+        prefix: 'fk',
+        packets: ov.packets,
       });
-      overflowSent = { sentLines: ob.sentLines, seconds: ob.seconds, linesPerSec: ob.linesPerSec, kernelDrops: dropsSince(od0), cpuCores: om.cores() };
+      overflowSent = {
+        sentLines: ob.sentLines,
+        seconds: ob.seconds,
+        linesPerSec: ob.linesPerSec,
+        kernelDrops: dropsSince(od0),
+        cpuCores: om.cores(),
+      };
     }
     const populatedAt = Date.now();
     let nextTick = before.parsed.ts * 1000 + FI;
@@ -344,7 +418,15 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
     const loadSeconds = Math.max(2, (nextTick + Math.min(5000, FI - 1000) - Date.now()) / 1000);
     const drops0 = udpRcvbufErrors();
     const meter = new CpuMeter(d.pid);
-    const b = await runBlast(ctx.blastBin, { port: d.udpPort, rate: o.loadLinesPerSec / 25, seconds: loadSeconds, lines: 25, mix: 'ct', keys: 1000, prefix: 'fl' });
+    const b = await runBlast(ctx.blastBin, {
+      port: d.udpPort,
+      rate: o.loadLinesPerSec / 25,
+      seconds: loadSeconds,
+      lines: 25,
+      mix: 'ct',
+      keys: 1000,
+      prefix: 'fl',
+    });
     const cpuCores = meter.cores();
     const loadEnd = Date.now();
     const heavy = await flushAfter(populatedAt);
@@ -353,7 +435,8 @@ export async function flushScenario(ctx: BenchContext, start: (o: DaemonOptions)
     const received = sink.totals('fl').counterSum;
     const updates = heavy.parsed.byPrefix.get('fk')?.counterSum ?? 0;
     const peak = memoryStatus(d.pid)?.peakRssBytes ?? null;
-    const perKey = (a: number | null, b2: number | null, n: number): number | null => (a === null || b2 === null || n === 0 ? null : (b2 - a) / n);
+    const perKey = (a: number | null, b2: number | null, n: number): number | null =>
+      a === null || b2 === null || n === 0 ? null : (b2 - a) / n;
     const heavyRec = heavy.rec;
     const hp = heavy.parsed;
     const fk = hp.byPrefix.get('fk');

@@ -77,7 +77,10 @@ async function deleteText(ctx: AdminContext, type: DumpType, patterns: string[])
  * walk the keys answer a Promise.
  */
 export function runCommand(line: string, ctx: AdminContext, nowSec: number): CommandResult | Promise<CommandResult> {
-  const words = line.trim().split(' ').filter((w) => w !== '');
+  const words = line
+    .trim()
+    .split(' ')
+    .filter((w) => w !== '');
   const cmd = words.shift() ?? '';
   switch (cmd) {
     case 'help':

@@ -98,7 +98,11 @@ const ONE_LINE_MAX_ENTRIES = 12;
  * formatEntryChunks in slices of `sliceMs` that yield to ingest between them: entries are formatted
  * and joined into chunks of CHUNK_ENTRIES as they go (one join of a million entries takes ~0.5 s).
  */
-export async function formatEntriesSliced(given: ReadonlyArray<readonly [string, unknown]>, yieldFn: YieldToIngest = nextTurn, sliceMs = DEFAULT_FLUSH_SLICE_MS): Promise<string[]> {
+export async function formatEntriesSliced(
+  given: ReadonlyArray<readonly [string, unknown]>,
+  yieldFn: YieldToIngest = nextTurn,
+  sliceMs = DEFAULT_FLUSH_SLICE_MS,
+): Promise<string[]> {
   const entries = propertyOrder(given);
   if (entries.length <= ONE_LINE_MAX_ENTRIES) return formatEntryChunks(entries);
   const chunks: string[] = [];

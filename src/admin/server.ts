@@ -10,10 +10,10 @@
  */
 import { createServer, type DropArgument, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { listenError } from '../errors.js';
 import { DEFAULT_MGMT_IDLE_TIMEOUT_MS, DEFAULT_MGMT_MAX_CONNECTIONS } from '../config/defaults.js';
+import { listenError } from '../errors.js';
 import { LogLimiter } from '../log/ratelimit.js';
-import { runCommand, type AdminContext, type CommandResult } from './commands.js';
+import { type AdminContext, type CommandResult, runCommand } from './commands.js';
 
 export type { AdminContext, CommandResult, DumpType } from './commands.js';
 
@@ -219,7 +219,10 @@ export function startAdminServer(
       server.removeListener('error', onListenError);
       const addr = server.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
-      log.info({ address: opts.address, port, maxConnections: limits.maxConnections, idleTimeoutMs: limits.idleTimeoutMs }, 'admin interface listening');
+      log.info(
+        { address: opts.address, port, maxConnections: limits.maxConnections, idleTimeoutMs: limits.idleTimeoutMs },
+        'admin interface listening',
+      );
       resolve({
         port,
         close: () =>

@@ -14,9 +14,10 @@
  * (`node dist/bench/admin.bench.js --keys 1000000 --patterns 8500` times `delcounters`; give it
  * `--main <a build from before the map>/dist/src/main.js` as well to see the old figure).
  */
-import type { SlotIndex } from './stores.js';
-import { DEFAULT_FLUSH_SLICE_MS } from './flushjob.js';
+
 import { nextTurn, type YieldToIngest } from '../pipeline/scheduler.js';
+import { DEFAULT_FLUSH_SLICE_MS } from './flushjob.js';
+import type { SlotIndex } from './stores.js';
 
 export type AdminMetricType = 'counters' | 'timers' | 'gauges';
 
@@ -215,7 +216,7 @@ export class DeleteJob implements AdminJob<string[]> {
           const p = folders.get(id.slice(0, dot + 1));
           if (p !== undefined && p < f) f = p;
         }
-        const e = anyExact ? exact.get(s) ?? Infinity : Infinity;
+        const e = anyExact ? (exact.get(s) ?? Infinity) : Infinity;
         if (e === Infinity && f === Infinity) continue;
         if (e <= f) {
           const m = this.matchesOf(e);

@@ -7,11 +7,18 @@
  * what the bounds refused, the admin interface's dumps and deletes, the status page's views, and the
  * workers mode's export (worker side) and merge (primary side).
  */
-import { DOG_COUNT_NAMES, MetricType, type MetricKey, type Sample } from '../parser/types.js';
+import { DOG_COUNT_NAMES, type MetricKey, MetricType, type Sample } from '../parser/types.js';
 import type { YieldToIngest } from '../pipeline/scheduler.js';
-import { DeleteJob, DumpJob, runSliced, runSync, type AdminMetricType, type AdminStore } from './adminwalk.js';
+import { type AdminMetricType, type AdminStore, DeleteJob, DumpJob, runSliced, runSync } from './adminwalk.js';
 import {
-  ALWAYS_OWN, AggregatorCore, OWN_BAD_LINES, OWN_KEYS_DROPPED, OWN_METRICS, OWN_PACKETS, OWN_SET_MEMBERS_DROPPED, type AggregatorOptions,
+  AggregatorCore,
+  type AggregatorOptions,
+  ALWAYS_OWN,
+  OWN_BAD_LINES,
+  OWN_KEYS_DROPPED,
+  OWN_METRICS,
+  OWN_PACKETS,
+  OWN_SET_MEMBERS_DROPPED,
 } from './core.js';
 import type { ExpBucketsData, ExpHistogram } from './exphist.js';
 import { addHits, exportHits, newHits, takeKeyHits, takeStatusHits } from './hits.js';
@@ -19,9 +26,9 @@ import type { DroppedKeys } from './keylimit.js';
 import type { KeyTable } from './keytable.js';
 import type { MetricStore } from './stores.js';
 
-export type { AggregatorOptions } from './core.js';
 export type { AdminMetricType } from './adminwalk.js';
 export type { FinalInterval } from './capture.js';
+export type { AggregatorOptions } from './core.js';
 
 /** Lines per key a worker counted for the status page (Aggregator.takeWorkerHits). */
 export interface WorkerHits {
@@ -61,8 +68,12 @@ function plainKey(name: string): MetricKey {
  */
 function ownKeys(p: string): MetricKey[] {
   return [
-    plainKey(p + '.bad_lines_seen'), plainKey(p + '.packets_received'), plainKey(p + '.metrics_received'), plainKey(p + '.keys_dropped'),
-    plainKey(p + '.set_members_dropped'), ...DOG_COUNT_NAMES.map((n) => plainKey(`${p}.${n}`)),
+    plainKey(p + '.bad_lines_seen'),
+    plainKey(p + '.packets_received'),
+    plainKey(p + '.metrics_received'),
+    plainKey(p + '.keys_dropped'),
+    plainKey(p + '.set_members_dropped'),
+    ...DOG_COUNT_NAMES.map((n) => plainKey(`${p}.${n}`)),
   ];
 }
 
@@ -101,15 +112,24 @@ export class Aggregator extends AggregatorCore {
    * of their sets, spellings not cached or reclaimed past keyTableBytes); null when nothing happened.
    */
   takeMemoryReport(): {
-    setMembersDropped: number; setMaxMembers: number; sets: string[]; spellingsUncached: number; spellingsReclaimed: number;
-    keyBytes: number; keyTableBytes: number;
+    setMembersDropped: number;
+    setMaxMembers: number;
+    sets: string[];
+    spellingsUncached: number;
+    spellingsReclaimed: number;
+    keyBytes: number;
+    keyTableBytes: number;
   } | null {
     const k = this.keys;
     if (this.setMembersDropped === 0 && k.spellingsUncached === 0 && k.spellingsReclaimed === 0) return null;
     const out = {
-      setMembersDropped: this.setMembersDropped, setMaxMembers: this.settings.setMaxMembers, sets: [...this.droppedSetNames],
-      spellingsUncached: k.spellingsUncached, spellingsReclaimed: k.spellingsReclaimed,
-      keyBytes: k.keyBytesUsed(), keyTableBytes: k.limit.keyTableBytes,
+      setMembersDropped: this.setMembersDropped,
+      setMaxMembers: this.settings.setMaxMembers,
+      sets: [...this.droppedSetNames],
+      spellingsUncached: k.spellingsUncached,
+      spellingsReclaimed: k.spellingsReclaimed,
+      keyBytes: k.keyBytesUsed(),
+      keyTableBytes: k.limit.keyTableBytes,
     };
     this.setMembersDropped = 0;
     this.droppedSetNames = new Set();
@@ -133,7 +153,12 @@ export class Aggregator extends AggregatorCore {
    * Keys of several types with one name are added up. Empty when keyFlush is off.
    */
   takeKeyHits(): Array<[string, number]> {
-    return this.keyHits === null ? [] : takeKeyHits(this.keyHits, this.stores.map((s) => s.idx));
+    return this.keyHits === null
+      ? []
+      : takeKeyHits(
+          this.keyHits,
+          this.stores.map((s) => s.idx),
+        );
   }
 
   liveKeys(): { counters: number; timers: number; gauges: number; sets: number } {
@@ -193,7 +218,12 @@ export class Aggregator extends AggregatorCore {
   /** Count lines per key (for the status page's top keys) while `on`; off costs one null check per line. */
   setStatusHits(on: boolean): void {
     if (on === (this.statusHits !== null)) return;
-    this.statusHits = on ? newHits(this.stores.map((s) => s.idx), 1024) : null;
+    this.statusHits = on
+      ? newHits(
+          this.stores.map((s) => s.idx),
+          1024,
+        )
+      : null;
     this.onStatusHits?.(on);
   }
 
@@ -222,11 +252,15 @@ export class Aggregator extends AggregatorCore {
   takeWorkerHits(): WorkerHits | null {
     if (this.statusHits === null) return null;
     const out: WorkerHits = { types: [], keys: [], lines: [] };
-    exportHits(this.statusHits, this.stores.map((s) => s.idx), (type, key, lines) => {
-      out.types.push(type);
-      out.keys.push(key);
-      out.lines.push(lines);
-    });
+    exportHits(
+      this.statusHits,
+      this.stores.map((s) => s.idx),
+      (type, key, lines) => {
+        out.types.push(type);
+        out.keys.push(key);
+        out.lines.push(lines);
+      },
+    );
     this.statusHits = null;
     return out;
   }
@@ -243,7 +277,13 @@ export class Aggregator extends AggregatorCore {
    * null while status hits are off. Walks every live key: run once per flush, not per request.
    */
   takeStatusHits(limit: number): { top: Array<{ type: MetricType; id: string; lines: number }>; byType: number[] } | null {
-    return this.statusHits === null ? null : takeStatusHits<MetricType>(this.statusHits, this.stores.map((s) => s.idx), limit);
+    return this.statusHits === null
+      ? null
+      : takeStatusHits<MetricType>(
+          this.statusHits,
+          this.stores.map((s) => s.idx),
+          limit,
+        );
   }
 
   /** New keys (slots created) since start. */
@@ -330,8 +370,17 @@ export class Aggregator extends AggregatorCore {
   }
 
   mergeTimer(
-    key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null = null, le: Float64Array | null = null,
+    key: MetricKey,
+    count: number,
+    n: number,
+    sum: number,
+    sumSquares: number,
+    min: number,
+    max: number,
+    samples: Float64Array,
+    hist: Float64Array | null,
+    exp: ExpBucketsData | null = null,
+    le: Float64Array | null = null,
   ): void {
     const slot = this.mergeSlot(MetricType.Timer, key);
     if (slot >= 0) this.timers.mergeTimer(slot, count, n, sum, sumSquares, min, max, samples, hist, exp, le);

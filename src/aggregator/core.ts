@@ -16,20 +16,26 @@
 import type { TallydConfig } from '../config/types.js';
 import { hashKeyBytes } from '../parser/scanner.js';
 import {
-  BAD_LINE_REASONS, type BadLine, type DogCount, MetricType, type MetricKey, type Sample, type SampleSink,
+  BAD_LINE_REASONS,
+  type BadLine,
+  type DogCount,
+  type MetricKey,
+  MetricType,
+  type Sample,
+  type SampleSink,
 } from '../parser/types.js';
-import { captureInterval, IntervalClock, type FinalInterval } from './capture.js';
+import { captureInterval, type FinalInterval, IntervalClock } from './capture.js';
 import { DEFAULT_FLUSH_SLICE_MS, FlushJob } from './flushjob.js';
 import { growHits } from './hits.js';
-import type { KeyTable } from './keytable.js';
-import type { SlotIndex } from './stores/slots.js';
 import { KeyIndex } from './keyindex.js';
+import type { KeyTable } from './keytable.js';
+import type { PartialVisitor } from './merge.js';
 import type { Threshold } from './percentiles.js';
 import { Retention } from './retention.js';
-import { settingsOf, type AggregatorSettings } from './settings.js';
-import type { PartialVisitor } from './merge.js';
+import { type AggregatorSettings, settingsOf } from './settings.js';
 import type { Snapshot } from './snapshot.js';
-import { CounterStore, GaugeStore, METRIC_STORES, SetStore, TimerStore, type MetricStore, type StoreFactory } from './stores.js';
+import type { SlotIndex } from './stores/slots.js';
+import { CounterStore, GaugeStore, METRIC_STORES, type MetricStore, SetStore, type StoreFactory, TimerStore } from './stores.js';
 
 export interface AggregatorOptions {
   config: TallydConfig;

@@ -9,27 +9,20 @@
  * the live store, i.e. in the next interval.
  */
 import type { MetricKey } from '../parser/types.js';
+import { nextTurn, type YieldToIngest } from '../pipeline/scheduler.js';
 import type { ExpBucketsData, ExpHistogram, RankReader } from './exphist.js';
 import {
-  histogramStat,
-  summarize,
-  summarizeHistogram,
   type CompiledHistogram,
   type Cumulative,
+  histogramStat,
   type RunningAggregates,
+  summarize,
+  summarizeHistogram,
   type Threshold,
   type TimerSummary,
 } from './percentiles.js';
-import {
-  CounterColumns,
-  type GaugeStat,
-  type LeCounts,
-  type SetStat,
-  type Snapshot,
-  type TimerStat,
-} from './snapshot.js';
+import { CounterColumns, type GaugeStat, type LeCounts, type SetStat, type Snapshot, type TimerStat } from './snapshot.js';
 import { ComputedTimer, TimerColumns } from './timer-columns.js';
-import { nextTurn, type YieldToIngest } from '../pipeline/scheduler.js';
 
 const EMPTY_SAMPLES = new Float64Array(0);
 const NO_PERCENTILES: readonly never[] = Object.freeze([]);
@@ -111,7 +104,6 @@ const PHASE_GAUGES = 2;
 const PHASE_SETS = 3;
 const PHASE_DONE = 4;
 type Phase = typeof PHASE_TIMERS | typeof PHASE_GAUGES | typeof PHASE_SETS | typeof PHASE_DONE;
-
 
 export class FlushJob {
   private phase: Phase;
@@ -226,7 +218,11 @@ export class FlushJob {
           this.phase = PHASE_DONE;
           continue;
         }
-        this.sets.push(c.setMembers === undefined ? { key: c.setKeys[i]!, count: c.setCounts[i]! } : { key: c.setKeys[i]!, count: c.setCounts[i]!, members: c.setMembers[i]! });
+        this.sets.push(
+          c.setMembers === undefined
+            ? { key: c.setKeys[i]!, count: c.setCounts[i]! }
+            : { key: c.setKeys[i]!, count: c.setCounts[i]!, members: c.setMembers[i]! },
+        );
         this.i = i + 1;
         units++;
       } else {
@@ -266,9 +262,21 @@ export class FlushJob {
     const countPs = count / this.intervalS;
     if (n === 0) {
       return {
-        key, n: 0, count, countPs,
-        lower: 0, upper: 0, sum: 0, sumSquares: 0, mean: 0, median: 0, std: 0,
-        percentiles: NO_PERCENTILES, histogram: null, samples: EMPTY_SAMPLES, exact: true,
+        key,
+        n: 0,
+        count,
+        countPs,
+        lower: 0,
+        upper: 0,
+        sum: 0,
+        sumSquares: 0,
+        mean: 0,
+        median: 0,
+        std: 0,
+        percentiles: NO_PERCENTILES,
+        histogram: null,
+        samples: EMPTY_SAMPLES,
+        exact: true,
       };
     }
     const res = c.timerRes[i]!;

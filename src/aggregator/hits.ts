@@ -40,7 +40,9 @@ export function takeKeyHits(hits: Float64Array[], indexes: readonly SlotIndex[])
 
 /** The status page: the `limit` busiest keys (busiest first) and lines per type; resets the counts. */
 export function takeStatusHits<T extends number>(
-  hits: Float64Array[], indexes: readonly SlotIndex[], limit: number,
+  hits: Float64Array[],
+  indexes: readonly SlotIndex[],
+  limit: number,
 ): { top: Array<{ type: T; id: string; lines: number }>; byType: number[] } {
   const top: Array<{ type: T; id: string; lines: number }> = [];
   const byType = hits.map(() => 0);
@@ -73,7 +75,9 @@ export function takeStatusHits<T extends number>(
  * counts. Sent in the worker's partial; the primary adds them to its own hits ({@link addHits}).
  */
 export function exportHits(
-  hits: Float64Array[], indexes: readonly SlotIndex[], visit: (type: number, key: MetricKey, lines: number) => void,
+  hits: Float64Array[],
+  indexes: readonly SlotIndex[],
+  visit: (type: number, key: MetricKey, lines: number) => void,
 ): void {
   for (let type = 0; type < hits.length; type++) {
     const h = hits[type]!;

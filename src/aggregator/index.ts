@@ -1,14 +1,14 @@
 /** The aggregator: samples in, snapshots out. */
-export { Aggregator, MSG_CLOCK_MS, type AggregatorOptions, type AdminMetricType } from './aggregator.js';
+export { type AdminMetricType, Aggregator, type AggregatorOptions, MSG_CLOCK_MS } from './aggregator.js';
 export { KeyTable } from './keytable.js';
-export { reservoirValues, growReservoir, seededRandom, EMPTY_RESERVOIR } from './reservoir.js';
 export {
-  thresholdSuffix,
-  compileThresholds,
-  compileHistograms,
-  binName,
   binIndex,
-  type Threshold,
+  binName,
   type CompiledHistogram,
+  compileHistograms,
+  compileThresholds,
+  type Threshold,
+  thresholdSuffix,
 } from './percentiles.js';
+export { EMPTY_RESERVOIR, growReservoir, reservoirValues, seededRandom } from './reservoir.js';
 export type * from './snapshot.js';

@@ -147,7 +147,10 @@ export class KeyIndex {
       idx.refs[slot]!++;
       this.staleEntries--;
       if (!pinned) this.aliasEntries++;
-    } else if (!pinned && (this.aliasEntries >= this.limit.maxKeys || this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.limit.keyTableBytes)) {
+    } else if (
+      !pinned &&
+      (this.aliasEntries >= this.limit.maxKeys || this.keyBytesUsed() + ENTRY_BYTES + (ke - ks) + (te - ts) > this.limit.keyTableBytes)
+    ) {
       // keyTableBytes reached, or as many cached spellings as maxKeys: the line counts, its spelling is
       // not cached (the next flush reclaims room)
       this.spellingsUncached++;

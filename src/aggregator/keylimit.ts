@@ -62,8 +62,12 @@ export class KeyLimit {
     if (this.dropped === 0) return null;
     const top = [...this.prefixes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     const out = {
-      dropped: this.dropped, forBytes: this.forBytes, total: this.droppedTotal, maxKeys: this.maxKeys,
-      keyTableBytes: this.keyTableBytes, topPrefixes: top,
+      dropped: this.dropped,
+      forBytes: this.forBytes,
+      total: this.droppedTotal,
+      maxKeys: this.maxKeys,
+      keyTableBytes: this.keyTableBytes,
+      topPrefixes: top,
     };
     this.dropped = 0;
     this.forBytes = 0;

@@ -72,7 +72,10 @@ export class KeyTable {
    * `maxArenaBytes`: the arena's limit ({@link MAX_ARENA_BYTES}, the int32 offsets' own; lower only in
    * tests of the fail-safe).
    */
-  constructor(initialBuckets = MIN_BUCKETS, private readonly maxArenaBytes = MAX_ARENA_BYTES) {
+  constructor(
+    initialBuckets = MIN_BUCKETS,
+    private readonly maxArenaBytes = MAX_ARENA_BYTES,
+  ) {
     let cap = MIN_BUCKETS;
     while (cap < initialBuckets) cap *= 2;
     this.buckets = new Int32Array(cap * 2);

@@ -15,8 +15,9 @@
  *   worker) give what one process gives. Not ordered: a set and a delta for one gauge arriving
  *   on different workers (the delta is applied after the set whatever the arrival order).
  */
-import type { MetricKey, Tag } from '../parser/types.js';
+
 import { graphiteTagSuffix } from '../parser/canonical.js';
+import type { MetricKey, Tag } from '../parser/types.js';
 import type { Aggregator } from './aggregator.js';
 import type { ExpBucketsData } from './exphist.js';
 
@@ -64,14 +65,7 @@ export interface PartialVisitor {
  * stands for n/m values of it), the elements of a side are drawn uniformly from its sample.
  * `a` and `b` may be overwritten; the result may be `a` (grown copies are returned otherwise).
  */
-export function mergeReservoir(
-  a: Float64Array,
-  nA: number,
-  b: Float64Array,
-  nB: number,
-  size: number,
-  random: () => number,
-): Float64Array {
+export function mergeReservoir(a: Float64Array, nA: number, b: Float64Array, nB: number, size: number, random: () => number): Float64Array {
   const mB = b.length;
   if (mB === 0 || nB === 0) return a;
   const mA = Math.min(nA, size);
@@ -126,7 +120,12 @@ export function mergeReservoir(
 /** A MetricKey rebuilt from its name and sorted tags (the same shape canonicalKey returns). */
 export function makeKey(name: string, tags: readonly Tag[]): MetricKey {
   const graphiteTags = graphiteTagSuffix(tags);
-  return Object.freeze({ name, tags: Object.freeze(tags.map((t) => Object.freeze([t[0], t[1]] as const))), graphiteTags, id: name + graphiteTags });
+  return Object.freeze({
+    name,
+    tags: Object.freeze(tags.map((t) => Object.freeze([t[0], t[1]] as const))),
+    graphiteTags,
+    id: name + graphiteTags,
+  });
 }
 
 /** One gauge delta held back until every source's sets are applied. */
@@ -222,10 +221,7 @@ export class AggregatorMerger implements PartialVisitor {
  * the visitor it is given (a decoder, or a worker aggregator's export in tests). Sets of gauges
  * from every source go first, then the gauge deltas.
  */
-export function mergePartials(
-  agg: Aggregator,
-  sources: ReadonlyArray<{ totals: SourceTotals; feed: (v: PartialVisitor) => void }>,
-): void {
+export function mergePartials(agg: Aggregator, sources: ReadonlyArray<{ totals: SourceTotals; feed: (v: PartialVisitor) => void }>): void {
   const merger = new AggregatorMerger(agg);
   for (const s of sources) s.feed(merger.forSource(s.totals));
   merger.finish();

@@ -4,10 +4,11 @@
  *
  * Everything here runs at flush time, once per timer key, never per sample.
  */
-import { saturate } from './finite.js';
-import type { HistogramStat, PercentileStat } from './snapshot.js';
+
 import type { HistogramRule } from '../config/types.js';
 import type { RankReader } from './exphist.js';
+import { saturate } from './finite.js';
+import type { HistogramStat, PercentileStat } from './snapshot.js';
 
 /** One configured percent threshold with its name suffix computed once. */
 export interface Threshold {
@@ -25,9 +26,7 @@ export function thresholdSuffix(pct: number): string {
 }
 
 export function compileThresholds(list: readonly number[]): readonly Threshold[] {
-  return Object.freeze(
-    list.map((pct) => Object.freeze({ pct, fraction: Math.abs(pct) / 100, suffix: thresholdSuffix(pct) })),
-  );
+  return Object.freeze(list.map((pct) => Object.freeze({ pct, fraction: Math.abs(pct) / 100, suffix: thresholdSuffix(pct) })));
 }
 
 /** A histogram rule with its bin names precomputed. */
@@ -308,12 +307,7 @@ export function summarize(
  *   estimated, the other is the exact total minus it;
  * - count_N, lower, upper, sum, sum_squares, mean, std: exact from the running aggregates.
  */
-export function summarizeHistogram(
-  hist: RankReader,
-  agg: RunningAggregates,
-  thresholds: readonly Threshold[],
-  out: TimerSummary,
-): void {
+export function summarizeHistogram(hist: RankReader, agg: RunningAggregates, thresholds: readonly Threshold[], out: TimerSummary): void {
   const n = agg.n;
   const hn = hist.n;
   out.np = 0;

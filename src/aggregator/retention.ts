@@ -31,7 +31,10 @@ export class Retention {
 
   configure(s: AggregatorSettings): void {
     const byName: Record<string, boolean> = {
-      counters: s.deleteCounters, timers: s.deleteTimers, gauges: s.deleteGauges, sets: s.deleteSets,
+      counters: s.deleteCounters,
+      timers: s.deleteTimers,
+      gauges: s.deleteGauges,
+      sets: s.deleteSets,
     };
     for (let t = 0; t < this.stores.length; t++) this.deletes[t] = byName[this.stores[t]!.name] ?? false;
     // (turned on: no count left over from an earlier time it was on)

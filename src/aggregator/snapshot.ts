@@ -2,9 +2,10 @@
  * What the aggregator hands to every backend at a flush: computed, immutable figures.
  * Backends must never mutate a snapshot (several backends read the same one).
  */
-import { saturate } from './finite.js';
+
 import type { MetricKey } from '../parser/types.js';
 import type { ExpBucketsData } from './exphist.js';
+import { saturate } from './finite.js';
 
 export interface CounterStat {
   readonly key: MetricKey;

@@ -12,10 +12,10 @@ import { SetStore } from './stores/sets.js';
 import { TimerStore } from './stores/timers.js';
 import type { MetricStore, StoreHost } from './stores/types.js';
 
-export { CounterStore, GaugeStore, SetStore, TimerStore };
 export { IdLookup, KEY_OVERHEAD_BYTES, keyCost, SlotIndex } from './stores/slots.js';
 export { EXTRA_BINS, EXTRA_LE, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM } from './stores/timer-slots.js';
 export type { CaptureSink, MetricStore, StoreHost } from './stores/types.js';
+export { CounterStore, GaugeStore, SetStore, TimerStore };
 
 /** What a store is built from. */
 export interface StoreContext {

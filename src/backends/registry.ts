@@ -12,12 +12,12 @@
  */
 import type { BackendView } from '../config/load.js';
 import type { TallydConfig } from '../config/types.js';
-import type { Backend, BackendCapabilities, BackendContext, BackendFactory } from './types.js';
 import { createConsoleBackend } from './console/index.js';
 import { createGraphiteBackend } from './graphite/index.js';
-import { createRepeaterBackend } from './repeater/index.js';
-import { prometheusBackend, validatePrometheusSection } from './prometheus/index.js';
 import { createPluginBackend, describePlugin } from './plugin/index.js';
+import { prometheusBackend, validatePrometheusSection } from './prometheus/index.js';
+import { createRepeaterBackend } from './repeater/index.js';
+import type { Backend, BackendCapabilities, BackendContext, BackendFactory } from './types.js';
 
 const factories = new Map<string, BackendFactory>();
 const sectionValidators = new Map<string, SectionValidator>();
@@ -54,7 +54,9 @@ export function validateBackendSections(config: BackendView): string[] {
       // not built in: an npm backend or a backend file (the original's require(name)), see ./plugin
       const found = describePlugin(name, config.configFile);
       if (!found.ok) {
-        problems.push(`config key 'backends': "${name}" is not a built-in backend (${knownBackends().join(', ')}) nor a module that loads: ${found.text}`);
+        problems.push(
+          `config key 'backends': "${name}" is not a built-in backend (${knownBackends().join(', ')}) nor a module that loads: ${found.text}`,
+        );
       }
       continue;
     }

@@ -4,7 +4,7 @@
  * as a CliError carrying the text and the exit code; main.ts prints it and exits.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { DEFAULT_GRAPHITE_PORT, MAX_WORKERS, MAX_RESERVOIR_SIZE, MIN_RESERVOIR_SIZE, PINO_LEVELS } from '../config/defaults.js';
+import { DEFAULT_GRAPHITE_PORT, MAX_RESERVOIR_SIZE, MAX_WORKERS, MIN_RESERVOIR_SIZE, PINO_LEVELS } from '../config/defaults.js';
 import type { ConfigOverrides } from '../config/load.js';
 import { CliError } from '../errors.js';
 import { LOG_FORMATS } from '../log/index.js';
@@ -138,34 +138,57 @@ function buildProgram(version: string, out: { stdout: string; stderr: string }):
     .option('--mgmt-port <n>', 'admin (management) TCP port', parsePort)
     .option('--mgmt-address <addr>', 'admin (management) address', parseAddress)
     .option('-f, --flush-interval <ms>', 'flush interval in milliseconds', parseFlushInterval)
-    .option('-g, --graphite <host:port>', `send to Graphite at host[:port] (port ${DEFAULT_GRAPHITE_PORT} by default; adds the graphite backend)`, parseGraphiteTarget)
+    .option(
+      '-g, --graphite <host:port>',
+      `send to Graphite at host[:port] (port ${DEFAULT_GRAPHITE_PORT} by default; adds the graphite backend)`,
+      parseGraphiteTarget,
+    )
     .option('--backend <name>', 'backend to load; repeat for several (replaces `backends`; -g and --prometheus-* add theirs)', collect)
-    .option('--reservoir-size <n>', `timer samples kept per key per interval (${MIN_RESERVOIR_SIZE}..${MAX_RESERVOIR_SIZE})`, parseReservoirSize)
+    .option(
+      '--reservoir-size <n>',
+      `timer samples kept per key per interval (${MIN_RESERVOIR_SIZE}..${MAX_RESERVOIR_SIZE})`,
+      parseReservoirSize,
+    )
     .option('--prometheus-address <addr>', 'Prometheus /metrics address (adds the prometheus backend)', parseAddress)
     .option('--prometheus-port <n>', 'Prometheus /metrics port (adds the prometheus backend)', parsePort)
     .option('--prometheus-path <path>', 'Prometheus metrics path, e.g. /metrics (adds the prometheus backend)', parsePath)
-    .option('--prometheus-mapping-file <file>', "statsd_exporter mapping file (adds the prometheus backend)")
+    .option('--prometheus-mapping-file <file>', 'statsd_exporter mapping file (adds the prometheus backend)')
     .option('--workers <n>', 'ingest processes: 1 = one process, N > 1 = N cluster workers sharing the listeners', parseWorkers)
     .option('-l, --log-level <level>', `log level: ${PINO_LEVELS.join(', ')}`, parseLogLevel)
-    .option('--log-format <format>', 'stderr log format: json (pino JSON lines), pretty (one readable line each), auto (pretty on a terminal, else json)', parseLogFormat, 'auto')
+    .option(
+      '--log-format <format>',
+      'stderr log format: json (pino JSON lines), pretty (one readable line each), auto (pretty on a terminal, else json)',
+      parseLogFormat,
+      'auto',
+    )
     .option('--check-config', 'validate the configuration, print the effective config and exit')
-    .option('--allow-js-config', 'evaluate the config file as JavaScript, as the original statsd does, in a restricted child process (require limited to os, 5 s limit)')
+    .option(
+      '--allow-js-config',
+      'evaluate the config file as JavaScript, as the original statsd does, in a restricted child process (require limited to os, 5 s limit)',
+    )
     .version(version, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
-    .addHelpText('after', '\nCommands:\n  tallyd proxy CONFIG  run as a cluster proxy in front of several tallyd/statsd nodes (the original\'s proxy.js; tallyd proxy --help)' +
-      '\n\nExit codes:\n  0    stopped cleanly; --help, --version; --check-config found the configuration valid' +
-      '\n  1    invalid configuration (config file, placeholders or flag values that make it invalid), or cannot start (port in use, backend refused)' +
-      '\n  2    usage error: unknown flag, malformed flag value, config file given twice' +
-      '\n  70   internal error' +
-      '\n  130  a second SIGINT/SIGTERM while stopping' +
-      '\n\nWith no config: StatsD on UDP 0.0.0.0:8125, admin on 127.0.0.1:8126, status page on http://127.0.0.1:8127/,' +
-      '\n  aggregates printed to stdout every 10 s (console backend). Logs go to stderr.' +
-      '\n\nSignals:\n  SIGHUP           reload the config file (also on a change of the file, with automaticConfigReload)' +
-      '\n  SIGTERM, SIGINT  flush the partial interval, let backends deliver (stopDrainMs), exit 0' +
-      '\n\nDocumentation: README.md; every key, flag, self-metric and admin command: docs/reference.md')
+    .addHelpText(
+      'after',
+      "\nCommands:\n  tallyd proxy CONFIG  run as a cluster proxy in front of several tallyd/statsd nodes (the original's proxy.js; tallyd proxy --help)" +
+        '\n\nExit codes:\n  0    stopped cleanly; --help, --version; --check-config found the configuration valid' +
+        '\n  1    invalid configuration (config file, placeholders or flag values that make it invalid), or cannot start (port in use, backend refused)' +
+        '\n  2    usage error: unknown flag, malformed flag value, config file given twice' +
+        '\n  70   internal error' +
+        '\n  130  a second SIGINT/SIGTERM while stopping' +
+        '\n\nWith no config: StatsD on UDP 0.0.0.0:8125, admin on 127.0.0.1:8126, status page on http://127.0.0.1:8127/,' +
+        '\n  aggregates printed to stdout every 10 s (console backend). Logs go to stderr.' +
+        '\n\nSignals:\n  SIGHUP           reload the config file (also on a change of the file, with automaticConfigReload)' +
+        '\n  SIGTERM, SIGINT  flush the partial interval, let backends deliver (stopDrainMs), exit 0' +
+        '\n\nDocumentation: README.md; every key, flag, self-metric and admin command: docs/reference.md',
+    )
     .configureOutput({
-      writeOut: (s) => { out.stdout += s; },
-      writeErr: (s) => { out.stderr += s; },
+      writeOut: (s) => {
+        out.stdout += s;
+      },
+      writeErr: (s) => {
+        out.stderr += s;
+      },
     })
     .exitOverride();
 }
@@ -253,8 +276,12 @@ export function parseProxyCli(argv: string[], version: string): ProxyCliOptions 
     .version(version, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
     .configureOutput({
-      writeOut: (s) => { out.stdout += s; },
-      writeErr: (s) => { out.stderr += s; },
+      writeOut: (s) => {
+        out.stdout += s;
+      },
+      writeErr: (s) => {
+        out.stderr += s;
+      },
     })
     .exitOverride();
   try {

@@ -24,9 +24,9 @@
  * where str is u32 byte length + UTF-8. Built and read once per flush per worker (not the hot path).
  */
 import type { ExpBucketsData } from '../aggregator/exphist.js';
+import { CANON } from '../aggregator/keyindex.js';
 import type { PartialVisitor } from '../aggregator/merge.js';
 import { makeKey } from '../aggregator/merge.js';
-import { CANON } from '../aggregator/keyindex.js';
 import type { MetricKey, Tag } from '../parser/types.js';
 
 export const PARTIAL_MAGIC = 0x32504c54; // 'TLP2'
@@ -167,8 +167,17 @@ export class PartialEncoder implements PartialVisitor {
   }
 
   timer(
-    key: MetricKey, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null, le: Float64Array | null,
+    key: MetricKey,
+    count: number,
+    n: number,
+    sum: number,
+    sumSquares: number,
+    min: number,
+    max: number,
+    samples: Float64Array,
+    hist: Float64Array | null,
+    exp: ExpBucketsData | null,
+    le: Float64Array | null,
   ): void {
     const w = this.sections[1]!;
     w.u32(this.idOf(1, key));

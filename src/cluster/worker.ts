@@ -19,13 +19,13 @@ import type { TallydConfig } from '../config/types.js';
 import { TcpStats } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { componentLogger, createLogger, createSyslogLogger } from '../log/index.js';
-import { PacketGuard, type IngestSink } from '../pipeline/guard.js';
 import { type BadLine, type DogCount, type MetricKey, MetricType, Sample } from '../parser/types.js';
+import { type IngestSink, PacketGuard } from '../pipeline/guard.js';
 import { openListener } from '../pipeline/ingest-local.js';
 import { createPacketHandler, type PacketPathState } from '../pipeline/packet.js';
-import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
 import { badLineLogger, logMemoryReport } from '../pipeline/runtime.js';
 import { nextTurn } from '../pipeline/scheduler.js';
+import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
 import { ingestSelfStats } from '../selfmetrics/index.js';
 import { PartialEncoder } from './protocol.js';
 
@@ -47,16 +47,16 @@ export type FromWorker =
   | { t: 'hello' }
   | { t: 'ready'; listeners: string[]; udpPorts: number[]; tcpPorts: number[] }
   | {
-    t: 'partial';
-    buf: Uint8Array;
-    final: boolean;
-    /** Its TCP listeners' counts. */
-    tcp: TcpCounts;
-    /** Its packet backends' (the repeater's) status lines. */
-    backends: BackendStatusReport;
-    /** Keys it dropped past maxKeys/keyTableBytes this interval (for the primary's warning), or null. */
-    dropped: DroppedKeys | null;
-  }
+      t: 'partial';
+      buf: Uint8Array;
+      final: boolean;
+      /** Its TCP listeners' counts. */
+      tcp: TcpCounts;
+      /** Its packet backends' (the repeater's) status lines. */
+      backends: BackendStatusReport;
+      /** Keys it dropped past maxKeys/keyTableBytes this interval (for the primary's warning), or null. */
+      dropped: DroppedKeys | null;
+    }
   | { t: 'inspected'; id: number; keys: InspectedKey[] }
   | { t: 'failed'; message: string };
 
@@ -90,7 +90,10 @@ export class WorkerAggregator implements IngestSink {
   private touched: Int32Array = new Int32Array(INITIAL_GAUGES);
   private touchedCount = 0;
 
-  constructor(config: TallydConfig, opts: { random?: () => number; onBadLine?: (reason: BadLine, buf: Buffer, s: number, e: number) => void } = {}) {
+  constructor(
+    config: TallydConfig,
+    opts: { random?: () => number; onBadLine?: (reason: BadLine, buf: Buffer, s: number, e: number) => void } = {},
+  ) {
     const aggOpts: ConstructorParameters<typeof Aggregator>[0] = { config: workerAggregatorConfig(config) };
     if (opts.random !== undefined) aggOpts.random = opts.random;
     if (opts.onBadLine !== undefined) aggOpts.onBadLine = opts.onBadLine;
@@ -170,7 +173,8 @@ export class WorkerAggregator implements IngestSink {
       out.push({ type, name: key.name, tags: key.tags.map(([k, v]) => [k, v]), value, isSet });
     };
     // (the aggregator's gauges hold nothing here: they are kept by this class)
-    for (const k of this.agg.inspectKeys(q, limit)) if (k.type !== MetricType.Gauge && out.length < limit) add(k.type, k.key, k.value, false);
+    for (const k of this.agg.inspectKeys(q, limit))
+      if (k.type !== MetricType.Gauge && out.length < limit) add(k.type, k.key, k.value, false);
     for (let i = 0; i < this.touchedCount && out.length < limit; i++) {
       const slot = this.touched[i]!;
       const key = this.agg.keyOfSlot(MetricType.Gauge, slot);
@@ -274,7 +278,10 @@ export async function runWorker(): Promise<void> {
     const { open, refused, idleTimeouts } = tcpStats;
     const d = wagg.agg.takeDroppedKeys();
     send({
-      t: 'partial', buf, final, tcp: { open, refused, idleTimeouts },
+      t: 'partial',
+      buf,
+      final,
+      tcp: { open, refused, idleTimeouts },
       backends: packetBackends.map((b) => ({ name: b.name, groups: b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }] })),
       dropped: d === null ? null : { dropped: d.dropped, forBytes: d.forBytes, topPrefixes: d.topPrefixes },
     });
@@ -289,8 +296,7 @@ export async function runWorker(): Promise<void> {
         // (counted afresh from the window's start: what a late window left counting is dropped)
         wagg.agg.setStatusHits(false);
         wagg.agg.setStatusHits(true);
-      }
-      else if (m.t === 'config') {
+      } else if (m.t === 'config') {
         sample.containerIdTag = m.config.dogstatsdContainerIdTag === true;
         state.dumpMessages = m.config.dumpMessages;
         wagg.agg.reconfigure(workerAggregatorConfig(m.config));

@@ -114,8 +114,22 @@ export const BUILTIN_BACKENDS: readonly string[] = ['graphite', 'console', 'repe
  * '<name>_percent' selects the per-percentile variant).
  */
 export const TIMER_METRIC_NAMES: readonly string[] = [
-  'count', 'count_ps', 'lower', 'mean', 'median', 'std', 'sum', 'sum_squares', 'upper', 'histogram',
-  'count_percent', 'mean_percent', 'upper_percent', 'lower_percent', 'sum_percent', 'sum_squares_percent',
+  'count',
+  'count_ps',
+  'lower',
+  'mean',
+  'median',
+  'std',
+  'sum',
+  'sum_squares',
+  'upper',
+  'histogram',
+  'count_percent',
+  'mean_percent',
+  'upper_percent',
+  'lower_percent',
+  'sum_percent',
+  'sum_squares_percent',
 ];
 
 /**

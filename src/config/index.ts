@@ -1,17 +1,18 @@
 /** Configuration: load (original-style files, JSON) → validate (every problem at once) → freeze. */
+
+export * from './defaults.js';
 export {
   buildConfig,
+  type ConfigOverrides,
   describeConfig,
   EMBEDDED_DEFAULT_CONFIG,
   expandPlaceholders,
+  type PlaceholderContext,
   parseConfigText,
   readConfigFile,
   readConfigFileAsync,
   writeConfigLines,
-  type ConfigOverrides,
-  type PlaceholderContext,
 } from './load.js';
-export { normaliseBackendName, normaliseServerName, validateConfig, type ValidationResult } from './validate.js';
-export * from './defaults.js';
-export { backendsNeedRebuild, changedBackendKeys, SECTIONS, type KeySchema, type ReloadEffect, type SectionSchema } from './schema.js';
+export { backendsNeedRebuild, changedBackendKeys, type KeySchema, type ReloadEffect, SECTIONS, type SectionSchema } from './schema.js';
 export type * from './types.js';
+export { normaliseBackendName, normaliseServerName, type ValidationResult, validateConfig } from './validate.js';

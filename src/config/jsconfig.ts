@@ -97,7 +97,13 @@ function childInput(body: string, name: string): string {
 }
 
 /** What the child answered → the config object, or a ConfigError. */
-function fromAnswer(name: string, stdout: Buffer, stderr: string, status: number | null, timedOut: boolean): Record<string, unknown> | unknown {
+function fromAnswer(
+  name: string,
+  stdout: Buffer,
+  stderr: string,
+  status: number | null,
+  timedOut: boolean,
+): Record<string, unknown> | unknown {
   if (timedOut) {
     throw new ConfigError(
       `${name}: evaluating the config file did not finish within ${JS_CONFIG_HARD_TIMEOUT_MS / 1000} s; it was stopped`,
@@ -131,7 +137,8 @@ function checkPlain(value: unknown, path: string, problems: string[]): void {
     return;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const key of Object.keys(value)) checkPlain((value as Record<string, unknown>)[key], path === '' ? key : `${path}.${key}`, problems);
+    for (const key of Object.keys(value))
+      checkPlain((value as Record<string, unknown>)[key], path === '' ? key : `${path}.${key}`, problems);
     return;
   }
   problems.push(`config key '${at}': not a config value`);

@@ -105,7 +105,9 @@ export function parseConfigText(text: string, name: string, opts: { allowJs?: bo
 /** A parsed file must be an object, without `__proto__`, `constructor` or `prototype` keys at any depth. */
 function checkParsed(parsed: unknown, name: string): Record<string, unknown> {
   if (!isPlainObject(parsed)) {
-    throw new ConfigError(`${name}: expected an object literal ({ ... }) at the top level, got ${Array.isArray(parsed) ? 'a list' : typeof parsed}`);
+    throw new ConfigError(
+      `${name}: expected an object literal ({ ... }) at the top level, got ${Array.isArray(parsed) ? 'a list' : typeof parsed}`,
+    );
   }
   const forbidden = forbiddenKeyProblems(parsed);
   if (forbidden.length > 0) throw new ConfigError(forbidden.map((p) => `${name}: ${p}`));
@@ -115,7 +117,9 @@ function checkParsed(parsed: unknown, name: string): Record<string, unknown> {
 function json5Error(err: unknown, body: string, name: string): ConfigError {
   const e = err as { lineNumber?: number; columnNumber?: number };
   const where = typeof e.lineNumber === 'number' ? `${name}:${e.lineNumber}:${e.columnNumber ?? 0}` : name;
-  const reason = messageOf(err).replace(/^JSON5: /, '').replace(/ at \d+:\d+$/, '');
+  const reason = messageOf(err)
+    .replace(/^JSON5: /, '')
+    .replace(/ at \d+:\d+$/, '');
   if (compilesAsJavaScript(body)) {
     return new ConfigError(
       `${where}: ${reason}: the file seems to contain code, which tallyd does not run by default. ` +
@@ -148,13 +152,7 @@ export interface PlaceholderContext {
  * problem naming the key (the key is then dropped, so it is not reported twice); an unknown
  * placeholder is a warning and left as written.
  */
-export function expandPlaceholders(
-  value: unknown,
-  ctx: PlaceholderContext,
-  problems: string[],
-  warnings: string[],
-  path = '',
-): unknown {
+export function expandPlaceholders(value: unknown, ctx: PlaceholderContext, problems: string[], warnings: string[], path = ''): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${')) return value;
     let missing = false;
@@ -175,7 +173,9 @@ export function expandPlaceholders(
         }
         return v;
       }
-      warnings.push(`config key '${path}': unknown placeholder ${match} (left as written; known: \${HOSTNAME}, \${HOSTNAME_SHORT}, \${ENV:NAME})`);
+      warnings.push(
+        `config key '${path}': unknown placeholder ${match} (left as written; known: \${HOSTNAME}, \${HOSTNAME_SHORT}, \${ENV:NAME})`,
+      );
       return match;
     });
     return missing ? undefined : out;
@@ -199,8 +199,10 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, proble
   if (o.port !== undefined || o.address !== undefined) {
     if (Array.isArray(raw.servers)) {
       // With `servers`, --port/--address apply to the first UDP server.
-      const i = raw.servers.findIndex((s: unknown) =>
-        isPlainObject(s) && (s.server === undefined || (typeof s.server === 'string' && normaliseServerName(s.server) === 'udp')));
+      const i = raw.servers.findIndex(
+        (s: unknown) =>
+          isPlainObject(s) && (s.server === undefined || (typeof s.server === 'string' && normaliseServerName(s.server) === 'udp')),
+      );
       if (i === -1) {
         problems.push("--port/--address: the config's 'servers' list has no udp server to apply them to");
       } else {
@@ -293,7 +295,16 @@ export function buildConfig(
 }
 
 /** Top-level keys TallydConfig interprets as sections (not echoed again by describeConfig). */
-const INTERPRETED_SECTIONS: ReadonlySet<string> = new Set(['graphite', 'console', 'keyFlush', 'log', 'servers', 'histogram', 'repeater', 'statusPage']);
+const INTERPRETED_SECTIONS: ReadonlySet<string> = new Set([
+  'graphite',
+  'console',
+  'keyFlush',
+  'log',
+  'servers',
+  'histogram',
+  'repeater',
+  'statusPage',
+]);
 
 /** The effective configuration as pretty JSON (for --check-config); Infinity bins print as 'inf'. */
 export function describeConfig(config: TallydConfig): string {

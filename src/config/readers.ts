@@ -3,15 +3,28 @@
  * of servers, histograms, repeater targets and backends, and keys whose default depends on another.
  * Each reports its problems through the Reader, naming the key as written.
  */
+
+import { resolvePlugin } from '../backends/plugin/resolve.js';
 import {
-  BUILTIN_BACKENDS, DEFAULT_ADDRESS, DEFAULT_ADDRESS_IPV6, DEFAULT_GAUGES_MAX_TTL, DEFAULT_KEY_FLUSH_PERCENT, DEFAULT_LOG_APPLICATION,
-  DEFAULT_LOG_LEVEL, DEFAULT_PERCENT_THRESHOLD, DEFAULT_PORT, DEFAULT_SYSLOG_HOST, DEFAULT_SYSLOG_PORT, DEFAULT_TITLE,
-  MAX_PERCENT_THRESHOLDS, PINO_LEVELS, TIMER_METRIC_NAMES,
+  BUILTIN_BACKENDS,
+  DEFAULT_ADDRESS,
+  DEFAULT_ADDRESS_IPV6,
+  DEFAULT_GAUGES_MAX_TTL,
+  DEFAULT_KEY_FLUSH_PERCENT,
+  DEFAULT_LOG_APPLICATION,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_PERCENT_THRESHOLD,
+  DEFAULT_PORT,
+  DEFAULT_SYSLOG_HOST,
+  DEFAULT_SYSLOG_PORT,
+  DEFAULT_TITLE,
+  MAX_PERCENT_THRESHOLDS,
+  PINO_LEVELS,
+  TIMER_METRIC_NAMES,
 } from './defaults.js';
 import { describeValue, isPlainObject, isUnset, Reader, toNumber } from './reader.js';
-import { LOG_SECTION, SERVER_SECTION, SYSLOG_SECTION, HISTOGRAM_SECTION, REPEATER_TARGET_SECTION, keysOf } from './schema.js';
+import { HISTOGRAM_SECTION, keysOf, LOG_SECTION, REPEATER_TARGET_SECTION, SERVER_SECTION, SYSLOG_SECTION } from './schema.js';
 import type { HistogramRule, LogConfig, RepeaterTarget, ServerConfig } from './types.js';
-import { resolvePlugin } from '../backends/plugin/resolve.js';
 
 const SERVER_KEYS = keysOf(SERVER_SECTION);
 const LOG_KEYS = keysOf(LOG_SECTION);
@@ -21,8 +34,14 @@ const REPEATER_TARGET_KEYS = keysOf(REPEATER_TARGET_SECTION);
 
 /** The original's syslog level names (log.level) → pino levels. */
 const SYSLOG_LEVELS: Readonly<Record<string, string>> = {
-  LOG_EMERG: 'fatal', LOG_ALERT: 'fatal', LOG_CRIT: 'fatal', LOG_ERR: 'error', LOG_WARNING: 'warn',
-  LOG_NOTICE: 'info', LOG_INFO: 'info', LOG_DEBUG: 'debug',
+  LOG_EMERG: 'fatal',
+  LOG_ALERT: 'fatal',
+  LOG_CRIT: 'fatal',
+  LOG_ERR: 'error',
+  LOG_WARNING: 'warn',
+  LOG_NOTICE: 'info',
+  LOG_INFO: 'info',
+  LOG_DEBUG: 'debug',
 };
 
 /** './servers/udp', 'servers/udp.js', 'udp' → 'udp'; likewise tcp; anything else → undefined. */
@@ -91,7 +110,12 @@ function readServerModule(r: Reader, key: string, value: unknown, file: string |
 }
 
 export function readServers(
-  r: Reader, raw: Record<string, unknown>, recvBufferBytes: number, maxLineLength: number, tcpLimits: TcpLimits, file?: string,
+  r: Reader,
+  raw: Record<string, unknown>,
+  recvBufferBytes: number,
+  maxLineLength: number,
+  tcpLimits: TcpLimits,
+  file?: string,
 ): ServerConfig[] {
   const list = r.list('servers', raw.servers, 'a list of server objects');
   if (list === undefined) {
@@ -100,19 +124,21 @@ export function readServers(
     const ipv6 = r.bool('address_ipv6', raw.address_ipv6, false);
     const top = isUnset(raw.server) ? 'udp' : typeof raw.server === 'string' ? normaliseServerName(raw.server) : undefined;
     const topModule = top === undefined ? readServerModule(r, 'server', raw.server, file) : undefined;
-    return [{
-      module: topModule,
-      moduleConfig: topModule === undefined ? undefined : raw,
-      socket: undefined,
-      socketMod: undefined,
-      server: top ?? 'module',
-      address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
-      port: r.port('port', raw.port, DEFAULT_PORT, true),
-      addressIpv6: ipv6,
-      recvBufferBytes,
-      maxLineLength,
-      ...tcpLimits,
-    }];
+    return [
+      {
+        module: topModule,
+        moduleConfig: topModule === undefined ? undefined : raw,
+        socket: undefined,
+        socketMod: undefined,
+        server: top ?? 'module',
+        address: r.str('address', raw.address, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS, { nonEmpty: true }),
+        port: r.port('port', raw.port, DEFAULT_PORT, true),
+        addressIpv6: ipv6,
+        recvBufferBytes,
+        maxLineLength,
+        ...tcpLimits,
+      },
+    ];
   }
   for (const key of ['port', 'address', 'address_ipv6']) {
     if (!isUnset(raw[key])) r.warn(`config key '${key}' is ignored because 'servers' is set`);
@@ -140,9 +166,18 @@ export function readServers(
     if (kind !== 'module') r.unknownKeys(entry, SERVER_KEYS, `${at}.`);
     const ipv6 = r.bool(`${at}.address_ipv6`, entry.address_ipv6, false);
     const server: {
-      server: 'udp' | 'tcp' | 'module'; address: string; port: number; addressIpv6: boolean; socket: string | undefined; socketMod: number | undefined;
-      recvBufferBytes: number; maxLineLength: number; maxConnections: number; idleTimeoutMs: number;
-      module: string | undefined; moduleConfig: Record<string, unknown> | undefined;
+      server: 'udp' | 'tcp' | 'module';
+      address: string;
+      port: number;
+      addressIpv6: boolean;
+      socket: string | undefined;
+      socketMod: number | undefined;
+      recvBufferBytes: number;
+      maxLineLength: number;
+      maxConnections: number;
+      idleTimeoutMs: number;
+      module: string | undefined;
+      moduleConfig: Record<string, unknown> | undefined;
     } = {
       module,
       moduleConfig: module === undefined ? undefined : entry,
@@ -387,4 +422,3 @@ export function readKeyFlushPercent(r: Reader, value: unknown): number {
   }
   return n;
 }
-

@@ -7,15 +7,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SECTIONS, type KeySchema, type ReloadEffect } from './schema.js';
+import { type KeySchema, type ReloadEffect, SECTIONS } from './schema.js';
 
-export const GENERATED_BEGIN = '<!-- BEGIN configuration keys: generated from src/config/schema.ts by `npm run docs:reference`; edit the schema, not this -->';
+export const GENERATED_BEGIN =
+  '<!-- BEGIN configuration keys: generated from src/config/schema.ts by `npm run docs:reference`; edit the schema, not this -->';
 export const GENERATED_END = '<!-- END configuration keys -->';
 
 const RELOAD_TEXT: Readonly<Record<ReloadEffect, string>> = {
   none: 'applies at once; nothing is rebuilt',
-  pipeline: 'applied in place by the running daemon (aggregation from the next flush, the flush timer, listeners, the admin interface, the status page); backends are kept',
-  backends: 'the backends are rebuilt (Prometheus takes its section in place, keeping its series; a replaced Graphite backend still delivers its queue)',
+  pipeline:
+    'applied in place by the running daemon (aggregation from the next flush, the flush timer, listeners, the admin interface, the status page); backends are kept',
+  backends:
+    'the backends are rebuilt (Prometheus takes its section in place, keeping its series; a replaced Graphite backend still delivers its queue)',
   restart: 'takes effect at the next start',
 };
 
@@ -32,7 +35,9 @@ function defaultText(k: KeySchema): string {
 /** The generated part, from its first marker to its last, without a trailing newline. */
 export function renderConfigReference(): string {
   const out: string[] = [GENERATED_BEGIN, '## Configuration keys', ''];
-  out.push('The reload column says what a reload (SIGHUP, or a change of the file with `automaticConfigReload`) does when the key changes:');
+  out.push(
+    'The reload column says what a reload (SIGHUP, or a change of the file with `automaticConfigReload`) does when the key changes:',
+  );
   out.push('');
   for (const [effect, text] of Object.entries(RELOAD_TEXT)) out.push(`- *${effect}*: ${text}`);
   for (const s of SECTIONS) {
@@ -49,7 +54,8 @@ export function renderConfigReference(): string {
 export function withGeneratedPart(page: string, generated: string): string {
   const begin = page.indexOf(GENERATED_BEGIN);
   const end = page.indexOf(GENERATED_END);
-  if (begin === -1 || end === -1 || end < begin) throw new Error(`docs/reference.md: the markers of the generated part are missing (${GENERATED_BEGIN} ... ${GENERATED_END})`);
+  if (begin === -1 || end === -1 || end < begin)
+    throw new Error(`docs/reference.md: the markers of the generated part are missing (${GENERATED_BEGIN} ... ${GENERATED_END})`);
   return page.slice(0, begin) + generated + page.slice(end + GENERATED_END.length);
 }
 

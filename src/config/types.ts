@@ -6,7 +6,6 @@
  */
 import type { PrometheusConfig } from '../backends/prometheus/config.js';
 
-
 export interface ServerConfig {
   /**
    * 'udp' or 'tcp' (the original's './servers/udp', './servers/tcp' are accepted too), or 'module':

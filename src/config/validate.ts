@@ -5,18 +5,42 @@
  * before refusing (one ConfigError lists them all); unknown keys are warnings. Covers every documented
  * key of the original daemon and of its graphite, console and repeater backends, plus tallyd's own keys.
  */
+
+import { parsePrometheusSection } from '../backends/prometheus/config.js';
 import { ConfigError } from '../errors.js';
 import { deepFreeze } from './defaults.js';
 import { isPlainObject, isUnset, Reader, unknownKeyMessage } from './reader.js';
 import {
-  backendSectionNames, checkStatusPage, readBackends, readCalculatedTimerMetrics, readGaugesMaxTTL, readHistogram, readKeyFlushPercent,
-  readLogConfig, readLogLevel, readPercentThreshold, readRepeater, readServers, readTitle,
+  backendSectionNames,
+  checkStatusPage,
+  readBackends,
+  readCalculatedTimerMetrics,
+  readGaugesMaxTTL,
+  readHistogram,
+  readKeyFlushPercent,
+  readLogConfig,
+  readLogLevel,
+  readPercentThreshold,
+  readRepeater,
+  readServers,
+  readTitle,
 } from './readers.js';
 import {
-  CONSOLE_SECTION, CORE_SECTION, coreKey, GRAPHITE_SECTION, HISTOGRAM_SECTION, KEY_FLUSH_SECTION, keysOf, LOG_SECTION,
-  REPEATER_TARGET_SECTION, SERVER_SECTION, STATUS_PAGE_SECTION, SYSLOG_SECTION, type KeySchema, type SectionSchema,
+  CONSOLE_SECTION,
+  CORE_SECTION,
+  coreKey,
+  GRAPHITE_SECTION,
+  HISTOGRAM_SECTION,
+  KEY_FLUSH_SECTION,
+  type KeySchema,
+  keysOf,
+  LOG_SECTION,
+  REPEATER_TARGET_SECTION,
+  SERVER_SECTION,
+  type SectionSchema,
+  STATUS_PAGE_SECTION,
+  SYSLOG_SECTION,
 } from './schema.js';
-import { parsePrometheusSection } from '../backends/prometheus/config.js';
 import type { TallydConfig } from './types.js';
 
 export { describeValue, unknownKeyMessage } from './reader.js';
@@ -43,13 +67,20 @@ export interface ValidationResult {
 function readGeneric(r: Reader, name: string, spec: KeySchema, value: unknown): unknown {
   const c = spec.check;
   switch (c.kind) {
-    case 'bool': return r.bool(name, value, spec.def as boolean);
-    case 'int': return r.int(name, value, spec.def as number, c.min, c.max, c.expected);
-    case 'port': return r.port(name, value, spec.def as number, c.allowZero);
-    case 'str': return r.str(name, value, spec.def as string, { nonEmpty: c.nonEmpty === true });
-    case 'optStr': return r.optStr(name, value);
-    case 'oneOf': return r.oneOf(name, value, spec.def as string, c.values, c.expected);
-    default: throw new Error(`config schema: key '${name}' has no generic check (${c.kind})`);
+    case 'bool':
+      return r.bool(name, value, spec.def as boolean);
+    case 'int':
+      return r.int(name, value, spec.def as number, c.min, c.max, c.expected);
+    case 'port':
+      return r.port(name, value, spec.def as number, c.allowZero);
+    case 'str':
+      return r.str(name, value, spec.def as string, { nonEmpty: c.nonEmpty === true });
+    case 'optStr':
+      return r.optStr(name, value);
+    case 'oneOf':
+      return r.oneOf(name, value, spec.def as string, c.values, c.expected);
+    default:
+      throw new Error(`config schema: key '${name}' has no generic check (${c.kind})`);
   }
 }
 
@@ -85,7 +116,11 @@ function readSection(r: Reader, section: SectionSchema, value: unknown): Record<
 class CoreReader {
   private readonly values = new Map<string, unknown>();
 
-  constructor(readonly r: Reader, readonly raw: Record<string, unknown>, readonly file: string | undefined) {}
+  constructor(
+    readonly r: Reader,
+    readonly raw: Record<string, unknown>,
+    readonly file: string | undefined,
+  ) {}
 
   get<T>(key: string): T {
     if (this.values.has(key)) return this.values.get(key) as T;
@@ -100,22 +135,32 @@ class CoreReader {
     const c = spec.check;
     const value = this.raw[spec.key];
     switch (c.kind) {
-      case 'by': return undefined;
-      case 'section': return readSection(this.r, c.section, value);
+      case 'by':
+        return undefined;
+      case 'section':
+        return readSection(this.r, c.section, value);
       case 'custom': {
         const read = CORE_READERS[spec.key];
         if (read === undefined) throw new Error(`config schema: key '${spec.key}' has no reader in validate.ts`);
         return read(this);
       }
-      default: return readGeneric(this.r, spec.key, spec, value);
+      default:
+        return readGeneric(this.r, spec.key, spec, value);
     }
   }
 }
 
 /** Readers of the top-level keys whose check is `custom`. */
 const CORE_READERS: Readonly<Record<string, (c: CoreReader) => unknown>> = {
-  servers: (c) => readServers(c.r, c.raw, c.get('udpRecvBuffer'), c.get('tcpMaxLineLength'),
-    { maxConnections: c.get('tcpMaxConnections'), idleTimeoutMs: c.get('tcpIdleTimeout') }, c.file),
+  servers: (c) =>
+    readServers(
+      c.r,
+      c.raw,
+      c.get('udpRecvBuffer'),
+      c.get('tcpMaxLineLength'),
+      { maxConnections: c.get('tcpMaxConnections'), idleTimeoutMs: c.get('tcpIdleTimeout') },
+      c.file,
+    ),
   percentThreshold: (c) => readPercentThreshold(c.r, c.raw.percentThreshold),
   deleteCounters: (c) => c.r.bool('deleteCounters', c.raw.deleteCounters, c.get<boolean>('deleteIdleStats')),
   deleteTimers: (c) => c.r.bool('deleteTimers', c.raw.deleteTimers, c.get<boolean>('deleteIdleStats')),
@@ -190,7 +235,8 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
     r.warn(`${what} is set but the '${backend}' backend is not in 'backends': it is ignored (add '${backend}' to 'backends')`);
   };
   if (isPlainObject(raw.prometheus) && !backends.includes('prometheus')) unused("config section 'prometheus'", 'prometheus');
-  if (isPlainObject(raw.graphite) && Object.keys(raw.graphite).length > 0 && !backends.includes('graphite')) unused("config section 'graphite'", 'graphite');
+  if (isPlainObject(raw.graphite) && Object.keys(raw.graphite).length > 0 && !backends.includes('graphite'))
+    unused("config section 'graphite'", 'graphite');
   if (graphite.host !== undefined && !backends.includes('graphite')) unused("config key 'graphiteHost'", 'graphite');
   if (repeater.length > 0 && !backends.includes('repeater')) unused("config key 'repeater'", 'repeater');
   if (backends.includes('graphite') && graphite.host === undefined) {
@@ -202,7 +248,10 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
 
   if (Array.isArray(raw.nodes)) {
     // the original's proxy config (proxy.js): run as an aggregator it would forward nothing
-    r.note('nodes', "this is a proxy configuration (the original's proxy.js: nodes, checkInterval, ...); run it with `tallyd proxy <file>`");
+    r.note(
+      'nodes',
+      "this is a proxy configuration (the original's proxy.js: nodes, checkInterval, ...); run it with `tallyd proxy <file>`",
+    );
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return { config: deepFreeze(config), warnings: r.warnings };

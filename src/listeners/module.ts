@@ -9,9 +9,9 @@
  * tcp.js keep their socket there); packets arriving after that are dropped.
  */
 import type { Logger } from 'pino';
+import { exportedFunction, loadModule, resolvePlugin } from '../backends/plugin/resolve.js';
 import type { ServerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
-import { exportedFunction, loadModule, resolvePlugin } from '../backends/plugin/resolve.js';
 import { LogLimiter } from '../log/ratelimit.js';
 import type { Listener, PacketHandler, PacketSender } from './types.js';
 
@@ -55,7 +55,11 @@ export async function startModuleListener(
     else if (packet instanceof Uint8Array) buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
     else {
       bad++;
-      if (badLog.take()) log.warn({ module: spec, type: typeof packet, refused: bad }, 'server module: a packet that is neither a Buffer nor a string was refused');
+      if (badLog.take())
+        log.warn(
+          { module: spec, type: typeof packet, refused: bad },
+          'server module: a packet that is neither a Buffer nor a string was refused',
+        );
       return;
     }
     if (buf.length > 0) onPacket(buf, 0, buf.length, senderOf(rinfo));
@@ -64,9 +68,14 @@ export async function startModuleListener(
   try {
     ok = start.call(mod, copyOf(cfg.moduleConfig ?? {}), callback);
   } catch (err) {
-    throw new ListenError(`server module "${spec}" (${location.file}): start threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new ListenError(`server module "${spec}" (${location.file}): start threw: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
   }
-  if (!ok) throw new ListenError(`server module "${spec}" (${location.file}): start returned ${String(ok)}: it failed to load (the original exits here too)`);
+  if (!ok)
+    throw new ListenError(
+      `server module "${spec}" (${location.file}): start returned ${String(ok)}: it failed to load (the original exits here too)`,
+    );
   log.info({ module: location.file, from: location.from }, `server module "${spec}" started`);
   return {
     kind: 'module',
@@ -74,7 +83,9 @@ export async function startModuleListener(
     port: 0,
     close: async () => {
       closed = true;
-      const server = (mod.server ?? (mod.default as Record<string, unknown> | undefined)?.server) as { close?: (cb?: () => void) => unknown } | undefined;
+      const server = (mod.server ?? (mod.default as Record<string, unknown> | undefined)?.server) as
+        | { close?: (cb?: () => void) => unknown }
+        | undefined;
       if (server === undefined || typeof server.close !== 'function') return;
       await new Promise<void>((res) => {
         try {

@@ -15,13 +15,13 @@
  */
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { listenError } from '../errors.js';
 import type { ServerConfig } from '../config/types.js';
+import { listenError } from '../errors.js';
 import type { PacketHandler, PacketSender } from './types.js';
 import type { UdpListener } from './udp.js';
 
@@ -89,7 +89,11 @@ export function formatIpv6(g: readonly number[]): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
+  const hex = (from: number, to: number): string =>
+    g
+      .slice(from, to)
+      .map((x) => x.toString(16))
+      .join(':');
   if (best < 0) return hex(0, 8);
   return `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }
@@ -175,7 +179,13 @@ export async function startNativeUdpListener(
   const description = `udp ${address}:${port}`;
   const level = granted > 0 && granted < cfg.recvBufferBytes ? 'warn' : 'info';
   log[level](
-    { requested: cfg.recvBufferBytes, granted, reader: 'native', reusePort, hint: level === 'warn' ? 'raise net.core.rmem_max' : undefined },
+    {
+      requested: cfg.recvBufferBytes,
+      granted,
+      reader: 'native',
+      reusePort,
+      hint: level === 'warn' ? 'raise net.core.rmem_max' : undefined,
+    },
     `listening on ${description}`,
   );
   let closed = false;

@@ -9,11 +9,11 @@
 import { chmodSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { listenError } from '../errors.js';
 import type { GaugeStat } from '../aggregator/snapshot.js';
 import type { ServerConfig } from '../config/types.js';
-import type { MetricKey } from '../parser/types.js';
+import { listenError } from '../errors.js';
 import { LogLimiter } from '../log/ratelimit.js';
+import type { MetricKey } from '../parser/types.js';
 import type { Listener, PacketHandler } from './types.js';
 
 const NL = 0x0a;
@@ -174,7 +174,9 @@ function ownKey(name: string): MetricKey {
 /** The soft open-file limit of this process (Linux /proc/self/limits), or null where unknown. */
 export function openFileLimit(): number | null {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
     return soft === undefined || soft === 'unlimited' ? null : Number(soft);
   } catch {
@@ -255,7 +257,11 @@ export function startTcpListener(
   });
   return new Promise((resolve, reject) => {
     const onListenError = (err: Error): void => {
-      reject(cfg.socket !== undefined ? listenError('tcp listener', 'unix', cfg.socket, err) : listenError('tcp listener', cfg.address, cfg.port, err));
+      reject(
+        cfg.socket !== undefined
+          ? listenError('tcp listener', 'unix', cfg.socket, err)
+          : listenError('tcp listener', cfg.address, cfg.port, err),
+      );
     };
     server.once('error', onListenError);
     const onListening = (): void => {

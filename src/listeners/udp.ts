@@ -6,8 +6,8 @@
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { listenError } from '../errors.js';
 import type { ServerConfig } from '../config/types.js';
+import { listenError } from '../errors.js';
 import { loadNativeReader, nativeReaderProblem, startNativeUdpListener } from './native.js';
 import type { Listener, PacketHandler } from './types.js';
 

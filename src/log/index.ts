@@ -7,7 +7,7 @@
  * TALLYD_LOG_FORMAT, set by main.ts before they are forked.
  */
 import { createRequire } from 'node:module';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { LogConfig } from '../config/types.js';
 
 export type { Logger };
@@ -106,13 +106,20 @@ export function createSyslogLogger(level: string, cfg: LogConfig): Logger {
   const options: Array<{ target: string; options: Record<string, unknown> }> = [
     {
       target: require.resolve('pino-syslog'),
-      options: { modern: true, appname: cfg.application, facility: SYSLOG_FACILITY_LOCAL0, messageOnly: false, newline: s.protocol === 'tcp' || s.socket !== undefined },
+      options: {
+        modern: true,
+        appname: cfg.application,
+        facility: SYSLOG_FACILITY_LOCAL0,
+        messageOnly: false,
+        newline: s.protocol === 'tcp' || s.socket !== undefined,
+      },
     },
     {
       target: require.resolve('pino-socket'),
-      options: s.socket !== undefined
-        ? { unixsocket: s.socket, mode: 'tcp', reconnect: true }
-        : { mode: s.protocol, address: s.host, port: s.port, reconnect: true },
+      options:
+        s.socket !== undefined
+          ? { unixsocket: s.socket, mode: 'tcp', reconnect: true }
+          : { mode: s.protocol, address: s.host, port: s.port, reconnect: true },
     },
   ];
   const transport = pino.transport({ pipeline: options });

@@ -131,8 +131,7 @@ const NO_TAGS: readonly Tag[] = Object.freeze([]);
 function isPlainKey(key: string): boolean {
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
-    const ok =
-      (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || c === 0x2d;
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || c === 0x2d;
     if (!ok) return false;
   }
   return key.length > 0;

@@ -167,7 +167,12 @@ export function parseEvent(buf: Buffer, ls: number, le: number, sink: SampleSink
         const c = buf[f];
         if (c === CH_d) ok = isInteger(buf, f + 2, e);
         else if (c === CH_p) ok = equals(buf, f + 2, e, 'normal') || equals(buf, f + 2, e, 'low');
-        else if (c === CH_t) ok = equals(buf, f + 2, e, 'error') || equals(buf, f + 2, e, 'warning') || equals(buf, f + 2, e, 'info') || equals(buf, f + 2, e, 'success');
+        else if (c === CH_t)
+          ok =
+            equals(buf, f + 2, e, 'error') ||
+            equals(buf, f + 2, e, 'warning') ||
+            equals(buf, f + 2, e, 'info') ||
+            equals(buf, f + 2, e, 'success');
         else if (c !== 0x68 /* h */ && c !== 0x6b /* k */ && c !== 0x73 /* s */) counts.add(namedFieldKind(buf, f, n));
       } else if (n > 1) {
         counts.add(namedFieldKind(buf, f, n));

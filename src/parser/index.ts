@@ -1,14 +1,15 @@
 /** The StatsD byte parser: scanner (hot path), number parsing, and key canonicalisation (slow path). */
-export { parsePacket } from './scanner.js';
+
+export { BARE_TAG_VALUE, canonicalKey, sanitizeKey } from './canonical.js';
 export { parseNumber } from './numbers.js';
-export { sanitizeKey, canonicalKey, BARE_TAG_VALUE } from './canonical.js';
+export { parsePacket } from './scanner.js';
 export {
-  MetricType,
-  METRIC_TYPE_NAMES,
-  BadLine,
   BAD_LINE_REASONS,
+  BadLine,
+  METRIC_TYPE_NAMES,
+  type MetricKey,
+  MetricType,
   Sample,
   type SampleSink,
   type Tag,
-  type MetricKey,
 } from './types.js';

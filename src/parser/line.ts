@@ -3,10 +3,11 @@
  * (fields, signs, exponents, CR, sets, DogStatsD events, bad lines) is parsed part by part here, with
  * the same rules: no strings, regexes, closures or try/catch per line.
  */
-import { parseNumber } from './numbers.js';
+
 import { fieldNameLength, isDigits, namedFieldKind, parseEvent, parseServiceCheck } from './dogstatsd.js';
-import { BadLine, DogCount, MIN_SAMPLE_RATE, MetricType, type Sample, type SampleSink } from './types.js';
 import { hashKeyBytes } from './keyhash.js';
+import { parseNumber } from './numbers.js';
+import { BadLine, DogCount, MetricType, MIN_SAMPLE_RATE, type Sample, type SampleSink } from './types.js';
 
 /** Byte values, as consts of this module (see scanner.ts: imported ones cost speed). */
 const AT = 0x40;

@@ -17,10 +17,11 @@
  * This file holds the fast path (the common `key:digits|c`, `|ms`, `|g` line, key hash included);
  * line.ts the general path, keyhash.ts the key hash.
  */
-import { MAX_FAST_DIGITS, POW10 } from './numbers.js';
-import { MetricType, type Sample, type SampleSink } from './types.js';
+
 import { FNV_LANE_MIX, FNV_OFFSET, FNV_OFFSET_2, FNV_PRIME } from './keyhash.js';
 import { parseLine } from './line.js';
+import { MAX_FAST_DIGITS, POW10 } from './numbers.js';
+import { MetricType, type Sample, type SampleSink } from './types.js';
 
 export { FNV_LANE_MIX, FNV_OFFSET, FNV_OFFSET_2, FNV_PRIME, hashKeyBytes } from './keyhash.js';
 

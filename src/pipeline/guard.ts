@@ -6,9 +6,9 @@
  * again from the line after it. Lines handled before the fault are not handled twice.
  */
 import type { Logger } from 'pino';
+import { LogLimiter } from '../log/ratelimit.js';
 import { parsePacket } from '../parser/index.js';
 import { BadLine, type Sample, type SampleSink } from '../parser/types.js';
-import { LogLimiter } from '../log/ratelimit.js';
 
 /** What the guard feeds: the aggregator (or a cluster worker's). */
 export interface IngestSink extends SampleSink {
@@ -107,7 +107,7 @@ export class PacketGuard {
     try {
       this.log.error(
         { err, faults: this.faults, suppressed: this.limiter.suppressedSince() },
-        'a line could not be processed (a fault in tallyd): counted as a bad line (internal_error); the packet\'s other lines are kept',
+        "a line could not be processed (a fault in tallyd): counted as a bad line (internal_error); the packet's other lines are kept",
       );
     } catch {
       // (nothing left to do: the count is kept)

@@ -7,13 +7,13 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backends/types.js';
 import type { ServerConfig, TallydConfig } from '../config/types.js';
 import { ListenError, TallydError } from '../errors.js';
-import { PacketGuard, type IngestSink } from './guard.js';
 import { startModuleListener } from '../listeners/module.js';
 import { checkFdBudget, startTcpListener, TcpStats } from '../listeners/tcp.js';
 import type { Listener, PacketHandler } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
 import { componentLogger } from '../log/index.js';
 import { BadLine, Sample } from '../parser/types.js';
+import { type IngestSink, PacketGuard } from './guard.js';
 import { createPacketHandler, type PacketPathState } from './packet.js';
 import type { Collected, IngestHost, IngestSource, TcpCounts } from './source.js';
 

@@ -15,14 +15,14 @@ import cluster, { type Worker } from 'node:cluster';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { mergePartials, SourceTotals, type PartialVisitor } from '../aggregator/merge.js';
+import { mergePartials, type PartialVisitor, SourceTotals } from '../aggregator/merge.js';
 import { backendCapabilities } from '../backends/registry.js';
 import type { Backend, StatusLine } from '../backends/types.js';
+import { decodePartial, PartialDictionary } from '../cluster/protocol.js';
+import type { BackendStatusReport, FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
 import type { TallydConfig } from '../config/types.js';
 import { WorkerError } from '../errors.js';
 import { componentLogger } from '../log/index.js';
-import { decodePartial, PartialDictionary } from '../cluster/protocol.js';
-import type { BackendStatusReport, FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
 import type { Collected, DroppedKeys, IngestHost, IngestSource, TcpCounts } from './source.js';
 
 const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'cluster', 'worker-main.js');
@@ -54,7 +54,10 @@ class WorkerHandle {
   /** Its packet backends' status lines, by backend name, as of its last partial. */
   backends: BackendStatusReport = [];
 
-  constructor(readonly worker: Worker, readonly slot: number) {}
+  constructor(
+    readonly worker: Worker,
+    readonly slot: number,
+  ) {}
 
   send(m: ToWorker): void {
     if (!this.exited && this.worker.isConnected()) this.worker.send(m);
@@ -113,7 +116,8 @@ export function sumStatusGroups(reports: readonly StatusGroups[]): StatusGroups 
         if (i < 0) into.lines.push([stat, value]);
         else {
           const prev = into.lines[i]![1];
-          if (typeof prev === 'number' && typeof value === 'number') into.lines[i] = [stat, stat.startsWith('last_') ? Math.max(prev, value) : prev + value];
+          if (typeof prev === 'number' && typeof value === 'number')
+            into.lines[i] = [stat, stat.startsWith('last_') ? Math.max(prev, value) : prev + value];
         }
       }
     }
@@ -123,7 +127,10 @@ export function sumStatusGroups(reports: readonly StatusGroups[]): StatusGroups 
 
 /** A backend that runs in the workers, as the primary shows it: no flushes, the workers' status lines added up. */
 class WorkersBackendView implements Backend {
-  constructor(readonly name: string, private readonly groups: () => StatusGroups[]) {}
+  constructor(
+    readonly name: string,
+    private readonly groups: () => StatusGroups[],
+  ) {}
   async start(): Promise<void> {}
   async flush(): Promise<void> {}
   status(): StatusLine[] {
@@ -285,7 +292,10 @@ export class WorkersIngest implements IngestSource {
     const h = new WorkerHandle(worker, slot);
     this.handles[slot] = h;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new WorkerError(slot, `worker ${slot} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new WorkerError(slot, `worker ${slot} did not start within ${WORKER_START_TIMEOUT_MS} ms`)),
+        WORKER_START_TIMEOUT_MS,
+      );
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'partial') {
           h.tcp = m.tcp;

@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/types.js';
-import type { PacketGuard } from './guard.js';
 import type { PacketHandler } from '../listeners/types.js';
+import type { PacketGuard } from './guard.js';
 
 /** The packet path's switches, read per packet (a reload or stop changes them in place). */
 export interface PacketPathState {

@@ -12,22 +12,30 @@ import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
 import { backendCapabilities, createBackend } from '../backends/registry.js';
 import type { Backend, SelfStats } from '../backends/types.js';
+import { backendsNeedRebuild } from '../config/schema.js';
 import type { TallydConfig } from '../config/types.js';
 import { componentLogger } from '../log/index.js';
 import { BAD_LINE_REASONS } from '../parser/types.js';
-import {
-  applyCommonConfig, backendContext, badLineLogger, createStatusCollector, deliverToBackends, drainDeliveries, logMemoryReport,
-  reconfigureBackends, runtimeAdminContext, type RuntimeHost,
-} from './runtime.js';
 import { SelfMetrics } from '../selfmetrics/index.js';
-import { startStatusPage, type StatusCollector, type StatusServer } from '../status/index.js';
-import { backendsNeedRebuild } from '../config/schema.js';
-import { KeyFlusher } from './keyflush.js';
+import { type StatusCollector, type StatusServer, startStatusPage } from '../status/index.js';
 import { LocalIngest } from './ingest-local.js';
 import { WorkersIngest } from './ingest-workers.js';
+import { KeyFlusher } from './keyflush.js';
+import {
+  applyCommonConfig,
+  backendContext,
+  badLineLogger,
+  createStatusCollector,
+  deliverToBackends,
+  drainDeliveries,
+  logMemoryReport,
+  type RuntimeHost,
+  reconfigureBackends,
+  runtimeAdminContext,
+} from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import type { DroppedKeys, IngestHost, IngestSource } from './source.js';
-import { FlushTimer, systemClock, type Clock } from './timer.js';
+import { type Clock, FlushTimer, systemClock } from './timer.js';
 
 export interface PipelineOptions {
   clock?: Clock;
@@ -77,7 +85,11 @@ export class Pipeline {
   /** This pipeline as the shared runtime pieces (./runtime.ts) see it. */
   private readonly host: RuntimeHost;
 
-  constructor(config: TallydConfig, private readonly rootLog: Logger, opts: PipelineOptions = {}) {
+  constructor(
+    config: TallydConfig,
+    private readonly rootLog: Logger,
+    opts: PipelineOptions = {},
+  ) {
     this.config = config;
     this.log = componentLogger(rootLog, 'daemon');
     this.dataLog = componentLogger(rootLog, 'ingest');
@@ -151,16 +163,30 @@ export class Pipeline {
       throw err;
     }
     this.admin = await this.startAdmin(this.config);
-    this.statusServer = await startStatusPage(this.status, this.config.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
+    this.statusServer = await startStatusPage(
+      this.status,
+      this.config.statusPage,
+      () => this.health,
+      componentLogger(this.rootLog, 'status'),
+    );
     // sliced flush work yields longer while the input is backlogged (./scheduler.ts); with workers
     // the input is read elsewhere
     if (this.source.collect === null) this.scheduler.setIngestProbe(() => this.aggregator.packetsReceived);
     this.msgClock = setInterval(() => this.aggregator.noteTime(this.clock.now()), MSG_CLOCK_MS);
     this.msgClock.unref();
-    this.timer = new FlushTimer(this.config.flushInterval, this.config.flushAlignment === 'clock' ? 0 : this.startupSec, () => void this.flush().catch(() => undefined), this.clock);
+    this.timer = new FlushTimer(
+      this.config.flushInterval,
+      this.config.flushAlignment === 'clock' ? 0 : this.startupSec,
+      () => void this.flush().catch(() => undefined),
+      this.clock,
+    );
     this.timer.start();
     if (this.config.keyFlush.interval > 0) {
-      this.keyFlusher = new KeyFlusher(this.config.keyFlush, () => this.aggregator.takeKeyHits(), componentLogger(this.rootLog, 'keyflush'));
+      this.keyFlusher = new KeyFlusher(
+        this.config.keyFlush,
+        () => this.aggregator.takeKeyHits(),
+        componentLogger(this.rootLog, 'keyflush'),
+      );
       this.keyFlusher.start();
     }
     this.log.info(
@@ -187,7 +213,10 @@ export class Pipeline {
     const nowMs = this.clock.now();
     if (this.computing > 0) {
       // capture still happens at the tick (it defines the interval); its compute waits for the previous one
-      this.log.warn({ queued: this.computing, flushInterval: this.config.flushInterval }, 'flush: the previous flush is still being computed; this one runs after it');
+      this.log.warn(
+        { queued: this.computing, flushInterval: this.config.flushInterval },
+        'flush: the previous flush is still being computed; this one runs after it',
+      );
     }
     const collect = this.source.collect;
     let captured: Promise<Captured>;
@@ -198,17 +227,19 @@ export class Pipeline {
       this.collectTail = captured.catch(() => undefined);
     }
     this.computing++;
-    const done = Promise.all([captured, this.flushTail]).then(([c]) => c.job.run(this.scheduler.yieldToIngest).then((computed) => ({ c, computed }))).then(
-      ({ c, computed }) => {
-        this.computing--;
-        return this.deliver(computed, c.udpErrors, c.cpuMs + c.job.cpuMs);
-      },
-      (err: unknown) => {
-        this.computing--;
-        this.log.error({ err }, 'flush: could not compute the snapshot; this interval is lost');
-        throw err;
-      },
-    );
+    const done = Promise.all([captured, this.flushTail])
+      .then(([c]) => c.job.run(this.scheduler.yieldToIngest).then((computed) => ({ c, computed })))
+      .then(
+        ({ c, computed }) => {
+          this.computing--;
+          return this.deliver(computed, c.udpErrors, c.cpuMs + c.job.cpuMs);
+        },
+        (err: unknown) => {
+          this.computing--;
+          this.log.error({ err }, 'flush: could not compute the snapshot; this interval is lost');
+          throw err;
+        },
+      );
     this.flushTail = done.catch(() => undefined);
     return done;
   }
@@ -242,8 +273,12 @@ export class Pipeline {
     const bound = forBytes === 0 ? 'maxKeys' : forBytes === droppedN ? 'keyTableBytes' : 'maxKeys and keyTableBytes';
     this.dataLog.warn(
       {
-        dropped: droppedN, droppedForBytes: forBytes, droppedSinceStart: this.aggregator.keysDroppedTotal, maxKeys: this.config.maxKeys,
-        keyTableBytes: this.config.keyTableBytes, topPrefixes: Object.fromEntries(top),
+        dropped: droppedN,
+        droppedForBytes: forBytes,
+        droppedSinceStart: this.aggregator.keysDroppedTotal,
+        maxKeys: this.config.maxKeys,
+        keyTableBytes: this.config.keyTableBytes,
+        topPrefixes: Object.fromEntries(top),
       },
       `${bound} reached: dropped ${droppedN} lines for new keys this interval (top prefixes: ${top.map(([p, n]) => `${p} (${n})`).join(', ')})`,
     );
@@ -305,14 +340,21 @@ export class Pipeline {
     const changed = applyCommonConfig(this.host, prev, next, this.timer);
     if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
     changed.push(...(await this.source.reconfigure(prev, next, backendsChanged)));
-    if (next.mgmtAddress !== prev.mgmtAddress || next.mgmtPort !== prev.mgmtPort
-      || next.mgmtMaxConnections !== prev.mgmtMaxConnections || next.mgmtIdleTimeout !== prev.mgmtIdleTimeout) {
+    if (
+      next.mgmtAddress !== prev.mgmtAddress ||
+      next.mgmtPort !== prev.mgmtPort ||
+      next.mgmtMaxConnections !== prev.mgmtMaxConnections ||
+      next.mgmtIdleTimeout !== prev.mgmtIdleTimeout
+    ) {
       await this.admin?.close();
       this.admin = null;
       try {
         this.admin = await this.startAdmin(next);
       } catch (err) {
-        this.log.error({ err, address: next.mgmtAddress, port: next.mgmtPort }, 'reload: the admin interface could not start on its new address');
+        this.log.error(
+          { err, address: next.mgmtAddress, port: next.mgmtPort },
+          'reload: the admin interface could not start on its new address',
+        );
       }
       changed.push('mgmt');
     }
@@ -322,7 +364,10 @@ export class Pipeline {
       try {
         this.statusServer = await startStatusPage(this.status, next.statusPage, () => this.health, componentLogger(this.rootLog, 'status'));
       } catch (err) {
-        this.log.error({ err, address: next.statusPage.address, port: next.statusPage.port }, 'reload: the status page could not start on its new address');
+        this.log.error(
+          { err, address: next.statusPage.address, port: next.statusPage.port },
+          'reload: the status page could not start on its new address',
+        );
       }
       changed.push('statusPage');
     }

@@ -6,11 +6,11 @@
  * bad key, and the configuration in force stays. A reload never throws: what fails while applying a
  * valid file (a backend that cannot be built) is logged and refused too.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { validateBackendSections } from '../backends/registry.js';
-import { buildConfig, describeConfig, readConfigFileAsync, type ConfigOverrides } from '../config/index.js';
+import { buildConfig, type ConfigOverrides, describeConfig, readConfigFileAsync } from '../config/index.js';
 import type { TallydConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 
@@ -154,7 +154,8 @@ export class ConfigReloader {
     this.debounce = setTimeout(() => {
       this.debounce = null;
       this.reload('file change').catch((err: unknown) =>
-        this.opts.log.error({ err }, 'config reload failed, keeping the current configuration'));
+        this.opts.log.error({ err }, 'config reload failed, keeping the current configuration'),
+      );
     }, this.opts.debounceMs ?? RELOAD_DEBOUNCE_MS);
     this.debounce.unref();
   }

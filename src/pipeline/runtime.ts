@@ -10,13 +10,13 @@ import type { Snapshot } from '../aggregator/snapshot.js';
 import type { Backend, BackendContext, SelfStats } from '../backends/types.js';
 import { writeConfigLines } from '../config/index.js';
 import type { TallydConfig } from '../config/types.js';
+import { componentLogger } from '../log/index.js';
+import { LogLimiter } from '../log/ratelimit.js';
+import { BAD_LINE_REASONS, type BadLine } from '../parser/types.js';
+import type { SelfMetrics } from '../selfmetrics/index.js';
+import { StatusCollector } from '../status/collector.js';
 import type { YieldToIngest } from './scheduler.js';
 import type { FlushTimer } from './timer.js';
-import { componentLogger } from '../log/index.js';
-import { BAD_LINE_REASONS, type BadLine } from '../parser/types.js';
-import { LogLimiter } from '../log/ratelimit.js';
-import { StatusCollector } from '../status/collector.js';
-import type { SelfMetrics } from '../selfmetrics/index.js';
 
 /** A live view of the pipeline's state, read by the shared pieces below. */
 export interface RuntimeHost {
@@ -63,7 +63,10 @@ export async function reconfigureBackends(host: RuntimeHost, running: readonly B
       try {
         if (await b.reconfigure!(backendContext(host, next, name))) keep = b;
       } catch (err) {
-        host.rootLog.error({ err, backend: name }, `reload: the ${name} backend refused the new configuration in place: ${(err as Error)?.message ?? String(err)}`);
+        host.rootLog.error(
+          { err, backend: name },
+          `reload: the ${name} backend refused the new configuration in place: ${(err as Error)?.message ?? String(err)}`,
+        );
       }
     }
     kept.push(keep);
@@ -84,7 +87,10 @@ export function runtimeAdminContext(host: RuntimeHost, self: Pick<SelfMetrics, '
   return {
     startupTime: host.startupSec,
     messages: () => self.adminMessages(),
-    backendStatus: () => [{ name: 'messages', lines: self.adminLines() }, ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }])],
+    backendStatus: () => [
+      { name: 'messages', lines: self.adminLines() },
+      ...host.backends().flatMap((b) => b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }]),
+    ],
     dump: (type) => oneAtATime(() => host.aggregator.dumpSliced(type, host.yieldToIngest)),
     deleteKeys: (type, patterns) => oneAtATime(() => host.aggregator.deleteKeysSliced(type, patterns, host.yieldToIngest)),
     getHealth: () => host.getHealth(),
@@ -111,22 +117,14 @@ export function deliverToBackends(backends: readonly Backend[], snapshot: Snapsh
 
 /** Waits for the pending deliveries, at most `drainMs`. */
 export async function drainDeliveries(pending: ReadonlySet<Promise<unknown>>, drainMs: number): Promise<void> {
-  await Promise.race([
-    Promise.allSettled([...pending]),
-    new Promise((res) => setTimeout(res, drainMs).unref()),
-  ]);
+  await Promise.race([Promise.allSettled([...pending]), new Promise((res) => setTimeout(res, drainMs).unref())]);
 }
 
 /**
  * The reloadable settings both run modes apply the same way: aggregation (from the next flush),
  * the flush interval, the log level and the configured health. Returns what changed of these.
  */
-export function applyCommonConfig(
-  host: RuntimeHost,
-  prev: TallydConfig,
-  next: TallydConfig,
-  timer: FlushTimer | null,
-): string[] {
+export function applyCommonConfig(host: RuntimeHost, prev: TallydConfig, next: TallydConfig, timer: FlushTimer | null): string[] {
   const changed: string[] = [];
   host.aggregator.reconfigure(next);
   if (next.flushInterval !== prev.flushInterval) {
@@ -143,10 +141,7 @@ export function applyCommonConfig(
 }
 
 /** The Aggregator's onBadLine: a WARN with the reason and the line's start, at most one per 10 s. */
-export function badLineLogger(
-  log: Logger,
-  now: () => number,
-): (reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void {
+export function badLineLogger(log: Logger, now: () => number): (reason: BadLine, buf: Buffer, lineStart: number, lineEnd: number) => void {
   const limiter = new LogLimiter(10_000, now);
   return (reason, buf, lineStart, lineEnd) => {
     if (!limiter.take()) return;
@@ -171,7 +166,12 @@ export function logMemoryReport(log: Logger, m: NonNullable<ReturnType<RuntimeHo
   }
   if (m.spellingsUncached > 0 || m.spellingsReclaimed > 0) {
     log.warn(
-      { spellingsUncached: m.spellingsUncached, spellingsReclaimed: m.spellingsReclaimed, keyBytes: m.keyBytes, keyTableBytes: m.keyTableBytes },
+      {
+        spellingsUncached: m.spellingsUncached,
+        spellingsReclaimed: m.spellingsReclaimed,
+        keyBytes: m.keyBytes,
+        keyTableBytes: m.keyTableBytes,
+      },
       `keyTableBytes: ${m.spellingsReclaimed} cached key spellings reclaimed, ${m.spellingsUncached} lines' spellings not cached (counted, on the slow path)`,
     );
   }

@@ -19,7 +19,10 @@ export interface ProxyAdminContext {
 }
 
 export function runProxyCommand(line: string, ctx: ProxyAdminContext, nowSec: number): CommandResult {
-  const words = line.trim().split(' ').filter((w) => w !== '');
+  const words = line
+    .trim()
+    .split(' ')
+    .filter((w) => w !== '');
   const cmd = words.shift() ?? '';
   switch (cmd) {
     case 'help':

@@ -3,7 +3,7 @@
  * plus a few tallyd keys (mtu, flushInterval, flushAlignment, logLevel, udpRecvBuffer, udpReader).
  * Every problem is collected before refusing (one ConfigError lists them all), unknown keys warn.
  */
-import { ConfigError } from '../errors.js';
+
 import {
   DEFAULT_ADDRESS,
   DEFAULT_ADDRESS_IPV6,
@@ -16,11 +16,12 @@ import {
   DEFAULT_TCP_MAX_CONNECTIONS,
   DEFAULT_TCP_MAX_LINE_LENGTH,
   DEFAULT_UDP_RECV_BUFFER_BYTES,
-  PINO_LEVELS,
   deepFreeze,
+  PINO_LEVELS,
 } from '../config/defaults.js';
 import type { ServerConfig } from '../config/types.js';
 import { describeValue, normaliseServerName } from '../config/validate.js';
+import { ConfigError } from '../errors.js';
 
 /** The original's health check interval (proxy.js: `config.checkInterval || 10000`). */
 export const DEFAULT_CHECK_INTERVAL_MS = 10_000;
@@ -67,10 +68,29 @@ export interface ProxyConfig {
 
 const PROXY_KEYS: ReadonlySet<string> = new Set([
   // the original's proxy.js and exampleProxyConfig.js
-  'nodes', 'host', 'address', 'port', 'udp_version', 'address_ipv6', 'mgmt_port', 'mgmt_address', 'checkInterval',
-  'cacheSize', 'forkCount', 'server', 'log', 'automaticConfigReload', 'title',
+  'nodes',
+  'host',
+  'address',
+  'port',
+  'udp_version',
+  'address_ipv6',
+  'mgmt_port',
+  'mgmt_address',
+  'checkInterval',
+  'cacheSize',
+  'forkCount',
+  'server',
+  'log',
+  'automaticConfigReload',
+  'title',
   // tallyd's own
-  'mtu', 'flushInterval', 'flushAlignment', 'logLevel', 'udpRecvBuffer', 'udpReader', 'tcpMaxLineLength',
+  'mtu',
+  'flushInterval',
+  'flushAlignment',
+  'logLevel',
+  'udpRecvBuffer',
+  'udpReader',
+  'tcpMaxLineLength',
 ]);
 
 /** Keys only a proxy config has: an aggregator given one of these is refused (validate.ts). */
@@ -129,7 +149,7 @@ class Problems {
 
 function readNodes(p: Problems, value: unknown): ProxyNode[] {
   if (!Array.isArray(value) || value.length === 0) {
-    p.bad('nodes', "a non-empty list of { host, port, adminport } (the statsd instances behind the proxy)", value);
+    p.bad('nodes', 'a non-empty list of { host, port, adminport } (the statsd instances behind the proxy)', value);
     return [];
   }
   const out: ProxyNode[] = [];
@@ -175,7 +195,11 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
     else kind = name;
   }
   // The original's servers bind `address`; its example documents `host`. Both are read (address first).
-  const listenAddress = p.str(unset(raw.address) ? 'host' : 'address', raw.address ?? raw.host, ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS);
+  const listenAddress = p.str(
+    unset(raw.address) ? 'host' : 'address',
+    raw.address ?? raw.host,
+    ipv6 ? DEFAULT_ADDRESS_IPV6 : DEFAULT_ADDRESS,
+  );
   const server: ServerConfig = {
     server: kind,
     module: undefined,
@@ -208,8 +232,22 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
     checkInterval: p.int('checkInterval', raw.checkInterval, DEFAULT_CHECK_INTERVAL_MS, 1, 2 ** 31 - 1, 'a positive integer (ms)'),
     cacheSize: p.int('cacheSize', raw.cacheSize, DEFAULT_CACHE_SIZE, 1, 2 ** 24, 'a positive integer (entries)'),
     forkCount,
-    mtu: p.int('mtu', raw.mtu, DEFAULT_PROXY_MTU, MIN_PROXY_MTU, MAX_PROXY_MTU, `an integer between ${MIN_PROXY_MTU} and ${MAX_PROXY_MTU} (bytes of UDP payload)`),
-    flushInterval: p.int('flushInterval', raw.flushInterval, DEFAULT_FLUSH_INTERVAL_MS, 1, 2 ** 31 - 1, 'a positive integer (ms): the aggregators\' flushInterval'),
+    mtu: p.int(
+      'mtu',
+      raw.mtu,
+      DEFAULT_PROXY_MTU,
+      MIN_PROXY_MTU,
+      MAX_PROXY_MTU,
+      `an integer between ${MIN_PROXY_MTU} and ${MAX_PROXY_MTU} (bytes of UDP payload)`,
+    ),
+    flushInterval: p.int(
+      'flushInterval',
+      raw.flushInterval,
+      DEFAULT_FLUSH_INTERVAL_MS,
+      1,
+      2 ** 31 - 1,
+      "a positive integer (ms): the aggregators' flushInterval",
+    ),
     flushAlignment: p.oneOf('flushAlignment', raw.flushAlignment, 'startup', ['startup', 'clock'] as const),
     logLevel,
     udpReader: p.oneOf('udpReader', raw.udpReader, 'native', ['native', 'dgram'] as const),

@@ -72,17 +72,22 @@ export class HealthChecker {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.round();
-      this.schedule();
-    }, delayToNextMultiple(Date.now(), this.intervalMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        void this.round();
+        this.schedule();
+      },
+      delayToNextMultiple(Date.now(), this.intervalMs),
+    );
   }
 
   private async round(): Promise<void> {
-    await Promise.all(this.nodes.map(async (node) => {
-      const r = await checkNode(node, this.intervalMs);
-      if (!this.stopped) this.onResult(node, r);
-    }));
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        const r = await checkNode(node, this.intervalMs);
+        if (!this.stopped) this.onResult(node, r);
+      }),
+    );
   }
 }

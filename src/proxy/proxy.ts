@@ -7,15 +7,15 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import type { Logger } from 'pino';
-import { startAdminServer, type AdminServer } from '../admin/server.js';
+import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { writeConfigLines } from '../config/load.js';
 import { startTcpListener } from '../listeners/tcp.js';
 import type { Listener } from '../listeners/types.js';
 import { startUdpListener } from '../listeners/udp.js';
-import { runProxyCommand, type ProxyAdminContext } from './admin.js';
+import { type ProxyAdminContext, runProxyCommand } from './admin.js';
 import type { ProxyConfig } from './config.js';
-import { delayToNextMultiple, HealthChecker, type CheckResult } from './health.js';
-import { ProxyRing, type FailReason, type RingChange } from './ring.js';
+import { type CheckResult, delayToNextMultiple, HealthChecker } from './health.js';
+import { type FailReason, ProxyRing, type RingChange } from './ring.js';
 import { Router } from './router.js';
 
 /**
@@ -113,18 +113,27 @@ export class StatsdProxy {
 
   async start(): Promise<void> {
     const family = this.config.udpVersion === 'udp6' ? 6 : 4;
-    await Promise.all(this.config.nodes.map(async (node, i) => {
-      try {
-        this.addresses[i] = (await lookup(node.host, { family })).address;
-      } catch (err) {
-        this.log.warn({ err, node: node.id }, 'cannot resolve the node now: its name is resolved on each send');
-      }
-    }));
+    await Promise.all(
+      this.config.nodes.map(async (node, i) => {
+        try {
+          this.addresses[i] = (await lookup(node.host, { family })).address;
+        } catch (err) {
+          this.log.warn({ err, node: node.id }, 'cannot resolve the node now: its name is resolved on each send');
+        }
+      }),
+    );
     const { server } = this.config;
-    this.listener = server.server === 'tcp'
-      ? await startTcpListener(server, this.router.onPacket, () => this.tcpTooLong++, this.log)
-      // a forkCount worker: one SO_REUSEPORT socket each (port 0 needs node:cluster's shared dgram socket)
-      : await startUdpListener(server, this.router.onPacket, this.log, this.worker && server.port === 0 ? 'dgram' : this.config.udpReader, this.worker);
+    this.listener =
+      server.server === 'tcp'
+        ? await startTcpListener(server, this.router.onPacket, () => this.tcpTooLong++, this.log)
+        : // a forkCount worker: one SO_REUSEPORT socket each (port 0 needs node:cluster's shared dgram socket)
+          await startUdpListener(
+            server,
+            this.router.onPacket,
+            this.log,
+            this.worker && server.port === 0 ? 'dgram' : this.config.udpReader,
+            this.worker,
+          );
     if (this.worker) {
       process.on('message', (m: { proxyHealth?: 'up' | 'down' }) => {
         if (m.proxyHealth === 'up' || m.proxyHealth === 'down') this.health = m.proxyHealth;
@@ -138,11 +147,18 @@ export class StatsdProxy {
     this.checker = new HealthChecker(this.config.nodes, this.config.checkInterval, (node, r) => this.onCheck(node.id, r));
     void this.checker.start();
     this.scheduleBoundary();
-    this.log.info({
-      listeners: [this.listener.description], mgmt: `${this.config.mgmtAddress}:${this.admin.port}`,
-      nodes: this.config.nodes.map((x) => x.id), mtu: this.config.mtu, checkInterval: this.config.checkInterval,
-      flushAlignment: this.config.flushAlignment, flushInterval: this.config.flushInterval,
-    }, 'proxy is up');
+    this.log.info(
+      {
+        listeners: [this.listener.description],
+        mgmt: `${this.config.mgmtAddress}:${this.admin.port}`,
+        nodes: this.config.nodes.map((x) => x.id),
+        mtu: this.config.mtu,
+        checkInterval: this.config.checkInterval,
+        flushAlignment: this.config.flushAlignment,
+        flushInterval: this.config.flushInterval,
+      },
+      'proxy is up',
+    );
   }
 
   async stop(): Promise<void> {
@@ -161,10 +177,13 @@ export class StatsdProxy {
   }
 
   private at(delay: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.boundaryTimers.delete(t);
-      if (!this.stopped) fn();
-    }, Math.max(0, delay));
+    const t = setTimeout(
+      () => {
+        this.boundaryTimers.delete(t);
+        if (!this.stopped) fn();
+      },
+      Math.max(0, delay),
+    );
     this.boundaryTimers.add(t);
   }
 
@@ -242,8 +261,10 @@ export class StatsdProxy {
       }
       const lost = this.router.sent[i]! - this.okMark[i]!;
       this.linesLost += lost;
-      this.log.error({ node: id, reason, lines: lost, linesLost: this.linesLost },
-        'node is unreachable and left the ring: the lines it held since its last flush are lost (at most this many)');
+      this.log.error(
+        { node: id, reason, lines: lost, linesLost: this.linesLost },
+        'node is unreachable and left the ring: the lines it held since its last flush are lost (at most this many)',
+      );
     }
     if (change.added.length > 0) this.log.warn({ nodes: change.added }, 'nodes are healthy again and rejoined the ring');
     this.log.info({ ring: this.ring.memberIds() }, 'ring changed');

@@ -9,7 +9,7 @@ import { EXIT_CONFIG, logFormatInArgv, parseProxyCli } from '../cli/program.js';
 import { readConfigFile } from '../config/load.js';
 import { CliError, ConfigError } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/index.js';
-import { validateProxyConfig, type ProxyConfig } from './config.js';
+import { type ProxyConfig, validateProxyConfig } from './config.js';
 import { StatsdProxy } from './proxy.js';
 
 export async function runProxy(argv: string[], version: string): Promise<number> {
@@ -21,8 +21,10 @@ export async function runProxy(argv: string[], version: string): Promise<number>
       if (err.exitCode === 0) {
         if (err.message) process.stdout.write(err.message.endsWith('\n') ? err.message : err.message + '\n');
       } else {
-        createLogger('info', undefined, resolveLogFormat(logFormatInArgv(argv), process.stderr.isTTY === true))
-          .error({ component: 'cli', exitCode: err.exitCode }, err.message);
+        createLogger('info', undefined, resolveLogFormat(logFormatInArgv(argv), process.stderr.isTTY === true)).error(
+          { component: 'cli', exitCode: err.exitCode },
+          err.message,
+        );
       }
       return err.exitCode;
     }
@@ -74,10 +76,13 @@ export async function runProxy(argv: string[], version: string): Promise<number>
       }
       stopping = true;
       log.info({ signal: sig }, 'signal received: stopping');
-      proxy.stop().then(() => resolve(0), (err) => {
-        log.error({ err }, 'error while stopping');
-        resolve(1);
-      });
+      proxy.stop().then(
+        () => resolve(0),
+        (err) => {
+          log.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -8,11 +8,11 @@
  */
 import type { Aggregator, WorkerInspected } from '../aggregator/aggregator.js';
 import { makeKey } from '../aggregator/merge.js';
-import { graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from '../backends/graphite/format.js';
+import { type GraphiteFormatOptions, graphiteFormatOptions, namespaceConfigFrom } from '../backends/graphite/format.js';
 import { labelBody, sanitizeLabelName, sanitizeMetricName } from '../backends/prometheus/naming.js';
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
-import { MetricType, type MetricKey } from '../parser/types.js';
+import { type MetricKey, MetricType } from '../parser/types.js';
 
 /** A page counts as open this long after its last API request. */
 export const VIEW_WINDOW_MS = 30_000;
@@ -75,7 +75,15 @@ class Ring {
 }
 
 const HISTORY_FIELDS = [
-  't', 'packetsPerSec', 'linesPerSec', 'badLinesPerSec', 'udpDrops', 'flushMs', 'numStats', 'newKeys', 'liveKeys',
+  't',
+  'packetsPerSec',
+  'linesPerSec',
+  'badLinesPerSec',
+  'udpDrops',
+  'flushMs',
+  'numStats',
+  'newKeys',
+  'liveKeys',
 ] as const;
 type HistoryField = (typeof HISTORY_FIELDS)[number];
 
@@ -103,7 +111,8 @@ export interface KeyView {
  * StatusCollector.search. The primary's keys first, then the workers' new ones; at most SEARCH_LIMIT.
  */
 export function mergeInspected(
-  local: ReadonlyArray<{ type: MetricType; key: MetricKey; value: number }>, workers: readonly WorkerInspected[][],
+  local: ReadonlyArray<{ type: MetricType; key: MetricKey; value: number }>,
+  workers: readonly WorkerInspected[][],
 ): Array<{ type: MetricType; key: MetricKey; value: number }> {
   const byKey = new Map<string, { type: MetricType; key: MetricKey; sum: number; set: number | null; local: number | null }>();
   for (const l of local) byKey.set(l.type + ' ' + l.key.id, { type: l.type, key: l.key, sum: 0, set: null, local: l.value });
@@ -276,9 +285,10 @@ export class StatusCollector {
         udpReceiveErrors: s.udpReceiveErrors,
         packetsPerSec: last(h.packetsPerSec),
         linesPerSec: last(h.linesPerSec),
-        linesPerSecByType: this.linesByType === null
-          ? null
-          : { counters: this.linesByType[0]!, timers: this.linesByType[1]!, gauges: this.linesByType[2]!, sets: this.linesByType[3]! },
+        linesPerSecByType:
+          this.linesByType === null
+            ? null
+            : { counters: this.linesByType[0]!, timers: this.linesByType[1]!, gauges: this.linesByType[2]!, sets: this.linesByType[3]! },
       },
       badLines: {
         byReason: Object.entries(s.badLinesByReason).map(([reason, count]) => ({ reason, count })),
@@ -287,7 +297,9 @@ export class StatusCollector {
       keys: { ...lk, total: lk.counters + lk.timers + lk.gauges + lk.sets, maxKeys: c.maxKeys, created: this.host.aggregator.keysCreated },
       flush: { count: s.flushes, lastMs: s.lastFlushDurationMs },
       history: Object.fromEntries(HISTORY_FIELDS.map((f) => [f, h[f].toArray()])),
-      backends: this.host.backends().map((b) => ({ name: b.name, lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })) })),
+      backends: this.host
+        .backends()
+        .map((b) => ({ name: b.name, lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })) })),
       topKeys: this.top,
       topKeysSampledMs: this.sampledMs,
     };
@@ -332,7 +344,8 @@ export class StatusCollector {
   /** The Graphite paths a key flushes under (with this config), and its Prometheus series by default naming. */
   private outputNames(type: MetricType, key: MetricKey): { graphite: string[]; prometheus: string } {
     const config = this.host.config();
-    if (this.names === null || this.names.config !== config) this.names = { config, graphite: graphiteFormatOptions(namespaceConfigFrom(config)) };
+    if (this.names === null || this.names.config !== config)
+      this.names = { config, graphite: graphiteFormatOptions(namespaceConfigFrom(config)) };
     const o = this.names.graphite;
     const tail = o.suffix + key.graphiteTags;
     let graphite: string[];

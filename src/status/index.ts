@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { StatusPageConfig } from '../config/types.js';
 import type { StatusCollector } from './collector.js';
-import { startStatusServer, type StatusServer } from './server.js';
+import { type StatusServer, startStatusServer } from './server.js';
 
 export { StatusCollector, type StatusHost } from './collector.js';
 export type { StatusServer } from './server.js';

@@ -53,15 +53,17 @@ describe('TCP input under a connection flood', () => {
       for (const s of socks) s.destroy();
     });
     await Promise.all(
-      Array.from({ length: OPEN }, () =>
-        new Promise<void>((res) => {
-          const s = net.createConnection(d.tcpPorts[0]!, '127.0.0.1');
-          socks.push(s);
-          s.on('error', () => undefined);
-          s.on('close', () => closedAt.set(s, Date.now()));
-          s.once('connect', () => res());
-          s.once('close', () => res());
-        }),
+      Array.from(
+        { length: OPEN },
+        () =>
+          new Promise<void>((res) => {
+            const s = net.createConnection(d.tcpPorts[0]!, '127.0.0.1');
+            socks.push(s);
+            s.on('error', () => undefined);
+            s.on('close', () => closedAt.set(s, Date.now()));
+            s.once('connect', () => res());
+            s.once('close', () => res());
+          }),
       ),
     );
     // the held ones keep talking (a line every 300 ms) so that only the cap closes connections for now
@@ -76,7 +78,11 @@ describe('TCP input under a connection flood', () => {
     // while the cap is reached: UDP in, Graphite out, admin answers
     for (let i = 0; i < 50; i++) await d.send('udp.during:1|c');
     await waitFor(() => sum(g.values('stats_counts.udp.during')) === 50, 10_000, 'the 50 UDP counts in Graphite');
-    await waitFor(() => g.values('stats.gauges.statsd.tcp_connections_refused').includes(OPEN - CAP), 10_000, 'tcp_connections_refused in Graphite');
+    await waitFor(
+      () => g.values('stats.gauges.statsd.tcp_connections_refused').includes(OPEN - CAP),
+      10_000,
+      'tcp_connections_refused in Graphite',
+    );
     expect(sum(g.values('stats_counts.tcp.keep'))).toBeGreaterThan(0);
     const stats = statsMap(await d.admin('stats'));
     expect(stats.get('messages.tcp_connections_refused')).toBe(String(OPEN - CAP));
@@ -124,7 +130,11 @@ describe('TCP connection cap with workers', () => {
     const refused = closed.size;
     expect(refused).toBeGreaterThanOrEqual(4);
     for (const s of socks) if (!closed.has(s)) s.write('w.keep:1|c\n');
-    await waitFor(() => g.values('stats.gauges.statsd.tcp_connections_refused').includes(refused), 10_000, `tcp_connections_refused = ${refused} in Graphite`);
+    await waitFor(
+      () => g.values('stats.gauges.statsd.tcp_connections_refused').includes(refused),
+      10_000,
+      `tcp_connections_refused = ${refused} in Graphite`,
+    );
     await waitFor(() => sum(g.values('stats_counts.w.keep')) === 8 - refused, 10_000, 'a line from each held connection');
   }, 60_000);
 });
@@ -137,7 +147,10 @@ class SummingSink {
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(private readonly watched: readonly string[], private readonly prefix: string) {
+  constructor(
+    private readonly watched: readonly string[],
+    private readonly prefix: string,
+  ) {
     this.server = net.createServer((s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Carbon, haveCarbon } from './carbon.js';
-import { originalStyleConfig, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { originalStyleConfig, type RunningDaemon, startDaemon, waitFor } from './harness.js';
 
 const available = haveCarbon();
-if (!available && process.env.CI) throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
+if (!available && process.env.CI)
+  throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
 
 describe.skipIf(!available)('real carbon-cache + whisper', () => {
   const carbon = new Carbon();
@@ -28,10 +29,14 @@ describe.skipIf(!available)('real carbon-cache + whisper', () => {
     const t0 = Math.floor(Date.now() / 1000) - 2;
     await daemon.send('it.requests:7|c\nit.requests:3|c\nit.latency:100|ms\nit.latency:300|ms\nit.temp:21.5|g\nit.users:a|s\nit.users:b|s');
     const until = (): number => Math.floor(Date.now() / 1000) + 2;
-    const counts = await waitFor(() => {
-      const p = carbon.fetch('stats_counts.it.requests', t0, until());
-      return p.length > 0 ? p : undefined;
-    }, 20_000, 'stats_counts.it.requests in whisper');
+    const counts = await waitFor(
+      () => {
+        const p = carbon.fetch('stats_counts.it.requests', t0, until());
+        return p.length > 0 ? p : undefined;
+      },
+      20_000,
+      'stats_counts.it.requests in whisper',
+    );
     expect(counts[0]![1]).toBe(10);
     const ts = counts[0]![0];
     const one = (path: string): Promise<number> =>

@@ -2,7 +2,7 @@
  * A real Graphite carbon-cache (Debian's graphite-carbon) for integration tests, all state in a temp
  * folder, on free 127.0.0.1 ports. The recipe is ../shared/components/carbon.sh's.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,14 +72,8 @@ WHISPER_FALLOCATE_CREATE = False
 ENABLE_TAGS = False
 `,
     );
-    writeFileSync(
-      join(b, 'conf', 'storage-schemas.conf'),
-      `[default]\npattern = .*\nretentions = 1s:1h,10s:1d\n`,
-    );
-    writeFileSync(
-      join(b, 'conf', 'storage-aggregation.conf'),
-      `[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n`,
-    );
+    writeFileSync(join(b, 'conf', 'storage-schemas.conf'), `[default]\npattern = .*\nretentions = 1s:1h,10s:1d\n`);
+    writeFileSync(join(b, 'conf', 'storage-aggregation.conf'), `[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n`);
     this.proc = spawn(
       'carbon-cache',
       [`--config=${b}/conf/carbon.conf`, '--nodaemon', '--logfile=-', `--pidfile=${b}/storage/carbon.pid`, 'start'],
@@ -94,7 +88,12 @@ ENABLE_TAGS = False
         });
         s.on('error', () => res(false));
       });
-    await waitForAsync(async () => (await accepts(this.linePort)) && (await accepts(picklePort)), 20_000, 'carbon-cache to start (its ports to accept)', 100);
+    await waitForAsync(
+      async () => (await accepts(this.linePort)) && (await accepts(picklePort)),
+      20_000,
+      'carbon-cache to start (its ports to accept)',
+      100,
+    );
   }
 
   /** Path of a metric's whisper file. */

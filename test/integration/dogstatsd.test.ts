@@ -50,11 +50,24 @@ describe('DogStatsD from hot-shots (distribution, histogram, tags, event, check)
     await sent((cb) => client.set('hs.users', 'u1', cb));
     await sent((cb) => client.timing('hs.time', 250, cb));
     await sent((cb) =>
-      client.event('Deploy done', 'v1.2 is live\nall good', {
-        date_happened: new Date(), hostname: 'web-1', aggregation_key: 'deploy', priority: 'low', source_type_name: 'ci', alert_type: 'success',
-      }, ['env:prod'], cb),
+      client.event(
+        'Deploy done',
+        'v1.2 is live\nall good',
+        {
+          date_happened: new Date(),
+          hostname: 'web-1',
+          aggregation_key: 'deploy',
+          priority: 'low',
+          source_type_name: 'ci',
+          alert_type: 'success',
+        },
+        ['env:prod'],
+        cb,
+      ),
     );
-    await sent((cb) => client.check('db.up', client.CHECKS.OK, { hostname: 'web-1', date_happened: new Date(), message: 'fine | really' }, ['env:prod'], cb));
+    await sent((cb) =>
+      client.check('db.up', client.CHECKS.OK, { hostname: 'web-1', date_happened: new Date(), message: 'fine | really' }, ['env:prod'], cb),
+    );
     expect(errors).toEqual([]);
 
     const f = await flushWith(g, 'stats_counts.statsd.dogstatsd_events');
@@ -75,46 +88,55 @@ describe('DogStatsD from hot-shots (distribution, histogram, tags, event, check)
     for (const path of f.keys()) if (!path.includes('statsd.')) expect(path).not.toMatch(/abc123|=low|card|Deploy|db\.up/);
 
     // the repeater passed every packet on, the event and the check included
-    await waitFor(() => rep.got.some((p) => p.startsWith('_e{')) && rep.got.some((p) => p.startsWith('_sc|db.up|0|')), 10_000, 'event and check repeated');
+    await waitFor(
+      () => rep.got.some((p) => p.startsWith('_e{')) && rep.got.some((p) => p.startsWith('_sc|db.up|0|')),
+      10_000,
+      'event and check repeated',
+    );
   }, 40_000);
 });
 
 describe('DogStatsD datagrams of each version (raw UDP)', () => {
   // (workers: 2: the counts are made in the ingest workers and merged by the primary)
-  it.each([1, 2])('v1.1 packing, v1.2-v1.6 fields and unknown fields never reach a name or tag; each is counted (workers: %i)', async (workers) => {
-    const { g, d } = await setup(workers > 1 ? `, workers: ${workers}` : '');
-    await d.send(
-      [
-        'cid:1|c|#a:b|c:abc123', // the issue's line: was the key cid;a=bcabc123
-        'cid:2|c|#a:b|c:other|card:low',
-        'pk:1:2:3|d|#a:b', // v1.1: three values
-        'ts:4|g|#a:b|T1700000000', // v1.3: into the current interval
-        'ext:1|c|#a:b|e:it-false,cn-web,pu-1', // v1.5
-        'nw:1|c|#a:b|zz:future-field', // a newer field
-        '_e{5,4}:title|text|#a:b',
-        '_sc|svc|2|#a:b|m:down',
-        '_e{9,4}:title|text', // bad: lengths
-        '_sc|svc|7', // bad: status
-      ].join('\n'),
-    );
-    const f = await flushWith(g, 'stats_counts.cid;a=b');
-    expect(f.get('stats_counts.cid;a=b')).toBe(3);
-    expect(f.get('stats.timers.pk.count;a=b')).toBe(3);
-    expect(f.get('stats.timers.pk.sum;a=b')).toBe(6);
-    expect(f.get('stats.gauges.ts;a=b')).toBe(4);
-    expect(f.get('stats_counts.ext;a=b')).toBe(1);
-    expect(f.get('stats_counts.nw;a=b')).toBe(1);
-    for (const path of f.keys()) if (!path.includes('statsd.')) expect(path).not.toMatch(/abc123|other|=low|card|it-false|future|1700000000/);
-    expect(f.get('stats_counts.statsd.dogstatsd_container_ids')).toBe(2);
-    expect(f.get('stats_counts.statsd.dogstatsd_cardinality')).toBe(1);
-    expect(f.get('stats_counts.statsd.dogstatsd_timestamps')).toBe(1);
-    expect(f.get('stats_counts.statsd.dogstatsd_external_data')).toBe(1);
-    expect(f.get('stats_counts.statsd.dogstatsd_unknown_fields')).toBe(1);
-    expect(f.get('stats_counts.statsd.dogstatsd_events')).toBe(1);
-    expect(f.get('stats_counts.statsd.dogstatsd_service_checks')).toBe(1);
-    expect(f.get('stats_counts.statsd.bad_lines_seen')).toBe(2);
-    expect(f.get('stats_counts.statsd.metrics_received')).toBe(10);
-  }, 30_000);
+  it.each([1, 2])(
+    'v1.1 packing, v1.2-v1.6 fields and unknown fields never reach a name or tag; each is counted (workers: %i)',
+    async (workers) => {
+      const { g, d } = await setup(workers > 1 ? `, workers: ${workers}` : '');
+      await d.send(
+        [
+          'cid:1|c|#a:b|c:abc123', // the issue's line: was the key cid;a=bcabc123
+          'cid:2|c|#a:b|c:other|card:low',
+          'pk:1:2:3|d|#a:b', // v1.1: three values
+          'ts:4|g|#a:b|T1700000000', // v1.3: into the current interval
+          'ext:1|c|#a:b|e:it-false,cn-web,pu-1', // v1.5
+          'nw:1|c|#a:b|zz:future-field', // a newer field
+          '_e{5,4}:title|text|#a:b',
+          '_sc|svc|2|#a:b|m:down',
+          '_e{9,4}:title|text', // bad: lengths
+          '_sc|svc|7', // bad: status
+        ].join('\n'),
+      );
+      const f = await flushWith(g, 'stats_counts.cid;a=b');
+      expect(f.get('stats_counts.cid;a=b')).toBe(3);
+      expect(f.get('stats.timers.pk.count;a=b')).toBe(3);
+      expect(f.get('stats.timers.pk.sum;a=b')).toBe(6);
+      expect(f.get('stats.gauges.ts;a=b')).toBe(4);
+      expect(f.get('stats_counts.ext;a=b')).toBe(1);
+      expect(f.get('stats_counts.nw;a=b')).toBe(1);
+      for (const path of f.keys())
+        if (!path.includes('statsd.')) expect(path).not.toMatch(/abc123|other|=low|card|it-false|future|1700000000/);
+      expect(f.get('stats_counts.statsd.dogstatsd_container_ids')).toBe(2);
+      expect(f.get('stats_counts.statsd.dogstatsd_cardinality')).toBe(1);
+      expect(f.get('stats_counts.statsd.dogstatsd_timestamps')).toBe(1);
+      expect(f.get('stats_counts.statsd.dogstatsd_external_data')).toBe(1);
+      expect(f.get('stats_counts.statsd.dogstatsd_unknown_fields')).toBe(1);
+      expect(f.get('stats_counts.statsd.dogstatsd_events')).toBe(1);
+      expect(f.get('stats_counts.statsd.dogstatsd_service_checks')).toBe(1);
+      expect(f.get('stats_counts.statsd.bad_lines_seen')).toBe(2);
+      expect(f.get('stats_counts.statsd.metrics_received')).toBe(10);
+    },
+    30_000,
+  );
 
   it('with dogstatsdContainerIdTag the container id is the tag container_id', async () => {
     const { g, d } = await setup(', dogstatsdContainerIdTag: true');
@@ -125,4 +147,3 @@ describe('DogStatsD datagrams of each version (raw UDP)', () => {
     expect(f.get('stats_counts.cid;a=b')).toBe(8);
   }, 30_000);
 });
-

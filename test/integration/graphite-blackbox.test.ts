@@ -4,7 +4,7 @@
  * (see ../shared/reference/original-statsd.md).
  */
 import { describe, expect, it } from 'vitest';
-import { flushWith, originalStyleConfig, startDaemon, useGraphiteAndDaemon, waitForAsync, type RunningDaemon } from './harness.js';
+import { flushWith, originalStyleConfig, type RunningDaemon, startDaemon, useGraphiteAndDaemon, waitForAsync } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -32,8 +32,20 @@ for (const workers of [1, 2]) {
         expect(f.get('stats_counts.statsd.metrics_received')).toBe(4);
         expect(f.get('stats_counts.statsd.bad_lines_seen')).toBe(0);
         const timer: Record<string, number> = {
-          count_90: 1, mean_90: 320, upper_90: 320, sum_90: 320, sum_squares_90: 102400, std: 0, upper: 320,
-          lower: 320, count: 1, count_ps: 1, sum: 320, sum_squares: 102400, mean: 320, median: 320,
+          count_90: 1,
+          mean_90: 320,
+          upper_90: 320,
+          sum_90: 320,
+          sum_squares_90: 102400,
+          std: 0,
+          upper: 320,
+          lower: 320,
+          count: 1,
+          count_ps: 1,
+          sum: 320,
+          sum_squares: 102400,
+          mean: 320,
+          median: 320,
         };
         for (const [field, v] of Object.entries(timer)) expect(f.get(`stats.timers.t.${field}`), field).toBe(v);
         expect(f.get('stats.gauges.g')).toBe(5);
@@ -64,17 +76,37 @@ for (const workers of [1, 2]) {
         env.daemon = await startDaemon(cfg(env.graphite.port, ', percentThreshold: [90, -10, 99.9]'));
         const timerLines = Array.from({ length: 100 }, (_, i) => `lat:${((i * 37) % 100) + 1}|ms`).join('\n');
         await env.daemon.send(timerLines);
-        await env.daemon.send('hits:1|c\nhits:2|c:3|c\r\nhits:1|c|@0.1\n\ngau:10|g\ngau:+5|g\ngau:-3|g\nusers:alice|s\nusers:bob|s\nusers:alice|s');
+        await env.daemon.send(
+          'hits:1|c\nhits:2|c:3|c\r\nhits:1|c|@0.1\n\ngau:10|g\ngau:+5|g\ngau:-3|g\nusers:alice|s\nusers:bob|s\nusers:alice|s',
+        );
         const f = await flushWith(env.graphite, 'stats.hits');
         expect(f.get('stats_counts.hits')).toBe(16); // 1 + 2 + 3 + 1/0.1
         expect(f.get('stats.hits')).toBe(16);
         expect(f.get('stats.gauges.gau')).toBe(12);
         expect(f.get('stats.sets.users.count')).toBe(2);
         const expected: Record<string, number> = {
-          count: 100, lower: 1, upper: 100, sum: 5050, sum_squares: 338350, mean: 50.5, median: 50.5,
-          std: 28.86607004772212, count_90: 90, mean_90: 45.5, upper_90: 90, sum_90: 4095, sum_squares_90: 247065,
-          count_top10: 10, mean_top10: 95.5, lower_top10: 91, sum_top10: 955, sum_squares_top10: 91285,
-          count_99_9: 100, mean_99_9: 50.5, upper_99_9: 100, sum_99_9: 5050,
+          count: 100,
+          lower: 1,
+          upper: 100,
+          sum: 5050,
+          sum_squares: 338350,
+          mean: 50.5,
+          median: 50.5,
+          std: 28.86607004772212,
+          count_90: 90,
+          mean_90: 45.5,
+          upper_90: 90,
+          sum_90: 4095,
+          sum_squares_90: 247065,
+          count_top10: 10,
+          mean_top10: 95.5,
+          lower_top10: 91,
+          sum_top10: 955,
+          sum_squares_top10: 91285,
+          count_99_9: 100,
+          mean_99_9: 50.5,
+          upper_99_9: 100,
+          sum_99_9: 5050,
         };
         for (const [field, v] of Object.entries(expected)) expect(f.get(`stats.timers.lat.${field}`), field).toBeCloseTo(v, 9);
         expect(f.get('stats_counts.statsd.metrics_received')).toBe(100 + 9);
@@ -84,7 +116,9 @@ for (const workers of [1, 2]) {
       it('counts bad lines without losing the good lines around them', async () => {
         env.daemon = await startDaemon(cfg(env.graphite.port));
         await env.daemon.send(
-          ['ok1:1|c', 'nocolon', 'bad:abc|c', 'neg:-5|ms', 'rate:1|c|@0', 'rate2:1|c|@x', 'ok2:2|c', ':1|c', 'inf:1e400|c', 'ok3:3|c'].join('\n'),
+          ['ok1:1|c', 'nocolon', 'bad:abc|c', 'neg:-5|ms', 'rate:1|c|@0', 'rate2:1|c|@x', 'ok2:2|c', ':1|c', 'inf:1e400|c', 'ok3:3|c'].join(
+            '\n',
+          ),
         );
         await env.daemon.send(Buffer.from([0xff, 0xfe, 0x00, 0x3a, 0x7c, 0x0a, 0x6f, 0x6b, 0x34, 0x3a, 0x34, 0x7c, 0x63])); // garbage\nok4:4|c
         const f = await flushWith(env.graphite, 'stats_counts.ok3');
@@ -223,7 +257,7 @@ describe('admin interface', () => {
     env.daemon = await startDaemon(originalStyleConfig(env.graphite.port, ', flushInterval: 60000'));
     await env.daemon.send('a.b:5|c\na.c:1|c\nz:2|c\ng1:3|g\ntm:7|ms');
     const counters = await pollAdmin(env.daemon, 'counters', (c) => c.includes("'a.b': 5"));
-    expect(counters).toContain("z: 2");
+    expect(counters).toContain('z: 2');
     expect(await env.daemon.admin('gauges')).toContain('g1: 3');
     expect(await env.daemon.admin('timers')).toContain('tm: [ 7 ]');
     const del = await env.daemon.admin('delcounters a.* nothere');

@@ -4,7 +4,7 @@
  * them. What arrives is deduplicated by (path, timestamp), as whisper keeps one value per step, and the
  * sum of the counts stored must equal the counts sent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { originalStyleConfig, pace, stat, statsMap, useCleanups, waitFor, waitStats } from './harness.js';
@@ -188,7 +188,10 @@ describe('graphite delivery across resets (at-least-once)', () => {
     cleanups.push(() => closeServer(sink));
     const d = await daemonOn(originalStyleConfig(portOf(sink), ', graphite: { timeoutMs: 1000, queueBytes: 0 }'));
     await d.send('nokeep.a:1|c');
-    const dropped = stat(await waitStats(d, (x) => stat(x, 'graphite.dropped_lines') !== 0, 'dropped_lines', 15_000), 'graphite.dropped_lines');
+    const dropped = stat(
+      await waitStats(d, (x) => stat(x, 'graphite.dropped_lines') !== 0, 'dropped_lines', 15_000),
+      'graphite.dropped_lines',
+    );
     expect(dropped).toBeGreaterThan(0);
     // the log line is counted before it is written: give it a moment to reach stderr
     await waitFor(() => d.stderr.some((l) => l.includes('cannot be resent')), 5000, 'the log line').catch(() => undefined);

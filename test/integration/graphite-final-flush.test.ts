@@ -12,7 +12,8 @@ import { Carbon, haveCarbon } from './carbon.js';
 import { originalStyleConfig, startDaemon, sum, untilTime, waitFor } from './harness.js';
 
 const available = haveCarbon();
-if (!available && process.env.CI) throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
+if (!available && process.env.CI)
+  throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
 
 const FLUSH_MS = 5000;
 
@@ -109,8 +110,12 @@ describe.skipIf(!available)('the final flush at a stop, with a real carbon-cache
         const until = (): number => Math.ceil(Date.now() / 1000) + FLUSH_MS / 1000 + 5;
         // carbon writes its cache to whisper in the background: poll until the sum is reached (or time is up)
         let points: Array<[number, number]> = [];
-        await waitFor(() => sum((points = carbon.fetch(`stats_counts.${name}`, from, until())).map((x) => x[1])) === before + after, 20_000, 'the sum in whisper', 200)
-          .catch(() => undefined);
+        await waitFor(
+          () => sum((points = carbon.fetch(`stats_counts.${name}`, from, until())).map((x) => x[1])) === before + after,
+          20_000,
+          'the sum in whisper',
+          200,
+        ).catch(() => undefined);
         expect(sum(points.map((x) => x[1]))).toBe(before + after);
         // the final flush is stamped where its interval would have ended
         expect(points).toEqual([

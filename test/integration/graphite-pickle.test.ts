@@ -10,7 +10,8 @@ import { Carbon, freePort, haveCarbon } from './carbon.js';
 import { originalStyleConfig, pace, stat, statsMap, useCleanups, waitFor, waitStats } from './harness.js';
 
 const available = haveCarbon();
-if (!available && process.env.CI) throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
+if (!available && process.env.CI)
+  throw new Error('carbon-cache/whisper-fetch missing: .ci/run must install graphite-carbon and python3-whisper');
 
 const { cleanups, daemonOn } = useCleanups();
 
@@ -29,13 +30,18 @@ describe.skipIf(!available)('Graphite pickle into a real carbon-cache', () => {
     const t0 = Math.floor(Date.now() / 1000) - 2;
     await d.send('pk.requests:7|c\npk.requests:3|c\npk.latency:100|ms\npk.latency:300|ms\npk.temp:-21.5|g\npk.users:a|s\npk.users:b|s');
     const until = (): number => Math.floor(Date.now() / 1000) + 2;
-    const counts = await waitFor(() => {
-      const p = carbon.fetch('stats_counts.pk.requests', t0, until());
-      return p.length > 0 ? p : undefined;
-    }, 30_000, 'stats_counts.pk.requests in whisper');
+    const counts = await waitFor(
+      () => {
+        const p = carbon.fetch('stats_counts.pk.requests', t0, until());
+        return p.length > 0 ? p : undefined;
+      },
+      30_000,
+      'stats_counts.pk.requests in whisper',
+    );
     expect(counts[0]![1]).toBe(10);
     const ts = counts[0]![0];
-    const one = (path: string): Promise<number> => waitFor(() => carbon.fetch(path, ts - 1, ts + 1).find((p) => p[0] === ts)?.[1], 15_000, path);
+    const one = (path: string): Promise<number> =>
+      waitFor(() => carbon.fetch(path, ts - 1, ts + 1).find((p) => p[0] === ts)?.[1], 15_000, path);
     expect(await one('stats.pk.requests')).toBe(10);
     expect(await one('stats.timers.pk.latency.mean')).toBe(200);
     expect(await one('stats.timers.pk.latency.upper_90')).toBe(300);

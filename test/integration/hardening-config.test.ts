@@ -8,13 +8,17 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { flushWith, logText, MAIN, originalStyleConfig, sleep, startDaemon, useCleanups, waitFor, type RunningDaemon } from './harness.js';
+import { flushWith, logText, MAIN, originalStyleConfig, type RunningDaemon, sleep, startDaemon, useCleanups, waitFor } from './harness.js';
 import { httpGet, prometheusPort } from './prometheus-helpers.js';
 
 const { cleanups, graphiteOn, daemonOn } = useCleanups();
 
 /** Runs tallyd on `configText` (written to a temp file) and waits for it to exit (null: still running after `timeoutMs`, then killed). */
-async function runToExit(configText: string, args: string[] = [], timeoutMs = 15_000): Promise<{ code: number | null; stderr: string; stdout: string; ms: number }> {
+async function runToExit(
+  configText: string,
+  args: string[] = [],
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; stderr: string; stdout: string; ms: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-cfg-'));
   const file = join(dir, 'config.js');
   writeFileSync(file, configText);
@@ -42,7 +46,8 @@ async function reloadWith(d: RunningDaemon, configText: string): Promise<string>
   d.proc.kill('SIGHUP');
   return waitFor(
     () => {
-      if (d.proc.exitCode !== null) throw new Error(`tallyd exited (${d.proc.exitCode}) during the reload: ${d.stderr.slice(before).join('\n').slice(-2000)}`);
+      if (d.proc.exitCode !== null)
+        throw new Error(`tallyd exited (${d.proc.exitCode}) during the reload: ${d.stderr.slice(before).join('\n').slice(-2000)}`);
       return d.stderr.slice(before).find((l) => /config reload(ed| refused| failed|: nothing changed)/.test(l));
     },
     15_000,
@@ -92,15 +97,22 @@ describe('percentThreshold has a maximum (issue 9, point 9)', () => {
     const f = await flushWith(g, 'stats.timers.pt.t.count');
     for (let p = 1; p <= 100; p++) expect(f.get(`stats.timers.pt.t.upper_${p}`), `upper_${p}`).toBe(2 * p);
 
-    const outcome = await reloadWith(d, originalStyleConfig(g.port, `, percentThreshold: ${thresholds(256)}, automaticConfigReload: false`));
+    const outcome = await reloadWith(
+      d,
+      originalStyleConfig(g.port, `, percentThreshold: ${thresholds(256)}, automaticConfigReload: false`),
+    );
     expect(outcome).toContain('config reload refused');
     expect(outcome).toContain("config key 'percentThreshold': expected at most 100 thresholds, got a list of 256");
     const after = g.lines.length;
     await d.send('pt.t2:5|ms');
-    const f2 = await waitFor(() => {
-      for (const [, fl] of g.byTimestamp()) if (fl.has('stats.timers.pt.t2.count') && g.lines.length > after) return fl;
-      return undefined;
-    }, 10_000, 'a flush with pt.t2');
+    const f2 = await waitFor(
+      () => {
+        for (const [, fl] of g.byTimestamp()) if (fl.has('stats.timers.pt.t2.count') && g.lines.length > after) return fl;
+        return undefined;
+      },
+      10_000,
+      'a flush with pt.t2',
+    );
     expect(f2.get('stats.timers.pt.t2.upper_100')).toBe(5);
     expect(d.proc.exitCode).toBeNull();
   });
@@ -127,8 +139,11 @@ describe('__proto__, constructor and prototype keys are refused (issue 9, point 
   it('a reload with a __proto__ key is refused: admin stays on 127.0.0.1', async () => {
     const g = await graphiteOn();
     const d = await daemonOn(originalStyleConfig(g.port, ', automaticConfigReload: false'));
-    const outcome = await reloadWith(d, `{ "graphiteHost": "127.0.0.1", "graphitePort": ${g.port}, "port": 0, "address": "127.0.0.1", "mgmt_port": 0,
-      "flushInterval": 1000, "automaticConfigReload": false, "__proto__": { "mgmt_address": "0.0.0.0", "flushInterval": 60000 } }`);
+    const outcome = await reloadWith(
+      d,
+      `{ "graphiteHost": "127.0.0.1", "graphitePort": ${g.port}, "port": 0, "address": "127.0.0.1", "mgmt_port": 0,
+      "flushInterval": 1000, "automaticConfigReload": false, "__proto__": { "mgmt_address": "0.0.0.0", "flushInterval": 60000 } }`,
+    );
     expect(outcome).toContain('config reload refused');
     expect(outcome).toContain("config key '__proto__'");
     expect(d.stderr.some((l) => l.includes('0.0.0.0'))).toBe(false);
@@ -174,8 +189,11 @@ describe('--allow-js-config runs the file in a child process (issue 9, point 16)
 
     // a reload of a file that spins is stopped too, and ingest and flushes go on while it runs
     const before = d.stderr.length;
-    writeFileSync(d.configFile, `({ graphiteHost: '127.0.0.1', graphitePort: ${g.port}, port: 0, address: '127.0.0.1', mgmt_port: 0,
-      flushInterval: 1000, automaticConfigReload: false, get title() { for (;;) {} } })`);
+    writeFileSync(
+      d.configFile,
+      `({ graphiteHost: '127.0.0.1', graphitePort: ${g.port}, port: 0, address: '127.0.0.1', mgmt_port: 0,
+      flushInterval: 1000, automaticConfigReload: false, get title() { for (;;) {} } })`,
+    );
     d.proc.kill('SIGHUP');
     await waitFor(() => d.stderr.slice(before).some((l) => l.includes('SIGHUP: reloading')), 10_000, 'the reload to start');
     await d.send('during.reload:1|c');
@@ -200,7 +218,7 @@ describe('--allow-js-config runs the file in a child process (issue 9, point 16)
 });
 
 describe('a reload that throws while it is applied (issue 12, point 4)', () => {
-  it("a backend constructor that throws (mapping file changed after validation) refuses the reload; the daemon keeps running on the old config", async () => {
+  it('a backend constructor that throws (mapping file changed after validation) refuses the reload; the daemon keeps running on the old config', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tallyd-fifo-'));
     const fifo = join(dir, 'mapping.yml');
     const mk = spawn('mkfifo', [fifo]);
@@ -212,11 +230,16 @@ describe('a reload that throws while it is applied (issue 12, point 4)', () => {
     // the reload reads the mapping file (a FIFO) twice: validation gets a valid file, the backend's constructor an
     // invalid one. Each write opens the FIFO, so each pairs with one read; the second waits 1 s so that the first
     // reader has closed it (not a wait for the daemon: each read blocks until its write comes)
-    const writer = spawn('sh', ['-c', `printf 'mappings: []\\n' > "$1"; sleep 1; printf 'mappings: [\\n' > "$1"`, 'sh', fifo], { stdio: 'ignore' });
+    const writer = spawn('sh', ['-c', `printf 'mappings: []\\n' > "$1"; sleep 1; printf 'mappings: [\\n' > "$1"`, 'sh', fifo], {
+      stdio: 'ignore',
+    });
     cleanups.push(async () => {
       if (writer.exitCode === null) writer.kill('SIGKILL');
     });
-    const outcome = await reloadWith(d, originalStyleConfig(g.port, `${base}, prometheus: { port: 0, address: '127.0.0.1', mappingFile: '${fifo}' }`));
+    const outcome = await reloadWith(
+      d,
+      originalStyleConfig(g.port, `${base}, prometheus: { port: 0, address: '127.0.0.1', mappingFile: '${fifo}' }`),
+    );
     expect(outcome).toContain('config reload failed while applying it, keeping the current configuration');
     expect(outcome).toContain("config key 'prometheus.mappingFile'");
     // still up, on the old config: Graphite gets flushes, the old /metrics answers

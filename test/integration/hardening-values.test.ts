@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { flushWith, originalStyleConfig, statsMap, sum, useCleanups } from './harness.js';
 import { prometheusPort, scrapeUntil } from './prometheus-helpers.js';
 
-const scrape = async (port: number, pred: (s: Map<string, string>) => boolean, what: string): Promise<Map<string, string>> => (await scrapeUntil(port, pred, what)).s;
+const scrape = async (port: number, pred: (s: Map<string, string>) => boolean, what: string): Promise<Map<string, string>> =>
+  (await scrapeUntil(port, pred, what)).s;
 
 const { graphiteOn, daemonOn } = useCleanups();
 const MAX = Number.MAX_VALUE;
@@ -14,7 +15,9 @@ const MAX = Number.MAX_VALUE;
 /** Graphite and Prometheus backends, one flush a second. */
 async function setup(): Promise<{ g: Awaited<ReturnType<typeof graphiteOn>>; d: Awaited<ReturnType<typeof daemonOn>>; prom: number }> {
   const g = await graphiteOn();
-  const d = await daemonOn(originalStyleConfig(g.port, `, backends: [ './backends/graphite', 'prometheus' ], prometheus: { port: 0, address: '127.0.0.1' }`));
+  const d = await daemonOn(
+    originalStyleConfig(g.port, `, backends: [ './backends/graphite', 'prometheus' ], prometheus: { port: 0, address: '127.0.0.1' }`),
+  );
   return { g, d, prom: await prometheusPort(d) };
 }
 
@@ -63,7 +66,9 @@ describe('values stay finite (issue 9, point 8)', () => {
     await flushWith(g, 'stats_counts.fin.mark2');
     const s = await scrape(prom, (x) => x.get('fin_mark2') === '1', 'fin_mark2 on /metrics');
     // (a summary idle this interval shows NaN quantiles: Prometheus' convention for "no observation")
-    const nonFinite = [...s].filter(([k, v]) => k.startsWith('fin_') && !Number.isFinite(Number(v)) && !(v === 'NaN' && k.includes('quantile')));
+    const nonFinite = [...s].filter(
+      ([k, v]) => k.startsWith('fin_') && !Number.isFinite(Number(v)) && !(v === 'NaN' && k.includes('quantile')),
+    );
     expect(nonFinite).toEqual([]);
     expect(Number(s.get('fin_big'))).toBe(MAX);
     // (timers reach Prometheus in seconds: × 0.001)

@@ -2,7 +2,7 @@
  * Black-box test harness: spawn the built daemon on a real config file, send real UDP packets,
  * read what a real TCP "Graphite" listener receives, talk to the admin port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -98,7 +98,12 @@ export async function waitFor<T>(fn: () => T | undefined | false | null, timeout
 }
 
 /** As waitFor, for a condition that must be fetched (an HTTP request, an admin command). */
-export async function waitForAsync<T>(fn: () => Promise<T | undefined | false | null>, timeoutMs = 10_000, what = 'condition', everyMs = 25): Promise<T> {
+export async function waitForAsync<T>(
+  fn: () => Promise<T | undefined | false | null>,
+  timeoutMs = 10_000,
+  what = 'condition',
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -209,7 +214,9 @@ export async function startDaemon(configText: string, extraArgs: string[] = [], 
     'tallyd to start',
   );
   const ports = (kind: string): number[] =>
-    (up.listeners ?? []).filter((d) => d.startsWith(kind + ' ') && !d.includes('unix:')).map((d) => Number(d.slice(d.lastIndexOf(':') + 1)));
+    (up.listeners ?? [])
+      .filter((d) => d.startsWith(kind + ' ') && !d.includes('unix:'))
+      .map((d) => Number(d.slice(d.lastIndexOf(':') + 1)));
   const udpPort = ports('udp')[0] ?? 0;
   const mgmtPort = Number(up.mgmt!.slice(up.mgmt!.lastIndexOf(':') + 1));
   const sock = dgram.createSocket('udp4');
@@ -225,7 +232,9 @@ export async function startDaemon(configText: string, extraArgs: string[] = [], 
     dir,
     exited,
     send: (payload) =>
-      new Promise<void>((res, rej) => sock.send(typeof payload === 'string' ? Buffer.from(payload) : payload, udpPort, '127.0.0.1', (e) => (e ? rej(e) : res()))),
+      new Promise<void>((res, rej) =>
+        sock.send(typeof payload === 'string' ? Buffer.from(payload) : payload, udpPort, '127.0.0.1', (e) => (e ? rej(e) : res())),
+      ),
     admin: (cmd) => adminCommand(mgmtPort, cmd),
     stop: async (signal = 'SIGTERM') => {
       if (exitCode === undefined) proc.kill(signal);
@@ -258,7 +267,8 @@ export function adminCommand(port: number, cmd: string, timeoutMs = 5000): Promi
     s.on('connect', () => s.write(cmd + '\n'));
     s.on('data', (d: string) => {
       data += d;
-      if (data.endsWith('END\n\n') || /^(health: \w+|ERROR)\n$/.test(data) || data.startsWith('Commands:') && data.endsWith('\n\n')) done();
+      if (data.endsWith('END\n\n') || /^(health: \w+|ERROR)\n$/.test(data) || (data.startsWith('Commands:') && data.endsWith('\n\n')))
+        done();
     });
     s.on('end', done);
     s.on('error', (e) => {
@@ -286,10 +296,14 @@ ${extra}
 
 /** The flush (by timestamp, later than `after`) that carries `path`, as path → value. */
 export async function flushWith(graphite: FakeGraphite, path: string, after = 0): Promise<Map<string, number>> {
-  return waitFor(() => {
-    for (const [ts, flush] of graphite.byTimestamp()) if (ts > after && flush.has(path)) return flush;
-    return undefined;
-  }, 10_000, `a flush with ${path}`);
+  return waitFor(
+    () => {
+      for (const [ts, flush] of graphite.byTimestamp()) if (ts > after && flush.has(path)) return flush;
+      return undefined;
+    },
+    10_000,
+    `a flush with ${path}`,
+  );
 }
 
 /** A test's FakeGraphite (fresh and listening for each test) and its daemon (set it; stopped after the test). */
@@ -374,11 +388,20 @@ export function statsMap(text: string): Map<string, string> {
 }
 
 /** Polls the admin `stats` answer (as name → value) until `ok` holds; returns that answer. */
-export async function waitStats(d: RunningDaemon, ok: (s: Map<string, string>) => boolean, what: string, timeoutMs = 15_000): Promise<Map<string, string>> {
-  return waitForAsync(async () => {
-    const s = statsMap(await d.admin('stats'));
-    return ok(s) ? s : undefined;
-  }, timeoutMs, what);
+export async function waitStats(
+  d: RunningDaemon,
+  ok: (s: Map<string, string>) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<Map<string, string>> {
+  return waitForAsync(
+    async () => {
+      const s = statsMap(await d.admin('stats'));
+      return ok(s) ? s : undefined;
+    },
+    timeoutMs,
+    what,
+  );
 }
 
 /** A stat of the admin `stats` answer as a number (NaN when absent). */
@@ -386,14 +409,18 @@ export const stat = (s: Map<string, string>, name: string): number => Number(s.g
 
 /** Waits for a stderr JSON log record whose msg contains `text` (the daemon's own signal); returns it. */
 export async function waitLog(d: RunningDaemon, text: string, timeoutMs = 15_000): Promise<LogRecord> {
-  return waitFor(() => {
-    for (const l of d.stderr) {
-      if (!l.startsWith('{') || !l.includes(text)) continue;
-      const r = JSON.parse(l) as LogRecord;
-      if (r.msg.includes(text)) return r;
-    }
-    return undefined;
-  }, timeoutMs, `a log record '${text}'`);
+  return waitFor(
+    () => {
+      for (const l of d.stderr) {
+        if (!l.startsWith('{') || !l.includes(text)) continue;
+        const r = JSON.parse(l) as LogRecord;
+        if (r.msg.includes(text)) return r;
+      }
+      return undefined;
+    },
+    timeoutMs,
+    `a log record '${text}'`,
+  );
 }
 
 /**
@@ -402,13 +429,17 @@ export async function waitLog(d: RunningDaemon, text: string, timeoutMs = 15_000
  * held when it was called has been flushed by then: "the next flush adds nothing" needs no fixed wait.
  */
 export async function nextFlush(graphite: FakeGraphite, after = latestTs(graphite)): Promise<number> {
-  return waitFor(() => {
-    for (let i = graphite.lines.length - 1; i >= 0; i--) {
-      const l = graphite.lines[i]!;
-      if (l.ts > after && l.path.includes('graphiteStats.flush_length')) return l.ts;
-    }
-    return undefined;
-  }, 15_000, `a whole flush after ${after}`);
+  return waitFor(
+    () => {
+      for (let i = graphite.lines.length - 1; i >= 0; i--) {
+        const l = graphite.lines[i]!;
+        if (l.ts > after && l.path.includes('graphiteStats.flush_length')) return l.ts;
+      }
+      return undefined;
+    },
+    15_000,
+    `a whole flush after ${after}`,
+  );
 }
 
 /** The latest flush timestamp `graphite` has received (0: none yet). */
@@ -435,13 +466,16 @@ export interface LogRecord {
 
 /** stderr's JSON log lines, parsed; throws on a line that is not JSON (stderr has one format). */
 export function logRecords(stderr: string): LogRecord[] {
-  return stderr.split('\n').filter((l) => l.trim() !== '').map((l) => {
-    try {
-      return JSON.parse(l) as LogRecord;
-    } catch {
-      throw new Error(`stderr line is not a JSON log record: ${l}`);
-    }
-  });
+  return stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      try {
+        return JSON.parse(l) as LogRecord;
+      } catch {
+        throw new Error(`stderr line is not a JSON log record: ${l}`);
+      }
+    });
 }
 
 /** stderr as text to match: each record's msg, then its problems one per line (and an err's message). */

@@ -15,7 +15,11 @@ describe('stopping', () => {
       for (let i = 0; i < 50; i++) await env.daemon.send('last.words:2|c');
       // wait until the daemon has read them all (the admin port shows the live counters)
       let counters = '';
-      await waitForAsync(async () => (counters = await env.daemon!.admin('counters')).includes("'last.words': 100"), 5000, 'last.words in the counters').catch(() => undefined);
+      await waitForAsync(
+        async () => (counters = await env.daemon!.admin('counters')).includes("'last.words': 100"),
+        5000,
+        'last.words in the counters',
+      ).catch(() => undefined);
       expect(counters).toContain("'last.words': 100");
       const code = await env.daemon.stop(signal);
       expect(code).toBe(0);
@@ -83,7 +87,11 @@ describe('console backend', () => {
       backends: ['./backends/console'], console: { prettyprint: false } }`);
     await env.daemon.send('con.a:2|c\ncon.g:4|g');
     const line = await waitFor(() => env.daemon!.stdout.find((l) => l.startsWith('{') && l.includes('con.a')));
-    const obj = JSON.parse(line) as { counters: Record<string, number>; gauges: Record<string, number>; counter_rates: Record<string, number> };
+    const obj = JSON.parse(line) as {
+      counters: Record<string, number>;
+      gauges: Record<string, number>;
+      counter_rates: Record<string, number>;
+    };
     expect(obj.counters['con.a']).toBe(2);
     expect(obj.counter_rates['con.a']).toBe(4);
     expect(obj.gauges['con.g']).toBe(4);

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { logRecords, logText, MAIN, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { logRecords, logText, MAIN, type RunningDaemon, startDaemon, waitFor } from './harness.js';
 import { httpGet, prometheusPort } from './prometheus-helpers.js';
 
 /** Base config: everything on 127.0.0.1 port 0, the status page off (its default port is shared). */
@@ -70,22 +70,26 @@ describe('every config problem in one pass', () => {
     const rec = records[0]!;
     expect(rec.msg).toBe(`invalid configuration in ${file}: 3 problems`);
     expect(rec.problems).toHaveLength(3);
-    expect(rec.problems).toEqual(expect.arrayContaining([
-      "config key 'flushInterval': expected a positive integer (ms), got \"soon\"",
-      expect.stringContaining('config key \'backends\': "nosuch-backend" is not a built-in backend'),
-      "config key 'prometheus.port': expected an integer from 0 to 65535, got \"x\"",
-    ]));
+    expect(rec.problems).toEqual(
+      expect.arrayContaining([
+        'config key \'flushInterval\': expected a positive integer (ms), got "soon"',
+        expect.stringContaining('config key \'backends\': "nosuch-backend" is not a built-in backend'),
+        'config key \'prometheus.port\': expected an integer from 0 to 65535, got "x"',
+      ]),
+    );
   });
 
   it('each problem is reported once, a backend section that is not an object and its mapping file included', () => {
-    const file = configFile(`{ ${BASE}, backends: ['prometheus', 'graphite'], prometheus: 7, graphite: { timeoutMs: -1 }, statusPage: { address: '0.0.0.0' } }`);
+    const file = configFile(
+      `{ ${BASE}, backends: ['prometheus', 'graphite'], prometheus: 7, graphite: { timeoutMs: -1 }, statusPage: { address: '0.0.0.0' } }`,
+    );
     const r = run([file, '--check-config']);
     expect(r.code).toBe(1);
     const rec = logRecords(r.stderr)[0]!;
     expect(rec.problems).toEqual([
       "config key 'graphite.timeoutMs': expected a positive integer (ms), got -1",
       "config key 'prometheus': expected an object, got 7",
-      "config key 'statusPage.token': required when statusPage.address is not a loopback address (it is \"0.0.0.0\")",
+      'config key \'statusPage.token\': required when statusPage.address is not a loopback address (it is "0.0.0.0")',
     ]);
     const file2 = configFile(`{ ${BASE}, backends: ['prometheus'], prometheus: { mappingFile: '/nonexistent/m.yml', ttl: -1 } }`);
     expect(logRecords(run([file2, '--check-config']).stderr)[0]!.problems).toEqual([
@@ -122,7 +126,9 @@ describe('one log format on stderr', () => {
   });
 
   it('a running daemon with --log-format pretty logs tallyd is up as a pretty line', async () => {
-    const proc = spawn(process.execPath, [MAIN, configFile(`{ ${BASE}, backends: ['console'] }`), '--log-format', 'pretty'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(process.execPath, [MAIN, configFile(`{ ${BASE}, backends: ['console'] }`), '--log-format', 'pretty'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     held.push({ close: () => proc.kill('SIGKILL') });
     let err = '';
     proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
@@ -148,7 +154,8 @@ describe('bind errors name the address and port', () => {
     held.push(tcp);
     const udpPort = udp.address().port;
     const tcpPort = (tcp.address() as net.AddressInfo).port;
-    const file = (extra: string): string => configFile(`{ mgmt_port: 0, ${extra.includes('statusPage') ? '' : 'statusPage: { enabled: false }, '}${extra} }`);
+    const file = (extra: string): string =>
+      configFile(`{ mgmt_port: 0, ${extra.includes('statusPage') ? '' : 'statusPage: { enabled: false }, '}${extra} }`);
     failsNaming([file(`address: '127.0.0.1', port: ${udpPort}`)], 'udp listener', udpPort);
     failsNaming([file(`address: '127.0.0.1', port: ${udpPort}, udpReader: 'dgram'`)], 'udp listener', udpPort);
     failsNaming([file(`servers: [{ server: 'tcp', address: '127.0.0.1', port: ${tcpPort} }]`)], 'tcp listener', tcpPort);

@@ -48,7 +48,11 @@ function read(file: string): Recording[] {
   if (!existsSync(file)) return [];
   // whole lines only: the plug-in may be writing the last one
   const text = readFileSync(file, 'utf8');
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Recording);
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Recording);
 }
 
 async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
@@ -69,7 +73,8 @@ async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
 function sendAll(port: number): Promise<void> {
   const sock = dgram.createSocket('udp4');
   return (async () => {
-    for (const p of PACKETS) await new Promise<void>((res, rej) => sock.send(Buffer.from(p), port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+    for (const p of PACKETS)
+      await new Promise<void>((res, rej) => sock.send(Buffer.from(p), port, '127.0.0.1', (e) => (e ? rej(e) : res())));
     sock.close();
   })();
 }
@@ -95,14 +100,17 @@ async function drive(file: string, udpPort: number, mgmtPort: number): Promise<{
  * a sorted list, each with its rinfo (keys, size, sender address and family; the port as "a port").
  */
 function normalise(rec: Recording[]): unknown {
-  const flushes = rec.filter((r) => r.event === 'flush').slice(1, 3).map((r) => {
-    const m = structuredClone(r.metrics) as { gauges: Record<string, unknown> };
-    if ('statsd.timestamp_lag' in m.gauges) m.gauges['statsd.timestamp_lag'] = 'number';
-    delete m.gauges['statsd.udp_receive_errors'];
-    delete m.gauges['statsd.key_table_bytes'];
-    for (const k of Object.keys(m.gauges)) if (k.startsWith('statsd.tcp_')) delete m.gauges[k];
-    return { ...r, metrics: m };
-  });
+  const flushes = rec
+    .filter((r) => r.event === 'flush')
+    .slice(1, 3)
+    .map((r) => {
+      const m = structuredClone(r.metrics) as { gauges: Record<string, unknown> };
+      if ('statsd.timestamp_lag' in m.gauges) m.gauges['statsd.timestamp_lag'] = 'number';
+      delete m.gauges['statsd.udp_receive_errors'];
+      delete m.gauges['statsd.key_table_bytes'];
+      for (const k of Object.keys(m.gauges)) if (k.startsWith('statsd.tcp_')) delete m.gauges[k];
+      return { ...r, metrics: m };
+    });
   return {
     init: rec.filter((r) => r.event === 'init'),
     flushes,

@@ -4,13 +4,13 @@
  * each was found; a plug-in that throws everywhere costing nothing to Graphite or to ingest.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import dgram from 'node:dgram';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, logText, MAIN, ROOT, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { FakeGraphite, logText, MAIN, ROOT, type RunningDaemon, startDaemon, waitFor } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 
@@ -46,7 +46,8 @@ describe('npm backends', () => {
   }, 40_000);
 
   it('statsd-influxdb-backend posts its points to an HTTP listener', async () => {
-    const posts: Array<{ url: string; body: { database: string; points: Array<{ measurement: string; fields: { value: unknown } }> } }> = [];
+    const posts: Array<{ url: string; body: { database: string; points: Array<{ measurement: string; fields: { value: unknown } }> } }> =
+      [];
     const server = http.createServer((req, res) => {
       let body = '';
       req.setEncoding('utf8');
@@ -65,7 +66,11 @@ describe('npm backends', () => {
         influxdb: { host: '127.0.0.1', port: ${port}, version: 0.9, database: 'metrics', username: 'u', password: 'p' },
       }`);
       await daemon.send('req:3|c\nlat:5|ms\nmem:42|g\nusers:ann|s\nusers:bob|s');
-      const post = await waitFor(() => posts.find((p) => p.body.points.some((x) => x.measurement === 'req.counter')), 15_000, 'a POST with the counter');
+      const post = await waitFor(
+        () => posts.find((p) => p.body.points.some((x) => x.measurement === 'req.counter')),
+        15_000,
+        'a POST with the counter',
+      );
       expect(post.url).toBe('/write?u=u&p=p');
       expect(post.body.database).toBe('metrics');
       const value = (m: string): unknown[] => post.body.points.filter((x) => x.measurement === m).map((x) => x.fields.value);
@@ -102,12 +107,18 @@ describe('--check-config says where each npm backend was found', () => {
     writeFileSync(cfg, `{ port: 0, mgmt_port: 0, backends: ['statsd-udpkv-backend', './recorder.cjs'], udpkv: { host: 'h', port: 1 } }`);
     const ok = spawnSync(process.execPath, [MAIN, cfg, '--check-config'], { encoding: 'utf8', timeout: 20_000 });
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toContain(`backend "statsd-udpkv-backend": ${join(ROOT, 'node_modules', 'statsd-udpkv-backend', 'lib', 'init.js')} (found from tallyd's installation)`);
+    expect(ok.stdout).toContain(
+      `backend "statsd-udpkv-backend": ${join(ROOT, 'node_modules', 'statsd-udpkv-backend', 'lib', 'init.js')} (found from tallyd's installation)`,
+    );
     expect(ok.stdout).toContain(`backend "./recorder.cjs": ${join(dir, 'recorder.cjs')} (found at the path given)`);
 
     // NODE_PATH comes after the config file's directory and tallyd's installation
     writeFileSync(join(dir, 'n.js'), `{ port: 0, mgmt_port: 0, backends: ['recorder.cjs'] }`);
-    const viaNodePath = spawnSync(process.execPath, [MAIN, join(dir, 'n.js'), '--check-config'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_PATH: dir } });
+    const viaNodePath = spawnSync(process.execPath, [MAIN, join(dir, 'n.js'), '--check-config'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, NODE_PATH: dir },
+    });
     expect(viaNodePath.status).toBe(0);
     expect(viaNodePath.stdout).toContain(`backend "recorder.cjs": ${join(dir, 'recorder.cjs')} (found from NODE_PATH)`);
 
@@ -120,7 +131,11 @@ describe('--check-config says where each npm backend was found', () => {
     expect(near.stdout).toContain(`backend "statsd-udpkv-backend": ${join(local, 'main.js')} (found from config file directory)`);
 
     writeFileSync(join(dir, 'bad.js'), `{ port: 0, mgmt_port: 0, backends: ['statsd-no-such-backend'] }`);
-    const bad = spawnSync(process.execPath, [MAIN, join(dir, 'bad.js'), '--check-config'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_PATH: '' } });
+    const bad = spawnSync(process.execPath, [MAIN, join(dir, 'bad.js'), '--check-config'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, NODE_PATH: '' },
+    });
     expect(bad.status).toBe(1);
     expect(logText(bad.stderr)).toContain(`"statsd-no-such-backend" is not a built-in backend`);
     expect(logText(bad.stderr)).toContain(`node_modules from ${dir} upwards`);

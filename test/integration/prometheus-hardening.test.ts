@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { promtoolCheck, requireBinary } from '../unit/backends/prometheus/promtool.js';
-import { startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { type RunningDaemon, startDaemon, waitFor } from './harness.js';
 import { freePort, httpGet, parseSamples, prometheusPort, scrapeUntil } from './prometheus-helpers.js';
 
 function config(promPort: number, extra = '', prom = ''): string {
@@ -32,7 +32,9 @@ describe('prometheus: /metrics never fails as a whole', () => {
     d = null;
   });
 
-  it('a flood of long-key timers past maxExpositionBytes: 200, within the budget, tallyd_* kept, promtool clean', { timeout: 60_000 }, async (ctx) => {
+  it('a flood of long-key timers past maxExpositionBytes: 200, within the budget, tallyd_* kept, promtool clean', {
+    timeout: 60_000,
+  }, async (ctx) => {
     if (!requireBinary('promtool')) return ctx.skip();
     const budget = 128 * 1024;
     d = await startDaemon(config(0, '', `, maxExpositionBytes: ${budget}`));
@@ -59,7 +61,9 @@ describe('prometheus: /metrics never fails as a whole', () => {
       await d.send('ok.hits:1|c');
       await scrapeUntil(port, (x) => x.get('ok_hits') === String(i + 2), `ok_hits ${i + 2}`);
     }
-    expect(Number((await scrapeUntil(port, () => true, 'a scrape')).s.get('tallyd_prometheus_renders_over_budget_total'))).toBeGreaterThan(1);
+    expect(Number((await scrapeUntil(port, () => true, 'a scrape')).s.get('tallyd_prometheus_renders_over_budget_total'))).toBeGreaterThan(
+      1,
+    );
     const warns = logged(d, 'prometheus.maxExpositionBytes');
     expect(warns).toHaveLength(1);
     const w = JSON.parse(warns[0]!) as { level: number; seriesLeftOut: number; largest: { name: string } };
@@ -87,7 +91,9 @@ describe('prometheus: a reload keeps its state', () => {
     d = null;
   });
 
-  it('SIGHUP changing flushInterval and percentThreshold keeps the gauge, the summary and the counter; the server stays bound', { timeout: 60_000 }, async () => {
+  it('SIGHUP changing flushInterval and percentThreshold keeps the gauge, the summary and the counter; the server stays bound', {
+    timeout: 60_000,
+  }, async () => {
     const promPort = await freePort();
     d = await startDaemon(config(promPort, ', flushInterval: 2000'));
     const port = await prometheusPort(d);

@@ -56,11 +56,16 @@ export async function scrapeUntil(
   timeoutMs = 15_000,
 ): Promise<{ body: string; s: Map<string, string> }> {
   let last = { status: 0, body: '' };
-  return waitForAsync(async () => {
-    last = await httpGet(port, path).catch(() => ({ status: 0, body: '', contentType: '' }));
-    const s = parseSamples(last.body);
-    return last.status === 200 && pred(s) ? { body: last.body, s } : undefined;
-  }, timeoutMs, what, 100).catch((err: Error) => {
+  return waitForAsync(
+    async () => {
+      last = await httpGet(port, path).catch(() => ({ status: 0, body: '', contentType: '' }));
+      const s = parseSamples(last.body);
+      return last.status === 200 && pred(s) ? { body: last.body, s } : undefined;
+    },
+    timeoutMs,
+    what,
+    100,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; last ${path} (${last.status}):\n${last.body.slice(0, 3000)}`);
   });
 }

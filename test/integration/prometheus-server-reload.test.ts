@@ -3,13 +3,13 @@
  * item 7): the scraped counter never decreases (no reset, so increase() does not under-count), and
  * it ends equal to the total sent.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
-import { pace, sleep, startDaemon, waitFor, waitForAsync, type RunningDaemon } from './harness.js';
+import { pace, type RunningDaemon, sleep, startDaemon, waitFor, waitForAsync } from './harness.js';
 import { freePort, httpGet, prometheusPort } from './prometheus-helpers.js';
 
 function config(promPort: number, flushInterval: number, percentThreshold: number[]): string {
@@ -57,26 +57,47 @@ scrape_configs:
 `,
     );
     const log: string[] = [];
-    prom = spawn('prometheus', [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prom = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     prom.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
     prom.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
-    const query = async (q: string): Promise<{ metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[]> => {
+    const query = async (
+      q: string,
+    ): Promise<{ metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[]> => {
       const r = await httpGet(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => ({ status: 0, body: '' }));
       if (r.status !== 200) return [];
-      return (JSON.parse(r.body) as { data: { result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[] } }).data.result;
+      return (
+        JSON.parse(r.body) as {
+          data: { result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[] };
+        }
+      ).data.result;
     };
     // Prometheus is scraping tallyd before anything is sent
-    await waitForAsync(async () => (await query('up{job="tallyd"}'))[0]?.value?.[1] === '1', 40_000, 'prometheus to scrape tallyd', 250).catch((err: Error) => {
+    await waitForAsync(
+      async () => (await query('up{job="tallyd"}'))[0]?.value?.[1] === '1',
+      40_000,
+      'prometheus to scrape tallyd',
+      250,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}:\n${log.join('').slice(-3000)}`);
     });
 
     // 6 rounds of 2,000 increments; a SIGHUP after each of the first 5, each changing
     // flushInterval and percentThreshold
-    const reloads: [number, number[]][] = [[700, [95]], [400, [50, 99]], [900, [90]], [600, [75]], [500, [99, 999 / 10]]];
+    const reloads: [number, number[]][] = [
+      [700, [95]],
+      [400, [50, 99]],
+      [900, [90]],
+      [600, [75]],
+      [500, [99, 999 / 10]],
+    ];
     let sent = 0;
     for (let round = 0; round < 6; round++) {
       for (let i = 0; i < 2000; i += 20) {
@@ -99,14 +120,20 @@ scrape_configs:
 
     // the last value scraped reaches the total sent
     let last = '';
-    await waitForAsync(async () => (last = (await query('hup_hits'))[0]?.value?.[1] ?? '') === String(sent), 30_000, 'the total scraped', 250).catch(() => undefined);
+    await waitForAsync(
+      async () => (last = (await query('hup_hits'))[0]?.value?.[1] ?? '') === String(sent),
+      30_000,
+      'the total scraped',
+      250,
+    ).catch(() => undefined);
     expect(last, log.join('').slice(-2000)).toBe(String(sent));
     // every sample Prometheus stored, in order: never a decrease
     const series = await query('hup_hits[10m]');
     expect(series).toHaveLength(1);
     const values = series[0]!.values!.map(([, v]) => Number(v));
-    expect(values.length, values.join(", ")).toBeGreaterThanOrEqual(6); // about 2 per round
-    for (let i = 1; i < values.length; i++) expect(values[i]!, `sample ${i}: ${values.slice(Math.max(0, i - 3), i + 2).join(', ')}`).toBeGreaterThanOrEqual(values[i - 1]!);
+    expect(values.length, values.join(', ')).toBeGreaterThanOrEqual(6); // about 2 per round
+    for (let i = 1; i < values.length; i++)
+      expect(values[i]!, `sample ${i}: ${values.slice(Math.max(0, i - 3), i + 2).join(', ')}`).toBeGreaterThanOrEqual(values[i - 1]!);
     expect(values[values.length - 1]).toBe(sent);
     const resets = await query('resets(hup_hits[10m])');
     expect(resets[0]?.value?.[1]).toBe('0');

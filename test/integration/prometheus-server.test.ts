@@ -2,13 +2,13 @@
  * A real Prometheus server (Debian's `prometheus` package) scrapes the built daemon every second and
  * answers a PromQL query with the value that was sent over StatsD.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
-import { startDaemon, waitForAsync, type RunningDaemon } from './harness.js';
+import { type RunningDaemon, startDaemon, waitForAsync } from './harness.js';
 import { freePort, httpGet, prometheusPort } from './prometheus-helpers.js';
 
 describe('a real Prometheus scrapes tallyd', () => {
@@ -29,7 +29,9 @@ describe('a real Prometheus scrapes tallyd', () => {
 
   it('answers a PromQL query with the value sent', { timeout: 60_000 }, async (ctx) => {
     if (!requireBinary('prometheus')) return ctx.skip();
-    d = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, backends: ['prometheus'], prometheus: { port: 0 } }`);
+    d = await startDaemon(
+      `{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, backends: ['prometheus'], prometheus: { port: 0 } }`,
+    );
     const target = await prometheusPort(d);
     await d.send('checkout.orders:7|c|#shop:berlin\ncheckout.basket:12.5|g');
 
@@ -46,11 +48,15 @@ scrape_configs:
 `,
     );
     const log: string[] = [];
-    prom = spawn('prometheus', [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prom = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     prom.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
     prom.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
 
@@ -60,7 +66,12 @@ scrape_configs:
       return (JSON.parse(r.body) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
     };
     let orders: Awaited<ReturnType<typeof query>> = [];
-    await waitForAsync(async () => (orders = await query('checkout_orders')).length > 0, 40_000, 'checkout_orders in prometheus', 250).catch(() => undefined);
+    await waitForAsync(
+      async () => (orders = await query('checkout_orders')).length > 0,
+      40_000,
+      'checkout_orders in prometheus',
+      250,
+    ).catch(() => undefined);
     expect(orders, log.join('').slice(-3000)).toHaveLength(1);
     expect(orders[0]!.metric).toMatchObject({ __name__: 'checkout_orders', shop: 'berlin', job: 'tallyd' });
     expect(orders[0]!.value[1]).toBe('7');

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
-import { logText, MAIN, startDaemon, type RunningDaemon } from './harness.js';
+import { logText, MAIN, type RunningDaemon, startDaemon } from './harness.js';
 import { httpGet, prometheusPort, scrapeUntil } from './prometheus-helpers.js';
 
 function config(extra = ''): string {
@@ -105,7 +105,7 @@ describe('prometheus backend (built daemon)', () => {
     writeFileSync(bad, `{ port: 0, backends: ['prometheus'], prometheus: { port: 99999 } }`);
     let r = spawnSync(process.execPath, [MAIN, '--check-config', bad], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).not.toBe(0);
-    expect(logText(r.stderr)).toContain("prometheus.port");
+    expect(logText(r.stderr)).toContain('prometheus.port');
     const mf = join(dir, 'bad.yaml');
     writeFileSync(mf, 'mappings:\n  - match: "a.*"\n');
     const badMapping = join(dir, 'badmap.js');

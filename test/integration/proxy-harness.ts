@@ -3,7 +3,7 @@
  * datagram, an admin port answering `health`), `tallyd proxy` and the original statsd 0.9.0
  * proxy.js (devDependency) spawned on a config.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -104,7 +104,9 @@ function running(proc: ChildProcess, port: number, mgmtPort: number, stdout: str
     stderr,
     exited,
     send: (payload) =>
-      new Promise<void>((res, rej) => sock.send(typeof payload === 'string' ? Buffer.from(payload) : payload, port, '127.0.0.1', (e) => (e ? rej(e) : res()))),
+      new Promise<void>((res, rej) =>
+        sock.send(typeof payload === 'string' ? Buffer.from(payload) : payload, port, '127.0.0.1', (e) => (e ? rej(e) : res())),
+      ),
     stop: async (signal = 'SIGTERM') => {
       if (!done) proc.kill(signal);
       const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
@@ -132,15 +134,19 @@ export async function startTallydProxy(configText: string, args: string[] = []):
   collect(proc.stderr!, stderr);
   let exit: number | null | undefined;
   proc.on('exit', (c) => (exit = c));
-  const up = await waitFor(() => {
-    if (exit !== undefined) throw new Error(`tallyd proxy exited with ${exit}: ${stderr.join('\n')}`);
-    for (const l of stderr) {
-      if (!l.startsWith('{')) continue;
-      const j = JSON.parse(l) as { msg?: string; listeners?: string[]; mgmt?: string };
-      if (j.msg === 'proxy is up') return j;
-    }
-    return undefined;
-  }, 15_000, 'tallyd proxy to start');
+  const up = await waitFor(
+    () => {
+      if (exit !== undefined) throw new Error(`tallyd proxy exited with ${exit}: ${stderr.join('\n')}`);
+      for (const l of stderr) {
+        if (!l.startsWith('{')) continue;
+        const j = JSON.parse(l) as { msg?: string; listeners?: string[]; mgmt?: string };
+        if (j.msg === 'proxy is up') return j;
+      }
+      return undefined;
+    },
+    15_000,
+    'tallyd proxy to start',
+  );
   const d = up.listeners![0]!;
   return running(proc, Number(d.slice(d.lastIndexOf(':') + 1)), Number(up.mgmt!.slice(up.mgmt!.lastIndexOf(':') + 1)), stdout, stderr);
 }
@@ -153,7 +159,9 @@ export async function startOriginalProxy(nodes: readonly FakeNode[], extra = '')
   const mgmtPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'statsd-proxy-'));
   const file = join(dir, 'proxyConfig.js');
-  writeFileSync(file, `{
+  writeFileSync(
+    file,
+    `{
 nodes: [
 ${nodesConfig(nodes)}
 ],
@@ -165,7 +173,8 @@ forkCount: 0,
 checkInterval: 1000,
 cacheSize: 10000
 ${extra}
-}`);
+}`,
+  );
   const proc = spawn(process.execPath, [proxyJs, file], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dirname(proxyJs) });
   const stdout: string[] = [];
   const stderr: string[] = [];

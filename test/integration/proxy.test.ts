@@ -9,8 +9,26 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminCommand, clockPhase, FakeGraphite, MAIN, originalStyleConfig, pace, startDaemon, waitFor, waitForAsync as waitForValue } from './harness.js';
-import { FakeNode, nodesConfig, quietAdmin as rawAdmin, sendLines, startOriginalProxy, startTallydProxy, type RunningProxy } from './proxy-harness.js';
+import {
+  adminCommand,
+  clockPhase,
+  FakeGraphite,
+  MAIN,
+  originalStyleConfig,
+  pace,
+  startDaemon,
+  waitFor,
+  waitForAsync as waitForValue,
+} from './harness.js';
+import {
+  FakeNode,
+  nodesConfig,
+  type RunningProxy,
+  quietAdmin as rawAdmin,
+  sendLines,
+  startOriginalProxy,
+  startTallydProxy,
+} from './proxy-harness.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -60,7 +78,8 @@ function keys(count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     // plain, nested, unicode and Graphite-tagged names; DogStatsD tags follow the value
-    const name = i % 4 === 0 ? `app.req.${i}` : i % 4 === 1 ? `svc${i}.lat.p${i % 7}` : i % 4 === 2 ? `héllo.wörld.${i}` : `cpu;host=h${i};dc=x`;
+    const name =
+      i % 4 === 0 ? `app.req.${i}` : i % 4 === 1 ? `svc${i}.lat.p${i % 7}` : i % 4 === 2 ? `héllo.wörld.${i}` : `cpu;host=h${i};dc=x`;
     out.push(name);
   }
   return out;
@@ -111,16 +130,28 @@ describe('tallyd proxy', () => {
     const run = async (round: string): Promise<void> => {
       // the original forwards each line as it comes; send it lines one per packet (paced: it reads with a
       // default-sized socket buffer and can drop on a loaded host), ours in packets of 25
-      await sendLines(original, names.map((k, i) => `${k}:${i}|c|#orig${round}`), 1);
-      await sendLines(ours, names.map((k, i) => `${k}:${i}|c|#ours${round}`), 25);
+      await sendLines(
+        original,
+        names.map((k, i) => `${k}:${i}|c|#orig${round}`),
+        1,
+      );
+      await sendLines(
+        ours,
+        names.map((k, i) => `${k}:${i}|c|#ours${round}`),
+        25,
+      );
       // until both are complete, or stop growing for 500 ms (a UDP drop on a loaded host is not a placement error)
       let last = -1;
       let lastAt = Date.now();
-      await waitFor(() => {
-        const n = placement(ns, `#orig${round}`).size + placement(ns, `#ours${round}`).size;
-        if (n !== last) [last, lastAt] = [n, Date.now()];
-        return n === 2 * names.length || Date.now() - lastAt >= 500;
-      }, 15_000, 'the placements to complete or stop growing').catch(() => undefined);
+      await waitFor(
+        () => {
+          const n = placement(ns, `#orig${round}`).size + placement(ns, `#ours${round}`).size;
+          if (n !== last) [last, lastAt] = [n, Date.now()];
+          return n === 2 * names.length || Date.now() - lastAt >= 500;
+        },
+        15_000,
+        'the placements to complete or stop growing',
+      ).catch(() => undefined);
       const a = placement(ns, `#orig${round}`);
       const b = placement(ns, `#ours${round}`);
       expect(a.size).toBeGreaterThan(names.length * 0.9);
@@ -135,14 +166,19 @@ describe('tallyd proxy', () => {
 
     // node 1 answers 'health: down': both proxies take it out of the ring
     ns[1]!.health = 'down';
-    const ringWithout = (text: string): boolean => !text.includes(`127.0.0.1:${ns[1]!.port} `) && text.includes(`127.0.0.1:${ns[0]!.port} `);
+    const ringWithout = (text: string): boolean =>
+      !text.includes(`127.0.0.1:${ns[1]!.port} `) && text.includes(`127.0.0.1:${ns[0]!.port} `);
     let oursStatus = '';
     let origStatus = '';
-    await waitForValue(async () => {
-      oursStatus = await rawAdmin(ours.mgmtPort, 'status');
-      origStatus = await rawAdmin(original.mgmtPort, 'status');
-      return ringWithout(oursStatus) && ringWithout(origStatus);
-    }, 10_000, 'node 1 out of both rings').catch(() => undefined);
+    await waitForValue(
+      async () => {
+        oursStatus = await rawAdmin(ours.mgmtPort, 'status');
+        origStatus = await rawAdmin(original.mgmtPort, 'status');
+        return ringWithout(oursStatus) && ringWithout(origStatus);
+      },
+      10_000,
+      'node 1 out of both rings',
+    ).catch(() => undefined);
     expect(ringWithout(oursStatus)).toBe(true);
     expect(ringWithout(origStatus)).toBe(true);
     await run('B');
@@ -160,7 +196,9 @@ describe('tallyd proxy', () => {
     try {
       await waitFor(() => received().length >= lines.length || undefined, 30_000, 'every line forwarded');
     } catch (err) {
-      throw new Error(`${(err as Error).message}: got ${received().length} of ${lines.length}; proxy stats:\n${await adminCommand(p.mgmtPort, 'stats')}`);
+      throw new Error(
+        `${(err as Error).message}: got ${received().length} of ${lines.length}; proxy stats:\n${await adminCommand(p.mgmtPort, 'stats')}`,
+      );
     }
     expect(received().sort()).toEqual([...lines].sort());
     const all = ns.flatMap((n) => n.datagrams);
@@ -202,14 +240,24 @@ describe('tallyd proxy', () => {
         await pace(10);
       }
     })();
-    await waitFor(() => ns[0]!.datagrams.length > 0 && ns[1]!.datagrams.length > 0 || undefined, 5000, 'traffic at both nodes');
+    await waitFor(() => (ns[0]!.datagrams.length > 0 && ns[1]!.datagrams.length > 0) || undefined, 5000, 'traffic at both nodes');
     const onNode0 = new Set(ns[0]!.lines().map(nameOf));
     const member = async (): Promise<boolean> => (await rawAdmin(p.mgmtPort, 'status')).includes(`127.0.0.1:${ns[0]!.port} `);
     const tDown = Date.now();
     ns[0]!.health = 'down';
     await waitForAsync(async () => !(await member()), 'node 0 out');
     // node 0's keys reach node 1 (from the next flush boundary on)
-    await waitFor(() => ns[1]!.datagrams.some((d) => d.toString().split('\n').some((l) => onNode0.has(nameOf(l)))), 5000, "node 0's keys at node 1");
+    await waitFor(
+      () =>
+        ns[1]!.datagrams.some((d) =>
+          d
+            .toString()
+            .split('\n')
+            .some((l) => onNode0.has(nameOf(l))),
+        ),
+      5000,
+      "node 0's keys at node 1",
+    );
     const tUp = Date.now();
     ns[0]!.health = 'up';
     await waitForAsync(member, 'node 0 back');
@@ -218,8 +266,14 @@ describe('tallyd proxy', () => {
     sending = false;
     await pump;
     // node 1 received node 0's keys only in one window, which opened and closed at flush boundaries
-    const moved = ns[1]!.datagrams.map((d, i) => [d, ns[1]!.arrivals[i]!] as const)
-      .filter(([d]) => d.toString().split('\n').some((l) => onNode0.has(nameOf(l))))
+    const moved = ns[1]!.datagrams
+      .map((d, i) => [d, ns[1]!.arrivals[i]!] as const)
+      .filter(([d]) =>
+        d
+          .toString()
+          .split('\n')
+          .some((l) => onNode0.has(nameOf(l))),
+      )
       .map(([, t]) => t);
     expect(moved.length).toBeGreaterThan(0);
     const first = moved[0]!;
@@ -246,7 +300,9 @@ describe('tallyd proxy', () => {
     for (let attempt = 0; attempt < 6; attempt++) {
       await clockPhase(3000, 600, 800);
       const t0 = Date.now();
-      const d = await startDaemon(originalStyleConfig(g.port, ", flushInterval: 3000, flushAlignment: 'clock'").replace(', flushInterval: 1000\n', ''));
+      const d = await startDaemon(
+        originalStyleConfig(g.port, ", flushInterval: 3000, flushAlignment: 'clock'").replace(', flushInterval: 1000\n', ''),
+      );
       cleanups.push(() => d.stop());
       const up = JSON.parse(d.stderr.find((l) => l.includes('"tallyd is up"'))!) as { time: number };
       // the daemon takes its startup time between spawning and saying it is up
@@ -287,7 +343,9 @@ describe('tallyd proxy', () => {
     const ns = await nodes(3);
     const { freePort } = await import('./carbon.js');
     const port = await freePort();
-    const q = await startTallydProxy(`{ nodes: [ ${nodesConfig(ns)} ], host: '127.0.0.1', port: ${port}, mgmt_port: 0, checkInterval: 1000, forkCount: 2 }`);
+    const q = await startTallydProxy(
+      `{ nodes: [ ${nodesConfig(ns)} ], host: '127.0.0.1', port: ${port}, mgmt_port: 0, checkInterval: 1000, forkCount: 2 }`,
+    );
     cleanups.push(() => q.stop());
     await waitFor(() => q.stderr.filter((l) => l.includes('"proxy is up"')).length >= 2 || undefined, 15_000, 'both forks up');
     // many senders (source ports): the kernel spreads them over the two sockets
@@ -304,10 +362,14 @@ describe('tallyd proxy', () => {
     expect(ns.flatMap((n) => n.lines()).sort()).toEqual([...lines].sort());
     expect(await rawAdmin(q.mgmtPort, 'health down')).toBe('health: down\n');
     // shared: both forks answer down (six answers in a row, whichever fork takes each)
-    await waitForValue(async () => {
-      for (let i = 0; i < 6; i++) if ((await rawAdmin(q.mgmtPort, 'health')) !== 'health: down\n') return false;
-      return true;
-    }, 5000, 'both forks to answer health: down').catch(() => undefined);
+    await waitForValue(
+      async () => {
+        for (let i = 0; i < 6; i++) if ((await rawAdmin(q.mgmtPort, 'health')) !== 'health: down\n') return false;
+        return true;
+      },
+      5000,
+      'both forks to answer health: down',
+    ).catch(() => undefined);
     for (let i = 0; i < 6; i++) expect(await rawAdmin(q.mgmtPort, 'health')).toBe('health: down\n');
     expect(await q.stop()).toBe(0);
   });

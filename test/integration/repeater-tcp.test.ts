@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDaemon, waitFor, waitStats, type RunningDaemon } from './harness.js';
+import { type RunningDaemon, startDaemon, waitFor, waitStats } from './harness.js';
 
 let daemon: RunningDaemon | null = null;
 const servers: net.Server[] = [];
@@ -53,7 +53,11 @@ describe('TCP repeater (black-box)', () => {
     const later = { text: '' };
     for (let i = 0; i < 5; i++) await daemon.send(`late${i}:1|c`);
     await listen(first.port, later);
-    await waitFor(() => later.text === [0, 1, 2, 3, 4].map((i) => `late${i}:1|c\n`).join(''), 20_000, 'the queued packets after the reconnect');
+    await waitFor(
+      () => later.text === [0, 1, 2, 3, 4].map((i) => `late${i}:1|c\n`).join(''),
+      20_000,
+      'the queued packets after the reconnect',
+    );
     const stats = await daemon.admin('stats');
     expect(stats).toMatch(/^repeater\.dropped_packets: 0$/m);
     expect(stats).toMatch(/^repeater\.connected_targets: 1$/m);

@@ -24,8 +24,17 @@ function rng(seed: number): () => number {
 
 /** Lines the parser must refuse (each is a counted bad line). */
 const BAD_LINES = [
-  'fuzz.bad:1|x', 'fuzz.bad:abc|c', 'fuzz.bad1|c', 'fuzz.bad:|c', 'fuzz.bad:1', 'fuzz.bad:1|', ':1|c',
-  'fuzz.bad:1|c|@abc', 'fuzz.bad:1|ms|@', 'fuzz.bad:1|qq', 'fuzz.bad:NaNx|g',
+  'fuzz.bad:1|x',
+  'fuzz.bad:abc|c',
+  'fuzz.bad1|c',
+  'fuzz.bad:|c',
+  'fuzz.bad:1',
+  'fuzz.bad:1|',
+  ':1|c',
+  'fuzz.bad:1|c|@abc',
+  'fuzz.bad:1|ms|@',
+  'fuzz.bad:1|qq',
+  'fuzz.bad:NaNx|g',
 ];
 
 describe('bad input over the wire', () => {
@@ -72,11 +81,15 @@ describe('bad input over the wire', () => {
     }
 
     await waitFor(() => sum(g.values('stats_counts.big.c')) === 5 * 6550, 10_000, 'every line of the big packets');
-    await waitFor(() => {
-      let n = 0;
-      for (let k = 0; k < 10; k++) n += sum(g.values(`stats_counts.fuzz.valid.k${k}`));
-      return n === valid;
-    }, 10_000, `${valid} valid mixed lines`);
+    await waitFor(
+      () => {
+        let n = 0;
+        for (let k = 0; k < 10; k++) n += sum(g.values(`stats_counts.fuzz.valid.k${k}`));
+        return n === valid;
+      },
+      10_000,
+      `${valid} valid mixed lines`,
+    );
     expect(sum(g.values('stats_counts.big'))).toBe(5);
     expect(g.has('stats_counts.fuzz.mut')).toBe(false);
     expect(g.has('stats_counts.fuzz.bad')).toBe(false);
@@ -134,10 +147,14 @@ describe('secure defaults', () => {
     let err = '';
     proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     proc.stdout.resume();
-    const up = await waitFor(() => {
-      for (const l of err.split('\n')) if (l.includes('"tallyd is up"')) return JSON.parse(l) as { mgmt: string };
-      return undefined;
-    }, 15_000, 'tallyd is up');
+    const up = await waitFor(
+      () => {
+        for (const l of err.split('\n')) if (l.includes('"tallyd is up"')) return JSON.parse(l) as { mgmt: string };
+        return undefined;
+      },
+      15_000,
+      'tallyd is up',
+    );
     expect(up.mgmt).toMatch(/^127\.0\.0\.1:\d+$/);
     const mgmtPort = Number(up.mgmt.slice(up.mgmt.lastIndexOf(':') + 1));
     expect(mgmtPort).toBeGreaterThan(0);

@@ -5,15 +5,15 @@
  * members per interval and counts the rest; a store that throws costs one line, never the daemon.
  */
 import dgram from 'node:dgram';
-import net from 'node:net';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { SetStore } from '../../src/aggregator/stores.js';
 import { validateConfig } from '../../src/config/index.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { createLogger } from '../../src/log/index.js';
 import type { MetricKey } from '../../src/parser/types.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { FakeGraphite, nextFlush, pace, sum, useCleanups, waitFor } from './harness.js';
 
 const { cleanups, setup } = useCleanups();
@@ -38,7 +38,11 @@ describe('memory is bounded by bytes', () => {
     sock.write(`ok.tcp:1|c\n${long}:5|c\n${long}:6|ms\nok.tcp:2|c\n`);
     sock.end();
 
-    await waitFor(() => sum(g.values('stats_counts.ok.tcp')) === 3 && sum(g.values('stats_counts.ok.udp')) === 7, 10_000, 'the lines around the long keys');
+    await waitFor(
+      () => sum(g.values('stats_counts.ok.tcp')) === 3 && sum(g.values('stats_counts.ok.udp')) === 7,
+      10_000,
+      'the lines around the long keys',
+    );
     await waitFor(() => sum(g.values('stats_counts.statsd.bad_lines_seen')) >= 5, 5000, 'five bad lines');
     await nextFlush(g);
     expect(sum(g.values('stats_counts.statsd.bad_lines_seen'))).toBe(5);
@@ -50,7 +54,9 @@ describe('memory is bounded by bytes', () => {
     expect(d.proc.exitCode).toBeNull();
   });
 
-  it('keyTableBytes: 20,000 spellings of one key are all counted, the key table stays within its budget and RSS does not grow with them', { timeout: 60_000 }, async () => {
+  it('keyTableBytes: 20,000 spellings of one key are all counted, the key table stays within its budget and RSS does not grow with them', {
+    timeout: 60_000,
+  }, async () => {
     const budget = 262_144;
     const { g, d } = await setup(`, maxKeys: 1000, keyTableBytes: ${budget}, maxKeyLength: 4096, flushInterval: 500`);
     await d.send('spell.key:0|c');
@@ -81,7 +87,9 @@ describe('memory is bounded by bytes', () => {
     expect(d.proc.exitCode).toBeNull();
   });
 
-  it('keyTableBytes: long keys past it are dropped and counted (keys_dropped); existing keys keep counting', { timeout: 30_000 }, async () => {
+  it('keyTableBytes: long keys past it are dropped and counted (keys_dropped); existing keys keep counting', {
+    timeout: 30_000,
+  }, async () => {
     const budget = 262_144;
     const { g, d } = await setup(`, keyTableBytes: ${budget}, maxKeyLength: 8192`);
     await d.send('keep.me:1|c');
@@ -108,7 +116,9 @@ describe('memory is bounded by bytes', () => {
     expect(d.proc.exitCode).toBeNull();
   });
 
-  it('setMaxMembers: a set keeps at most that many members per interval; the rest are counted in set_members_dropped', { timeout: 30_000 }, async () => {
+  it('setMaxMembers: a set keeps at most that many members per interval; the rest are counted in set_members_dropped', {
+    timeout: 30_000,
+  }, async () => {
     const { g, d } = await setup(', setMaxMembers: 1000, flushInterval: 2000');
     const total = 3000;
     for (let i = 0; i < total; i += 50) {
@@ -136,20 +146,37 @@ class ThrowingSet extends Set<string> {
 }
 
 describe('nothing on the packet path throws out of the handler', () => {
-  it('a store that throws costs its line (counted: internal_error); the daemon keeps the other lines and keeps running', { timeout: 30_000 }, async () => {
+  it('a store that throws costs its line (counted: internal_error); the daemon keeps the other lines and keeps running', {
+    timeout: 30_000,
+  }, async () => {
     const g = new FakeGraphite();
     await g.listen();
     cleanups.push(() => g.close());
     const logs: string[] = [];
-    const log = createLogger('info', new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logs.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0));
-        cb();
-      },
-    }));
+    const log = createLogger(
+      'info',
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logs.push(
+            ...chunk
+              .toString('utf8')
+              .split('\n')
+              .filter((l) => l.length > 0),
+          );
+          cb();
+        },
+      }),
+    );
     const { config } = validateConfig({
-      port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, udpReader: 'dgram',
-      graphiteHost: '127.0.0.1', graphitePort: g.port, backends: ['./backends/graphite'], automaticConfigReload: false,
+      port: 0,
+      address: '127.0.0.1',
+      mgmt_port: 0,
+      flushInterval: 500,
+      udpReader: 'dgram',
+      graphiteHost: '127.0.0.1',
+      graphitePort: g.port,
+      backends: ['./backends/graphite'],
+      automaticConfigReload: false,
     });
     const daemon = new Pipeline(config, log);
     // inject: the set store hands the key `boom` a set that throws
@@ -164,7 +191,8 @@ describe('nothing on the packet path throws out of the handler', () => {
     cleanups.push(() => daemon.stop(1000));
     const sock = dgram.createSocket('udp4');
     cleanups.push(async () => sock.close());
-    const send = (p: string): Promise<void> => new Promise((res, rej) => sock.send(p, daemon.ports.udp[0]!, '127.0.0.1', (e) => (e ? rej(e) : res())));
+    const send = (p: string): Promise<void> =>
+      new Promise((res, rej) => sock.send(p, daemon.ports.udp[0]!, '127.0.0.1', (e) => (e ? rej(e) : res())));
 
     await send('before:1|c\nboom:x|s\nafter:1|c\nafter:1|c\nboom:y|s\nlast:1|c');
     await send('next:1|c');
@@ -185,7 +213,9 @@ describe('nothing on the packet path throws out of the handler', () => {
 });
 
 describe('the byte bounds with workers (cluster mode)', () => {
-  it('workers: 2: a long key is a bad line, set members past the bound are dropped and counted, the rest arrives', { timeout: 30_000 }, async () => {
+  it('workers: 2: a long key is a bad line, set members past the bound are dropped and counted, the rest arrives', {
+    timeout: 30_000,
+  }, async () => {
     const { g, d } = await setup(', workers: 2, maxKeyLength: 64, setMaxMembers: 100, flushInterval: 2000');
     const long = 'long.'.padEnd(65, 'k');
     for (let i = 0; i < 20; i++) {
@@ -195,7 +225,11 @@ describe('the byte bounds with workers (cluster mode)', () => {
     }
     await waitFor(() => sum(g.values('stats_counts.w.ok')) === 20, 10_000, 'w.ok = 20');
     const seen = (): number => sum(g.values('stats.sets.w.users.count')) + sum(g.values('stats_counts.statsd.set_members_dropped'));
-    await waitFor(() => seen() >= 500 && sum(g.values('stats_counts.statsd.bad_lines_seen')) >= 20, 10_000, 'members kept or dropped, bad lines');
+    await waitFor(
+      () => seen() >= 500 && sum(g.values('stats_counts.statsd.bad_lines_seen')) >= 20,
+      10_000,
+      'members kept or dropped, bad lines',
+    );
     await nextFlush(g);
     expect(sum(g.values('stats_counts.statsd.bad_lines_seen'))).toBe(20);
     expect(g.lines.some((l) => l.path.includes('long.'))).toBe(false);

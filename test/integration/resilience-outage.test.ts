@@ -68,7 +68,11 @@ describe('graphite outage', () => {
     expect(Number(s.get('graphite.dropped_lines'))).toBeGreaterThan(0);
     expect(Number(s.get('graphite.queued_bytes'))).toBeLessThanOrEqual(5000 + 4000);
     const g2 = await graphiteOn(port);
-    await waitFor(() => g2.values('stats.statsd.graphiteStats.dropped_flushes').some((v) => v > 0), 15_000, 'dropped_flushes > 0 in graphite');
+    await waitFor(
+      () => g2.values('stats.statsd.graphiteStats.dropped_flushes').some((v) => v > 0),
+      15_000,
+      'dropped_flushes > 0 in graphite',
+    );
     // what was kept is delivered: the newest flushes, under distinct timestamps
     const stamps = g2.lines.filter((l) => l.path === 'stats_counts.bound.k0').map((l) => l.ts);
     expect(new Set(stamps).size).toBe(stamps.length);

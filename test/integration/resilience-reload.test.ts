@@ -6,7 +6,18 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { FakeGraphite, originalStyleConfig, startDaemon, stat, useCleanups, waitCounters, waitFor, waitForAsync, waitStats, type RunningDaemon } from './harness.js';
+import {
+  FakeGraphite,
+  originalStyleConfig,
+  type RunningDaemon,
+  startDaemon,
+  stat,
+  useCleanups,
+  waitCounters,
+  waitFor,
+  waitForAsync,
+  waitStats,
+} from './harness.js';
 
 const { cleanups, setup } = useCleanups();
 
@@ -67,7 +78,10 @@ describe('reload', () => {
     cleanups.push(() => d.stop());
     await sendCounts(d, 'queued.c', 50);
     // wait (bounded) until two flushes are queued in the old backend
-    const queued = stat(await waitStats(d, (s) => stat(s, 'graphite.queued_flushes') >= 2, 'two flushes queued', 10_000), 'graphite.queued_flushes');
+    const queued = stat(
+      await waitStats(d, (s) => stat(s, 'graphite.queued_flushes') >= 2, 'two flushes queued', 10_000),
+      'graphite.queued_flushes',
+    );
     expect(queued).toBeGreaterThanOrEqual(2);
     writeFileSync(d.configFile, originalStyleConfig(port, ', automaticConfigReload: false, graphite: { timeoutMs: 450 }'));
     d.proc.kill('SIGHUP');
@@ -94,12 +108,23 @@ describe('reload', () => {
     cleanups.push(() => d.stop());
     await sendCounts(d, 'kept.c', 20);
     const queuedFlushes = async (): Promise<number> => Number(/graphite\.queued_flushes: (\d+)/.exec(await d.admin('stats'))?.[1]);
-    const before = await waitForAsync(async () => {
-      const n = await queuedFlushes();
-      return n >= 2 ? n : undefined;
-    }, 10_000, 'two queued flushes', 100);
+    const before = await waitForAsync(
+      async () => {
+        const n = await queuedFlushes();
+        return n >= 2 ? n : undefined;
+      },
+      10_000,
+      'two queued flushes',
+      100,
+    );
     expect(before).toBeGreaterThanOrEqual(2);
-    writeFileSync(d.configFile, originalStyleConfig(port, `${base}, maxKeys: 100000, reservoirSize: 64, statusPage: { enabled: false }, log: { application: 'tallyd-test' }`));
+    writeFileSync(
+      d.configFile,
+      originalStyleConfig(
+        port,
+        `${base}, maxKeys: 100000, reservoirSize: 64, statusPage: { enabled: false }, log: { application: 'tallyd-test' }`,
+      ),
+    );
     d.proc.kill('SIGHUP');
     const line = await waitFor(() => d.stderr.find((l) => l.includes('"msg":"config reloaded"')), 5000, 'config reloaded');
     const { changed } = JSON.parse(line) as { changed: string[] };
@@ -128,7 +153,10 @@ describe('reload', () => {
   it('listeners are rebuilt only where their settings changed', async () => {
     const udp = "{ server: 'udp', address: '127.0.0.1', port: 0 }";
     const { g, d } = await setup(`, automaticConfigReload: false, servers: [ ${udp} ]`);
-    writeFileSync(d.configFile, originalStyleConfig(g.port, `, automaticConfigReload: false, servers: [ ${udp}, { server: 'tcp', address: '127.0.0.1', port: 0 } ]`));
+    writeFileSync(
+      d.configFile,
+      originalStyleConfig(g.port, `, automaticConfigReload: false, servers: [ ${udp}, { server: 'tcp', address: '127.0.0.1', port: 0 } ]`),
+    );
     d.proc.kill('SIGHUP');
     const line = await waitFor(() => d.stderr.find((l) => l.includes('"msg":"listeners changed"')), 5000, 'listeners changed');
     const info = JSON.parse(line) as { closed: string[]; listeners: string[] };

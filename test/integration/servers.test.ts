@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, logText, MAIN, ROOT, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { FakeGraphite, logText, MAIN, ROOT, type RunningDaemon, startDaemon, waitFor } from './harness.js';
 
 const HTTP_SERVER = join(ROOT, 'test', 'fixtures', 'servers', 'http-server.cjs');
 
@@ -117,6 +117,8 @@ describe('server modules', () => {
     writeFileSync(join(dir, 'b.js'), `{ mgmt_port: 0, servers: [{ server: './missing.js' }] }`);
     const b = spawnSync(process.execPath, [MAIN, join(dir, 'b.js')], { encoding: 'utf8', timeout: 20_000 });
     expect(b.status).toBe(1);
-    expect(logText(b.stderr)).toContain(`config key 'servers[0].server': server module "./missing.js": no module at ${join(dir, 'missing.js')}`);
+    expect(logText(b.stderr)).toContain(
+      `config key 'servers[0].server': server module "./missing.js": no module at ${join(dir, 'missing.js')}`,
+    );
   }, 40_000);
 });

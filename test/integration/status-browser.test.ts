@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startDaemon, statusUrl, useGraphiteAndDaemon } from './harness.js';
 
@@ -20,8 +20,15 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -75,7 +82,9 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
     expect(rowText).toContain('arrival_check{team="web"}');
 
     // the bad line is listed with its text
-    await page.waitForFunction(() => document.querySelector('#recent')?.textContent?.includes('not a statsd line'), undefined, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('#recent')?.textContent?.includes('not a statsd line'), undefined, {
+      timeout: 5000,
+    });
 
     const dir = join(ROOT, 'test-artifacts');
     mkdirSync(dir, { recursive: true });

@@ -22,10 +22,14 @@ describe('status page API', () => {
     expect(empty.keys).toEqual([]);
     const sentAt = Date.now();
     await env.daemon.send('checkout.latency:42|ms|#region:eu\ncheckout.latency.count:1|c');
-    const found = await waitForAsync(async () => {
-      const a = (await (await fetch(base + 'api/keys?q=checkout.latency')).json()) as KeysAnswer;
-      return a.keys.length === 2 ? a : undefined;
-    }, 1000, 'the key in the search within 1 s');
+    const found = await waitForAsync(
+      async () => {
+        const a = (await (await fetch(base + 'api/keys?q=checkout.latency')).json()) as KeysAnswer;
+        return a.keys.length === 2 ? a : undefined;
+      },
+      1000,
+      'the key in the search within 1 s',
+    );
     expect(Date.now() - sentAt).toBeLessThan(1000);
     const timer = found.keys.find((k) => k.type === 'timer')!;
     expect(timer.tags).toEqual([['region', 'eu']]);
@@ -60,17 +64,24 @@ describe('status page API', () => {
     })();
     let s: Status;
     try {
-      s = await waitForAsync(async () => {
-        const st = (await (await fetch(base + 'api/status')).json()) as Status;
-        return st.topKeys.length >= 2 && st.topKeys[1]!.lines >= 5 ? st : undefined;
-      }, 10_000, 'busiest keys');
+      s = await waitForAsync(
+        async () => {
+          const st = (await (await fetch(base + 'api/status')).json()) as Status;
+          return st.topKeys.length >= 2 && st.topKeys[1]!.lines >= 5 ? st : undefined;
+        },
+        10_000,
+        'busiest keys',
+      );
     } finally {
       sending = false;
       await sender;
     }
     expect(s.ingest.packets).toBeGreaterThanOrEqual(2);
     // sampled, then scaled to the interval: the two keys keep the 2 : 1 of their lines
-    expect(s.topKeys.map((k) => [k.type, k.id])).toEqual([['counter', 'busy.key'], ['counter', 'quiet.key']]);
+    expect(s.topKeys.map((k) => [k.type, k.id])).toEqual([
+      ['counter', 'busy.key'],
+      ['counter', 'quiet.key'],
+    ]);
     expect(Math.abs(s.topKeys[0]!.lines - 2 * s.topKeys[1]!.lines)).toBeLessThanOrEqual(1);
     expect(s.topKeysSampledMs).toBeGreaterThan(0);
     expect(s.topKeysSampledMs).toBeLessThan(500);
@@ -83,15 +94,23 @@ describe('status page API', () => {
     expect(s.backends.map((b) => b.name)).toEqual(['graphite']);
     // a watched key keeps its flushed values
     await fetch(base + 'api/key?type=counter&id=busy.key');
-    await waitForAsync(async () => {
-      const k = (await (await fetch(base + 'api/key?type=counter&id=busy.key')).json()) as { v: number[] };
-      return k.v.at(-1) === 0; // an interval with no line of the sender's
-    }, 10_000, 'an idle interval');
+    await waitForAsync(
+      async () => {
+        const k = (await (await fetch(base + 'api/key?type=counter&id=busy.key')).json()) as { v: number[] };
+        return k.v.at(-1) === 0; // an interval with no line of the sender's
+      },
+      10_000,
+      'an idle interval',
+    );
     await env.daemon.send('busy.key:5|c');
-    const h = await waitForAsync(async () => {
-      const k = (await (await fetch(base + 'api/key?type=counter&id=busy.key')).json()) as { v: number[] };
-      return k.v.includes(5) ? k : undefined;
-    }, 10_000, 'the watched key\'s flushed value');
+    const h = await waitForAsync(
+      async () => {
+        const k = (await (await fetch(base + 'api/key?type=counter&id=busy.key')).json()) as { v: number[] };
+        return k.v.includes(5) ? k : undefined;
+      },
+      10_000,
+      "the watched key's flushed value",
+    );
     expect(h.v).toContain(5);
   });
 
@@ -110,13 +129,21 @@ describe('status page API', () => {
       const sentAt = Date.now();
       // from several source ports: both workers read some of them
       for (const s of senders) {
-        await new Promise<void>((res, rej) => s.send('wk.latency:42|ms|#region:eu\nwk.latency.count:2|c\nwk.gauge:+1|g', env.daemon!.udpPort, '127.0.0.1', (e) => (e ? rej(e) : res())));
+        await new Promise<void>((res, rej) =>
+          s.send('wk.latency:42|ms|#region:eu\nwk.latency.count:2|c\nwk.gauge:+1|g', env.daemon!.udpPort, '127.0.0.1', (e) =>
+            e ? rej(e) : res(),
+          ),
+        );
       }
-      const found = await waitForAsync(async () => {
-        const a = (await (await fetch(base + 'api/keys?q=wk.')).json()) as KeysAnswer;
-        const c = a.keys.find((k) => k.type === 'counter');
-        return a.keys.length === 3 && c !== undefined && c.value === 12 ? a : undefined;
-      }, 1000, 'the keys in the search within 1 s, every worker\'s lines counted');
+      const found = await waitForAsync(
+        async () => {
+          const a = (await (await fetch(base + 'api/keys?q=wk.')).json()) as KeysAnswer;
+          const c = a.keys.find((k) => k.type === 'counter');
+          return a.keys.length === 3 && c !== undefined && c.value === 12 ? a : undefined;
+        },
+        1000,
+        "the keys in the search within 1 s, every worker's lines counted",
+      );
       expect(Date.now() - sentAt).toBeLessThan(1000);
       const timer = found.keys.find((k) => k.type === 'timer')!;
       expect(timer.tags).toEqual([['region', 'eu']]);
@@ -128,7 +155,7 @@ describe('status page API', () => {
     }
   });
 
-  it('with workers: 2, the busiest keys, lines per type and new keys come from the workers\' partials', async () => {
+  it("with workers: 2, the busiest keys, lines per type and new keys come from the workers' partials", async () => {
     env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, workers: 2,
       graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
     const base = statusUrl(env.daemon);
@@ -153,17 +180,23 @@ describe('status page API', () => {
     const sender = (async () => {
       for (let i = 0; sending; i++) {
         const s = senders[i % senders.length]!;
-        await new Promise<void>((res, rej) => s.send('wbusy.key:1|c\nwquiet.key:1|c\nwbusy.key:2|c\nwgauge:3|g', port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+        await new Promise<void>((res, rej) =>
+          s.send('wbusy.key:1|c\nwquiet.key:1|c\nwbusy.key:2|c\nwgauge:3|g', port, '127.0.0.1', (e) => (e ? rej(e) : res())),
+        );
         if (i % 4 === 3) await new Promise((r) => setTimeout(r, 5));
       }
     })();
     let s: Status;
     try {
-      s = await waitForAsync(async () => {
-        const st = (await (await fetch(base + 'api/status')).json()) as Status;
-        // (the first window opens when the page first asks, and may span most of an interval: wait for a later one)
-        return st.topKeys.length >= 3 && st.topKeys[2]!.lines >= 5 && st.topKeysSampledMs < 250 ? st : undefined;
-      }, 15_000, 'busiest keys with workers');
+      s = await waitForAsync(
+        async () => {
+          const st = (await (await fetch(base + 'api/status')).json()) as Status;
+          // (the first window opens when the page first asks, and may span most of an interval: wait for a later one)
+          return st.topKeys.length >= 3 && st.topKeys[2]!.lines >= 5 && st.topKeysSampledMs < 250 ? st : undefined;
+        },
+        15_000,
+        'busiest keys with workers',
+      );
     } finally {
       sending = false;
       await sender;
@@ -196,10 +229,14 @@ describe('status page API', () => {
     expect(before.get('messages.lines_received')).toBe('0');
     await env.daemon.send('a:1|c\nb:2|ms\nnot statsd');
     await env.daemon.send('c:3|g');
-    const after = await waitForAsync(async () => {
-      const m = statsMap(await env.daemon!.admin('stats'));
-      return m.get('messages.packets_received') === '2' ? m : undefined;
-    }, 10_000, 'two packets counted');
+    const after = await waitForAsync(
+      async () => {
+        const m = statsMap(await env.daemon!.admin('stats'));
+        return m.get('messages.packets_received') === '2' ? m : undefined;
+      },
+      10_000,
+      'two packets counted',
+    );
     expect(after.get('messages.lines_received')).toBe('4');
     expect(after.get('messages.bad_lines_seen')).toBe('1');
   });

@@ -5,7 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/aggregator/reservoir.js';
-import { type FakeGraphite, originalStyleConfig, pace, type RunningDaemon, startDaemon, useGraphiteAndDaemon, waitFor, waitForAsync } from './harness.js';
+import {
+  type FakeGraphite,
+  originalStyleConfig,
+  pace,
+  type RunningDaemon,
+  startDaemon,
+  useGraphiteAndDaemon,
+  waitFor,
+  waitForAsync,
+} from './harness.js';
 import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
 
 const env = useGraphiteAndDaemon();
@@ -88,20 +97,30 @@ async function check(workers: number): Promise<void> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const key = `lat${attempt}`;
     const inTime = await sendAfterFlush(env.daemon, env.graphite, key, text);
-    const flush = await waitFor(() => {
-      for (const f of env.graphite.byTimestamp().values()) {
-        const c = f.get(`stats.timers.${key}.count`);
-        if (c !== undefined && c > 0) return f;
-      }
-      return undefined;
-    }, FLUSH_MS * 3, `a flush with ${key}`);
+    const flush = await waitFor(
+      () => {
+        for (const f of env.graphite.byTimestamp().values()) {
+          const c = f.get(`stats.timers.${key}.count`);
+          if (c !== undefined && c > 0) return f;
+        }
+        return undefined;
+      },
+      FLUSH_MS * 3,
+      `a flush with ${key}`,
+    );
     const count = flush.get(`stats.timers.${key}.count`)!;
     if (count !== N && !inTime) continue;
     expect(count, 'every value arrived, in one flush').toBe(N);
     for (const [field, w] of want) {
       const got = flush.get(`stats.timers.${key}.${field}`);
       expect(got, field).toBeDefined();
-      const bound = field.startsWith('sum_squares_') ? 0.02 : /^(count|lower|upper)/.test(field) && !field.startsWith('lower_') && !field.startsWith('upper_') ? 0 : field === 'sum' || field === 'mean' ? 1e-9 : 0.01;
+      const bound = field.startsWith('sum_squares_')
+        ? 0.02
+        : /^(count|lower|upper)/.test(field) && !field.startsWith('lower_') && !field.startsWith('upper_')
+          ? 0
+          : field === 'sum' || field === 'mean'
+            ? 1e-9
+            : 0.01;
       expect(Math.abs(got! - w) / w, `${field}: ${got} vs ${w}`).toBeLessThanOrEqual(bound);
     }
     return;
@@ -110,7 +129,7 @@ async function check(workers: number): Promise<void> {
 }
 
 describe('timer past its reservoir, over UDP', () => {
-  it('200,000 log-normal values in one interval: figures within 1 % of the original\'s', async () => {
+  it("200,000 log-normal values in one interval: figures within 1 % of the original's", async () => {
     await check(1);
   }, 90_000);
 
@@ -120,32 +139,40 @@ describe('timer past its reservoir, over UDP', () => {
 });
 
 describe('Prometheus histogram buckets of a timer past its reservoir, over UDP', () => {
-  it.each([1, 2])('are exact: counted at ingest (integer ms, ties at the bounds), workers: %i', async (workers) => {
-    const bounds = [0.005, 0.01, 0.02, 0.025, 0.05];
-    env.daemon = await startDaemon(`{
+  it.each([1, 2])(
+    'are exact: counted at ingest (integer ms, ties at the bounds), workers: %i',
+    async (workers) => {
+      const bounds = [0.005, 0.01, 0.02, 0.025, 0.05];
+      env.daemon = await startDaemon(`{
   port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500, reservoirSize: 64, workers: ${workers},
   backends: [ './backends/prometheus' ],
   prometheus: { port: 0, observerType: 'histogram', buckets: [${bounds.join(', ')}] }
 }`);
-    const port = await prometheusPort(env.daemon);
-    const random = seededRandom(21);
-    const ints: number[] = [];
-    for (let p = 0; p < 100; p++) {
-      const lines: string[] = [];
-      for (let i = 0; i < 100; i++) {
-        const v = Math.round(Math.exp(2.5 + 0.8 * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())));
-        ints.push(v);
-        lines.push(`ints:${v}|ms`);
+      const port = await prometheusPort(env.daemon);
+      const random = seededRandom(21);
+      const ints: number[] = [];
+      for (let p = 0; p < 100; p++) {
+        const lines: string[] = [];
+        for (let i = 0; i < 100; i++) {
+          const v = Math.round(Math.exp(2.5 + 0.8 * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())));
+          ints.push(v);
+          lines.push(`ints:${v}|ms`);
+        }
+        await env.daemon.send(lines.join('\n'));
+        if (p % 10 === 9) await pace(2);
       }
-      await env.daemon.send(lines.join('\n'));
-      if (p % 10 === 9) await pace(2);
-    }
-    // (the buckets are cumulative: however the values fell into flushes, the totals are exact)
-    let s = new Map<string, string>();
-    await waitForAsync(async () => (s = parseSamples((await httpGet(port, '/metrics')).body)).get('ints_count') === String(ints.length), 15_000, `ints_count to reach ${ints.length}`);
-    for (const le of bounds) {
-      expect(Number(s.get(`ints_bucket{le="${le}"}`)), String(le)).toBe(ints.filter((v) => v / 1000 <= le).length);
-    }
-    expect(s.get('ints_bucket{le="+Inf"}')).toBe(String(ints.length));
-  }, 60_000);
+      // (the buckets are cumulative: however the values fell into flushes, the totals are exact)
+      let s = new Map<string, string>();
+      await waitForAsync(
+        async () => (s = parseSamples((await httpGet(port, '/metrics')).body)).get('ints_count') === String(ints.length),
+        15_000,
+        `ints_count to reach ${ints.length}`,
+      );
+      for (const le of bounds) {
+        expect(Number(s.get(`ints_bucket{le="${le}"}`)), String(le)).toBe(ints.filter((v) => v / 1000 <= le).length);
+      }
+      expect(s.get('ints_bucket{le="+Inf"}')).toBe(String(ints.length));
+    },
+    60_000,
+  );
 });

@@ -3,13 +3,13 @@
  * syslog messages (APP-NAME log.application, facility local0, only log.level and above) to a real UDP
  * listener standing in for the local syslog's UDP input.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectQuietFor, MAIN, startDaemon, waitFor, type RunningDaemon } from './harness.js';
+import { expectQuietFor, MAIN, type RunningDaemon, startDaemon, waitFor } from './harness.js';
 
 let daemon: RunningDaemon | null = null;
 const procs: ChildProcess[] = [];

@@ -11,7 +11,9 @@ import { quietAdmin, type RunningProxy } from './proxy-harness.js';
 import { CHECK_MS, FLUSH_MS, haveRelay, Topology } from './topology.js';
 
 const HashRing = createRequire(import.meta.url)('hashring') as new (
-  servers: Record<string, number>, algo: string, opts: Record<string, unknown>,
+  servers: Record<string, number>,
+  algo: string,
+  opts: Record<string, unknown>,
 ) => { get(key: string): string };
 
 const run = haveCarbon() && haveRelay();
@@ -21,7 +23,12 @@ const admin = (port: number, cmd: string): Promise<string> =>
   quietAdmin(port, cmd, (data) => (cmd === 'stats' && !data.endsWith('END\n\n') ? 200 : 30));
 
 /** Sends packets of `perPacket` lines, alternating proxies, paced a little. Returns lines sent per key. */
-async function sendCounts(proxies: readonly RunningProxy[], keys: readonly string[], rounds: number, perPacket = 25): Promise<Map<string, number>> {
+async function sendCounts(
+  proxies: readonly RunningProxy[],
+  keys: readonly string[],
+  rounds: number,
+  perPacket = 25,
+): Promise<Map<string, number>> {
   const sent = new Map<string, number>();
   let packet: string[] = [];
   let n = 0;
@@ -57,11 +64,15 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
     const keys = Array.from({ length: 150 }, (_, i) => `topo.once.k${i}`);
     const sent = await sendCounts(topo.proxies, keys, 10);
     const want = [...sent.values()].reduce((a, b) => a + b, 0);
-    await waitFor(() => {
-      let got = 0;
-      for (const k of keys) got += topo.total(`stats_counts.${k}`);
-      return got >= want || undefined;
-    }, 20_000, 'every count in whisper');
+    await waitFor(
+      () => {
+        let got = 0;
+        for (const k of keys) got += topo.total(`stats_counts.${k}`);
+        return got >= want || undefined;
+      },
+      20_000,
+      'every count in whisper',
+    );
     await expectQuietFor(FLUSH_MS * 1.5); // no count arrives twice
     for (const k of keys) {
       expect(topo.total(`stats_counts.${k}`), k).toBe(sent.get(k));
@@ -80,8 +91,14 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
       await topo.aggregators[0]!.daemon!.send(chunk.map((v) => `topo.timer.single:${v}|ms`).join('\n'));
     }
     const fields = ['count', 'lower', 'upper', 'mean', 'median', 'sum', 'std', 'upper_90', 'mean_90', 'sum_90', 'count_90'];
-    await waitFor(() => fields.every((f) => topo.total(`stats.timers.topo.timer.viaproxy.${f}`) !== 0 && topo.total(`stats.timers.topo.timer.single.${f}`) !== 0) || undefined,
-      20_000, 'timer figures in whisper');
+    await waitFor(
+      () =>
+        fields.every(
+          (f) => topo.total(`stats.timers.topo.timer.viaproxy.${f}`) !== 0 && topo.total(`stats.timers.topo.timer.single.${f}`) !== 0,
+        ) || undefined,
+      20_000,
+      'timer figures in whisper',
+    );
     await expectQuietFor(FLUSH_MS); // no figure from a second aggregator
     for (const f of fields) {
       expect(topo.stores(`stats.timers.topo.timer.viaproxy.${f}`)).toBe(1);
@@ -120,7 +137,9 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
       const want = rounds + n;
       return waitFor(() => rounds >= want, 20_000, `${n} rounds sent`);
     };
-    const lostBefore = await Promise.all(topo.proxies.map(async (p) => Number(statsMap(await admin(p.mgmtPort, 'stats')).get('proxy.lines_lost'))));
+    const lostBefore = await Promise.all(
+      topo.proxies.map(async (p) => Number(statsMap(await admin(p.mgmtPort, 'stats')).get('proxy.lines_lost'))),
+    );
 
     // kill it half-way through an interval, with traffic before
     await moreRounds(20);
@@ -155,14 +174,19 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
     phase = 'stop';
     await pump;
 
-    const lost = (await Promise.all(topo.proxies.map(async (p) => Number(statsMap(await admin(p.mgmtPort, 'stats')).get('proxy.lines_lost')))))
-      .reduce((a, b, i) => a + b - lostBefore[i]!, 0);
+    const lost = (
+      await Promise.all(topo.proxies.map(async (p) => Number(statsMap(await admin(p.mgmtPort, 'stats')).get('proxy.lines_lost'))))
+    ).reduce((a, b, i) => a + b - lostBefore[i]!, 0);
     const wantBack = [...sentBack.values()].reduce((a, b) => a + b, 0);
-    await waitFor(() => {
-      let got = 0;
-      for (const v of counted(back).values()) got += v;
-      return got >= wantBack || undefined;
-    }, 20_000, 'the rejoin phase in whisper');
+    await waitFor(
+      () => {
+        let got = 0;
+        for (const v of counted(back).values()) got += v;
+        return got >= wantBack || undefined;
+      },
+      20_000,
+      'the rejoin phase in whisper',
+    );
     await expectQuietFor(FLUSH_MS * 1.5); // no count arrives twice
     const got = counted(keys);
     let missing = 0;
@@ -187,10 +211,18 @@ describe.skipIf(!run)('Graphite cluster topology: 2 proxies â†’ 3 aggregators â†
     const received0 = Number((await proxyStats()).get('proxy.lines_received'));
     const sent1 = await sendCounts([topo.proxies[0]!], keys, 4);
     // read by the proxy: nothing in flight
-    await waitForAsync(async () => Number((await proxyStats()).get('proxy.lines_received')) >= received0 + keys.length * 4, 10_000, 'the proxy to read them');
+    await waitForAsync(
+      async () => Number((await proxyStats()).get('proxy.lines_received')) >= received0 + keys.length * 4,
+      10_000,
+      'the proxy to read them',
+    );
     const p = await topo.restartProxy(0);
     const sent2 = await sendCounts([p], keys, 4);
-    await waitFor(() => keys.every((k) => topo.total(`stats_counts.${k}`) >= sent1.get(k)! + sent2.get(k)!) || undefined, 20_000, 'every count');
+    await waitFor(
+      () => keys.every((k) => topo.total(`stats_counts.${k}`) >= sent1.get(k)! + sent2.get(k)!) || undefined,
+      20_000,
+      'every count',
+    );
     await expectQuietFor(FLUSH_MS); // no count arrives twice
     for (const k of keys) expect(topo.total(`stats_counts.${k}`), k).toBe(sent1.get(k)! + sent2.get(k)!);
   });

@@ -3,13 +3,13 @@
  * aggregators × A (flushAlignment 'clock') → carbon-c-relay (carbon_ch consistent hashing) →
  * carbon-cache × C, whisper files read back directly.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Carbon, freePort } from './carbon.js';
-import { sleep, startDaemon, waitFor, type RunningDaemon } from './harness.js';
-import { startTallydProxy, type RunningProxy } from './proxy-harness.js';
+import { type RunningDaemon, sleep, startDaemon, waitFor } from './harness.js';
+import { type RunningProxy, startTallydProxy } from './proxy-harness.js';
 
 export function haveRelay(): boolean {
   try {
@@ -47,7 +47,9 @@ export class Relay {
     this.port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tallyd-relay-'));
     const conf = join(dir, 'relay.conf');
-    writeFileSync(conf, `cluster carbons
+    writeFileSync(
+      conf,
+      `cluster carbons
   carbon_ch
 ${carbons.map((c) => `    127.0.0.1:${c.linePort}`).join('\n')}
   ;
@@ -55,16 +57,22 @@ match *
   send to carbons
   stop
   ;
-`);
+`,
+    );
     const p = spawn('carbon-c-relay', ['-f', conf, '-p', String(this.port), '-w', '1', '-s'], { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.proc = p;
     // not a connect probe: carbon-c-relay 3.7 crashes (SIGSEGV) on a connection accepted before its workers start
-    await waitFor(() => {
-      if (p.exitCode !== null || p.signalCode !== null) throw new Error(`carbon-c-relay did not start: ${this.output}`);
-      return this.output.includes('startup sequence complete');
-    }, 10_000, 'carbon-c-relay to start', 50).catch((err: Error) => {
+    await waitFor(
+      () => {
+        if (p.exitCode !== null || p.signalCode !== null) throw new Error(`carbon-c-relay did not start: ${this.output}`);
+        return this.output.includes('startup sequence complete');
+      },
+      10_000,
+      'carbon-c-relay to start',
+      50,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: ${this.output}`);
     });
   }

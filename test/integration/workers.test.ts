@@ -7,7 +7,18 @@ import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import {
-  flushWith, logText, MAIN, originalStyleConfig, pace, sleep, startDaemon, statsMap, sum, useGraphiteAndDaemon, waitFor, waitForAsync,
+  flushWith,
+  logText,
+  MAIN,
+  originalStyleConfig,
+  pace,
+  sleep,
+  startDaemon,
+  statsMap,
+  sum,
+  useGraphiteAndDaemon,
+  waitFor,
+  waitForAsync,
 } from './harness.js';
 import { httpGet, parseSamples, prometheusPort } from './prometheus-helpers.js';
 
@@ -19,7 +30,12 @@ function workersConfig(graphitePort: number, extra = ''): string {
 
 /** Waits for `n` workers' 'listening on udp' log lines (a worker may log after the primary says it is up). */
 async function workersListening(n: number): Promise<void> {
-  const pids = (): number => new Set(env.daemon!.stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid)).size;
+  const pids = (): number =>
+    new Set(
+      env
+        .daemon!.stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    ).size;
   await waitFor(() => pids() >= n, 10_000, `${n} workers listening`);
 }
 
@@ -34,7 +50,11 @@ describe('cluster mode only', () => {
     const up = env.daemon.stderr.find((l) => l.includes('"tallyd is up"'))!;
     expect(JSON.parse(up).workers).toBe(2);
     await workersListening(2);
-    const workerLogs = new Set(env.daemon.stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid));
+    const workerLogs = new Set(
+      env.daemon.stderr
+        .filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
     expect(workerLogs.size).toBe(2);
     for (let i = 0; i < 400; i++) {
       await env.daemon.send('spread:1|c\nspread.t:' + (i % 50) + '|ms\nspread.s:m' + (i % 17) + '|s');
@@ -78,7 +98,7 @@ describe('cluster mode only', () => {
     await waitFor(() => total('stats_counts.rp') === 400, 10_000, 'all 400 counter lines');
   });
 
-  it('SIGTERM collects the workers\' partial interval and flushes it', async () => {
+  it("SIGTERM collects the workers' partial interval and flushes it", async () => {
     env.daemon = await startDaemon(workersConfig(env.graphite.port, ', flushInterval: 60000'));
     await env.daemon.send('final:7|c\nfinal.g:3|g\nfinal.t:4|ms');
     // (no signal to wait on: a worker's live counts are seen by the primary only at a flush, and the
@@ -112,7 +132,13 @@ describe('cluster mode only', () => {
 
 /** The pids of the workers, from their `listening on udp` lines. */
 function workerPids(stderr: string[]): number[] {
-  return [...new Set(stderr.filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp')).map((l) => (JSON.parse(l) as { pid: number }).pid))];
+  return [
+    ...new Set(
+      stderr
+        .filter((l) => l.includes('"component":"worker"') && l.includes('listening on udp'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    ),
+  ];
 }
 
 describe('cluster mode behaves as one process (one pipeline)', () => {
@@ -152,25 +178,39 @@ describe('cluster mode behaves as one process (one pipeline)', () => {
     target.on('message', () => received++);
     await new Promise<void>((r) => target.bind(0, '127.0.0.1', () => r()));
     try {
-      env.daemon = await startDaemon(workersConfig(env.graphite.port, `, backends: ['./backends/graphite', './backends/repeater']
-, repeater: [{ host: '127.0.0.1', port: ${target.address().port} }]`));
+      env.daemon = await startDaemon(
+        workersConfig(
+          env.graphite.port,
+          `, backends: ['./backends/graphite', './backends/repeater']
+, repeater: [{ host: '127.0.0.1', port: ${target.address().port} }]`,
+        ),
+      );
       for (let i = 0; i < 40; i++) await env.daemon.send(`rep.c:1|c`);
       await waitFor(() => received === 40, 10_000, 'the 40 packets repeated');
       // the workers report their repeaters' counts with each partial: at most one flush later
       const d = env.daemon;
-      const s = await waitForAsync(async () => {
-        const m = statsMap(await d.admin('stats'));
-        return m.get('repeater.packets_sent') === '40' ? m : undefined;
-      }, 10_000, 'repeater.packets_sent: 40');
+      const s = await waitForAsync(
+        async () => {
+          const m = statsMap(await d.admin('stats'));
+          return m.get('repeater.packets_sent') === '40' ? m : undefined;
+        },
+        10_000,
+        'repeater.packets_sent: 40',
+      );
       expect(s.get('repeater.send_errors')).toBe('0');
     } finally {
       target.close();
     }
   });
 
-  it('flush duration is CPU time, not the wait for a late worker\'s partial', async () => {
-    env.daemon = await startDaemon(workersConfig(env.graphite.port, `, backends: ['./backends/graphite', './backends/prometheus']
-, prometheus: { port: 0 }`));
+  it("flush duration is CPU time, not the wait for a late worker's partial", async () => {
+    env.daemon = await startDaemon(
+      workersConfig(
+        env.graphite.port,
+        `, backends: ['./backends/graphite', './backends/prometheus']
+, prometheus: { port: 0 }`,
+      ),
+    );
     const d = env.daemon;
     const prom = await prometheusPort(d);
     const pids = workerPids(d.stderr);
@@ -180,7 +220,11 @@ describe('cluster mode behaves as one process (one pipeline)', () => {
     try {
       const stoppedAt = Math.floor(Date.now() / 1000);
       await d.send('late.c:1|c');
-      await waitFor(() => d.stderr.find((l) => l.includes('a worker partial is late')), 10_000, 'a flush that waited for the stopped worker');
+      await waitFor(
+        () => d.stderr.find((l) => l.includes('a worker partial is late')),
+        10_000,
+        'a flush that waited for the stopped worker',
+      );
       await waitFor(() => [...g().byTimestamp().keys()].some((ts) => ts > stoppedAt + 1), 10_000, 'a flush after the wait');
       const s = parseSamples((await httpGet(prom, '/metrics')).body);
       expect(Number(s.get('tallyd_flushes_total'))).toBeGreaterThan(0);

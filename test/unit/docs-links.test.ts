@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+const FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('docs', f)),
+];
 
 /** The text outside fenced code blocks and inline code (where a `[x](y)` is not a link). */
 function prose(md: string): string {
@@ -33,7 +38,11 @@ function slug(heading: string): string {
 function anchors(md: string): Set<string> {
   const out = new Set<string>();
   const seen = new Map<string, number>();
-  for (const m of md.split(/^```.*$/m).filter((_, i) => i % 2 === 0).join('\n').matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
+  for (const m of md
+    .split(/^```.*$/m)
+    .filter((_, i) => i % 2 === 0)
+    .join('\n')
+    .matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
     const base = slug(m[1]!);
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
@@ -77,7 +86,7 @@ describe('links in README.md and docs/*.md', () => {
     expect(links('README.md').length).toBeGreaterThan(20);
   });
 
-  it('the slugs are GitHub\'s', () => {
+  it("the slugs are GitHub's", () => {
     expect(slug('Installing elsewhere: npm, Docker, systemd')).toBe('installing-elsewhere-npm-docker-systemd');
     expect(slug('Cluster proxy: `tallyd proxy`')).toBe('cluster-proxy-tallyd-proxy');
     expect(slug("Naming and types (statsd_exporter's defaults)")).toBe('naming-and-types-statsd_exporters-defaults');
@@ -86,7 +95,9 @@ describe('links in README.md and docs/*.md', () => {
   });
 
   it('every relative link resolves, anchors included', () => {
-    const bad = FILES.flatMap(links).map((l) => ({ ...l, why: broken(l) })).filter((l) => l.why !== null);
+    const bad = FILES.flatMap(links)
+      .map((l) => ({ ...l, why: broken(l) }))
+      .filter((l) => l.why !== null);
     expect(bad.map((l) => `${l.file}: (${l.target}) ${l.why}`)).toEqual([]);
   });
 
@@ -96,9 +107,12 @@ describe('links in README.md and docs/*.md', () => {
     expect(broken({ file: join('docs', 'reference.md'), target: '../README.md#quick-start' })).toBeNull();
   });
 
-  it('the README\'s contents list every section, and its quick start the commands CI and a user run', () => {
+  it("the README's contents list every section, and its quick start the commands CI and a user run", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const body = readme.split(/^```.*$/m).filter((_, i) => i % 2 === 0).join('\n');
+    const body = readme
+      .split(/^```.*$/m)
+      .filter((_, i) => i % 2 === 0)
+      .join('\n');
     const sections = [...body.matchAll(/^## +(.+)$/gm)].map((m) => slug(m[1]!)).filter((s) => s !== 'contents');
     const toc = readme.slice(readme.indexOf('## Contents'), readme.indexOf('\n## ', readme.indexOf('## Contents') + 1));
     expect(sections.filter((s) => !toc.includes(`](#${s})`))).toEqual([]);

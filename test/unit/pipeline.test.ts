@@ -10,15 +10,15 @@
  */
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeKey } from '../../src/aggregator/merge.js';
 import type { Snapshot } from '../../src/aggregator/snapshot.js';
 import { registerBackend } from '../../src/backends/registry.js';
 import type { Backend, BackendContext } from '../../src/backends/types.js';
-import { makeKey } from '../../src/aggregator/merge.js';
-import { sumStatusGroups } from '../../src/pipeline/ingest-workers.js';
-import type { Collected, IngestHost, IngestSource, TcpCounts } from '../../src/pipeline/source.js';
 import type { TallydConfig } from '../../src/config/types.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { LocalIngest } from '../../src/pipeline/ingest-local.js';
+import { sumStatusGroups } from '../../src/pipeline/ingest-workers.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import type { Collected, IngestHost, IngestSource, TcpCounts } from '../../src/pipeline/source.js';
 import type { Clock } from '../../src/pipeline/timer.js';
 import { counter, testConfig } from './aggregator/helpers.js';
 
@@ -109,7 +109,8 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   throw new Error(`never: ${what}`);
 }
 
-const flushes = (backend?: string): Call[] => calls.filter((c) => c.op === 'flush' && (backend === undefined || c.backend.startsWith(backend)));
+const flushes = (backend?: string): Call[] =>
+  calls.filter((c) => c.op === 'flush' && (backend === undefined || c.backend.startsWith(backend)));
 
 /** Waits `ms` of real time giving the event loop turns (setTimeout is faked). */
 async function realWait(ms: number): Promise<void> {
@@ -317,7 +318,9 @@ describe('Pipeline orchestration (fake clock, fake backends)', () => {
     await daemon.start();
     send(daemon, 'k:1|c');
 
-    await expect(daemon.applyConfig(config({ backends: ['test-a', 'test-b', 'test-throws'], flushInterval: 500 }))).rejects.toThrow(/test-throws: cannot build/);
+    await expect(daemon.applyConfig(config({ backends: ['test-a', 'test-b', 'test-throws'], flushInterval: 500 }))).rejects.toThrow(
+      /test-throws: cannot build/,
+    );
     expect(daemon.currentConfig).toBe(first);
     expect(calls.filter((c) => c.op === 'stop')).toEqual([]); // no backend was stopped
 
@@ -361,7 +364,11 @@ describe('Pipeline orchestration (fake clock, fake backends)', () => {
     send(daemon, 'q:2|c');
     await advance(3000); // the next 2000 ms boundary: T0 + 4000
     await until(() => flushes().length === 3, 'the flush after the reload');
-    expect(flushes().map((c) => `${c.backend} ${c.instance === before.get(c.backend) ? 'old' : 'new'}`)).toEqual(['test-inplace old', 'test-drains new', 'test-b new']);
+    expect(flushes().map((c) => `${c.backend} ${c.instance === before.get(c.backend) ? 'old' : 'new'}`)).toEqual([
+      'test-inplace old',
+      'test-drains new',
+      'test-b new',
+    ]);
   });
 
   it('reload: a change no backend reads (maxKeys) rebuilds no backend', async () => {
@@ -420,13 +427,42 @@ describe('Pipeline orchestration (fake clock, fake backends)', () => {
 });
 
 describe('a backend that runs in the workers, as the primary shows it', () => {
-  it('adds up the workers\' status numbers, keeps the latest last_* time and the first text', () => {
+  it("adds up the workers' status numbers, keeps the latest last_* time and the first text", () => {
     const sum = sumStatusGroups([
-      [{ name: 'repeater', lines: [['packets_sent', 3], ['send_errors', 1], ['last_exception', 100], ['target', 'a:1']] }],
-      [{ name: 'repeater', lines: [['packets_sent', 4], ['send_errors', 0], ['last_exception', 200], ['target', 'b:2']] }, { name: 'extra', lines: [['n', 1]] }],
+      [
+        {
+          name: 'repeater',
+          lines: [
+            ['packets_sent', 3],
+            ['send_errors', 1],
+            ['last_exception', 100],
+            ['target', 'a:1'],
+          ],
+        },
+      ],
+      [
+        {
+          name: 'repeater',
+          lines: [
+            ['packets_sent', 4],
+            ['send_errors', 0],
+            ['last_exception', 200],
+            ['target', 'b:2'],
+          ],
+        },
+        { name: 'extra', lines: [['n', 1]] },
+      ],
     ]);
     expect(sum).toEqual([
-      { name: 'repeater', lines: [['packets_sent', 7], ['send_errors', 1], ['last_exception', 200], ['target', 'a:1']] },
+      {
+        name: 'repeater',
+        lines: [
+          ['packets_sent', 7],
+          ['send_errors', 1],
+          ['last_exception', 200],
+          ['target', 'a:1'],
+        ],
+      },
       { name: 'extra', lines: [['n', 1]] },
     ]);
   });

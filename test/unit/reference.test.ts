@@ -7,15 +7,23 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { HELP_TEXT, runCommand, ERROR_TEXT, type AdminContext } from '../../src/admin/commands.js';
+import { type AdminContext, ERROR_TEXT, HELP_TEXT, runCommand } from '../../src/admin/commands.js';
 import { PROMETHEUS_KEYS } from '../../src/backends/prometheus/index.js';
 import { validateBackendSections } from '../../src/backends/registry.js';
 import { cliOptionFlags } from '../../src/cli/program.js';
 import { buildConfig, readConfigFile } from '../../src/config/load.js';
 import { GENERATED_BEGIN, GENERATED_END, renderConfigReference, withGeneratedPart } from '../../src/config/reference.js';
 import {
-  CONSOLE_KEYS, GRAPHITE_KEYS, HISTOGRAM_KEYS, KEY_FLUSH_KEYS, KNOWN_KEYS, LOG_KEYS, REPEATER_TARGET_KEYS, SERVER_KEYS,
-  STATUS_PAGE_KEYS, SYSLOG_KEYS,
+  CONSOLE_KEYS,
+  GRAPHITE_KEYS,
+  HISTOGRAM_KEYS,
+  KEY_FLUSH_KEYS,
+  KNOWN_KEYS,
+  LOG_KEYS,
+  REPEATER_TARGET_KEYS,
+  SERVER_KEYS,
+  STATUS_PAGE_KEYS,
+  SYSLOG_KEYS,
 } from '../../src/config/validate.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,9 +43,16 @@ const names = documented();
 /** Every config key the code knows, with its section path. */
 function codeKeys(): string[] {
   const sections: Array<[string, ReadonlySet<string>]> = [
-    ['servers[].', SERVER_KEYS], ['graphite.', GRAPHITE_KEYS], ['prometheus.', PROMETHEUS_KEYS], ['statusPage.', STATUS_PAGE_KEYS],
-    ['keyFlush.', KEY_FLUSH_KEYS], ['log.', LOG_KEYS], ['log.syslog.', SYSLOG_KEYS], ['histogram[].', HISTOGRAM_KEYS],
-    ['repeater[].', REPEATER_TARGET_KEYS], ['console.', CONSOLE_KEYS],
+    ['servers[].', SERVER_KEYS],
+    ['graphite.', GRAPHITE_KEYS],
+    ['prometheus.', PROMETHEUS_KEYS],
+    ['statusPage.', STATUS_PAGE_KEYS],
+    ['keyFlush.', KEY_FLUSH_KEYS],
+    ['log.', LOG_KEYS],
+    ['log.syslog.', SYSLOG_KEYS],
+    ['histogram[].', HISTOGRAM_KEYS],
+    ['repeater[].', REPEATER_TARGET_KEYS],
+    ['console.', CONSOLE_KEYS],
   ];
   const keys = [...KNOWN_KEYS];
   for (const [prefix, set] of sections) for (const k of set) keys.push(prefix + k);
@@ -54,8 +69,11 @@ describe('docs/reference.md', () => {
   it('holds the configuration keys exactly as generated from the config schema (npm run docs:reference writes them)', () => {
     const begin = doc.indexOf(GENERATED_BEGIN);
     const end = doc.indexOf(GENERATED_END);
-    expect(begin, 'the generated part\'s markers').toBeGreaterThan(-1);
-    expect(doc.slice(begin, end + GENERATED_END.length), 'docs/reference.md differs from src/config/schema.ts: run npm run docs:reference').toBe(renderConfigReference());
+    expect(begin, "the generated part's markers").toBeGreaterThan(-1);
+    expect(
+      doc.slice(begin, end + GENERATED_END.length),
+      'docs/reference.md differs from src/config/schema.ts: run npm run docs:reference',
+    ).toBe(renderConfigReference());
   });
 
   it('the generator replaces only its part of the page', () => {
@@ -95,8 +113,17 @@ describe('docs/reference.md', () => {
   });
 
   it('lists Graphite self-metrics that the code emits', () => {
-    const src = ['src/aggregator/aggregator.ts', 'src/backends/graphite/format.ts', 'src/pipeline/pipeline.ts', 'src/selfmetrics/index.ts', 'src/pipeline/runtime.ts', 'src/backends/graphite/index.ts', 'src/parser/types.ts']
-      .map((f) => readFileSync(join(ROOT, f), 'utf8')).join('\n');
+    const src = [
+      'src/aggregator/aggregator.ts',
+      'src/backends/graphite/format.ts',
+      'src/pipeline/pipeline.ts',
+      'src/selfmetrics/index.ts',
+      'src/pipeline/runtime.ts',
+      'src/backends/graphite/index.ts',
+      'src/parser/types.ts',
+    ]
+      .map((f) => readFileSync(join(ROOT, f), 'utf8'))
+      .join('\n');
     const graphite = [...names].filter((n) => n.startsWith('<prefixStats>.'));
     expect(graphite.length).toBeGreaterThan(10);
     // each documented name's last part is spelled somewhere in the code that emits it
@@ -104,7 +131,10 @@ describe('docs/reference.md', () => {
   });
 
   it('lists every admin command, each of which the admin interface answers', () => {
-    const commands = HELP_TEXT.slice(HELP_TEXT.indexOf(':') + 1).split(',').map((c) => c.trim()).concat('help');
+    const commands = HELP_TEXT.slice(HELP_TEXT.indexOf(':') + 1)
+      .split(',')
+      .map((c) => c.trim())
+      .concat('help');
     expect(commands.filter((c) => !names.has(c))).toEqual([]);
     const ctx = new Proxy({}, { get: () => () => [] }) as unknown as AdminContext;
     for (const c of commands) {

@@ -3,7 +3,7 @@
  * own counters (bad_lines_seen, packets_received, ...), which live here without a key-table entry and
  * are never deleted.
  */
-import { MetricType, type MetricKey, type Sample } from '../../parser/types.js';
+import { type MetricKey, MetricType, type Sample } from '../../parser/types.js';
 import { addSaturated, saturate } from '../finite.js';
 import type { PartialVisitor } from '../merge.js';
 import type { Retention } from '../retention.js';
@@ -145,13 +145,14 @@ export class CounterStore implements MetricStore {
     const ttl = r.idleKeyTtl;
     // every live counter back to 0 (free slots are 0 already): one fill instead of a walk of the list
     if (!del && ttl === 0) this.values.fill(0);
-    else for (let s = this.idx.head; s >= 0; ) {
-      const next = this.idx.next[s]!;
-      if (del && !this.isOwn(s)) stale += this.remove(s);
-      else if (ttl > 0 && !this.isOwn(s) && r.expired(this.type, s, this.values[s] !== 0)) stale += this.remove(s);
-      else this.values[s] = 0;
-      s = next;
-    }
+    else
+      for (let s = this.idx.head; s >= 0; ) {
+        const next = this.idx.next[s]!;
+        if (del && !this.isOwn(s)) stale += this.remove(s);
+        else if (ttl > 0 && !this.isOwn(s) && r.expired(this.type, s, this.values[s] !== 0)) stale += this.remove(s);
+        else this.values[s] = 0;
+        s = next;
+      }
     return stale;
   }
 

@@ -2,7 +2,7 @@
  * Gauges: one double per key, kept across intervals (the original's), with the original's gaugesTTL
  * when deleteGauges is on: a gauge is deleted after gaugesMaxTTL flushes without an update.
  */
-import { MetricType, type MetricKey, type Sample } from '../../parser/types.js';
+import { type MetricKey, MetricType, type Sample } from '../../parser/types.js';
 import { addSaturated } from '../finite.js';
 import type { Retention } from '../retention.js';
 import type { AggregatorSettings } from '../settings.js';

@@ -3,7 +3,7 @@
  * member is dropped and counted: set_members_dropped). Members are decoded per line: sets are rare,
  * and a member must be kept as a string anyway.
  */
-import { BadLine, MetricType, type MetricKey, type Sample } from '../../parser/types.js';
+import { BadLine, type MetricKey, MetricType, type Sample } from '../../parser/types.js';
 import type { PartialVisitor } from '../merge.js';
 import type { Retention } from '../retention.js';
 import type { AggregatorSettings } from '../settings.js';

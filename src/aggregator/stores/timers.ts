@@ -4,11 +4,11 @@
  * the exponential histogram: exphist.ts), the `histogram` bins and a backend's le buckets, both
  * counted exactly at ingest. The per-slot arrays are ./timer-slots.ts; reused arrays ./timer-pools.ts.
  */
-import { MetricType, type MetricKey, type Sample } from '../../parser/types.js';
+import { type MetricKey, MetricType, type Sample } from '../../parser/types.js';
 import type { ExpBucketsData, ExpHistogram } from '../exphist.js';
 import { addSaturated, saturate } from '../finite.js';
 import { mergeReservoir, type PartialVisitor } from '../merge.js';
-import { binIndex, compileHistograms, matchHistogram, type CompiledHistogram } from '../percentiles.js';
+import { binIndex, type CompiledHistogram, compileHistograms, matchHistogram } from '../percentiles.js';
 import { growReservoir, reservoirValues } from '../reservoir.js';
 import type { Retention } from '../retention.js';
 import type { AggregatorSettings } from '../settings.js';
@@ -90,7 +90,8 @@ export class TimerStore extends TimerSlots implements MetricStore {
     // Algorithm R (the only copy; reservoir.ts holds its arrays): keep every value while there is room, grow up to the
     // size; past it, pastReservoir(): the histogram, or Algorithm R with it off
     const res = this.res[slot]!;
-    if (i < res.length) res[i] = v; // (a reservoir's length never exceeds the size)
+    if (i < res.length)
+      res[i] = v; // (a reservoir's length never exceeds the size)
     else {
       const size = this.reservoirSize;
       if (i < size) {
@@ -331,8 +332,16 @@ export class TimerStore extends TimerSlots implements MetricStore {
         this.pools.releaseExp(h);
       }
       out.timer(
-        this.idx.keys[s]!, st[o + T_COUNT]!, n, st[o + T_SUM]!, st[o + T_SQ]!, st[o + T_MIN]!, st[o + T_MAX]!,
-        exp !== null ? EMPTY_SAMPLES : reservoirValues(this.res[s]!, n, this.reservoirSize), hist, exp,
+        this.idx.keys[s]!,
+        st[o + T_COUNT]!,
+        n,
+        st[o + T_SUM]!,
+        st[o + T_SQ]!,
+        st[o + T_MIN]!,
+        st[o + T_MAX]!,
+        exp !== null ? EMPTY_SAMPLES : reservoirValues(this.res[s]!, n, this.reservoirSize),
+        hist,
+        exp,
         (this.extras[s]! & EXTRA_LE) !== 0 ? this.leCounts[s]! : null,
       );
     }
@@ -340,8 +349,17 @@ export class TimerStore extends TimerSlots implements MetricStore {
 
   /** Primary side: one source's interval of the timer at `slot` (see PartialVisitor.timer). */
   mergeTimer(
-    slot: number, count: number, n: number, sum: number, sumSquares: number, min: number, max: number,
-    samples: Float64Array, hist: Float64Array | null, exp: ExpBucketsData | null, le: Float64Array | null,
+    slot: number,
+    count: number,
+    n: number,
+    sum: number,
+    sumSquares: number,
+    min: number,
+    max: number,
+    samples: Float64Array,
+    hist: Float64Array | null,
+    exp: ExpBucketsData | null,
+    le: Float64Array | null,
   ): void {
     const st = this.stats;
     const o = slot * T_STRIDE;

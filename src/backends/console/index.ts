@@ -9,8 +9,8 @@
  */
 import fastJson from 'fast-json-stringify';
 import type { Snapshot } from '../../aggregator/snapshot.js';
+import { type TimerFieldFilter, timerDataObject, timerFieldFilter } from '../timer-fields.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
-import { timerDataObject, timerFieldFilter, type TimerFieldFilter } from '../timer-fields.js';
 
 const numberMap = { type: 'object', additionalProperties: { type: 'number' } } as const;
 

@@ -11,14 +11,20 @@
 import { saturate } from '../../aggregator/finite.js';
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
-import { ChunkPool, OutgoingFlush } from './outgoing.js';
 import { CHUNK_CHARS, ChunkOut, type LineOut, type LineText } from './line-out.js';
-import { graphiteName, type GraphiteFormatOptions } from './names.js';
+import { type GraphiteFormatOptions, graphiteName } from './names.js';
+import { ChunkPool, OutgoingFlush } from './outgoing.js';
 import { PickleChunkOut } from './pickle.js';
 import { appendTimerLines } from './timer-lines.js';
 import { appendTrailer, type GraphiteExtra } from './trailer.js';
 
-export { graphiteFormatOptions, graphiteName, namespaceConfigFrom, type GraphiteFormatOptions, type GraphiteNamespaceConfig } from './names.js';
+export {
+  type GraphiteFormatOptions,
+  type GraphiteNamespaceConfig,
+  graphiteFormatOptions,
+  graphiteName,
+  namespaceConfigFrom,
+} from './names.js';
 export type { GraphiteExtra } from './trailer.js';
 
 /** What a finished formatter reports (its bytes went to the OutgoingFlush). */
@@ -170,7 +176,8 @@ export class GraphiteFormatter implements LineText {
       const plain = tags === '' && sfx === '';
       const tail = plain ? ' ' : sfx + tags + ' ';
       const rate = count / intervalS; // (a saturated count over an interval < 1 s: still finite, aggregator/finite.ts)
-      s += o.counterRatePrefix + name + (plain ? rateFieldSp : o.counterRateField + tail) + (rate - rate === 0 ? rate : saturate(rate)) + tsNl;
+      s +=
+        o.counterRatePrefix + name + (plain ? rateFieldSp : o.counterRateField + tail) + (rate - rate === 0 ? rate : saturate(rate)) + tsNl;
       lines++;
       if (o.flushCounts) {
         s += o.counterCountPrefix + name + (plain ? countFieldSp : o.counterCountField + tail) + count + tsNl;
@@ -243,7 +250,15 @@ export class GraphiteFormatter implements LineText {
         break;
       }
       const st = sets[i]!;
-      s += o.setPrefix + (o.cleanNames ? graphiteName(st.key.name) : st.key.name) + '.count' + sfx + st.key.graphiteTags + ' ' + st.count + tsNl;
+      s +=
+        o.setPrefix +
+        (o.cleanNames ? graphiteName(st.key.name) : st.key.name) +
+        '.count' +
+        sfx +
+        st.key.graphiteTags +
+        ' ' +
+        st.count +
+        tsNl;
       i++;
       this.units++;
     }
@@ -299,7 +314,12 @@ export async function formatGraphiteInto(
 }
 
 /** The same bytes as {@link formatGraphite}, formatted in slices (tests). */
-export async function formatGraphiteAsync(snapshot: Snapshot, o: GraphiteFormatOptions, extra: GraphiteExtra, sliceMs = 5): Promise<GraphitePayload> {
+export async function formatGraphiteAsync(
+  snapshot: Snapshot,
+  o: GraphiteFormatOptions,
+  extra: GraphiteExtra,
+  sliceMs = 5,
+): Promise<GraphitePayload> {
   const out = new OutgoingFlush({ timestamp: snapshot.timestamp });
   const r = await formatGraphiteInto(out, snapshot, o, extra, undefined, sliceMs);
   return { ...r, bytes: out.peekUnsent() };

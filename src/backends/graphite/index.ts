@@ -11,11 +11,11 @@
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
-import { formatGraphiteInto, graphiteFormatOptions, namespaceConfigFrom, type GraphiteFormatOptions } from './format.js';
-import { ChunkPool, OutgoingFlush, type Framing } from './outgoing.js';
+import { formatGraphiteInto, type GraphiteFormatOptions, graphiteFormatOptions, namespaceConfigFrom } from './format.js';
+import { ChunkPool, type Framing, OutgoingFlush } from './outgoing.js';
 import { PICKLE_FRAMING } from './pickle.js';
 import { DeliveryQueue } from './queue.js';
-import { sendTcp, type SendFn } from './transport.js';
+import { type SendFn, sendTcp } from './transport.js';
 
 export interface GraphiteBackendDeps {
   /** Replaces the TCP transport (tests). */
@@ -42,7 +42,10 @@ export class GraphiteBackend implements Backend {
   /** Record boundaries of the payload: lines (undefined) or pickle messages. */
   private readonly framing: Framing | undefined;
 
-  constructor(private readonly ctx: BackendContext, deps: GraphiteBackendDeps = {}) {
+  constructor(
+    private readonly ctx: BackendContext,
+    deps: GraphiteBackendDeps = {},
+  ) {
     const g = ctx.config.graphite;
     this.opts = graphiteFormatOptions(namespaceConfigFrom(ctx.config));
     this.enabled = g.host !== undefined && g.host !== '';
@@ -69,9 +72,11 @@ export class GraphiteBackend implements Backend {
     if (this.enabled) {
       const pickle = g.protocol === 'pickle';
       const port = pickle ? g.picklePort : g.port;
-      this.ctx.log.info({ host: g.host, port, protocol: pickle ? 'pickle' : 'text', legacyNamespace: g.legacyNamespace }, 'graphite backend ready');
-    }
-    else this.ctx.log.warn('graphite backend has no graphiteHost: flushes are discarded (as the original)');
+      this.ctx.log.info(
+        { host: g.host, port, protocol: pickle ? 'pickle' : 'text', legacyNamespace: g.legacyNamespace },
+        'graphite backend ready',
+      );
+    } else this.ctx.log.warn('graphite backend has no graphiteHost: flushes are discarded (as the original)');
   }
 
   flush(snapshot: Snapshot): Promise<void> {

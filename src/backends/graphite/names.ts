@@ -17,7 +17,7 @@
  */
 import type { GraphiteConfig, TallydConfig } from '../../config/types.js';
 import { sanitizeKey } from '../../parser/canonical.js';
-import { timerFieldFilter, type TimerFieldFilter } from '../timer-fields.js';
+import { type TimerFieldFilter, timerFieldFilter } from '../timer-fields.js';
 
 /** Precomputed path pieces. Every prefix string is either '' or ends with '.'. */
 export interface GraphiteFormatOptions {
@@ -72,7 +72,10 @@ export function graphiteName(name: string): string {
 /** Joins the non-empty parts with '.'; '' when all are empty. */
 function ns(...parts: string[]): string {
   // configured parts are cleaned like key names: no prefix can put a space or a newline on the wire
-  return parts.map(graphiteName).filter((p) => p !== '').join('.');
+  return parts
+    .map(graphiteName)
+    .filter((p) => p !== '')
+    .join('.');
 }
 /** As ns(), plus a trailing '.' when not empty: a prefix to put before a key. */
 function prefix(...parts: string[]): string {

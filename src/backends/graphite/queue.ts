@@ -304,7 +304,12 @@ export class DeliveryQueue {
     // lines this connection carried that the bound had let go: they cannot be resent
     const lost = entry.lostRecords;
     entry.lostRecords = 0;
-    if (lost > 0) this.countDrop(1, lost, 'graphite: a connection failed after its oldest bytes were let go (queue bound): those lines cannot be resent');
+    if (lost > 0)
+      this.countDrop(
+        1,
+        lost,
+        'graphite: a connection failed after its oldest bytes were let go (queue bound): those lines cannot be resent',
+      );
     // Back to the head: it is still the oldest.
     this.entries.unshift(entry);
     this.bytes += entry.unsentBytes;

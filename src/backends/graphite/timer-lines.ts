@@ -4,7 +4,7 @@
  */
 import type { TimerStat } from '../../aggregator/snapshot.js';
 import type { LineText } from './line-out.js';
-import { graphiteName, type GraphiteFormatOptions } from './names.js';
+import { type GraphiteFormatOptions, graphiteName } from './names.js';
 
 /** Appends one timer's lines to `acc`: count and count_ps alone for an idle timer (as the original), else every kept field. */
 export function appendTimerLines(acc: LineText, t: TimerStat, o: GraphiteFormatOptions, tsNl: string): void {

@@ -86,7 +86,9 @@ export function sendTcp(target: TcpTarget, payload: OutgoingFlush | Buffer, sign
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (err) => fail(err));
-    sock.setTimeout(target.timeoutMs, () => fail(new GraphiteTimeoutError(ending ? 'close' : connected ? 'write' : 'connect', target.timeoutMs)));
+    sock.setTimeout(target.timeoutMs, () =>
+      fail(new GraphiteTimeoutError(ending ? 'close' : connected ? 'write' : 'connect', target.timeoutMs)),
+    );
     // The peer's end of stream: after ours, the confirmation; before it, the peer gave up reading.
     sock.on('end', () => {
       if (!ending) fail(new GraphiteEarlyCloseError());

@@ -14,8 +14,8 @@
  * A plug-in is initialised once per process, as in the original: a reload does not run init again.
  */
 import { EventEmitter } from 'node:events';
-import { dirname, join, sep } from 'node:path';
 import { existsSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../../aggregator/snapshot.js';
@@ -23,10 +23,10 @@ import type { TallydConfig } from '../../config/types.js';
 import { BackendError } from '../../errors.js';
 import type { PacketSender } from '../../listeners/types.js';
 import type { Backend, BackendContext, StatusLine } from '../types.js';
-import { originalMetrics, type OriginalMetrics } from './metrics.js';
-import { exportedFunction, loadModule, resolvePlugin, type PluginLocation } from './resolve.js';
+import { type OriginalMetrics, originalMetrics } from './metrics.js';
+import { exportedFunction, loadModule, type PluginLocation, resolvePlugin } from './resolve.js';
 
-export { resolvePlugin, type PluginLocation } from './resolve.js';
+export { type PluginLocation, resolvePlugin } from './resolve.js';
 
 /** What can go wrong in a plug-in; each kind is logged once and counted. */
 export const FAILURE_KINDS = ['flush', 'status', 'packet', 'async', 'slow'] as const;
@@ -41,8 +41,16 @@ export interface OriginalLogger {
 }
 
 const LEVELS: Readonly<Record<string, 'debug' | 'info' | 'warn' | 'error'>> = {
-  DEBUG: 'debug', INFO: 'info', NOTICE: 'info', WARNING: 'warn', WARN: 'warn', ERR: 'error', ERROR: 'error',
-  CRIT: 'error', ALERT: 'error', EMERG: 'error',
+  DEBUG: 'debug',
+  INFO: 'info',
+  NOTICE: 'info',
+  WARNING: 'warn',
+  WARN: 'warn',
+  ERR: 'error',
+  ERROR: 'error',
+  CRIT: 'error',
+  ALERT: 'error',
+  EMERG: 'error',
 };
 
 /** logger.log(msg, type) → pino. No type: info (the original's stdout logger prints those always). */
@@ -87,7 +95,10 @@ class LoadedPlugin {
   /** Where the plug-in's code lives: an exception whose stack shows it is the plug-in's. */
   readonly codeRoot: string;
 
-  constructor(readonly location: PluginLocation, readonly log: Logger) {
+  constructor(
+    readonly location: PluginLocation,
+    readonly log: Logger,
+  ) {
     this.codeRoot = packageRoot(location.file);
     this.emitter.setMaxListeners(0);
     this.emitter.on('newListener', (event) => {
@@ -166,7 +177,8 @@ async function loadPlugin(spec: string, ctx: BackendContext): Promise<LoadedPlug
   const location = resolvePlugin(spec, ctx.config.configFile);
   const mod = await loadModule(location.file);
   const init = exportedFunction(mod, 'init');
-  if (init === undefined) throw new BackendError(spec, `backend "${spec}" (${location.file}) has no init(startupTime, config, events, logger) function`);
+  if (init === undefined)
+    throw new BackendError(spec, `backend "${spec}" (${location.file}) has no init(startupTime, config, events, logger) function`);
   const p = new LoadedPlugin(location, ctx.log);
   loaded.set(spec, p);
   installGuard();
@@ -175,11 +187,16 @@ async function loadPlugin(spec: string, ctx: BackendContext): Promise<LoadedPlug
     ok = init(ctx.startupTime, originalConfig(ctx.config), p.emitter, originalLogger(ctx.log));
   } catch (err) {
     loaded.delete(spec);
-    throw new BackendError(spec, `backend "${spec}" (${location.file}): init threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new BackendError(spec, `backend "${spec}" (${location.file}): init threw: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
   }
   if (!ok) {
     loaded.delete(spec);
-    throw new BackendError(spec, `backend "${spec}" (${location.file}): init returned ${inspect(ok)}: it failed to load (the original exits here too)`);
+    throw new BackendError(
+      spec,
+      `backend "${spec}" (${location.file}): init returned ${inspect(ok)}: it failed to load (the original exits here too)`,
+    );
   }
   ctx.log.info({ module: location.file, from: location.from }, `npm backend "${spec}" loaded`);
   return p;
@@ -188,13 +205,19 @@ async function loadPlugin(spec: string, ctx: BackendContext): Promise<LoadedPlug
 export class PluginBackend implements Backend {
   private plugin: LoadedPlugin | null = null;
 
-  constructor(readonly name: string, private readonly ctx: BackendContext) {}
+  constructor(
+    readonly name: string,
+    private readonly ctx: BackendContext,
+  ) {}
 
   async start(): Promise<void> {
     const already = loaded.get(this.name);
     if (already !== undefined) {
       // a reload: the original never runs init twice, and neither does tallyd
-      this.ctx.log.info({ module: already.location.file }, `npm backend "${this.name}" stays loaded: changes to its own settings apply at restart`);
+      this.ctx.log.info(
+        { module: already.location.file },
+        `npm backend "${this.name}" stays loaded: changes to its own settings apply at restart`,
+      );
       this.plugin = already;
       return;
     }
@@ -221,9 +244,10 @@ export class PluginBackend implements Backend {
     if (p === null || !p.wantsPackets) return;
     // copies: the plug-in may keep them, and the native reader reuses its buffer and sender object
     const msg = Buffer.from(buf.subarray(start, end));
-    const rinfo = from === undefined
-      ? { address: '', family: '', port: 0, size: end - start }
-      : { address: from.address, family: from.family, port: from.port, size: end - start };
+    const rinfo =
+      from === undefined
+        ? { address: '', family: '', port: 0, size: end - start }
+        : { address: from.address, family: from.family, port: from.port, size: end - start };
     p.emit('packet', 'packet', [msg, rinfo]);
   }
 

@@ -68,8 +68,12 @@ function pctNames(suffix: string): PctNames {
   let n = pctNamesCache.get(suffix);
   if (n === undefined) {
     n = {
-      count: `count_${suffix}`, mean: `mean_${suffix}`, upper: `upper_${suffix}`, lower: `lower_${suffix}`,
-      sum: `sum_${suffix}`, sumSquares: `sum_squares_${suffix}`,
+      count: `count_${suffix}`,
+      mean: `mean_${suffix}`,
+      upper: `upper_${suffix}`,
+      lower: `lower_${suffix}`,
+      sum: `sum_${suffix}`,
+      sumSquares: `sum_squares_${suffix}`,
     };
     pctNamesCache.set(suffix, n);
   }
@@ -165,13 +169,14 @@ export async function originalMetrics(
   const timerDataOut: Record<string, Record<string, unknown>> = {};
   const list = config.calculatedTimerMetrics;
   const kept = new Map<string, boolean>();
-  const keep = list === null || list.length === 0
-    ? null
-    : (field: string): boolean => {
-      let k = kept.get(field);
-      if (k === undefined) kept.set(field, (k = list.includes(timerMetricFilterName(field))));
-      return k;
-    };
+  const keep =
+    list === null || list.length === 0
+      ? null
+      : (field: string): boolean => {
+          let k = kept.get(field);
+          if (k === undefined) kept.set(field, (k = list.includes(timerMetricFilterName(field))));
+          return k;
+        };
   for (let i = 0; i < snapshot.timers.length; i++) {
     const t = snapshot.timers[i]!;
     put(timers, t.key.id, Array.from(samples[i]!));

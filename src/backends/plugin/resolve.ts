@@ -78,7 +78,10 @@ export function resolvePlugin(spec: string, configFile: string | undefined): Plu
   const looked: string[] = [];
   // bare names: each step accepts only what it found in its own node_modules (Node would also look in
   // global folders, which NODE_PATH stands for here)
-  const steps: Array<[PluginSource, string]> = [['config file directory', base], ["tallyd's installation", tallydRoot()]];
+  const steps: Array<[PluginSource, string]> = [
+    ['config file directory', base],
+    ["tallyd's installation", tallydRoot()],
+  ];
   for (const [from, dir] of steps) {
     const dirs = nodeModulesUpwards(dir);
     looked.push(`${from}: node_modules from ${dir} upwards`);

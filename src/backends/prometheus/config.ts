@@ -4,9 +4,10 @@
  * is statsd_exporter's, where a typo would silently change the exposition). The core validation
  * (src/config/validate.ts) reads it into `config.prometheus` when the backend is configured.
  */
-import { closestKey } from '../../config/suggest.js';
+
 import type { SectionSchema } from '../../config/schema.js';
-import { parseDuration, readBuckets, readMappingFile, readQuantiles, type ObserverType } from './mapping.js';
+import { closestKey } from '../../config/suggest.js';
+import { type ObserverType, parseDuration, readBuckets, readMappingFile, readQuantiles } from './mapping.js';
 import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, DEFAULT_TTL_MS } from './series.js';
 
 export const DEFAULT_PROMETHEUS_ADDRESS = '127.0.0.1';
@@ -36,19 +37,87 @@ export interface PrometheusConfig {
 
 /** The section's keys (docs/reference.md is generated from them; parsePrometheusSection reads them). */
 export const PROMETHEUS_SECTION: SectionSchema = {
-  prefix: 'prometheus.', title: '`prometheus`', anchor: 'prometheus',
-  intro: 'Read only when `prometheus` is in `backends` (any `--prometheus-*` flag adds it); otherwise a warning names the section. ' +
+  prefix: 'prometheus.',
+  title: '`prometheus`',
+  anchor: 'prometheus',
+  intro:
+    'Read only when `prometheus` is in `backends` (any `--prometheus-*` flag adds it); otherwise a warning names the section. ' +
     'A reload takes it in place: the series keep their values, the HTTP server is rebound only when its address or port changed.',
   keys: [
-    { key: 'address', check: { kind: 'custom' }, def: DEFAULT_PROMETHEUS_ADDRESS, type: 'string', reload: 'backends', doc: '/metrics listen address' },
-    { key: 'port', check: { kind: 'custom' }, def: DEFAULT_PROMETHEUS_PORT, type: 'int 0..65535', reload: 'backends', doc: '/metrics port' },
-    { key: 'path', check: { kind: 'custom' }, def: DEFAULT_PROMETHEUS_PATH, type: 'URL path', reload: 'backends', doc: 'metrics path (`/health` is taken)' },
-    { key: 'mappingFile', check: { kind: 'custom' }, type: 'path', defaultDoc: '—', reload: 'backends', doc: 'statsd_exporter mapping file (YAML); SIGHUP reads it again' },
-    { key: 'ttl', check: { kind: 'custom' }, type: 'seconds or duration', defaultDoc: `${DEFAULT_TTL_MS / 1000} (\`1h\`)`, reload: 'backends', doc: 'a series idle this long leaves /metrics (0: never)' },
-    { key: 'quantiles', check: { kind: 'custom' }, def: DEFAULT_QUANTILES, type: 'list of 0..1', defaultDoc: `\`[${DEFAULT_QUANTILES.join(', ')}]\``, reload: 'backends', doc: 'summary quantiles' },
-    { key: 'buckets', check: { kind: 'custom' }, def: DEFAULT_BUCKETS, type: 'ascending list (seconds)', defaultDoc: "Prometheus' defaults", reload: 'backends', doc: 'histogram buckets' },
-    { key: 'observerType', check: { kind: 'custom' }, def: 'summary', type: '`summary` \\| `histogram`', reload: 'backends', doc: 'what timers become' },
-    { key: 'maxExpositionBytes', check: { kind: 'custom' }, def: DEFAULT_MAX_EXPOSITION_BYTES, type: `bytes ≥ ${MIN_MAX_EXPOSITION_BYTES}`, reload: 'backends', doc: 'largest /metrics answer; the largest user series are left out past it, counted' },
+    {
+      key: 'address',
+      check: { kind: 'custom' },
+      def: DEFAULT_PROMETHEUS_ADDRESS,
+      type: 'string',
+      reload: 'backends',
+      doc: '/metrics listen address',
+    },
+    {
+      key: 'port',
+      check: { kind: 'custom' },
+      def: DEFAULT_PROMETHEUS_PORT,
+      type: 'int 0..65535',
+      reload: 'backends',
+      doc: '/metrics port',
+    },
+    {
+      key: 'path',
+      check: { kind: 'custom' },
+      def: DEFAULT_PROMETHEUS_PATH,
+      type: 'URL path',
+      reload: 'backends',
+      doc: 'metrics path (`/health` is taken)',
+    },
+    {
+      key: 'mappingFile',
+      check: { kind: 'custom' },
+      type: 'path',
+      defaultDoc: '—',
+      reload: 'backends',
+      doc: 'statsd_exporter mapping file (YAML); SIGHUP reads it again',
+    },
+    {
+      key: 'ttl',
+      check: { kind: 'custom' },
+      type: 'seconds or duration',
+      defaultDoc: `${DEFAULT_TTL_MS / 1000} (\`1h\`)`,
+      reload: 'backends',
+      doc: 'a series idle this long leaves /metrics (0: never)',
+    },
+    {
+      key: 'quantiles',
+      check: { kind: 'custom' },
+      def: DEFAULT_QUANTILES,
+      type: 'list of 0..1',
+      defaultDoc: `\`[${DEFAULT_QUANTILES.join(', ')}]\``,
+      reload: 'backends',
+      doc: 'summary quantiles',
+    },
+    {
+      key: 'buckets',
+      check: { kind: 'custom' },
+      def: DEFAULT_BUCKETS,
+      type: 'ascending list (seconds)',
+      defaultDoc: "Prometheus' defaults",
+      reload: 'backends',
+      doc: 'histogram buckets',
+    },
+    {
+      key: 'observerType',
+      check: { kind: 'custom' },
+      def: 'summary',
+      type: '`summary` \\| `histogram`',
+      reload: 'backends',
+      doc: 'what timers become',
+    },
+    {
+      key: 'maxExpositionBytes',
+      check: { kind: 'custom' },
+      def: DEFAULT_MAX_EXPOSITION_BYTES,
+      type: `bytes ≥ ${MIN_MAX_EXPOSITION_BYTES}`,
+      reload: 'backends',
+      doc: 'largest /metrics answer; the largest user series are left out past it, counted',
+    },
   ],
 };
 
@@ -68,7 +137,9 @@ export function parsePrometheusSection(raw: unknown, checkMappingFile: boolean):
   for (const k of Object.keys(sec)) {
     if (PROMETHEUS_KEYS.has(k)) continue;
     const near = closestKey(k, PROMETHEUS_KEYS);
-    problems.push(`config key 'prometheus.${k}': unknown key (${near === undefined ? `known: ${[...PROMETHEUS_KEYS].join(', ')}` : `did you mean 'prometheus.${near}'?`})`);
+    problems.push(
+      `config key 'prometheus.${k}': unknown key (${near === undefined ? `known: ${[...PROMETHEUS_KEYS].join(', ')}` : `did you mean 'prometheus.${near}'?`})`,
+    );
   }
 
   let address = DEFAULT_PROMETHEUS_ADDRESS;

@@ -3,7 +3,7 @@
  * histogram, TimerStat.buckets; see src/aggregator/exphist.ts): summary quantiles from the same
  * nearest-rank estimator as Graphite's upper_N, and histogram bucket counts.
  */
-import { bucketIndex, bucketLower, ExpHistogram, RankReader, type ExpBucketsData } from '../../aggregator/exphist.js';
+import { bucketIndex, bucketLower, type ExpBucketsData, ExpHistogram, RankReader } from '../../aggregator/exphist.js';
 import type { TimerStat } from '../../aggregator/snapshot.js';
 
 const reader = new RankReader();
@@ -21,7 +21,12 @@ export function anyBuckets(timers: readonly TimerStat[]): boolean {
  * ceil(q·n) of n, as for a reservoir; written to `out`. Values are counted once each (not weighted
  * by sample rates).
  */
-export function histogramQuantiles(timers: readonly TimerStat[], scales: readonly number[], qs: readonly number[], out: Float64Array): void {
+export function histogramQuantiles(
+  timers: readonly TimerStat[],
+  scales: readonly number[],
+  qs: readonly number[],
+  out: Float64Array,
+): void {
   let data: ExpBucketsData;
   let min = Infinity;
   let max = -Infinity;

@@ -4,8 +4,9 @@
  * with the saturating arithmetic that keeps finite input finite. The store that fills them is
  * ./series.ts; the exposition that renders them is ./exposition.ts.
  */
-import type { MetricType } from '../../parser/types.js';
+
 import type { TimerStat } from '../../aggregator/snapshot.js';
+import type { MetricType } from '../../parser/types.js';
 
 export type PromKind = 'counter' | 'gauge' | 'summary' | 'histogram';
 

@@ -19,22 +19,29 @@
  * From the config to the store's options, the section validator and the workers' timer bounds: ./setup.ts.
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
-import type { MetricKey } from '../../parser/types.js';
 import { LogLimiter } from '../../log/ratelimit.js';
+import type { MetricKey } from '../../parser/types.js';
 import type { Backend, BackendContext, BackendFactory, StatusLine } from '../types.js';
-import { renderExpositionAsync, type Rendered } from './exposition.js';
 import type { PrometheusConfig } from './config.js';
+import { type Rendered, renderExpositionAsync } from './exposition.js';
 import { createSelfMetrics, type SelfMetrics } from './selfmetrics.js';
-import { DEFAULT_SLICE_MS, SeriesStore, type ConflictInfo } from './series.js';
-import { startMetricsServer, type MetricsServer } from './server.js';
+import { type ConflictInfo, DEFAULT_SLICE_MS, SeriesStore } from './series.js';
+import { type MetricsServer, startMetricsServer } from './server.js';
 import { prometheusConfigFrom, storeSetup } from './setup.js';
 
+export {
+  DEFAULT_MAX_EXPOSITION_BYTES,
+  DEFAULT_PROMETHEUS_ADDRESS,
+  DEFAULT_PROMETHEUS_PATH,
+  DEFAULT_PROMETHEUS_PORT,
+  MIN_MAX_EXPOSITION_BYTES,
+  PROMETHEUS_KEYS,
+  type PrometheusConfig,
+  parsePrometheusSection,
+  validatePrometheusConfig,
+} from './config.js';
 export { prometheusConfigFrom, prometheusSection, prometheusTimerBounds, validatePrometheusSection } from './setup.js';
 
-export {
-  DEFAULT_MAX_EXPOSITION_BYTES, DEFAULT_PROMETHEUS_ADDRESS, DEFAULT_PROMETHEUS_PATH, DEFAULT_PROMETHEUS_PORT, MIN_MAX_EXPOSITION_BYTES,
-  PROMETHEUS_KEYS, parsePrometheusSection, validatePrometheusConfig, type PrometheusConfig,
-} from './config.js';
 /** Room kept for tallyd's own metrics above their last measured size, rounded up to it (a stable budget). */
 const OWN_ROOM_BYTES = 16 * 1024;
 
@@ -120,7 +127,10 @@ export class PrometheusBackend implements Backend {
       health: () => this.ctx.health(),
       log: this.ctx.log,
     });
-    this.ctx.log.info({ url: this.server.url, port: this.server.port, ttlMs: s.ttlMs, mappingFile: s.mappingFile }, `prometheus: serving ${this.server.url}`);
+    this.ctx.log.info(
+      { url: this.server.url, port: this.server.port, ttlMs: s.ttlMs, mappingFile: s.mappingFile },
+      `prometheus: serving ${this.server.url}`,
+    );
   }
 
   /**
@@ -140,7 +150,10 @@ export class PrometheusBackend implements Backend {
     if (setup.key !== this.storeKey) {
       this.storeKey = setup.key;
       await this.serial(async () => this.store.reconfigure(setup.options));
-      this.ctx.log.info({ mappingFile: next.mappingFile }, 'prometheus: new series settings: keys are mapped again from the next flush; series keep their values');
+      this.ctx.log.info(
+        { mappingFile: next.mappingFile },
+        'prometheus: new series settings: keys are mapped again from the next flush; series keep their values',
+      );
     }
     if (this.server !== null && (next.address !== prev.address || next.port !== prev.port)) await this.rebind(next, prev);
     else if (this.server !== null && next.path !== prev.path) {
@@ -166,7 +179,10 @@ export class PrometheusBackend implements Backend {
       await this.listen(next);
       if (!samePort) await old.close();
     } catch (err) {
-      this.ctx.log.error({ err, address: next.address, port: next.port }, 'prometheus: cannot serve on the new address; serving on the previous one');
+      this.ctx.log.error(
+        { err, address: next.address, port: next.port },
+        'prometheus: cannot serve on the new address; serving on the previous one',
+      );
       this.current = { ...next, address: prev.address, port: prev.port };
       if (samePort) await this.listen({ ...this.current, port: old.port });
       else {
@@ -213,7 +229,11 @@ export class PrometheusBackend implements Backend {
     return (this.rendering ??= this.serial(async () => {
       try {
         const cached = this.rendered;
-        if (cached !== null && this.renderedVersion === this.store.version && (cached.droppedSeries === 0 ? cached.bytes <= budget : cached.budget === budget)) {
+        if (
+          cached !== null &&
+          this.renderedVersion === this.store.version &&
+          (cached.droppedSeries === 0 ? cached.bytes <= budget : cached.budget === budget)
+        ) {
           return cached;
         }
         const version = this.store.version;
@@ -246,7 +266,10 @@ export class PrometheusBackend implements Backend {
       // a fault in the user series never takes tallyd's own metrics down with it
       this.renderErrors++;
       if (this.renderErrorLog.take()) {
-        this.ctx.log.error({ err, suppressed: this.renderErrorLog.suppressedSince() }, 'prometheus: cannot render the user series; /metrics serves tallyd_* only');
+        this.ctx.log.error(
+          { err, suppressed: this.renderErrorLog.suppressedSince() },
+          'prometheus: cannot render the user series; /metrics serves tallyd_* only',
+        );
       }
       return [await this.self.metrics()];
     }
@@ -298,7 +321,14 @@ export class PrometheusBackend implements Backend {
   private logConflict(c: ConflictInfo): void {
     if (!this.conflictLog.take()) return;
     this.ctx.log.warn(
-      { metric: c.name, key: c.key, statsdType: c.statsdType, reason: c.reason, holder: c.holder, suppressed: this.conflictLog.suppressedSince() },
+      {
+        metric: c.name,
+        key: c.key,
+        statsdType: c.statsdType,
+        reason: c.reason,
+        holder: c.holder,
+        suppressed: this.conflictLog.suppressedSince(),
+      },
       'prometheus: metric dropped: name conflict',
     );
   }
@@ -310,4 +340,3 @@ export function createPrometheusBackend(ctx: BackendContext, deps?: PrometheusBa
 
 /** The registry entry: `registerBackend('prometheus', prometheusBackend)`. */
 export const prometheusBackend: BackendFactory = (ctx) => new PrometheusBackend(ctx);
-

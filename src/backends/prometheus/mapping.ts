@@ -70,19 +70,51 @@ export interface MapResult {
 }
 
 const DEFAULTS_KEYS = new Set([
-  'observer_type', 'timer_type', 'buckets', 'quantiles', 'match_type', 'glob_disable_ordering', 'ttl',
-  'summary_options', 'histogram_options',
+  'observer_type',
+  'timer_type',
+  'buckets',
+  'quantiles',
+  'match_type',
+  'glob_disable_ordering',
+  'ttl',
+  'summary_options',
+  'histogram_options',
 ]);
 const MAPPING_KEYS = new Set([
-  'match', 'name', 'labels', 'observer_type', 'timer_type', 'buckets', 'quantiles', 'match_type', 'help', 'action',
-  'match_metric_type', 'ttl', 'summary_options', 'histogram_options', 'scale', 'honor_labels',
+  'match',
+  'name',
+  'labels',
+  'observer_type',
+  'timer_type',
+  'buckets',
+  'quantiles',
+  'match_type',
+  'help',
+  'action',
+  'match_metric_type',
+  'ttl',
+  'summary_options',
+  'histogram_options',
+  'scale',
+  'honor_labels',
 ]);
 const SUMMARY_KEYS = new Set(['quantiles', 'max_age', 'age_buckets', 'buf_cap']);
 const HISTOGRAM_KEYS = new Set(['buckets', 'native_histogram_bucket_factor', 'native_histogram_max_buckets']);
 /** statsd_exporter's check on a mapping's `name`: a valid name where `$1`/`${1}` may stand for parts. */
 const NAME_TEMPLATE_RE = /^([a-zA-Z_]|\$\{?\w+\}?)([a-zA-Z0-9_]|\$\{?\w+\}?)*$/;
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 
 /** A Go / Prometheus duration (`90s`, `10m`, `1h30m`, `1.5h`, `0`) → ms; undefined when invalid. */
 export function parseDuration(s: string): number | undefined {
@@ -241,13 +273,20 @@ export function parseMapping(text: string, source = 'mapping file'): { mapping: 
   unknownKeys(doc, new Set(['mappings', 'defaults']), source, warnings);
 
   const rawDefaults = doc['defaults'] ?? {};
-  let defaults: MappingDefaults = { observerType: undefined, matchType: 'glob', buckets: undefined, quantiles: undefined, ttlMs: undefined };
+  let defaults: MappingDefaults = {
+    observerType: undefined,
+    matchType: 'glob',
+    buckets: undefined,
+    quantiles: undefined,
+    ttlMs: undefined,
+  };
   if (!isRecord(rawDefaults)) problems.push(`${source}: defaults: expected a map`);
   else {
     const w = `${source}: defaults`;
     unknownKeys(rawDefaults, DEFAULTS_KEYS, w, warnings);
     const mt = rawDefaults['match_type'];
-    if (mt !== undefined && mt !== null && mt !== '' && mt !== 'glob' && mt !== 'regex') problems.push(`${w}.match_type: expected 'glob' or 'regex'`);
+    if (mt !== undefined && mt !== null && mt !== '' && mt !== 'glob' && mt !== 'regex')
+      problems.push(`${w}.match_type: expected 'glob' or 'regex'`);
     const opts = readObserverOptions(rawDefaults, w, problems, warnings);
     defaults = {
       observerType: readObserverType(rawDefaults['observer_type'] ?? rawDefaults['timer_type'], `${w}.observer_type`, problems),
@@ -315,16 +354,20 @@ export function parseMapping(text: string, source = 'mapping file'): { mapping: 
       let matchMetricType: StatsdKind | undefined;
       if (mmt === 'counter' || mmt === 'gauge' || mmt === 'observer') matchMetricType = mmt;
       else if (mmt === 'timer' || mmt === 'histogram' || mmt === 'distribution') matchMetricType = 'observer';
-      else if (mmt !== undefined && mmt !== null && mmt !== '') problems.push(`${w}.match_metric_type: expected counter, gauge or observer`);
+      else if (mmt !== undefined && mmt !== null && mmt !== '')
+        problems.push(`${w}.match_metric_type: expected counter, gauge or observer`);
       const observerType = readObserverType(raw['observer_type'] ?? raw['timer_type'], `${w}.observer_type`, problems);
       const opts = readObserverOptions(raw, w, problems, warnings);
       const effObserver = observerType ?? defaults.observerType ?? 'summary';
-      if (effObserver === 'histogram' && raw['summary_options'] != null) problems.push(`${w}: cannot use a histogram observer with summary_options`);
-      if (effObserver === 'summary' && raw['histogram_options'] != null) problems.push(`${w}: cannot use a summary observer with histogram_options`);
+      if (effObserver === 'histogram' && raw['summary_options'] != null)
+        problems.push(`${w}: cannot use a histogram observer with summary_options`);
+      if (effObserver === 'summary' && raw['histogram_options'] != null)
+        problems.push(`${w}: cannot use a summary observer with histogram_options`);
       const honor = raw['honor_labels'];
       if (honor !== undefined && honor !== null && typeof honor !== 'boolean') problems.push(`${w}.honor_labels: expected true or false`);
       const scale = raw['scale'];
-      if (scale !== undefined && scale !== null && (typeof scale !== 'number' || !Number.isFinite(scale))) problems.push(`${w}.scale: expected a number`);
+      if (scale !== undefined && scale !== null && (typeof scale !== 'number' || !Number.isFinite(scale)))
+        problems.push(`${w}.scale: expected a number`);
       const help = raw['help'];
       const rule: MappingRule = {
         index,
@@ -356,7 +399,10 @@ export function readMappingFile(path: string): { mapping: MappingConfig | null; 
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    return { mapping: null, problems: [`cannot read mapping file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+    return {
+      mapping: null,
+      problems: [`cannot read mapping file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`],
+    };
   }
   return parseMapping(text, path);
 }

@@ -4,8 +4,8 @@
  * become a series' cumulative `_sum`, `_count` and buckets, and a summary's quantiles.
  */
 import { saturate } from '../../aggregator/finite.js';
-import { addSat, clampFinite, type Series } from './family.js';
 import { anyBuckets, histogramBuckets, histogramQuantiles } from './expquantiles.js';
+import { addSat, clampFinite, type Series } from './family.js';
 
 /** Reused arrays of the weighted quantiles (several keys feeding one summary series). */
 export class QuantileScratch {

@@ -2,7 +2,7 @@
  * tallyd's own metrics (`tallyd_*`) and prom-client's process metrics, in a registry of their own,
  * read at scrape time from the daemon's running totals and the series store.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { SelfStats } from '../types.js';
 import type { StoreStats } from './series.js';
 

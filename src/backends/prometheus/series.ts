@@ -11,15 +11,36 @@
  * and histogram buckets is ./observe.ts; names and labels are ./naming.ts.
  */
 import type { GaugeStat, SetStat, Snapshot, TimerStat } from '../../aggregator/snapshot.js';
-import { MetricType, type MetricKey } from '../../parser/types.js';
-import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
+import { type MetricKey, MetricType } from '../../parser/types.js';
 import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
+import {
+  addSat,
+  clampFinite,
+  DEFAULT_HELP,
+  DEFAULT_SLICE_MS,
+  DEFAULT_TTL_MS,
+  Family,
+  type PromKind,
+  Series,
+  sameNumbers,
+} from './family.js';
+import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
 import { buildLabels, labelBody, sanitizeMetricName } from './naming.js';
-import { addSat, clampFinite, DEFAULT_HELP, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, Family, sameNumbers, Series, type PromKind } from './family.js';
 import { observe, QuantileScratch } from './observe.js';
 
 // the model and its defaults, for the backend and the tests that import them from here
-export { addSat, clampFinite, DEFAULT_BUCKETS, DEFAULT_HELP, DEFAULT_QUANTILES, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, Family, Series, type PromKind } from './family.js';
+export {
+  addSat,
+  clampFinite,
+  DEFAULT_BUCKETS,
+  DEFAULT_HELP,
+  DEFAULT_QUANTILES,
+  DEFAULT_SLICE_MS,
+  DEFAULT_TTL_MS,
+  Family,
+  type PromKind,
+  Series,
+} from './family.js';
 export { buildLabels } from './naming.js';
 
 export type ConflictReason = 'type' | 'name_collision' | 'reserved';
@@ -156,7 +177,12 @@ export class SeriesStore {
    * a million keys never holds ingest for long). One at a time: the caller awaits one before the next.
    * The exposition version is bumped again at the end, so a render made mid-way is not kept.
    */
-  async applyAsync(snapshot: Snapshot, nowMs: number, yieldFn: YieldToIngest = nextTurn, sliceMs: number = DEFAULT_SLICE_MS): Promise<void> {
+  async applyAsync(
+    snapshot: Snapshot,
+    nowMs: number,
+    yieldFn: YieldToIngest = nextTurn,
+    sliceMs: number = DEFAULT_SLICE_MS,
+  ): Promise<void> {
     this.gen++;
     this.version++;
     let deadline = performance.now() + sliceMs;
@@ -340,7 +366,8 @@ export class SeriesStore {
       this.redefined++;
     }
     const prefix = this.opts.reservedPrefix;
-    if (prefix !== undefined && prefix !== '' && name.startsWith(prefix)) return this.conflict(name, key, statsdType, 'reserved', `prefix ${prefix}`);
+    if (prefix !== undefined && prefix !== '' && name.startsWith(prefix))
+      return this.conflict(name, key, statsdType, 'reserved', `prefix ${prefix}`);
     const names = Family.namesFor(name, kind);
     for (const n of names) {
       if (!this.claimed.has(n)) continue;
@@ -413,4 +440,3 @@ export class SeriesStore {
     }
   }
 }
-

@@ -8,10 +8,10 @@ import type { TallydConfig } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
 import type { MetricKey } from '../../parser/types.js';
 import type { BackendContext } from '../types.js';
-import { mappingFileProblems, parsePrometheusSection, type PrometheusConfig } from './config.js';
+import { mappingFileProblems, type PrometheusConfig, parsePrometheusSection } from './config.js';
 import { Mapper, parseMapping, readMappingFile } from './mapping.js';
 import { SELF_PREFIX } from './selfmetrics.js';
-import { SeriesStore, type ConflictInfo, type StoreOptions } from './series.js';
+import { type ConflictInfo, SeriesStore, type StoreOptions } from './series.js';
 
 /** The section in force: `config.prometheus`, read and checked with the rest of the config (src/config/validate.ts, through ./config.ts). */
 export function prometheusConfigFrom(config: Pick<TallydConfig, 'prometheus'>): PrometheusConfig {
@@ -44,7 +44,10 @@ export function storeSetup(ctx: BackendContext, s: PrometheusConfig, onConflict:
       mappingText = readFileSync(s.mappingFile, 'utf8');
       r = parseMapping(mappingText, s.mappingFile);
     } catch (err) {
-      r = { mapping: null, problems: [`cannot read mapping file ${s.mappingFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] };
+      r = {
+        mapping: null,
+        problems: [`cannot read mapping file ${s.mappingFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`],
+      };
     }
     if (r.mapping === null) throw new ConfigError(r.problems.map((p) => `config key 'prometheus.mappingFile': ${p}`));
     for (const w of r.mapping.warnings) ctx.log.warn({ mappingFile: s.mappingFile }, w);
@@ -94,7 +97,13 @@ export function prometheusTimerBounds(config: TallydConfig): ((key: MetricKey) =
     if (r.mapping === null) return null;
     mapper = new Mapper(r.mapping);
   }
-  const store = new SeriesStore({ quantiles: settings.quantiles, buckets: settings.buckets, observerType: settings.observerType, ttlMs: settings.ttlMs, mapper });
+  const store = new SeriesStore({
+    quantiles: settings.quantiles,
+    buckets: settings.buckets,
+    observerType: settings.observerType,
+    ttlMs: settings.ttlMs,
+    mapper,
+  });
   const cache = new Map<string, Float64Array | null>();
   return (key) => {
     let b = cache.get(key.id);

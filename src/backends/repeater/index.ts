@@ -52,7 +52,10 @@ export class RepeaterBackend implements Backend {
         }
       }),
     );
-    this.ctx.log.info({ targets: this.targets.map((t) => `${t.host}:${t.port}`), protocol: this.ctx.config.repeaterProtocol }, 'repeater ready');
+    this.ctx.log.info(
+      { targets: this.targets.map((t) => `${t.host}:${t.port}`), protocol: this.ctx.config.repeaterProtocol },
+      'repeater ready',
+    );
   }
 
   packet(buf: Buffer, start: number, end: number): void {

@@ -181,7 +181,10 @@ export class TcpTarget {
     if (this.closed) return;
     if (!this.down) {
       this.down = true;
-      this.log.warn({ err, target: this.label, retryMs: this.backoffMs, wasConnected }, 'repeater: target down; packets are queued and it is retried');
+      this.log.warn(
+        { err, target: this.label, retryMs: this.backoffMs, wasConnected },
+        'repeater: target down; packets are queued and it is retried',
+      );
     }
     this.retry = setTimeout(() => {
       this.retry = null;
@@ -200,10 +203,13 @@ export class TcpTarget {
     const s = this.socket;
     if (s === null) return;
     await new Promise<void>((res) => {
-      const t = setTimeout(() => {
-        s.destroy();
-        res();
-      }, Math.max(0, until - Date.now()));
+      const t = setTimeout(
+        () => {
+          s.destroy();
+          res();
+        },
+        Math.max(0, until - Date.now()),
+      );
       t.unref();
       s.end(() => {
         clearTimeout(t);

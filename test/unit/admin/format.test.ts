@@ -24,8 +24,33 @@ function rng(seed: number): () => number {
 describe('formatEntries = util.inspect of the object', () => {
   it('random keys (quoted, escaped, reserved names) and values (numbers, -0, NaN, timer arrays of every size)', async () => {
     const r = rng(11);
-    const keyPool = ['a', '0', '4', '10', '007', '4294967295', 'a.b', 'x_y', 'ab1', '1a', "it's", 'say "hi"', "both'\"", 'k\\q', 'tab\t', 'é', '日本', '__proto__',
-      'constructor', 'toString', 'stats.timers.x', '', 'a-b', 'x;tag=1', 'A'.repeat(90)];
+    const keyPool = [
+      'a',
+      '0',
+      '4',
+      '10',
+      '007',
+      '4294967295',
+      'a.b',
+      'x_y',
+      'ab1',
+      '1a',
+      "it's",
+      'say "hi"',
+      'both\'"',
+      'k\\q',
+      'tab\t',
+      'é',
+      '日本',
+      '__proto__',
+      'constructor',
+      'toString',
+      'stats.timers.x',
+      '',
+      'a-b',
+      'x;tag=1',
+      'A'.repeat(90),
+    ];
     const numbers = [0, -0, 1.5, 1e21, 1e-7, NaN, Infinity, -Infinity, -3, 123456789, 0.1 + 0.2];
     for (let round = 0; round < 3000; round++) {
       const entries: Array<[string, unknown]> = [];
@@ -51,7 +76,10 @@ describe('formatEntries = util.inspect of the object', () => {
 
   it('the one-line / one-entry-per-line boundary at 80 columns', () => {
     for (let len = 1; len < 80; len++) {
-      const entries: Array<[string, unknown]> = [['k'.repeat(len), 1], ['b', 2]];
+      const entries: Array<[string, unknown]> = [
+        ['k'.repeat(len), 1],
+        ['b', 2],
+      ];
       expect(formatEntries(entries)).toBe(inspect(objectOf(entries)));
     }
   });

@@ -2,8 +2,8 @@ import { connect, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HELP_TEXT, runCommand, type AdminContext, type CommandResult } from '../../../src/admin/commands.js';
-import { AdminStats, MAX_COMMAND_LINE, startAdminServer, type AdminServer } from '../../../src/admin/server.js';
+import { type AdminContext, type CommandResult, HELP_TEXT, runCommand } from '../../../src/admin/commands.js';
+import { type AdminServer, AdminStats, MAX_COMMAND_LINE, startAdminServer } from '../../../src/admin/server.js';
 import { nextTurn } from '../../../src/pipeline/scheduler.js';
 
 const NOW = () => Math.round(Date.now() / 1000);
@@ -21,8 +21,22 @@ function fakeContext() {
     yieldToIngest: nextTurn,
     messages: () => ({ last_msg_seen: NOW() - 3, bad_lines_seen: 7 }),
     backendStatus: () => [
-      { name: 'graphite', lines: [['last_flush', NOW() - 2], ['last_exception', 0], ['flush_time', 4], ['flush_length', 670]] },
-      { name: 'console', lines: [['last_flush', NOW() - 1], ['mode', 'plain']] },
+      {
+        name: 'graphite',
+        lines: [
+          ['last_flush', NOW() - 2],
+          ['last_exception', 0],
+          ['flush_time', 4],
+          ['flush_length', 670],
+        ],
+      },
+      {
+        name: 'console',
+        lines: [
+          ['last_flush', NOW() - 1],
+          ['mode', 'plain'],
+        ],
+      },
     ],
     dump: async (type) => Object.entries(state[type]),
     deleteKeys: async (type, patterns) => {
@@ -139,15 +153,13 @@ describe('admin interface', () => {
   it('counters, timers, gauges: util.inspect of the live map, then END', async () => {
     const c = await client();
     expect(await c.ask('counters\n')).toBe(inspect({ 'a.b': 5, 'a.c': 1, other: 2 }) + '\nEND\n\n');
-    expect(await c.ask('timers\n')).toBe("{ t: [ 1, 2, 3 ] }\nEND\n\n");
+    expect(await c.ask('timers\n')).toBe('{ t: [ 1, 2, 3 ] }\nEND\n\n');
     expect(await c.ask('gauges\n')).toBe('{ g: 1.5 }\nEND\n\n');
   });
 
   it('delcounters / deltimers / delgauges with keys, folders and misses', async () => {
     const c = await client();
-    expect(await c.ask('delcounters a.* nope other\n')).toBe(
-      'deleted: a.b\ndeleted: a.c\nmetric nope not found\ndeleted: other\nEND\n\n',
-    );
+    expect(await c.ask('delcounters a.* nope other\n')).toBe('deleted: a.b\ndeleted: a.c\nmetric nope not found\ndeleted: other\nEND\n\n');
     expect(await c.ask('deltimers t\n')).toBe('deleted: t\nEND\n\n');
     expect(await c.ask('delgauges\n')).toBe('END\n\n');
     expect(fake.state.deleted).toEqual([
@@ -227,7 +239,13 @@ describe('runCommand', () => {
 describe('admin connection limits', () => {
   it('past maxConnections a connection is closed at once (counted); the open ones keep answering', async () => {
     const stats = new AdminStats();
-    const limited = await startAdminServer(fake.ctx, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), { maxConnections: 2, idleTimeoutMs: 0 }, stats);
+    const limited = await startAdminServer(
+      fake.ctx,
+      { address: '127.0.0.1', port: 0 },
+      pino({ level: 'silent' }),
+      { maxConnections: 2, idleTimeoutMs: 0 },
+      stats,
+    );
     try {
       const a = await Client.open(limited.port);
       const b = await Client.open(limited.port);
@@ -246,7 +264,13 @@ describe('admin connection limits', () => {
 
   it('an idle admin connection is closed after idleTimeoutMs', async () => {
     const stats = new AdminStats();
-    const limited = await startAdminServer(fake.ctx, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), { maxConnections: 5, idleTimeoutMs: 200 }, stats);
+    const limited = await startAdminServer(
+      fake.ctx,
+      { address: '127.0.0.1', port: 0 },
+      pino({ level: 'silent' }),
+      { maxConnections: 5, idleTimeoutMs: 200 },
+      stats,
+    );
     try {
       const a = await Client.open(limited.port);
       clients.push(a);
@@ -298,7 +322,10 @@ describe('admin idle timeout and slow commands', () => {
         return [['k', 1]];
       },
     };
-    const limited = await startAdminServer(slow, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), { maxConnections: 5, idleTimeoutMs: 200 });
+    const limited = await startAdminServer(slow, { address: '127.0.0.1', port: 0 }, pino({ level: 'silent' }), {
+      maxConnections: 5,
+      idleTimeoutMs: 200,
+    });
     try {
       const a = await Client.open(limited.port);
       clients.push(a);

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Aggregator } from '../../../src/aggregator/index.js';
-import { makeAggregator, send } from './helpers.js';
 import { nextTurn } from '../../../src/pipeline/scheduler.js';
+import { makeAggregator, send } from './helpers.js';
 
 /** The original's delete_stats, pattern by pattern over the live keys (the reference semantics). */
 function referenceDelete(live: string[], patterns: string[]): { lines: string[]; left: string[] } {
@@ -81,7 +81,14 @@ describe('deleteKeys: one pass for every pattern, the original output', () => {
     const agg = makeAggregator();
     const keys: string[] = [];
     for (let i = 0; i < 20_000; i++) keys.push(`f${i % 9000}.m${i}`);
-    for (let i = 0; i < keys.length; i += 500) send(agg, keys.slice(i, i + 500).map((k) => `${k}:1|c`).join('\n'));
+    for (let i = 0; i < keys.length; i += 500)
+      send(
+        agg,
+        keys
+          .slice(i, i + 500)
+          .map((k) => `${k}:1|c`)
+          .join('\n'),
+      );
     const patterns = Array.from({ length: 8000 }, (_, i) => `f${i}.*`);
     const lines = agg.deleteKeys('counters', patterns);
     // keys f8000..f8999 stay; every other key is deleted under its own folder's pattern, in order
@@ -115,7 +122,11 @@ describe('sliced admin walks', () => {
     setImmediate(tick);
     // 0.01 ms slices: the walk of 40k keys takes many slices, each followed by an event-loop turn
     const { runSliced, DeleteJob } = await import('../../../src/aggregator/adminwalk.js');
-    const got = await runSliced(new DeleteJob((agg as unknown as { adminStore(): never }).adminStore(), 'counters', patterns), nextTurn, 0.01);
+    const got = await runSliced(
+      new DeleteJob((agg as unknown as { adminStore(): never }).adminStore(), 'counters', patterns),
+      nextTurn,
+      0.01,
+    );
     running = false;
     expect(got).toEqual(want);
     expect(turns).toBeGreaterThan(3);

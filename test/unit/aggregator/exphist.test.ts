@@ -8,7 +8,7 @@ import {
   MAX_SCALE,
   RankReader,
 } from '../../../src/aggregator/exphist.js';
-import { compileThresholds, Cumulative, summarize, summarizeHistogram, TimerSummary } from '../../../src/aggregator/percentiles.js';
+import { Cumulative, compileThresholds, summarize, summarizeHistogram, TimerSummary } from '../../../src/aggregator/percentiles.js';
 import { seededRandom } from '../../../src/aggregator/reservoir.js';
 
 /** The next double above / below x > 0. */

@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../../src/aggregator/aggregator.js';
-import { mergePartials, SourceTotals } from '../../../src/aggregator/merge.js';
 import type { PartialVisitor } from '../../../src/aggregator/merge.js';
+import { mergePartials, SourceTotals } from '../../../src/aggregator/merge.js';
 import type { Retention } from '../../../src/aggregator/retention.js';
 import type { Snapshot } from '../../../src/aggregator/snapshot.js';
-import { METRIC_STORES, SlotIndex, type CaptureSink, type MetricStore, type StoreFactory } from '../../../src/aggregator/stores.js';
+import { type CaptureSink, METRIC_STORES, type MetricStore, SlotIndex, type StoreFactory } from '../../../src/aggregator/stores.js';
 import { decodePartial, PartialDictionary, PartialEncoder } from '../../../src/cluster/protocol.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
@@ -127,9 +127,17 @@ describe('a fifth metric type registered beside the core four', () => {
     agg.sample(maxSample('tagged', 5, 'a:1,b:2'));
     send(agg, 'req.size:1|c\nreq.size:2|g');
     expect(agg.liveValueOf(MAX_TYPE as MetricType, 'req.size')).toBe(9);
-    expect(agg.inspectKeys('req.size', 10).map((k) => [k.type, k.value])).toEqual([[MetricType.Counter, 1], [MetricType.Gauge, 2], [MAX_TYPE, 9]]);
+    expect(agg.inspectKeys('req.size', 10).map((k) => [k.type, k.value])).toEqual([
+      [MetricType.Counter, 1],
+      [MetricType.Gauge, 2],
+      [MAX_TYPE, 9],
+    ]);
     const snap = agg.flush(1000);
-    expect(maxOf(snap)).toEqual([['req.size', 9], ['other', -2], ['tagged;a=1;b=2', 5]]);
+    expect(maxOf(snap)).toEqual([
+      ['req.size', 9],
+      ['other', -2],
+      ['tagged;a=1;b=2', 5],
+    ]);
     // one name, three types: three keys, each in its own store
     expect(counter(snap, 'req.size')).toBe(1);
     expect(snap.gauges.find((g) => g.key.id === 'req.size')?.value).toBe(2);
@@ -140,7 +148,10 @@ describe('a fifth metric type registered beside the core four', () => {
     const agg = make({ idleKeyTtl: 2 });
     agg.sample(maxSample('a', 7));
     agg.sample(maxSample('b', 1));
-    expect(maxOf(agg.flush(1000))).toEqual([['a', 7], ['b', 1]]);
+    expect(maxOf(agg.flush(1000))).toEqual([
+      ['a', 7],
+      ['b', 1],
+    ]);
     agg.sample(maxSample('a', 2));
     expect(maxOf(agg.flush(2000))).toEqual([['a', 2]]); // cleared: b's 1 is not repeated
     expect(agg.liveValueOf(MAX_TYPE as MetricType, 'b')).toBe(-Infinity); // b: idle for 1 flush, kept
@@ -159,7 +170,12 @@ describe('a fifth metric type registered beside the core four', () => {
 
   it('workers export it, the wire partial carries it, and the primary merges it', () => {
     const workerConfig = { deleteCounters: true, deleteTimers: true, deleteSets: true };
-    const workers = [0, 1].map(() => ({ agg: make(workerConfig), enc: new PartialEncoder(), dict: new PartialDictionary(), totals: new SourceTotals() }));
+    const workers = [0, 1].map(() => ({
+      agg: make(workerConfig),
+      enc: new PartialEncoder(),
+      dict: new PartialDictionary(),
+      totals: new SourceTotals(),
+    }));
     const primary = make();
     workers[0]!.agg.sample(maxSample('m', 4));
     workers[0]!.agg.sample(maxSample('t', 1, 'x:1'));
@@ -170,9 +186,16 @@ describe('a fifth metric type registered beside the core four', () => {
       w.agg.exportInterval(w.enc);
       return w.enc.finish();
     });
-    mergePartials(primary, workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })));
+    mergePartials(
+      primary,
+      workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })),
+    );
     const snap = primary.flush(1000);
-    expect(maxOf(snap)).toEqual([['m', 11], ['t;x=1', 1], ['only1', -5]]);
+    expect(maxOf(snap)).toEqual([
+      ['m', 11],
+      ['t;x=1', 1],
+      ['only1', -5],
+    ]);
     expect(counter(snap, 'c')).toBe(2);
     // the workers cleared theirs at the export; the next partials name the keys by wire id only
     workers[0]!.agg.sample(maxSample('m', 1));
@@ -180,7 +203,10 @@ describe('a fifth metric type registered beside the core four', () => {
       w.agg.exportInterval(w.enc);
       return w.enc.finish();
     });
-    mergePartials(primary, workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(next[i]!, w.dict, v) })));
+    mergePartials(
+      primary,
+      workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(next[i]!, w.dict, v) })),
+    );
     expect(maxOf(primary.flush(2000))).toEqual([['m', 1]]);
   });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../../src/aggregator/aggregator.js';
-import { addSaturated, saturate, SATURATED } from '../../../src/aggregator/finite.js';
+import { addSaturated, SATURATED, saturate } from '../../../src/aggregator/finite.js';
 import { mergePartials, SourceTotals } from '../../../src/aggregator/merge.js';
 import { seededRandom } from '../../../src/aggregator/reservoir.js';
 import type { Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
@@ -107,7 +107,10 @@ describe('accumulators saturate at ±MAX_VALUE', () => {
       wk.w.exportTo(wk.enc);
       return wk.enc.finish();
     });
-    mergePartials(primary, workers.map((wk, i) => ({ totals: wk.totals, feed: (v) => decodePartial(bufs[i]!, wk.dict, v) })));
+    mergePartials(
+      primary,
+      workers.map((wk, i) => ({ totals: wk.totals, feed: (v) => decodePartial(bufs[i]!, wk.dict, v) })),
+    );
     const s = primary.flush(1000);
     expect(counter(s, 'm.c')).toBe(MAX);
     expect(gauge(s, 'm.g')).toBe(MAX);

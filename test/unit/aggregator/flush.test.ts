@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/aggregator/index.js';
-import { counter, gauge, makeAggregator, pct, rate, send, setCount, shuffle, testConfig as makeConfig, timer } from './helpers.js';
+import { counter, gauge, makeAggregator, testConfig as makeConfig, pct, rate, send, setCount, shuffle, timer } from './helpers.js';
 
 describe('timers: the original process_metrics figures', () => {
   it('values 1..100 (shuffled), thresholds [90, -10, 99.9], flushInterval 1000', () => {
@@ -93,7 +93,12 @@ describe('timers: the original process_metrics figures', () => {
         { metric: 'db', bins: [1, Infinity] },
       ],
     });
-    send(agg, ['api.slow:0.5|ms', 'api.slow:1|ms', 'api.slow:2.49|ms', 'api.slow:2.5|ms', 'api.slow:9|ms', 'api.slow:10|ms', 'api.slow:50|ms'].join('\n'));
+    send(
+      agg,
+      ['api.slow:0.5|ms', 'api.slow:1|ms', 'api.slow:2.49|ms', 'api.slow:2.5|ms', 'api.slow:9|ms', 'api.slow:10|ms', 'api.slow:50|ms'].join(
+        '\n',
+      ),
+    );
     send(agg, 'db:0|ms\ndb:1|ms\ndb:1e9|ms\nnone:5|ms');
     const snap = agg.flush(0);
     const api = timer(snap, 'api.slow')!.histogram!;
@@ -227,7 +232,12 @@ describe('intervals and delete options', () => {
     send(agg, 'a:1|c\nbad\nb:x|c');
     send(agg, 'c:1|c');
     const s = agg.flush(0);
-    expect(s.counters.toArray().slice(0, 3).map((c) => [c.key.id, c.count])).toEqual([
+    expect(
+      s.counters
+        .toArray()
+        .slice(0, 3)
+        .map((c) => [c.key.id, c.count]),
+    ).toEqual([
       ['statsd.bad_lines_seen', 2],
       ['statsd.packets_received', 2],
       ['statsd.metrics_received', 4],
@@ -261,7 +271,6 @@ describe('intervals and delete options', () => {
     expect(Array.from(timer(s, 't')!.samples)).toEqual([1, 2, 3]);
   });
 });
-
 
 describe('gauge updated flag', () => {
   it('is true for a gauge set this interval (even to the same value) and false when only repeated', async () => {

@@ -3,8 +3,8 @@ import type { Aggregator } from '../../../src/aggregator/index.js';
 import { seededRandom } from '../../../src/aggregator/index.js';
 import type { Snapshot } from '../../../src/aggregator/snapshot.js';
 import type { TallydConfig } from '../../../src/config/types.js';
-import { counter, gauge, makeAggregator, send, setCount, timer } from './helpers.js';
 import { nextTurn } from '../../../src/pipeline/scheduler.js';
+import { counter, gauge, makeAggregator, send, setCount, timer } from './helpers.js';
 
 /** The snapshot without the measured processing time (the one field that may differ). */
 function comparable(s: Snapshot): unknown {
@@ -31,7 +31,10 @@ function traffic(agg: Aggregator, round: number, random: () => number): void {
 
 const VARIANTS: Array<[string, Partial<TallydConfig>]> = [
   ['defaults', {}],
-  ['deleteCounters/Timers/Gauges/Sets', { deleteCounters: true, deleteTimers: true, deleteGauges: true, deleteSets: true, gaugesMaxTTL: 2 }],
+  [
+    'deleteCounters/Timers/Gauges/Sets',
+    { deleteCounters: true, deleteTimers: true, deleteGauges: true, deleteSets: true, gaugesMaxTTL: 2 },
+  ],
   ['idleKeyTtl 2', { idleKeyTtl: 2 }],
 ];
 

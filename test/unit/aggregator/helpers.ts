@@ -1,10 +1,10 @@
 /** Test helpers for the aggregator: a complete config with overrides, and feeding StatsD text. */
 import { Aggregator, type AggregatorOptions } from '../../../src/aggregator/index.js';
+import type { Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
 import { validateConfig } from '../../../src/config/index.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
 import { Sample } from '../../../src/parser/types.js';
-import type { Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
 
 /** The real defaults (src/config), so a new config key needs no edit here. */
 const DEFAULTS = validateConfig({}).config;

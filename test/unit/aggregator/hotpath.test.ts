@@ -15,7 +15,7 @@ function entries(agg: object): number {
 }
 
 describe('ingest fast paths', () => {
-  it('findHashed with the bytes\' hash finds what find finds, for every type and tag split', () => {
+  it("findHashed with the bytes' hash finds what find finds, for every type and tag split", () => {
     const t = new KeyTable();
     const b = Buffer.from('xx.api.requests|env:prod');
     for (let type = 0; type < 8; type++) {
@@ -34,7 +34,7 @@ describe('ingest fast paths', () => {
     expect(t.findHashed(hashKeyBytes(b, 2, 13), 0, b, 2, 14, 0, 0)).toBe(-1);
   });
 
-  it('the scanner leaves the key bytes\' hash in the sample, on both of its paths', () => {
+  it("the scanner leaves the key bytes' hash in the sample, on both of its paths", () => {
     const got: Array<[string, number]> = [];
     const sink = {
       sample(s: Sample) {

@@ -77,7 +77,7 @@ describe('aggregator id lookup', () => {
     expect(counter(agg.flush(1000), 'q;t=1')).toBe(3);
   });
 
-  it('lines for the daemon\'s own counter names add to the own counters', () => {
+  it("lines for the daemon's own counter names add to the own counters", () => {
     const agg = makeAggregator();
     send(agg, 'statsd.bad_lines_seen:5|c');
     expect(agg.liveKeys().counters).toBe(3);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KeyTable } from '../../../src/aggregator/index.js';
 import type { Aggregator } from '../../../src/aggregator/index.js';
+import { KeyTable } from '../../../src/aggregator/index.js';
 import { counter, makeAggregator, send, timer } from './helpers.js';
 
 function tableOf(agg: Aggregator): KeyTable {

@@ -7,9 +7,9 @@ import { Aggregator } from '../../../src/aggregator/aggregator.js';
 import { mergePartials, mergeReservoir, SourceTotals } from '../../../src/aggregator/merge.js';
 import { seededRandom } from '../../../src/aggregator/reservoir.js';
 import type { Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
-import type { TallydConfig } from '../../../src/config/types.js';
 import { decodePartial, PartialDictionary, PartialEncoder, PartialFormatError } from '../../../src/cluster/protocol.js';
 import { WorkerAggregator } from '../../../src/cluster/worker.js';
+import type { TallydConfig } from '../../../src/config/types.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
 import { Sample } from '../../../src/parser/types.js';
 import { testConfig } from './helpers.js';
@@ -59,7 +59,12 @@ function exactTimerFields(t: TimerStat): Record<string, number> {
 /** Both snapshots carry the same keys and exact values; timers' sample-based fields as `exactSamples` says. */
 function expectSame(merged: Snapshot, single: Snapshot, exactSamples: boolean): void {
   const mc = byId(merged.counters);
-  expect([...mc.keys()].sort()).toEqual(single.counters.toArray().map((c) => c.key.id).sort());
+  expect([...mc.keys()].sort()).toEqual(
+    single.counters
+      .toArray()
+      .map((c) => c.key.id)
+      .sort(),
+  );
   for (const c of single.counters.toArray()) expect(mc.get(c.key.id)!.count, c.key.id).toBe(c.count);
   const mg = byId(merged.gauges);
   expect([...mg.keys()].sort()).toEqual(single.gauges.map((g) => g.key.id).sort());
@@ -214,7 +219,7 @@ describe('two workers merged == one aggregator', () => {
     expect(share).toBeLessThan(0.35);
   });
 
-  it('timers past the reservoir: histograms merged bucket by bucket give one process\'s figures exactly', () => {
+  it("timers past the reservoir: histograms merged bucket by bucket give one process's figures exactly", () => {
     // (few buckets: the scales differ between the workers' histograms, values stay small enough for exact sums)
     const config = testConfig({ ...over, reservoirSize: 256, percentThreshold: [50, 90, 99, 99.9, -10], timerHistogramMaxBuckets: 160 });
     const input: { worker: 0 | 1; text: string }[] = [];
@@ -225,7 +230,7 @@ describe('two workers merged == one aggregator', () => {
     for (let i = 0; i < 6000; i++) {
       // (multiples of 1/8: sums exact whatever the order of the additions)
       const v = Math.round(Math.exp(3 + 0.8 * (random() + random() + random() - 1.5) * 2) * 8) / 8;
-      input.push({ worker: (i % 3 === 0 ? 1 : 0), text: `big:${v}|ms` });
+      input.push({ worker: i % 3 === 0 ? 1 : 0, text: `big:${v}|ms` });
       if (i < 1000) input.push({ worker: i < 900 ? 0 : 1, text: `mixed:${v}|ms` });
       if (i < 400) input.push({ worker: (i % 2) as 0 | 1, text: `sum:${v}|ms` });
       if (i < 2000) input.push({ worker: (i % 2) as 0 | 1, text: `wide:${i % 2 === 1 ? Math.round(v) * 2 ** (i % 12) : v}|ms` });
@@ -255,7 +260,11 @@ describe('two workers merged == one aggregator', () => {
     const second = w.partial();
     const primary = new Aggregator({ config });
     const noop = {
-      own: () => undefined, counter: () => undefined, timer: () => undefined, gauge: () => undefined, set: () => undefined,
+      own: () => undefined,
+      counter: () => undefined,
+      timer: () => undefined,
+      gauge: () => undefined,
+      set: () => undefined,
     };
     expect(() => decodePartial(second, new PartialDictionary(), noop)).toThrow(PartialFormatError);
     expect(() => decodePartial(first.subarray(0, first.length - 3), new PartialDictionary(), noop)).toThrow(PartialFormatError);
@@ -292,7 +301,7 @@ describe('status page hits with workers', () => {
     expect(counted.partial().equals(never.partial())).toBe(true);
   });
 
-  it('lines per key counted in each worker are merged by key into the primary\'s status hits', () => {
+  it("lines per key counted in each worker are merged by key into the primary's status hits", () => {
     const config = testConfig();
     const workers = [new SimWorker(config, 1), new SimWorker(config, 2)];
     const primary = new Aggregator({ config });
@@ -301,10 +310,18 @@ describe('status page hits with workers', () => {
     for (let i = 0; i < 30; i++) workers[i % 2]!.send(text(i));
     workers[1]!.send('only.one:1|c');
     const bufs = workers.map((w) => w.partial());
-    mergePartials(primary, workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })));
+    mergePartials(
+      primary,
+      workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })),
+    );
     const hits = primary.takeStatusHits(20)!;
     expect(hits.top.map((h) => [h.type, h.id, h.lines])).toEqual([
-      [0, 'hot', 90], [0, 'cold', 30], [1, 't', 30], [2, 'g', 30], [3, 's', 30], [0, 'only.one', 1],
+      [0, 'hot', 90],
+      [0, 'cold', 30],
+      [1, 't', 30],
+      [2, 'g', 30],
+      [3, 's', 30],
+      [0, 'only.one', 1],
     ]);
     expect(hits.byType).toEqual([121, 30, 30, 30]);
     // the primary off: what a late partial carries is ignored
@@ -325,7 +342,10 @@ describe('setMaxMembers with workers', () => {
     workers[1]!.send('s:a|s\ns:e|s\ns:f|s'); // e, f: new to the merge past its bound
     const primary = new Aggregator({ config });
     const bufs = workers.map((w) => w.partial());
-    mergePartials(primary, workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })));
+    mergePartials(
+      primary,
+      workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })),
+    );
     const snap = primary.flush(10_000);
     expect(snap.sets.find((s) => s.key.id === 's')?.count).toBe(3);
     expect(snap.counters.toArray().find((c) => c.key.id === 'statsd.set_members_dropped')?.count).toBe(3);

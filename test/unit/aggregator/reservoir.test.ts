@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Aggregator } from '../../../src/aggregator/index.js';
 import { reservoirValues, seededRandom } from '../../../src/aggregator/index.js';
 import { MetricType, Sample } from '../../../src/parser/types.js';
-import type { Aggregator } from '../../../src/aggregator/index.js';
 import { makeAggregator, pct, timer } from './helpers.js';
 
 /** Brute force, straight from the description of the original: sort everything, index into it. */
@@ -66,13 +66,21 @@ describe('reservoir', () => {
     feedTimer(agg, 't', [1, 2, 3]);
     expect(resOf(agg, 't').length).toBe(16);
     expect(Array.from(reservoirValues(resOf(agg, 't'), 3, 1024))).toEqual([1, 2, 3]);
-    feedTimer(agg, 't', Array.from({ length: 37 }, (_, i) => i + 4));
+    feedTimer(
+      agg,
+      't',
+      Array.from({ length: 37 }, (_, i) => i + 4),
+    );
     expect(resOf(agg, 't').length).toBe(64);
     expect(Array.from(reservoirValues(resOf(agg, 't'), 40, 1024))).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     // capped at size; past it, value number i + 1 replaces slot floor(random · (i + 1)) when that is < size
     let r = 0.99;
     const small = makeAggregator({ reservoirSize: 20, timerHistogram: false }, { random: () => r });
-    feedTimer(small, 's', Array.from({ length: 30 }, (_, i) => i));
+    feedTimer(
+      small,
+      's',
+      Array.from({ length: 30 }, (_, i) => i),
+    );
     expect(resOf(small, 's').length).toBe(20);
     // j = floor(0.99 · 21..30) ≥ 20: never replaced
     expect(Array.from(resOf(small, 's'))).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -141,7 +149,10 @@ describe('reservoir', () => {
     const random = seededRandom(42);
     const values = new Float64Array(100_000);
     for (let i = 0; i < values.length; i++) values[i] = logNormal(random);
-    const agg = makeAggregator({ percentThreshold: [50, 90, -10], reservoirSize: 1024, timerHistogram: false }, { random: seededRandom(1) });
+    const agg = makeAggregator(
+      { percentThreshold: [50, 90, -10], reservoirSize: 1024, timerHistogram: false },
+      { random: seededRandom(1) },
+    );
     feedTimer(agg, 't', values);
     const t = timer(agg.flush(0), 't')!;
     const sorted = values.slice().sort();
@@ -176,7 +187,10 @@ describe('reservoir', () => {
     for (let i = 0; i < 90_000; i++) exactSum90 += sorted[i]!;
     const errs = { p50: [] as number[], p90: [] as number[], median: [] as number[], sum90: [] as number[], top10: [] as number[] };
     for (let seed = 1; seed <= 5; seed++) {
-      const a = makeAggregator({ percentThreshold: [50, 90, -10], reservoirSize: 1024, timerHistogram: false }, { random: seededRandom(seed) });
+      const a = makeAggregator(
+        { percentThreshold: [50, 90, -10], reservoirSize: 1024, timerHistogram: false },
+        { random: seededRandom(seed) },
+      );
       feedTimer(a, 't', values);
       const ts = timer(a.flush(0), 't')!;
       errs.p50.push(rel(pct(ts, '50')!.bound, sorted[49_999]!));
@@ -194,7 +208,11 @@ describe('reservoir', () => {
   it('memory: a timer with 3 values holds a small reservoir; the values are dumped', () => {
     const agg = makeAggregator({ reservoirSize: 4096 });
     feedTimer(agg, 'small', [3, 1, 2]);
-    feedTimer(agg, 'big', Array.from({ length: 5000 }, (_, i) => i));
+    feedTimer(
+      agg,
+      'big',
+      Array.from({ length: 5000 }, (_, i) => i),
+    );
     const internals = agg as unknown as { timers: { res: Float64Array[]; idx: { byId: Map<string, number> } } };
     const slotOf = (id: string) => internals.timers.idx.byId.get(id)!;
     expect(internals.timers.res[slotOf('small')]!.length).toBe(16);
@@ -224,7 +242,11 @@ describe('reservoir', () => {
   it('the RNG is injectable: the same seed gives the same sample', () => {
     const run = () => {
       const agg = makeAggregator({ reservoirSize: 16, timerHistogram: false }, { random: seededRandom(9) });
-      feedTimer(agg, 't', Array.from({ length: 1000 }, (_, i) => i));
+      feedTimer(
+        agg,
+        't',
+        Array.from({ length: 1000 }, (_, i) => i),
+      );
       return Array.from(timer(agg.flush(0), 't')!.samples);
     };
     const a = run();

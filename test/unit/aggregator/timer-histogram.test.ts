@@ -74,7 +74,8 @@ function expectWithin(got: Record<string, number>, want: Record<string, number>)
   }
 }
 
-const internals = (agg: Aggregator) => agg as unknown as { expPool: unknown[]; timers: { exp: unknown[]; idx: { byId: Map<string, number> } } };
+const internals = (agg: Aggregator) =>
+  agg as unknown as { expPool: unknown[]; timers: { exp: unknown[]; idx: { byId: Map<string, number> } } };
 
 describe('timer histogram', () => {
   const thresholds = [50, 90, 95, 99, 99.9, -10];
@@ -109,7 +110,7 @@ describe('timer histogram', () => {
   it.each([
     ['log-normal σ 0.8', 0.8],
     ['log-normal σ 1.5', 1.5],
-  ])('200,000 values (%s): every figure within 1 % (sum_squares_N 2 %) of the original\'s', (_name, sigma) => {
+  ])("200,000 values (%s): every figure within 1 % (sum_squares_N 2 %) of the original's", (_name, sigma) => {
     const random = seededRandom(17);
     const values = Float64Array.from({ length: 200_000 }, () => logNormal(random, sigma));
     const agg = makeAggregator({ percentThreshold: thresholds });
@@ -131,7 +132,11 @@ describe('timer histogram', () => {
 
   it('timerHistogram: false keeps the pure reservoir sample', () => {
     const agg = makeAggregator({ reservoirSize: 64, timerHistogram: false });
-    feedTimer(agg, 't', Array.from({ length: 1000 }, (_, i) => i));
+    feedTimer(
+      agg,
+      't',
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
     const t = timer(agg.flush(0), 't')!;
     expect(t.buckets ?? null).toBeNull();
     expect(t.samples.length).toBe(64);

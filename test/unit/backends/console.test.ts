@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createConsoleBackend, consoleObject, formatConsole } from '../../../src/backends/console/index.js';
+import { consoleObject, createConsoleBackend, formatConsole } from '../../../src/backends/console/index.js';
 import { timerFieldFilter } from '../../../src/backends/timer-fields.js';
-import { config, context, counter, key, referenceSnapshot, snapshot, timer, TS } from './fixtures.js';
+import { config, context, counter, key, referenceSnapshot, snapshot, TS, timer } from './fixtures.js';
 
 function capture(): { out: PassThrough; text: () => string } {
   const out = new PassThrough();
@@ -25,8 +25,20 @@ describe('console backend', () => {
     expect(obj.counter_rates.foo).toBe(1);
     expect(obj.timers).toEqual({ t: [320] });
     expect(obj.timer_data.t).toEqual({
-      count_90: 1, mean_90: 320, upper_90: 320, sum_90: 320, sum_squares_90: 102400,
-      std: 0, upper: 320, lower: 320, count: 1, count_ps: 1, sum: 320, sum_squares: 102400, mean: 320, median: 320,
+      count_90: 1,
+      mean_90: 320,
+      upper_90: 320,
+      sum_90: 320,
+      sum_squares_90: 102400,
+      std: 0,
+      upper: 320,
+      lower: 320,
+      count: 1,
+      count_ps: 1,
+      sum: 320,
+      sum_squares: 102400,
+      mean: 320,
+      median: 320,
     });
     expect(obj.gauges).toEqual({ 'statsd.timestamp_lag': 0, g: 5 });
     expect(obj.sets).toEqual({ s: 1 });

@@ -1,11 +1,18 @@
 /** Hand-built snapshots, configs and contexts for the backend tests. */
-import { pino, type Logger } from 'pino';
-import { CounterColumns, type CounterStat, type HistogramStat, type PercentileStat, type Snapshot, type TimerStat } from '../../../src/aggregator/snapshot.js';
+import { type Logger, pino } from 'pino';
+import {
+  CounterColumns,
+  type CounterStat,
+  type HistogramStat,
+  type PercentileStat,
+  type Snapshot,
+  type TimerStat,
+} from '../../../src/aggregator/snapshot.js';
 import type { BackendContext } from '../../../src/backends/types.js';
 import type { GraphiteConfig, TallydConfig } from '../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../src/parser/types.js';
-import { testConfig } from '../aggregator/helpers.js';
 import { nextTurn } from '../../../src/pipeline/scheduler.js';
+import { testConfig } from '../aggregator/helpers.js';
 
 export function key(name: string, tags: Tag[] = []): MetricKey {
   const sorted = [...tags].sort((a, b) => (a[0] === b[0] ? a[1].localeCompare(b[1]) : a[0].localeCompare(b[0])));
@@ -30,8 +37,20 @@ export function timer(
   if (n === 0) {
     return {
       key: key(name, opts.tags),
-      n: 0, count: 0, countPs: 0, lower: 0, upper: 0, sum: 0, sumSquares: 0, mean: 0, median: 0, std: 0,
-      percentiles: [], histogram: null, samples: new Float64Array(0), exact: true,
+      n: 0,
+      count: 0,
+      countPs: 0,
+      lower: 0,
+      upper: 0,
+      sum: 0,
+      sumSquares: 0,
+      mean: 0,
+      median: 0,
+      std: 0,
+      percentiles: [],
+      histogram: null,
+      samples: new Float64Array(0),
+      exact: true,
     };
   }
   const sum = v.reduce((a, b) => a + b, 0);
@@ -58,8 +77,20 @@ export function timer(
   }
   return {
     key: key(name, opts.tags),
-    n, count, countPs: count / (intervalMs / 1000), lower: v[0]!, upper: v[n - 1]!, sum, sumSquares, mean, median, std,
-    percentiles, histogram: opts.histogram ?? null, samples: Float64Array.from(v), exact: true,
+    n,
+    count,
+    countPs: count / (intervalMs / 1000),
+    lower: v[0]!,
+    upper: v[n - 1]!,
+    sum,
+    sumSquares,
+    mean,
+    median,
+    std,
+    percentiles,
+    histogram: opts.histogram ?? null,
+    samples: Float64Array.from(v),
+    exact: true,
   };
 }
 

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../../src/aggregator/snapshot.js';
 import {
   formatGraphite,
   formatGraphiteAsync,
+  type GraphiteExtra,
   GraphiteFormatter,
   graphiteFormatOptions,
   namespaceConfigFrom,
-  type GraphiteExtra,
 } from '../../../src/backends/graphite/format.js';
-import type { Snapshot } from '../../../src/aggregator/snapshot.js';
 import { OutgoingFlush } from '../../../src/backends/graphite/outgoing.js';
-import { config, counter, graphiteConfig, key, referenceSnapshot, snapshot, timer, TS } from './fixtures.js';
+import { config, counter, graphiteConfig, key, referenceSnapshot, snapshot, TS, timer } from './fixtures.js';
 
 const EXTRA: GraphiteExtra = { lastException: 0, lastFlush: 1795421994, flushTime: 12, flushLength: 670, now: () => 1000 };
 
@@ -30,14 +30,20 @@ function bigSnapshot(): Snapshot {
 describe('formatGraphiteAsync: the same bytes as formatGraphite', () => {
   const cases: Array<[string, Parameters<typeof config>[0]]> = [
     ['legacy namespace', {}],
-    ['new namespace, suffix, no counts, filtered timer fields', {
-      graphite: graphiteConfig({ legacyNamespace: false, globalPrefix: 'pfx', globalSuffix: 'sfx' }),
-      flushCounts: false,
-      calculatedTimerMetrics: ['count', 'mean_percent', 'histogram'],
-    }],
+    [
+      'new namespace, suffix, no counts, filtered timer fields',
+      {
+        graphite: graphiteConfig({ legacyNamespace: false, globalPrefix: 'pfx', globalSuffix: 'sfx' }),
+        flushCounts: false,
+        calculatedTimerMetrics: ['count', 'mean_percent', 'histogram'],
+      },
+    ],
   ];
   for (const [name, over] of cases) {
-    for (const [which, snap] of [['reference flush', referenceSnapshot()], ['large flush', bigSnapshot()]] as const) {
+    for (const [which, snap] of [
+      ['reference flush', referenceSnapshot()],
+      ['large flush', bigSnapshot()],
+    ] as const) {
       it(`${name}, ${which}`, async () => {
         const o = graphiteFormatOptions(namespaceConfigFrom(config(over)));
         const extra: GraphiteExtra = { ...EXTRA, droppedFlushes: 2, droppedLines: 40 };

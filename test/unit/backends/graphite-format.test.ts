@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatGraphite,
-  graphiteFormatOptions,
-  namespaceConfigFrom,
-  type GraphiteExtra,
-} from '../../../src/backends/graphite/format.js';
+import { formatGraphite, type GraphiteExtra, graphiteFormatOptions, namespaceConfigFrom } from '../../../src/backends/graphite/format.js';
 import { timerMetricFilterName } from '../../../src/backends/timer-fields.js';
 import type { TallydConfig } from '../../../src/config/types.js';
-import { config, counter, graphiteConfig, key, referenceSnapshot, snapshot, timer, TS } from './fixtures.js';
+import { config, counter, graphiteConfig, key, referenceSnapshot, snapshot, TS, timer } from './fixtures.js';
 
 const EXTRA: GraphiteExtra = { lastException: 0, lastFlush: 1795421994, flushTime: 0, flushLength: 670, now: () => 1000 };
 
@@ -85,7 +80,12 @@ describe('formatGraphite: legacy namespace (the default)', () => {
   it('appends globalSuffix to every path, then the tags', () => {
     const snap = snapshot({
       timestamp: TS,
-      counters: [counter('req', 2, 1000, [['host', 'a'], ['env', 'p']])],
+      counters: [
+        counter('req', 2, 1000, [
+          ['host', 'a'],
+          ['env', 'p'],
+        ]),
+      ],
       timers: [timer('lat', [5], { tags: [['env', 'p']] })],
       gauges: [{ key: key('mem', [['host', 'a']]), value: 7, updated: true }],
       sets: [{ key: key('users', [['env', 'p']]), count: 3 }],
@@ -112,7 +112,10 @@ describe('formatGraphite: legacy namespace (the default)', () => {
       timestamp: TS,
       intervalMs: 10000,
       counters: [counter('a', 1, 10000), counter('b', 1e22, 10000), counter('c', -0.5, 10000)],
-      gauges: [{ key: key('third'), value: 1 / 3, updated: true }, { key: key('tiny'), value: 1e-7, updated: true }],
+      gauges: [
+        { key: key('third'), value: 1 / 3, updated: true },
+        { key: key('tiny'), value: 1e-7, updated: true },
+      ],
     });
     const ls = lines(config(), snap);
     expect(ls).toContain('stats.a 0.1 TS');
@@ -170,7 +173,14 @@ describe('formatGraphite: new namespace', () => {
 
   it('leaves empty prefixes out', () => {
     const cfg = config({
-      graphite: graphiteConfig({ legacyNamespace: false, globalPrefix: '', prefixCounter: '', prefixTimer: '', prefixGauge: 'gg', prefixSet: '' }),
+      graphite: graphiteConfig({
+        legacyNamespace: false,
+        globalPrefix: '',
+        prefixCounter: '',
+        prefixTimer: '',
+        prefixGauge: 'gg',
+        prefixSet: '',
+      }),
     });
     const ls = lines(cfg);
     expect(ls).toContain('foo.rate 1 TS');

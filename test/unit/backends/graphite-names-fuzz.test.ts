@@ -22,7 +22,9 @@ const keyChar = fc.oneof(
   fc.constantFrom(' ', '\t', '\r', '\0', ';', '=', '/', '.', 'a', 'Z', '9', '\u00e9', '\u2028', '#', ','),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
 );
-const rawKey = fc.string({ unit: keyChar, minLength: 1, maxLength: 24 }).filter((k) => !k.includes('\n') && !k.includes(':') && !k.includes('|'));
+const rawKey = fc
+  .string({ unit: keyChar, minLength: 1, maxLength: 24 })
+  .filter((k) => !k.includes('\n') && !k.includes(':') && !k.includes('|'));
 const prefixText = fc.string({ unit: keyChar, maxLength: 8 });
 
 function checkFlush(text: string, counted: number): void {
@@ -44,14 +46,28 @@ describe('Graphite names: always one well-formed line per record', () => {
   it('with keyNameSanitize off, no key and no prefix can add a line or break one', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(rawKey, fc.constantFrom(...TYPES), fc.option(fc.string({ unit: keyChar, maxLength: 10 }))), { minLength: 1, maxLength: 12 }),
-        fc.record({ legacy: fc.boolean(), globalPrefix: prefixText, prefixCounter: prefixText, globalSuffix: prefixText, prefixStats: prefixText }),
+        fc.array(fc.tuple(rawKey, fc.constantFrom(...TYPES), fc.option(fc.string({ unit: keyChar, maxLength: 10 }))), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.record({
+          legacy: fc.boolean(),
+          globalPrefix: prefixText,
+          prefixCounter: prefixText,
+          globalSuffix: prefixText,
+          prefixStats: prefixText,
+        }),
         (entries, p) => {
           const cfg = config({
             keyNameSanitize: false,
             prefixStats: p.prefixStats,
             histogram: [{ metric: '', bins: [1, 10, Infinity] }],
-            graphite: graphiteConfig({ legacyNamespace: p.legacy, globalPrefix: p.globalPrefix, prefixCounter: p.prefixCounter, globalSuffix: p.globalSuffix }),
+            graphite: graphiteConfig({
+              legacyNamespace: p.legacy,
+              globalPrefix: p.globalPrefix,
+              prefixCounter: p.prefixCounter,
+              globalSuffix: p.globalSuffix,
+            }),
           });
           const agg = makeAggregator(cfg);
           for (const [k, v, tags] of entries) send(agg, `${k}:${v}${tags === null ? '' : `|#${tags.replace(/[\n|]/g, '')}`}`);

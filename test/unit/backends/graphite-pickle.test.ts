@@ -87,7 +87,10 @@ function both(cfg: TallydConfig, lines: string): { text: string; pickle: Buffer;
 describe('Graphite pickle protocol', () => {
   it('carries the same points as plaintext, decoded by Python pickle (protocol 2)', () => {
     const cfg = config({ percentThreshold: [90], histogram: [{ metric: 'lat', bins: [100, Infinity] }] });
-    const r = both(cfg, 'req:7|c\nreq:3|c|@0.5\nlat:100|ms\nlat:300|ms\ntemp:-21.5|g\nbig:1e300|g\nu:a|s\nu:b|s\ntagged:1|c|#env:prod,az:b');
+    const r = both(
+      cfg,
+      'req:7|c\nreq:3|c|@0.5\nlat:100|ms\nlat:300|ms\ntemp:-21.5|g\nbig:1e300|g\nu:a|s\nu:b|s\ntagged:1|c|#env:prod,az:b',
+    );
     const [msgs] = decodeWithPython([r.pickle]);
     expect(msgs).toHaveLength(1);
     const points = msgs!.flatMap((m) => m.points);
@@ -136,13 +139,37 @@ describe('Graphite pickle protocol', () => {
   });
 
   it('names stay safe: with keyNameSanitize off and any key or prefix, pickle paths are the clean plaintext paths', () => {
-    const keyChar = fc.constantFrom(' ', '\t', '\r', '\0', ';', '=', '/', '.', 'a', 'Z', '9', '\u00e9', '\u2028', '#', ',', "'", '"', '(', '.\n');
+    const keyChar = fc.constantFrom(
+      ' ',
+      '\t',
+      '\r',
+      '\0',
+      ';',
+      '=',
+      '/',
+      '.',
+      'a',
+      'Z',
+      '9',
+      '\u00e9',
+      '\u2028',
+      '#',
+      ',',
+      "'",
+      '"',
+      '(',
+      '.\n',
+    );
     const rawKey = fc.string({ unit: keyChar, minLength: 1, maxLength: 16 }).map((k) => k.replace(/[\n:|]/g, ''));
     const cases: Array<{ text: string; pickle: Buffer }> = [];
     fc.assert(
       fc.property(
         fc.array(fc.tuple(rawKey, fc.constantFrom('1|c', '2|ms', '3|g', 'm|s')), { minLength: 1, maxLength: 8 }),
-        fc.record({ legacy: fc.boolean(), globalPrefix: fc.string({ unit: keyChar, maxLength: 6 }), prefixStats: fc.string({ unit: keyChar, maxLength: 6 }) }),
+        fc.record({
+          legacy: fc.boolean(),
+          globalPrefix: fc.string({ unit: keyChar, maxLength: 6 }),
+          prefixStats: fc.string({ unit: keyChar, maxLength: 6 }),
+        }),
         (entries, p) => {
           const cfg = config({
             keyNameSanitize: false,

@@ -64,7 +64,15 @@ describe('DeliveryQueue (fake transport, fake timers)', () => {
   it('an outage: retries back off 250 → 500 → 1000 … capped at backoffMax; the backlog is replayed in order, once each', async () => {
     const carbon = new FakeCarbon();
     carbon.up = false;
-    const q = new DeliveryQueue({ send: carbon.send, log: silent, maxBytes: DEFAULT_GRAPHITE_QUEUE_BYTES, backoffMinMs: 250, backoffMaxMs: 2000, lastFlush: 0, lastException: 0 });
+    const q = new DeliveryQueue({
+      send: carbon.send,
+      log: silent,
+      maxBytes: DEFAULT_GRAPHITE_QUEUE_BYTES,
+      backoffMinMs: 250,
+      backoffMaxMs: 2000,
+      lastFlush: 0,
+      lastException: 0,
+    });
     const t0 = Date.now();
     q.push(flushOf('m.a', 1001));
     await settle();
@@ -108,7 +116,15 @@ describe('DeliveryQueue (fake transport, fake timers)', () => {
     const carbon = new FakeCarbon();
     carbon.up = false;
     // each flush is 4 lines of 11 bytes (44 bytes); the bound (160) holds 3 of them
-    const q = new DeliveryQueue({ send: carbon.send, log: silent, maxBytes: 160, backoffMinMs: 100, backoffMaxMs: 100, lastFlush: 0, lastException: 0 });
+    const q = new DeliveryQueue({
+      send: carbon.send,
+      log: silent,
+      maxBytes: 160,
+      backoffMinMs: 100,
+      backoffMaxMs: 100,
+      lastFlush: 0,
+      lastException: 0,
+    });
     for (let k = 1; k <= 6; k++) {
       q.push(flushOf('m.q', 1000 + k, 4));
       await settle();
@@ -128,7 +144,15 @@ describe('DeliveryQueue (fake transport, fake timers)', () => {
   it('stop(deadline) during an outage retries until the deadline, then counts what is left as lost', async () => {
     const carbon = new FakeCarbon();
     carbon.up = false;
-    const q = new DeliveryQueue({ send: carbon.send, log: silent, maxBytes: DEFAULT_GRAPHITE_QUEUE_BYTES, backoffMinMs: 250, backoffMaxMs: 10_000, lastFlush: 0, lastException: 0 });
+    const q = new DeliveryQueue({
+      send: carbon.send,
+      log: silent,
+      maxBytes: DEFAULT_GRAPHITE_QUEUE_BYTES,
+      backoffMinMs: 250,
+      backoffMaxMs: 10_000,
+      lastFlush: 0,
+      lastException: 0,
+    });
     q.push(flushOf('m.s', 1001, 2));
     q.push(flushOf('m.s', 1002, 3));
     await settle();

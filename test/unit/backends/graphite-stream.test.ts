@@ -4,8 +4,8 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGraphiteBackend, GraphiteBackend } from '../../../src/backends/graphite/index.js';
 import { formatGraphite, graphiteFormatOptions, namespaceConfigFrom } from '../../../src/backends/graphite/format.js';
+import { createGraphiteBackend, GraphiteBackend } from '../../../src/backends/graphite/index.js';
 import { CHUNK_BYTES, ChunkPool, OutgoingFlush } from '../../../src/backends/graphite/outgoing.js';
 import { sendTcp } from '../../../src/backends/graphite/transport.js';
 import type { Backend } from '../../../src/backends/types.js';
@@ -133,7 +133,10 @@ describe('streaming Graphite delivery', () => {
     const snap = bigSnapshot(300);
     await b.flush(snap);
     const expected = formatGraphite(snap, graphiteFormatOptions(namespaceConfigFrom(cfg)), {
-      lastException: 0, lastFlush: 0, flushTime: 0, flushLength: 0,
+      lastException: 0,
+      lastFlush: 0,
+      flushTime: 0,
+      flushLength: 0,
     }).bytes;
     const got = (): number => s.received.reduce((n, x) => n + x.length, 0);
     await waitFor(() => got() >= expected.length - 100, 20_000, 'the big flush');
@@ -199,7 +202,8 @@ describe('streaming Graphite delivery', () => {
         .split('\n')
         .filter((l) => l.endsWith(' 400')),
     );
-    for (let i = 0; i < 300_000; i += 997) expect(lines.has(`stats_counts.app.service${i % 97}.endpoint.requests.total.k${i} ${i % 1000} 400`)).toBe(true);
+    for (let i = 0; i < 300_000; i += 997)
+      expect(lines.has(`stats_counts.app.service${i % 97}.endpoint.requests.total.k${i} ${i % 1000} 400`)).toBe(true);
     // every counter line of the flush (2 per key) is there, none cut in half
     expect([...lines].filter((l) => l.startsWith('stats_counts.app.')).length).toBe(300_000);
     expect([...lines].filter((l) => l.startsWith('stats.app.')).length).toBe(300_000);

@@ -1,12 +1,12 @@
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGraphiteBackend } from '../../../src/backends/graphite/index.js';
 import { formatGraphite, graphiteFormatOptions, namespaceConfigFrom } from '../../../src/backends/graphite/format.js';
+import { createGraphiteBackend } from '../../../src/backends/graphite/index.js';
 import { GraphiteTimeoutError, sendTcp } from '../../../src/backends/graphite/transport.js';
 import type { Backend } from '../../../src/backends/types.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { config, context, counter, graphiteConfig, recordingLogger, referenceSnapshot, snapshot } from './fixtures.js';
-import { startSink, waitFor, type Sink } from './net-helpers.js';
+import { type Sink, startSink, waitFor } from './net-helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -42,7 +42,15 @@ function small(ts: number) {
 
 /** The timestamps of each received connection, in arrival order. */
 function timestamps(received: Buffer[]): number[][] {
-  return received.map((b) => [...new Set(b.toString().trimEnd().split('\n').map((l) => Number(l.split(' ')[2])))]);
+  return received.map((b) => [
+    ...new Set(
+      b
+        .toString()
+        .trimEnd()
+        .split('\n')
+        .map((l) => Number(l.split(' ')[2])),
+    ),
+  ]);
 }
 
 describe('graphite transport', () => {
@@ -55,7 +63,11 @@ describe('graphite transport', () => {
     await waitFor(() => s.received.length === 1, 3000, 'delivery');
     const text = s.received[0]!.toString();
     const expected = formatGraphite(snap, graphiteFormatOptions(namespaceConfigFrom(cfgFor(s.port))), {
-      lastException: 0, lastFlush: 1795421994, flushTime: 0, flushLength: 0, now: () => 0,
+      lastException: 0,
+      lastFlush: 1795421994,
+      flushTime: 0,
+      flushLength: 0,
+      now: () => 0,
     }).bytes.toString();
     // Identical except for the measured calculationtime.
     const strip = (t: string) => t.replace(/calculationtime \d+/, 'calculationtime X');
@@ -103,7 +115,10 @@ describe('graphite transport', () => {
     const port = first.port;
     await first.close();
     const one = formatGraphite(small(100), graphiteFormatOptions(namespaceConfigFrom(cfgFor(port))), {
-      lastException: 0, lastFlush: 0, flushTime: 0, flushLength: 0,
+      lastException: 0,
+      lastFlush: 0,
+      flushTime: 0,
+      flushLength: 0,
     });
     const { log, entries } = recordingLogger();
     // Room for two flushes (the graphiteStats values grow a little once a failure is recorded).
@@ -158,7 +173,13 @@ describe('graphite transport', () => {
       sock.on('data', (d: Buffer) => got.push(d));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const x of sockets) x.destroy();
+          server.close(() => r());
+        }),
+    );
     const port = (server.address() as { port: number }).port;
     const err = await sendTcp({ host: '127.0.0.1', port, timeoutMs: 200 }, Buffer.from('x 1 1\n')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GraphiteTimeoutError);
@@ -186,11 +207,19 @@ describe('graphite transport', () => {
       sock.on('end', () => got.push(Buffer.concat(parts)));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const x of sockets) x.destroy();
+          server.close(() => r());
+        }),
+    );
     const port = (server.address() as { port: number }).port;
     const b = backendFor(cfgFor(port));
     // larger than the socket buffers: tallyd is still writing when the peer's end of stream comes
-    await b.flush(snapshot({ timestamp: 300, counters: Array.from({ length: 100_000 }, (_, i) => counter(`some.long.metric.name.k${i}`, i)) }));
+    await b.flush(
+      snapshot({ timestamp: 300, counters: Array.from({ length: 100_000 }, (_, i) => counter(`some.long.metric.name.k${i}`, i)) }),
+    );
     await waitFor(() => status(b)['queued_flushes'] === 0 && got.length > 0, 10_000, 'the resend');
     expect(n).toBeGreaterThan(1);
     expect(status(b)['last_exception']).toBeGreaterThan(0); // the early close was a failure
@@ -224,7 +253,13 @@ describe('graphite transport', () => {
       sock.on('end', () => sizes.push(seen));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => { for (const x of sockets) x.destroy(); server.close(() => r()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const x of sockets) x.destroy();
+          server.close(() => r());
+        }),
+    );
     const port = (server.address() as { port: number }).port;
     const { log, entries } = recordingLogger();
     // a 2 MiB bound: pieces of at most 1 MiB

@@ -19,8 +19,20 @@ describe('originalMetrics', () => {
     expect(m.timers).toEqual({ t: [320] });
     expect(m.timer_counters).toEqual({ t: 1 });
     expect(m.timer_data.t).toEqual({
-      count_90: 1, mean_90: 320, upper_90: 320, sum_90: 320, sum_squares_90: 102400,
-      std: 0, upper: 320, lower: 320, count: 1, count_ps: 1, sum: 320, sum_squares: 102400, mean: 320, median: 320,
+      count_90: 1,
+      mean_90: 320,
+      upper_90: 320,
+      sum_90: 320,
+      sum_squares_90: 102400,
+      std: 0,
+      upper: 320,
+      lower: 320,
+      count: 1,
+      count_ps: 1,
+      sum: 320,
+      sum_squares: 102400,
+      mean: 320,
+      median: 320,
       histogram: { bin_100: 0, bin_inf: 1 },
     });
     expect(m.sets.s!.values().sort()).toEqual(['a', 'b']);

@@ -16,7 +16,9 @@ describe('backend registry', () => {
     const b = createBackend('nope-no-such-module', context(config()));
     await expect(b.start()).rejects.toThrow(/not found \(looked in config file directory/);
     const problems = validateBackendSections(config({ backends: ['nope-no-such-module'] }));
-    expect(problems.join('\n')).toMatch(/"nope-no-such-module" is not a built-in backend \(console, graphite, prometheus, repeater\) nor a module that loads/);
+    expect(problems.join('\n')).toMatch(
+      /"nope-no-such-module" is not a built-in backend \(console, graphite, prometheus, repeater\) nor a module that loads/,
+    );
   });
 
   it('adds a backend with one registerBackend call', () => {

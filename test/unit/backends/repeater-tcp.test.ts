@@ -55,7 +55,9 @@ afterEach(async () => {
 });
 
 function repeater(ports: number[], over: Record<string, unknown> = {}): Backend {
-  const b = createRepeaterBackend(context(config({ repeaterProtocol: 'tcp', repeater: ports.map((port) => ({ host: '127.0.0.1', port })), ...over })));
+  const b = createRepeaterBackend(
+    context(config({ repeaterProtocol: 'tcp', repeater: ports.map((port) => ({ host: '127.0.0.1', port })), ...over })),
+  );
   backends.push(b);
   return b;
 }

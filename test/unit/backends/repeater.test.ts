@@ -15,7 +15,14 @@ describe('repeater backend', () => {
       ports.push(receivers[i]!.address().port);
     }
     const b = createRepeaterBackend(
-      context(config({ repeater: [{ host: '127.0.0.1', port: ports[0]! }, { host: 'localhost', port: ports[1]! }] })),
+      context(
+        config({
+          repeater: [
+            { host: '127.0.0.1', port: ports[0]! },
+            { host: 'localhost', port: ports[1]! },
+          ],
+        }),
+      ),
     );
     try {
       await b.start();

@@ -39,9 +39,29 @@ describe('parseCli', () => {
 
   it('turns flags into overrides', () => {
     const opts = run(
-      'cfg.js', '-p', '9125', '--address', '127.0.0.1', '--mgmt-port', '0', '--mgmt-address', '::1',
-      '-f', '500', '-g', 'carbon.local:2103', '--backend', 'console', '--backend', './backends/repeater',
-      '--reservoir-size', '256', '-l', 'debug', '--check-config', '--allow-js-config',
+      'cfg.js',
+      '-p',
+      '9125',
+      '--address',
+      '127.0.0.1',
+      '--mgmt-port',
+      '0',
+      '--mgmt-address',
+      '::1',
+      '-f',
+      '500',
+      '-g',
+      'carbon.local:2103',
+      '--backend',
+      'console',
+      '--backend',
+      './backends/repeater',
+      '--reservoir-size',
+      '256',
+      '-l',
+      'debug',
+      '--check-config',
+      '--allow-js-config',
     );
     expect(opts).toEqual({
       logFormat: 'auto',
@@ -49,9 +69,16 @@ describe('parseCli', () => {
       checkConfig: true,
       allowJsConfig: true,
       overrides: {
-        port: 9125, address: '127.0.0.1', mgmtPort: 0, mgmtAddress: '::1', flushInterval: 500,
-        graphiteHost: 'carbon.local', graphitePort: 2103, backends: ['console', './backends/repeater'],
-        reservoirSize: 256, logLevel: 'debug',
+        port: 9125,
+        address: '127.0.0.1',
+        mgmtPort: 0,
+        mgmtAddress: '::1',
+        flushInterval: 500,
+        graphiteHost: 'carbon.local',
+        graphitePort: 2103,
+        backends: ['console', './backends/repeater'],
+        reservoirSize: 256,
+        logLevel: 'debug',
       },
     });
   });
@@ -88,7 +115,14 @@ describe('parseCli', () => {
     const err = cliErrorOf('--help');
     expect(err.exitCode).toBe(0);
     expect(err.message).toMatch(/^Usage: tallyd \[options\] \[config\]/);
-    for (const flag of ['--config <file>', '-p, --port <n>', '-g, --graphite <host:port>', '--check-config', '--allow-js-config', '-V, --version']) {
+    for (const flag of [
+      '--config <file>',
+      '-p, --port <n>',
+      '-g, --graphite <host:port>',
+      '--check-config',
+      '--allow-js-config',
+      '-V, --version',
+    ]) {
       expect(err.message).toContain(flag);
     }
     expect(cliErrorOf('-h').exitCode).toBe(0);

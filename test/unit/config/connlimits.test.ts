@@ -13,7 +13,11 @@ function problemsOf(raw: Record<string, unknown>): readonly string[] {
   throw new Error('expected a ConfigError, nothing was thrown');
 }
 
-const servers = [{ server: 'udp', port: 0 }, { server: 'tcp', port: 0 }, { server: 'tcp', port: 1, max_connections: 5, idle_timeout: 0 }];
+const servers = [
+  { server: 'udp', port: 0 },
+  { server: 'tcp', port: 0 },
+  { server: 'tcp', port: 1, max_connections: 5, idle_timeout: 0 },
+];
 
 describe('TCP connection limits', () => {
   it('unset: the defaults, applied at load (1000 connections, 300 s idle; admin 16, 600 s)', () => {
@@ -40,18 +44,20 @@ describe('TCP connection limits', () => {
       mgmtIdleTimeout: 'x',
     });
     expect(problems).toEqual([
-      "config key 'tcpMaxConnections': expected an integer between 1 and 1000000 (connections), got \"many\"",
+      'config key \'tcpMaxConnections\': expected an integer between 1 and 1000000 (connections), got "many"',
       "config key 'tcpIdleTimeout': expected a non-negative integer (ms; 0: never), got 1.5",
       "config key 'servers[0].max_connections': expected an integer between 1 and 1000000 (connections), got 0",
       "config key 'servers[0].idle_timeout': expected a non-negative integer (ms; 0: never), got -1",
       "config key 'mgmtMaxConnections': expected an integer between 1 and 100000 (connections), got 0",
-      "config key 'mgmtIdleTimeout': expected a non-negative integer (ms; 0: never), got \"x\"",
+      'config key \'mgmtIdleTimeout\': expected a non-negative integer (ms; 0: never), got "x"',
     ]);
   });
 
   it('limits on a udp server entry are warned about and ignored', () => {
     const { config, warnings } = validateConfig({ servers: [{ server: 'udp', port: 0, max_connections: 3 }] });
-    expect(warnings).toEqual(["config keys 'servers[0].max_connections' and 'servers[0].idle_timeout' apply to tcp servers only (ignored)"]);
+    expect(warnings).toEqual([
+      "config keys 'servers[0].max_connections' and 'servers[0].idle_timeout' apply to tcp servers only (ignored)",
+    ]);
     expect(config.servers[0]!.maxConnections).toBe(1000); // the default, not the entry's 3 (a udp server has no connections)
   });
 

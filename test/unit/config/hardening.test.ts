@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { parseMapping } from '../../../src/backends/prometheus/mapping.js';
 import { MAX_PERCENT_THRESHOLDS, parseConfigText, readConfigFile, readConfigFileAsync, validateConfig } from '../../../src/config/index.js';
 import { forbiddenKeyProblems } from '../../../src/config/safekeys.js';
 import type { TallydConfig } from '../../../src/config/types.js';
-import { parseMapping } from '../../../src/backends/prometheus/mapping.js';
 import { ConfigError } from '../../../src/errors.js';
 import { ConfigReloader } from '../../../src/pipeline/reload.js';
 
@@ -64,7 +64,9 @@ describe('forbidden keys', () => {
   it('a mapping file with one is refused', () => {
     const r = parseMapping('mappings:\n  - match: a.*\n    name: a\n    labels:\n      __proto__: { x: y }\n', 'm.yml');
     expect(r.mapping).toBeNull();
-    expect(r.problems).toEqual(["m.yml: key 'mappings[0].labels.__proto__': '__proto__' is not allowed as a key (it could change how the config is read)"]);
+    expect(r.problems).toEqual([
+      "m.yml: key 'mappings[0].labels.__proto__': '__proto__' is not allowed as a key (it could change how the config is read)",
+    ]);
   });
 });
 
@@ -73,11 +75,17 @@ describe('--allow-js-config: a child process', () => {
     const pid = parseConfigText("{ title: String(require.constructor('return process')().pid) }", 'p.js', { allowJs: true });
     expect(Number(pid.title)).not.toBe(process.pid);
     const fsRead = problemsOf(() =>
-      parseConfigText("{ a: require.constructor('return process')().getBuiltinModule('fs').readFileSync('/etc/hostname', 'utf8') }", 'r.js', { allowJs: true }),
+      parseConfigText(
+        "{ a: require.constructor('return process')().getBuiltinModule('fs').readFileSync('/etc/hostname', 'utf8') }",
+        'r.js',
+        { allowJs: true },
+      ),
     );
     expect(fsRead[0]).toMatch(/r\.js: evaluating the config file failed: .*(Access to this API has been restricted|ERR_ACCESS_DENIED)/);
     const exec = problemsOf(() =>
-      parseConfigText("{ a: String(require.constructor('return process')().getBuiltinModule('child_process').execSync('id')) }", 'x.js', { allowJs: true }),
+      parseConfigText("{ a: String(require.constructor('return process')().getBuiltinModule('child_process').execSync('id')) }", 'x.js', {
+        allowJs: true,
+      }),
     );
     expect(exec[0]).toMatch(/x\.js: evaluating the config file failed/);
   });
@@ -86,13 +94,18 @@ describe('--allow-js-config: a child process', () => {
     expect(problemsOf(() => parseConfigText("{ __proto__: { mgmt_address: '0.0.0.0' } }", 'p.js', { allowJs: true }))[0]).toContain(
       "config key '__proto__'",
     );
-    const spin = problemsOf(() => parseConfigText('(Promise.resolve().then(() => { for (;;) {} }), { port: 1 })', 's.js', { allowJs: true }));
+    const spin = problemsOf(() =>
+      parseConfigText('(Promise.resolve().then(() => { for (;;) {} }), { port: 1 })', 's.js', { allowJs: true }),
+    );
     expect(spin[0]).toMatch(/s\.js: evaluating the config file failed: Script execution timed out/);
     const file = tempFile('g.js', '({ port: 1, get flushInterval() { for (;;) {} } })');
     const t0 = Date.now();
     expect((await problemsOfAsync(readConfigFileAsync(file, { allowJs: true })))[0]).toContain('did not finish within 5 s; it was stopped');
     expect(Date.now() - t0).toBeLessThan(12_000);
-    const ok = tempFile('ok.js', "{ port: 9, histogram: [ { metric: 'a', bins: [1, Infinity] } ], env: process.env.HOME === undefined ? 'none' : 'set' }");
+    const ok = tempFile(
+      'ok.js',
+      "{ port: 9, histogram: [ { metric: 'a', bins: [1, Infinity] } ], env: process.env.HOME === undefined ? 'none' : 'set' }",
+    );
     expect(await readConfigFileAsync(ok, { allowJs: true })).toEqual(readConfigFile(ok, { allowJs: true }));
   }, 30_000);
 });
@@ -112,7 +125,11 @@ describe('a reload whose apply throws', () => {
     const file = tempFile('c.json', '{ "flushInterval": 2000 }');
     const current = validateConfig({}, file).config;
     const errors: string[] = [];
-    const log = { info: () => undefined, warn: () => undefined, error: (_o: unknown, msg: string) => errors.push(msg) } as unknown as Logger;
+    const log = {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (_o: unknown, msg: string) => errors.push(msg),
+    } as unknown as Logger;
     const target = {
       currentConfig: current,
       applyConfig: (_next: TallydConfig): Promise<string[]> => Promise.reject(new Error('backend constructor failed')),

@@ -97,7 +97,9 @@ describe('readConfigFile', () => {
 
   it('rejects a top level that is not an object, and a missing file', () => {
     expect(configErrorOf(() => readConfigFile(fixture('not-object.json'))).message).toMatch(/expected an object literal.*got a list/);
-    expect(configErrorOf(() => readConfigFile(fixture('does-not-exist.js'))).message).toMatch(/cannot read config file .*does-not-exist\.js: ENOENT/);
+    expect(configErrorOf(() => readConfigFile(fixture('does-not-exist.js'))).message).toMatch(
+      /cannot read config file .*does-not-exist\.js: ENOENT/,
+    );
   });
 
   it('config/default.js holds the same content as EMBEDDED_DEFAULT_CONFIG', () => {
@@ -109,7 +111,16 @@ describe('readConfigFile', () => {
     const { config, warnings } = buildConfig(structuredClone(EMBEDDED_DEFAULT_CONFIG));
     expect(warnings).toEqual([]);
     expect(config.servers).toEqual([
-      { server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 33554432, maxLineLength: 65536, maxConnections: 1000, idleTimeoutMs: 300000 },
+      {
+        server: 'udp',
+        address: '0.0.0.0',
+        port: 8125,
+        addressIpv6: false,
+        recvBufferBytes: 33554432,
+        maxLineLength: 65536,
+        maxConnections: 1000,
+        idleTimeoutMs: 300000,
+      },
     ]);
     expect([config.mgmtAddress, config.mgmtPort, config.flushInterval]).toEqual(['127.0.0.1', 8126, 10000]);
     expect(config.backends).toEqual(['console']);
@@ -180,7 +191,13 @@ describe('overrides', () => {
       { port: 0, address: '127.0.0.1', mgmtPort: 0, mgmtAddress: '::1', flushInterval: 250, logLevel: 'warn', reservoirSize: 64 },
     );
     expect(config.servers[0]).toMatchObject({ server: 'udp', port: 0, address: '127.0.0.1' });
-    expect([config.mgmtPort, config.mgmtAddress, config.flushInterval, config.logLevel, config.reservoirSize]).toEqual([0, '::1', 250, 'warn', 64]);
+    expect([config.mgmtPort, config.mgmtAddress, config.flushInterval, config.logLevel, config.reservoirSize]).toEqual([
+      0,
+      '::1',
+      250,
+      'warn',
+      64,
+    ]);
     expect(config.raw.flushInterval).toBe(250); // the admin `config` command shows effective values
   });
 
@@ -189,14 +206,25 @@ describe('overrides', () => {
     expect([a.graphite.host, a.graphite.port, a.backends]).toEqual(['carbon', 2103, ['console', 'graphite']]);
     const b = buildConfig({}, { graphiteHost: 'carbon' }).config;
     expect([b.graphite.port, b.backends]).toEqual([2003, ['graphite']]);
-    const c = buildConfig({ backends: ['./backends/graphite'], graphiteHost: 'x' }, { backends: ['./backends/console', 'prometheus'] }).config;
+    const c = buildConfig(
+      { backends: ['./backends/graphite'], graphiteHost: 'x' },
+      { backends: ['./backends/console', 'prometheus'] },
+    ).config;
     expect(c.backends).toEqual(['console', 'prometheus']);
   });
 
   it('--port applies to the first udp server when the config lists servers', () => {
-    const raw = { servers: [{ server: './servers/tcp', port: 8125 }, { server: './servers/udp', port: 8125 }] };
+    const raw = {
+      servers: [
+        { server: './servers/tcp', port: 8125 },
+        { server: './servers/udp', port: 8125 },
+      ],
+    };
     const { config } = buildConfig(raw, { port: 0 });
-    expect(config.servers.map((s) => [s.server, s.port])).toEqual([['tcp', 8125], ['udp', 0]]);
+    expect(config.servers.map((s) => [s.server, s.port])).toEqual([
+      ['tcp', 8125],
+      ['udp', 0],
+    ]);
     expect(raw.servers[1]!.port).toBe(8125);
     const err = configErrorOf(() => buildConfig({ servers: [{ server: 'tcp' }] }, { port: 1 }));
     expect(err.message).toMatch(/--port\/--address: .* no udp server/);
@@ -205,11 +233,15 @@ describe('overrides', () => {
 
 describe('describeConfig', () => {
   it('prints the effective config as JSON with inf bins and backend sections', () => {
-    const { config } = buildConfig({
-      histogram: [{ metric: 'a', bins: [1, 'inf'] }],
-      backends: ['prometheus'],
-      prometheus: { port: 9102 },
-    }, {}, '/etc/tallyd.js');
+    const { config } = buildConfig(
+      {
+        histogram: [{ metric: 'a', bins: [1, 'inf'] }],
+        backends: ['prometheus'],
+        prometheus: { port: 9102 },
+      },
+      {},
+      '/etc/tallyd.js',
+    );
     const parsed = JSON.parse(describeConfig(config)) as Record<string, unknown>;
     expect(parsed.histogram).toEqual([{ metric: 'a', bins: [1, 'inf'] }]);
     expect(parsed.sections).toEqual({ prometheus: { port: 9102 } });

@@ -4,17 +4,23 @@
  * reload effect.
  */
 import { describe, expect, it } from 'vitest';
-import { buildConfig, validateConfig } from '../../../src/config/index.js';
-import { backendsNeedRebuild, changedBackendKeys, CORE_SECTION, SECTIONS, type SectionSchema } from '../../../src/config/schema.js';
-import type { TallydConfig } from '../../../src/config/types.js';
 import { PROMETHEUS_SECTION } from '../../../src/backends/prometheus/config.js';
+import { buildConfig, validateConfig } from '../../../src/config/index.js';
+import { backendsNeedRebuild, CORE_SECTION, changedBackendKeys, SECTIONS, type SectionSchema } from '../../../src/config/schema.js';
+import type { TallydConfig } from '../../../src/config/types.js';
 
 const env = { env: {}, hostname: 'h' };
 const load = (raw: Record<string, unknown>): TallydConfig => buildConfig(raw, {}, undefined, env).config;
 
 /** Fields whose unset value means "none" (no Graphite host, no token, every timer metric...), not a missing default. */
 const UNSET_MEANS_NONE = new Set([
-  'graphite.host', 'keyFlush.log', 'statusPage.token', 'prometheus.mappingFile', 'calculatedTimerMetrics', 'configFile', 'log.syslog.socket',
+  'graphite.host',
+  'keyFlush.log',
+  'statusPage.token',
+  'prometheus.mappingFile',
+  'calculatedTimerMetrics',
+  'configFile',
+  'log.syslog.socket',
 ]);
 
 function undefinedPaths(value: unknown, path: string, out: string[]): string[] {
@@ -31,7 +37,12 @@ function undefinedPaths(value: unknown, path: string, out: string[]): string[] {
 describe('the loaded config', () => {
   it('has no field left for a consumer to default (an empty config, and one with tcp servers)', () => {
     expect(undefinedPaths(validateConfig({}).config, '', [])).toEqual([]);
-    const c = validateConfig({ servers: [{ server: 'tcp', port: 0 }, { server: 'udp', port: 0 }] }).config;
+    const c = validateConfig({
+      servers: [
+        { server: 'tcp', port: 0 },
+        { server: 'udp', port: 0 },
+      ],
+    }).config;
     expect(undefinedPaths(c, '', [])).toEqual([]);
     expect(c.servers[0]).toMatchObject({ maxConnections: 1000, idleTimeoutMs: 300_000 });
   });
@@ -72,7 +83,10 @@ describe('the loaded config', () => {
         expect(k.type, s.prefix + k.key).not.toBe('');
         expect(k.doc, s.prefix + k.key).not.toBe('');
         expect(['none', 'pipeline', 'backends', 'restart'], s.prefix + k.key).toContain(k.reload);
-        expect(k.def !== undefined || k.defaultDoc !== undefined || k.check.kind === 'optStr', `${s.prefix}${k.key}: a default for the reference`).toBe(true);
+        expect(
+          k.def !== undefined || k.defaultDoc !== undefined || k.check.kind === 'optStr',
+          `${s.prefix}${k.key}: a default for the reference`,
+        ).toBe(true);
       }
     }
   });

@@ -27,7 +27,9 @@ describe('did you mean', () => {
   });
 
   it('in the prometheus section too', () => {
-    expect(validatePrometheusConfig({ portt: 9102 })).toEqual(["config key 'prometheus.portt': unknown key (did you mean 'prometheus.port'?)"]);
+    expect(validatePrometheusConfig({ portt: 9102 })).toEqual([
+      "config key 'prometheus.portt': unknown key (did you mean 'prometheus.port'?)",
+    ]);
     expect(validatePrometheusConfig({ zzz: 1 })[0]).toMatch(/^config key 'prometheus.zzz': unknown key \(known: address, port, /);
   });
 });

@@ -1,7 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildConfig, normaliseBackendName, readConfigFile, validateConfig } from '../../../src/config/index.js';
 import { ConfigError } from '../../../src/errors.js';
-import { join } from 'node:path';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/config');
 
@@ -22,7 +22,18 @@ describe('defaults', () => {
     const { raw, ...rest } = config;
     expect(raw).toEqual({});
     expect(rest).toEqual({
-      servers: [{ server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 33554432, maxLineLength: 65536, maxConnections: 1000, idleTimeoutMs: 300000 }],
+      servers: [
+        {
+          server: 'udp',
+          address: '0.0.0.0',
+          port: 8125,
+          addressIpv6: false,
+          recvBufferBytes: 33554432,
+          maxLineLength: 65536,
+          maxConnections: 1000,
+          idleTimeoutMs: 300000,
+        },
+      ],
       mgmtMaxConnections: 16,
       mgmtIdleTimeout: 600000,
       mgmtAddress: '127.0.0.1',
@@ -44,9 +55,19 @@ describe('defaults', () => {
       healthStatus: 'up',
       backends: ['console'],
       graphite: {
-        host: undefined, port: 2003, legacyNamespace: true, globalPrefix: 'stats', prefixCounter: 'counters',
-        prefixTimer: 'timers', prefixGauge: 'gauges', prefixSet: 'sets', globalSuffix: '', timeoutMs: 5000,
-        queueBytes: 67108864, protocol: 'text', picklePort: 2004,
+        host: undefined,
+        port: 2003,
+        legacyNamespace: true,
+        globalPrefix: 'stats',
+        prefixCounter: 'counters',
+        prefixTimer: 'timers',
+        prefixGauge: 'gauges',
+        prefixSet: 'sets',
+        globalSuffix: '',
+        timeoutMs: 5000,
+        queueBytes: 67108864,
+        protocol: 'text',
+        picklePort: 2004,
       },
       console: { prettyprint: true },
       repeater: [],
@@ -71,8 +92,15 @@ describe('defaults', () => {
       timerHistogram: true,
       timerHistogramMaxBuckets: 2048,
       prometheus: {
-        address: '127.0.0.1', port: 9102, path: '/metrics', mappingFile: undefined, ttlMs: 3600000, quantiles: [0.5, 0.9, 0.99],
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], observerType: 'summary', maxExpositionBytes: 134217728,
+        address: '127.0.0.1',
+        port: 9102,
+        path: '/metrics',
+        mappingFile: undefined,
+        ttlMs: 3600000,
+        quantiles: [0.5, 0.9, 0.99],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        observerType: 'summary',
+        maxExpositionBytes: 134217728,
       },
       statusPage: { enabled: true, address: '127.0.0.1', port: 8127, portConfigured: false, token: undefined },
       configFile: undefined,
@@ -107,11 +135,20 @@ describe('original-style file end to end', () => {
     const file = join(FIXTURES, 'original-style.js');
     const { config, warnings } = buildConfig(readConfigFile(file), {}, file);
     expect(warnings).toEqual([]);
-    expect(config.graphite).toMatchObject({ host: 'graphite.example.com', port: 2003, legacyNamespace: false, globalPrefix: 'prod', globalSuffix: 'web01' });
+    expect(config.graphite).toMatchObject({
+      host: 'graphite.example.com',
+      port: 2003,
+      legacyNamespace: false,
+      globalPrefix: 'prod',
+      globalSuffix: 'web01',
+    });
     expect(config.percentThreshold).toEqual([90, 99.9, -10]);
     expect(config.flushInterval).toBe(5000);
     expect(config.backends).toEqual(['graphite', 'console']);
-    expect(config.histogram).toEqual([{ metric: 'render', bins: [0.01, 0.1, 1, 10, Infinity] }, { metric: '', bins: [] }]);
+    expect(config.histogram).toEqual([
+      { metric: 'render', bins: [0.01, 0.1, 1, 10, Infinity] },
+      { metric: '', bins: [] },
+    ]);
     expect(config.console.prettyprint).toBe(false);
     // deleteIdleStats: true, deleteGauges: false overrides one of the four
     expect([config.deleteCounters, config.deleteTimers, config.deleteGauges, config.deleteSets]).toEqual([true, true, false, true]);
@@ -146,16 +183,56 @@ describe('deleteIdleStats and gaugesMaxTTL', () => {
 describe('servers', () => {
   it('without servers, top-level port/address/address_ipv6 make one UDP server', () => {
     const { config } = validateConfig({ port: 9000, address: '::1', address_ipv6: true, udpRecvBuffer: 4096 });
-    expect(config.servers).toEqual([{ server: 'udp', address: '::1', port: 9000, addressIpv6: true, recvBufferBytes: 4096, maxLineLength: 65536, maxConnections: 1000, idleTimeoutMs: 300000 }]);
+    expect(config.servers).toEqual([
+      {
+        server: 'udp',
+        address: '::1',
+        port: 9000,
+        addressIpv6: true,
+        recvBufferBytes: 4096,
+        maxLineLength: 65536,
+        maxConnections: 1000,
+        idleTimeoutMs: 300000,
+      },
+    ]);
     expect(validateConfig({ address_ipv6: true }).config.servers[0]!.address).toBe('::');
   });
 
   it('servers replaces the top-level keys (with a warning) and normalises server names', () => {
     const { config, warnings } = buildConfig(readConfigFile(join(FIXTURES, 'servers.js')));
     expect(config.servers).toEqual([
-      { server: 'udp', address: '0.0.0.0', port: 8125, addressIpv6: false, recvBufferBytes: 1048576, maxLineLength: 4096, maxConnections: 1000, idleTimeoutMs: 300000 },
-      { server: 'tcp', address: '::', port: 8125, addressIpv6: true, recvBufferBytes: 1048576, maxLineLength: 4096, maxConnections: 1000, idleTimeoutMs: 300000 },
-      { server: 'tcp', address: '0.0.0.0', port: 8125, addressIpv6: false, socket: '/tmp/tallyd.sock', socketMod: 0o660, recvBufferBytes: 1048576, maxLineLength: 4096, maxConnections: 1000, idleTimeoutMs: 300000 },
+      {
+        server: 'udp',
+        address: '0.0.0.0',
+        port: 8125,
+        addressIpv6: false,
+        recvBufferBytes: 1048576,
+        maxLineLength: 4096,
+        maxConnections: 1000,
+        idleTimeoutMs: 300000,
+      },
+      {
+        server: 'tcp',
+        address: '::',
+        port: 8125,
+        addressIpv6: true,
+        recvBufferBytes: 1048576,
+        maxLineLength: 4096,
+        maxConnections: 1000,
+        idleTimeoutMs: 300000,
+      },
+      {
+        server: 'tcp',
+        address: '0.0.0.0',
+        port: 8125,
+        addressIpv6: false,
+        socket: '/tmp/tallyd.sock',
+        socketMod: 0o660,
+        recvBufferBytes: 1048576,
+        maxLineLength: 4096,
+        maxConnections: 1000,
+        idleTimeoutMs: 300000,
+      },
     ]);
     expect(warnings).toEqual(["config key 'port' is ignored because 'servers' is set"]);
   });
@@ -164,7 +241,7 @@ describe('servers', () => {
     expect(problemsOf({ servers: [{ server: 'quic' }, 'udp', { port: 70000, socket_mod: 'rw' }] })).toEqual([
       // any other name is a server module (the original's require(name)): here one that is not found
       expect.stringMatching(/^config key 'servers\[0\]\.server': server module "quic": not found \(looked in config file directory/),
-      "config key 'servers[1]': expected an object like { server: \"./servers/udp\", port: 8125 }, got \"udp\"",
+      'config key \'servers[1]\': expected an object like { server: "./servers/udp", port: 8125 }, got "udp"',
       "config key 'servers[2].port': expected a port number (0..65535), got 70000",
       "config key 'servers[2].socket_mod': expected a file mode (a number such as 0o660, or an octal string such as '660'), got \"rw\"",
     ]);
@@ -251,13 +328,25 @@ describe('other keys', () => {
     expect(config.keyFlush).toEqual({ interval: 60000, percent: 10, log: '/tmp/keys.log' });
     expect(config.healthStatus).toBe('down');
     expect(config.logLevel).toBe('debug');
-    expect([config.dumpMessages, config.flushCounts, config.keyNameSanitize, config.automaticConfigReload]).toEqual([true, false, false, false]);
+    expect([config.dumpMessages, config.flushCounts, config.keyNameSanitize, config.automaticConfigReload]).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
     expect([config.prefixStats, config.mgmtAddress]).toEqual(['tallyd', '0.0.0.0']);
   });
 
   it("graphiteProtocol 'pickle' sends to graphitePicklePort (default 2004); 'text' or unset is plaintext", () => {
-    expect(validateConfig({ graphiteProtocol: 'pickle' }).config.graphite).toMatchObject({ protocol: 'pickle', picklePort: 2004, port: 2003 });
-    expect(validateConfig({ graphiteProtocol: 'pickle', graphitePicklePort: 2104 }).config.graphite).toMatchObject({ protocol: 'pickle', picklePort: 2104 });
+    expect(validateConfig({ graphiteProtocol: 'pickle' }).config.graphite).toMatchObject({
+      protocol: 'pickle',
+      picklePort: 2004,
+      port: 2003,
+    });
+    expect(validateConfig({ graphiteProtocol: 'pickle', graphitePicklePort: 2104 }).config.graphite).toMatchObject({
+      protocol: 'pickle',
+      picklePort: 2104,
+    });
     expect(validateConfig({ graphiteProtocol: 'text', graphitePicklePort: 2104 }).config.graphite.protocol).toBe('text');
     expect(validateConfig({}).config.graphite.protocol).toBe('text');
     expect(() => validateConfig({ graphiteProtocol: 'pickle', graphitePicklePort: 0 })).toThrow(/graphitePicklePort/);
@@ -272,7 +361,9 @@ describe('other keys', () => {
     expect(warnings).toHaveLength(1);
     expect(config.log).toMatchObject({ backend: 'syslog', application: 'app' });
     // the original throws for any other backend
-    expect(() => validateConfig({ log: { backend: 'file' } })).toThrow(/config key 'log.backend': expected one of 'stdout', 'syslog', got "file"/);
+    expect(() => validateConfig({ log: { backend: 'file' } })).toThrow(
+      /config key 'log.backend': expected one of 'stdout', 'syslog', got "file"/,
+    );
   });
 
   it('an unknown top-level key is a warning naming it', () => {
@@ -299,7 +390,10 @@ describe('other keys', () => {
 
   it.each([
     [{ prometheus: { port: 0 } }, "config section 'prometheus' is set but the 'prometheus' backend is not in 'backends'"],
-    [{ backends: ['console'], graphite: { globalPrefix: 'x' } }, "config section 'graphite' is set but the 'graphite' backend is not in 'backends'"],
+    [
+      { backends: ['console'], graphite: { globalPrefix: 'x' } },
+      "config section 'graphite' is set but the 'graphite' backend is not in 'backends'",
+    ],
     [{ backends: ['console'], graphiteHost: 'g' }, "config key 'graphiteHost' is set but the 'graphite' backend is not in 'backends'"],
     [{ repeater: [{ host: 'h', port: 1 }] }, "config key 'repeater' is set but the 'repeater' backend is not in 'backends'"],
   ])('a backend section without its backend is a warning naming it: %j', (raw, warning) => {
@@ -307,7 +401,13 @@ describe('other keys', () => {
   });
 
   it('a section with its backend listed is no warning', () => {
-    const raw = { backends: ['graphite', 'prometheus', 'repeater'], graphiteHost: 'g', graphite: { globalPrefix: 'x' }, prometheus: {}, repeater: [{ host: 'h', port: 1 }] };
+    const raw = {
+      backends: ['graphite', 'prometheus', 'repeater'],
+      graphiteHost: 'g',
+      graphite: { globalPrefix: 'x' },
+      prometheus: {},
+      repeater: [{ host: 'h', port: 1 }],
+    };
     expect(validateConfig(raw).warnings).toEqual([]);
   });
 
@@ -349,24 +449,26 @@ describe('wrong values', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems;
-    expect(problems).toEqual(expect.arrayContaining([
-      'config key \'flushInterval\': expected a positive integer (ms), got "abc"',
-      "config key 'port': expected a port number (0..65535), got 70000",
-      "config key 'percentThreshold[1]': expected a non-zero number between -100 and 100 (or a list of them), got 0",
-      "config key 'percentThreshold[2]': expected a non-zero number between -100 and 100 (or a list of them), got 150",
-      'config key \'deleteIdleStats\': expected true or false, got "yes"',
-      'config key \'backends\': expected a list of backend names, e.g. [\'./backends/graphite\'], got "graphite"',
-      'config key \'healthStatus\': expected one of \'up\', \'down\', got "sideways"',
-      "config key 'reservoirSize': expected an integer between 16 and 1048576, got 8",
-      'config key \'graphite.legacyNamespace\': expected true or false, got "no"',
-      "config key 'graphite.timeoutMs': expected a positive integer (ms), got -1",
-      "config key 'histogram[0].bins[1]': expected a bound greater than the previous one (10): bins must ascend, got 5",
-      'config key \'histogram[0].bins[2]\': expected a number or \'inf\', got "x"',
-      'config key \'repeater[0].host\': expected a host name or address, got ""',
-      "config key 'repeater[0].port': expected a port number (1..65535), got 0",
-      'config key \'repeaterProtocol\': expected one of \'udp4\', \'udp6\', \'tcp\', got "sctp"',
-      "config key 'mgmt_port': expected a port number (0..65535), got -1",
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'config key \'flushInterval\': expected a positive integer (ms), got "abc"',
+        "config key 'port': expected a port number (0..65535), got 70000",
+        "config key 'percentThreshold[1]': expected a non-zero number between -100 and 100 (or a list of them), got 0",
+        "config key 'percentThreshold[2]': expected a non-zero number between -100 and 100 (or a list of them), got 150",
+        'config key \'deleteIdleStats\': expected true or false, got "yes"',
+        "config key 'backends': expected a list of backend names, e.g. ['./backends/graphite'], got \"graphite\"",
+        "config key 'healthStatus': expected one of 'up', 'down', got \"sideways\"",
+        "config key 'reservoirSize': expected an integer between 16 and 1048576, got 8",
+        'config key \'graphite.legacyNamespace\': expected true or false, got "no"',
+        "config key 'graphite.timeoutMs': expected a positive integer (ms), got -1",
+        "config key 'histogram[0].bins[1]': expected a bound greater than the previous one (10): bins must ascend, got 5",
+        "config key 'histogram[0].bins[2]': expected a number or 'inf', got \"x\"",
+        'config key \'repeater[0].host\': expected a host name or address, got ""',
+        "config key 'repeater[0].port': expected a port number (1..65535), got 0",
+        "config key 'repeaterProtocol': expected one of 'udp4', 'udp6', 'tcp', got \"sctp\"",
+        "config key 'mgmt_port': expected a port number (0..65535), got -1",
+      ]),
+    );
     expect(problems.some((p) => p.startsWith("config key 'graphiteProtocol'"))).toBe(true);
     expect(problems.some((p) => p.startsWith("config key 'logLevel'"))).toBe(true);
     expect(problems).toHaveLength(18);
@@ -404,11 +506,13 @@ describe('byte bounds: maxKeyLength, keyTableBytes, setMaxMembers', () => {
   });
 
   it('refuse values out of range, each problem naming its key and the range', () => {
-    expect(problemsOf({ maxKeyLength: 0, keyTableBytes: 1024, setMaxMembers: 2 ** 24 })).toEqual(expect.arrayContaining([
-      "config key 'maxKeyLength': expected an integer between 1 and 1048576 (bytes), got 0",
-      "config key 'keyTableBytes': expected an integer between 65536 and 2147483647 (bytes), got 1024",
-      "config key 'setMaxMembers': expected an integer between 1 and 16000000 (members), got 16777216",
-    ]));
+    expect(problemsOf({ maxKeyLength: 0, keyTableBytes: 1024, setMaxMembers: 2 ** 24 })).toEqual(
+      expect.arrayContaining([
+        "config key 'maxKeyLength': expected an integer between 1 and 1048576 (bytes), got 0",
+        "config key 'keyTableBytes': expected an integer between 65536 and 2147483647 (bytes), got 1024",
+        "config key 'setMaxMembers': expected an integer between 1 and 16000000 (members), got 16777216",
+      ]),
+    );
     expect(problemsOf({ keyTableBytes: 2 ** 31 })[0]).toMatch(/keyTableBytes/);
   });
 });

@@ -4,8 +4,8 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { type IngestSink, PacketGuard } from '../../../src/pipeline/guard.js';
 import { BAD_LINE_REASONS, type BadLine, Sample } from '../../../src/parser/types.js';
+import { type IngestSink, PacketGuard } from '../../../src/pipeline/guard.js';
 
 /** Records what it is given; throws on the keys (or bad lines) it is told to. */
 class Recorder implements IngestSink {
@@ -13,7 +13,10 @@ class Recorder implements IngestSink {
   readonly bad: Array<[string, string]> = [];
   readonly packets: number[] = [];
   lastBadLineStart = -1;
-  constructor(private readonly throwOnKey: string, private readonly throwOnBad = false) {}
+  constructor(
+    private readonly throwOnKey: string,
+    private readonly throwOnBad = false,
+  ) {}
   sample(s: Sample): void {
     const key = s.buf.toString('utf8', s.keyStart, s.keyEnd);
     if (key === this.throwOnKey) throw new Error('injected');
@@ -48,7 +51,10 @@ describe('PacketGuard', () => {
     const r = new Recorder('boom');
     const g = run(r, 'a:1|c\nb:2|c\nboom:3|c\nc:4|c\r\nboom:5|ms\nd:6|c');
     expect(r.samples).toEqual(['a=1', 'b=2', 'c=4', 'd=6']);
-    expect(r.bad).toEqual([['internal_error', 'boom:3|c'], ['internal_error', 'boom:5|ms']]);
+    expect(r.bad).toEqual([
+      ['internal_error', 'boom:3|c'],
+      ['internal_error', 'boom:5|ms'],
+    ]);
     expect(r.packets).toEqual([6]);
     expect(g.faults).toBe(2);
   });
@@ -61,7 +67,7 @@ describe('PacketGuard', () => {
     expect(r.packets).toEqual([2]);
   });
 
-  it('a fault in badLine (a bad line\'s handling) costs that line only', () => {
+  it("a fault in badLine (a bad line's handling) costs that line only", () => {
     const r = new Recorder('', true);
     run(r, 'a:1|c\nnot a line\nb:2|c');
     expect(r.samples).toEqual(['a=1', 'b=2']);

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import os from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { ADDR_BYTES, formatIpv6, SlotSender } from '../../../src/listeners/native.js';
 
 /** A struct sockaddr_in / sockaddr_in6 as the kernel writes it (sa_family in host order, port in network order). */
@@ -12,8 +12,8 @@ function sockaddr(buf: Buffer, slot: number, family: 2 | 10, port: number, addr:
   else for (let k = 0; k < 8; k++) buf.writeUInt16BE(addr[k]!, o + 8 + 2 * k);
 }
 
-describe('the native reader\'s sender (rinfo) decoding', () => {
-  it('reads each slot\'s IPv4 or IPv6 sender, as dgram formats it', () => {
+describe("the native reader's sender (rinfo) decoding", () => {
+  it("reads each slot's IPv4 or IPv6 sender, as dgram formats it", () => {
     const buf = Buffer.alloc(4 * ADDR_BYTES);
     sockaddr(buf, 0, 2, 8125, [127, 0, 0, 1]);
     sockaddr(buf, 1, 10, 65535, [0, 0, 0, 0, 0, 0, 0, 1]);

@@ -3,8 +3,8 @@ import net from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../../src/config/types.js';
-import type { Listener } from '../../../src/listeners/types.js';
 import { checkFdBudget, LineFramer, openFileLimit, startTcpListener, TcpStats } from '../../../src/listeners/tcp.js';
+import type { Listener } from '../../../src/listeners/types.js';
 
 const log = pino({ level: 'silent' });
 
@@ -66,7 +66,20 @@ describe('tcp listener', () => {
   });
 
   it('counts an over-long line and keeps the connection open for the next ones', async () => {
-    const cfg: ServerConfig = { server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections: 1000, idleTimeoutMs: 300_000 };
+    const cfg: ServerConfig = {
+      server: 'tcp',
+      module: undefined,
+      moduleConfig: undefined,
+      socket: undefined,
+      socketMod: undefined,
+      address: '127.0.0.1',
+      port: 0,
+      addressIpv6: false,
+      recvBufferBytes: 0,
+      maxLineLength: 64,
+      maxConnections: 1000,
+      idleTimeoutMs: 300_000,
+    };
     const lines: string[] = [];
     let tooLong = 0;
     listener = await startTcpListener(
@@ -157,9 +170,26 @@ describe('tcp listener: connection cap and idle timeout', () => {
     const stats = new TcpStats();
     const lines: string[] = [];
     const cfg: ServerConfig = {
-      server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections: 3, idleTimeoutMs: 0,
+      server: 'tcp',
+      module: undefined,
+      moduleConfig: undefined,
+      socket: undefined,
+      socketMod: undefined,
+      address: '127.0.0.1',
+      port: 0,
+      addressIpv6: false,
+      recvBufferBytes: 0,
+      maxLineLength: 64,
+      maxConnections: 3,
+      idleTimeoutMs: 0,
     };
-    listener = await startTcpListener(cfg, (buf, s, e) => lines.push(buf.toString('utf8', s, e)), () => undefined, log, stats);
+    listener = await startTcpListener(
+      cfg,
+      (buf, s, e) => lines.push(buf.toString('utf8', s, e)),
+      () => undefined,
+      log,
+      stats,
+    );
     const conns = [];
     for (let i = 0; i < 8; i++) conns.push(await open(listener.port));
     // the 5 past the cap are closed by the listener
@@ -187,9 +217,26 @@ describe('tcp listener: connection cap and idle timeout', () => {
     const stats = new TcpStats();
     const lines: string[] = [];
     const cfg: ServerConfig = {
-      server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections: 1000, idleTimeoutMs: 300,
+      server: 'tcp',
+      module: undefined,
+      moduleConfig: undefined,
+      socket: undefined,
+      socketMod: undefined,
+      address: '127.0.0.1',
+      port: 0,
+      addressIpv6: false,
+      recvBufferBytes: 0,
+      maxLineLength: 64,
+      maxConnections: 1000,
+      idleTimeoutMs: 300,
     };
-    listener = await startTcpListener(cfg, (buf, s, e) => lines.push(buf.toString('utf8', s, e)), () => undefined, log, stats);
+    listener = await startTcpListener(
+      cfg,
+      (buf, s, e) => lines.push(buf.toString('utf8', s, e)),
+      () => undefined,
+      log,
+      stats,
+    );
     const idle = await open(listener.port);
     const busy = await open(listener.port);
     idle.sock.write('part:1|c');
@@ -216,7 +263,18 @@ describe('tcp listener: connection cap and idle timeout', () => {
 
 describe('checkFdBudget', () => {
   const tcp = (maxConnections = 1000): ServerConfig => ({
-    server: 'tcp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 0, maxLineLength: 64, maxConnections, idleTimeoutMs: 300_000,
+    server: 'tcp',
+    module: undefined,
+    moduleConfig: undefined,
+    socket: undefined,
+    socketMod: undefined,
+    address: '127.0.0.1',
+    port: 0,
+    addressIpv6: false,
+    recvBufferBytes: 0,
+    maxLineLength: 64,
+    maxConnections,
+    idleTimeoutMs: 300_000,
   });
   it('warns when the caps leave too few descriptors of the open-file limit', () => {
     const warned: unknown[] = [];

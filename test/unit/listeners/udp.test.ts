@@ -9,7 +9,19 @@ import { readUdpDrops, startUdpListener, type UdpListener } from '../../../src/l
 
 const log = pino({ level: 'silent' });
 const cfg = (over: Partial<ServerConfig> = {}): ServerConfig => ({
-  server: 'udp', module: undefined, moduleConfig: undefined, socket: undefined, socketMod: undefined, address: '127.0.0.1', port: 0, addressIpv6: false, recvBufferBytes: 1 << 20, maxLineLength: 65536, maxConnections: 1000, idleTimeoutMs: 0, ...over,
+  server: 'udp',
+  module: undefined,
+  moduleConfig: undefined,
+  socket: undefined,
+  socketMod: undefined,
+  address: '127.0.0.1',
+  port: 0,
+  addressIpv6: false,
+  recvBufferBytes: 1 << 20,
+  maxLineLength: 65536,
+  maxConnections: 1000,
+  idleTimeoutMs: 0,
+  ...over,
 });
 let listener: UdpListener | undefined;
 afterEach(async () => {

@@ -9,7 +9,7 @@ import { canonicalKey } from '../../../src/parser/canonical.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
 import { Sample } from '../../../src/parser/types.js';
 import { makeAggregator, send } from '../aggregator/helpers.js';
-import { RecordingSink, type Got } from './helpers.js';
+import { type Got, RecordingSink } from './helpers.js';
 
 function run(text: string, containerIdTag = false): RecordingSink {
   const buf = Buffer.from(text, 'utf8');
@@ -97,7 +97,7 @@ describe('DogStatsD metric lines', () => {
     expect(canonicalKey('k', '|c:abc123', true).id).toBe('k;container_id=abc123');
   });
 
-  it('the issue\'s lines reach the aggregator with their names and tags intact', () => {
+  it("the issue's lines reach the aggregator with their names and tags intact", () => {
     const agg = makeAggregator();
     send(agg, 'cid:1|c|#a:b|c:abc123\ncid:2|c|#a:b|c:other\nk:1:2:3|d\ncard:1|c|#a:b|card:low\ne:1|c|e:ext');
     const snap = agg.flush(1_700_000_000_000);
@@ -159,7 +159,12 @@ describe('DogStatsD events and service checks', () => {
     ['_e{5,0}:title|', [], [], ['dogstatsd_events']],
     ['_e{5,9}:ti|le|te|xt:\\\\n|d:1700000000|h:web-1|k:agg|p:low|s:src|t:warning|#env:prod,x', [], [], ['dogstatsd_events']],
     ['_e{2,2}:hé|ok', [], ['bad_event'], []], // lengths are bytes: é is 2
-    ['_e{3,2}:hé|ok|c:ci-1|e:ext|card:low|zz:new', [], [], ['dogstatsd_container_ids', 'dogstatsd_external_data', 'dogstatsd_cardinality', 'dogstatsd_unknown_fields', 'dogstatsd_events']],
+    [
+      '_e{3,2}:hé|ok|c:ci-1|e:ext|card:low|zz:new',
+      [],
+      [],
+      ['dogstatsd_container_ids', 'dogstatsd_external_data', 'dogstatsd_cardinality', 'dogstatsd_unknown_fields', 'dogstatsd_events'],
+    ],
     ['_e{0,4}:|text', [], ['bad_event'], []], // empty title
     ['_e{5,4}:title|textmore', [], ['bad_event'], []], // text longer than said
     ['_e{5,4}:title|tex', [], ['bad_event'], []], // shorter
@@ -177,7 +182,12 @@ describe('DogStatsD events and service checks', () => {
     ['_e{5,4}:title|text|', [], ['bad_event_field'], []],
     ['_e{5,4}:title|text|junk', [], ['bad_event_field'], []],
     ['_sc|db.up|0', [], [], ['dogstatsd_service_checks']],
-    ['_sc|db.up|3|d:1700000000|h:web-1|#env:prod|c:ci-1|m:all good | really', [], [], ['dogstatsd_container_ids', 'dogstatsd_service_checks']],
+    [
+      '_sc|db.up|3|d:1700000000|h:web-1|#env:prod|c:ci-1|m:all good | really',
+      [],
+      [],
+      ['dogstatsd_container_ids', 'dogstatsd_service_checks'],
+    ],
     ['_sc|db.up|2|m:', [], [], ['dogstatsd_service_checks']],
     ['_sc|db.up|1|card:low|zz:1', [], [], ['dogstatsd_cardinality', 'dogstatsd_unknown_fields', 'dogstatsd_service_checks']],
     ['_sc||0', [], ['bad_service_check'], []],

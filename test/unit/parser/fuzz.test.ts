@@ -48,7 +48,11 @@ describe('parsePacket fuzz', () => {
         const lines = parsePacket(buf, 0, buf.length, check, s);
         expect(ok).toBe(true);
         expect(lines).toBeLessThanOrEqual(buf.length);
-        expect(sink.samples.length + sink.bad.length + sink.dog.filter((d) => d === 'dogstatsd_events' || d === 'dogstatsd_service_checks').length).toBeGreaterThanOrEqual(lines);
+        expect(
+          sink.samples.length +
+            sink.bad.length +
+            sink.dog.filter((d) => d === 'dogstatsd_events' || d === 'dogstatsd_service_checks').length,
+        ).toBeGreaterThanOrEqual(lines);
       }),
       { seed: 1, numRuns: 5_000 },
     );
@@ -76,7 +80,11 @@ describe('parsePacket fuzz', () => {
           const { sink, lines } = parse(buf);
           // every delivered sample is finite, and every non-empty line yields at least one outcome
           for (const x of sink.samples) expect(Number.isFinite(x.value)).toBe(true);
-          expect(sink.samples.length + sink.bad.length + sink.dog.filter((d) => d === 'dogstatsd_events' || d === 'dogstatsd_service_checks').length).toBeGreaterThanOrEqual(lines);
+          expect(
+            sink.samples.length +
+              sink.bad.length +
+              sink.dog.filter((d) => d === 'dogstatsd_events' || d === 'dogstatsd_service_checks').length,
+          ).toBeGreaterThanOrEqual(lines);
         },
       ),
       { seed: 2, numRuns: 10_000 },
@@ -84,9 +92,7 @@ describe('parsePacket fuzz', () => {
   });
 
   it('always delivers a valid line next to a garbage line in one packet', () => {
-    const garbage = fc
-      .uint8Array({ maxLength: 200 })
-      .map((b) => Buffer.from(b.map((x) => (x === 0x0a ? 0x20 : x))));
+    const garbage = fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b.map((x) => (x === 0x0a ? 0x20 : x))));
     fc.assert(
       fc.property(garbage, fc.boolean(), fc.boolean(), (junk, junkFirst, crlf) => {
         const nl = Buffer.from(crlf ? '\r\n' : '\n');
@@ -104,18 +110,49 @@ describe('parsePacket fuzz', () => {
     // A trailing CR sends a line to the general path (parseLine) and changes nothing else, so each
     // packet is parsed twice, once with `\n` and once with `\r\n` separators, and must give the same.
     const SHAPES = [
-      'k:1|c', 'fl.t12:345|ms', 'g:7|g', 's:9|s', 'h:3|h', 'a:007|c', 'b:123456789012345|c', 'b:1234567890123456|c',
-      'd:12.5|ms', 'e:0.001|g', 'f:5.|c', 'x:1.2345678901234|ms', 'y:1.23456789012345|ms', 'z:0.1000000000000001|c',
+      'k:1|c',
+      'fl.t12:345|ms',
+      'g:7|g',
+      's:9|s',
+      'h:3|h',
+      'a:007|c',
+      'b:123456789012345|c',
+      'b:1234567890123456|c',
+      'd:12.5|ms',
+      'e:0.001|g',
+      'f:5.|c',
+      'x:1.2345678901234|ms',
+      'y:1.23456789012345|ms',
+      'z:0.1000000000000001|c',
     ];
     const line = fc.oneof(
       fc.constantFrom(...SHAPES),
       fc
-        .tuple(fc.constantFrom(...SHAPES), fc.nat(), fc.constantFrom(0x3a, 0x7c, 0x2e, 0x2d, 0x2b, 0x20, 0x63, 0x6d, 0x73, 0x67, 0x40, 0x23, 0x31))
+        .tuple(
+          fc.constantFrom(...SHAPES),
+          fc.nat(),
+          fc.constantFrom(0x3a, 0x7c, 0x2e, 0x2d, 0x2b, 0x20, 0x63, 0x6d, 0x73, 0x67, 0x40, 0x23, 0x31),
+        )
         .map(([l, at, b]) => {
           const i = at % (l.length + 1);
           return l.slice(0, i) + String.fromCharCode(b) + l.slice(i);
         }),
-      fc.constantFrom('', ':1|c', 'k:|c', 'k:1|', 'k:1|m', 'k:1|msx', 'k:1|c|@0.5', 'k:1|c:2|ms', 'k:-1|ms', 'k:1.5|c', 'k:.5|c', 'k:.|c', 'k:1.2.3|c', 'k:1e3|c'),
+      fc.constantFrom(
+        '',
+        ':1|c',
+        'k:|c',
+        'k:1|',
+        'k:1|m',
+        'k:1|msx',
+        'k:1|c|@0.5',
+        'k:1|c:2|ms',
+        'k:-1|ms',
+        'k:1.5|c',
+        'k:.5|c',
+        'k:.|c',
+        'k:1.2.3|c',
+        'k:1e3|c',
+      ),
     );
     fc.assert(
       fc.property(fc.array(line, { minLength: 1, maxLength: 30 }), fc.boolean(), (lines, lastNl) => {

@@ -1,5 +1,13 @@
 /** Test helpers for the parser: a sink that records what it receives as plain objects. */
-import { BAD_LINE_REASONS, DOG_COUNT_NAMES, METRIC_TYPE_NAMES, type BadLine, type DogCount, type Sample, type SampleSink } from '../../../src/parser/types.js';
+import {
+  BAD_LINE_REASONS,
+  type BadLine,
+  DOG_COUNT_NAMES,
+  type DogCount,
+  METRIC_TYPE_NAMES,
+  type Sample,
+  type SampleSink,
+} from '../../../src/parser/types.js';
 
 export interface Got {
   type: (typeof METRIC_TYPE_NAMES)[number];

@@ -64,12 +64,7 @@ describe('parseNumber', () => {
 
   it('matches Number() on decimal strings (property)', () => {
     const decimal = fc
-      .tuple(
-        fc.constantFrom('', '+', '-'),
-        fc.stringMatching(/^[0-9]{0,25}$/),
-        fc.boolean(),
-        fc.stringMatching(/^[0-9]{0,25}$/),
-      )
+      .tuple(fc.constantFrom('', '+', '-'), fc.stringMatching(/^[0-9]{0,25}$/), fc.boolean(), fc.stringMatching(/^[0-9]{0,25}$/))
       .map(([sign, int, dot, frac]) => `${sign}${int}${dot ? '.' : ''}${dot ? frac : ''}`);
     fc.assert(
       fc.property(decimal, (text) => {

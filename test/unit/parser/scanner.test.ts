@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePacket } from '../../../src/parser/scanner.js';
-import { Sample, type BadLine, type SampleSink } from '../../../src/parser/types.js';
-import { RecordingSink, type Bad, type Got } from './helpers.js';
+import { type BadLine, Sample, type SampleSink } from '../../../src/parser/types.js';
+import { type Bad, type Got, RecordingSink } from './helpers.js';
 
 function run(text: string | Buffer): { sink: RecordingSink; lines: number } {
   const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
@@ -213,7 +213,7 @@ describe('parsePacket: packets', () => {
 });
 
 describe('parsePacket: the straight path for `key:digits[.digits]|type`', () => {
-  it('gives Number()\'s value for every decimal of up to 15 digits, as the general path does', () => {
+  it("gives Number()'s value for every decimal of up to 15 digits, as the general path does", () => {
     // (an `@1` field sends the same value through parseLine and parseNumber)
     fc.assert(
       fc.property(

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { ProxyNode } from '../../../src/proxy/config.js';
 import { ProxyRing, type RingChange } from '../../../src/proxy/ring.js';
 
-const HashRing = createRequire(import.meta.url)('hashring') as new (s: Record<string, number>, a: string, o: Record<string, unknown>) => { get(k: string): string };
+const HashRing = createRequire(import.meta.url)('hashring') as new (
+  s: Record<string, number>,
+  a: string,
+  o: Record<string, unknown>,
+) => { get(k: string): string };
 
 const nodes: ProxyNode[] = [8127, 8129, 8131].map((port) => ({ host: '10.0.0.1', port, adminport: port + 1, id: `10.0.0.1:${port}` }));
 const keys = Array.from({ length: 500 }, (_, i) => `svc.metric.${i}`);

@@ -10,10 +10,17 @@ interface Sent {
 function router(nodes: number, place: (key: string) => number, mtu = 1432, cacheEntries = 1024, holdBytes = 1 << 20) {
   const sent: Sent[] = [];
   const keysResolved: string[] = [];
-  const r = new Router(nodes, mtu, holdBytes, cacheEntries, (k) => {
-    keysResolved.push(k);
-    return place(k);
-  }, (node, buf, off, len) => sent.push({ node, payload: buf.toString('utf8', off, off + len) }));
+  const r = new Router(
+    nodes,
+    mtu,
+    holdBytes,
+    cacheEntries,
+    (k) => {
+      keysResolved.push(k);
+      return place(k);
+    },
+    (node, buf, off, len) => sent.push({ node, payload: buf.toString('utf8', off, off + len) }),
+  );
   const feed = (text: string | Buffer): void => {
     const b = typeof text === 'string' ? Buffer.from(text) : text;
     r.onPacket(b, 0, b.length);
@@ -46,7 +53,11 @@ describe('proxy Router', () => {
     feed(input.join('\n'));
     for (const s of sent) if (s.payload !== long) expect(Buffer.byteLength(s.payload)).toBeLessThanOrEqual(40);
     expect(sent.filter((s) => s.payload === long)).toHaveLength(1);
-    expect(lines().map(([, l]) => l).sort()).toEqual([...input].sort());
+    expect(
+      lines()
+        .map(([, l]) => l)
+        .sort(),
+    ).toEqual([...input].sort());
     for (const [node, l] of lines()) expect(node).toBe(l.startsWith('n1') ? 1 : 0);
   });
 
@@ -72,12 +83,19 @@ describe('proxy Router', () => {
     feed('mover:1|c\nstay:1|c');
     r.beginHold((k) => (k === 'mover' ? 1 : 0));
     feed('mover:2|c\nstay:2|c\nmover:3|c');
-    expect(lines()).toEqual([[0, 'mover:1|c'], [0, 'stay:1|c'], [0, 'stay:2|c']]);
+    expect(lines()).toEqual([
+      [0, 'mover:1|c'],
+      [0, 'stay:1|c'],
+      [0, 'stay:2|c'],
+    ]);
     moved = true;
     r.clearCache();
     r.endHold();
     r.flushAll();
-    expect(lines().slice(3)).toEqual([[1, 'mover:2|c'], [1, 'mover:3|c']]);
+    expect(lines().slice(3)).toEqual([
+      [1, 'mover:2|c'],
+      [1, 'mover:3|c'],
+    ]);
     expect(r.linesHeld).toBe(2);
     expect(r.linesIn).toBe(5);
     expect([...r.sent]).toEqual([3, 2]);
@@ -100,7 +118,10 @@ describe('proxy Router', () => {
     for (let p = 0; p < 200; p++) {
       const b = Buffer.alloc(1 + (rnd() % 300));
       for (let i = 0; i < b.length; i++) b[i] = rnd() % 4 === 0 ? [0x0a, 0x3a, 0x7c][rnd() % 3]! : rnd() % 256;
-      expected += b.toString('latin1').split('\n').filter((l) => l !== '').length;
+      expected += b
+        .toString('latin1')
+        .split('\n')
+        .filter((l) => l !== '').length;
       feed(b);
     }
     expect(lines().length).toBe(expected);

@@ -1,13 +1,13 @@
-import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createPrometheusBackend,
+  type PrometheusBackend,
   prometheusBackend,
   validatePrometheusConfig,
-  type PrometheusBackend,
 } from '../../../../src/backends/prometheus/index.js';
 import { context, counter, gauge, samples, set, snapshot, timer } from './helpers.js';
 import { promtoolCheck, requireBinary } from './promtool.js';
@@ -30,17 +30,37 @@ describe('prometheus config section', () => {
   it('accepts defaults and a full valid section', () => {
     expect(validatePrometheusConfig(undefined)).toEqual([]);
     expect(
-      validatePrometheusConfig({ address: '0.0.0.0', port: 9200, path: '/m', ttl: '30m', quantiles: [0.5, { quantile: 0.95, error: 0.01 }], buckets: [0.1, 1], observerType: 'histogram' }),
+      validatePrometheusConfig({
+        address: '0.0.0.0',
+        port: 9200,
+        path: '/m',
+        ttl: '30m',
+        quantiles: [0.5, { quantile: 0.95, error: 0.01 }],
+        buckets: [0.1, 1],
+        observerType: 'histogram',
+      }),
     ).toEqual([]);
   });
 
   it('names every bad key', () => {
-    const problems = validatePrometheusConfig({ port: 70000, address: 5, path: 'metrics', ttl: -1, quantiles: [2], buckets: [3, 1], observerType: 'x', colour: 1, mappingFile: '/nonexistent/m.yaml' });
+    const problems = validatePrometheusConfig({
+      port: 70000,
+      address: 5,
+      path: 'metrics',
+      ttl: -1,
+      quantiles: [2],
+      buckets: [3, 1],
+      observerType: 'x',
+      colour: 1,
+      mappingFile: '/nonexistent/m.yaml',
+    });
     const text = problems.join('\n');
     for (const k of ['port', 'address', 'path', 'ttl', 'quantiles', 'buckets', 'observerType', 'colour', 'mappingFile']) {
       expect(text).toContain(`config key 'prometheus.${k}'`);
     }
-    expect(problems.find((p) => p.includes('.port'))).toMatch(/^config key 'prometheus\.port': expected an integer from 0 to 65535, got 70000$/);
+    expect(problems.find((p) => p.includes('.port'))).toMatch(
+      /^config key 'prometheus\.port': expected an integer from 0 to 65535, got 70000$/,
+    );
     expect(validatePrometheusConfig(7)[0]).toMatch(/config key 'prometheus': expected an object/);
   });
 
@@ -71,7 +91,12 @@ describe('PrometheusBackend over HTTP', () => {
 
   it('serves user series and tallyd_* self metrics on /metrics', async () => {
     const port = await started();
-    await backend!.flush(snapshot({ counters: [counter('web.requests', 3, [['code', '200']]), counter('statsd.packets_received', 9)], gauges: [gauge('temp', 21)] }));
+    await backend!.flush(
+      snapshot({
+        counters: [counter('web.requests', 3, [['code', '200']]), counter('statsd.packets_received', 9)],
+        gauges: [gauge('temp', 21)],
+      }),
+    );
     const r = await get(port, '/metrics');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -167,10 +192,19 @@ describe('PrometheusBackend over HTTP', () => {
     expect(p).not.toBe(port);
     await backend.flush(
       snapshot({
-        counters: [counter('web.requests', 3, [['code', '200'], ['path', '/a "quoted"\\ one']]), counter('5xx', 1)],
+        counters: [
+          counter('web.requests', 3, [
+            ['code', '200'],
+            ['path', '/a "quoted"\\ one'],
+          ]),
+          counter('5xx', 1),
+        ],
         gauges: [gauge('temp', -3.5), gauge('big', 1e300)],
         sets: [set('users', 3)],
-        timers: [timer('api.latency', [1, 2, 3], { tags: [['le', 'x']] }), timer('hist.get', [5, 500, 5000], { tags: [['quantile', 'q']] })],
+        timers: [
+          timer('api.latency', [1, 2, 3], { tags: [['le', 'x']] }),
+          timer('hist.get', [5, 500, 5000], { tags: [['quantile', 'q']] }),
+        ],
       }),
     );
     await backend.flush(snapshot({ timers: [timer('api.latency', [])] })); // NaN quantiles

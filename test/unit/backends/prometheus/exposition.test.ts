@@ -3,7 +3,14 @@
  * budget that leaves the largest series out; values that stay finite from finite input.
  */
 import { describe, expect, it } from 'vitest';
-import { CHUNK_BYTES, PREFIX_CACHE_MAX_BYTES, prefixBytes, renderExposition, seriesBytes, writeExposition } from '../../../../src/backends/prometheus/exposition.js';
+import {
+  CHUNK_BYTES,
+  PREFIX_CACHE_MAX_BYTES,
+  prefixBytes,
+  renderExposition,
+  seriesBytes,
+  writeExposition,
+} from '../../../../src/backends/prometheus/exposition.js';
 import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, SeriesStore, type StoreOptions } from '../../../../src/backends/prometheus/series.js';
 import { counter, gauge, samples, set, snapshot, timer } from './helpers.js';
 import { promtoolCheck, requireBinary } from './promtool.js';
@@ -26,7 +33,12 @@ describe('exposition byte accounting', () => {
       const st = store({ observerType });
       st.apply(
         snapshot({
-          counters: [counter('c', 12345.5, [['city', 'Zürich'], ['k', '日本']])],
+          counters: [
+            counter('c', 12345.5, [
+              ['city', 'Zürich'],
+              ['k', '日本'],
+            ]),
+          ],
           gauges: [gauge('g', -1e-7)],
           sets: [set('s', 3), set('idle', 2)],
           timers: [timer('t', [1, 2, 3000], { tags: [['route', '/ä']] }), timer('u', [4])],
@@ -50,7 +62,10 @@ describe('exposition byte accounting', () => {
 
   it('writes chunks of about CHUNK_BYTES, each ending at a line; the text is the same as one piece', () => {
     const st = store();
-    st.apply(snapshot({ counters: Array.from({ length: 20_000 }, (_, i) => counter(`app.requests.k${i}`, i, [['host', `h${i % 7}`]])) }), 1000);
+    st.apply(
+      snapshot({ counters: Array.from({ length: 20_000 }, (_, i) => counter(`app.requests.k${i}`, i, [['host', `h${i % 7}`]])) }),
+      1000,
+    );
     const r = renderExposition(st.families, st.gen);
     expect(r.chunks.length).toBeGreaterThan(5);
     for (const c of r.chunks) {

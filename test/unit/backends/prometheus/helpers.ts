@@ -1,6 +1,13 @@
 /** Hand-built snapshots and contexts for the Prometheus backend tests. */
 import { pino } from 'pino';
-import { CounterColumns, type CounterStat, type GaugeStat, type SetStat, type Snapshot, type TimerStat } from '../../../../src/aggregator/snapshot.js';
+import {
+  CounterColumns,
+  type CounterStat,
+  type GaugeStat,
+  type SetStat,
+  type Snapshot,
+  type TimerStat,
+} from '../../../../src/aggregator/snapshot.js';
 import { prometheusSection } from '../../../../src/backends/prometheus/index.js';
 import type { BackendContext, SelfStats } from '../../../../src/backends/types.js';
 import type { TallydConfig } from '../../../../src/config/types.js';
@@ -26,7 +33,11 @@ export function set(name: string, count: number, tags: [string, string][] = []):
 }
 
 /** A timer with these values (ms) this interval; `count` defaults to n (no sample rate). */
-export function timer(name: string, values: number[], opts: { tags?: [string, string][]; count?: number; samples?: number[] } = {}): TimerStat {
+export function timer(
+  name: string,
+  values: number[],
+  opts: { tags?: [string, string][]; count?: number; samples?: number[] } = {},
+): TimerStat {
   const sorted = [...values].sort((a, b) => a - b);
   const n = values.length;
   const sum = values.reduce((a, b) => a + b, 0);

@@ -197,7 +197,10 @@ describe('config/mapping.example.yaml', () => {
     expect(r.mapping!.warnings).toEqual([]);
     const m = new Mapper(r.mapping!);
     expect(m.map('test.dispatcher.FooProcessor.send.success', 'counter')!.labels).toContainEqual(['processor', 'FooProcessor']);
-    expect(m.map('checkout.status.503', 'counter')!.labels).toEqual([['code', '503'], ['service', 'checkout']]);
+    expect(m.map('checkout.status.503', 'counter')!.labels).toEqual([
+      ['code', '503'],
+      ['service', 'checkout'],
+    ]);
     expect(m.map('http.api.latency', 'observer')!.rule.observerType).toBe('histogram');
     expect(m.map('debug.x', 'gauge')!.rule.action).toBe('drop');
   });

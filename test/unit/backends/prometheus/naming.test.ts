@@ -50,6 +50,11 @@ describe('text format helpers', () => {
   });
   it('renders a label body', () => {
     expect(labelBody([])).toBe('');
-    expect(labelBody([['a', 'x'], ['b', 'y"']])).toBe('a="x",b="y\\""');
+    expect(
+      labelBody([
+        ['a', 'x'],
+        ['b', 'y"'],
+      ]),
+    ).toBe('a="x",b="y\\""');
   });
 });

@@ -2,12 +2,13 @@
  * A reload hands the new config to the running Prometheus backend: series keep their cumulative
  * values, the HTTP server stays bound unless its address/port/path changed, a new mapping re-maps.
  */
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { pino } from 'pino';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrometheusBackend, type PrometheusBackend } from '../../../../src/backends/prometheus/index.js';
 import { context, counter, gauge, samples, snapshot, timer } from './helpers.js';
@@ -147,7 +148,7 @@ describe('PrometheusBackend.reconfigure', () => {
     expect(s.get('first_x')).toBe('1');
   });
 
-  it('new quantiles keep a summary\'s _sum and _count; new buckets or type replace the family', async () => {
+  it("new quantiles keep a summary's _sum and _count; new buckets or type replace the family", async () => {
     const b = await started({ quantiles: [0.5] });
     await b.flush(snapshot({ timers: [timer('rt', [100, 300])], counters: [counter('c', 1)] }));
     await b.reconfigure(context({ port: 0, quantiles: [0.9, 0.99] }));

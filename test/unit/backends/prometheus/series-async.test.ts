@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../../../src/aggregator/snapshot.js';
 import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, SeriesStore, type StoreOptions } from '../../../../src/backends/prometheus/series.js';
-import type { Snapshot } from '../../../../src/aggregator/snapshot.js';
-import { counter, gauge, set, snapshot, timer } from './helpers.js';
 import { nextTurn } from '../../../../src/pipeline/scheduler.js';
+import { counter, gauge, set, snapshot, timer } from './helpers.js';
 
 function store(extra: Partial<StoreOptions> = {}): SeriesStore {
   return new SeriesStore({
@@ -23,7 +23,12 @@ function flushOf(round: number): Snapshot {
     counters: Array.from({ length: 900 }, (_, i) => counter(`c.k${i}`, (i + round) % 4 === 0 ? 0 : i + round)),
     gauges: Array.from({ length: 400 }, (_, i) => gauge(`g.k${(i + round * 50) % 600}`, i * round)),
     sets: Array.from({ length: 300 }, (_, i) => set(`s.k${i}`, (i * round) % 9)),
-    timers: Array.from({ length: 300 }, (_, i) => timer(`t.k${i % 250}`, Array.from({ length: 1 + ((i + round) % 30) }, (_, j) => (j * 13 + i) % 97))),
+    timers: Array.from({ length: 300 }, (_, i) =>
+      timer(
+        `t.k${i % 250}`,
+        Array.from({ length: 1 + ((i + round) % 30) }, (_, j) => (j * 13 + i) % 97),
+      ),
+    ),
   });
 }
 

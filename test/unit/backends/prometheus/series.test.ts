@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { Mapper, parseMapping } from '../../../../src/backends/prometheus/mapping.js';
-import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, SeriesStore, type ConflictInfo, type StoreOptions } from '../../../../src/backends/prometheus/series.js';
+import {
+  type ConflictInfo,
+  DEFAULT_BUCKETS,
+  DEFAULT_QUANTILES,
+  SeriesStore,
+  type StoreOptions,
+} from '../../../../src/backends/prometheus/series.js';
 import { counter, gauge, samples, set, snapshot, timer } from './helpers.js';
 
 function store(extra: Partial<StoreOptions> = {}): { st: SeriesStore; conflicts: ConflictInfo[]; text: () => string } {
@@ -125,8 +131,28 @@ mappings:
 
   it('tags become labels; tag order never splits a series', () => {
     const { st, text } = store();
-    st.apply(snapshot({ counters: [counter('hits', 1, [['region', 'eu'], ['host', 'a']])] }), 1000);
-    st.apply(snapshot({ counters: [counter('hits', 2, [['host', 'a'], ['region', 'eu']])] }), 2000);
+    st.apply(
+      snapshot({
+        counters: [
+          counter('hits', 1, [
+            ['region', 'eu'],
+            ['host', 'a'],
+          ]),
+        ],
+      }),
+      1000,
+    );
+    st.apply(
+      snapshot({
+        counters: [
+          counter('hits', 2, [
+            ['host', 'a'],
+            ['region', 'eu'],
+          ]),
+        ],
+      }),
+      2000,
+    );
     st.apply(snapshot({ counters: [counter('hits', 7, [['host', 'b']])] }), 3000);
     const s = samples(text());
     expect(s.get('hits{host="a",region="eu"}')).toBe('3');
@@ -138,7 +164,15 @@ mappings:
     const { st, text } = store();
     st.apply(
       snapshot({
-        timers: [timer('t', [5], { tags: [['k8s.pod', 'p"1'], ['bare', ''], ['quantile', 'x']] })],
+        timers: [
+          timer('t', [5], {
+            tags: [
+              ['k8s.pod', 'p"1'],
+              ['bare', ''],
+              ['quantile', 'x'],
+            ],
+          }),
+        ],
       }),
       1000,
     );

@@ -1,11 +1,18 @@
 /** tallyd_tcp_* self-metrics: read at scrape time from the daemon's TCP connection counts. */
 import { describe, expect, it } from 'vitest';
-import type { SelfStats } from '../../../../src/backends/types.js';
 import { createSelfMetrics } from '../../../../src/backends/prometheus/selfmetrics.js';
 import type { StoreStats } from '../../../../src/backends/prometheus/series.js';
+import type { SelfStats } from '../../../../src/backends/types.js';
 import { fakeSelfStats, samples } from './helpers.js';
 
-const store: StoreStats = { series: { counter: 0, gauge: 0, summary: 0, histogram: 0 }, families: 0, expired: 0, conflicts: 0, redefined: 0, negativeCounters: 0 };
+const store: StoreStats = {
+  series: { counter: 0, gauge: 0, summary: 0, histogram: 0 },
+  families: 0,
+  expired: 0,
+  conflicts: 0,
+  redefined: 0,
+  negativeCounters: 0,
+};
 
 describe('tallyd_tcp_* self-metrics', () => {
   it('counters of refused and idle-closed connections, a gauge of open ones', async () => {

@@ -1,6 +1,10 @@
 /** Shared by the Prometheus integration tests: find the backend's port, fetch /metrics, parse samples. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RunningDaemon } from './harness.js';
 import { waitFor, waitForAsync } from './harness.js';
 
@@ -80,4 +84,48 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** One result of Prometheus' query API. */
+export interface PromResult {
+  metric: Record<string, string>;
+  value?: [number, string];
+  values?: [number, string][];
+}
+
+/** A real Prometheus scraping one tallyd target every `scrape` (e.g. '1s'); the caller stops `proc`. */
+export async function startPrometheus(
+  target: number,
+  scrape: string,
+): Promise<{ proc: ChildProcess; log: string[]; query: <T = PromResult>(q: string) => Promise<T[]> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-prom-'));
+  const promPort = await freePort();
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: ${scrape}, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: tallyd
+    scrape_interval: ${scrape}
+    scrape_timeout: ${scrape}
+    static_configs: [ { targets: ['127.0.0.1:${target}'] } ]
+`,
+  );
+  const log: string[] = [];
+  const proc = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  proc.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
+  const query = async <T = PromResult>(q: string): Promise<T[]> => {
+    const r = await httpGet(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => ({ status: 0, body: '' }));
+    if (r.status !== 200) return [];
+    return (JSON.parse(r.body) as { data: { result: T[] } }).data.result;
+  };
+  return { proc, log, query };
 }

@@ -3,14 +3,12 @@
  * item 7): the scraped counter never decreases (no reset, so increase() does not under-count), and
  * it ends equal to the total sent.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
 import { pace, type RunningDaemon, sleep, startDaemon, waitFor, waitForAsync } from './harness.js';
-import { freePort, httpGet, prometheusPort } from './prometheus-helpers.js';
+import { freePort, prometheusPort, startPrometheus } from './prometheus-helpers.js';
 
 function config(promPort: number, flushInterval: number, percentThreshold: number[]): string {
   return `{
@@ -44,41 +42,9 @@ describe('a real Prometheus scrapes tallyd across SIGHUPs', () => {
     d = await startDaemon(config(target, 500, [90]));
     expect(await prometheusPort(d)).toBe(target);
 
-    const dir = mkdtempSync(join(tmpdir(), 'tallyd-prom-reload-'));
-    const promPort = await freePort();
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      `global: { scrape_interval: 500ms, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: tallyd
-    scrape_interval: 500ms
-    scrape_timeout: 500ms
-    static_configs: [ { targets: ['127.0.0.1:${target}'] } ]
-`,
-    );
-    const log: string[] = [];
-    prom = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prom.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
-    prom.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
-    const query = async (
-      q: string,
-    ): Promise<{ metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[]> => {
-      const r = await httpGet(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => ({ status: 0, body: '' }));
-      if (r.status !== 200) return [];
-      return (
-        JSON.parse(r.body) as {
-          data: { result: { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] }[] };
-        }
-      ).data.result;
-    };
+    const started = await startPrometheus(target, '500ms');
+    prom = started.proc;
+    const { log, query } = started;
     // Prometheus is scraping tallyd before anything is sent
     await waitForAsync(
       async () => (await query('up{job="tallyd"}'))[0]?.value?.[1] === '1',

@@ -2,14 +2,11 @@
  * A real Prometheus server (Debian's `prometheus` package) scrapes the built daemon every second and
  * answers a PromQL query with the value that was sent over StatsD.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBinary } from '../unit/backends/prometheus/promtool.js';
 import { type RunningDaemon, startDaemon, waitForAsync } from './harness.js';
-import { freePort, httpGet, prometheusPort } from './prometheus-helpers.js';
+import { prometheusPort, startPrometheus } from './prometheus-helpers.js';
 
 describe('a real Prometheus scrapes tallyd', () => {
   let d: RunningDaemon | null = null;
@@ -35,36 +32,10 @@ describe('a real Prometheus scrapes tallyd', () => {
     const target = await prometheusPort(d);
     await d.send('checkout.orders:7|c|#shop:berlin\ncheckout.basket:12.5|g');
 
-    const dir = mkdtempSync(join(tmpdir(), 'tallyd-prom-server-'));
-    const promPort = await freePort();
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      `global: { scrape_interval: 1s, evaluation_interval: 1s }
-scrape_configs:
-  - job_name: tallyd
-    scrape_interval: 1s
-    scrape_timeout: 1s
-    static_configs: [ { targets: ['127.0.0.1:${target}'] } ]
-`,
-    );
-    const log: string[] = [];
-    prom = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prom.stdout!.on('data', (c: Buffer) => log.push(c.toString()));
-    prom.stderr!.on('data', (c: Buffer) => log.push(c.toString()));
-
-    const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-      const r = await httpGet(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`).catch(() => ({ status: 0, body: '' }));
-      if (r.status !== 200) return [];
-      return (JSON.parse(r.body) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
-    };
+    const started = await startPrometheus(target, '1s');
+    prom = started.proc;
+    const { log } = started;
+    const query = (q: string) => started.query<{ metric: Record<string, string>; value: [number, string] }>(q);
     let orders: Awaited<ReturnType<typeof query>> = [];
     await waitForAsync(
       async () => (orders = await query('checkout_orders')).length > 0,

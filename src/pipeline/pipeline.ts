@@ -10,20 +10,19 @@ import type { Logger } from 'pino';
 import { AdminStats, startAdminServer } from '../admin/server.js';
 import { Aggregator, MSG_CLOCK_MS } from '../aggregator/aggregator.js';
 import type { Snapshot } from '../aggregator/snapshot.js';
-import { backendCapabilities, createBackend } from '../backends/registry.js';
-import type { Backend, SelfStats } from '../backends/types.js';
+import type { SelfStats } from '../backends/types.js';
 import { backendsNeedRebuild } from '../config/schema.js';
 import type { TallydConfig } from '../config/types.js';
 import { componentLogger } from '../log/index.js';
 import { BAD_LINE_REASONS } from '../parser/types.js';
 import { SelfMetrics } from '../selfmetrics/index.js';
 import { type StatusCollector, type StatusServer, startStatusPage } from '../status/index.js';
+import { BackendSet } from './backend-set.js';
 import { LocalIngest } from './ingest-local.js';
 import { WorkersIngest } from './ingest-workers.js';
 import { KeyFlusher } from './keyflush.js';
 import {
   applyCommonConfig,
-  backendContext,
   badLineLogger,
   createStatusCollector,
   deliverToBackends,
@@ -32,6 +31,7 @@ import {
   type RuntimeHost,
   reconfigureBackends,
   runtimeAdminContext,
+  warnDroppedKeys,
 } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import type { DroppedKeys, IngestHost, IngestSource } from './source.js';
@@ -43,11 +43,6 @@ export interface PipelineOptions {
   source?: (host: IngestHost) => IngestSource;
 }
 
-/** How long a replaced backend that drains after replacement may keep delivering its queue (~24 days: until empty). */
-const RETIRE_DRAIN_MS = 2 ** 31 - 1;
-/** How long a replaced backend may take to stop before its replacement starts, ms. */
-const REPLACE_STOP_MS = 1000;
-
 export class Pipeline {
   private config: TallydConfig;
   private readonly log: Logger;
@@ -58,9 +53,7 @@ export class Pipeline {
   private readonly startedMs: number;
   private readonly aggregator: Aggregator;
   readonly source: IngestSource;
-  private backends: Backend[] = [];
-  /** Replaced backends still draining their queue after a reload (nothing lost). */
-  private readonly retiring = new Set<Backend>();
+  private readonly backends: BackendSet;
   private admin: { port: number; close(): Promise<void> } | null = null;
   private readonly adminStats = new AdminStats();
   private statusServer: StatusServer | null = null;
@@ -126,7 +119,7 @@ export class Pipeline {
       rootLog,
       startupSec: this.startupSec,
       config: () => this.config,
-      backends: () => this.backends,
+      backends: () => this.backends.all,
       getHealth: () => this.health,
       setHealth: (h) => {
         this.health = h;
@@ -135,6 +128,7 @@ export class Pipeline {
       yieldToIngest: this.scheduler.yieldToIngest,
     };
     this.status = createStatusCollector(this.host, () => this.clock.now());
+    this.backends = new BackendSet(this.host, this.source, this.aggregator, this.log);
   }
 
   /** Ports actually bound (useful with port 0). */
@@ -153,13 +147,12 @@ export class Pipeline {
   }
 
   async start(): Promise<void> {
-    this.backends = this.buildBackends(this.config);
-    this.wireBackends();
-    for (const b of this.backends) await b.start();
+    this.backends.install(this.backends.build(this.config));
+    for (const b of this.backends.all) await b.start();
     try {
       await this.source.start();
     } catch (err) {
-      await Promise.allSettled(this.backends.map((b) => b.stop(0)));
+      await Promise.allSettled(this.backends.all.map((b) => b.stop(0)));
       throw err;
     }
     this.admin = await this.startAdmin(this.config);
@@ -194,7 +187,7 @@ export class Pipeline {
         listeners: this.source.listenerDescriptions(),
         mgmt: `${this.config.mgmtAddress}:${this.admin.port}`,
         ...(this.statusServer === null ? {} : { status: `http://${this.config.statusPage.address}:${this.statusServer.port}/` }),
-        backends: this.backends.map((b) => b.name),
+        backends: this.backends.all.map((b) => b.name),
         flushInterval: this.config.flushInterval,
         ...this.source.upFields(),
       },
@@ -250,45 +243,17 @@ export class Pipeline {
     this.status.beforeCapture();
     const job = this.aggregator.captureFlush(nowMs, final ? { startedMs: this.startedMs } : undefined);
     const udpErrors = this.selfMetrics.udpReceiveErrors();
-    this.warnDroppedKeys(dropped);
+    warnDroppedKeys(this.dataLog, this.aggregator, this.config, dropped);
     const memory = this.aggregator.takeMemoryReport();
     if (memory !== null) logMemoryReport(this.dataLog, memory);
     return { job, udpErrors, cpuMs: mergeCpuMs + (performance.now() - t0) };
-  }
-
-  /** At most once per flush: the interval's keys dropped past maxKeys/keyTableBytes (here and in the workers), and where they come from. */
-  private warnDroppedKeys(elsewhere: readonly DroppedKeys[]): void {
-    const here = this.aggregator.takeDroppedKeys();
-    const all: DroppedKeys[] = here === null ? [...elsewhere] : [here, ...elsewhere];
-    if (all.length === 0) return;
-    let droppedN = 0;
-    let forBytes = 0;
-    const prefixes = new Map<string, number>();
-    for (const d of all) {
-      droppedN += d.dropped;
-      forBytes += d.forBytes;
-      for (const [p, n] of d.topPrefixes) prefixes.set(p, (prefixes.get(p) ?? 0) + n);
-    }
-    const top = [...prefixes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
-    const bound = forBytes === 0 ? 'maxKeys' : forBytes === droppedN ? 'keyTableBytes' : 'maxKeys and keyTableBytes';
-    this.dataLog.warn(
-      {
-        dropped: droppedN,
-        droppedForBytes: forBytes,
-        droppedSinceStart: this.aggregator.keysDroppedTotal,
-        maxKeys: this.config.maxKeys,
-        keyTableBytes: this.config.keyTableBytes,
-        topPrefixes: Object.fromEntries(top),
-      },
-      `${bound} reached: dropped ${droppedN} lines for new keys this interval (top prefixes: ${top.map(([p, n]) => `${p} (${n})`).join(', ')})`,
-    );
   }
 
   /** Hands one computed snapshot, with the own gauges, to every backend. */
   private deliver(computed: Snapshot, udpErrors: number | null, cpuMs: number): Snapshot {
     const t0 = performance.now();
     const snapshot: Snapshot = { ...computed, gauges: [...computed.gauges, ...this.selfMetrics.gauges(udpErrors)] };
-    deliverToBackends(this.backends, snapshot, this.pendingDeliveries, this.log);
+    deliverToBackends(this.backends.all, snapshot, this.pendingDeliveries, this.log);
     const numStats = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
     this.selfMetrics.flushed(cpuMs + (performance.now() - t0));
     this.status.afterFlush(this.selfMetrics.lastFlushDurationMs, numStats);
@@ -312,7 +277,7 @@ export class Pipeline {
     await this.flush(true).catch(() => undefined);
     const deadline = Date.now() + drainMs;
     await drainDeliveries(this.pendingDeliveries, drainMs);
-    await Promise.allSettled([...this.backends, ...this.retiring].map((b) => b.stop(Math.max(0, deadline - Date.now()))));
+    await this.backends.stopAll(deadline);
     await this.admin?.close();
     this.admin = null;
     await this.statusServer?.close();
@@ -335,7 +300,7 @@ export class Pipeline {
     const backendsChanged = backendsNeedRebuild(prev, next);
     // the new backends are built before anything changes: a constructor that throws (a mapping file
     // unreadable since it was validated) rejects the reload with the old config still wholly in force
-    const fresh = backendsChanged ? this.buildBackends(next) : null;
+    const fresh = backendsChanged ? this.backends.build(next) : null;
     this.config = next;
     const changed = applyCommonConfig(this.host, prev, next, this.timer);
     if (JSON.stringify(next.keyFlush) !== JSON.stringify(prev.keyFlush)) changed.push('keyFlush (applies at restart)');
@@ -372,7 +337,7 @@ export class Pipeline {
       changed.push('statusPage');
     }
     if (fresh !== null) {
-      await this.replaceBackends(next, fresh);
+      await this.backends.replace(next, fresh);
       changed.push('backends');
     }
     return changed;
@@ -380,46 +345,7 @@ export class Pipeline {
 
   /** A reload with an unchanged config: backends with a `reconfigure` hook re-read the files they name. */
   async refreshBackends(): Promise<void> {
-    if (!this.stopping) await reconfigureBackends(this.host, this.backends, this.config);
-  }
-
-  /** One backend per configured name: built here, or a stand-in for one that runs where the packets arrive. */
-  private buildBackends(config: TallydConfig): Backend[] {
-    return config.backends.map((name) => this.source.placeBackend(name) ?? createBackend(name, backendContext(this.host, config, name)));
-  }
-
-  /** The backends' hooks into ingest: raw packets, and a backend's timer buckets (Prometheus histograms) counted exactly by the aggregator. */
-  private wireBackends(): void {
-    this.source.setBackends(this.backends);
-    const b = this.backends.find((x) => typeof x.timerBounds === 'function');
-    this.aggregator.setTimerBounds(b === undefined ? null : (key) => b.timerBounds!(key));
-  }
-
-  /**
-   * The backends of `next`. One with a `reconfigure` hook takes the new config in place (Prometheus keeps
-   * its series). The others are the ones built (and so checked) before the reload changed anything: the
-   * old ones are stopped first (a port may need to be freed), except those that drain after replacement,
-   * which take no new flushes and drain their queue meanwhile.
-   */
-  private async replaceBackends(next: TallydConfig, built: Backend[]): Promise<void> {
-    const old = this.backends;
-    const kept = await reconfigureBackends(this.host, old, next);
-    const fresh = next.backends.map((_name, i) => kept[i] ?? built[i]!);
-    const replaced = old.filter((b) => !kept.includes(b));
-    const started = fresh.filter((b) => !kept.includes(b));
-    const drains = (b: Backend): boolean => backendCapabilities(b.name).drainsAfterReplace === true;
-    await Promise.allSettled(replaced.filter((b) => !drains(b)).map((b) => b.stop(REPLACE_STOP_MS)));
-    const results = await Promise.allSettled(started.map((b) => b.start()));
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') this.log.error({ err: r.reason, backend: started[i]!.name }, 'reload: a backend could not start');
-    });
-    this.backends = fresh;
-    this.wireBackends();
-    for (const b of replaced.filter(drains)) {
-      this.retiring.add(b);
-      // no deadline but the queue's byte bound: it stops once every queued flush is delivered
-      void b.stop(RETIRE_DRAIN_MS).finally(() => this.retiring.delete(b));
-    }
+    if (!this.stopping) await reconfigureBackends(this.host, this.backends.all, this.config);
   }
 
   private startAdmin(config: TallydConfig): Promise<{ port: number; close(): Promise<void> }> {

@@ -16,6 +16,7 @@ import { BAD_LINE_REASONS, type BadLine } from '../parser/types.js';
 import type { SelfMetrics } from '../selfmetrics/index.js';
 import { StatusCollector } from '../status/collector.js';
 import type { YieldToIngest } from './scheduler.js';
+import type { DroppedKeys } from './source.js';
 import type { FlushTimer } from './timer.js';
 
 /** A live view of the pipeline's state, read by the shared pieces below. */
@@ -186,4 +187,37 @@ export function createStatusCollector(host: RuntimeHost, now: () => number): Sta
     backends: () => host.backends(),
     now,
   });
+}
+
+/** At most once per flush: the interval's keys dropped past maxKeys/keyTableBytes (here and in the workers), and where they come from. */
+export function warnDroppedKeys(
+  log: Logger,
+  aggregator: Pick<Aggregator, 'takeDroppedKeys' | 'keysDroppedTotal'>,
+  config: Pick<TallydConfig, 'maxKeys' | 'keyTableBytes'>,
+  elsewhere: readonly DroppedKeys[],
+): void {
+  const here = aggregator.takeDroppedKeys();
+  const all: DroppedKeys[] = here === null ? [...elsewhere] : [here, ...elsewhere];
+  if (all.length === 0) return;
+  let droppedN = 0;
+  let forBytes = 0;
+  const prefixes = new Map<string, number>();
+  for (const d of all) {
+    droppedN += d.dropped;
+    forBytes += d.forBytes;
+    for (const [p, n] of d.topPrefixes) prefixes.set(p, (prefixes.get(p) ?? 0) + n);
+  }
+  const top = [...prefixes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
+  const bound = forBytes === 0 ? 'maxKeys' : forBytes === droppedN ? 'keyTableBytes' : 'maxKeys and keyTableBytes';
+  log.warn(
+    {
+      dropped: droppedN,
+      droppedForBytes: forBytes,
+      droppedSinceStart: aggregator.keysDroppedTotal,
+      maxKeys: config.maxKeys,
+      keyTableBytes: config.keyTableBytes,
+      topPrefixes: Object.fromEntries(top),
+    },
+    `${bound} reached: dropped ${droppedN} lines for new keys this interval (top prefixes: ${top.map(([p, n]) => `${p} (${n})`).join(', ')})`,
+  );
 }

@@ -13,20 +13,10 @@
 import type { GaugeStat, SetStat, Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import { type MetricKey, MetricType } from '../../parser/types.js';
 import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
-import {
-  addSat,
-  clampFinite,
-  DEFAULT_HELP,
-  DEFAULT_SLICE_MS,
-  DEFAULT_TTL_MS,
-  Family,
-  type PromKind,
-  Series,
-  sameNumbers,
-} from './family.js';
-import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
-import { buildLabels, labelBody, sanitizeMetricName } from './naming.js';
+import { addSat, clampFinite, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, Family, type PromKind, Series, sameNumbers } from './family.js';
+import { buildLabels, labelBody } from './naming.js';
 import { observe, QuantileScratch } from './observe.js';
+import { type ConflictReason, defineKey, type StoreOptions, timerBucketsFor } from './resolve.js';
 
 // the model and its defaults, for the backend and the tests that import them from here
 export {
@@ -43,37 +33,9 @@ export {
 } from './family.js';
 export { buildLabels } from './naming.js';
 
-export type ConflictReason = 'type' | 'name_collision' | 'reserved';
-
-export interface ConflictInfo {
-  /** The Prometheus name the later metric wanted. */
-  readonly name: string;
-  /** The statsd key that was dropped. */
-  readonly key: string;
-  readonly statsdType: string;
-  readonly reason: ConflictReason;
-  /** What already holds the name: e.g. `summary request_seconds`. */
-  readonly holder: string;
-}
-
-export interface StoreOptions {
-  readonly quantiles: readonly number[];
-  readonly buckets: readonly number[];
-  readonly observerType: ObserverType;
-  /** ms; 0: never expire. */
-  readonly ttlMs: number;
-  readonly mapper: Mapper | null;
-  /** Names already exposed on the endpoint (prom-client's process_* and tallyd_*). */
-  readonly reservedNames?: Iterable<string>;
-  /** No user metric may start with this (tallyd's own metrics). */
-  readonly reservedPrefix?: string;
-  /** Canonical ids of statsd keys not exposed (the daemon's own statsd.* counters). */
-  readonly skipKeys?: ReadonlySet<string>;
-  readonly onConflict?: (c: ConflictInfo) => void;
-}
+export type { ConflictInfo, ConflictReason, StoreOptions } from './resolve.js';
 
 const STATSD_TYPE_NAMES = ['counter', 'timer', 'gauge', 'set'] as const;
-const KIND_OF: readonly StatsdKind[] = ['counter', 'observer', 'gauge', 'gauge'];
 
 /** What a statsd key resolved to. */
 class Binding {
@@ -279,14 +241,7 @@ export class SeriesStore {
       const f = bound.series.family;
       return f.kind === 'histogram' ? Float64Array.from(f.buckets, (b) => b / bound.scale) : null;
     }
-    const mapped = o.mapper ? o.mapper.map(key.name, 'observer') : null;
-    if (mapped !== null && mapped.rule.action === 'drop') return null;
-    const rule = mapped?.rule;
-    const defaults = o.mapper?.config.defaults;
-    if ((rule?.observerType ?? defaults?.observerType ?? o.observerType) !== 'histogram') return null;
-    const buckets = rule?.buckets ?? defaults?.buckets ?? o.buckets;
-    const scale = (rule?.scale ?? 1) / 1000;
-    return Float64Array.from(buckets, (b) => b / scale);
+    return timerBucketsFor(o, key);
   }
 
   /** Resolve (or fetch) what a statsd key feeds. */
@@ -306,27 +261,13 @@ export class SeriesStore {
   }
 
   private resolve(type: MetricType, key: MetricKey, nowMs: number): Binding {
-    const o = this.opts;
-    if (o.skipKeys?.has(key.id)) return new Binding(null, -1, 1, nowMs);
-    const kind = KIND_OF[type]!;
-    const mapped = o.mapper ? o.mapper.map(key.name, kind) : null;
-    if (mapped !== null && mapped.rule.action === 'drop') return new Binding(null, -1, 1, nowMs);
-    const rule = mapped?.rule;
-    const defaults = o.mapper?.config.defaults;
-    const name = mapped?.name ?? sanitizeMetricName(key.name);
-    let promKind: PromKind;
-    if (type === MetricType.Counter) promKind = 'counter';
-    else if (type === MetricType.Timer) promKind = rule?.observerType ?? defaults?.observerType ?? o.observerType;
-    else promKind = 'gauge';
-    const quantiles = promKind === 'summary' ? (rule?.quantiles ?? defaults?.quantiles ?? o.quantiles) : [];
-    const buckets = promKind === 'histogram' ? (rule?.buckets ?? defaults?.buckets ?? o.buckets) : [];
-    const ttlMs = rule?.ttlMs ?? defaults?.ttlMs ?? o.ttlMs;
-    const scale = type === MetricType.Timer ? (rule?.scale ?? 1) / 1000 : 1;
-
-    const family = this.family(name, promKind, type, rule?.help ?? DEFAULT_HELP, quantiles, buckets, key);
+    const d = defineKey(this.opts, type, key);
+    if (d === null) return new Binding(null, -1, 1, nowMs);
+    const { promKind, ttlMs, scale } = d;
+    const family = this.family(d.name, promKind, type, d.help, d.quantiles, d.buckets, key);
     if (family === null) return new Binding(null, this.familyGen, scale, nowMs);
 
-    const body = labelBody(buildLabels(key, mapped?.labels ?? [], rule?.honorLabels ?? false, promKind));
+    const body = labelBody(buildLabels(key, d.labels, d.honorLabels, promKind));
     let s = family.series.get(body);
     if (s === undefined) {
       s = new Series(family, body, ttlMs, nowMs);

@@ -7,7 +7,8 @@
 
 import type { SectionSchema } from '../../config/schema.js';
 import { closestKey } from '../../config/suggest.js';
-import { type ObserverType, parseDuration, readBuckets, readMappingFile, readQuantiles } from './mapping.js';
+import { type ObserverType, readMappingFile } from './mapping.js';
+import { parseDuration, readBuckets, readQuantiles } from './mapping-values.js';
 import { DEFAULT_BUCKETS, DEFAULT_QUANTILES, DEFAULT_TTL_MS } from './series.js';
 
 export const DEFAULT_PROMETHEUS_ADDRESS = '127.0.0.1';

@@ -9,6 +9,7 @@
 import { parsePrometheusSection } from '../backends/prometheus/config.js';
 import { ConfigError } from '../errors.js';
 import { deepFreeze } from './defaults.js';
+import { readServers } from './read-servers.js';
 import { isPlainObject, isUnset, Reader, unknownKeyMessage } from './reader.js';
 import {
   backendSectionNames,
@@ -22,7 +23,6 @@ import {
   readLogLevel,
   readPercentThreshold,
   readRepeater,
-  readServers,
   readTitle,
 } from './readers.js';
 import {
@@ -43,8 +43,9 @@ import {
 } from './schema.js';
 import type { TallydConfig } from './types.js';
 
+export { normaliseServerName } from './read-servers.js';
 export { describeValue, unknownKeyMessage } from './reader.js';
-export { configuredBackends, isLoopbackAddress, normaliseBackendName, normaliseServerName } from './readers.js';
+export { configuredBackends, isLoopbackAddress, normaliseBackendName } from './readers.js';
 
 /** Top-level keys this module reads (or accepts and ignores): the schema's (src/config/schema.ts). */
 export const KNOWN_KEYS: ReadonlySet<string> = keysOf(CORE_SECTION);

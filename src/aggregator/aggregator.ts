@@ -2,12 +2,12 @@
  * The aggregator: receives parsed samples (hot path), and at each flush computes an immutable
  * {@link Snapshot} with the original statsd's semantics, then clears per the delete options.
  *
- * The parts and the per-line path are {@link AggregatorCore} (core.ts); this class adds the daemon's
- * own metric names and the API the rest of the daemon uses besides ingest and flush: the reports of
+ * The parts and the per-line path are {@link AggregatorCore} (core.ts); this class gives it the daemon's
+ * own metric names (./ownkeys.ts) and adds the API the rest of the daemon uses besides ingest and flush: the reports of
  * what the bounds refused, the admin interface's dumps and deletes, the status page's views, and the
  * workers mode's export (worker side) and merge (primary side).
  */
-import { DOG_COUNT_NAMES, type MetricKey, MetricType, type Sample } from '../parser/types.js';
+import { type MetricKey, MetricType, type Sample } from '../parser/types.js';
 import type { YieldToIngest } from '../pipeline/scheduler.js';
 import { type AdminMetricType, type AdminStore, DeleteJob, DumpJob, runSliced, runSync } from './adminwalk.js';
 import {
@@ -21,21 +21,16 @@ import {
   OWN_SET_MEMBERS_DROPPED,
 } from './core.js';
 import type { ExpBucketsData, ExpHistogram } from './exphist.js';
-import { addHits, exportHits, newHits, takeKeyHits, takeStatusHits } from './hits.js';
+import { addHits, exportHits, newHits, takeKeyHits, takeStatusHits, type WorkerHits } from './hits.js';
 import type { DroppedKeys } from './keylimit.js';
 import type { KeyTable } from './keytable.js';
+import { ownKeys, plainKey } from './ownkeys.js';
 import type { MetricStore } from './stores.js';
 
 export type { AdminMetricType } from './adminwalk.js';
 export type { FinalInterval } from './capture.js';
 export type { AggregatorOptions } from './core.js';
-
-/** Lines per key a worker counted for the status page (Aggregator.takeWorkerHits). */
-export interface WorkerHits {
-  types: number[];
-  keys: MetricKey[];
-  lines: number[];
-}
+export { replayStatusHits, type WorkerHits } from './hits.js';
 
 /** A worker's live key matching the status page's search (src/cluster/worker.ts InspectedKey). */
 export interface WorkerInspected {
@@ -46,36 +41,8 @@ export interface WorkerInspected {
   isSet: boolean;
 }
 
-/** Hand a worker's hits to a partial (after the interval's data, whose keys they name). */
-export function replayStatusHits(h: WorkerHits, out: { hits?(type: number, key: MetricKey, lines: number): void }): void {
-  if (out.hits === undefined) return;
-  for (let i = 0; i < h.types.length; i++) out.hits(h.types[i]!, h.keys[i]!, h.lines[i]!);
-}
-
 /** How often the daemon stamps last_msg_seen (its resolution; the original reports whole seconds). */
 export const MSG_CLOCK_MS = 250;
-
-/** A MetricKey for the daemon's own names (taken as given, not sanitised, as the original). */
-function plainKey(name: string): MetricKey {
-  return Object.freeze({ name, tags: Object.freeze([]), graphiteTags: '', id: name });
-}
-
-/**
- * The daemon's own counters (indexed by core.ts's OWN_*), in the original's startup order:
- * bad_lines_seen, packets_received, metrics_received; then tallyd's keys_dropped and
- * set_members_dropped, each created at its first drop only (output stays the original's until
- * then), and the DogStatsD counts.
- */
-function ownKeys(p: string): MetricKey[] {
-  return [
-    plainKey(p + '.bad_lines_seen'),
-    plainKey(p + '.packets_received'),
-    plainKey(p + '.metrics_received'),
-    plainKey(p + '.keys_dropped'),
-    plainKey(p + '.set_members_dropped'),
-    ...DOG_COUNT_NAMES.map((n) => plainKey(`${p}.${n}`)),
-  ];
-}
 
 export class Aggregator extends AggregatorCore {
   constructor(opts: AggregatorOptions) {

@@ -96,3 +96,16 @@ export function addHits(hits: Float64Array[], type: number, slot: number, lines:
   growHits(hits, type, slot);
   hits[type]![slot]! += lines;
 }
+
+/** Lines per key a worker counted for the status page (Aggregator.takeWorkerHits). */
+export interface WorkerHits {
+  types: number[];
+  keys: MetricKey[];
+  lines: number[];
+}
+
+/** Hand a worker's hits to a partial (after the interval's data, whose keys they name). */
+export function replayStatusHits(h: WorkerHits, out: { hits?(type: number, key: MetricKey, lines: number): void }): void {
+  if (out.hits === undefined) return;
+  for (let i = 0; i < h.types.length; i++) out.hits(h.types[i]!, h.keys[i]!, h.lines[i]!);
+}

@@ -209,6 +209,9 @@ function ctxFor(prometheus: Record<string, unknown>): BackendContext {
       flushes: 0,
       liveKeys: { counters: 0, timers: 0, gauges: 0, sets: 0 },
       udpReceiveErrors: null,
+      keysDropped: 0,
+      setMembersDropped: 0,
+      keyTableBytes: 0,
     }),
   };
 }

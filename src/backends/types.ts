@@ -44,6 +44,12 @@ export interface SelfStats {
   readonly liveKeys: { readonly counters: number; readonly timers: number; readonly gauges: number; readonly sets: number };
   /** Kernel receive-buffer drops for our UDP socket(s) (/proc/net/udp 'drops'), null where unreadable. */
   readonly udpReceiveErrors: number | null;
+  /** Lines for new keys dropped past maxKeys or keyTableBytes since start (Graphite: `keys_dropped`). */
+  readonly keysDropped: number;
+  /** New set members dropped past setMaxMembers since start (Graphite: `set_members_dropped`). */
+  readonly setMembersDropped: number;
+  /** Bytes of key names held, what keyTableBytes bounds (Graphite: `key_table_bytes`). */
+  readonly keyTableBytes: number;
   /** TCP input connections: open now, refused past tcpMaxConnections and closed idle since start (absent in workers). */
   readonly tcp?: { readonly open: number; readonly refused: number; readonly idleTimeouts: number };
 }

@@ -15,6 +15,14 @@
  * Backends' figures about their own delivery (Graphite's graphiteStats.*, Prometheus' series store)
  * are theirs.
  *
+ * Every figure sent to Graphite has its tallyd_* twin on /metrics (packets_received,
+ * metrics_received as lines_received, bad_lines_seen by reason, udp_receive_errors, keys_dropped,
+ * set_members_dropped, key_table_bytes, tcp_*), except two: timestamp_lag (a flush's lateness
+ * against its schedule, not on /metrics: Prometheus scrapes on its own schedule) and the
+ * dogstatsd_* counts (which DogStatsD fields were parsed off lines, not a figure of tallyd's
+ * health: on /metrics as the user series statsd_dogstatsd_*, like every own counter and gauge but
+ * the four the Prometheus backend skips, prometheus/setup.ts skipKeys).
+ *
  * The flush duration is the CPU time the flushing process's event loop spends on one flush: merging
  * the workers' partials (workers > 1), capturing the interval, computing the snapshot (its slices, not
  * the turns given back to ingest between them) and handing it to the backends. It is not wall time:
@@ -132,6 +140,9 @@ export function ingestSelfStats(agg: Aggregator): SelfStats {
     flushes: 0,
     liveKeys: agg.liveKeys(),
     udpReceiveErrors: null,
+    keysDropped: agg.keysDroppedTotal,
+    setMembersDropped: agg.setMembersDroppedSinceStart,
+    keyTableBytes: agg.keyBytesUsed(),
   };
 }
 

@@ -109,6 +109,32 @@ export function createSelfMetrics(src: SelfMetricsSources, opts: { processMetric
       this.set({ type: 'set' }, k.sets);
     },
   });
+  new Counter({
+    name: 'tallyd_keys_dropped_total',
+    help: 'Lines for new keys dropped past maxKeys or keyTableBytes.',
+    registers,
+    collect() {
+      this.reset();
+      setCounter(this, read().self.keysDropped);
+    },
+  });
+  new Counter({
+    name: 'tallyd_set_members_dropped_total',
+    help: 'New set members dropped past setMaxMembers.',
+    registers,
+    collect() {
+      this.reset();
+      setCounter(this, read().self.setMembersDropped);
+    },
+  });
+  new Gauge({
+    name: 'tallyd_key_table_bytes',
+    help: 'Bytes of key names held (what keyTableBytes bounds).',
+    registers,
+    collect() {
+      this.set(read().self.keyTableBytes);
+    },
+  });
   new Gauge({
     name: 'tallyd_prometheus_series',
     help: 'Series exposed by the Prometheus backend, by Prometheus type.',

@@ -164,6 +164,9 @@ export function context(cfg: TallydConfig, log: Logger = pino({ level: 'silent' 
       flushes: 0,
       liveKeys: { counters: 0, timers: 0, gauges: 0, sets: 0 },
       udpReceiveErrors: null,
+      keysDropped: 0,
+      setMembersDropped: 0,
+      keyTableBytes: 0,
     }),
   };
 }

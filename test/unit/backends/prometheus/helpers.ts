@@ -84,6 +84,9 @@ export const fakeSelfStats: SelfStats = {
   flushes: 7,
   liveKeys: { counters: 1, timers: 2, gauges: 3, sets: 4 },
   udpReceiveErrors: 5,
+  keysDropped: 6,
+  setMembersDropped: 8,
+  keyTableBytes: 4096,
 };
 
 export function context(prometheus: unknown, opts: { health?: () => 'up' | 'down'; prefixStats?: string } = {}): BackendContext {

@@ -329,7 +329,7 @@ describe('tallyd proxy', () => {
         // split mid-line across writes: lines are reassembled
         const text = [...lines.slice(0, 100), tooLong, ...lines.slice(100)].join('\n') + '\n';
         s.write(text.slice(0, 1001));
-        setTimeout(() => s.end(text.slice(1001)), 50);
+        setTimeout(() => s.end(text.slice(1001)), 50); // the rest in a later segment: a scenario, not a wait
       });
       s.on('close', () => resolve());
       s.on('error', reject);

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
+import { pace, startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -59,7 +59,7 @@ describe('status page API', () => {
     const sender = (async () => {
       while (sending) {
         await env.daemon!.send('busy.key:1|c\nquiet.key:1|c\nbusy.key:2|c');
-        await new Promise((r) => setTimeout(r, 5));
+        await pace(5);
       }
     })();
     let s: Status;
@@ -183,7 +183,7 @@ describe('status page API', () => {
         await new Promise<void>((res, rej) =>
           s.send('wbusy.key:1|c\nwquiet.key:1|c\nwbusy.key:2|c\nwgauge:3|g', port, '127.0.0.1', (e) => (e ? rej(e) : res())),
         );
-        if (i % 4 === 3) await new Promise((r) => setTimeout(r, 5));
+        if (i % 4 === 3) await pace(5);
       }
     })();
     let s: Status;

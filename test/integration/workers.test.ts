@@ -12,9 +12,9 @@ import {
   MAIN,
   originalStyleConfig,
   pace,
-  sleep,
   startDaemon,
   statsMap,
+  statusUrl,
   sum,
   useGraphiteAndDaemon,
   waitFor,
@@ -99,11 +99,19 @@ describe('cluster mode only', () => {
   });
 
   it("SIGTERM collects the workers' partial interval and flushes it", async () => {
-    env.daemon = await startDaemon(workersConfig(env.graphite.port, ', flushInterval: 60000'));
+    env.daemon = await startDaemon(workersConfig(env.graphite.port, ', flushInterval: 60000, statusPage: { port: 0 }'));
     await env.daemon.send('final:7|c\nfinal.g:3|g\nfinal.t:4|ms');
-    // (no signal to wait on: a worker's live counts are seen by the primary only at a flush, and the
-    // interval is 60 s; 200 ms for a worker to read one datagram from its socket)
-    await sleep(200);
+    // the interval is 60 s: the status page's key search (which asks the workers for their live keys)
+    // says when a worker has read the datagram
+    const base = statusUrl(env.daemon);
+    await waitForAsync(
+      async () => {
+        const a = (await (await fetch(`${base}api/keys?q=final`)).json()) as { keys: unknown[] };
+        return a.keys.length === 3 ? a : undefined;
+      },
+      10_000,
+      'the three keys live in a worker',
+    );
     const code = await env.daemon.stop();
     env.daemon = undefined;
     expect(code).toBe(0);

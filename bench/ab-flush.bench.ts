@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { abArgs, importFrom, interleave, median, runIfMain } from './ab-runner.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: modules of another build, loaded by path
 type Any = any;
@@ -27,10 +27,9 @@ interface Build {
 }
 
 async function load(dir: string): Promise<Build> {
-  const at = (p: string): string => pathToFileURL(resolve(dir, p)).href;
-  const { Aggregator } = (await import(at('src/aggregator/aggregator.js'))) as Any;
-  const { validateConfig } = (await import(at('src/config/index.js'))) as Any;
-  const { Sample, MetricType } = (await import(at('src/parser/types.js'))) as Any;
+  const { Aggregator } = await importFrom<Any>(dir, 'src/aggregator/aggregator.js');
+  const { validateConfig } = await importFrom<Any>(dir, 'src/config/index.js');
+  const { Sample, MetricType } = await importFrom<Any>(dir, 'src/parser/types.js');
   const config = { ...validateConfig({}).config, servers: [], mgmtPort: 0, backends: [] };
   return { Aggregator, config, Sample, MetricType };
 }
@@ -108,36 +107,15 @@ async function memoryChild(dir: string, type: string): Promise<void> {
   console.log(JSON.stringify((after - before) / ss.length));
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-
 export async function main(): Promise<void> {
   if (process.argv[2] === '--memory-child') return memoryChild(process.argv[3]!, process.argv[4]!);
-  const baseDir = process.argv[2];
-  if (baseDir === undefined) throw new Error('usage: node dist/bench/ab-flush.bench.js <base dist dir> [rounds] [new dist dir]');
-  const rounds = Number(process.argv[3] ?? 15);
-  const newDir = process.argv[4] ?? resolve(import.meta.dirname, '..');
-  const keys = Number(process.argv[5] ?? 100_000);
+  const { baseDir, rounds, newDir, rest } = abArgs('ab-flush.bench.js', 15);
+  const keys = Number(rest[0] ?? 100_000);
   const reps = Math.max(1, Math.round(100_000 / keys));
   console.log(`flush and memory A/B (node ${process.version}): A = ${resolve(baseDir)}, B = ${resolve(newDir)}`);
   const a = flushRound(await load(baseDir), keys, reps);
   const b = flushRound(await load(newDir), keys, reps);
-  for (let i = 0; i < 3; i++) {
-    a();
-    b();
-  }
-  const ra: number[] = [];
-  const rb: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    if (i % 2 === 0) {
-      ra.push(a());
-      rb.push(b());
-    } else {
-      rb.push(b());
-      ra.push(a());
-    }
-  }
-  const ma = median(ra);
-  const mb = median(rb);
+  const { a: ma, b: mb } = interleave(a, b, rounds, 3);
   const what = reps === 1 ? `flush of ${keys} keys (mixed)` : `${reps} flushes of ${keys} keys (mixed), summed`;
   console.log(`${what}, CPU ms   A ${ma.toFixed(1)}   B ${mb.toFixed(1)}   B / A ${(mb / ma).toFixed(3)}   (${rounds} rounds)`);
   if (process.env.TALLYD_AB_FLUSH_ONLY === '1') return;
@@ -159,9 +137,4 @@ export async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -14,7 +14,7 @@
  */
 
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { abArgs, importFrom, interleave, runIfMain } from './ab-runner.js';
 
 interface Build {
   Aggregator: new (opts: { config: unknown }) => { flush(now: number): unknown; countPacket(n: number): void };
@@ -24,11 +24,10 @@ interface Build {
 }
 
 async function load(distDir: string): Promise<Build> {
-  const at = (p: string): string => pathToFileURL(resolve(distDir, p)).href;
-  const { Aggregator } = (await import(at('src/aggregator/aggregator.js'))) as Pick<Build, 'Aggregator'>;
-  const { validateConfig } = (await import(at('src/config/index.js'))) as Pick<Build, 'validateConfig'>;
-  const { parsePacket } = (await import(at('src/parser/scanner.js'))) as Pick<Build, 'parsePacket'>;
-  const { Sample } = (await import(at('src/parser/types.js'))) as Pick<Build, 'Sample'>;
+  const { Aggregator } = await importFrom<Pick<Build, 'Aggregator'>>(distDir, 'src/aggregator/aggregator.js');
+  const { validateConfig } = await importFrom<Pick<Build, 'validateConfig'>>(distDir, 'src/config/index.js');
+  const { parsePacket } = await importFrom<Pick<Build, 'parsePacket'>>(distDir, 'src/parser/scanner.js');
+  const { Sample } = await importFrom<Pick<Build, 'Sample'>>(distDir, 'src/parser/types.js');
   return { Aggregator, validateConfig, parsePacket, Sample };
 }
 
@@ -80,45 +79,17 @@ function ingest(b: Build, pk: Buffer[]): () => number {
   };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-
 export async function main(): Promise<void> {
-  const baseDir = process.argv[2];
-  if (baseDir === undefined) throw new Error('usage: node dist/bench/ab.bench.js <base dist dir> [rounds] [new dist dir]');
-  const rounds = Number(process.argv[3] ?? 21);
-  const newDir = process.argv[4] ?? resolve(import.meta.dirname, '..');
+  const { baseDir, rounds, newDir } = abArgs('ab.bench.js', 21);
   const A = await load(baseDir);
   const B = await load(newDir);
   console.log(`ingest A/B (node ${process.version}): A = ${resolve(baseDir)}, B = ${resolve(newDir)}, ${rounds} interleaved rounds`);
   for (const kind of ['parser', 'mixed'] as const) {
     const pk = packets(kind);
-    const a = ingest(A, pk);
-    const b = ingest(B, pk);
-    for (let i = 0; i < 5; i++) {
-      a();
-      b();
-    }
-    const ra: number[] = [];
-    const rb: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      if (i % 2 === 0) {
-        ra.push(a());
-        rb.push(b());
-      } else {
-        rb.push(b());
-        ra.push(a());
-      }
-    }
-    const ma = median(ra);
-    const mb = median(rb);
+    const { a: ma, b: mb } = interleave(ingest(A, pk), ingest(B, pk), rounds, 5);
     const f = (x: number): string => Math.round(x).toLocaleString('en-US');
     console.log(`${kind.padEnd(6)}  A ${f(ma)} lines/CPU-s   B ${f(mb)} lines/CPU-s   B / A ${(mb / ma).toFixed(3)}`);
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

@@ -8,6 +8,7 @@ import { fieldNameLength, isDigits, namedFieldKind, parseEvent, parseServiceChec
 import { hashKeyBytes } from './keyhash.js';
 import { parseNumber } from './numbers.js';
 import { BadLine, DogCount, MetricType, MIN_SAMPLE_RATE, type Sample, type SampleSink } from './types.js';
+import { TYPE_BY_1, TYPE_BY_2, typeOfSuffix } from './typetable.js';
 
 /** Byte values, as consts of this module (see scanner.ts: imported ones cost speed). */
 const AT = 0x40;
@@ -15,11 +16,7 @@ const CH_N = 0x4e;
 const CH_T = 0x54;
 const CH_a = 0x61;
 const CH_c = 0x63;
-const CH_d = 0x64;
 const CH_e = 0x65;
-const CH_g = 0x67;
-const CH_h = 0x68;
-const CH_m = 0x6d;
 const CH_s = 0x73;
 const COLON = 0x3a;
 const HASH = 0x23;
@@ -31,19 +28,16 @@ const SPACE = 0x20;
 const TAB = 0x09;
 const UNDERSCORE = 0x5f;
 
-/** Metric type code for `buf[start, end)` (already trimmed), or -1 when unknown. */
+/** The type table (./typetable.ts), held in this module's consts (imported bindings cost speed, see scanner.ts). */
+const TYPE_1 = TYPE_BY_1;
+const TYPE_2 = TYPE_BY_2;
+
+/** Metric type code for `buf[start, end)` (already trimmed), or -1 when unknown: the type table's. */
 function typeOf(buf: Buffer, start: number, end: number): number {
   const len = end - start;
-  if (len === 1) {
-    const c = buf[start]!;
-    if (c === CH_c) return MetricType.Counter;
-    if (c === CH_g) return MetricType.Gauge;
-    if (c === CH_s) return MetricType.Set;
-    if (c === CH_h || c === CH_d) return MetricType.Timer;
-    return -1;
-  }
-  if (len === 2 && buf[start] === CH_m && buf[start + 1] === CH_s) return MetricType.Timer;
-  return -1;
+  if (len === 1) return TYPE_1[buf[start]!]!;
+  if (len === 2) return TYPE_2[(buf[start]! << 8) | buf[start + 1]!]!;
+  return typeOfSuffix(buf, start, end);
 }
 
 /** Position of the first `|` or `:` in `buf[pos, end)`, or `end`. */

@@ -1,11 +1,13 @@
 /**
- * A fifth metric type is its store module plus one registration: here a small "max" type (the
- * largest value of the interval per key), defined in this file and registered the way
- * src/aggregator/stores.ts registers the core four, with no other change to the aggregator. It is
- * ingested through the key index, captured into the snapshot's `others`, cleared under the retention
- * policy, and exported by workers, sent over the wire partial and merged on the primary.
+ * A fifth metric type is its store module plus two registrations: here a small "max" type (the
+ * largest value of the interval per key, lines `key:value|mx`), defined in this file, its store
+ * registered the way src/aggregator/stores.ts registers the core four and its suffix the way
+ * src/parser/typetable.ts registers theirs, with no other change to the parser or the aggregator.
+ * Its lines are parsed by the parser's general path, ingested through the key index, captured into
+ * the snapshot's `others`, cleared under the retention policy, and exported by workers, sent over
+ * the wire partial and merged on the primary.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../../src/aggregator/aggregator.js';
 import type { PartialVisitor } from '../../../src/aggregator/merge.js';
 import { mergePartials, SourceTotals } from '../../../src/aggregator/merge.js';
@@ -15,7 +17,8 @@ import { type CaptureSink, METRIC_STORES, type MetricStore, SlotIndex, type Stor
 import { decodePartial, PartialDictionary, PartialEncoder } from '../../../src/cluster/protocol.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
-import { type MetricKey, MetricType, Sample } from '../../../src/parser/types.js';
+import { BadLine, type MetricKey, MetricType, Sample } from '../../../src/parser/types.js';
+import { registerTypeSuffix } from '../../../src/parser/typetable.js';
 import { counter, testConfig } from './helpers.js';
 
 // ------------------------------------------------------------------ the fake type's module
@@ -84,24 +87,15 @@ class MaxStore implements MetricStore {
   }
 }
 
-/** The registration line (in production: one more entry of METRIC_STORES in src/aggregator/stores.ts). */
+/** The registration lines (in production: one more entry of METRIC_STORES in src/aggregator/stores.ts, one more registerTypeSuffix in src/parser/typetable.ts). */
 const WITH_MAX: readonly StoreFactory[] = [...METRIC_STORES, () => new MaxStore()];
+let unregister: () => void = () => undefined;
+beforeAll(() => {
+  unregister = registerTypeSuffix('mx', MAX_TYPE);
+});
+afterAll(() => unregister());
 
 // ------------------------------------------------------------------ helpers
-
-/** A `key:value` line of the max type (the parser's type table is not part of this test: the sample is built by hand). */
-function maxSample(key: string, value: number, tags = ''): Sample {
-  const s = new Sample();
-  const text = key + tags;
-  s.buf = Buffer.from(text);
-  s.type = MAX_TYPE as MetricType;
-  s.keyStart = 0;
-  s.keyEnd = key.length;
-  s.tagStart = key.length;
-  s.tagEnd = text.length;
-  s.value = value;
-  return s;
-}
 
 function maxOf(snap: Snapshot): Array<[string, number]> {
   const stats = (snap.others?.get('max') ?? []) as MaxStat[];
@@ -120,11 +114,9 @@ function send(agg: Aggregator, text: string): void {
 describe('a fifth metric type registered beside the core four', () => {
   it('is ingested through the key index and captured into the snapshot under its name; the core types are untouched', () => {
     const agg = make();
-    for (const v of [3, 9, 4]) agg.sample(maxSample('req.size', v));
-    agg.sample(maxSample('other', -2));
+    send(agg, 'req.size:3|mx\nreq.size:9|mx\nreq.size:4|mx\nother:-2|mx');
     // DogStatsD tags: canonical id with sorted tags, found again whatever the tag order
-    agg.sample(maxSample('tagged', 1, 'b:2,a:1'));
-    agg.sample(maxSample('tagged', 5, 'a:1,b:2'));
+    send(agg, 'tagged:1|mx|#b:2,a:1\ntagged:5|mx|#a:1,b:2');
     send(agg, 'req.size:1|c\nreq.size:2|g');
     expect(agg.liveValueOf(MAX_TYPE as MetricType, 'req.size')).toBe(9);
     expect(agg.inspectKeys('req.size', 10).map((k) => [k.type, k.value])).toEqual([
@@ -146,16 +138,16 @@ describe('a fifth metric type registered beside the core four', () => {
 
   it('is cleared at each flush, and idle keys go under idleKeyTtl', () => {
     const agg = make({ idleKeyTtl: 2 });
-    agg.sample(maxSample('a', 7));
-    agg.sample(maxSample('b', 1));
+    send(agg, 'a:7|mx');
+    send(agg, 'b:1|mx');
     expect(maxOf(agg.flush(1000))).toEqual([
       ['a', 7],
       ['b', 1],
     ]);
-    agg.sample(maxSample('a', 2));
+    send(agg, 'a:2|mx');
     expect(maxOf(agg.flush(2000))).toEqual([['a', 2]]); // cleared: b's 1 is not repeated
     expect(agg.liveValueOf(MAX_TYPE as MetricType, 'b')).toBe(-Infinity); // b: idle for 1 flush, kept
-    agg.sample(maxSample('a', 3));
+    send(agg, 'a:3|mx');
     agg.flush(3000);
     expect(agg.liveValueOf(MAX_TYPE as MetricType, 'b')).toBeUndefined(); // idle for 2: deleted
     expect(agg.liveValueOf(MAX_TYPE as MetricType, 'a')).toBe(-Infinity);
@@ -163,7 +155,7 @@ describe('a fifth metric type registered beside the core four', () => {
 
   it('counts against maxKeys as any key does', () => {
     const agg = make({ maxKeys: 5 }); // the daemon's 3 own counters + 2
-    for (const k of ['k1', 'k2', 'k3']) agg.sample(maxSample(k, 1));
+    send(agg, 'k1:1|mx\nk2:1|mx\nk3:1|mx');
     expect(maxOf(agg.flush(1000)).map((m) => m[0])).toEqual(['k1', 'k2']);
     expect(agg.keysDroppedTotal).toBe(1);
   });
@@ -177,10 +169,10 @@ describe('a fifth metric type registered beside the core four', () => {
       totals: new SourceTotals(),
     }));
     const primary = make();
-    workers[0]!.agg.sample(maxSample('m', 4));
-    workers[0]!.agg.sample(maxSample('t', 1, 'x:1'));
-    workers[1]!.agg.sample(maxSample('m', 11));
-    workers[1]!.agg.sample(maxSample('only1', -5));
+    send(workers[0]!.agg, 'm:4|mx');
+    send(workers[0]!.agg, 't:1|mx|#x:1');
+    send(workers[1]!.agg, 'm:11|mx');
+    send(workers[1]!.agg, 'only1:-5|mx');
     send(workers[1]!.agg, 'c:2|c');
     const bufs = workers.map((w) => {
       w.agg.exportInterval(w.enc);
@@ -198,7 +190,7 @@ describe('a fifth metric type registered beside the core four', () => {
     ]);
     expect(counter(snap, 'c')).toBe(2);
     // the workers cleared theirs at the export; the next partials name the keys by wire id only
-    workers[0]!.agg.sample(maxSample('m', 1));
+    send(workers[0]!.agg, 'm:1|mx');
     const next = workers.map((w) => {
       w.agg.exportInterval(w.enc);
       return w.enc.finish();
@@ -219,5 +211,24 @@ describe('a fifth metric type registered beside the core four', () => {
     core.exportInterval(a);
     withMax.exportInterval(b);
     expect(b.finish().equals(a.finish())).toBe(true);
+  });
+
+  it('the parser reads its suffix from the type table; unregistered, it is an unknown type, and a taken suffix is refused', () => {
+    const agg = make();
+    // the suffix's line next to the core four's, with a sample rate field and a fractional value
+    send(agg, 'peak:2.5|mx|@0.5\npeak:1|c\npeak:x|s');
+    expect(agg.liveValueOf(MAX_TYPE as MetricType, 'peak')).toBe(2.5);
+    expect(agg.badLinesSeen).toBe(0);
+    expect(() => registerTypeSuffix('mx', 5)).toThrow(/already registered/);
+    expect(() => registerTypeSuffix('c', 5)).toThrow(/already registered/);
+    unregister();
+    try {
+      send(agg, 'peak:99|mx');
+      expect(agg.badLinesSeen).toBe(1);
+      expect(agg.badLinesByReason[BadLine.UnknownType]).toBe(1);
+      expect(agg.liveValueOf(MAX_TYPE as MetricType, 'peak')).toBe(2.5);
+    } finally {
+      unregister = registerTypeSuffix('mx', MAX_TYPE);
+    }
   });
 });

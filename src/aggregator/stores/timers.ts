@@ -168,7 +168,9 @@ export class TimerStore extends TimerSlots implements MetricStore {
    */
   private handOff(slot: number, res: Float64Array, v: number): void {
     const h = this.pools.acquireExp();
-    const m = Math.min(res.length, this.reservoirSize, this.stats[slot * T_STRIDE + T_N]! - 1);
+    const o = slot * T_STRIDE;
+    h.reserve(this.stats[o + T_MIN]!, this.stats[o + T_MAX]!);
+    const m = Math.min(res.length, this.reservoirSize, this.stats[o + T_N]! - 1);
     for (let j = 0; j < m; j++) h.add(res[j]!);
     h.add(v);
     this.attachExp(slot, h);

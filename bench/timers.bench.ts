@@ -261,10 +261,10 @@ function memory(): { perOverflowing: number; perFitting: number; histBytes: numb
   const fit = run(10);
   sink += fit.agg.flush(0).timers.length;
   const over = run(1200);
-  const internals = over.agg as unknown as { timers: { exp: (ExpHistogram | null)[]; res: Float64Array[] } };
+  const internals = over.agg as unknown as { timers: { expLive: ExpHistogram[]; res: Float64Array[] } };
   let histBytes = 0;
   let resBytes = 0;
-  for (const h of internals.timers.exp) if (h !== null) histBytes += h.bytes();
+  for (const h of internals.timers.expLive) histBytes += h.bytes();
   for (const a of internals.timers.res) resBytes += a.byteLength;
   sink += over.agg.flush(0).timers.length;
   return { perOverflowing: over.perKey, perFitting: fit.perKey, histBytes: histBytes / n, resBytes: resBytes / n };

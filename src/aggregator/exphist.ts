@@ -186,25 +186,40 @@ export class ExpHistogram {
     }
   }
 
+  /**
+   * Make room at once for positive values in [min, max] (a timer's hand-off knows the range of the
+   * values it holds): one window instead of a 256 → 512 → … regrowth whose freed arrays stay in the
+   * process's RSS. The scale it sets is the one adding values at both ends would reach (it depends only
+   * on the range), so counts and figures are the same.
+   */
+  reserve(min: number, max: number): void {
+    if (!(min > 0) || !(max >= min) || max === Infinity) return;
+    const b = this.pos;
+    const lo = indexAtMaxScale(min) >> this.shift;
+    const hi = indexAtMaxScale(max) >> this.shift;
+    if (lo - b.base >= 0 && hi - b.base < b.counts.length) return;
+    this.fit(b, lo, hi);
+  }
+
   /** `count` values in bucket `i` (at the current scale) of `b` (slow path: grows, moves, lowers the scale). */
   addIndex(b: Buckets, i: number, count: number): void {
     let k = i - b.base;
     if (k < 0 || k >= b.counts.length) {
-      i >>= this.fit(b, i);
+      i >>= this.fit(b, i, i);
       k = i - b.base;
     }
     b.counts[k]! += count;
   }
 
   /**
-   * Make room for index `i` in `b`: grow the window (doubling, up to maxBuckets) and centre the used
-   * range in it, lowering the scale first when the range would need more than maxBuckets. Returns by
-   * how much the scale was lowered (the caller's index is to be shifted right by as much).
+   * Make room for indexes `from` … `to` in `b`: grow the window (doubling, up to maxBuckets) and centre
+   * the used range in it, lowering the scale first when the range would need more than maxBuckets.
+   * Returns by how much the scale was lowered (the caller's index is to be shifted right by as much).
    */
-  private fit(b: Buckets, i: number): number {
+  private fit(b: Buckets, from: number, to: number): number {
     const used = b.scan();
-    let lo = used ? Math.min(b.lo, i) : i;
-    let hi = used ? Math.max(b.hi, i) : i;
+    let lo = used ? Math.min(b.lo, from) : from;
+    let hi = used ? Math.max(b.hi, to) : to;
     let drop = 0;
     while (hi - lo + 1 > this.maxBuckets) {
       lo >>= 1;

@@ -1,7 +1,10 @@
 /**
- * A timer's per-slot data: the running aggregates, the reservoir, the `histogram` bins, the le
- * buckets a backend asked for, and the exponential histogram of a timer past its reservoir. The
- * timer store (./timers.ts) builds its ingest, capture and merge on these arrays.
+ * A timer's per-slot data: the running aggregates, the reservoir, the `histogram` bins and the le
+ * buckets a backend asked for. The exponential histograms of the timers past their reservoir are
+ * held beside them, only for those timers ({@link TimerSlots.expLive}): a timer that fits its
+ * reservoir costs the per-slot arrays it cost before the histogram (stats, res, histRule, histCounts;
+ * pinned by test/unit/aggregator/timer-layout.test.ts). The timer store (./timers.ts) builds its
+ * ingest, capture and merge on these arrays.
  */
 import type { MetricKey } from '../../parser/types.js';
 import type { ExpHistogram } from '../exphist.js';
@@ -19,9 +22,17 @@ export const T_SUM = 2;
 export const T_SQ = 3; // sum of squares
 export const T_MIN = 4;
 export const T_MAX = 5;
+/**
+ * Past the reservoir this interval: 1 + the index of the timer's histogram in {@link TimerSlots.expLive}
+ * (0: none). It and T_EXTRAS live in the record's padding (the line is 8 doubles for 6 aggregates): no
+ * per-slot array of their own, and the hot path reads them from the line it already writes.
+ */
+export const T_EXP = 6;
+/** EXTRA_BINS when the slot counts `histogram` bins, EXTRA_LE when it counts le buckets (0: neither; one check per value). */
+export const T_EXTRAS = 7;
 export const T_STRIDE = 8;
 
-/** TimerStore.extras bits. */
+/** Bits of a slot's T_EXTRAS. */
 export const EXTRA_BINS = 1;
 export const EXTRA_LE = 2;
 
@@ -35,10 +46,12 @@ export class TimerSlots {
   histRule: Int32Array = new Int32Array(INITIAL_SLOTS).fill(-1);
   /** Per-slot bin counts (EMPTY_RESERVOIR when the slot has no rule). */
   histCounts: Float64Array[] = [];
-  /** Per-slot exponential histogram, set while the timer is past its reservoir this interval (else null). */
-  exp: (ExpHistogram | null)[] = [];
-  /** Per slot: EXTRA_BINS when it counts `histogram` bins, EXTRA_LE when it counts le buckets (one check per value). */
-  extras: Uint8Array = new Uint8Array(INITIAL_SLOTS);
+  /**
+   * The histograms of the timers past their reservoir this interval, dense (a slot's T_EXP is its
+   * index + 1), and the slot each belongs to: sized by the overflowing timers, not by the keys.
+   */
+  readonly expLive: ExpHistogram[] = [];
+  readonly expSlots: number[] = [];
   /**
    * Per slot: upper bounds (v <= bound) a backend wants counted exactly at ingest, and their counts
    * (EMPTY_RESERVOIR or absent: none; the arrays grow only as far as the last slot given bounds, so a
@@ -54,18 +67,15 @@ export class TimerSlots {
     if (this.histRule.length < cap) {
       this.stats = growF64(this.stats, cap * T_STRIDE);
       this.histRule = growI32(this.histRule, cap, -1);
-      const x = new Uint8Array(cap);
-      x.set(this.extras);
-      this.extras = x;
     }
     while (this.res.length <= slot) {
       this.res.push(EMPTY_RESERVOIR);
       this.histCounts.push(EMPTY_RESERVOIR);
-      this.exp.push(null);
     }
-    this.extras[slot] = 0;
+    const o = slot * T_STRIDE;
+    this.stats[o + T_EXTRAS] = 0;
+    this.stats[o + T_EXP] = 0;
     this.setLe(slot, null);
-    this.exp[slot] = null;
     this.reset(slot);
     this.res[slot] = EMPTY_RESERVOIR;
     this.setRule(slot, rule, bins);
@@ -75,13 +85,15 @@ export class TimerSlots {
   setRule(slot: number, rule: number, bins: number): void {
     this.histRule[slot] = rule;
     this.histCounts[slot] = rule >= 0 ? new Float64Array(bins) : EMPTY_RESERVOIR;
-    this.extras[slot] = (this.extras[slot]! & ~EXTRA_BINS) | (rule >= 0 ? EXTRA_BINS : 0);
+    const o = slot * T_STRIDE + T_EXTRAS;
+    this.stats[o] = (this.stats[o]! & ~EXTRA_BINS) | (rule >= 0 ? EXTRA_BINS : 0);
   }
 
   /** Bounds to count exactly at ingest for this slot (null: none); its counts start at 0. */
   setLe(slot: number, bounds: Float64Array | null): void {
     const on = bounds !== null && bounds.length > 0;
-    this.extras[slot] = (this.extras[slot]! & ~EXTRA_LE) | (on ? EXTRA_LE : 0);
+    const o = slot * T_STRIDE + T_EXTRAS;
+    this.stats[o] = (this.stats[o]! & ~EXTRA_LE) | (on ? EXTRA_LE : 0);
     if (!on) {
       if (slot < this.leBounds.length) {
         this.leBounds[slot] = EMPTY_RESERVOIR;
@@ -113,12 +125,46 @@ export class TimerSlots {
     if (le !== undefined && le.length > 0) le.fill(0);
   }
 
+  /** The histogram of a timer past its reservoir this interval, or null. */
+  expOf(slot: number): ExpHistogram | null {
+    const e = this.stats[slot * T_STRIDE + T_EXP]!;
+    return e === 0 ? null : this.expLive[e - 1]!;
+  }
+
+  /** `h` becomes the histogram of `slot` (which has none) for the rest of the interval. */
+  attachExp(slot: number, h: ExpHistogram): void {
+    this.expLive.push(h);
+    this.expSlots.push(slot);
+    this.stats[slot * T_STRIDE + T_EXP] = this.expLive.length;
+  }
+
+  /** Takes the histogram of `slot` away (null: it had none); the last one moves into its place. */
+  detachExp(slot: number): ExpHistogram | null {
+    const st = this.stats;
+    const o = slot * T_STRIDE + T_EXP;
+    const e = st[o]!;
+    if (e === 0) return null;
+    st[o] = 0;
+    const live = this.expLive;
+    const h = live[e - 1]!;
+    const last = live.length - 1;
+    if (e - 1 < last) {
+      const moved = this.expSlots[last]!;
+      live[e - 1] = live[last]!;
+      this.expSlots[e - 1] = moved;
+      st[moved * T_STRIDE + T_EXP] = e;
+    }
+    live.length = last;
+    this.expSlots.length = last;
+    return h;
+  }
+
   remove(slot: number): number {
     this.reset(slot);
     this.res[slot] = EMPTY_RESERVOIR;
-    this.exp[slot] = null;
+    this.detachExp(slot);
     this.setLe(slot, null);
-    this.extras[slot] = 0;
+    this.stats[slot * T_STRIDE + T_EXTRAS] = 0;
     this.histRule[slot] = -1;
     this.histCounts[slot] = EMPTY_RESERVOIR;
     return this.idx.release(slot);

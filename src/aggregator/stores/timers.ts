@@ -14,7 +14,7 @@ import type { Retention } from '../retention.js';
 import type { AggregatorSettings } from '../settings.js';
 import type { LeCounts } from '../snapshot.js';
 import { TimerPools } from './timer-pools.js';
-import { EXTRA_BINS, EXTRA_LE, T_COUNT, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerSlots } from './timer-slots.js';
+import { EXTRA_BINS, EXTRA_LE, T_COUNT, T_EXP, T_EXTRAS, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerSlots } from './timer-slots.js';
 import type { CaptureSink, MetricStore, StoreHost } from './types.js';
 
 const EMPTY_SAMPLES = new Float64Array(0);
@@ -99,10 +99,10 @@ export class TimerStore extends TimerSlots implements MetricStore {
         grown[i] = v;
         this.res[slot] = grown;
       } else {
-        this.pastReservoir(slot, res, i, v);
+        this.pastReservoir(o, slot, res, i, v);
       }
     }
-    const extras = this.extras[slot]!;
+    const extras = st[o + T_EXTRAS]!;
     if (extras !== 0) this.timerExtras(slot, v, extras);
   }
 
@@ -131,11 +131,11 @@ export class TimerStore extends TimerSlots implements MetricStore {
   }
 
   /** A value past the reservoir (value number i + 1 > size): into the histogram, or Algorithm R with it off. */
-  private pastReservoir(slot: number, res: Float64Array, i: number, v: number): void {
-    const h = this.exp[slot]!;
-    if (h !== null) {
+  private pastReservoir(o: number, slot: number, res: Float64Array, i: number, v: number): void {
+    const e = this.stats[o + T_EXP]!;
+    if (e !== 0) {
       // every value into the exponential histogram (no sampling)
-      h.add(v);
+      this.expLive[e - 1]!.add(v);
     } else if (this.expOn) {
       this.handOff(slot, res, v);
     } else {
@@ -168,10 +168,12 @@ export class TimerStore extends TimerSlots implements MetricStore {
    */
   private handOff(slot: number, res: Float64Array, v: number): void {
     const h = this.pools.acquireExp();
-    const m = Math.min(res.length, this.reservoirSize, this.stats[slot * T_STRIDE + T_N]! - 1);
+    const o = slot * T_STRIDE;
+    h.reserve(this.stats[o + T_MIN]!, this.stats[o + T_MAX]!);
+    const m = Math.min(res.length, this.reservoirSize, this.stats[o + T_N]! - 1);
     for (let j = 0; j < m; j++) h.add(res[j]!);
     h.add(v);
-    this.exp[slot] = h;
+    this.attachExp(slot, h);
   }
 
   isActive(slot: number): boolean {
@@ -260,17 +262,14 @@ export class TimerStore extends TimerSlots implements MetricStore {
       max[k] = ts[o + T_MAX]!;
       const rule = this.histRule[s]!;
       ruleOf[k] = rule;
-      const h = this.exp[s]!;
+      const h = this.detachExp(s);
       exp[k] = h;
-      if (h !== null) {
-        this.exp[s] = null;
-        overflowed++;
-      }
+      if (h !== null) overflowed++;
       if (n > 0) {
         res[k] = this.res[s]!;
         if (refill) this.res[s] = pools.reservoir();
         hist[k] = rule >= 0 ? this.histCounts[s]!.slice() : null;
-        const lc = (this.extras[s]! & EXTRA_LE) !== 0 ? this.leCounts[s]! : null;
+        const lc = (ts[o + T_EXTRAS]! & EXTRA_LE) !== 0 ? this.leCounts[s]! : null;
         le[k] = lc !== null && !Number.isNaN(lc[0]) ? { bounds: this.leBounds[s]!, counts: lc.slice() } : null;
       } else {
         res[k] = EMPTY_SAMPLES;
@@ -323,12 +322,11 @@ export class TimerStore extends TimerSlots implements MetricStore {
       if (n === 0 && st[o + T_COUNT] === 0) continue;
       const hist = this.histRule[s]! >= 0 ? this.histCounts[s]! : null;
       // past the reservoir: the histogram instead of the values (a reservoir still exact goes as values)
-      const h = this.exp[s]!;
+      const h = this.detachExp(s);
       let exp: ExpBucketsData | null = null;
       if (h !== null) {
         h.trim();
         exp = h.data();
-        this.exp[s] = null;
         this.pools.releaseExp(h);
       }
       out.timer(
@@ -342,7 +340,7 @@ export class TimerStore extends TimerSlots implements MetricStore {
         exp !== null ? EMPTY_SAMPLES : reservoirValues(this.res[s]!, n, this.reservoirSize),
         hist,
         exp,
-        (this.extras[s]! & EXTRA_LE) !== 0 ? this.leCounts[s]! : null,
+        (st[o + T_EXTRAS]! & EXTRA_LE) !== 0 ? this.leCounts[s]! : null,
       );
     }
   }
@@ -370,13 +368,13 @@ export class TimerStore extends TimerSlots implements MetricStore {
     st[o + T_SQ] = addSaturated(st[o + T_SQ]!, sumSquares);
     if (min < st[o + T_MIN]!) st[o + T_MIN] = min;
     if (max > st[o + T_MAX]!) st[o + T_MAX] = max;
-    let h = this.exp[slot]!;
+    let h = this.expOf(slot);
     if (h === null && (exp !== null || (this.expOn && n0 + n > this.reservoirSize))) {
       // the merged interval outgrows the reservoir (or a source's did): into a histogram, this side's values first
       h = this.pools.acquireExp();
       const mine = reservoirValues(this.res[slot]!, n0, this.reservoirSize);
       for (let j = 0; j < mine.length; j++) h.add(mine[j]!);
-      this.exp[slot] = h;
+      this.attachExp(slot, h);
     }
     if (h !== null) {
       for (let j = 0; j < samples.length; j++) h.add(samples[j]!);
@@ -388,7 +386,7 @@ export class TimerStore extends TimerSlots implements MetricStore {
     if (hist !== null && this.histRule[slot]! >= 0 && mine.length === hist.length) {
       for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;
     }
-    if ((this.extras[slot]! & EXTRA_LE) !== 0) {
+    if ((st[o + T_EXTRAS]! & EXTRA_LE) !== 0) {
       const into = this.leCounts[slot]!;
       // a source without the same buckets: this interval's counts are not exact (NaN: left out at the capture)
       if (le !== null && le.length === into.length) for (let i = 0; i < le.length; i++) into[i]! += le[i]!;

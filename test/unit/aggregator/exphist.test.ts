@@ -179,6 +179,25 @@ describe('ExpHistogram', () => {
     expect(contents(h)).toEqual(reference(values, MAX_SCALE));
   });
 
+  it.each([
+    ['fits at scale 6', 2048, 0.8],
+    ['lowers the scale', 64, 2.5],
+  ])('reserve(min, max) (%s): one window for the range, the same scale and buckets as adding the values', (_name, maxBuckets, sigma) => {
+    const random = seededRandom(21);
+    const values = Array.from({ length: 5000 }, () => logNormal(random, 3, sigma));
+    const plain = new ExpHistogram(maxBuckets);
+    for (const v of values) plain.add(v);
+    const h = new ExpHistogram(maxBuckets);
+    h.reserve(Math.min(...values), Math.max(...values));
+    const window = h.pos.counts;
+    expect(window.length).toBeGreaterThan(0);
+    for (const v of values) h.add(v);
+    expect(h.pos.counts).toBe(window); // no regrowth
+    expect(h.scale).toBe(plain.scale);
+    expect(contents(h)).toEqual(contents(plain));
+    expect(contents(h)).toEqual(reference(values, h.scale));
+  });
+
   it('merges histograms of different scales exactly at the lower one', () => {
     const random = seededRandom(11);
     const a = new ExpHistogram(160);

@@ -75,7 +75,7 @@ function expectWithin(got: Record<string, number>, want: Record<string, number>)
 }
 
 const internals = (agg: Aggregator) =>
-  agg as unknown as { expPool: unknown[]; timers: { exp: unknown[]; idx: { byId: Map<string, number> } } };
+  agg as unknown as { expPool: unknown[]; timers: { expOf(slot: number): unknown; idx: { byId: Map<string, number> } } };
 
 describe('timer histogram', () => {
   const thresholds = [50, 90, 95, 99, 99.9, -10];
@@ -93,7 +93,7 @@ describe('timer histogram', () => {
     const agg = makeAggregator({ reservoirSize: 16, percentThreshold: thresholds });
     feedTimer(agg, 't', values);
     const slot = internals(agg).timers.idx.byId.get('t')!;
-    expect(internals(agg).timers.exp[slot]).not.toBeNull();
+    expect(internals(agg).timers.expOf(slot)).not.toBeNull();
     const t = timer(agg.flush(0), 't')!;
     expect(t.exact).toBe(false);
     expect(t.samples.length).toBe(0);
@@ -162,14 +162,14 @@ describe('timer histogram', () => {
     feedTimer(agg, 'a', big);
     feedTimer(agg, 'small', [1, 2, 3]);
     const slotA = internals(agg).timers.idx.byId.get('a')!;
-    const first = internals(agg).timers.exp[slotA];
-    expect(internals(agg).timers.exp[internals(agg).timers.idx.byId.get('small')!]).toBeNull();
+    const first = internals(agg).timers.expOf(slotA);
+    expect(internals(agg).timers.expOf(internals(agg).timers.idx.byId.get('small')!)).toBeNull();
     agg.flush(0);
     expect(internals(agg).expPool).toContain(first);
     // next interval, another key overflows: it gets the same histogram back, emptied
     feedTimer(agg, 'b', big);
     const slotB = internals(agg).timers.idx.byId.get('b')!;
-    expect(internals(agg).timers.exp[slotB]).toBe(first);
+    expect(internals(agg).timers.expOf(slotB)).toBe(first);
     const t = timer(agg.flush(1000), 'b')!;
     let inBuckets = 0;
     for (let k = 0; k < t.buckets!.pos.length; k++) inBuckets += t.buckets!.pos[k]!;
@@ -215,7 +215,7 @@ describe('timer histogram', () => {
     const values = Float64Array.from({ length: 1_000_000 }, () => logNormal(random, 1.5));
     feedTimer(agg, 'hot', values);
     const slot = internals(agg).timers.idx.byId.get('hot')!;
-    const h = internals(agg).timers.exp[slot] as { bytes(): number };
+    const h = internals(agg).timers.expOf(slot) as { bytes(): number };
     expect(h.bytes()).toBeLessThanOrEqual(8192);
     const t = timer(agg.flush(0), 'hot')!;
     expect(t.n).toBe(1_000_000);

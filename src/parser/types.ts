@@ -105,11 +105,16 @@ export class Sample {
   memberStart = 0;
   memberEnd = 0;
   /**
-   * When `keyHashed`: `hashKeyBytes` (src/parser/scanner.ts) of `buf[keyStart, keyEnd)`, computed by the scanner in the
+   * When `keyHashed`: `hashKeyBytes` (src/parser/keyhash.ts) of `buf[keyStart, keyEnd)`, computed by the scanner in the
    * pass that finds the key's end, so the aggregator's key table does not read the key twice more.
    * A sample built by hand leaves `keyHashed` false (the consumer hashes the bytes itself).
    */
   keyHash = 0;
+  /**
+   * When `keyHashed`: `hashTagBytes` (src/parser/keyhash.ts) of `buf[tagStart, tagEnd)` (0 when untagged), computed by
+   * the scanner in the pass that finds where the tags end, so the key table does not read the tags to hash them.
+   */
+  tagHash = 0;
   keyHashed = false;
   /**
    * Set once by the owner (config `dogstatsdContainerIdTag`), read by the scanner: a `|c:<id>` field

@@ -198,8 +198,8 @@ export function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink,
       const fStart = pos + 1;
       const c = fStart < le ? buf[fStart]! : -1;
       if (c === HASH) {
-        // tags (they contain ':') run to the next '|' (a DogStatsD field may follow). Their hash (Sample.tagHash,
-        // = hashTagBytes, for the key table) in the same pass: a four-byte word at a time, each word tested for a
+        // tags (they contain ':') run to the next '|' (a DogStatsD field may follow). Their hash (hashTagBytes, in
+        // Sample.keyHash for the key table) in the same pass: a four-byte word at a time, each word tested for a
         // '|' byte at once (SWAR), the last < 4 bytes one by one. One pass where there were two (the scan for the
         // '|', then the key table's hash of the tags): see bench/RESULTS.md, "the DogStatsD tag scan"
         tagStart = fStart + 1;
@@ -282,8 +282,7 @@ export function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink,
       s.tagStart = tagStart;
       s.tagEnd = tagEnd;
       s.sampleRate = rate;
-      s.keyHash = keyHash;
-      s.tagHash = tagHash;
+      s.keyHash = keyHash ^ tagHash; // hashRawKey
       s.keyHashed = true;
       if (!packed) {
         deliver(buf, ls, le, type, vStart, vEnd, sink, s);

@@ -23,7 +23,7 @@ import { parseLine } from './line.js';
 import { MAX_FAST_DIGITS, POW10 } from './numbers.js';
 import { MetricType, type Sample, type SampleSink } from './types.js';
 
-export { FNV_LANE_MIX, FNV_OFFSET, FNV_OFFSET_2, FNV_PRIME, hashKeyBytes, hashTagBytes } from './keyhash.js';
+export { FNV_LANE_MIX, FNV_OFFSET, FNV_OFFSET_2, FNV_PRIME, hashKeyBytes, hashRawKey, hashTagBytes } from './keyhash.js';
 
 /**
  * Byte values, as consts of this module: imported from a shared module, they made parse-only lines
@@ -133,7 +133,6 @@ export function parsePacket(buf: Buffer, start: number, end: number, sink: Sampl
           s.memberStart = vStart;
           s.memberEnd = vEnd;
           s.keyHash = ha ^ Math.imul(hb, FNV_LANE_MIX);
-          s.tagHash = 0;
           s.keyHashed = true;
           sink.sample(s);
           ls = le + 1;

@@ -105,16 +105,12 @@ export class Sample {
   memberStart = 0;
   memberEnd = 0;
   /**
-   * When `keyHashed`: `hashKeyBytes` (src/parser/keyhash.ts) of `buf[keyStart, keyEnd)`, computed by the scanner in the
-   * pass that finds the key's end, so the aggregator's key table does not read the key twice more.
+   * When `keyHashed`: `hashRawKey` (src/parser/keyhash.ts) of the key and tag bytes, computed by the scanner in the
+   * passes that find the key's end and the tags' end, so the aggregator's key table does not read them once more
+   * to hash them. Untagged: `hashKeyBytes` of `buf[keyStart, keyEnd)`.
    * A sample built by hand leaves `keyHashed` false (the consumer hashes the bytes itself).
    */
   keyHash = 0;
-  /**
-   * When `keyHashed`: `hashTagBytes` (src/parser/keyhash.ts) of `buf[tagStart, tagEnd)` (0 when untagged), computed by
-   * the scanner in the pass that finds where the tags end, so the key table does not read the tags to hash them.
-   */
-  tagHash = 0;
   keyHashed = false;
   /**
    * Set once by the owner (config `dogstatsdContainerIdTag`), read by the scanner: a `|c:<id>` field

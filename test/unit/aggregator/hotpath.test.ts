@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KeyTable } from '../../../src/aggregator/keytable.js';
-import { hashKeyBytes, hashTagBytes, parsePacket } from '../../../src/parser/scanner.js';
+import { hashKeyBytes, hashRawKey, parsePacket } from '../../../src/parser/scanner.js';
 import { MetricType, Sample } from '../../../src/parser/types.js';
 import { counter, makeAggregator, send, timer } from './helpers.js';
 
@@ -26,12 +26,12 @@ describe('ingest fast paths', () => {
     }
     for (let type = 0; type < 8; type++) {
       const h = hashKeyBytes(b, 2, 14);
-      expect(t.eSlot[t.findHashed(h, 0, type, b, 2, 14, 0, 0)]).toBe(type);
-      expect(t.eSlot[t.findHashed(h, hashTagBytes(b, 15, 24), type, b, 2, 14, 15, 24)]).toBe(100 + type);
-      expect(t.findHashed(h, 0, type, b, 2, 13, 0, 0)).toBe(-1); // other length (and so another hash)
+      expect(t.eSlot[t.findHashed(h, type, b, 2, 14, 0, 0)]).toBe(type);
+      expect(t.eSlot[t.findHashed(hashRawKey(b, 2, 14, 15, 24), type, b, 2, 14, 15, 24)]).toBe(100 + type);
+      expect(t.findHashed(h, type, b, 2, 13, 0, 0)).toBe(-1); // other length (and so another hash)
     }
     // a wrong hash misses rather than matching other bytes
-    expect(t.findHashed(hashKeyBytes(b, 2, 13), 0, 0, b, 2, 14, 0, 0)).toBe(-1);
+    expect(t.findHashed(hashKeyBytes(b, 2, 13), 0, b, 2, 14, 0, 0)).toBe(-1);
   });
 
   it("the scanner leaves the key bytes' hash in the sample, on both of its paths", () => {
@@ -50,7 +50,7 @@ describe('ingest fast paths', () => {
     for (const [k, h] of got) expect(h).toBe(hashKeyBytes(Buffer.from(k), 0, k.length));
   });
 
-  it("the key table finds a tagged key on the hot path by the scanner's tag hash (the slow path inserted it by hashTagBytes)", () => {
+  it("the key table finds a tagged key on the hot path by the scanner's hash (the slow path inserted it by hashRawKey)", () => {
     for (const containerIdTag of [false, true]) {
       const agg = makeAggregator({ dogstatsdContainerIdTag: containerIdTag });
       const lines: string[] = [];

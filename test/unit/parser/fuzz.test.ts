@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashKeyBytes, hashTagBytes, parsePacket } from '../../../src/parser/scanner.js';
+import { hashKeyBytes, hashRawKey, hashTagBytes, parsePacket } from '../../../src/parser/scanner.js';
 import { Sample } from '../../../src/parser/types.js';
 import { RecordingSink } from './helpers.js';
 
@@ -38,10 +38,8 @@ describe('parsePacket fuzz', () => {
           sample(x: Sample) {
             ok &&= x.keyStart < x.keyEnd && x.keyEnd <= buf.length && x.tagStart <= x.tagEnd && x.tagEnd <= buf.length;
             ok &&= Number.isFinite(x.value) && x.sampleRate > 0 && Number.isFinite(x.sampleRate);
-            // the key hash the scanner hands over (Sample.keyHash) is the key bytes' hash, on every path
-            ok &&= x.keyHashed && x.keyHash === hashKeyBytes(x.buf, x.keyStart, x.keyEnd);
-            // and the tag hash (Sample.tagHash, computed in the tag scan's pass) the tag bytes' hash
-            ok &&= x.tagHash === hashTagBytes(x.buf, x.tagStart, x.tagEnd);
+            // the key hash the scanner hands over (Sample.keyHash) is the raw key's hash (key and tag bytes), on every path
+            ok &&= x.keyHashed && x.keyHash === hashRawKey(x.buf, x.keyStart, x.keyEnd, x.tagStart, x.tagEnd);
             sink.sample(x);
           },
           badLine: sink.badLine.bind(sink),
@@ -186,7 +184,10 @@ describe('parsePacket fuzz', () => {
           line.length,
           {
             sample(x: Sample) {
-              got.push({ tags: Buffer.from(x.buf.subarray(x.tagStart, x.tagEnd)), hash: x.tagHash });
+              got.push({
+                tags: Buffer.from(x.buf.subarray(x.tagStart, x.tagEnd)),
+                hash: x.keyHash ^ hashKeyBytes(x.buf, x.keyStart, x.keyEnd),
+              });
             },
             badLine: sink.badLine.bind(sink),
             dogCount: sink.dogCount.bind(sink),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashTagBytes, parsePacket } from '../../../src/parser/scanner.js';
+import { hashKeyBytes, hashTagBytes, parsePacket } from '../../../src/parser/scanner.js';
 import { type BadLine, Sample, type SampleSink } from '../../../src/parser/types.js';
 import { type Bad, type Got, RecordingSink } from './helpers.js';
 
@@ -286,7 +286,11 @@ describe('parsePacket: the tag scan reads four bytes at a time and hashes them i
     const sink: SampleSink = {
       sample(x: Sample) {
         expect(x.keyHashed).toBe(true);
-        got.push({ tags: Buffer.from(x.buf.subarray(x.tagStart, x.tagEnd)), tagHash: x.tagHash });
+        // (Sample.keyHash = hashRawKey: the key bytes' hash ^ the tag bytes')
+        got.push({
+          tags: Buffer.from(x.buf.subarray(x.tagStart, x.tagEnd)),
+          tagHash: x.keyHash ^ hashKeyBytes(x.buf, x.keyStart, x.keyEnd),
+        });
       },
       badLine(reason: BadLine) {
         bad.push(reason);

@@ -14,7 +14,7 @@
  * (monomorphic) method; a type registered beyond the core four goes through MetricStore.ingest.
  */
 import type { TallydConfig } from '../config/types.js';
-import { hashKeyBytes } from '../parser/scanner.js';
+import { hashRawKey } from '../parser/scanner.js';
 import {
   BAD_LINE_REASONS,
   type BadLine,
@@ -195,8 +195,8 @@ export class AggregatorCore implements SampleSink {
   protected slotOf(s: Sample, type: number): number {
     const t = this.keyTable;
     const buf = s.buf;
-    // (the scanner hashed the key bytes already: Sample.keyHash)
-    const h = s.keyHashed ? s.keyHash : hashKeyBytes(buf, s.keyStart, s.keyEnd);
+    // (the scanner hashed the key and tag bytes already: Sample.keyHash)
+    const h = s.keyHashed ? s.keyHash : hashRawKey(buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
     const e = t.findHashed(h, type, buf, s.keyStart, s.keyEnd, s.tagStart, s.tagEnd);
     if (e >= 0) {
       const slot = t.eSlot[e]!;

@@ -1,8 +1,8 @@
 /**
  * The raw-bytes key table: `(type, raw key bytes, DogStatsD tag bytes)` → (slot, generation).
  *
- * This is what makes a seen key cheap: one hash (the scanner's FNV-1a of the key bytes, see
- * hashKeyBytes, continued over the type, key length and tag bytes), one probe (linear probing in a
+ * This is what makes a seen key cheap: one hash (the scanner's hash of the key and tag bytes, see
+ * hashRawKey, continued over the type and key length), one probe (linear probing in a
  * power-of-two bucket array), one byte compare on a hash hit; no string is decoded and nothing is
  * allocated. Only the first sight of some raw bytes goes to the slow path (decode, canonicalise,
  * look up the canonical id), which then inserts the raw bytes here.
@@ -21,7 +21,7 @@
  * The arena never grows past {@link MAX_ARENA_BYTES}: its int32 offsets stay valid, and an insert that
  * would pass it is refused (returns -1) instead.
  */
-import { FNV_PRIME, hashKeyBytes } from '../parser/scanner.js';
+import { FNV_PRIME, hashRawKey } from '../parser/scanner.js';
 
 const MIN_BUCKETS = 1024;
 const MIN_ARENA = 16 * 1024;
@@ -114,20 +114,20 @@ export class KeyTable {
    * arguments before any other call).
    */
   find(type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number): number {
-    return this.findHashed(hashKeyBytes(buf, ks, ke), type, buf, ks, ke, ts, te);
+    return this.findHashed(hashRawKey(buf, ks, ke, ts, te), type, buf, ks, ke, ts, te);
   }
 
   /**
-   * {@link find} with the key bytes' hash already known (`keyHash` = hashKeyBytes(buf, ks, ke): the
-   * scanner computes it while it looks for the key's end, so a seen key is read once more, to compare).
+   * {@link find} with the bytes' hash already known (`keyHash` = hashRawKey(buf, ks, ke, ts, te): the
+   * scanner computes it while it looks for the key's and the tags' ends, so a seen key is read once more,
+   * to compare).
    */
   findHashed(keyHash: number, type: number, buf: Uint8Array, ks: number, ke: number, ts: number, te: number): number {
-    // the key hash continued over (key length, type) and the tag bytes (FNV-1a), then a murmur3
-    // finaliser so the low bits used for the bucket index are well mixed
+    // the raw key's hash continued over (key length, type) (FNV-1a), then a murmur3 finaliser so the low
+    // bits used for the bucket index are well mixed
     const meta = (ke - ks) * (TYPE_MASK + 1) + type;
     const tagLen = te - ts;
     let h = Math.imul(keyHash ^ meta, FNV_PRIME);
-    for (let i = ts; i < te; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;

@@ -5,7 +5,7 @@
  */
 
 import { fieldNameLength, isDigits, namedFieldKind, parseEvent, parseServiceCheck } from './dogstatsd.js';
-import { hashKeyBytes } from './keyhash.js';
+import { hashKeyBytes, hashTagBytes } from './keyhash.js';
 import { parseNumber } from './numbers.js';
 import { BadLine, DogCount, MetricType, MIN_SAMPLE_RATE, type Sample, type SampleSink } from './types.js';
 import { TYPE_BY_1, TYPE_BY_2, typeOfSuffix } from './typetable.js';
@@ -27,6 +27,13 @@ const PLUS = 0x2b;
 const SPACE = 0x20;
 const TAB = 0x09;
 const UNDERSCORE = 0x5f;
+/** The tag scan's word constants: '|' in every byte, SWAR's zero-byte test, murmur3's (keyhash.ts). */
+const PIPES = 0x7c7c7c7c;
+const ONES = 0x01010101;
+const HIGHS = 0x80808080 | 0;
+const M_C1 = 0xcc9e2d51 | 0;
+const M_C2 = 0x1b873593;
+const M_N = 0xe6546b64 | 0;
 
 /** The type table (./typetable.ts), held in this module's consts (imported bindings cost speed, see scanner.ts). */
 const TYPE_1 = TYPE_BY_1;
@@ -178,19 +185,44 @@ export function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink,
     let rate = 1;
     let tagStart = 0;
     let tagEnd = 0;
+    let tagHash = 0;
     let cidStart = -1;
     let cidEnd = -1;
     while (pos < le && buf[pos] === PIPE) {
       const fStart = pos + 1;
       const c = fStart < le ? buf[fStart]! : -1;
       if (c === HASH) {
-        // tags (they contain ':') run to the next '|': four bytes per bound check, then the rest one by one
-        // (tagged lines' parse: −5 % against one by one, bench/ab/parser-ab.mjs; see bench/RESULTS.md)
+        // tags (they contain ':') run to the next '|' (a DogStatsD field may follow). Their hash (hashTagBytes, in
+        // Sample.keyHash for the key table) in the same pass: a four-byte word at a time, each word tested for a
+        // '|' byte at once (SWAR), the last < 4 bytes one by one. One pass where there were two (the scan for the
+        // '|', then the key table's hash of the tags): see bench/RESULTS.md, "the DogStatsD tag scan"
         tagStart = fStart + 1;
         pos = tagStart;
-        while (pos + 3 < le && buf[pos] !== PIPE && buf[pos + 1] !== PIPE && buf[pos + 2] !== PIPE && buf[pos + 3] !== PIPE) pos += 4;
-        while (pos < le && buf[pos] !== PIPE) pos++;
+        let h = 0;
+        while (pos + 3 < le) {
+          const w = buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 24);
+          const x = w ^ PIPES;
+          if (((x - ONES) & ~x & HIGHS) !== 0) break; // a byte of w is '|'
+          let k = Math.imul(w, M_C1);
+          k = (k << 15) | (k >>> 17);
+          h ^= Math.imul(k, M_C2);
+          h = (h << 13) | (h >>> 19);
+          h = (Math.imul(h, 5) + M_N) | 0;
+          pos += 4;
+        }
+        let k = 0;
+        for (let sh = 0; pos < le; pos++, sh += 8) {
+          const b = buf[pos]!;
+          if (b === PIPE) break;
+          k |= b << sh;
+        }
+        if (k !== 0) {
+          k = Math.imul(k, M_C1);
+          k = (k << 15) | (k >>> 17);
+          h ^= Math.imul(k, M_C2);
+        }
         tagEnd = pos;
+        tagHash = h ^ (pos - tagStart);
         continue;
       }
       if (c === AT) {
@@ -235,6 +267,7 @@ export function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink,
           tagStart = cidStart;
           tagEnd = cidEnd;
         }
+        tagHash = hashTagBytes(buf, tagStart, tagEnd);
       }
       s.type = type as MetricType;
       s.buf = buf;
@@ -243,7 +276,7 @@ export function parseLine(buf: Buffer, ls: number, le: number, sink: SampleSink,
       s.tagStart = tagStart;
       s.tagEnd = tagEnd;
       s.sampleRate = rate;
-      s.keyHash = keyHash;
+      s.keyHash = keyHash ^ tagHash; // hashRawKey
       s.keyHashed = true;
       if (!packed) {
         deliver(buf, ls, le, type, vStart, vEnd, sink, s);

@@ -5,11 +5,11 @@
  *
  *   key ':' part (':' part)*
  *   part  = value '|' type ('|' field)*
- *   field = '@' rate | '#' tags (to end of line) | 'c:' container-id | 'T' timestamp
+ *   field = '@' rate | '#' tags | 'T' timestamp | name ':' value (c: container id, e:, card:, any other)
  *
  * Every part is validated and delivered on its own, so `a:1|c:x|c:2|c` delivers two samples
- * and one bad part. A `#tags` field runs to the end of the line (tags contain `:`); a DogStatsD
- * `c:` container id runs to the next `|`.
+ * and one bad part. A `#tags` field (tags contain `:`) and a `name:value` field run to the next `|`
+ * (DogStatsD v1.2+ puts fields after the tags). The tags' hash is computed in the same pass (line.ts).
  *
  * No strings, regexes, closures or try/catch per line: one reusable {@link Sample} is filled with
  * byte offsets and handed to the sink, which decodes what it keeps (once per distinct key).
@@ -23,7 +23,7 @@ import { parseLine } from './line.js';
 import { MAX_FAST_DIGITS, POW10 } from './numbers.js';
 import { MetricType, type Sample, type SampleSink } from './types.js';
 
-export { FNV_LANE_MIX, FNV_OFFSET, FNV_OFFSET_2, FNV_PRIME, hashKeyBytes } from './keyhash.js';
+export { FNV_LANE_MIX, FNV_OFFSET, FNV_OFFSET_2, FNV_PRIME, hashKeyBytes, hashRawKey, hashTagBytes } from './keyhash.js';
 
 /**
  * Byte values, as consts of this module: imported from a shared module, they made parse-only lines

@@ -105,8 +105,9 @@ export class Sample {
   memberStart = 0;
   memberEnd = 0;
   /**
-   * When `keyHashed`: `hashKeyBytes` (src/parser/scanner.ts) of `buf[keyStart, keyEnd)`, computed by the scanner in the
-   * pass that finds the key's end, so the aggregator's key table does not read the key twice more.
+   * When `keyHashed`: `hashRawKey` (src/parser/keyhash.ts) of the key and tag bytes, computed by the scanner in the
+   * passes that find the key's end and the tags' end, so the aggregator's key table does not read them once more
+   * to hash them. Untagged: `hashKeyBytes` of `buf[keyStart, keyEnd)`.
    * A sample built by hand leaves `keyHashed` false (the consumer hashes the bytes itself).
    */
   keyHash = 0;

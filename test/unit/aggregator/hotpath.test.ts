@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KeyTable } from '../../../src/aggregator/keytable.js';
-import { hashKeyBytes, parsePacket } from '../../../src/parser/scanner.js';
+import { hashKeyBytes, hashRawKey, parsePacket } from '../../../src/parser/scanner.js';
 import { MetricType, Sample } from '../../../src/parser/types.js';
 import { counter, makeAggregator, send, timer } from './helpers.js';
 
@@ -27,7 +27,7 @@ describe('ingest fast paths', () => {
     for (let type = 0; type < 8; type++) {
       const h = hashKeyBytes(b, 2, 14);
       expect(t.eSlot[t.findHashed(h, type, b, 2, 14, 0, 0)]).toBe(type);
-      expect(t.eSlot[t.findHashed(h, type, b, 2, 14, 15, 24)]).toBe(100 + type);
+      expect(t.eSlot[t.findHashed(hashRawKey(b, 2, 14, 15, 24), type, b, 2, 14, 15, 24)]).toBe(100 + type);
       expect(t.findHashed(h, type, b, 2, 13, 0, 0)).toBe(-1); // other length (and so another hash)
     }
     // a wrong hash misses rather than matching other bytes
@@ -48,6 +48,27 @@ describe('ingest fast paths', () => {
     parsePacket(buf, 0, buf.length, sink, new Sample());
     expect(got.map((g) => g[0])).toEqual(['fast.key', 'slow.key', 'multi', 'multi']);
     for (const [k, h] of got) expect(h).toBe(hashKeyBytes(Buffer.from(k), 0, k.length));
+  });
+
+  it("the key table finds a tagged key on the hot path by the scanner's hash (the slow path inserted it by hashRawKey)", () => {
+    for (const containerIdTag of [false, true]) {
+      const agg = makeAggregator({ dogstatsdContainerIdTag: containerIdTag });
+      const lines: string[] = [];
+      // tag runs of every length 0-40 (words and remainders), with and without fields after them
+      for (let n = 0; n <= 40; n++) {
+        const tags = 'route:/a/b,env:prod,az:eu-west-1b,x:ÿé'.slice(0, n);
+        lines.push(`t.k${n}:1|c|#${tags}`, `t.k${n}:1|ms|@0.5|#${tags}|c:cid${n}|T1700000000`, `t.k${n}:2|g|#${tags}|card:low`);
+      }
+      const text = lines.join('\n');
+      send(agg, text);
+      const created = agg.keysCreated;
+      const count = entries(agg);
+      expect(created).toBeGreaterThan(0);
+      // the same lines again: every one found by the per-line look-up (no slow path: no key bound, no entry added)
+      send(agg, text);
+      expect(agg.keysCreated).toBe(created);
+      expect(entries(agg)).toBe(count);
+    }
   });
 
   it('a plain key costs one key-table entry; a key whose id differs from its bytes costs two', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashKeyBytes, parsePacket } from '../../../src/parser/scanner.js';
+import { hashKeyBytes, hashRawKey, hashTagBytes, parsePacket } from '../../../src/parser/scanner.js';
 import { Sample } from '../../../src/parser/types.js';
 import { RecordingSink } from './helpers.js';
 
@@ -38,8 +38,8 @@ describe('parsePacket fuzz', () => {
           sample(x: Sample) {
             ok &&= x.keyStart < x.keyEnd && x.keyEnd <= buf.length && x.tagStart <= x.tagEnd && x.tagEnd <= buf.length;
             ok &&= Number.isFinite(x.value) && x.sampleRate > 0 && Number.isFinite(x.sampleRate);
-            // the key hash the scanner hands over (Sample.keyHash) is the key bytes' hash, on every path
-            ok &&= x.keyHashed && x.keyHash === hashKeyBytes(x.buf, x.keyStart, x.keyEnd);
+            // the key hash the scanner hands over (Sample.keyHash) is the raw key's hash (key and tag bytes), on every path
+            ok &&= x.keyHashed && x.keyHash === hashRawKey(x.buf, x.keyStart, x.keyEnd, x.tagStart, x.tagEnd);
             sink.sample(x);
           },
           badLine: sink.badLine.bind(sink),
@@ -164,6 +164,47 @@ describe('parsePacket fuzz', () => {
         expect(fast.sink.bad).toEqual(slow.sink.bad);
       }),
       { seed: 4, numRuns: 5_000 },
+    );
+  });
+
+  it('hands over the tags of any bytes, ended by any field, with their hash, with and without dogstatsdContainerIdTag', () => {
+    // tag bytes: anything but LF and '|' (which end them)
+    const tagBytes = fc.uint8Array({ maxLength: 70 }).map((b) => Buffer.from(b.map((x) => (x === 0x0a ? 0x20 : x === 0x7c ? 0x7b : x))));
+    const field = fc.constantFrom('', '|T1700000000', '|c:abc123', '|card:low', '|e:it-1', '|@0.5', '|x:y');
+    fc.assert(
+      fc.property(tagBytes, field, fc.boolean(), fc.boolean(), (tags, after, cidTag, crlf) => {
+        const line = Buffer.concat([Buffer.from('k.a:1|ms|#'), tags, Buffer.from(after), Buffer.from(crlf ? '\r\nn:2|c' : '\nn:2|c')]);
+        const got: Array<{ tags: Buffer; hash: number }> = [];
+        const sink = new RecordingSink();
+        const s = new Sample();
+        s.containerIdTag = cidTag;
+        parsePacket(
+          line,
+          0,
+          line.length,
+          {
+            sample(x: Sample) {
+              got.push({
+                tags: Buffer.from(x.buf.subarray(x.tagStart, x.tagEnd)),
+                hash: x.keyHash ^ hashKeyBytes(x.buf, x.keyStart, x.keyEnd),
+              });
+            },
+            badLine: sink.badLine.bind(sink),
+            dogCount: sink.dogCount.bind(sink),
+          },
+          s,
+        );
+        // a CR right before the LF is the line's end, not a tag byte
+        const want = !crlf && after === '' && tags.length > 0 && tags[tags.length - 1] === 0x0d ? tags.subarray(0, -1) : tags;
+        expect(sink.bad).toEqual([]);
+        expect(got).toHaveLength(2);
+        for (const g of got) expect(g.hash).toBe(hashTagBytes(g.tags, 0, g.tags.length));
+        // (with dogstatsdContainerIdTag the tag bytes span the `|c:` field: canonicalKey reads them apart)
+        const spanned = cidTag && after === '|c:abc123' ? Buffer.concat([tags, Buffer.from(after)]) : want;
+        expect(got[0]!.tags.equals(spanned)).toBe(true);
+        expect(got[1]!.hash).toBe(0);
+      }),
+      { seed: 5, numRuns: 5_000 },
     );
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parsePacket } from '../../../src/parser/scanner.js';
+import { hashKeyBytes, hashTagBytes, parsePacket } from '../../../src/parser/scanner.js';
 import { type BadLine, Sample, type SampleSink } from '../../../src/parser/types.js';
 import { type Bad, type Got, RecordingSink } from './helpers.js';
 
@@ -271,5 +271,92 @@ describe('parsePacket: DogStatsD tags end at the next field', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+});
+
+describe('parsePacket: the tag scan reads four bytes at a time and hashes them in the same pass', () => {
+  /** Bytes a word-at-a-time test for '|' (0x7c) could confuse with it, or that borrow into the next byte. */
+  const NEAR = [0x7b, 0x7d, 0x7e, 0xfc, 0xfd, 0x3c, 0x00, 0x01, 0x80, 0xff, 0x7f, 0x3a];
+
+  /** The samples and DogStatsD counts of one line, with the tag bytes and the tag hash handed over. */
+  function tagged(line: Buffer, containerIdTag = false) {
+    const got: Array<{ tags: Buffer; tagHash: number }> = [];
+    const dog: number[] = [];
+    const bad: number[] = [];
+    const sink: SampleSink = {
+      sample(x: Sample) {
+        expect(x.keyHashed).toBe(true);
+        // (Sample.keyHash = hashRawKey: the key bytes' hash ^ the tag bytes')
+        got.push({
+          tags: Buffer.from(x.buf.subarray(x.tagStart, x.tagEnd)),
+          tagHash: x.keyHash ^ hashKeyBytes(x.buf, x.keyStart, x.keyEnd),
+        });
+      },
+      badLine(reason: BadLine) {
+        bad.push(reason);
+      },
+      dogCount(what) {
+        dog.push(what);
+      },
+    };
+    const s = new Sample();
+    s.containerIdTag = containerIdTag;
+    parsePacket(line, 0, line.length, sink, s);
+    return { got, dog, bad };
+  }
+
+  it("ends the tags at a '|' in every byte of a word, next to any byte, and hands over hashTagBytes of them", () => {
+    const fails: string[] = [];
+    for (let n = 0; n <= 13; n++) {
+      for (const near of NEAR) {
+        // n tag bytes, all `near` but a letter every third byte; then a field (|T: counted) or the line's end
+        const tags = Buffer.alloc(n, near);
+        for (let i = 0; i < n; i += 3) tags[i] = 0x61 + i;
+        for (const after of ['|T1700000000', '|c:abc', '']) {
+          const line = Buffer.concat([Buffer.from('k:1|c|#'), tags, Buffer.from(after), Buffer.from('\nz:1|c')]);
+          const { got, dog, bad } = tagged(line);
+          const want = after === '' ? 0 : 1;
+          if (
+            bad.length !== 0 ||
+            got.length !== 2 ||
+            !got[0]!.tags.equals(tags) ||
+            got[0]!.tagHash !== hashTagBytes(tags, 0, n) ||
+            dog.length !== want ||
+            got[1]!.tagHash !== 0
+          ) {
+            fails.push(`${n} × 0x${near.toString(16)} then ${JSON.stringify(after)}: ${JSON.stringify({ got, dog, bad })}`);
+          }
+        }
+      }
+    }
+    expect(fails).toEqual([]);
+  });
+
+  it('hashes what the tag bytes become with dogstatsdContainerIdTag (they then span the `|c:` field)', () => {
+    for (const line of ['k:1|c|#a:b|c:abc', 'k:1|c|c:abc|#a:bcdefgh', 'k:1|c|c:abcdefgh', 'k:1|c|#a:b']) {
+      const { got } = tagged(Buffer.from(line), true);
+      expect(got).toHaveLength(1);
+      expect(got[0]!.tagHash).toBe(hashTagBytes(got[0]!.tags, 0, got[0]!.tags.length));
+    }
+  });
+
+  it('the tag hash is murmur3 (x86, 32-bit, seed 0) before its final mix', () => {
+    // murmur3's final mix, so that the published test vectors apply
+    const fmix = (h: number) => {
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      return h >>> 0;
+    };
+    const murmur3 = (text: string) => {
+      const b = Buffer.from(text);
+      return fmix(hashTagBytes(b, 0, b.length));
+    };
+    expect(murmur3('')).toBe(0);
+    expect(murmur3('test')).toBe(0xba6bd213);
+    expect(murmur3('Hello, world!')).toBe(0xc0363e43);
+    expect(murmur3('The quick brown fox jumps over the lazy dog')).toBe(0x2e4ff723);
   });
 });

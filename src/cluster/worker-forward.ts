@@ -6,8 +6,7 @@
  * (ingest-workers.ts); off, the forwarder is not among the worker's packet hooks at all, so the packet
  * path does no extra work. On, each datagram (each TCP chunk of whole lines, each server module's
  * packet) is copied into one staging buffer with its sender, and the staging buffer goes to the primary
- * as one IPC message per event-loop turn: one message per recvmmsg batch with the native reader, not
- * one per packet.
+ * as one IPC message per BATCH_WINDOW_MS (or per BATCH_BYTES), not one per packet nor per read batch.
  *
  * Bound: bytes staged plus bytes handed to the IPC channel and not yet written out stay under
  * `workerPacketForwardBytes`; a packet that does not fit is dropped, counted (admin
@@ -26,6 +25,15 @@ export const HEADER_BYTES = 8;
 const NO_SENDER = 255;
 /** At most one WARN about dropped packets per this many ms. */
 export const DROP_LOG_MS = 10_000;
+/**
+ * Packets are sent at most this long after they arrived, in one message per window. Measured reason
+ * (bench/ab/pktfwd-ab.mjs, 2 × 10,000 single-line packets/s, bench/RESULTS.md): one message per read
+ * batch (setImmediate) cost 4.1 × the daemon's CPU per packet, since at such rates a batch holds one
+ * or two packets and each message costs a write, a wake-up and a read; 5 ms windows 2.1 ×, 20 ms 1.6 ×.
+ */
+export const BATCH_WINDOW_MS = 20;
+/** A batch this large goes at once, without waiting for its window's end (bounds a message's size). */
+export const BATCH_BYTES = 256 * 1024;
 /** First size of the staging buffer; it doubles up to the cap as batches grow. */
 const INITIAL_STAGING = 64 * 1024;
 
@@ -51,9 +59,10 @@ export class PacketForwarder {
   private count = 0;
   /** Bytes sent but not yet written out by the IPC channel. */
   private inFlight = 0;
+  /** A window is open: its timer is armed (one Timeout, re-armed with refresh(): nothing allocated per window). */
   private scheduled = false;
   private readonly limiter = new LogLimiter(DROP_LOG_MS);
-  private readonly flushNow = (): void => this.flush();
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     capBytes: number,
@@ -61,6 +70,12 @@ export class PacketForwarder {
     private readonly log: Logger,
   ) {
     this.cap = capBytes;
+    this.timer = setTimeout(() => {
+      this.scheduled = false;
+      this.flush();
+    }, BATCH_WINDOW_MS);
+    // (it fires once now, finding nothing staged; refresh() re-arms it: a cleared Timeout cannot be)
+    this.timer.unref();
   }
 
   /** A new cap (a reload); what is staged or in flight stays. */
@@ -97,14 +112,15 @@ export class PacketForwarder {
     this.count++;
     if (!this.scheduled) {
       this.scheduled = true;
-      // after the rest of this poll phase's reads: one message for the whole batch
-      setImmediate(this.flushNow);
+      this.timer.refresh();
+    } else if (this.used >= BATCH_BYTES) {
+      // (the window's timer stays armed: it sends what comes after)
+      this.flush();
     }
   }
 
   /** Send what is staged now (also before the worker's final partial, so the primary gets it first). */
   flush(): void {
-    this.scheduled = false;
     if (this.count === 0) return;
     const bytes = this.used;
     this.inFlight += bytes;

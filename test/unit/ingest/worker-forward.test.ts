@@ -1,14 +1,22 @@
 /**
  * The packet forwarder of a cluster worker (src/cluster/worker-forward.ts): what it stages comes out
- * of readPacketBatch as it went in (bytes and sender), one message per event-loop turn, and the cap
+ * of readPacketBatch as it went in (bytes and sender), one message per batch window, and the cap
  * bounds bytes staged plus bytes not yet written out.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { HEADER_BYTES, type PacketBatch, PacketForwarder, readPacketBatch } from '../../../src/cluster/worker-forward.js';
+import {
+  BATCH_BYTES,
+  BATCH_WINDOW_MS,
+  HEADER_BYTES,
+  type PacketBatch,
+  PacketForwarder,
+  readPacketBatch,
+} from '../../../src/cluster/worker-forward.js';
 
 const silent = pino({ level: 'silent' });
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** Past the forwarder's batch window. */
+const turn = (): Promise<void> => new Promise((r) => setTimeout(r, BATCH_WINDOW_MS + 30));
 
 interface Got {
   msg: string;
@@ -30,7 +38,7 @@ function decode(batch: PacketBatch): Got[] {
 }
 
 describe('PacketForwarder', () => {
-  it('sends the packets of one turn as one batch: bytes and senders as given', async () => {
+  it('sends the packets of one window as one batch: bytes and senders as given', async () => {
     const sent: Got[][] = [];
     const f = new PacketForwarder(
       1 << 20,
@@ -98,6 +106,24 @@ describe('PacketForwarder', () => {
     await turn();
     expect(batches.map((b) => b.n)).toEqual([2, 2]);
     expect(f.forwarded).toBe(4);
+  });
+
+  it('a batch of BATCH_BYTES goes at once, before its window ends', async () => {
+    const ns: number[] = [];
+    const f = new PacketForwarder(
+      1 << 22,
+      (m, done) => {
+        ns.push(m.n);
+        done();
+      },
+      silent,
+    );
+    const p = Buffer.alloc(60_000);
+    const n = Math.ceil(BATCH_BYTES / 60_000);
+    for (let i = 0; i < n + 1; i++) f.packet(p, 0, p.length);
+    expect(ns).toEqual([n]);
+    await turn();
+    expect(ns).toEqual([n, 1]);
   });
 
   it('readPacketBatch stops at a truncated record', () => {

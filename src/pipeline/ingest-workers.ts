@@ -250,6 +250,8 @@ export class WorkersIngest implements IngestSource {
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
     // the backends started (npm backends' init ran): the workers forward packets from their first one when one listens
     this.updateForwarding();
+    if (this.forwardCap === 0 && this.packetHooks.length > 0)
+      this.log.warn("workerPacketForwardBytes is 0: npm backends get no 'packet' events with workers > 1");
     try {
       const ready = await Promise.all(this.handles.map((_, i) => this.fork(i)));
       this.listeners = ready[0]!.listeners;

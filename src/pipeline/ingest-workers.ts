@@ -59,6 +59,8 @@ class WorkerHandle {
   backends: BackendStatusReport = [];
   /** Packets it did not forward past workerPacketForwardBytes, as of its last partial. */
   forwardDropped = 0;
+  /** The forwarding cap its first config carried. */
+  startCap = 0;
 
   constructor(
     readonly worker: Worker,
@@ -375,10 +377,13 @@ export class WorkersIngest implements IngestSource {
           h.inspects.get(m.id)?.(m.keys);
         } else if (m.t === 'ready') {
           h.ready = m;
+          // (changed while it started: it was not among the workers told)
+          if (this.forwardCap !== h.startCap) h.send({ t: 'forward', capBytes: this.forwardCap });
           clearTimeout(timer);
           resolve(m);
         } else if (m.t === 'hello') {
-          worker.send({ t: 'config', config: workerConfig(this.host.config()), forward: this.forwardCap } satisfies ToWorker);
+          h.startCap = this.forwardCap;
+          worker.send({ t: 'config', config: workerConfig(this.host.config()), forward: h.startCap } satisfies ToWorker);
         } else if (m.t === 'failed') {
           clearTimeout(timer);
           reject(new WorkerError(slot, m.message));

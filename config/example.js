@@ -39,6 +39,8 @@
 
 , udpReader: 'native'            // tallyd: 'native' (recvmmsg batches, Linux) or 'dgram' [native]
 , workers: 1                      // tallyd: ingest processes; N > 1 forks N cluster workers [1]
+, workerPacketForwardBytes: 4194304 // tallyd: with workers > 1, bytes of packets a worker may queue to the
+                                  // primary for npm backends' 'packet' events; past it dropped, counted [4 MiB]
 , udpRecvBuffer: 33554432         // tallyd: requested SO_RCVBUF per UDP server, bytes [32 MiB]
                                   // (the kernel caps it at net.core.rmem_max; the granted size is logged)
 , tcpMaxLineLength: 65536         // tallyd: longest accepted TCP line, bytes [65536]

@@ -66,6 +66,11 @@ export interface Backend {
   /** Optional: every received packet, before parsing (the repeater uses this). */
   packet?(buf: Buffer, start: number, end: number, from?: PacketSender): void;
   /**
+   * Optional: true while its `packet()` wants the packets read in other processes (cluster workers)
+   * forwarded to it here: an npm backend with a 'packet' listener (src/cluster/worker-forward.ts).
+   */
+  wantsForwardedPackets?(): boolean;
+  /**
    * Optional: upper bounds (in the timer's unit, ms) whose counts of `v <= bound` this backend wants
    * exact for a timer key, or null. The aggregator counts them at ingest (TimerStat.le).
    */
@@ -98,7 +103,7 @@ export interface BackendCapabilities {
    * Its `packet()` must see every received packet. With `workers` > 1 it is built in each worker,
    * where the packets arrive, and the primary's admin `stats` shows the sum of their status lines.
    * (A backend with `packet()` but without this capability, an npm backend listening to 'packet',
-   * sees packets only in one process.)
+   * runs in the primary and gets the workers' packets forwarded while `wantsForwardedPackets()` is true.)
    */
   readonly wantsPackets?: boolean;
   /**

@@ -28,10 +28,17 @@ import { nextTurn } from '../pipeline/scheduler.js';
 import type { DroppedKeys, TcpCounts } from '../pipeline/source.js';
 import { ingestSelfStats } from '../selfmetrics/index.js';
 import { PartialEncoder } from './protocol.js';
+import { type PacketBatch, PacketForwarder } from './worker-forward.js';
 
 /** Messages primary → worker. */
 export type ToWorker =
-  | { t: 'config'; config: TallydConfig }
+  /** `forward`: see the 'forward' message (sent with the first config only). */
+  | { t: 'config'; config: TallydConfig; forward?: number }
+  /**
+   * Forward every received packet to the primary (npm backends' `packet` events, ./worker-forward.ts),
+   * with at most `capBytes` queued; 0: forward nothing.
+   */
+  | { t: 'forward'; capBytes: number }
   | { t: 'collect' }
   /** The status page's sample window opened: count lines per key until the next partial (which carries them). */
   | { t: 'hits' }
@@ -56,7 +63,10 @@ export type FromWorker =
       backends: BackendStatusReport;
       /** Keys it dropped past maxKeys/keyTableBytes this interval (for the primary's warning), or null. */
       dropped: DroppedKeys | null;
+      /** Packets not forwarded past workerPacketForwardBytes, since it started. */
+      forwardDropped: number;
     }
+  | PacketBatch
   | { t: 'inspected'; id: number; keys: InspectedKey[] }
   | { t: 'failed'; message: string };
 
@@ -202,12 +212,12 @@ function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
-function waitForConfig(): Promise<TallydConfig> {
+function waitForConfig(): Promise<Extract<ToWorker, { t: 'config' }>> {
   return new Promise((resolve) => {
     const onMsg = (m: ToWorker): void => {
       if (m.t !== 'config') return;
       process.off('message', onMsg);
-      resolve(m.config);
+      resolve(m);
     };
     process.on('message', onMsg);
     // messages sent before a listener exists are lost: ask for the config once listening
@@ -224,7 +234,8 @@ export async function runWorker(): Promise<void> {
   // the primary gone: nothing to report to
   process.on('disconnect', () => process.exit(0));
 
-  const config = await waitForConfig();
+  const first = await waitForConfig();
+  const config = first.config;
   const root = config.log?.backend === 'syslog' ? createSyslogLogger(config.logLevel, config.log) : createLogger(config.logLevel);
   const log = componentLogger(root, 'worker', { worker: cluster.worker?.id });
   const ingestLog = componentLogger(root, 'ingest', { worker: cluster.worker?.id });
@@ -253,11 +264,23 @@ export async function runWorker(): Promise<void> {
     packetBackends.push(b);
   }
 
-  const state: PacketPathState = {
-    stopped: false,
-    packetBackends: packetBackends.filter((b) => typeof b.packet === 'function'),
-    dumpMessages: config.dumpMessages,
+  const hooks = packetBackends.filter((b) => typeof b.packet === 'function');
+  const state: PacketPathState = { stopped: false, packetBackends: hooks, dumpMessages: config.dumpMessages };
+  // packets for npm backends' 'packet' listeners (in the primary): a packet hook only while the primary asks
+  const forwarder = new PacketForwarder(
+    0,
+    (msg, done) => {
+      if (process.send === undefined || !process.connected) return done();
+      process.send(msg, undefined, undefined, () => done());
+    },
+    ingestLog,
+  );
+  const setForward = (capBytes: number): void => {
+    forwarder.setCap(capBytes);
+    if (capBytes === 0) forwarder.clear();
+    state.packetBackends = capBytes > 0 ? [...hooks, forwarder] : hooks;
   };
+  setForward(first.forward ?? 0);
   const handlePacket = createPacketHandler(new PacketGuard(wagg, sample, ingestLog), state, ingestLog);
 
   const listeners: Listener[] = [];
@@ -284,6 +307,7 @@ export async function runWorker(): Promise<void> {
       tcp: { open, refused, idleTimeouts },
       backends: packetBackends.map((b) => ({ name: b.name, groups: b.statusGroups?.() ?? [{ name: b.name, lines: b.status() }] })),
       dropped: d === null ? null : { dropped: d.dropped, forBytes: d.forBytes, topPrefixes: d.topPrefixes },
+      forwardDropped: forwarder.dropped,
     });
   };
 
@@ -291,6 +315,7 @@ export async function runWorker(): Promise<void> {
   await new Promise<void>((resolve) => {
     process.on('message', (m: ToWorker) => {
       if (m.t === 'collect') partial(false);
+      else if (m.t === 'forward') setForward(m.capBytes);
       else if (m.t === 'inspect') send({ t: 'inspected', id: m.id, keys: wagg.inspect(m.q, m.limit) });
       else if (m.t === 'hits') {
         // (counted afresh from the window's start: what a late window left counting is dropped)
@@ -305,6 +330,8 @@ export async function runWorker(): Promise<void> {
         stopping = true;
         void Promise.allSettled(listeners.map((l) => l.close())).then(async () => {
           state.stopped = true;
+          // (sent before the final partial: the primary emits them before the last flush)
+          forwarder.flush();
           partial(true);
           await Promise.allSettled(packetBackends.map((b) => b.stop(1000)));
           resolve();

@@ -161,6 +161,12 @@ export function deepFreeze<T>(value: T): T {
  */
 export const DEFAULT_WORKERS = 1;
 export const MAX_WORKERS = 256;
+/**
+ * tallyd's own: with workers > 1, bytes of received packets (and their senders) a worker may have
+ * queued to the primary for npm backends' `packet` events (4 MiB: 64 full-size datagrams, or about
+ * 100,000 small ones); past it packets are dropped for those events only, counted.
+ */
+export const DEFAULT_WORKER_PACKET_FORWARD_BYTES = 4 * 1024 * 1024;
 
 /** tallyd's own: bytes the tcp repeater queues per target while it is down or slow (16 MiB). */
 export const DEFAULT_REPEATER_QUEUE_BYTES = 16 * 1024 * 1024;

@@ -134,6 +134,8 @@ export interface TallydConfig {
   readonly automaticConfigReload: boolean;
   /** Ingest processes (node:cluster workers; 1: a single process). See the README's `workers`. */
   readonly workers: number;
+  /** With workers > 1: bytes of packets a worker may have queued to the primary for npm backends' `packet` events. */
+  readonly workerPacketForwardBytes: number;
   /**
    * How UDP is read: 'native' (recvmmsg into one preallocated buffer, Linux, when the addon is built;
    * else it falls back to dgram with a log line) or 'dgram' (Node's dgram, a Buffer per datagram).

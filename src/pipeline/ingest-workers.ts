@@ -5,7 +5,10 @@
  * which the pipeline then flushes as it flushes local input.
  *
  * Backends that want raw packets (BackendCapabilities.wantsPackets: the repeater) run in each worker,
- * where the packets arrive; here a stand-in shows the sum of the workers' status lines. The workers'
+ * where the packets arrive; here a stand-in shows the sum of the workers' status lines. npm backends
+ * run here: while one has a 'packet' listener, the workers forward every packet to this process in
+ * batches (../cluster/worker-forward.ts), bounded by workerPacketForwardBytes per worker, and this
+ * source hands them to those backends' packet(). The workers'
  * TCP counts, their status lines and the keys they dropped past maxKeys come with each partial.
  *
  * Stop: the final collect tells the workers to close their listeners and send a final partial; once
@@ -20,6 +23,7 @@ import { backendCapabilities } from '../backends/registry.js';
 import type { Backend, StatusLine } from '../backends/types.js';
 import { decodePartial, PartialDictionary } from '../cluster/protocol.js';
 import type { BackendStatusReport, FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
+import { type PacketBatch, readPacketBatch } from '../cluster/worker-forward.js';
 import type { TallydConfig } from '../config/types.js';
 import { WorkerError } from '../errors.js';
 import { componentLogger } from '../log/index.js';
@@ -53,6 +57,10 @@ class WorkerHandle {
   tcp: TcpCounts = { open: 0, refused: 0, idleTimeouts: 0 };
   /** Its packet backends' status lines, by backend name, as of its last partial. */
   backends: BackendStatusReport = [];
+  /** Packets it did not forward past workerPacketForwardBytes, as of its last partial. */
+  forwardDropped = 0;
+  /** The forwarding cap its first config carried. */
+  startCap = 0;
 
   constructor(
     readonly worker: Worker,
@@ -155,6 +163,15 @@ export class WorkersIngest implements IngestSource {
   /** TCP counts and packet backends' status of workers that exited (a replacement starts from 0). */
   private readonly retiredTcp = { refused: 0, idleTimeouts: 0 };
   private retiredBackends = new Map<string, StatusGroups>();
+  /** The backends in force, and those of them that take the workers' forwarded packets now. */
+  private backends: readonly Backend[] = [];
+  private packetHooks: Backend[] = [];
+  /** The forwarding cap the workers were told (0: they forward nothing). */
+  private forwardCap = 0;
+  /** Packets the workers forwarded and this process handed to npm backends, since start. */
+  private packetsForwarded = 0;
+  /** Forwarding drops of workers that exited. */
+  private retiredForwardDropped = 0;
 
   constructor(private readonly host: IngestHost) {
     this.log = componentLogger(host.rootLog, 'cluster');
@@ -176,7 +193,53 @@ export class WorkersIngest implements IngestSource {
     });
   }
 
-  setBackends(): void {}
+  setBackends(backends: readonly Backend[]): void {
+    this.backends = backends;
+    this.updateForwarding();
+  }
+
+  /**
+   * Tells the workers to forward packets (or to stop) when whether a backend wants them changed: at
+   * start, after a reload, and at each flush (a plug-in may add its 'packet' listener after init).
+   */
+  private updateForwarding(): void {
+    this.packetHooks = this.backends.filter((b) => b.wantsForwardedPackets?.() === true && typeof b.packet === 'function');
+    const cap = this.packetHooks.length > 0 ? this.host.config().workerPacketForwardBytes : 0;
+    if (cap === this.forwardCap) return;
+    const was = this.forwardCap;
+    this.forwardCap = cap;
+    if (cap > 0 && was === 0) {
+      this.log.info(
+        { backends: this.packetHooks.map((b) => b.name), capBytes: cap },
+        "an npm backend listens to 'packet': the workers forward every packet to the primary",
+      );
+    } else if (cap === 0) {
+      const why = this.packetHooks.length > 0 ? 'workerPacketForwardBytes is 0' : "no npm backend listens to 'packet'";
+      this.log.info(`${why}: the workers forward no packets`);
+    }
+    for (const h of this.handles) if (h !== null && h.ready !== null) h.send({ t: 'forward', capBytes: cap });
+  }
+
+  /** A worker's batch of packets: to every npm backend that listens to 'packet'. */
+  private emitPackets(m: PacketBatch): void {
+    const hooks = this.packetHooks;
+    // (forwarding was just switched off: the workers' last batches go nowhere)
+    if (hooks.length === 0) return;
+    const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+    this.packetsForwarded += readPacketBatch(buf, (b, start, end, from) => {
+      for (let i = 0; i < hooks.length; i++) hooks[i]!.packet!(b, start, end, from);
+    });
+  }
+
+  /** `messages.packets_forwarded` (handed to npm backends' packet events) and `packets_forward_dropped` (past the cap). */
+  adminLines(): StatusLine[] {
+    let dropped = this.retiredForwardDropped;
+    for (const h of this.handles) if (h !== null && !h.exited) dropped += h.forwardDropped;
+    return [
+      ['packets_forwarded', this.packetsForwarded],
+      ['packets_forward_dropped', dropped],
+    ];
+  }
 
   async start(): Promise<void> {
     // the status page's sample window (src/status/collector.ts): the workers count lines per key until their next partial
@@ -187,6 +250,10 @@ export class WorkersIngest implements IngestSource {
     // the status page's search: the workers hold the interval's lines until the flush
     this.host.aggregator.workerInspect = (q, limit) => this.inspect(q, limit);
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
+    // the backends started (npm backends' init ran): the workers forward packets from their first one when one listens
+    this.updateForwarding();
+    if (this.forwardCap === 0 && this.packetHooks.length > 0)
+      this.log.warn("workerPacketForwardBytes is 0: npm backends get no 'packet' events with workers > 1");
     try {
       const ready = await Promise.all(this.handles.map((_, i) => this.fork(i)));
       this.listeners = ready[0]!.listeners;
@@ -202,6 +269,7 @@ export class WorkersIngest implements IngestSource {
   async reconfigure(prev: TallydConfig, next: TallydConfig, backendsChanged: boolean): Promise<string[]> {
     const changed: string[] = [];
     for (const h of this.handles) h?.send({ t: 'config', config: workerConfig(next) });
+    this.updateForwarding();
     if (JSON.stringify(next.servers) !== JSON.stringify(prev.servers)) changed.push('servers (applies at restart with workers > 1)');
     if (next.workers !== prev.workers) changed.push('workers (applies at restart)');
     if (backendsChanged && next.backends.some((n) => backendCapabilities(n).wantsPackets === true)) {
@@ -297,7 +365,10 @@ export class WorkersIngest implements IngestSource {
         WORKER_START_TIMEOUT_MS,
       );
       worker.on('message', (m: FromWorker) => {
-        if (m.t === 'partial') {
+        if (m.t === 'packets') {
+          this.emitPackets(m);
+        } else if (m.t === 'partial') {
+          h.forwardDropped = m.forwardDropped;
           h.tcp = m.tcp;
           h.backends = m.backends;
           if (m.dropped !== null) h.dropped.push(m.dropped);
@@ -306,10 +377,13 @@ export class WorkersIngest implements IngestSource {
           h.inspects.get(m.id)?.(m.keys);
         } else if (m.t === 'ready') {
           h.ready = m;
+          // (changed while it started: it was not among the workers told)
+          if (this.forwardCap !== h.startCap) h.send({ t: 'forward', capBytes: this.forwardCap });
           clearTimeout(timer);
           resolve(m);
         } else if (m.t === 'hello') {
-          worker.send({ t: 'config', config: workerConfig(this.host.config()) } satisfies ToWorker);
+          h.startCap = this.forwardCap;
+          worker.send({ t: 'config', config: workerConfig(this.host.config()), forward: h.startCap } satisfies ToWorker);
         } else if (m.t === 'failed') {
           clearTimeout(timer);
           reject(new WorkerError(slot, m.message));
@@ -319,6 +393,7 @@ export class WorkersIngest implements IngestSource {
         h.exited = true;
         this.retiredTcp.refused += h.tcp.refused;
         this.retiredTcp.idleTimeouts += h.tcp.idleTimeouts;
+        this.retiredForwardDropped += h.forwardDropped;
         for (const b of h.backends) {
           const prev = this.retiredBackends.get(b.name);
           this.retiredBackends.set(b.name, sumStatusGroups(prev === undefined ? [b.groups] : [prev, b.groups]));
@@ -340,6 +415,7 @@ export class WorkersIngest implements IngestSource {
 
   /** Ask every live worker for its partial (`stop` at the end) and merge what came, late ones first. */
   private async collectPartials(final: boolean): Promise<Collected> {
+    if (!final) this.updateForwarding();
     const live = this.handles.filter((h): h is WorkerHandle => h !== null && !h.exited && h.ready !== null);
     const interval = this.host.config().flushInterval;
     const wait = final ? Math.max(MAX_COLLECT_WAIT_MS, 5000) : Math.min(MAX_COLLECT_WAIT_MS, Math.max(100, interval / 2));

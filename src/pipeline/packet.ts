@@ -12,8 +12,8 @@ import type { PacketGuard } from './guard.js';
 export interface PacketPathState {
   /** Input after the stop began is ignored (the final interval is being flushed). */
   stopped: boolean;
-  /** Backends with a packet() hook, kept apart so the hot path loops over few. */
-  packetBackends: readonly Backend[];
+  /** Backends with a packet() hook (and, in a cluster worker, the forwarder to the primary's npm backends), kept apart so the hot path loops over few. */
+  packetBackends: readonly Pick<Backend, 'packet'>[];
   /** The original's dumpMessages: each packet logged at INFO. */
   dumpMessages: boolean;
 }

@@ -112,6 +112,7 @@ export class Pipeline {
       config: () => this.config,
       udpPorts: () => this.source.udpPorts(),
       tcp: () => this.source.tcpCounts(),
+      sourceLines: () => this.source.adminLines?.() ?? [],
       adminStats: this.adminStats,
     });
     this.host = {

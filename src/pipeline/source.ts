@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Aggregator } from '../aggregator/aggregator.js';
-import type { Backend } from '../backends/types.js';
+import type { Backend, StatusLine } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
 
 /** What a source sees of the pipeline. */
@@ -66,6 +66,8 @@ export interface IngestSource {
   udpPorts(): number[];
   tcpPorts(): number[];
   tcpCounts(): TcpCounts;
+  /** Optional: the source's own admin `stats` lines (`messages.*`, after the pipeline's). */
+  adminLines?(): StatusLine[];
   /** Extra fields of the `tallyd is up` line. */
   upFields(): Record<string, unknown>;
 }

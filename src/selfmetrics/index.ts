@@ -46,6 +46,8 @@ export interface SelfMetricsSources {
   /** TCP input connections (this process's listeners, or the workers' as of their last partials). */
   tcp(): { readonly open: number; readonly refused: number; readonly idleTimeouts: number };
   readonly adminStats: AdminStats;
+  /** Optional: the input's own `messages.*` lines (the workers' packet forwarding), shown last. */
+  sourceLines?(): StatusLine[];
 }
 
 export class SelfMetrics {
@@ -120,6 +122,7 @@ export class SelfMetrics {
       ['tcp_connections_refused', tcp.refused],
       ['tcp_idle_timeouts', tcp.idleTimeouts],
       ['admin_connections_refused', this.from.adminStats.refused],
+      ...(this.from.sourceLines?.() ?? []),
     ];
   }
 }

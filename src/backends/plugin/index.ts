@@ -3,7 +3,8 @@
  *   module.init(startupTime, config, events, logger) → truthy, then on `events` (an EventEmitter):
  *     'flush'  (timestamp, metrics)   once per flush, metrics in the original's shapes (./metrics.ts)
  *     'status' (writeCb)              on the admin `stats` command; writeCb(err, group, stat, value)
- *     'packet' (msg, rinfo)           every received packet, only while a listener is registered
+ *     'packet' (msg, rinfo)           every received packet, only while a listener is registered (with
+ *                                     workers > 1 the workers forward them here: src/cluster/worker-forward.ts)
  * `config` is a copy of the config file's object (normalised as the original normalises it), and
  * `logger.log(msg, type)` writes to tallyd's log.
  *
@@ -237,6 +238,11 @@ export class PluginBackend implements Backend {
     p.emit('flush', 'flush', [snapshot.timestamp, metrics]);
     const ms = performance.now() - t0;
     if (ms > SLOW_LISTENER_MS) p.fail('slow', undefined, { ms: Math.round(ms) });
+  }
+
+  /** With workers > 1: the workers forward their packets here while a 'packet' listener is registered. */
+  wantsForwardedPackets(): boolean {
+    return this.plugin?.wantsPackets === true;
   }
 
   packet(buf: Buffer, start: number, end: number, from?: PacketSender): void {

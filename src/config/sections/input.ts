@@ -9,6 +9,7 @@ import {
   DEFAULT_TCP_MAX_LINE_LENGTH,
   DEFAULT_UDP_READER,
   DEFAULT_UDP_RECV_BUFFER_BYTES,
+  DEFAULT_WORKER_PACKET_FORWARD_BYTES,
   DEFAULT_WORKERS,
   MAX_WORKERS,
 } from '../defaults.js';
@@ -120,6 +121,15 @@ export const INPUT_KEYS: readonly KeySchema[] = [
     type: `int 1..${MAX_WORKERS}`,
     reload: 'restart',
     doc: 'tallyd: ingest processes (cluster workers sharing the listeners)',
+  },
+  {
+    key: 'workerPacketForwardBytes',
+    field: 'workerPacketForwardBytes',
+    check: { kind: 'int', min: 0, max: 2 ** 31 - 1, expected: 'a non-negative integer (bytes)' },
+    def: DEFAULT_WORKER_PACKET_FORWARD_BYTES,
+    type: 'bytes',
+    reload: 'pipeline',
+    doc: 'tallyd: with `workers` > 1 and an npm backend listening to `packet`, bytes of packets a worker may have queued to the primary for those events; past it they are dropped for those events only, counted (`messages.packets_forward_dropped`). 0: no `packet` events with workers',
   },
   {
     key: 'udpRecvBuffer',

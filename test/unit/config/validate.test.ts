@@ -80,6 +80,7 @@ describe('defaults', () => {
       title: 'tallyd',
       automaticConfigReload: true,
       workers: 1,
+      workerPacketForwardBytes: 4194304,
       udpReader: 'native',
       flushAlignment: 'startup',
       stopDrainMs: 5000,

@@ -55,6 +55,7 @@ export const STATUS_SCHEMA = {
         liveKeys: numList,
       },
     },
+    historyCap: int,
     backends: {
       type: 'array',
       items: {
@@ -74,6 +75,7 @@ export const KEYS_SCHEMA = {
   type: 'object',
   properties: {
     q: str,
+    cursor: int,
     keys: {
       type: 'array',
       items: {

@@ -2,7 +2,7 @@
  * The status page itself: one HTML document and one script (no inline script, so the page runs under
  * a strict Content-Security-Policy), drawing with uPlot. Kept as strings so that the build ships them
  * in dist/ with nothing to copy. The script polls /api/status every 2 s (after the first, only the history
- * points it does not have: ?since=), asks for the watched key's chart when a flush happened, and, while
+ * points it does not have: ?since=; with the watched key's chart: watchType=&watchId=), and, while
  * the search box holds a name, long-polls /api/keys: answered when a matching key arrives, else every
  * SEARCH_REFRESH_MS with fresh values (see ./waits.ts).
  */
@@ -67,7 +67,7 @@ export const PAGE_SCRIPT = `'use strict';
   var headers = token ? { Authorization: 'Bearer ' + token } : {};
   var charts = {};
   var watched = null;
-  var hist = null, lastT = null, flushes = -1;
+  var hist = null, lastT = null;
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -194,9 +194,10 @@ export const PAGE_SCRIPT = `'use strict';
     return s;
   }
   function pollStatus() {
-    api('api/status' + (lastT === null ? '' : '?since=' + lastT)).then(function (s) {
+    var w = watched ? '&watchType=' + watched.type + '&watchId=' + encodeURIComponent(watched.id) : '';
+    api('api/status?since=' + (lastT === null ? '' : lastT) + w).then(function (s) {
       render(mergeHistory(s));
-      if (s.flush.count !== flushes) { flushes = s.flush.count; pollKey(); }
+      if (s.watched && watched && s.watched.type === watched.type && s.watched.id === watched.id) drawKey(s.watched);
     }).catch(function (e) { document.getElementById('updated').textContent = String(e.message); });
   }
   // the search: a long poll, answered as soon as a matching key arrives (else every ${SEARCH_REFRESH_MS} ms, with fresh values)
@@ -218,14 +219,16 @@ export const PAGE_SCRIPT = `'use strict';
       if (seq === searchSeq) searchTimer = setTimeout(pollSearch, ${SEARCH_REFRESH_MS});
     });
   }
+  function drawKey(k) {
+    document.getElementById('key-chart-title').textContent = k.type + ' ' + k.id + ': flushed values (kept from the first look on)';
+    if (charts['chart-key'] && charts['chart-key']._id !== k.type + k.id) { charts['chart-key'].destroy(); delete charts['chart-key']; }
+    chart('chart-key', [{ label: k.id, stroke: '#2563eb' }], [secs(k.t), k.v]);
+    charts['chart-key']._id = k.type + k.id;
+  }
+  // a key picked from the results: its chart at once, then with each /api/status (watchType=&watchId=)
   function pollKey() {
     if (!watched) return;
-    api('api/key?type=' + watched.type + '&id=' + encodeURIComponent(watched.id)).then(function (k) {
-      document.getElementById('key-chart-title').textContent = k.type + ' ' + k.id + ': flushed values (kept from the first look on)';
-      if (charts['chart-key'] && charts['chart-key']._id !== k.type + k.id) { charts['chart-key'].destroy(); delete charts['chart-key']; }
-      chart('chart-key', [{ label: k.id, stroke: '#2563eb' }], [secs(k.t), k.v]);
-      charts['chart-key']._id = k.type + k.id;
-    }).catch(function () {});
+    api('api/key?type=' + watched.type + '&id=' + encodeURIComponent(watched.id)).then(drawKey).catch(function () {});
   }
   document.getElementById('search').addEventListener('input', function () {
     clearTimeout(searchTimer);

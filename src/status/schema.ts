@@ -56,6 +56,7 @@ export const STATUS_SCHEMA = {
       },
     },
     historyCap: int,
+    watched: { type: 'object', properties: { type: str, id: str, t: numList, v: numList } },
     backends: {
       type: 'array',
       items: {

@@ -110,7 +110,13 @@ export function startStatusServer(collector: StatusCollector, o: StatusServerOpt
       if (url.pathname === '/api/status') {
         collector.markViewed();
         const since = numberParam(url, 'since');
-        send(res, 200, json, stringifyStatus(collector.status(since ?? undefined)));
+        const body = collector.status(since ?? undefined);
+        // the chart of the key the page watches comes with it (one request less)
+        const wt = url.searchParams.get('watchType') as TypeName | null;
+        const wid = url.searchParams.get('watchId');
+        if (wt !== null && TYPES.includes(wt) && wid !== null && wid !== '' && wid.length <= 10_000)
+          body.watched = { type: wt, id: wid, ...collector.keyHistory(wt, wid) };
+        send(res, 200, json, stringifyStatus(body));
         return;
       }
       if (url.pathname === '/api/keys') {

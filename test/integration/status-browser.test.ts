@@ -87,6 +87,19 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
     expect(rowText).toContain('stats_counts.arrival.check;team=web');
     expect(rowText).toContain('arrival_check{team="web"}');
 
+    // a result picked: its chart of flushed values draws, and keeps coming with the page's /api/status
+    await page.click('#results tbody tr.pick');
+    await page.waitForFunction(
+      () => document.querySelector('#key-chart-title')?.textContent?.includes('arrival.check;team=web'),
+      undefined,
+      {
+        timeout: 5000,
+      },
+    );
+    await page.waitForFunction(() => document.querySelectorAll('#chart-key .uplot canvas').length === 1, undefined, { timeout: 5000 });
+    const watchedWith = await page.waitForRequest((r) => r.url().includes('api/status') && r.url().includes('watchId='), { timeout: 5000 });
+    expect(decodeURIComponent(watchedWith.url())).toContain('watchId=arrival.check;team=web');
+
     // with nothing new the search is asked again about every 2 s (a long poll), not twice a second
     const from = Date.now();
     await page.waitForTimeout(4500);

@@ -76,7 +76,7 @@ describe('status page API', () => {
     expect(again.keys.length).toBe(1);
   });
 
-  it('sends only the history points after ?since=', async () => {
+  it("sends only the history points after ?since=, and the watched key's chart with watchType=&watchId=", async () => {
     env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 200,
       graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
     const base = statusUrl(env.daemon);
@@ -99,6 +99,21 @@ describe('status page API', () => {
     const none = (await (await fetch(`${base}api/status?since=${Date.now() + 60_000}`)).json()) as Status;
     expect(none.history.t).toEqual([]);
     expect(none.history.linesPerSec).toEqual([]);
+    expect(none).not.toHaveProperty('watched');
+    // the watched key's chart comes with the status when asked for
+    await env.daemon.send('watched.key:4|c');
+    type Watched = Status & { watched: { type: string; id: string; t: number[]; v: number[] } };
+    const w = await waitForAsync(
+      async () => {
+        const s = (await (await fetch(`${base}api/status?since=${Date.now()}&watchType=counter&watchId=watched.key`)).json()) as Watched;
+        return s.watched.v.includes(4) ? s : undefined;
+      },
+      10_000,
+      "the watched key's flushed value with the status",
+    );
+    expect(w.watched.type).toBe('counter');
+    expect(w.watched.id).toBe('watched.key');
+    expect(w.watched.t.length).toBe(w.watched.v.length);
   });
 
   it('reports ingest, bad lines (with the last offending lines), busiest keys and flush history', async () => {

@@ -26,7 +26,8 @@
  * per key are counted; with the baseline's CPU per line they give what an open page costs at this rate.
  *
  *   npm run build && node dist/bench/status.bench.js [--rounds 9] [--seconds 5] [--rate 30000] [--lines 10]
- *     [--before /path/to/other/checkout/dist] [--modes off,off-aa,viewing,...]
+ *     [--before /path/to/other/checkout/dist] [--modes off,off-aa,viewing,...] [--swap]
+ * --swap measures the viewing cost with twins taking turns instead (see swapRun).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -327,6 +328,97 @@ const med = (xs: number[]): number => (xs.length === 0 ? NaN : [...xs].sort((a, 
 const quantile = (xs: number[], q: number): number =>
   xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 
+/**
+ * --swap: the viewing cost with the daemons' own bias taken out. Two daemons of a build, both with the
+ * page on, take turns: in even rounds a page is open on the first, in odd rounds on the second (opened
+ * before the blast, closed after it). A round's ratio is the viewed daemon's CPU per line over the
+ * other's; a daemon that runs k × dearer than its twin (placement on a shared machine: the A/A control
+ * reads up to 1.08 × there) gives k·(1+c) one round and (1+c)/k the next, so the geometric mean of two
+ * consecutive rounds is (1+c), whatever k. The twin's own page stays "open" for VIEW_WINDOW_MS after
+ * its turn (lines per key sampled in the window): that part, a few hundredths of a %, is in both.
+ * With --before, two more daemons of that build do the same in the same rounds.
+ */
+async function swapRun(
+  here: string,
+  before: string | null,
+  blast: string,
+  o: { seconds: number; rate: number; lines: number },
+  rounds: number,
+): Promise<string[]> {
+  const builds =
+    before === null
+      ? [{ name: 'this', main: here }]
+      : [
+          { name: 'this', main: here },
+          { name: '--before', main: before },
+        ];
+  const twins: Running[][] = [];
+  const load0 = loadavg();
+  const started = new Date().toISOString();
+  const all: Running[] = [];
+  try {
+    for (const b of builds) {
+      const pair = [await start(b.main, true), await start(b.main, true)];
+      twins.push(pair);
+      all.push(...pair);
+    }
+    // ratio[build][round]: the viewed twin's CPU per line over the other's
+    const ratio = builds.map(() => [] as number[]);
+    // rounds -2 and -1 warm up (each twin viewed once: the page's code compiled in both) and are not counted
+    for (let r = -2; r < rounds; r++) {
+      const turn = (r + 2) % 2;
+      let closed = false;
+      const views = twins.map((pair) => viewer(pair[turn]!.status!, () => closed, false));
+      await sleep(500);
+      const xs = await round(
+        blast,
+        all.map((d) => ({ d })),
+        o,
+        Math.max(0, r),
+      );
+      closed = true;
+      await Promise.all(views);
+      if (r < 0) continue;
+      for (let b = 0; b < builds.length; b++) ratio[b]!.push(xs[2 * b + turn]! / xs[2 * b + 1 - turn]!);
+    }
+    const load1 = loadavg();
+    const out: string[] = [
+      `## Status page cost, twins taking turns (--swap): ${rounds} rounds of ${o.seconds} s, ${all.length} daemons side by side, each at ${o.rate} packets/s × ${o.lines} lines`,
+      '',
+      `Started ${started}; load average ${load0.map((x) => x.toFixed(2)).join(', ')} at the start, ${load1.map((x) => x.toFixed(2)).join(', ')} after the rounds. CPU from schedstat (ns).`,
+      '',
+      "| build | viewed ÷ twin, per round (even: first twin viewed) | viewing cost: median over pairs of rounds of √(even × odd) | 25th-75th percentile | twins' own bias: √(even ÷ odd), median |",
+      '|---|---|---|---|---|',
+    ];
+    const costs = ratio.map((rs) => {
+      const pairs: number[] = [];
+      const bias: number[] = [];
+      for (let k = 0; k + 1 < rs.length; k += 2) {
+        pairs.push(Math.sqrt(rs[k]! * rs[k + 1]!));
+        bias.push(Math.sqrt(rs[k]! / rs[k + 1]!));
+      }
+      return { pairs, bias };
+    });
+    for (let b = 0; b < builds.length; b++) {
+      const { pairs, bias } = costs[b]!;
+      out.push(
+        `| ${builds[b]!.name} | ${ratio[b]!.map((x) => x.toFixed(3)).join(', ')} | **${med(pairs).toFixed(4)} ×** | ${quantile(pairs, 0.25).toFixed(3)}-${quantile(pairs, 0.75).toFixed(3)} | ${med(bias).toFixed(3)} |`,
+      );
+    }
+    if (builds.length === 2) {
+      const vs = costs[0]!.pairs.map((x, i) => x / costs[1]!.pairs[i]!);
+      out.push(
+        '',
+        `Viewing cost, this build ÷ --before, median over pairs of rounds: ${med(vs).toFixed(4)} × (25th-75th: ${quantile(vs, 0.25).toFixed(3)}-${quantile(vs, 0.75).toFixed(3)}).`,
+      );
+    }
+    return out;
+  } finally {
+    stopping = true;
+    for (const d of all) await stopChild(d.child);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -336,6 +428,7 @@ async function main(): Promise<void> {
       lines: { type: 'string', default: '10' },
       before: { type: 'string' },
       modes: { type: 'string' },
+      swap: { type: 'boolean', default: false },
     },
   });
   const o = { seconds: Number(values.seconds), rate: Number(values.rate), lines: Number(values.lines) };
@@ -351,6 +444,10 @@ async function main(): Promise<void> {
   const modes = values.modes === undefined ? all.filter((m) => m !== 'off-aa') : all.filter((m) => values.modes!.split(',').includes(m));
   const load0 = loadavg();
   const started = new Date().toISOString();
+  if (values.swap) {
+    process.stdout.write((await swapRun(here, before, blast, o, Number(values.rounds))).join('\n') + '\n');
+    return;
+  }
   const daemons = new Map<Mode, Running>();
   try {
     for (const m of modes) daemons.set(m, await start(m.startsWith('before') ? before! : here, !m.includes('off')));

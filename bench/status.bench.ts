@@ -27,7 +27,8 @@
  *
  *   npm run build && node dist/bench/status.bench.js [--rounds 9] [--seconds 5] [--rate 30000] [--lines 10]
  *     [--before /path/to/other/checkout/dist] [--modes off,off-aa,viewing,...] [--swap]
- * --swap measures the viewing cost with twins taking turns instead (see swapRun).
+ * --swap measures the viewing cost with twins taking turns instead (see swapRun); --control adds twins
+ * whose page asks only /health.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -344,14 +345,12 @@ async function swapRun(
   blast: string,
   o: { seconds: number; rate: number; lines: number },
   rounds: number,
+  control: boolean,
 ): Promise<string[]> {
-  const builds =
-    before === null
-      ? [{ name: 'this', main: here }]
-      : [
-          { name: 'this', main: here },
-          { name: '--before', main: before },
-        ];
+  const builds: Array<{ name: string; main: string; control: boolean }> = [{ name: 'this', main: here, control: false }];
+  if (before !== null) builds.push({ name: '--before', main: before, control: false });
+  // --control: a pair of this build whose "page" asks only /health, as often (HTTP alone, no API work)
+  if (control) builds.push({ name: 'this, /health only', main: here, control: true });
   const twins: Running[][] = [];
   const load0 = loadavg();
   const started = new Date().toISOString();
@@ -368,13 +367,14 @@ async function swapRun(
     for (let r = -2; r < rounds; r++) {
       const turn = (r + 2) % 2;
       let closed = false;
-      const views = twins.map((pair) => viewer(pair[turn]!.status!, () => closed, false));
+      const views = twins.map((pair, b) => viewer(pair[turn]!.status!, () => closed, builds[b]!.control));
       await sleep(500);
+      // (the generators' start order turns every second round: both rounds of a pair start them alike)
       const xs = await round(
         blast,
         all.map((d) => ({ d })),
         o,
-        Math.max(0, r),
+        Math.floor((r + 2) / 2),
       );
       closed = true;
       await Promise.all(views);
@@ -405,7 +405,7 @@ async function swapRun(
         `| ${builds[b]!.name} | ${ratio[b]!.map((x) => x.toFixed(3)).join(', ')} | **${med(pairs).toFixed(4)} ×** | ${quantile(pairs, 0.25).toFixed(3)}-${quantile(pairs, 0.75).toFixed(3)} | ${med(bias).toFixed(3)} |`,
       );
     }
-    if (builds.length === 2) {
+    if (before !== null) {
       const vs = costs[0]!.pairs.map((x, i) => x / costs[1]!.pairs[i]!);
       out.push(
         '',
@@ -429,6 +429,7 @@ async function main(): Promise<void> {
       before: { type: 'string' },
       modes: { type: 'string' },
       swap: { type: 'boolean', default: false },
+      control: { type: 'boolean', default: false },
     },
   });
   const o = { seconds: Number(values.seconds), rate: Number(values.rate), lines: Number(values.lines) };
@@ -445,7 +446,7 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const started = new Date().toISOString();
   if (values.swap) {
-    process.stdout.write((await swapRun(here, before, blast, o, Number(values.rounds))).join('\n') + '\n');
+    process.stdout.write((await swapRun(here, before, blast, o, Number(values.rounds), values.control!)).join('\n') + '\n');
     return;
   }
   const daemons = new Map<Mode, Running>();

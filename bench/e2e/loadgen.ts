@@ -103,7 +103,8 @@ export function runBlast(bin: string, o: BlastOptions): Promise<BlastResult> {
       clearTimeout(guard);
       reject(e);
     });
-    child.on('exit', (code) => {
+    // ('close', not 'exit': the report on stdout may still be unread when the process exits)
+    child.on('close', (code) => {
       clearTimeout(guard);
       if (code !== 0) {
         reject(new Error(`tally-blast exited with ${code}: ${err.trim()}`));

@@ -89,6 +89,8 @@ export class AggregatorCore implements SampleSink {
   protected statusHits: Float64Array[] | null = null;
   /** Slots bound on the slow path since start (new keys), for the status page's cardinality view. */
   protected keysCreatedTotal = 0;
+  /** Status page (src/status): told of each slot bound on the slow path (after keysCreated counts it) while a key search waits; null otherwise. */
+  onKeyBound: ((type: number, slot: number) => void) | null = null;
 
   protected setMembersDropped = 0;
   protected setMembersDroppedTotal = 0;
@@ -260,6 +262,7 @@ export class AggregatorCore implements SampleSink {
     this.keysCreatedTotal++;
     if (this.statusHits !== null) growHits(this.statusHits, type, slot);
     if (this.keyHits !== null) growHits(this.keyHits, type, slot);
+    if (this.onKeyBound !== null) this.onKeyBound(type, slot);
   }
 
   /** A backend's le buckets per timer key, counted exactly at ingest from the next interval on (TimerStore.setTimerBounds). */

@@ -13,6 +13,7 @@ import { labelBody, sanitizeLabelName, sanitizeMetricName } from '../backends/pr
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
 import { type MetricKey, MetricType } from '../parser/types.js';
+import { SearchWaits } from './waits.js';
 
 /** A page counts as open this long after its last API request. */
 export const VIEW_WINDOW_MS = 30_000;
@@ -68,9 +69,24 @@ class Ring {
     }
   }
   toArray(): number[] {
-    const out = new Array<number>(this.size);
-    for (let i = 0; i < this.size; i++) out[i] = this.buf[(this.start + i) % this.cap]!;
+    return this.lastN(this.size);
+  }
+  /** The newest `n` values (all when fewer), oldest first. */
+  lastN(n: number): number[] {
+    const k = Math.min(n, this.size);
+    const out = new Array<number>(k);
+    for (let i = 0, j = this.size - k; i < k; i++, j++) out[i] = this.buf[(this.start + j) % this.cap]!;
     return out;
+  }
+  /** The newest value, or 0 when empty. */
+  last(): number {
+    return this.size === 0 ? 0 : this.buf[(this.start + this.size - 1) % this.cap]!;
+  }
+  /** How many of the newest values are greater than `v` (for a ring of increasing values). */
+  countAbove(v: number): number {
+    let n = 0;
+    while (n < this.size && this.buf[(this.start + this.size - 1 - n) % this.cap]! > v) n++;
+    return n;
   }
 }
 
@@ -157,9 +173,15 @@ export class StatusCollector {
   /** `type id` → flushed values (with their flush times), most recently asked for first. */
   private readonly watched = new Map<string, { t: Ring; v: Ring }>();
   private names: { config: TallydConfig; graphite: GraphiteFormatOptions } | null = null;
+  /** The key search's long poll. */
+  readonly waits: SearchWaits;
+  /** Points of history kept. */
+  readonly historyCap: number;
 
   constructor(private readonly host: StatusHost) {
     const cap = Math.min(3600, Math.max(60, Math.ceil(3_600_000 / host.config().flushInterval)));
+    this.historyCap = cap;
+    this.waits = new SearchWaits(host.aggregator, () => host.now());
     this.history = Object.fromEntries(HISTORY_FIELDS.map((f) => [f, new Ring(cap)])) as Record<HistoryField, Ring>;
     this.intervalStartMs = host.now();
     this.prev = { at: this.intervalStartMs, packets: 0, lines: 0, bad: 0, created: 0, drops: null };
@@ -232,6 +254,7 @@ export class StatusCollector {
       this.sampledMs = 0;
     }
     agg.setStatusHits(false);
+    this.waits.expire(now);
     this.windowStartMs = null;
     this.intervalStartMs = end;
     // (a window still waiting to open belonged to the interval just captured: it is rescheduled)
@@ -265,15 +288,14 @@ export class StatusCollector {
     this.prev = cur;
   }
 
-  /** The whole page's data (GET /api/status). */
-  status(): Record<string, unknown> {
+  /** The whole page's data (GET /api/status); with `since` (ms), only the history after it. */
+  status(since?: number): Record<string, unknown> {
     const s = this.host.selfStats();
     const c = this.host.config();
     const h = this.history;
-    const last = (r: Ring): number => {
-      const a = r.toArray();
-      return a.length > 0 ? a[a.length - 1]! : 0;
-    };
+    const points = since === undefined ? h.t.size : h.t.countAbove(since);
+    const history: Record<string, number[]> = {};
+    for (const f of HISTORY_FIELDS) history[f] = h[f].lastN(points);
     const lk = s.liveKeys;
     return {
       now: this.host.now(),
@@ -283,8 +305,8 @@ export class StatusCollector {
         packets: s.packetsReceived,
         lines: s.linesReceived,
         udpReceiveErrors: s.udpReceiveErrors,
-        packetsPerSec: last(h.packetsPerSec),
-        linesPerSec: last(h.linesPerSec),
+        packetsPerSec: h.packetsPerSec.last(),
+        linesPerSec: h.linesPerSec.last(),
         linesPerSecByType:
           this.linesByType === null
             ? null
@@ -296,7 +318,8 @@ export class StatusCollector {
       },
       keys: { ...lk, total: lk.counters + lk.timers + lk.gauges + lk.sets, maxKeys: c.maxKeys, created: this.host.aggregator.keysCreated },
       flush: { count: s.flushes, lastMs: s.lastFlushDurationMs },
-      history: Object.fromEntries(HISTORY_FIELDS.map((f) => [f, h[f].toArray()])),
+      history,
+      historyCap: this.historyCap,
       backends: this.host
         .backends()
         .map((b) => ({ name: b.name, lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })) })),
@@ -311,14 +334,15 @@ export class StatusCollector {
    * timers' values and sets' members added up; a gauge is a worker's value after a set, else the
    * primary's plus the workers' deltas).
    */
-  async search(q: string): Promise<KeyView[]> {
-    if (q === '') return [];
+  async search(q: string): Promise<{ keys: KeyView[]; cursor: number }> {
+    const cursor = this.waits.cursor;
+    if (q === '') return { keys: [], cursor };
     const agg = this.host.aggregator;
     const remote = agg.workerInspect === null ? null : await agg.workerInspect(q, SEARCH_LIMIT);
     const secs = Math.max(0.001, (this.host.now() - this.intervalStartMs) / 1000);
     const found = agg.inspectKeys(q, SEARCH_LIMIT);
     const keys = remote === null ? found : mergeInspected(found, remote);
-    return keys.map(({ type, key, value }) => ({
+    const views = keys.map(({ type, key, value }) => ({
       type: TYPE_NAMES[type]!,
       id: key.id,
       name: key.name,
@@ -327,6 +351,7 @@ export class StatusCollector {
       ratePerSec: type === MetricType.Counter ? value / secs : null,
       ...this.outputNames(type, key),
     }));
+    return { keys: views, cursor };
   }
 
   /** A key's flushed values (GET /api/key?type=&id=); the key is watched from now on. */

@@ -1,9 +1,18 @@
 /**
  * The status page itself: one HTML document and one script (no inline script, so the page runs under
  * a strict Content-Security-Policy), drawing with uPlot. Kept as strings so that the build ships them
- * in dist/ with nothing to copy. The script polls /api/status every 2 s and, while the search box holds
- * a name, /api/keys every 500 ms.
+ * in dist/ with nothing to copy. The script polls /api/status every 2 s (after the first, only the history
+ * points it does not have: ?since=; with the watched key's chart: watchType=&watchId=), and, while
+ * the search box holds a name, long-polls /api/keys: answered when a matching key arrives, else every
+ * SEARCH_REFRESH_MS with fresh values (see ./waits.ts).
  */
+import { MAX_SEARCH_WAIT_MS } from './waits.js';
+
+/** How often the search results' values are refreshed when no matching key arrives, ms (the long poll's wait). */
+export const SEARCH_REFRESH_MS = 2000;
+/** Least time between two searches of a page, ms (a stream of matching new keys answers at most this often). */
+export const SEARCH_MIN_GAP_MS = 200;
+if (SEARCH_REFRESH_MS > MAX_SEARCH_WAIT_MS) throw new Error('SEARCH_REFRESH_MS above MAX_SEARCH_WAIT_MS');
 
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -58,6 +67,7 @@ export const PAGE_SCRIPT = `'use strict';
   var headers = token ? { Authorization: 'Bearer ' + token } : {};
   var charts = {};
   var watched = null;
+  var hist = null, lastT = null;
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -84,8 +94,8 @@ export const PAGE_SCRIPT = `'use strict';
     if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(1) + 'k';
     return Math.round(n * 100) / 100 + '';
   }
-  function api(path) {
-    return fetch(path, { headers: headers, cache: 'no-store' }).then(function (r) {
+  function api(path, signal) {
+    return fetch(path, { headers: headers, cache: 'no-store', signal: signal }).then(function (r) {
       if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
       return r.json();
     });
@@ -171,31 +181,63 @@ export const PAGE_SCRIPT = `'use strict';
     }));
   }
 
-  function pollStatus() {
-    api('api/status').then(render).catch(function (e) { document.getElementById('updated').textContent = String(e.message); });
+  // the history is kept here: after the first answer only the points after the last one are asked for
+  function mergeHistory(s) {
+    var h = s.history;
+    if (hist === null) hist = h;
+    else Object.keys(hist).forEach(function (f) {
+      var a = hist[f].concat(h[f] || []);
+      hist[f] = a.length > s.historyCap ? a.slice(a.length - s.historyCap) : a;
+    });
+    if (hist.t.length > 0) lastT = hist.t[hist.t.length - 1];
+    s.history = hist;
+    return s;
   }
-  var searchTimer = null;
+  function pollStatus() {
+    var w = watched ? '&watchType=' + watched.type + '&watchId=' + encodeURIComponent(watched.id) : '';
+    api('api/status?since=' + (lastT === null ? '' : lastT) + w).then(function (s) {
+      render(mergeHistory(s));
+      if (s.watched && watched && s.watched.type === watched.type && s.watched.id === watched.id) drawKey(s.watched);
+    }).catch(function (e) { document.getElementById('updated').textContent = String(e.message); });
+  }
+  // the search: a long poll, answered as soon as a matching key arrives (else every ${SEARCH_REFRESH_MS} ms, with fresh values)
+  var searchTimer = null, searchSeq = 0, searchAbort = null, cursor = null;
   function pollSearch() {
+    clearTimeout(searchTimer);
+    var seq = ++searchSeq;
     var q = document.getElementById('search').value.trim();
     if (q === '') { renderResults({ keys: [] }); return; }
-    api('api/keys?q=' + encodeURIComponent(q)).then(renderResults).catch(function () {});
+    var ctl = new AbortController();
+    searchAbort = ctl;
+    var path = 'api/keys?q=' + encodeURIComponent(q) + (cursor === null ? '' : '&after=' + cursor + '&wait=${SEARCH_REFRESH_MS}');
+    api(path, ctl.signal).then(function (res) {
+      if (seq !== searchSeq) return;
+      renderResults(res);
+      cursor = res.cursor;
+      searchTimer = setTimeout(pollSearch, ${SEARCH_MIN_GAP_MS});
+    }).catch(function () {
+      if (seq === searchSeq) searchTimer = setTimeout(pollSearch, ${SEARCH_REFRESH_MS});
+    });
   }
+  function drawKey(k) {
+    document.getElementById('key-chart-title').textContent = k.type + ' ' + k.id + ': flushed values (kept from the first look on)';
+    if (charts['chart-key'] && charts['chart-key']._id !== k.type + k.id) { charts['chart-key'].destroy(); delete charts['chart-key']; }
+    chart('chart-key', [{ label: k.id, stroke: '#2563eb' }], [secs(k.t), k.v]);
+    charts['chart-key']._id = k.type + k.id;
+  }
+  // a key picked from the results: its chart at once, then with each /api/status (watchType=&watchId=)
   function pollKey() {
     if (!watched) return;
-    api('api/key?type=' + watched.type + '&id=' + encodeURIComponent(watched.id)).then(function (k) {
-      document.getElementById('key-chart-title').textContent = k.type + ' ' + k.id + ': flushed values (kept from the first look on)';
-      if (charts['chart-key'] && charts['chart-key']._id !== k.type + k.id) { charts['chart-key'].destroy(); delete charts['chart-key']; }
-      chart('chart-key', [{ label: k.id, stroke: '#2563eb' }], [secs(k.t), k.v]);
-      charts['chart-key']._id = k.type + k.id;
-    }).catch(function () {});
+    api('api/key?type=' + watched.type + '&id=' + encodeURIComponent(watched.id)).then(drawKey).catch(function () {});
   }
   document.getElementById('search').addEventListener('input', function () {
     clearTimeout(searchTimer);
+    if (searchAbort) searchAbort.abort();
+    searchSeq++;
+    cursor = null;
     searchTimer = setTimeout(pollSearch, 150);
   });
   pollStatus();
   setInterval(pollStatus, 2000);
-  setInterval(pollSearch, 500);
-  setInterval(pollKey, 2000);
 })();
 `;

@@ -55,6 +55,8 @@ export const STATUS_SCHEMA = {
         liveKeys: numList,
       },
     },
+    historyCap: int,
+    watched: { type: 'object', properties: { type: str, id: str, t: numList, v: numList } },
     backends: {
       type: 'array',
       items: {
@@ -74,6 +76,7 @@ export const KEYS_SCHEMA = {
   type: 'object',
   properties: {
     q: str,
+    cursor: int,
     keys: {
       type: 'array',
       items: {

@@ -16,6 +16,7 @@ import { listenError } from '../errors.js';
 import type { StatusCollector, TypeName } from './collector.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import { stringifyKeyHistory, stringifyKeys, stringifyStatus } from './schema.js';
+import { MAX_SEARCH_WAIT_MS } from './waits.js';
 
 export interface StatusServerOptions {
   address: string;
@@ -60,6 +61,14 @@ const SECURITY_HEADERS = {
 
 const TYPES: readonly TypeName[] = ['counter', 'timer', 'gauge', 'set'];
 
+/** A finite number query parameter, or null when absent or not a number. */
+function numberParam(url: URL, name: string): number | null {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
 function tokenOk(req: IncomingMessage, url: URL, token: string): boolean {
   const auth = req.headers.authorization;
   const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (url.searchParams.get('token') ?? '');
@@ -100,19 +109,42 @@ export function startStatusServer(collector: StatusCollector, o: StatusServerOpt
       }
       if (url.pathname === '/api/status') {
         collector.markViewed();
-        send(res, 200, json, stringifyStatus(collector.status()));
+        const since = numberParam(url, 'since');
+        const body = collector.status(since ?? undefined);
+        // the chart of the key the page watches comes with it (one request less)
+        const wt = url.searchParams.get('watchType') as TypeName | null;
+        const wid = url.searchParams.get('watchId');
+        if (wt !== null && TYPES.includes(wt) && wid !== null && wid !== '' && wid.length <= 10_000)
+          body.watched = { type: wt, id: wid, ...collector.keyHistory(wt, wid) };
+        send(res, 200, json, stringifyStatus(body));
         return;
       }
       if (url.pathname === '/api/keys') {
         collector.markViewed();
         const q = (url.searchParams.get('q') ?? '').slice(0, 1000);
-        collector.search(q).then(
-          (keys) => send(res, 200, json, stringifyKeys({ q, keys })),
-          (err: unknown) => {
-            log.warn({ err }, 'status page: search failed');
-            if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
-          },
-        );
+        const answer = (): void => {
+          collector.search(q).then(
+            ({ keys, cursor }) => {
+              if (!res.destroyed) send(res, 200, json, stringifyKeys({ q, cursor, keys }));
+            },
+            (err: unknown) => {
+              log.warn({ err }, 'status page: search failed');
+              if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+            },
+          );
+        };
+        const after = numberParam(url, 'after');
+        const wait = Math.min(MAX_SEARCH_WAIT_MS, numberParam(url, 'wait') ?? 0);
+        if (after === null || wait <= 0 || q === '') {
+          answer();
+          return;
+        }
+        // the long poll: answered when a matching key is bound after the cursor, or when the wait ends
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        collector.waits.wait(q, after, wait, gone.signal).then((stillThere) => {
+          if (stillThere && !res.destroyed) answer();
+        });
         return;
       }
       if (url.pathname === '/api/key') {

@@ -48,7 +48,13 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`requestfailed: ${r.url()}`));
+    page.on('requestfailed', (r) => {
+      if (!r.url().includes('/api/keys')) problems.push(`requestfailed: ${r.url()}`); // (a search is aborted when the box changes)
+    });
+    const searches: number[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/keys')) searches.push(Date.now());
+    });
     await page.goto(`${statusUrl(env.daemon)}?token=${token}`);
 
     // the three history charts draw once two flushes are in
@@ -67,9 +73,9 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
       expect(c.ink).toBeGreaterThan(100);
     }
 
-    // "is my metric arriving?": type first, then send; the row appears within a second
+    // "is my metric arriving?": type first, then send (while the page's search waits); the row appears within a second
     await page.fill('#search', 'arrival.check');
-    await page.waitForTimeout(300);
+    await page.waitForTimeout(800);
     const sentAt = Date.now();
     await env.daemon.send('arrival.check:7|c|#team:web');
     await page.waitForFunction(() => document.querySelector('#results tbody')?.textContent?.includes('arrival.check;team=web'), undefined, {
@@ -80,6 +86,26 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
     const rowText = await page.textContent('#results tbody');
     expect(rowText).toContain('stats_counts.arrival.check;team=web');
     expect(rowText).toContain('arrival_check{team="web"}');
+
+    // a result picked: its chart of flushed values draws, and keeps coming with the page's /api/status
+    await page.click('#results tbody tr.pick');
+    await page.waitForFunction(
+      () => document.querySelector('#key-chart-title')?.textContent?.includes('arrival.check;team=web'),
+      undefined,
+      {
+        timeout: 5000,
+      },
+    );
+    await page.waitForFunction(() => document.querySelectorAll('#chart-key .uplot canvas').length === 1, undefined, { timeout: 5000 });
+    const watchedWith = await page.waitForRequest((r) => r.url().includes('api/status') && r.url().includes('watchId='), { timeout: 5000 });
+    expect(decodeURIComponent(watchedWith.url())).toContain('watchId=arrival.check;team=web');
+
+    // with nothing new the search is asked again about every 2 s (a long poll), not twice a second
+    const from = Date.now();
+    await page.waitForTimeout(4500);
+    const asked = searches.filter((t) => t >= from).length;
+    expect(asked).toBeGreaterThanOrEqual(1);
+    expect(asked).toBeLessThanOrEqual(4);
 
     // the bad line is listed with its text
     await page.waitForFunction(() => document.querySelector('#recent')?.textContent?.includes('not a statsd line'), undefined, {

@@ -40,6 +40,82 @@ describe('status page API', () => {
     expect(counter.graphite).toEqual(['stats.checkout.latency.count', 'stats_counts.checkout.latency.count']);
   });
 
+  it("long-polls the search: a waiting request is answered when a matching key arrives, not for another key's", async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 60000,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    type Answer = KeysAnswer & { cursor: number };
+    const first = (await (await fetch(base + 'api/keys?q=orders.placed')).json()) as Answer;
+    expect(first.keys).toEqual([]);
+    expect(Number.isInteger(first.cursor)).toBe(true);
+    // nothing new: the request waits for its whole wait, then answers with the same (empty) list
+    const t0 = Date.now();
+    const idle = (await (await fetch(`${base}api/keys?q=orders.placed&after=${first.cursor}&wait=600`)).json()) as Answer;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+    expect(idle.keys).toEqual([]);
+    // a long wait: another key does not end it, a matching one does, at once
+    const started = Date.now();
+    const waiting = fetch(`${base}api/keys?q=orders.placed&after=${idle.cursor}&wait=5000`).then(async (r) => ({
+      a: (await r.json()) as Answer,
+      at: Date.now(),
+    }));
+    await new Promise((r) => setTimeout(r, 300));
+    await env.daemon.send('orders.cancelled:1|c');
+    await new Promise((r) => setTimeout(r, 300));
+    const sentAt = Date.now();
+    await env.daemon.send('orders.placed:3|c|#shop:eu');
+    const { a, at } = await waiting;
+    expect(at - sentAt).toBeLessThan(1000);
+    expect(at - started).toBeLessThan(4000);
+    expect(a.keys.map((k) => k.id)).toEqual(['orders.placed;shop=eu']);
+    expect(a.cursor).toBeGreaterThan(idle.cursor);
+    // a cursor from before a matching key answers at once
+    const t1 = Date.now();
+    const again = (await (await fetch(`${base}api/keys?q=orders.placed&after=${idle.cursor}&wait=5000`)).json()) as Answer;
+    expect(Date.now() - t1).toBeLessThan(2000);
+    expect(again.keys.length).toBe(1);
+  });
+
+  it("sends only the history points after ?since=, and the watched key's chart with watchType=&watchId=", async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 200,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    type Status = { historyCap: number; history: { t: number[]; linesPerSec: number[]; liveKeys: number[] } };
+    const full = await waitForAsync(
+      async () => {
+        const s = (await (await fetch(base + 'api/status')).json()) as Status;
+        return s.history.t.length >= 3 ? s : undefined;
+      },
+      10_000,
+      'three flushes',
+    );
+    expect(full.historyCap).toBeGreaterThanOrEqual(60);
+    const since = full.history.t[1]!;
+    const part = (await (await fetch(`${base}api/status?since=${since}`)).json()) as Status;
+    expect(part.history.t.length).toBeGreaterThanOrEqual(1);
+    expect(part.history.t.every((t) => t > since)).toBe(true);
+    expect(part.history.t.slice(0, full.history.t.length - 2)).toEqual(full.history.t.slice(2));
+    expect(part.history.liveKeys.length).toBe(part.history.t.length);
+    const none = (await (await fetch(`${base}api/status?since=${Date.now() + 60_000}`)).json()) as Status;
+    expect(none.history.t).toEqual([]);
+    expect(none.history.linesPerSec).toEqual([]);
+    expect(none).not.toHaveProperty('watched');
+    // the watched key's chart comes with the status when asked for
+    await env.daemon.send('watched.key:4|c');
+    type Watched = Status & { watched: { type: string; id: string; t: number[]; v: number[] } };
+    const w = await waitForAsync(
+      async () => {
+        const s = (await (await fetch(`${base}api/status?since=${Date.now()}&watchType=counter&watchId=watched.key`)).json()) as Watched;
+        return s.watched.v.includes(4) ? s : undefined;
+      },
+      10_000,
+      "the watched key's flushed value with the status",
+    );
+    expect(w.watched.type).toBe('counter');
+    expect(w.watched.id).toBe('watched.key');
+    expect(w.watched.t.length).toBe(w.watched.v.length);
+  });
+
   it('reports ingest, bad lines (with the last offending lines), busiest keys and flush history', async () => {
     env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 500,
       graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);

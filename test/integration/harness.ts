@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -493,4 +493,18 @@ export function statusUrl(d: RunningDaemon): string {
     if (j.msg === 'tallyd is up' && j.status !== undefined) return j.status;
   }
   throw new Error('the daemon did not report its status page');
+}
+
+/**
+ * The JSON lines a recording plug-in (test/fixtures/plugins/recorder.cjs) has written so far: whole
+ * lines only, since the plug-in may be writing the last one; [] before the file exists.
+ */
+export function readRecordings<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
 }

@@ -4,12 +4,12 @@
  * (the peer). The sender's port is the test socket's own, so it is checked exactly.
  */
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, startDaemon, waitFor } from './harness.js';
+import { ROOT, readRecordings, startDaemon, waitFor } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 
@@ -20,17 +20,7 @@ interface PacketRecord {
   sender: { address: string; family: string; port: number };
 }
 
-function packets(file: string): PacketRecord[] {
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
-  // whole lines only: the plug-in may be writing the last one
-  return text
-    .slice(0, text.lastIndexOf('\n') + 1)
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as PacketRecord)
-    .filter((r) => r.event === 'packet');
-}
+const packets = (file: string): PacketRecord[] => readRecordings<PacketRecord>(file).filter((r) => r.event === 'packet');
 
 async function sendUdp(port: number, text: string): Promise<number> {
   const sock = dgram.createSocket('udp4');

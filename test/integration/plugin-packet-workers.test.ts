@@ -6,12 +6,12 @@
  * workers forwarded and dropped.
  */
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, type RunningDaemon, stat, useCleanups, waitFor, waitLog, waitStats } from './harness.js';
+import { ROOT, type RunningDaemon, readRecordings, stat, useCleanups, waitFor, waitLog, waitStats } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 const scope = useCleanups();
@@ -25,16 +25,7 @@ interface PacketRecord {
   sender: { address: string; family: string; port: number };
 }
 
-function records(file: string): PacketRecord[] {
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
-  // whole lines only: the plug-in may be writing the last one
-  return text
-    .slice(0, text.lastIndexOf('\n') + 1)
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as PacketRecord);
-}
+const records = (file: string): PacketRecord[] => readRecordings<PacketRecord>(file);
 const packets = (file: string): PacketRecord[] => records(file).filter((r) => r.event === 'packet');
 
 function config(file: string, extra: string, recorder: { packets?: boolean } = {}, withPlugin = true): string {

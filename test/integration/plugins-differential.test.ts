@@ -6,12 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adminCommand, ROOT, startDaemon, waitFor } from './harness.js';
+import { adminCommand, ROOT, readRecordings, startDaemon, waitFor } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 const ORIGINAL = join(ROOT, 'node_modules', 'statsd', 'stats.js');
@@ -44,16 +44,7 @@ interface Recording {
   [k: string]: unknown;
 }
 
-function read(file: string): Recording[] {
-  if (!existsSync(file)) return [];
-  // whole lines only: the plug-in may be writing the last one
-  const text = readFileSync(file, 'utf8');
-  return text
-    .slice(0, text.lastIndexOf('\n') + 1)
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Recording);
-}
+const read = (file: string): Recording[] => readRecordings<Recording>(file);
 
 async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
   if (kind === 'tcp') {

@@ -4,7 +4,7 @@ import type { Snapshot, TimerStat } from '../../../src/aggregator/snapshot.js';
 import { validateConfig } from '../../../src/config/index.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
-import { Sample } from '../../../src/parser/types.js';
+import { MetricType, Sample } from '../../../src/parser/types.js';
 
 /** The real defaults (src/config), so a new config key needs no edit here. */
 const DEFAULTS = validateConfig({}).config;
@@ -64,4 +64,18 @@ export function shuffle<T>(a: T[], random: () => number): T[] {
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;
+}
+
+/** Feed timer values straight through the SampleSink (no text round trip, so any double is exact). */
+export function feedTimer(agg: Aggregator, key: string, values: ArrayLike<number>): void {
+  const s = new Sample();
+  s.type = MetricType.Timer;
+  s.buf = Buffer.from(key);
+  s.keyStart = 0;
+  s.keyEnd = s.buf.length;
+  s.tagStart = s.tagEnd = s.keyEnd;
+  for (let i = 0; i < values.length; i++) {
+    s.value = values[i]!;
+    agg.sample(s);
+  }
 }

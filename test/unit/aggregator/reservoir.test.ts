@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Aggregator } from '../../../src/aggregator/index.js';
 import { reservoirValues, seededRandom } from '../../../src/aggregator/index.js';
-import { MetricType, Sample } from '../../../src/parser/types.js';
-import { makeAggregator, pct, timer } from './helpers.js';
+import { feedTimer, makeAggregator, pct, timer } from './helpers.js';
 
 /** Brute force, straight from the description of the original: sort everything, index into it. */
 function bruteForce(values: number[], thresholds: number[]) {
@@ -30,19 +29,6 @@ function bruteForce(values: number[], thresholds: number[]) {
     out.pcts.push({ count: num, bound: p > 0 ? part[num - 1]! : part[0]!, sum: s, mean: s / num });
   }
   return out;
-}
-
-/** Feed timer values straight through the SampleSink (no text round trip, so any double is exact). */
-function feedTimer(agg: Aggregator, key: string, values: ArrayLike<number>): void {
-  const s = new Sample();
-  s.type = MetricType.Timer;
-  s.buf = Buffer.from(key);
-  s.keyStart = 0;
-  s.keyEnd = s.buf.length;
-  for (let i = 0; i < values.length; i++) {
-    s.value = values[i]!;
-    agg.sample(s);
-  }
 }
 
 function logNormal(random: () => number, sigma = 0.5): number {

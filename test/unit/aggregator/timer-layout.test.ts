@@ -5,21 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Aggregator } from '../../../src/aggregator/index.js';
-import { MetricType, Sample } from '../../../src/parser/types.js';
-import { makeAggregator, timer } from './helpers.js';
-
-function feedTimer(agg: Aggregator, key: string, values: ArrayLike<number>): void {
-  const s = new Sample();
-  s.type = MetricType.Timer;
-  s.buf = Buffer.from(key);
-  s.keyStart = 0;
-  s.keyEnd = s.buf.length;
-  s.tagStart = s.tagEnd = s.keyEnd;
-  for (let i = 0; i < values.length; i++) {
-    s.value = values[i]!;
-    agg.sample(s);
-  }
-}
+import { feedTimer, makeAggregator, timer } from './helpers.js';
 
 interface TimerInternals {
   idx: { capacity: number; byId: Map<string, number> };

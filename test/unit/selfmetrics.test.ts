@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AdminStats } from '../../src/admin/server.js';
-import { ingestSelfStats, SelfMetrics } from '../../src/selfmetrics/index.js';
+import { DROPS_MAX_AGE_MS, ingestSelfStats, SelfMetrics } from '../../src/selfmetrics/index.js';
 import { makeAggregator, send, testConfig } from './aggregator/helpers.js';
 
 describe('SelfMetrics', () => {
@@ -49,5 +49,40 @@ describe('SelfMetrics', () => {
     expect(own.linesReceived).toBe(stats.linesReceived);
     expect(own.badLinesByReason).toEqual(stats.badLinesByReason);
     expect(own.liveKeys).toEqual(stats.liveKeys);
+  });
+});
+
+describe('SelfMetrics kernel drops', () => {
+  it('reads /proc/net/udp at most once a second for the running totals, afresh for a flush and the admin lines', () => {
+    let reads = 0;
+    let drops = 5;
+    let now = 10_000;
+    const self = new SelfMetrics({
+      aggregator: makeAggregator(),
+      config: () => testConfig(),
+      udpPorts: () => [8125],
+      tcp: () => ({ open: 0, refused: 0, idleTimeouts: 0 }),
+      adminStats: new AdminStats(),
+      readDrops: (ports) => {
+        expect(ports).toEqual([8125]);
+        reads++;
+        return drops;
+      },
+      now: () => now,
+    });
+
+    expect(self.stats().udpReceiveErrors).toBe(5);
+    drops = 9;
+    now += DROPS_MAX_AGE_MS / 2;
+    expect(self.stats().udpReceiveErrors).toBe(5); // a scrape or poll within the second reuses the reading
+    expect(reads).toBe(1);
+    now += DROPS_MAX_AGE_MS;
+    expect(self.stats().udpReceiveErrors).toBe(9);
+    expect(reads).toBe(2);
+
+    drops = 12;
+    expect(self.udpReceiveErrors()).toBe(12); // the flush's capture
+    expect(new Map(self.adminLines()).get('udp_receive_errors')).toBe(12);
+    expect(reads).toBe(4);
   });
 });

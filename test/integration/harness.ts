@@ -287,6 +287,7 @@ export function originalStyleConfig(graphitePort: number, extra = ''): string {
 , port: 0                 // any free port
 , address: '127.0.0.1'
 , mgmt_port: 0
+, statusPage: { port: 0 } // not the default 127.0.0.1:8127, which the tests' daemons would contend for
 , flushInterval: 1000
 , backends: [ "./backends/graphite" ]
 ${extra}

@@ -5,7 +5,8 @@
  * /proc) per packet sent is compared, median of per-round ratios. Kernel drops are printed (a round
  * with drops measures less work than it was sent).
  *
- *   npm run build && node bench/ab/udp-ab.mjs /path/to/base/checkout $PWD [rounds] [packets] [pkt/s]
+ *   npm run build && node bench/ab/udp-ab.mjs /path/to/base/checkout $PWD [rounds] [packets] [pkt/s] [lines per packet] [mix]
+ * (mix: the generator's line types, e.g. `c` or `ctgs`; default 1 line of `c`).
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +15,8 @@ const [baseRoot, newRoot] = process.argv.slice(2);
 const rounds = Number(process.argv[4] ?? 8);
 const packets = Number(process.argv[5] ?? 100_000);
 const rate = Number(process.argv[6] ?? 40_000);
+const lines = Number(process.argv[7] ?? 1);
+const mix = process.argv[8] ?? 'c';
 const e2e = (f) => import(pathToFileURL(join(newRoot, 'dist', 'bench', 'e2e', f)).href);
 const { startTallyd } = await e2e('daemon.js');
 const { buildLoadgen, runBlast } = await e2e('loadgen.js');
@@ -31,7 +34,7 @@ for (let r = 0; r < rounds + 1; r++) {
   for (const v of order) {
     const drops0 = udpRcvbufErrors();
     const c0 = cpuSeconds(d[v].pid);
-    const b = await runBlast(blast, { port: d[v].udpPort, rate, seconds: 60, lines: 1, keys: 1000, mix: 'c', prefix: 'ab', packets });
+    const b = await runBlast(blast, { port: d[v].udpPort, rate, seconds: 60, lines, keys: 1000, mix, prefix: 'ab', packets });
     await sleep(300); // the backlog parsed
     const cpu = cpuSeconds(d[v].pid) - c0;
     const drops = udpRcvbufErrors() - drops0;

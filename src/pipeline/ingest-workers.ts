@@ -14,20 +14,24 @@
  * Stop: the final collect tells the workers to close their listeners and send a final partial; once
  * the pipeline has flushed it, close() lets the workers exit.
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { mergePartials, type PartialVisitor, SourceTotals } from '../aggregator/merge.js';
+import { mergePartials, type PartialVisitor, type SourceTotals } from '../aggregator/merge.js';
 import { backendCapabilities } from '../backends/registry.js';
 import type { Backend, StatusLine } from '../backends/types.js';
-import { decodePartial, PartialDictionary } from '../cluster/protocol.js';
-import type { BackendStatusReport, FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
+import { decodePartial } from '../cluster/protocol.js';
+import type { FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
 import { type PacketBatch, readPacketBatch } from '../cluster/worker-forward.js';
 import type { TallydConfig } from '../config/types.js';
 import { WorkerError } from '../errors.js';
 import { componentLogger } from '../log/index.js';
 import type { Collected, DroppedKeys, IngestHost, IngestSource, TcpCounts } from './source.js';
+import { WorkerHandle, workerConfig } from './worker-handle.js';
+import { type StatusGroups, sumStatusGroups, WorkersBackendView } from './workers-backends.js';
+
+export { sumStatusGroups };
 
 const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'cluster', 'worker-main.js');
 /** How long a worker may take to start listening, ms. */
@@ -37,119 +41,6 @@ const MAX_COLLECT_WAIT_MS = 2000;
 
 /** Longest wait for a worker's answer to the status page's search, ms. */
 const INSPECT_WAIT_MS = 500;
-
-type StatusGroups = Array<{ name: string; lines: StatusLine[] }>;
-
-/** One worker as the primary sees it. */
-class WorkerHandle {
-  readonly dict = new PartialDictionary();
-  readonly totals = new SourceTotals();
-  /** Partials that arrived with nobody waiting (late): merged first at the next flush. */
-  readonly late: Buffer[] = [];
-  /** Keys it dropped in the intervals not yet flushed. */
-  readonly dropped: DroppedKeys[] = [];
-  waiter: ((buf: Buffer | null) => void) | null = null;
-  /** The status page's searches waiting for its answer, by request id. */
-  readonly inspects = new Map<number, (keys: InspectedKey[]) => void>();
-  ready: Extract<FromWorker, { t: 'ready' }> | null = null;
-  exited = false;
-  /** Its TCP listeners' counts, as of its last partial. */
-  tcp: TcpCounts = { open: 0, refused: 0, idleTimeouts: 0 };
-  /** Its packet backends' status lines, by backend name, as of its last partial. */
-  backends: BackendStatusReport = [];
-  /** Packets it did not forward past workerPacketForwardBytes, as of its last partial. */
-  forwardDropped = 0;
-  /** The forwarding cap its first config carried. */
-  startCap = 0;
-
-  constructor(
-    readonly worker: Worker,
-    readonly slot: number,
-  ) {}
-
-  send(m: ToWorker): void {
-    if (!this.exited && this.worker.isConnected()) this.worker.send(m);
-  }
-
-  /** The next partial, or null after `timeoutMs` (the partial then lands in `late`). */
-  next(timeoutMs: number): Promise<Buffer | null> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        resolve(null);
-      }, timeoutMs);
-      this.waiter = (buf) => {
-        clearTimeout(timer);
-        this.waiter = null;
-        resolve(buf);
-      };
-    });
-  }
-
-  deliver(buf: Buffer): void {
-    if (this.waiter !== null) this.waiter(buf);
-    else this.late.push(buf);
-  }
-}
-
-/**
- * The config a worker gets: no raw sections (they may hold what does not survive the IPC clone),
- * except `prometheus` (plain data, validated: workers count its timer buckets, prometheusTimerBounds).
- */
-export function workerConfig(config: TallydConfig): TallydConfig {
-  let prom = config.raw['prometheus'];
-  try {
-    prom = structuredClone(prom);
-  } catch {
-    prom = undefined; // (something not clonable in it: the workers' buckets are then estimated)
-  }
-  return { ...config, raw: prom === undefined ? {} : { prometheus: prom } };
-}
-
-/**
- * Status groups of several processes' instances of one backend as one: numbers added up (`last_*`
- * times: the latest), other values as the first process shows them.
- */
-export function sumStatusGroups(reports: readonly StatusGroups[]): StatusGroups {
-  const out: StatusGroups = [];
-  for (const groups of reports) {
-    for (const g of groups) {
-      let into = out.find((o) => o.name === g.name);
-      if (into === undefined) {
-        into = { name: g.name, lines: [] };
-        out.push(into);
-      }
-      for (const [stat, value] of g.lines) {
-        const i = into.lines.findIndex(([s]) => s === stat);
-        if (i < 0) into.lines.push([stat, value]);
-        else {
-          const prev = into.lines[i]![1];
-          if (typeof prev === 'number' && typeof value === 'number')
-            into.lines[i] = [stat, stat.startsWith('last_') ? Math.max(prev, value) : prev + value];
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** A backend that runs in the workers, as the primary shows it: no flushes, the workers' status lines added up. */
-class WorkersBackendView implements Backend {
-  constructor(
-    readonly name: string,
-    private readonly groups: () => StatusGroups[],
-  ) {}
-  async start(): Promise<void> {}
-  async flush(): Promise<void> {}
-  status(): StatusLine[] {
-    return this.statusGroups().find((g) => g.name === this.name)?.lines ?? [];
-  }
-  statusGroups(): StatusGroups {
-    const all = sumStatusGroups(this.groups());
-    return all.length > 0 ? all : [{ name: this.name, lines: [] }];
-  }
-  async stop(): Promise<void> {}
-}
 
 export class WorkersIngest implements IngestSource {
   readonly collect: (final: boolean) => Promise<Collected>;

@@ -5,11 +5,11 @@
  * which the pipeline then flushes as it flushes local input.
  *
  * Backends that want raw packets (BackendCapabilities.wantsPackets: the repeater) run in each worker,
- * where the packets arrive; here a stand-in shows the sum of the workers' status lines. npm backends
- * run here: while one has a 'packet' listener, the workers forward every packet to this process in
- * batches (../cluster/worker-forward.ts), bounded by workerPacketForwardBytes per worker, and this
- * source hands them to those backends' packet(). The workers'
- * TCP counts, their status lines and the keys they dropped past maxKeys come with each partial.
+ * where the packets arrive; here a stand-in shows the sum of the workers' status lines
+ * (./workers-backends.ts). npm backends run here: while one has a 'packet' listener, the workers
+ * forward every packet to this process (./workers-forwarding.ts). The workers' TCP counts, their
+ * status lines and the keys they dropped past maxKeys come with each partial; ./worker-handle.ts
+ * keeps them, per worker.
  *
  * Stop: the final collect tells the workers to close their listeners and send a final partial; once
  * the pipeline has flushed it, close() lets the workers exit.
@@ -23,15 +23,13 @@ import { backendCapabilities } from '../backends/registry.js';
 import type { Backend, StatusLine } from '../backends/types.js';
 import { decodePartial } from '../cluster/protocol.js';
 import type { FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
-import { type PacketBatch, readPacketBatch } from '../cluster/worker-forward.js';
 import type { TallydConfig } from '../config/types.js';
 import { WorkerError } from '../errors.js';
 import { componentLogger } from '../log/index.js';
 import type { Collected, DroppedKeys, IngestHost, IngestSource, TcpCounts } from './source.js';
 import { WorkerHandle, workerConfig } from './worker-handle.js';
 import { type StatusGroups, sumStatusGroups, WorkersBackendView } from './workers-backends.js';
-
-export { sumStatusGroups };
+import { PacketForwarding } from './workers-forwarding.js';
 
 const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'cluster', 'worker-main.js');
 /** How long a worker may take to start listening, ms. */
@@ -54,13 +52,8 @@ export class WorkersIngest implements IngestSource {
   /** TCP counts and packet backends' status of workers that exited (a replacement starts from 0). */
   private readonly retiredTcp = { refused: 0, idleTimeouts: 0 };
   private retiredBackends = new Map<string, StatusGroups>();
-  /** The backends in force, and those of them that take the workers' forwarded packets now. */
-  private backends: readonly Backend[] = [];
-  private packetHooks: Backend[] = [];
-  /** The forwarding cap the workers were told (0: they forward nothing). */
-  private forwardCap = 0;
-  /** Packets the workers forwarded and this process handed to npm backends, since start. */
-  private packetsForwarded = 0;
+  /** Packets forwarded for npm backends that listen to 'packet'. */
+  private readonly forwarding: PacketForwarding;
   /** Forwarding drops of workers that exited. */
   private retiredForwardDropped = 0;
 
@@ -68,6 +61,13 @@ export class WorkersIngest implements IngestSource {
     this.log = componentLogger(host.rootLog, 'cluster');
     this.handles = new Array<WorkerHandle | null>(Math.max(2, host.config().workers ?? 2)).fill(null);
     this.collect = (final) => this.collectPartials(final);
+    this.forwarding = new PacketForwarding(
+      this.log,
+      () => host.config().workerPacketForwardBytes,
+      (capBytes) => {
+        for (const h of this.handles) if (h !== null && h.ready !== null) h.send({ t: 'forward', capBytes });
+      },
+    );
   }
 
   placeBackend(name: string): Backend | null {
@@ -85,41 +85,7 @@ export class WorkersIngest implements IngestSource {
   }
 
   setBackends(backends: readonly Backend[]): void {
-    this.backends = backends;
-    this.updateForwarding();
-  }
-
-  /**
-   * Tells the workers to forward packets (or to stop) when whether a backend wants them changed: at
-   * start, after a reload, and at each flush (a plug-in may add its 'packet' listener after init).
-   */
-  private updateForwarding(): void {
-    this.packetHooks = this.backends.filter((b) => b.wantsForwardedPackets?.() === true && typeof b.packet === 'function');
-    const cap = this.packetHooks.length > 0 ? this.host.config().workerPacketForwardBytes : 0;
-    if (cap === this.forwardCap) return;
-    const was = this.forwardCap;
-    this.forwardCap = cap;
-    if (cap > 0 && was === 0) {
-      this.log.info(
-        { backends: this.packetHooks.map((b) => b.name), capBytes: cap },
-        "an npm backend listens to 'packet': the workers forward every packet to the primary",
-      );
-    } else if (cap === 0) {
-      const why = this.packetHooks.length > 0 ? 'workerPacketForwardBytes is 0' : "no npm backend listens to 'packet'";
-      this.log.info(`${why}: the workers forward no packets`);
-    }
-    for (const h of this.handles) if (h !== null && h.ready !== null) h.send({ t: 'forward', capBytes: cap });
-  }
-
-  /** A worker's batch of packets: to every npm backend that listens to 'packet'. */
-  private emitPackets(m: PacketBatch): void {
-    const hooks = this.packetHooks;
-    // (forwarding was just switched off: the workers' last batches go nowhere)
-    if (hooks.length === 0) return;
-    const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
-    this.packetsForwarded += readPacketBatch(buf, (b, start, end, from) => {
-      for (let i = 0; i < hooks.length; i++) hooks[i]!.packet!(b, start, end, from);
-    });
+    this.forwarding.setBackends(backends);
   }
 
   /** `messages.packets_forwarded` (handed to npm backends' packet events) and `packets_forward_dropped` (past the cap). */
@@ -127,7 +93,7 @@ export class WorkersIngest implements IngestSource {
     let dropped = this.retiredForwardDropped;
     for (const h of this.handles) if (h !== null && !h.exited) dropped += h.forwardDropped;
     return [
-      ['packets_forwarded', this.packetsForwarded],
+      ['packets_forwarded', this.forwarding.forwarded],
       ['packets_forward_dropped', dropped],
     ];
   }
@@ -142,9 +108,7 @@ export class WorkersIngest implements IngestSource {
     this.host.aggregator.workerInspect = (q, limit) => this.inspect(q, limit);
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
     // the backends started (npm backends' init ran): the workers forward packets from their first one when one listens
-    this.updateForwarding();
-    if (this.forwardCap === 0 && this.packetHooks.length > 0)
-      this.log.warn("workerPacketForwardBytes is 0: npm backends get no 'packet' events with workers > 1");
+    this.forwarding.start();
     try {
       const ready = await Promise.all(this.handles.map((_, i) => this.fork(i)));
       this.listeners = ready[0]!.listeners;
@@ -160,7 +124,7 @@ export class WorkersIngest implements IngestSource {
   async reconfigure(prev: TallydConfig, next: TallydConfig, backendsChanged: boolean): Promise<string[]> {
     const changed: string[] = [];
     for (const h of this.handles) h?.send({ t: 'config', config: workerConfig(next) });
-    this.updateForwarding();
+    this.forwarding.update();
     if (JSON.stringify(next.servers) !== JSON.stringify(prev.servers)) changed.push('servers (applies at restart with workers > 1)');
     if (next.workers !== prev.workers) changed.push('workers (applies at restart)');
     if (backendsChanged && next.backends.some((n) => backendCapabilities(n).wantsPackets === true)) {
@@ -257,7 +221,7 @@ export class WorkersIngest implements IngestSource {
       );
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'packets') {
-          this.emitPackets(m);
+          this.forwarding.emit(m);
         } else if (m.t === 'partial') {
           h.forwardDropped = m.forwardDropped;
           h.tcp = m.tcp;
@@ -269,11 +233,11 @@ export class WorkersIngest implements IngestSource {
         } else if (m.t === 'ready') {
           h.ready = m;
           // (changed while it started: it was not among the workers told)
-          if (this.forwardCap !== h.startCap) h.send({ t: 'forward', capBytes: this.forwardCap });
+          if (this.forwarding.cap !== h.startCap) h.send({ t: 'forward', capBytes: this.forwarding.cap });
           clearTimeout(timer);
           resolve(m);
         } else if (m.t === 'hello') {
-          h.startCap = this.forwardCap;
+          h.startCap = this.forwarding.cap;
           worker.send({ t: 'config', config: workerConfig(this.host.config()), forward: h.startCap } satisfies ToWorker);
         } else if (m.t === 'failed') {
           clearTimeout(timer);
@@ -306,7 +270,7 @@ export class WorkersIngest implements IngestSource {
 
   /** Ask every live worker for its partial (`stop` at the end) and merge what came, late ones first. */
   private async collectPartials(final: boolean): Promise<Collected> {
-    if (!final) this.updateForwarding();
+    if (!final) this.forwarding.update();
     const live = this.handles.filter((h): h is WorkerHandle => h !== null && !h.exited && h.ready !== null);
     const interval = this.host.config().flushInterval;
     const wait = final ? Math.max(MAX_COLLECT_WAIT_MS, 5000) : Math.min(MAX_COLLECT_WAIT_MS, Math.max(100, interval / 2));

@@ -4,7 +4,7 @@
  * registrations, which its module makes when it loads: {@link registerMetricStore} here, its suffix in
  * the parser's type table (src/parser/typetable.ts registerTypeSuffix), and how each backend that
  * outputs it reads the snapshot's `others` under the store's name (Graphite:
- * src/backends/graphite/types.ts registerGraphiteType). See docs/architecture.md.
+ * src/backends/graphite/other-types.ts registerGraphiteType). See docs/architecture.md.
  */
 import type { MetricKey } from '../parser/types.js';
 import type { AggregatorSettings } from './settings.js';

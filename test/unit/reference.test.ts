@@ -242,3 +242,23 @@ describe('the README and contrib/ name what the code knows', () => {
     expect(cliOptionFlags().filter((f) => !new RegExp(`(^|[\\s,])${f}\\b`, 'm').test(section))).toEqual([]);
   });
 });
+
+describe('the differences from the original', () => {
+  /** The bullets of a markdown section (a bullet and its continuation lines joined). */
+  function bullets(md: string, from: string, to?: string): string[] {
+    const start = md.indexOf(from);
+    const body = md.slice(start, to === undefined ? undefined : md.indexOf(to, start));
+    return body
+      .split(/\n(?=- )/)
+      .filter((b) => b.startsWith('- '))
+      .map((b) => b.replace(/\s*\n\s*/g, ' '));
+  }
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const detail = readFileSync(join(ROOT, 'docs', 'differences.md'), 'utf8');
+
+  it('list only what differs: no bullet says tallyd does as the original does', () => {
+    const lists = [...bullets(readme, '## Differences from the original', '## More documentation'), ...bullets(detail, '# Differences')];
+    expect(lists.length).toBeGreaterThan(20);
+    expect(lists.filter((b) => /\bas (in )?the original('s)?\b/i.test(b))).toEqual([]);
+  });
+});

@@ -1,22 +1,26 @@
 /**
  * A fifth metric type, whole, as a type's module would be in src/: a small "max" type (the largest
- * value of the interval per key, lines `key:value|mx`). It is its store (below) and three
- * registrations, made by {@link registerMaxType}:
+ * value of the interval per key, lines `key:value|mx`). It is its store (below) and its registrations,
+ * made by {@link registerMaxType}: three for the store, the parser and Graphite, and one for Prometheus:
  *
- *   registerMetricStore(MAX_TYPE, () => new MaxStore());               // src/aggregator/stores.ts
- *   registerTypeSuffix('mx', MAX_TYPE);                                 // src/parser/typetable.ts
- *   registerGraphiteType<MaxStat>('max', (m, out) => out.line(m.key, '', m.max)); // src/backends/graphite/other-types.ts
+ *   registerMetricStore(MAX_TYPE, () => new MaxStore());                           // src/aggregator/stores.ts
+ *   registerTypeSuffix('mx', MAX_TYPE);                                             // src/parser/typetable.ts
+ *   registerGraphiteType<MaxStat>('max', (m, out) => out.line(m.key, '', m.max));   // src/backends/graphite/other-types.ts
+ *   registerPrometheusType<MaxStat>('max', MAX_TYPE, 'gauge', (m) => m.key, (m) => m.max); // src/backends/prometheus/other-types.ts
  *
  * Nothing else in src/ knows of it: the key index, the retention, the capture, the workers' partials
- * and the Graphite formatter handle it through those registrations. Its Graphite lines are
- * `stats.max.KEY value ts` (legacy namespace; `[globalPrefix.]max.KEY` in the new one).
+ * and the backends handle it through those registrations. Its Graphite lines are `stats.max.KEY value ts`
+ * (legacy namespace; `[globalPrefix.]max.KEY` in the new one); in Prometheus it is a gauge named as a
+ * statsd gauge of the same key would be.
  * Tests: test/unit/aggregator/fake-type.test.ts (store and parser), test/unit/backends/graphite-other-types.test.ts
- * (formatter), test/integration/fake-type.test.ts (a spawned daemon loading ./preload.ts with --import).
+ * (formatter), test/unit/backends/prometheus/other-types.test.ts (series store), and
+ * test/integration/fake-type.test.ts (a spawned daemon loading ./preload.ts with --import).
  */
 import type { PartialVisitor } from '../../src/aggregator/merge.js';
 import type { Retention } from '../../src/aggregator/retention.js';
 import { type CaptureSink, type MetricStore, registerMetricStore, SlotIndex } from '../../src/aggregator/stores.js';
 import { registerGraphiteType } from '../../src/backends/graphite/other-types.js';
+import { registerPrometheusType } from '../../src/backends/prometheus/other-types.js';
 import type { MetricKey, Sample } from '../../src/parser/types.js';
 import { registerTypeSuffix } from '../../src/parser/typetable.js';
 
@@ -86,12 +90,19 @@ export class MaxStore implements MetricStore {
   }
 }
 
-/** The type's three registrations; returns a function that undoes them (tests). */
+/** The type's registrations; returns a function that undoes them (tests). */
 export function registerMaxType(): () => void {
   const undo = [
     registerMetricStore(MAX_TYPE, () => new MaxStore()),
     registerTypeSuffix('mx', MAX_TYPE),
     registerGraphiteType<MaxStat>('max', (m, out) => out.line(m.key, '', m.max)),
+    registerPrometheusType<MaxStat>(
+      'max',
+      MAX_TYPE,
+      'gauge',
+      (m) => m.key,
+      (m) => m.max,
+    ),
   ];
   return () => {
     for (const u of undo.reverse()) u();

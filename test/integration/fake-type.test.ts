@@ -2,16 +2,18 @@
  * A fifth metric type end to end, black-box: the daemon is spawned as in every other test, with the fake
  * "max" type's module (test/fake-type/max-type.ts, built to dist/test/fake-type/) loaded before it starts
  * through `NODE_OPTIONS=--import=…/preload.js`. That module makes the type's three registrations (store,
- * parser suffix, Graphite lines) and nothing in src/ names it. Real UDP `key:v|mx` lines in, a real TCP
- * Graphite listener reads `stats.max.KEY` with the interval's largest value, counted in numStats and
- * cleared after the flush; with `workers: 2` the forked workers load it too (they inherit NODE_OPTIONS),
- * export it in their partials, and the primary merges it.
+ * parser suffix, Graphite lines, Prometheus series) and nothing in src/ names it. Real UDP `key:v|mx`
+ * lines in, a real TCP Graphite listener reads `stats.max.KEY` with the interval's largest value,
+ * counted in numStats and cleared after the flush, and the same daemon's /metrics shows it as a gauge;
+ * with `workers: 2` the forked workers load it too (they inherit NODE_OPTIONS), export it in their
+ * partials, and the primary merges it.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { flushWith, nextFlush, originalStyleConfig, ROOT, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
+import { prometheusPort, scrapeUntil } from './prometheus-helpers.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -28,10 +30,15 @@ function preloadEnv(): NodeJS.ProcessEnv {
 }
 
 describe('a fifth metric type registered by its own module, in the spawned daemon', () => {
-  it('parses, aggregates and flushes it to Graphite as stats.max.KEY, counted in numStats, cleared after the flush', async () => {
-    env.daemon = await startDaemon(originalStyleConfig(env.graphite.port), [], preloadEnv());
-    await env.daemon.send('req.size:3|mx\nreq.size:9|mx\nreq.size:4|mx\nhits:1|c');
-    await env.daemon.send('neg:-2.5|mx|#env:prod\nreq.size:7|mx');
+  it('parses, aggregates and flushes it to Graphite as stats.max.KEY, counted in numStats, cleared after the flush; Prometheus shows a gauge', async () => {
+    const config = `{
+  graphitePort: ${env.graphite.port}, graphiteHost: '127.0.0.1', port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000,
+  backends: [ './backends/graphite', './backends/prometheus' ],
+  prometheus: { port: 0, address: '127.0.0.1' }
+}`;
+    env.daemon = await startDaemon(config, [], preloadEnv());
+    // one packet: its lines land in one interval
+    await env.daemon.send('req.size:3|mx\nreq.size:9|mx\nreq.size:4|mx\nhits:1|c\nneg:-2.5|mx|#env:prod\nreq.size:7|mx');
     const flush = await flushWith(env.graphite, 'stats.max.neg;env=prod');
     expect(flush.get('stats.max.req.size')).toBe(9);
     expect(flush.get('stats.max.neg;env=prod')).toBe(-2.5);
@@ -52,6 +59,11 @@ describe('a fifth metric type registered by its own module, in the spawned daemo
     // cleared: the next whole flush has no max line
     const next = await nextFlush(env.graphite, ts);
     expect(env.graphite.lines.filter((l) => l.ts === next && l.path.startsWith('stats.max.'))).toEqual([]);
+    // the same flushes folded by the Prometheus backend: a gauge per key, the last interval's maximum
+    const { body, s } = await scrapeUntil(await prometheusPort(env.daemon), (m) => m.has('req_size'), 'req_size on /metrics');
+    expect(body).toContain('# TYPE req_size gauge\n');
+    expect(s.get('req_size')).toBe('9');
+    expect(s.get('neg{env="prod"}')).toBe('-2.5');
   });
 
   it('with workers: 2, each worker parses and exports it and the primary merges the largest value', async () => {

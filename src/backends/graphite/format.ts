@@ -72,11 +72,6 @@ export class GraphiteFormatter implements LineText {
   private phase: Phase = Phase.Counters;
   /** The next item of the current phase. */
   private i = 0;
-  /** In {@link Phase.Others}: the type being written (index in GRAPHITE_TYPES) and where its lines go. */
-  private typeIdx = 0;
-  private typeOut: GraphiteTypeLines | null = null;
-  /** Stats of the other types written (they count in numStats). */
-  private otherStats = 0;
   /** Lines not yet handed to {@link out} (the LineText that timer-lines.ts and trailer.ts append to). */
   s = '';
   lines = 0;
@@ -88,6 +83,11 @@ export class GraphiteFormatter implements LineText {
   private readonly out: LineOut;
   private readonly tsNl: string;
   private result: GraphiteFormatResult | null = null;
+  /** In {@link Phase.Others}: the type being written (index in GRAPHITE_TYPES) and where its lines go. */
+  private typeIdx = 0;
+  private typeOut: GraphiteTypeLines | null = null;
+  /** Stats of the other types written (they count in numStats). */
+  private otherStats = 0;
 
   constructor(
     private readonly snapshot: Snapshot,

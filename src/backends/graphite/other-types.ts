@@ -70,7 +70,8 @@ export class GraphiteTypeLines {
 
   /**
    * One line: `PREFIX KEY FIELD [.globalSuffix] [;tags] value timestamp`. `field`: '' or a path end such
-   * as '.count'. A value that is not finite is written saturated (aggregator/finite.ts).
+   * as '.count', a constant of the type's module (written as given: the key name is what gets cleaned).
+   * A value that is not finite is written saturated (aggregator/finite.ts).
    */
   line(key: MetricKey, field: string, value: number): void {
     const o = this.o;

@@ -157,7 +157,7 @@ export class ExpHistogram {
   }
 
   /** Give `b` a window holding [lo, hi] (at the current scale, at most maxBuckets wide): grown by doubling, range centred. */
-  private window(b: Buckets, lo: number, hi: number): void {
+  private window(b: Buckets, lo: number, hi: number, empty = false): void {
     const span = hi - lo + 1;
     let cap = b.counts.length;
     if (cap < span) {
@@ -165,7 +165,7 @@ export class ExpHistogram {
       while (cap < span) cap *= 2;
       if (cap > this.maxBuckets) cap = this.maxBuckets;
     }
-    this.place(b, lo, hi, cap);
+    this.place(b, lo, hi, cap, empty);
   }
 
   /**
@@ -177,8 +177,9 @@ export class ExpHistogram {
    * are the same, and each window is sized (and allocated, if it must grow) once instead of growing
    * 256 → 512 → … and moving as the buckets come in. (bench/timers.bench.ts (e))
    */
-  reserveMerge(scale: number, posLo: number, posHi: number, negLo: number, negHi: number): void {
-    if (scale < this.scale) this.downscale(this.scale - scale);
+  reserveMerge(scale: number, posLo: number, posHi: number, negLo: number, negHi: number, empty = false): void {
+    // (`empty`: just reset, as the pool hands it out: nothing to scan, move or merge pairwise)
+    if (scale < this.scale) this.lower(this.scale - scale, empty);
     const s = this.shift;
     const p = this.pos;
     const n = this.neg;
@@ -188,31 +189,43 @@ export class ExpHistogram {
     let ph = posHi >> s;
     let nl = negLo >> s;
     let nh = negHi >> s;
-    if (onPos && p.scan()) {
+    if (onPos && !empty && p.scan()) {
       pl = Math.min(pl, p.lo);
       ph = Math.max(ph, p.hi);
     }
-    if (onNeg && n.scan()) {
+    if (onNeg && !empty && n.scan()) {
       nl = Math.min(nl, n.lo);
       nh = Math.max(nh, n.hi);
     }
     const max = this.maxBuckets;
     let drop = 0;
     while ((onPos && (ph >> drop) - (pl >> drop) + 1 > max) || (onNeg && (nh >> drop) - (nl >> drop) + 1 > max)) drop++;
-    this.downscale(drop);
-    if (onPos) this.cover(p, pl >> drop, ph >> drop);
-    if (onNeg) this.cover(n, nl >> drop, nh >> drop);
+    this.lower(drop, empty);
+    if (onPos) this.cover(p, pl >> drop, ph >> drop, empty);
+    if (onNeg) this.cover(n, nl >> drop, nh >> drop, empty);
+  }
+
+  private lower(drop: number, empty: boolean): void {
+    if (!empty) this.downscale(drop);
+    else if (drop > 0) {
+      this.scale -= drop;
+      this.shift += drop;
+    }
   }
 
   /** A window for [lo, hi] in `b` unless it has one. */
-  private cover(b: Buckets, lo: number, hi: number): void {
-    if (lo - b.base < 0 || hi - b.base >= b.counts.length) this.window(b, lo, hi);
+  private cover(b: Buckets, lo: number, hi: number, empty: boolean): void {
+    if (lo - b.base < 0 || hi - b.base >= b.counts.length) this.window(b, lo, hi, empty);
   }
 
   /** Move `b`'s counts into a window of `cap` buckets with [lo, hi] centred in it. */
-  private place(b: Buckets, lo: number, hi: number, cap: number): void {
+  private place(b: Buckets, lo: number, hi: number, cap: number, empty = false): void {
     const span = hi - lo + 1;
     const base = lo - ((cap - span) >> 1);
+    if (empty && cap === b.counts.length) {
+      b.base = base; // (all zero: nothing to move)
+      return;
+    }
     const next = cap === b.counts.length ? SCRATCH.get(cap) : new Uint32Array(cap);
     next.fill(0);
     const c = b.counts;
@@ -262,7 +275,18 @@ export class ExpHistogram {
   }
 
   private mergeSide(b: Buckets, base: number, counts: ArrayLike<number>, scale: number): void {
-    for (let k = 0; k < counts.length; k++) {
+    const d = scale - this.scale;
+    const len = counts.length;
+    if (len > 0 && (base >> d) - b.base >= 0 && ((base + len - 1) >> d) - b.base < b.counts.length) {
+      // all of it inside the window (as after reserveMerge): no bounds to check, the scale stays
+      const c = b.counts;
+      for (let k = 0; k < len; k++) {
+        const n = counts[k]!;
+        if (n !== 0) c[((base + k) >> d) - b.base]! += n;
+      }
+      return;
+    }
+    for (let k = 0; k < len; k++) {
       const n = counts[k]!;
       if (n === 0) continue;
       // (this.scale can drop during the loop: shift from the source's scale each time)

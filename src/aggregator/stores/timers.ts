@@ -13,7 +13,7 @@ import { growReservoir, reservoirValues } from '../reservoir.js';
 import type { Retention } from '../retention.js';
 import type { AggregatorSettings } from '../settings.js';
 import type { LeCounts } from '../snapshot.js';
-import { TimerHistMerges } from './timer-merge.js';
+import type { TimerMergeRanges } from './timer-merge.js';
 import { TimerPools } from './timer-pools.js';
 import { EXTRA_BINS, EXTRA_LE, T_COUNT, T_EXP, T_EXTRAS, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerSlots } from './timer-slots.js';
 import type { CaptureSink, MetricStore, StoreHost } from './types.js';
@@ -24,8 +24,8 @@ export class TimerStore extends TimerSlots implements MetricStore {
   readonly type = MetricType.Timer;
   readonly name = 'timers';
   readonly pools: TimerPools;
-  /** Histogram parts of merged timers, held until every source is in (primary side). */
-  private readonly merges = new TimerHistMerges();
+  /** Primary side, during a merge: the range each timer's histogram will span (timer-merge.ts), or null. */
+  mergeRanges: TimerMergeRanges | null = null;
   private histograms: readonly CompiledHistogram[] = [];
   /** The config list `histograms` was compiled from (recompiled only when a reload changes it). */
   private histogramsSource: AggregatorSettings['histogram'] | null = null;
@@ -225,7 +225,6 @@ export class TimerStore extends TimerSlots implements MetricStore {
 
   /** Values copied, each active timer's reservoir swapped for a pooled one, keys copied, in insertion order. */
   capture(into: CaptureSink): void {
-    this.finishMerge();
     const ti = this.idx;
     const nt = ti.size;
     const pools = this.pools;
@@ -312,7 +311,6 @@ export class TimerStore extends TimerSlots implements MetricStore {
   // ---------------------------------------------------------------- partials (workers)
 
   exportTo(out: PartialVisitor): void {
-    this.finishMerge();
     const st = this.stats;
     for (let s = this.idx.head; s >= 0; s = this.idx.next[s]!) {
       const o = s * T_STRIDE;
@@ -370,22 +368,20 @@ export class TimerStore extends TimerSlots implements MetricStore {
     if (h === null && (exp !== null || (this.expOn && n0 + n > this.reservoirSize))) {
       // the merged interval outgrows the reservoir (or a source's did): into a histogram, this side's values first
       h = this.pools.acquireExp();
+      // its window sized once for what every source will bring (when the merge knows it)
+      const r = this.mergeRanges?.byId.get(this.idx.keys[slot]!.id);
+      if (r !== undefined) h.reserveMerge(r.scale, r.posLo, r.posHi, r.negLo, r.negHi, true);
+      const mine = reservoirValues(this.res[slot]!, n0, this.reservoirSize);
+      for (let j = 0; j < mine.length; j++) h.add(mine[j]!);
       this.attachExp(slot, h);
-      this.merges.values(slot, h, reservoirValues(this.res[slot]!, n0, this.reservoirSize));
     }
     if (h !== null) {
-      // (added once every source is in: finishMerge)
-      this.merges.values(slot, h, samples);
-      if (exp !== null) this.merges.exp(slot, h, exp);
+      for (let j = 0; j < samples.length; j++) h.add(samples[j]!);
+      if (exp !== null) h.merge(exp);
     } else {
       this.res[slot] = mergeReservoir(this.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
     }
     this.mergeExtras(slot, hist, le);
-  }
-
-  /** Primary side, once every source's partial is merged: the histograms' parts added (timer-merge.ts). */
-  finishMerge(): void {
-    this.merges.finish((slot) => this.expOf(slot));
   }
 
   /** (timers cross the wire field by field: see mergeTimer) */

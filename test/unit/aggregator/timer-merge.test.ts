@@ -1,14 +1,16 @@
 /**
- * The primary's merge of workers' timer histograms (issue 10): every source's parts are held until
- * all are in, then each histogram is sized once for the whole range at its final scale
- * (ExpHistogram.reserveMerge, stores/timer-merge.ts). The buckets and figures must be those of the
- * part-by-part merge (what the primary did before), and the bucket arrays allocated once.
+ * The primary's merge of workers' timer histograms (issue 10): the range every source's buckets span is
+ * read off the partials first (cluster/partial-skim.ts), and each histogram sized once for it at its
+ * final scale (ExpHistogram.reserveMerge, stores/timer-merge.ts). The buckets and figures must be those
+ * of the part-by-part merge (what the primary did before), and the bucket arrays allocated once.
  */
 import { describe, expect, it } from 'vitest';
 import type { Aggregator } from '../../../src/aggregator/aggregator.js';
 import { type ExpBucketsData, ExpHistogram, indexAtMaxScale, MAX_SCALE } from '../../../src/aggregator/exphist.js';
 import { mergePartials, type PartialVisitor, SourceTotals } from '../../../src/aggregator/merge.js';
 import { seededRandom } from '../../../src/aggregator/reservoir.js';
+import { TimerMergeRanges } from '../../../src/aggregator/stores/timer-merge.js';
+import { skimTimerRanges } from '../../../src/cluster/partial-skim.js';
 import { decodePartial, PartialDictionary, PartialEncoder } from '../../../src/cluster/protocol.js';
 import { WorkerAggregator } from '../../../src/cluster/worker.js';
 import type { TallydConfig } from '../../../src/config/types.js';
@@ -140,8 +142,8 @@ class Worker {
   }
 }
 
-/** The timers' histograms a partial carries, by key. */
-function partsOf(buf: Buffer): Map<string, ExpBucketsData> {
+/** The timers' histograms a partial carries, by key (`dict`: the source's, when earlier partials were read). */
+function partsOf(buf: Buffer, dict = new PartialDictionary()): Map<string, ExpBucketsData> {
   const out = new Map<string, ExpBucketsData>();
   const v = {
     own() {},
@@ -152,7 +154,7 @@ function partsOf(buf: Buffer): Map<string, ExpBucketsData> {
       if (exp !== null) out.set(key.id, exp);
     },
   } satisfies PartialVisitor;
-  decodePartial(buf, new PartialDictionary(), v);
+  decodePartial(buf, dict, v);
   return out;
 }
 
@@ -161,12 +163,13 @@ function liveHistograms(agg: Aggregator): ExpHistogram[] {
 }
 
 describe('the primary merging workers past their reservoirs', () => {
-  it("same buckets and figures as the part-by-part merge and as one process; each key's buckets allocated once", () => {
-    // (no negative threshold: its sum_squares is the total's minus the rest, and the total's rounding depends on the order
-    // the workers' exact sums are added in, as it did before)
-    const config = testConfig({ reservoirSize: 128, percentThreshold: [50, 90, 99, 99.9] });
+  // (no negative threshold: its sum_squares is the total's minus the rest, and the total's rounding depends on the order
+  // the workers' exact sums are added in, as it did before)
+  const config = testConfig({ reservoirSize: 128, percentThreshold: [50, 90, 99, 99.9] });
+
+  /** Three workers' partials: 'lat' past the reservoir in each, at three ranges and two scales; 'fit' values only. */
+  function scenario() {
     const single = makeAggregator(config, { random: seededRandom(1) });
-    const primary = makeAggregator(config, { random: seededRandom(2) });
     const workers = [new Worker(config, 3), new Worker(config, 4), new Worker(config, 5)];
     const random = seededRandom(6);
     for (let i = 0; i < 9000; i++) {
@@ -182,10 +185,19 @@ describe('the primary merging workers past their reservoirs', () => {
     expect(new Set(parts.map((p) => p.scale)).size).toBeGreaterThan(1);
     const before = new ExpHistogram(config.timerHistogramMaxBuckets);
     for (const p of parts) before.merge(p);
+    return { single, workers, bufs, before };
+  }
 
+  it("with the sources' ranges: the buckets and figures of the part-by-part merge and of one process; buckets allocated once", () => {
+    const { single, workers, bufs, before } = scenario();
+    const primary = makeAggregator(config, { random: seededRandom(2) });
     mergePartials(
       primary,
-      workers.map((w, i) => ({ totals: w.totals, feed: (v) => decodePartial(bufs[i]!, w.dict, v) })),
+      workers.map((w, i) => ({
+        totals: w.totals,
+        feed: (v) => decodePartial(bufs[i]!, w.dict, v),
+        ranges: (r) => skimTimerRanges([bufs[i]!], w.dict, r),
+      })),
     );
     const live = liveHistograms(primary);
     expect(live.length).toBe(1); // 'lat' only ('fit' stays a reservoir)
@@ -199,5 +211,67 @@ describe('the primary merging workers past their reservoirs', () => {
     expect(merged.percentiles).toEqual(one.percentiles);
     expect(merged.median).toBe(one.median);
     expect(merged.sum).toBe(one.sum);
+  });
+
+  it('the next interval: pooled histograms (windows placed from the last key) give the same buckets again', () => {
+    const { workers, bufs } = scenario();
+    const primary = makeAggregator(config, { random: seededRandom(2) });
+    const mergeAll = (partials: Buffer[]) =>
+      mergePartials(
+        primary,
+        workers.map((w, i) => ({
+          totals: w.totals,
+          feed: (v) => decodePartial(partials[i]!, w.dict, v),
+          ranges: (r) => skimTimerRanges([partials[i]!], w.dict, r),
+        })),
+      );
+    mergeAll(bufs);
+    primary.flush(10_000);
+    const random = seededRandom(9);
+    for (let i = 0; i < 6000; i++) workers[i % 3]!.send(`lat:${Math.round(logNormal(random, 6 + (i % 3), 1.5) * 8) / 8}|ms`);
+    const dicts = workers.map(() => new PartialDictionary());
+    const next = workers.map((w) => w.partial());
+    const before = new ExpHistogram(config.timerHistogramMaxBuckets);
+    for (let i = 0; i < 3; i++) {
+      partsOf(bufs[i]!, dicts[i]); // (the keys of the first partials)
+      before.merge(partsOf(next[i]!, dicts[i]).get('lat')!);
+    }
+    mergeAll(next);
+    expect(buckets(liveHistograms(primary)[0]!)).toEqual(buckets(before));
+  });
+
+  it('without them (or when a source cannot say): the same buckets, grown as they come', () => {
+    const { workers, bufs, before } = scenario();
+    const primary = makeAggregator(config, { random: seededRandom(2) });
+    mergePartials(
+      primary,
+      workers.map((w, i) => ({
+        totals: w.totals,
+        feed: (v) => decodePartial(bufs[i]!, w.dict, v),
+        // worker 1's partial cut short: nothing from it, the others' ranges only
+        ranges: (r) => skimTimerRanges([i === 1 ? bufs[i]!.subarray(0, 100) : bufs[i]!], w.dict, r),
+      })),
+    );
+    const live = liveHistograms(primary);
+    expect(buckets(live[0]!)).toEqual(buckets(before));
+    expect(live[0]!.arraysAllocated).toBeGreaterThan(1);
+  });
+
+  it("a late partial and this flush's from one worker: keys new in either are found by the second's wire ids", () => {
+    const w = new Worker(config, 7);
+    const random = seededRandom(8);
+    for (let i = 0; i < 600; i++) w.send(`a:${logNormal(random, 2, 1)}|ms`);
+    const late = w.partial();
+    for (let i = 0; i < 600; i++) w.send(`b:${logNormal(random, 2, 1)}|ms\na:${logNormal(random, 5, 1)}|ms`);
+    const now = w.partial();
+    const ranges = new TimerMergeRanges();
+    skimTimerRanges([late, now], w.dict, ranges);
+    expect([...ranges.byId.keys()].sort()).toEqual(['a', 'b']);
+    const dict = new PartialDictionary();
+    const a = partsOf(late, dict).get('a')!;
+    const a2 = partsOf(now, dict).get('a')!;
+    const up = (p: ExpBucketsData) => MAX_SCALE - p.scale;
+    expect(ranges.byId.get('a')!.posLo).toBe(Math.min(a.posBase << up(a), a2.posBase << up(a2)));
+    expect(ranges.byId.get('a')!.posHi).toBe(Math.max((a.posBase + a.pos.length - 1) << up(a), (a2.posBase + a2.pos.length - 1) << up(a2)));
   });
 });

@@ -175,7 +175,8 @@ export class ExpHistogram {
    * one by one reaches: the lowest of the parts' scales and of what each side's whole range (this
    * histogram's own buckets included) needs, both fixed by the parts alone. So the buckets and figures
    * are the same, and each window is sized (and allocated, if it must grow) once instead of growing
-   * 256 → 512 → … and moving as the buckets come in. (bench/timers.bench.ts (e))
+   * 256 → 512 → … and moving as the buckets come in (bench/timers-merge.bench.ts: the first flush of 10k
+   * merged timers 0.68 × merge CPU).
    */
   reserveMerge(scale: number, posLo: number, posHi: number, negLo: number, negHi: number, empty = false): void {
     // (`empty`: just reset, as the pool hands it out: nothing to scan, move or merge pairwise)

@@ -285,6 +285,8 @@ export class WorkersIngest implements IngestSource {
     );
     const t0 = performance.now();
     const sources: MergeSource[] = [];
+    // (with the histogram off, timers past the reservoir are sampled: no histogram to size)
+    const sizeOnce = this.host.config().timerHistogram;
     const dropped: DroppedKeys[] = [];
     live.forEach((h, i) => {
       const bufs = h.late.splice(0);
@@ -296,7 +298,7 @@ export class WorkersIngest implements IngestSource {
         sources.push({
           totals: h.totals,
           // (read before any partial is merged: each timer's histogram sized once for every source's buckets)
-          ranges: j === 0 ? (r) => skimTimerRanges(bufs, h.dict, r) : undefined,
+          ranges: j === 0 && sizeOnce ? (r) => skimTimerRanges(bufs, h.dict, r) : undefined,
           feed: (v) => {
             try {
               decodePartial(buf, h.dict, v);

@@ -25,6 +25,7 @@ import { addHits, exportHits, newHits, takeKeyHits, takeStatusHits, type WorkerH
 import type { DroppedKeys } from './keylimit.js';
 import type { KeyTable } from './keytable.js';
 import { ownKeys, plainKey } from './ownkeys.js';
+import type { TimerMergeRanges } from './stores/timer-merge.js';
 import type { MetricStore } from './stores.js';
 
 export type { AdminMetricType } from './adminwalk.js';
@@ -351,6 +352,11 @@ export class Aggregator extends AggregatorCore {
   ): void {
     const slot = this.mergeSlot(MetricType.Timer, key);
     if (slot >= 0) this.timers.mergeTimer(slot, count, n, sum, sumSquares, min, max, samples, hist, exp, le);
+  }
+
+  /** Primary side, around a merge (mergePartials): the range each timer's histogram will span (null: after it). */
+  setTimerMergeRanges(r: TimerMergeRanges | null): void {
+    this.timers.mergeRanges = r;
   }
 
   /** isSet: the gauge takes `value`; else `value` is a delta (added: a delta on 0 gives what a set would). */

@@ -7,7 +7,9 @@
  *   timer min/max are the min/max; set members are united;
  * - timer reservoirs are united as values while the interval's values fit the reservoir; beyond,
  *   (or when a worker sends its exponential histogram) every value goes into one histogram: the
- *   values first, then each worker's histogram, merged bucket by bucket at the lower scale (exact);
+ *   values first, then each worker's histogram, merged bucket by bucket at the lower scale (exact),
+ *   in a window sized once for what every source brings when the sources say it up front (`ranges`:
+ *   stores/timer-merge.ts);
  *   with the histogram off (timerHistogram: false), by weighted sampling ({@link mergeReservoir});
  * - gauges: a worker that saw a set sends the value after its set and the deltas that followed;
  *   one that saw only deltas sends their sum. {@link mergePartials} applies every worker's sets
@@ -20,6 +22,7 @@ import { graphiteTagSuffix } from '../parser/canonical.js';
 import type { MetricKey, Tag } from '../parser/types.js';
 import type { Aggregator } from './aggregator.js';
 import type { ExpBucketsData } from './exphist.js';
+import { TimerMergeRanges } from './stores/timer-merge.js';
 
 /** What a worker's aggregator emits for one interval (implemented by the wire encoder). */
 export interface PartialVisitor {
@@ -216,13 +219,33 @@ export class AggregatorMerger implements PartialVisitor {
   }
 }
 
+/** One source of a merge: its partial replayed into a visitor, and optionally the ranges of its timers' histograms. */
+export interface MergeSource {
+  totals: SourceTotals;
+  feed: (v: PartialVisitor) => void;
+  /** Adds the ranges its timers' histograms span, without merging (read before any source is merged). */
+  ranges?: (into: TimerMergeRanges) => void;
+}
+
 /**
  * Merge several sources' partials into `agg`: `feed(visitor)` replays one source's partial into
  * the visitor it is given (a decoder, or a worker aggregator's export in tests). Sets of gauges
- * from every source go first, then the gauge deltas.
+ * from every source go first, then the gauge deltas. When the sources give their timers' ranges,
+ * every source's are read first, so that each merged histogram is sized once.
  */
-export function mergePartials(agg: Aggregator, sources: ReadonlyArray<{ totals: SourceTotals; feed: (v: PartialVisitor) => void }>): void {
-  const merger = new AggregatorMerger(agg);
-  for (const s of sources) s.feed(merger.forSource(s.totals));
-  merger.finish();
+export function mergePartials(agg: Aggregator, sources: ReadonlyArray<MergeSource>): void {
+  let ranges: TimerMergeRanges | null = null;
+  for (const s of sources) {
+    if (s.ranges === undefined) continue;
+    ranges ??= new TimerMergeRanges();
+    s.ranges(ranges);
+  }
+  agg.setTimerMergeRanges(ranges);
+  try {
+    const merger = new AggregatorMerger(agg);
+    for (const s of sources) s.feed(merger.forSource(s.totals));
+    merger.finish();
+  } finally {
+    agg.setTimerMergeRanges(null);
+  }
 }

@@ -18,9 +18,10 @@ import cluster from 'node:cluster';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { mergePartials, type PartialVisitor, type SourceTotals } from '../aggregator/merge.js';
+import { type MergeSource, mergePartials } from '../aggregator/merge.js';
 import { backendCapabilities } from '../backends/registry.js';
 import type { Backend, StatusLine } from '../backends/types.js';
+import { skimTimerRanges } from '../cluster/partial-skim.js';
 import { decodePartial } from '../cluster/protocol.js';
 import type { FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
 import type { TallydConfig } from '../config/types.js';
@@ -283,7 +284,9 @@ export class WorkersIngest implements IngestSource {
       }),
     );
     const t0 = performance.now();
-    const sources: Array<{ totals: SourceTotals; feed: (v: PartialVisitor) => void }> = [];
+    const sources: MergeSource[] = [];
+    // (with the histogram off, timers past the reservoir are sampled: no histogram to size)
+    const sizeOnce = this.host.config().timerHistogram;
     const dropped: DroppedKeys[] = [];
     live.forEach((h, i) => {
       const bufs = h.late.splice(0);
@@ -291,9 +294,11 @@ export class WorkersIngest implements IngestSource {
       if (f) bufs.push(f);
       else if (!h.exited) this.log.warn({ worker: h.slot, waitedMs: wait }, 'a worker partial is late: it is merged into the next flush');
       dropped.push(...h.dropped.splice(0));
-      for (const buf of bufs) {
+      bufs.forEach((buf, j) => {
         sources.push({
           totals: h.totals,
+          // (read before any partial is merged: each timer's histogram sized once for every source's buckets)
+          ranges: j === 0 && sizeOnce ? (r) => skimTimerRanges(bufs, h.dict, r) : undefined,
           feed: (v) => {
             try {
               decodePartial(buf, h.dict, v);
@@ -303,7 +308,7 @@ export class WorkersIngest implements IngestSource {
             }
           },
         });
-      }
+      });
     });
     mergePartials(this.host.aggregator, sources);
     return { mergeCpuMs: performance.now() - t0, dropped };

@@ -6,13 +6,14 @@
  */
 import { type MetricKey, MetricType, type Sample } from '../../parser/types.js';
 import type { ExpBucketsData, ExpHistogram } from '../exphist.js';
-import { addSaturated, saturate } from '../finite.js';
+import { addSaturated } from '../finite.js';
 import { mergeReservoir, type PartialVisitor } from '../merge.js';
 import { binIndex, type CompiledHistogram, compileHistograms, matchHistogram } from '../percentiles.js';
 import { growReservoir, reservoirValues } from '../reservoir.js';
 import type { Retention } from '../retention.js';
 import type { AggregatorSettings } from '../settings.js';
 import type { LeCounts } from '../snapshot.js';
+import type { TimerMergeRanges } from './timer-merge.js';
 import { TimerPools } from './timer-pools.js';
 import { EXTRA_BINS, EXTRA_LE, T_COUNT, T_EXP, T_EXTRAS, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerSlots } from './timer-slots.js';
 import type { CaptureSink, MetricStore, StoreHost } from './types.js';
@@ -23,6 +24,8 @@ export class TimerStore extends TimerSlots implements MetricStore {
   readonly type = MetricType.Timer;
   readonly name = 'timers';
   readonly pools: TimerPools;
+  /** Primary side, during a merge: the range each timer's histogram will span (timer-merge.ts), or null. */
+  mergeRanges: TimerMergeRanges | null = null;
   private histograms: readonly CompiledHistogram[] = [];
   /** The config list `histograms` was compiled from (recompiled only when a reload changes it). */
   private histogramsSource: AggregatorSettings['histogram'] | null = null;
@@ -153,13 +156,6 @@ export class TimerStore extends TimerSlots implements MetricStore {
       }
       if (j < this.reservoirSize) res[j] = v;
     }
-  }
-
-  /** A timer's sum or sum of squares overflowed (values near 1e154 and up): saturate both. */
-  private saturateTimer(o: number): void {
-    const st = this.stats;
-    st[o + T_SUM] = saturate(st[o + T_SUM]!);
-    st[o + T_SQ] = saturate(st[o + T_SQ]!);
   }
 
   /**
@@ -372,6 +368,9 @@ export class TimerStore extends TimerSlots implements MetricStore {
     if (h === null && (exp !== null || (this.expOn && n0 + n > this.reservoirSize))) {
       // the merged interval outgrows the reservoir (or a source's did): into a histogram, this side's values first
       h = this.pools.acquireExp();
+      // its window sized once for what every source will bring (when the merge knows it)
+      const r = this.mergeRanges?.byId.get(this.idx.keys[slot]!.id);
+      if (r !== undefined) h.reserveMerge(r.scale, r.posLo, r.posHi, r.negLo, r.negHi, true);
       const mine = reservoirValues(this.res[slot]!, n0, this.reservoirSize);
       for (let j = 0; j < mine.length; j++) h.add(mine[j]!);
       this.attachExp(slot, h);
@@ -382,16 +381,7 @@ export class TimerStore extends TimerSlots implements MetricStore {
     } else {
       this.res[slot] = mergeReservoir(this.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
     }
-    const mine = this.histCounts[slot]!;
-    if (hist !== null && this.histRule[slot]! >= 0 && mine.length === hist.length) {
-      for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;
-    }
-    if ((st[o + T_EXTRAS]! & EXTRA_LE) !== 0) {
-      const into = this.leCounts[slot]!;
-      // a source without the same buckets: this interval's counts are not exact (NaN: left out at the capture)
-      if (le !== null && le.length === into.length) for (let i = 0; i < le.length; i++) into[i]! += le[i]!;
-      else into.fill(Number.NaN);
-    }
+    this.mergeExtras(slot, hist, le);
   }
 
   /** (timers cross the wire field by field: see mergeTimer) */

@@ -176,8 +176,10 @@ export interface Snapshot {
   readonly sets: readonly SetStat[];
   readonly internal: InternalStats;
   /**
-   * Metric types beyond the core four (a store registered in stores/index.ts): the store's name → its
-   * stats for the interval, of the type its module exports. Absent when no such store is registered.
+   * Metric types beyond the core four (a store registered by stores.ts registerMetricStore): the store's
+   * name → its stats for the interval, of the type its module exports; backends read them by the
+   * registrations of their own (graphite/other-types.ts, prometheus/other-types.ts). Absent when no such
+   * store is registered.
    */
   readonly others?: ReadonlyMap<string, readonly unknown[]>;
 }

@@ -4,7 +4,7 @@
  * clear, and its export and merge for the workers mode.
  *
  * The aggregator holds its stores in an array indexed by the type byte (MetricType for the core
- * four, see ./index.ts for the registration). The per-line path does not dispatch through this
+ * four, see ../stores.ts for the registration). The per-line path does not dispatch through this
  * interface for the core four: Aggregator.sample switches on the type byte into each core store's
  * own monomorphic method; a type registered beyond them is ingested through {@link MetricStore.ingest}.
  */

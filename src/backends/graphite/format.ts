@@ -1,10 +1,11 @@
 /**
  * Graphite plaintext formatting: a snapshot to the bytes of one flush, written in line-aligned chunks (see outgoing.ts).
  *
- * The formatter is a resumable state machine over named phases (counters, timers, gauges, sets, trailer).
- * Its parts live beside it, one job each:
+ * The formatter is a resumable state machine over named phases (counters, timers, gauges, sets, the
+ * registered other types, trailer). Its parts live beside it, one job each:
  *  - names.ts: the namespaces and prefixes computed once from the config, and the cleaning of key names;
  *  - timer-lines.ts: one timer's lines; trailer.ts: numStats and the daemon's own figures at the end;
+ *  - other-types.ts: the lines of metric types beyond the core four, as their modules register them;
  *  - line-out.ts: where the lines go (plaintext chunks; pickle.ts encodes the same lines as pickle).
  * This module re-exports what callers used to import from it.
  */
@@ -13,6 +14,7 @@ import type { Snapshot } from '../../aggregator/snapshot.js';
 import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
 import { CHUNK_CHARS, ChunkOut, type LineOut, type LineText } from './line-out.js';
 import { type GraphiteFormatOptions, graphiteName } from './names.js';
+import { GRAPHITE_TYPES, GraphiteTypeLines } from './other-types.js';
 import { ChunkPool, OutgoingFlush } from './outgoing.js';
 import { PickleChunkOut } from './pickle.js';
 import { appendTimerLines } from './timer-lines.js';
@@ -44,9 +46,11 @@ const Phase = {
   Timers: 1,
   Gauges: 2,
   Sets: 3,
+  /** The stats of the types registered in other-types.ts, type by type (none: done at once). */
+  Others: 4,
   /** numStats, calculationtime, processing_time, graphiteStats.*: written when the items are done. */
-  Trailer: 4,
-  Done: 5,
+  Trailer: 5,
+  Done: 6,
 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
 
@@ -57,7 +61,7 @@ const TIMER_UNITS = 8;
 /**
  * Formats one flush, resumably: {@link step} writes about `budgetMs` worth of lines and returns true
  * once the payload is complete. Lines come in the original's order: counters, timers, gauges, sets,
- * numStats, calculationtime, processing_time, graphiteStats.{last_exception,last_flush,flush_time,flush_length}.
+ * (tallyd's registered other types,) numStats, calculationtime, processing_time, graphiteStats.{last_exception,last_flush,flush_time,flush_length}.
  * calculationtime is the time spent formatting (the sum of the slices, by `extra.now`).
  *
  * Each item phase has its own method that runs from item {@link i} until its list is done (true) or
@@ -79,6 +83,11 @@ export class GraphiteFormatter implements LineText {
   private readonly out: LineOut;
   private readonly tsNl: string;
   private result: GraphiteFormatResult | null = null;
+  /** In {@link Phase.Others}: the type being written (index in GRAPHITE_TYPES) and where its lines go. */
+  private typeIdx = 0;
+  private typeOut: GraphiteTypeLines | null = null;
+  /** Stats of the other types written (they count in numStats). */
+  private otherStats = 0;
 
   constructor(
     private readonly snapshot: Snapshot,
@@ -126,6 +135,8 @@ export class GraphiteFormatter implements LineText {
         return this.gaugeLines();
       case Phase.Sets:
         return this.setLines();
+      case Phase.Others:
+        return GRAPHITE_TYPES.length === 0 || this.otherLines();
       default:
         return true;
     }
@@ -267,9 +278,30 @@ export class GraphiteFormatter implements LineText {
     return done;
   }
 
+  /** Each registered other type's stats (other-types.ts), in registration order, those of the snapshot. */
+  private otherLines(): boolean {
+    const others = this.snapshot.others;
+    for (; this.typeIdx < GRAPHITE_TYPES.length; this.typeIdx++, this.i = 0, this.typeOut = null) {
+      const t = GRAPHITE_TYPES[this.typeIdx]!;
+      const stats = others?.get(t.store);
+      if (stats === undefined) continue;
+      const out = (this.typeOut ??= new GraphiteTypeLines(this, this.o, t.part, this.tsNl));
+      for (;;) {
+        if (this.timeUp()) return false;
+        this.s = this.drain(this.s);
+        if (this.i >= stats.length) break;
+        t.write(stats[this.i]!, out);
+        this.i++;
+        this.otherStats++;
+        this.units += t.units;
+      }
+    }
+    return true;
+  }
+
   /** numStats, the daemon's own figures and the previous delivery's; then the payload is complete. */
   private writeTrailer(): void {
-    const numStats = appendTrailer(this, this.o, this.snapshot, this.extra, this.calcMs, this.tsNl);
+    const numStats = appendTrailer(this, this.o, this.snapshot, this.extra, this.calcMs, this.tsNl, this.otherStats);
     const lines = this.lines;
     this.out.write(this.s);
     this.out.end(lines);

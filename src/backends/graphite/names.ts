@@ -33,6 +33,11 @@ export interface GraphiteFormatOptions {
   readonly timerPrefix: string;
   readonly gaugePrefix: string;
   readonly setPrefix: string;
+  /**
+   * Path before a registered type's part (other-types.ts): legacy `stats.`, new `[globalPrefix.]`, so
+   * that its stats go to `stats.<part>.KEY` as the sets go to `stats.sets.KEY`.
+   */
+  readonly typeRoot: string;
   /** Full path of numStats: legacy `statsd.numStats`, new `stats.statsd.numStats`. */
   readonly numStatsPath: string;
   /** Prefix of the daemon's own figures (`processing_time`, `graphiteStats.calculationtime`). */
@@ -127,6 +132,7 @@ export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteForma
       timerPrefix: 'stats.timers.',
       gaugePrefix: 'stats.gauges.',
       setPrefix: 'stats.sets.',
+      typeRoot: 'stats.',
       numStatsPath: ns(c.prefixStats, 'numStats'),
       internalPrefix: prefix('stats', c.prefixStats),
       graphiteStatsPrefix: prefix('stats', c.prefixStats, 'graphiteStats'),
@@ -147,6 +153,7 @@ export function graphiteFormatOptions(c: GraphiteNamespaceConfig): GraphiteForma
     timerPrefix: prefix(c.globalPrefix, c.prefixTimer),
     gaugePrefix: prefix(c.globalPrefix, c.prefixGauge),
     setPrefix: prefix(c.globalPrefix, c.prefixSet),
+    typeRoot: prefix(c.globalPrefix),
     numStatsPath: ns(c.globalPrefix, c.prefixStats, 'numStats'),
     internalPrefix: prefix(c.globalPrefix, c.prefixStats),
     graphiteStatsPrefix: prefix(c.globalPrefix, c.prefixStats, 'graphiteStats'),

@@ -21,7 +21,8 @@ export interface GraphiteExtra {
 
 /**
  * Appends numStats, the daemon's own figures and the previous delivery's to `acc`; returns numStats.
- * `calcMs`: the time spent formatting this flush (graphiteStats.calculationtime).
+ * `calcMs`: the time spent formatting this flush (graphiteStats.calculationtime); `otherStats`: the
+ * stats of registered other types written (other-types.ts), counted in numStats as the core types' keys.
  */
 export function appendTrailer(
   acc: LineText,
@@ -30,9 +31,10 @@ export function appendTrailer(
   extra: GraphiteExtra,
   calcMs: number,
   tsNl: string,
+  otherStats = 0,
 ): number {
   const sfx = o.suffix;
-  const numStats = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+  const numStats = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length + otherStats;
   let s = acc.s;
   let lines = acc.lines;
   s += o.numStatsPath + sfx + ' ' + numStats + tsNl;

@@ -8,6 +8,7 @@ import { type MetricKey, MetricType } from '../../parser/types.js';
 import { DEFAULT_HELP, type PromKind } from './family.js';
 import type { Mapper, ObserverType, StatsdKind } from './mapping.js';
 import { sanitizeMetricName } from './naming.js';
+import { prometheusTypeOf } from './other-types.js';
 
 export type ConflictReason = 'type' | 'name_collision' | 'reserved';
 
@@ -58,14 +59,15 @@ export interface KeyDefinition {
 /** The key's definition; null when it is not exposed (an internal key, or a mapping's `action: drop`). */
 export function defineKey(o: StoreOptions, type: MetricType, key: MetricKey): KeyDefinition | null {
   if (o.skipKeys?.has(key.id)) return null;
-  const kind = KIND_OF[type]!;
+  // a type beyond the core four (./other-types.ts) is mapped and exposed as the kind it registered
+  const kind = KIND_OF[type] ?? prometheusTypeOf(type)?.kind ?? 'gauge';
   const mapped = o.mapper ? o.mapper.map(key.name, kind) : null;
   if (mapped !== null && mapped.rule.action === 'drop') return null;
   const rule = mapped?.rule;
   const defaults = o.mapper?.config.defaults;
   const name = mapped?.name ?? sanitizeMetricName(key.name);
   let promKind: PromKind;
-  if (type === MetricType.Counter) promKind = 'counter';
+  if (kind === 'counter') promKind = 'counter';
   else if (type === MetricType.Timer) promKind = rule?.observerType ?? defaults?.observerType ?? o.observerType;
   else promKind = 'gauge';
   const quantiles = promKind === 'summary' ? (rule?.quantiles ?? defaults?.quantiles ?? o.quantiles) : [];

@@ -16,6 +16,7 @@ import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
 import { addSat, clampFinite, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, Family, type PromKind, Series, sameNumbers } from './family.js';
 import { buildLabels, labelBody } from './naming.js';
 import { observe, QuantileScratch } from './observe.js';
+import { type OtherKind, PROMETHEUS_TYPES, prometheusTypeOf } from './other-types.js';
 import { type ConflictReason, defineKey, type StoreOptions, timerBucketsFor } from './resolve.js';
 
 // the model and its defaults, for the backend and the tests that import them from here
@@ -96,7 +97,7 @@ export class SeriesStore {
   reconfigure(opts: StoreOptions): void {
     this.opts = opts;
     this.epoch++;
-    for (const m of this.bindings) m.clear();
+    for (const m of this.bindings) m?.clear(); // (an other type's map sits at its type byte: maybe after holes)
     this.version++;
   }
 
@@ -128,6 +129,7 @@ export class SeriesStore {
     for (let i = 0; i < sets.length; i++) this.applySet(sets[i]!, nowMs);
     const timers = snapshot.timers;
     for (let i = 0; i < timers.length; i++) this.applyTimer(timers[i]!, nowMs);
+    if (PROMETHEUS_TYPES.length > 0) for (const _ of this.applyOthers(snapshot, nowMs));
     const touched = this.touched;
     for (let i = 0; i < touched.length; i++) observe(touched[i]!, this.gen, this.scratch);
     touched.length = 0;
@@ -173,6 +175,7 @@ export class SeriesStore {
       this.applyTimer(timers[i]!, nowMs);
       if ((i & 255) === 255 && due()) await pause();
     }
+    if (PROMETHEUS_TYPES.length > 0) for (const _ of this.applyOthers(snapshot, nowMs)) if (due()) await pause();
     const touched = this.touched;
     for (let i = 0; i < touched.length; i++) {
       observe(touched[i]!, this.gen, this.scratch);
@@ -226,6 +229,35 @@ export class SeriesStore {
     s.pending.push(t);
     s.pendingScale.push(b.scale);
     s.lastUpdateMs = nowMs;
+  }
+
+  /** The stats of the registered other types (./other-types.ts), pausing (yield) every 256. */
+  private *applyOthers(snapshot: Snapshot, nowMs: number): Generator<void, void, void> {
+    const others = snapshot.others;
+    if (others === undefined) return;
+    for (const t of PROMETHEUS_TYPES) {
+      const stats = others.get(t.store);
+      if (stats === undefined) continue;
+      this.bindings[t.type] ??= new Map();
+      for (let i = 0; i < stats.length; i++) {
+        this.applyOther(t.type, t.kind, t.key(stats[i]), t.value(stats[i]), nowMs);
+        if ((i & 255) === 255) yield;
+      }
+    }
+  }
+
+  private applyOther(type: number, kind: OtherKind, key: MetricKey, v: number, nowMs: number): void {
+    const s = this.bind(type as MetricType, key, nowMs).series;
+    if (s === null) return;
+    if (kind === 'gauge') {
+      s.value = clampFinite(v);
+      s.lastUpdateMs = nowMs;
+    } else if (v < 0) {
+      this.negativeCounters++;
+    } else if (v > 0) {
+      s.value = addSat(s.value, v);
+      s.lastUpdateMs = nowMs;
+    }
   }
 
   /**
@@ -325,7 +357,13 @@ export class SeriesStore {
 
   private conflict(name: string, key: MetricKey, statsdType: MetricType, reason: ConflictReason, holder: string): null {
     this.conflicts++;
-    this.opts.onConflict?.({ name, key: key.id, statsdType: STATSD_TYPE_NAMES[statsdType]!, reason, holder });
+    this.opts.onConflict?.({
+      name,
+      key: key.id,
+      statsdType: STATSD_TYPE_NAMES[statsdType] ?? prometheusTypeOf(statsdType)?.store ?? String(statsdType),
+      reason,
+      holder,
+    });
     return null;
   }
 
@@ -374,6 +412,7 @@ export class SeriesStore {
     const idle = this.opts.ttlMs > 0 ? this.opts.ttlMs : DEFAULT_TTL_MS;
     if (this.gen % 16 !== 0 && !removedFamily) return; // a full sweep every 16 flushes is plenty
     for (const map of this.bindings) {
+      if (map === undefined) continue;
       for (const [id, b] of map) {
         if ((++visited & 255) === 0) yield;
         if (b.series !== null ? b.series.removed : nowMs - b.lastSeenMs >= idle) map.delete(id);

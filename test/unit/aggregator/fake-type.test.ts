@@ -1,97 +1,30 @@
 /**
- * A fifth metric type is its store module plus two registrations: here a small "max" type (the
- * largest value of the interval per key, lines `key:value|mx`), defined in this file, its store
- * registered the way src/aggregator/stores.ts registers the core four and its suffix the way
- * src/parser/typetable.ts registers theirs, with no other change to the parser or the aggregator.
- * Its lines are parsed by the parser's general path, ingested through the key index, captured into
- * the snapshot's `others`, cleared under the retention policy, and exported by workers, sent over
- * the wire partial and merged on the primary.
+ * A fifth metric type is its store module plus registrations: here the small "max" type of
+ * test/fake-type/max-type.ts (the largest value of the interval per key, lines `key:value|mx`),
+ * registered as a type's module registers itself (registerMaxType: its store in
+ * src/aggregator/stores.ts, its suffix in src/parser/typetable.ts, its Graphite lines), with no other
+ * change to the parser or the aggregator. Its lines are parsed by the parser's general path,
+ * ingested through the key index, captured into the snapshot's `others`, cleared under the retention
+ * policy, and exported by workers, sent over the wire partial and merged on the primary.
+ * Its Graphite output: test/unit/backends/graphite-other-types.test.ts, test/integration/fake-type.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../../src/aggregator/aggregator.js';
-import type { PartialVisitor } from '../../../src/aggregator/merge.js';
 import { mergePartials, SourceTotals } from '../../../src/aggregator/merge.js';
-import type { Retention } from '../../../src/aggregator/retention.js';
 import type { Snapshot } from '../../../src/aggregator/snapshot.js';
-import { type CaptureSink, METRIC_STORES, type MetricStore, SlotIndex, type StoreFactory } from '../../../src/aggregator/stores.js';
+import { METRIC_STORES, registerMetricStore } from '../../../src/aggregator/stores.js';
 import { decodePartial, PartialDictionary, PartialEncoder } from '../../../src/cluster/protocol.js';
 import type { TallydConfig } from '../../../src/config/types.js';
 import { parsePacket } from '../../../src/parser/scanner.js';
-import { BadLine, type MetricKey, MetricType, Sample } from '../../../src/parser/types.js';
+import { BadLine, MetricType, Sample } from '../../../src/parser/types.js';
 import { registerTypeSuffix } from '../../../src/parser/typetable.js';
+import { MAX_TYPE, type MaxStat, registerMaxType } from '../../fake-type/max-type.js';
 import { counter, testConfig } from './helpers.js';
 
-// ------------------------------------------------------------------ the fake type's module
-
-const MAX_TYPE = 4;
-
-interface MaxStat {
-  readonly key: MetricKey;
-  readonly max: number;
-}
-
-/** The largest value per key this interval (-Infinity: none yet). */
-class MaxStore implements MetricStore {
-  readonly type = MAX_TYPE;
-  readonly name = 'max';
-  readonly idx = new SlotIndex();
-  values: number[] = [];
-
-  create(key: MetricKey): number {
-    const slot = this.idx.alloc(key);
-    this.values[slot] = -Infinity;
-    return slot;
-  }
-  remove(slot: number): number {
-    this.values[slot] = -Infinity;
-    return this.idx.release(slot);
-  }
-  findUnindexed(): number {
-    return -1;
-  }
-  ingest(slot: number, s: Sample): void {
-    if (s.value > this.values[slot]!) this.values[slot] = s.value;
-  }
-  isActive(slot: number): boolean {
-    return this.values[slot] !== -Infinity;
-  }
-  liveValue(slot: number): number {
-    return this.values[slot]!;
-  }
-  configure(): void {}
-  configureAfterClear(): void {}
-  capture(into: CaptureSink): void {
-    const stats: MaxStat[] = [];
-    for (let s = this.idx.head; s >= 0; s = this.idx.next[s]!) {
-      if (this.values[s] !== -Infinity) stats.push({ key: this.idx.keys[s]!, max: this.values[s]! });
-    }
-    (into.others ??= new Map()).set(this.name, stats);
-  }
-  clear(r: Retention): number {
-    let stale = 0;
-    for (let s = this.idx.head; s >= 0; ) {
-      const next = this.idx.next[s]!;
-      if (r.idleKeyTtl > 0 && r.expired(this.type, s, this.isActive(s))) stale += this.remove(s);
-      else this.values[s] = -Infinity;
-      s = next;
-    }
-    return stale;
-  }
-  exportTo(out: PartialVisitor): void {
-    for (let s = this.idx.head; s >= 0; s = this.idx.next[s]!) {
-      if (this.values[s] !== -Infinity) out.other?.(this.type, this.idx.keys[s]!, Float64Array.of(this.values[s]!));
-    }
-  }
-  merge(slot: number, data: Float64Array): void {
-    if (data[0]! > this.values[slot]!) this.values[slot] = data[0]!;
-  }
-}
-
-/** The registration lines (in production: one more entry of METRIC_STORES in src/aggregator/stores.ts, one more registerTypeSuffix in src/parser/typetable.ts). */
-const WITH_MAX: readonly StoreFactory[] = [...METRIC_STORES, () => new MaxStore()];
+/** The type's registrations, made as its module would make them when it loads. */
 let unregister: () => void = () => undefined;
 beforeAll(() => {
-  unregister = registerTypeSuffix('mx', MAX_TYPE);
+  unregister = registerMaxType();
 });
 afterAll(() => unregister());
 
@@ -102,8 +35,9 @@ function maxOf(snap: Snapshot): Array<[string, number]> {
   return stats.map((m) => [m.key.id, m.max]);
 }
 
+/** An aggregator built as the daemon builds it (the registered stores, the max one among them). */
 function make(over: Partial<TallydConfig> = {}): Aggregator {
-  return new Aggregator({ config: testConfig(over), stores: WITH_MAX });
+  return new Aggregator({ config: testConfig(over) });
 }
 
 function send(agg: Aggregator, text: string): void {
@@ -203,7 +137,7 @@ describe('a fifth metric type registered beside the core four', () => {
   });
 
   it('a partial without keys of another type is what it was before the fifth type existed', () => {
-    const core = new Aggregator({ config: testConfig({ deleteCounters: true }) });
+    const core = new Aggregator({ config: testConfig({ deleteCounters: true }), stores: METRIC_STORES.slice(0, 4) });
     const withMax = make({ deleteCounters: true });
     const a = new PartialEncoder();
     const b = new PartialEncoder();
@@ -221,6 +155,9 @@ describe('a fifth metric type registered beside the core four', () => {
     expect(agg.badLinesSeen).toBe(0);
     expect(() => registerTypeSuffix('mx', 5)).toThrow(/already registered/);
     expect(() => registerTypeSuffix('c', 5)).toThrow(/already registered/);
+    // the store's type byte must be the next free one: 4 is taken, 6 would leave a hole
+    expect(() => registerMetricStore(MAX_TYPE, METRIC_STORES[MAX_TYPE]!)).toThrow(/next free type byte is 5/);
+    expect(() => registerMetricStore(6, METRIC_STORES[MAX_TYPE]!)).toThrow(/next free type byte is 5/);
     unregister();
     try {
       send(agg, 'peak:99|mx');
@@ -228,7 +165,7 @@ describe('a fifth metric type registered beside the core four', () => {
       expect(agg.badLinesByReason[BadLine.UnknownType]).toBe(1);
       expect(agg.liveValueOf(MAX_TYPE as MetricType, 'peak')).toBe(2.5);
     } finally {
-      unregister = registerTypeSuffix('mx', MAX_TYPE);
+      unregister = registerMaxType();
     }
   });
 });

@@ -40,6 +40,23 @@ describe('status page API', () => {
     expect(counter.graphite).toEqual(['stats.checkout.latency.count', 'stats_counts.checkout.latency.count']);
   });
 
+  it('names a key as the Graphite backend writes it, cleaned where keyNameSanitize: false lets it through', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, keyNameSanitize: false,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    await env.daemon.send('we ird/key!:3|g');
+    const found = await waitForAsync(
+      async () => {
+        const a = (await (await fetch(base + 'api/keys?q=ird')).json()) as KeysAnswer;
+        return a.keys.length === 1 ? a : undefined;
+      },
+      5000,
+      'the key in the search',
+    );
+    await waitForAsync(async () => env.graphite.values(found.keys[0]!.graphite[0]!).length > 0, 5000, 'the status page name in Graphite');
+    expect(env.graphite.values(found.keys[0]!.graphite[0]!)).toContain(3);
+  });
+
   it("long-polls the search: a waiting request is answered when a matching key arrives, not for another key's", async () => {
     env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 60000,
       graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);

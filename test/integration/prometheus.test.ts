@@ -39,6 +39,9 @@ describe('prometheus backend (built daemon)', () => {
     expect(body).toContain('# TYPE api_latency summary');
     expect(Number(s.get('tallyd_packets_received_total'))).toBeGreaterThanOrEqual(3);
     expect(Number(s.get('tallyd_lines_received_total'))).toBeGreaterThanOrEqual(7);
+    // the daemon's own gauges and counters are on /metrics once, as tallyd_*, not as user series as well
+    expect(s.has('tallyd_key_table_bytes')).toBe(true);
+    expect([...s.keys()].filter((k) => k.startsWith('statsd_'))).toEqual([]);
 
     await d.send('web.requests:4|c|#code:200,method:get\ntemp:-2|g\nbad line without type');
     ({ s } = await scrapeUntil(port, (x) => x.get('web_requests{code="200",method="get"}') === '7', 'web_requests 7'));

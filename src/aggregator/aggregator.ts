@@ -358,6 +358,11 @@ export class Aggregator extends AggregatorCore {
     if (slot >= 0) this.timers.mergeTimer(slot, count, n, sum, sumSquares, min, max, samples, hist, exp, le);
   }
 
+  /** Primary side, once every source's partial is merged (mergePartials): what the stores held back goes in. */
+  finishMerge(): void {
+    this.timers.finishMerge();
+  }
+
   /** isSet: the gauge takes `value`; else `value` is a delta (added: a delta on 0 gives what a set would). */
   mergeGauge(key: MetricKey, value: number, isSet: boolean): void {
     const slot = this.mergeSlot(MetricType.Gauge, key);

@@ -2,7 +2,8 @@
  * Reading ranks of an exponential histogram (exphist.ts) at flush time: order statistics and partial sums
  * from the buckets, for the percentiles (percentiles.ts) of a timer that overflowed its reservoir.
  */
-import { bucketLower, bucketMidpoint, type ExpBucketsData } from './exphist.js';
+import type { ExpBucketsData } from './exphist.js';
+import { bucketLower, bucketMidpoint } from './exphist-index.js';
 
 /** The midpoint of the bucket whose lower bound is `l` (a stepped estimate; exact at the extremes of the double range). */
 function midOf(l: number, mid: number, i: number, scale: number): number {

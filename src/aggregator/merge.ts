@@ -7,7 +7,8 @@
  *   timer min/max are the min/max; set members are united;
  * - timer reservoirs are united as values while the interval's values fit the reservoir; beyond,
  *   (or when a worker sends its exponential histogram) every value goes into one histogram: the
- *   values first, then each worker's histogram, merged bucket by bucket at the lower scale (exact);
+ *   values first, then each worker's histogram, merged bucket by bucket at the lower scale (exact),
+ *   once every source is in (the histogram is then sized once for the whole range: stores/timer-merge.ts);
  *   with the histogram off (timerHistogram: false), by weighted sampling ({@link mergeReservoir});
  * - gauges: a worker that saw a set sends the value after its set and the deltas that followed;
  *   one that saw only deltas sends their sum. {@link mergePartials} applies every worker's sets
@@ -209,10 +210,14 @@ export class AggregatorMerger implements PartialVisitor {
     this.agg.mergeStatusHits(type, key, lines);
   }
 
-  /** Apply the gauge deltas held back (after every source's sets), in arrival order. */
+  /**
+   * Apply the gauge deltas held back (after every source's sets), in arrival order, and the timers'
+   * histogram parts (each histogram sized once for its whole range: stores/timer-merge.ts).
+   */
   finish(): void {
     for (const d of this.deltas) this.agg.mergeGauge(d.key, d.value, false);
     this.deltas.length = 0;
+    this.agg.finishMerge();
   }
 }
 

@@ -5,29 +5,31 @@
  * which the pipeline then flushes as it flushes local input.
  *
  * Backends that want raw packets (BackendCapabilities.wantsPackets: the repeater) run in each worker,
- * where the packets arrive; here a stand-in shows the sum of the workers' status lines. npm backends
- * run here: while one has a 'packet' listener, the workers forward every packet to this process in
- * batches (../cluster/worker-forward.ts), bounded by workerPacketForwardBytes per worker, and this
- * source hands them to those backends' packet(). The workers'
- * TCP counts, their status lines and the keys they dropped past maxKeys come with each partial.
+ * where the packets arrive; here a stand-in shows the sum of the workers' status lines
+ * (./workers-backends.ts). npm backends run here: while one has a 'packet' listener, the workers
+ * forward every packet to this process (./workers-forwarding.ts). The workers' TCP counts, their
+ * status lines and the keys they dropped past maxKeys come with each partial; ./worker-handle.ts
+ * keeps them, per worker.
  *
  * Stop: the final collect tells the workers to close their listeners and send a final partial; once
  * the pipeline has flushed it, close() lets the workers exit.
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { mergePartials, type PartialVisitor, SourceTotals } from '../aggregator/merge.js';
+import { mergePartials, type PartialVisitor, type SourceTotals } from '../aggregator/merge.js';
 import { backendCapabilities } from '../backends/registry.js';
 import type { Backend, StatusLine } from '../backends/types.js';
-import { decodePartial, PartialDictionary } from '../cluster/protocol.js';
-import type { BackendStatusReport, FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
-import { type PacketBatch, readPacketBatch } from '../cluster/worker-forward.js';
+import { decodePartial } from '../cluster/protocol.js';
+import type { FromWorker, InspectedKey, ToWorker } from '../cluster/worker.js';
 import type { TallydConfig } from '../config/types.js';
 import { WorkerError } from '../errors.js';
 import { componentLogger } from '../log/index.js';
 import type { Collected, DroppedKeys, IngestHost, IngestSource, TcpCounts } from './source.js';
+import { WorkerHandle, workerConfig } from './worker-handle.js';
+import { type StatusGroups, sumStatusGroups, WorkersBackendView } from './workers-backends.js';
+import { PacketForwarding } from './workers-forwarding.js';
 
 const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'cluster', 'worker-main.js');
 /** How long a worker may take to start listening, ms. */
@@ -37,119 +39,6 @@ const MAX_COLLECT_WAIT_MS = 2000;
 
 /** Longest wait for a worker's answer to the status page's search, ms. */
 const INSPECT_WAIT_MS = 500;
-
-type StatusGroups = Array<{ name: string; lines: StatusLine[] }>;
-
-/** One worker as the primary sees it. */
-class WorkerHandle {
-  readonly dict = new PartialDictionary();
-  readonly totals = new SourceTotals();
-  /** Partials that arrived with nobody waiting (late): merged first at the next flush. */
-  readonly late: Buffer[] = [];
-  /** Keys it dropped in the intervals not yet flushed. */
-  readonly dropped: DroppedKeys[] = [];
-  waiter: ((buf: Buffer | null) => void) | null = null;
-  /** The status page's searches waiting for its answer, by request id. */
-  readonly inspects = new Map<number, (keys: InspectedKey[]) => void>();
-  ready: Extract<FromWorker, { t: 'ready' }> | null = null;
-  exited = false;
-  /** Its TCP listeners' counts, as of its last partial. */
-  tcp: TcpCounts = { open: 0, refused: 0, idleTimeouts: 0 };
-  /** Its packet backends' status lines, by backend name, as of its last partial. */
-  backends: BackendStatusReport = [];
-  /** Packets it did not forward past workerPacketForwardBytes, as of its last partial. */
-  forwardDropped = 0;
-  /** The forwarding cap its first config carried. */
-  startCap = 0;
-
-  constructor(
-    readonly worker: Worker,
-    readonly slot: number,
-  ) {}
-
-  send(m: ToWorker): void {
-    if (!this.exited && this.worker.isConnected()) this.worker.send(m);
-  }
-
-  /** The next partial, or null after `timeoutMs` (the partial then lands in `late`). */
-  next(timeoutMs: number): Promise<Buffer | null> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        resolve(null);
-      }, timeoutMs);
-      this.waiter = (buf) => {
-        clearTimeout(timer);
-        this.waiter = null;
-        resolve(buf);
-      };
-    });
-  }
-
-  deliver(buf: Buffer): void {
-    if (this.waiter !== null) this.waiter(buf);
-    else this.late.push(buf);
-  }
-}
-
-/**
- * The config a worker gets: no raw sections (they may hold what does not survive the IPC clone),
- * except `prometheus` (plain data, validated: workers count its timer buckets, prometheusTimerBounds).
- */
-export function workerConfig(config: TallydConfig): TallydConfig {
-  let prom = config.raw['prometheus'];
-  try {
-    prom = structuredClone(prom);
-  } catch {
-    prom = undefined; // (something not clonable in it: the workers' buckets are then estimated)
-  }
-  return { ...config, raw: prom === undefined ? {} : { prometheus: prom } };
-}
-
-/**
- * Status groups of several processes' instances of one backend as one: numbers added up (`last_*`
- * times: the latest), other values as the first process shows them.
- */
-export function sumStatusGroups(reports: readonly StatusGroups[]): StatusGroups {
-  const out: StatusGroups = [];
-  for (const groups of reports) {
-    for (const g of groups) {
-      let into = out.find((o) => o.name === g.name);
-      if (into === undefined) {
-        into = { name: g.name, lines: [] };
-        out.push(into);
-      }
-      for (const [stat, value] of g.lines) {
-        const i = into.lines.findIndex(([s]) => s === stat);
-        if (i < 0) into.lines.push([stat, value]);
-        else {
-          const prev = into.lines[i]![1];
-          if (typeof prev === 'number' && typeof value === 'number')
-            into.lines[i] = [stat, stat.startsWith('last_') ? Math.max(prev, value) : prev + value];
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** A backend that runs in the workers, as the primary shows it: no flushes, the workers' status lines added up. */
-class WorkersBackendView implements Backend {
-  constructor(
-    readonly name: string,
-    private readonly groups: () => StatusGroups[],
-  ) {}
-  async start(): Promise<void> {}
-  async flush(): Promise<void> {}
-  status(): StatusLine[] {
-    return this.statusGroups().find((g) => g.name === this.name)?.lines ?? [];
-  }
-  statusGroups(): StatusGroups {
-    const all = sumStatusGroups(this.groups());
-    return all.length > 0 ? all : [{ name: this.name, lines: [] }];
-  }
-  async stop(): Promise<void> {}
-}
 
 export class WorkersIngest implements IngestSource {
   readonly collect: (final: boolean) => Promise<Collected>;
@@ -163,13 +52,8 @@ export class WorkersIngest implements IngestSource {
   /** TCP counts and packet backends' status of workers that exited (a replacement starts from 0). */
   private readonly retiredTcp = { refused: 0, idleTimeouts: 0 };
   private retiredBackends = new Map<string, StatusGroups>();
-  /** The backends in force, and those of them that take the workers' forwarded packets now. */
-  private backends: readonly Backend[] = [];
-  private packetHooks: Backend[] = [];
-  /** The forwarding cap the workers were told (0: they forward nothing). */
-  private forwardCap = 0;
-  /** Packets the workers forwarded and this process handed to npm backends, since start. */
-  private packetsForwarded = 0;
+  /** Packets forwarded for npm backends that listen to 'packet'. */
+  private readonly forwarding: PacketForwarding;
   /** Forwarding drops of workers that exited. */
   private retiredForwardDropped = 0;
 
@@ -177,6 +61,13 @@ export class WorkersIngest implements IngestSource {
     this.log = componentLogger(host.rootLog, 'cluster');
     this.handles = new Array<WorkerHandle | null>(Math.max(2, host.config().workers ?? 2)).fill(null);
     this.collect = (final) => this.collectPartials(final);
+    this.forwarding = new PacketForwarding(
+      this.log,
+      () => host.config().workerPacketForwardBytes,
+      (capBytes) => {
+        for (const h of this.handles) if (h !== null && h.ready !== null) h.send({ t: 'forward', capBytes });
+      },
+    );
   }
 
   placeBackend(name: string): Backend | null {
@@ -194,41 +85,7 @@ export class WorkersIngest implements IngestSource {
   }
 
   setBackends(backends: readonly Backend[]): void {
-    this.backends = backends;
-    this.updateForwarding();
-  }
-
-  /**
-   * Tells the workers to forward packets (or to stop) when whether a backend wants them changed: at
-   * start, after a reload, and at each flush (a plug-in may add its 'packet' listener after init).
-   */
-  private updateForwarding(): void {
-    this.packetHooks = this.backends.filter((b) => b.wantsForwardedPackets?.() === true && typeof b.packet === 'function');
-    const cap = this.packetHooks.length > 0 ? this.host.config().workerPacketForwardBytes : 0;
-    if (cap === this.forwardCap) return;
-    const was = this.forwardCap;
-    this.forwardCap = cap;
-    if (cap > 0 && was === 0) {
-      this.log.info(
-        { backends: this.packetHooks.map((b) => b.name), capBytes: cap },
-        "an npm backend listens to 'packet': the workers forward every packet to the primary",
-      );
-    } else if (cap === 0) {
-      const why = this.packetHooks.length > 0 ? 'workerPacketForwardBytes is 0' : "no npm backend listens to 'packet'";
-      this.log.info(`${why}: the workers forward no packets`);
-    }
-    for (const h of this.handles) if (h !== null && h.ready !== null) h.send({ t: 'forward', capBytes: cap });
-  }
-
-  /** A worker's batch of packets: to every npm backend that listens to 'packet'. */
-  private emitPackets(m: PacketBatch): void {
-    const hooks = this.packetHooks;
-    // (forwarding was just switched off: the workers' last batches go nowhere)
-    if (hooks.length === 0) return;
-    const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
-    this.packetsForwarded += readPacketBatch(buf, (b, start, end, from) => {
-      for (let i = 0; i < hooks.length; i++) hooks[i]!.packet!(b, start, end, from);
-    });
+    this.forwarding.setBackends(backends);
   }
 
   /** `messages.packets_forwarded` (handed to npm backends' packet events) and `packets_forward_dropped` (past the cap). */
@@ -236,7 +93,7 @@ export class WorkersIngest implements IngestSource {
     let dropped = this.retiredForwardDropped;
     for (const h of this.handles) if (h !== null && !h.exited) dropped += h.forwardDropped;
     return [
-      ['packets_forwarded', this.packetsForwarded],
+      ['packets_forwarded', this.forwarding.forwarded],
       ['packets_forward_dropped', dropped],
     ];
   }
@@ -251,9 +108,7 @@ export class WorkersIngest implements IngestSource {
     this.host.aggregator.workerInspect = (q, limit) => this.inspect(q, limit);
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
     // the backends started (npm backends' init ran): the workers forward packets from their first one when one listens
-    this.updateForwarding();
-    if (this.forwardCap === 0 && this.packetHooks.length > 0)
-      this.log.warn("workerPacketForwardBytes is 0: npm backends get no 'packet' events with workers > 1");
+    this.forwarding.start();
     try {
       const ready = await Promise.all(this.handles.map((_, i) => this.fork(i)));
       this.listeners = ready[0]!.listeners;
@@ -269,7 +124,7 @@ export class WorkersIngest implements IngestSource {
   async reconfigure(prev: TallydConfig, next: TallydConfig, backendsChanged: boolean): Promise<string[]> {
     const changed: string[] = [];
     for (const h of this.handles) h?.send({ t: 'config', config: workerConfig(next) });
-    this.updateForwarding();
+    this.forwarding.update();
     if (JSON.stringify(next.servers) !== JSON.stringify(prev.servers)) changed.push('servers (applies at restart with workers > 1)');
     if (next.workers !== prev.workers) changed.push('workers (applies at restart)');
     if (backendsChanged && next.backends.some((n) => backendCapabilities(n).wantsPackets === true)) {
@@ -366,7 +221,7 @@ export class WorkersIngest implements IngestSource {
       );
       worker.on('message', (m: FromWorker) => {
         if (m.t === 'packets') {
-          this.emitPackets(m);
+          this.forwarding.emit(m);
         } else if (m.t === 'partial') {
           h.forwardDropped = m.forwardDropped;
           h.tcp = m.tcp;
@@ -378,11 +233,11 @@ export class WorkersIngest implements IngestSource {
         } else if (m.t === 'ready') {
           h.ready = m;
           // (changed while it started: it was not among the workers told)
-          if (this.forwardCap !== h.startCap) h.send({ t: 'forward', capBytes: this.forwardCap });
+          if (this.forwarding.cap !== h.startCap) h.send({ t: 'forward', capBytes: this.forwarding.cap });
           clearTimeout(timer);
           resolve(m);
         } else if (m.t === 'hello') {
-          h.startCap = this.forwardCap;
+          h.startCap = this.forwarding.cap;
           worker.send({ t: 'config', config: workerConfig(this.host.config()), forward: h.startCap } satisfies ToWorker);
         } else if (m.t === 'failed') {
           clearTimeout(timer);
@@ -415,7 +270,7 @@ export class WorkersIngest implements IngestSource {
 
   /** Ask every live worker for its partial (`stop` at the end) and merge what came, late ones first. */
   private async collectPartials(final: boolean): Promise<Collected> {
-    if (!final) this.updateForwarding();
+    if (!final) this.forwarding.update();
     const live = this.handles.filter((h): h is WorkerHandle => h !== null && !h.exited && h.ready !== null);
     const interval = this.host.config().flushInterval;
     const wait = final ? Math.max(MAX_COLLECT_WAIT_MS, 5000) : Math.min(MAX_COLLECT_WAIT_MS, Math.max(100, interval / 2));

@@ -16,10 +16,10 @@ import { registerBackend } from '../../src/backends/registry.js';
 import type { Backend, BackendContext } from '../../src/backends/types.js';
 import type { TallydConfig } from '../../src/config/types.js';
 import type { LocalIngest } from '../../src/pipeline/ingest-local.js';
-import { sumStatusGroups } from '../../src/pipeline/ingest-workers.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { Collected, IngestHost, IngestSource, TcpCounts } from '../../src/pipeline/source.js';
 import type { Clock } from '../../src/pipeline/timer.js';
+import { sumStatusGroups } from '../../src/pipeline/workers-backends.js';
 import { counter, testConfig } from './aggregator/helpers.js';
 
 /** Unix ms of the daemon's start (a whole second: flushes fall on start + k × flushInterval). */

@@ -8,6 +8,7 @@
  */
 import type { MetricKey } from '../../parser/types.js';
 import type { ExpHistogram } from '../exphist.js';
+import { saturate } from '../finite.js';
 import { EMPTY_RESERVOIR } from '../reservoir.js';
 import { growF64, growI32, INITIAL_SLOTS, SlotIndex } from './slots.js';
 
@@ -123,6 +124,27 @@ export class TimerSlots {
     if (h !== undefined && h.length > 0) h.fill(0);
     const le = this.leCounts[slot];
     if (le !== undefined && le.length > 0) le.fill(0);
+  }
+
+  /** A timer's sum or sum of squares overflowed (values near 1e154 and up): saturate both. */
+  protected saturateTimer(o: number): void {
+    const st = this.stats;
+    st[o + T_SUM] = saturate(st[o + T_SUM]!);
+    st[o + T_SQ] = saturate(st[o + T_SQ]!);
+  }
+
+  /** Primary side: a source's `histogram` bins and le bucket counts of the timer at `slot` (see TimerStore.mergeTimer). */
+  mergeExtras(slot: number, hist: Float64Array | null, le: Float64Array | null): void {
+    const mine = this.histCounts[slot]!;
+    if (hist !== null && this.histRule[slot]! >= 0 && mine.length === hist.length) {
+      for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;
+    }
+    if ((this.stats[slot * T_STRIDE + T_EXTRAS]! & EXTRA_LE) !== 0) {
+      const into = this.leCounts[slot]!;
+      // a source without the same buckets: this interval's counts are not exact (NaN: left out at the capture)
+      if (le !== null && le.length === into.length) for (let i = 0; i < le.length; i++) into[i]! += le[i]!;
+      else into.fill(Number.NaN);
+    }
   }
 
   /** The histogram of a timer past its reservoir this interval, or null. */

@@ -6,13 +6,14 @@
  */
 import { type MetricKey, MetricType, type Sample } from '../../parser/types.js';
 import type { ExpBucketsData, ExpHistogram } from '../exphist.js';
-import { addSaturated, saturate } from '../finite.js';
+import { addSaturated } from '../finite.js';
 import { mergeReservoir, type PartialVisitor } from '../merge.js';
 import { binIndex, type CompiledHistogram, compileHistograms, matchHistogram } from '../percentiles.js';
 import { growReservoir, reservoirValues } from '../reservoir.js';
 import type { Retention } from '../retention.js';
 import type { AggregatorSettings } from '../settings.js';
 import type { LeCounts } from '../snapshot.js';
+import { TimerHistMerges } from './timer-merge.js';
 import { TimerPools } from './timer-pools.js';
 import { EXTRA_BINS, EXTRA_LE, T_COUNT, T_EXP, T_EXTRAS, T_MAX, T_MIN, T_N, T_SQ, T_STRIDE, T_SUM, TimerSlots } from './timer-slots.js';
 import type { CaptureSink, MetricStore, StoreHost } from './types.js';
@@ -23,6 +24,8 @@ export class TimerStore extends TimerSlots implements MetricStore {
   readonly type = MetricType.Timer;
   readonly name = 'timers';
   readonly pools: TimerPools;
+  /** Histogram parts of merged timers, held until every source is in (primary side). */
+  private readonly merges = new TimerHistMerges();
   private histograms: readonly CompiledHistogram[] = [];
   /** The config list `histograms` was compiled from (recompiled only when a reload changes it). */
   private histogramsSource: AggregatorSettings['histogram'] | null = null;
@@ -155,13 +158,6 @@ export class TimerStore extends TimerSlots implements MetricStore {
     }
   }
 
-  /** A timer's sum or sum of squares overflowed (values near 1e154 and up): saturate both. */
-  private saturateTimer(o: number): void {
-    const st = this.stats;
-    st[o + T_SUM] = saturate(st[o + T_SUM]!);
-    st[o + T_SQ] = saturate(st[o + T_SQ]!);
-  }
-
   /**
    * The first value past the reservoir (value number size + 1 of the interval): the timer's
    * histogram from the pool, the values held first, then `v`. From here on every value goes there.
@@ -229,6 +225,7 @@ export class TimerStore extends TimerSlots implements MetricStore {
 
   /** Values copied, each active timer's reservoir swapped for a pooled one, keys copied, in insertion order. */
   capture(into: CaptureSink): void {
+    this.finishMerge();
     const ti = this.idx;
     const nt = ti.size;
     const pools = this.pools;
@@ -315,6 +312,7 @@ export class TimerStore extends TimerSlots implements MetricStore {
   // ---------------------------------------------------------------- partials (workers)
 
   exportTo(out: PartialVisitor): void {
+    this.finishMerge();
     const st = this.stats;
     for (let s = this.idx.head; s >= 0; s = this.idx.next[s]!) {
       const o = s * T_STRIDE;
@@ -372,26 +370,22 @@ export class TimerStore extends TimerSlots implements MetricStore {
     if (h === null && (exp !== null || (this.expOn && n0 + n > this.reservoirSize))) {
       // the merged interval outgrows the reservoir (or a source's did): into a histogram, this side's values first
       h = this.pools.acquireExp();
-      const mine = reservoirValues(this.res[slot]!, n0, this.reservoirSize);
-      for (let j = 0; j < mine.length; j++) h.add(mine[j]!);
       this.attachExp(slot, h);
+      this.merges.values(slot, h, reservoirValues(this.res[slot]!, n0, this.reservoirSize));
     }
     if (h !== null) {
-      for (let j = 0; j < samples.length; j++) h.add(samples[j]!);
-      if (exp !== null) h.merge(exp);
+      // (added once every source is in: finishMerge)
+      this.merges.values(slot, h, samples);
+      if (exp !== null) this.merges.exp(slot, h, exp);
     } else {
       this.res[slot] = mergeReservoir(this.res[slot]!, n0, samples, n, this.reservoirSize, this.random);
     }
-    const mine = this.histCounts[slot]!;
-    if (hist !== null && this.histRule[slot]! >= 0 && mine.length === hist.length) {
-      for (let i = 0; i < hist.length; i++) mine[i]! += hist[i]!;
-    }
-    if ((st[o + T_EXTRAS]! & EXTRA_LE) !== 0) {
-      const into = this.leCounts[slot]!;
-      // a source without the same buckets: this interval's counts are not exact (NaN: left out at the capture)
-      if (le !== null && le.length === into.length) for (let i = 0; i < le.length; i++) into[i]! += le[i]!;
-      else into.fill(Number.NaN);
-    }
+    this.mergeExtras(slot, hist, le);
+  }
+
+  /** Primary side, once every source's partial is merged: the histograms' parts added (timer-merge.ts). */
+  finishMerge(): void {
+    this.merges.finish((slot) => this.expOf(slot));
   }
 
   /** (timers cross the wire field by field: see mergeTimer) */

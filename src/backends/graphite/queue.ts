@@ -25,19 +25,16 @@
  *   (with what was replayed and dropped): never one line per flush.
  * - stop(deadline): keeps trying until the queue is empty or the deadline passes; what is left is
  *   reported once at ERROR.
+ *
+ * This file holds the flushes and drives the connections; the stats, the outage, the backoff, the
+ * piece size and the drop logs are ./queue-health.ts.
  */
 import type { Logger } from 'pino';
-import { CHUNK_BYTES, type OutgoingFlush } from './outgoing.js';
+import type { OutgoingFlush } from './outgoing.js';
+import { DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS, DeliveryHealth, type DeliveryStats } from './queue-health.js';
 import { GraphiteAbortError, type SendFn } from './transport.js';
 
-export const DEFAULT_BACKOFF_MIN_MS = 250;
-export const DEFAULT_BACKOFF_MAX_MS = 10_000;
-/**
- * Largest piece (bytes one connection carries). What a connection carried is kept until the peer
- * confirms it: 8 MiB keeps memory as it was with the former 8 MiB replay tail, and costs a 150 MB
- * flush ~19 connections (each waits for the peer to read to the end: a few ms on a LAN).
- */
-export const MAX_PIECE_BYTES = 8 * CHUNK_BYTES;
+export { DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS, type DeliveryStats, MAX_PIECE_BYTES } from './queue-health.js';
 
 /** A queued flush: its chunks may still be arriving from the formatter (see outgoing.ts). */
 export type QueueEntry = OutgoingFlush;
@@ -56,33 +53,10 @@ export interface DeliveryQueueOptions {
   readonly lastException: number;
 }
 
-export interface DeliveryStats {
-  /** Unix s of the last successful delivery. */
-  lastFlush: number;
-  /** Unix s of the last failed attempt. */
-  lastException: number;
-  /** ms spent writing the last delivered payload. */
-  flushTime: number;
-  /** Bytes of the last delivered payload. */
-  flushLength: number;
-  queuedBytes: number;
-  queuedFlushes: number;
-  droppedFlushes: number;
-  droppedLines: number;
-  /** Failed attempts since start. */
-  failures: number;
-  /** Largest piece a connection carries now (bytes; Infinity: whole flushes up to half the bound). */
-  pieceLimit: number;
-  delivered: number;
-}
-
 export class DeliveryQueue {
   private readonly send: SendFn;
-  private readonly log: Logger;
   private readonly maxBytes: number;
-  private readonly backoffMin: number;
-  private readonly backoffMax: number;
-  private readonly now: () => number;
+  private readonly health: DeliveryHealth;
 
   private entries: QueueEntry[] = [];
   /**
@@ -93,17 +67,8 @@ export class DeliveryQueue {
   private inFlight: QueueEntry | null = null;
   private inFlightAbort: AbortController | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
-  private backoff = 0;
   private closed = false;
-  /** Set while an outage lasts (first failure → next success). */
-  private outage: { since: number; failures: number; droppedFlushes: number; droppedLines: number } | null = null;
-  /** A drop was logged since the last successful delivery (drops are logged once per outage). */
-  private dropLogged = false;
   private idleWaiters: Array<() => void> = [];
-  /** Largest piece per connection: 8 MiB, at most half the bound (what is kept for a resend then fits in it). */
-  private readonly pieceCap: number;
-  /** Current piece limit (smaller after part-way failures, doubled by each confirmed piece). */
-  private pieceLimit = Number.POSITIVE_INFINITY;
   /** ms spent on the pieces of the flush in flight. */
   private flightMs = 0;
 
@@ -111,25 +76,17 @@ export class DeliveryQueue {
 
   constructor(opts: DeliveryQueueOptions) {
     this.send = opts.send;
-    this.log = opts.log;
     this.maxBytes = opts.maxBytes;
-    this.backoffMin = opts.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS;
-    this.backoffMax = opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
-    this.now = opts.now ?? Date.now;
-    this.stats = {
-      lastFlush: opts.lastFlush,
-      lastException: opts.lastException,
-      flushTime: 0,
-      flushLength: 0,
-      queuedBytes: 0,
-      queuedFlushes: 0,
-      droppedFlushes: 0,
-      droppedLines: 0,
-      failures: 0,
-      pieceLimit: Number.POSITIVE_INFINITY,
-      delivered: 0,
-    };
-    this.pieceCap = Math.max(CHUNK_BYTES, Math.min(MAX_PIECE_BYTES, Math.floor(this.maxBytes / 2)));
+    this.health = new DeliveryHealth(
+      opts.log,
+      opts.now ?? Date.now,
+      opts.maxBytes,
+      opts.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS,
+      opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
+      opts.lastFlush,
+      opts.lastException,
+    );
+    this.stats = this.health.stats;
   }
 
   /**
@@ -199,11 +156,7 @@ export class DeliveryQueue {
       lostFlushes++;
       lostLines += this.inFlight.lines;
     }
-    if (lostFlushes > 0) {
-      this.stats.droppedFlushes += lostFlushes;
-      this.stats.droppedLines += lostLines;
-      this.log.error({ lostFlushes, lostLines, deadlineMs }, 'graphite: stopping with undelivered flushes, they are lost');
-    }
+    this.health.lostAtStop(lostFlushes, lostLines, deadlineMs);
     for (const e of this.entries) e.release();
     this.inFlight?.release();
     this.entries = [];
@@ -233,7 +186,7 @@ export class DeliveryQueue {
     this.inFlightAbort = ac;
     let p: Promise<number>;
     try {
-      p = this.send(entry, ac.signal, Math.min(this.pieceLimit, this.pieceCap));
+      p = this.send(entry, ac.signal, this.health.pieceBytes());
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -247,18 +200,7 @@ export class DeliveryQueue {
     if (this.inFlight !== entry) return; // stop() gave up on it meanwhile
     entry.confirm();
     this.flightMs += ms;
-    this.backoff = 0;
-    // (while pieces are small, a peer that keeps cutting connections would make this once per flush)
-    if (this.pieceLimit === Number.POSITIVE_INFINITY) this.dropLogged = false;
-    if (this.pieceLimit !== Number.POSITIVE_INFINITY) {
-      this.pieceLimit *= 2;
-      if (this.pieceLimit >= this.pieceCap) {
-        this.pieceLimit = Number.POSITIVE_INFINITY;
-        this.dropLogged = false;
-        this.log.info('graphite: connections are confirmed again, flushes go whole again');
-      }
-      this.stats.pieceLimit = this.pieceLimit;
-    }
+    this.health.confirmed();
     if (!entry.drained) {
       // more of this flush (a piece limit was reached): the next connection, at once
       this.updateGauges();
@@ -267,27 +209,9 @@ export class DeliveryQueue {
     }
     this.inFlight = null;
     this.inFlightAbort = null;
-    const s = this.stats;
-    s.lastFlush = Math.round(this.now() / 1000);
-    s.flushTime = this.flightMs;
-    s.flushLength = entry.totalBytes;
+    this.health.delivered(this.flightMs, entry.totalBytes, this.entries.length + 1);
     entry.stoppedSending();
     entry.release();
-    s.delivered++;
-    if (this.outage !== null) {
-      const o = this.outage;
-      this.outage = null;
-      this.log.info(
-        {
-          outageMs: this.now() - o.since,
-          failedAttempts: o.failures,
-          toReplay: this.entries.length + 1,
-          droppedFlushes: o.droppedFlushes,
-          droppedLines: o.droppedLines,
-        },
-        'graphite is reachable again: replaying queued flushes in order',
-      );
-    }
     this.updateGauges();
     this.pump();
   }
@@ -298,14 +222,12 @@ export class DeliveryQueue {
     this.inFlightAbort = null;
     entry.stoppedSending();
     if (this.closed || err instanceof GraphiteAbortError) return;
-    const s = this.stats;
-    s.failures++;
-    s.lastException = Math.round(this.now() / 1000);
+    this.health.failed();
     // lines this connection carried that the bound had let go: they cannot be resent
     const lost = entry.lostRecords;
     entry.lostRecords = 0;
     if (lost > 0)
-      this.countDrop(
+      this.health.countDrop(
         1,
         lost,
         'graphite: a connection failed after its oldest bytes were let go (queue bound): those lines cannot be resent',
@@ -315,31 +237,11 @@ export class DeliveryQueue {
     this.bytes += entry.unsentBytes;
     this.enforceBound();
     this.updateGauges();
-    let delay: number;
-    if (entry.failedMany && entry.failedBytes > 0) {
-      // it failed part-way through more than one line: resend at once, in a piece half the size
-      const was = this.pieceLimit;
-      this.pieceLimit = Math.max(1, Math.floor(entry.failedBytes / 2));
-      s.pieceLimit = this.pieceLimit;
-      if (was === Number.POSITIVE_INFINITY) {
-        this.log.warn(
-          { err, carriedBytes: entry.failedBytes, pieceLimit: this.pieceLimit },
-          'graphite: a connection failed part-way (reset, early close or no orderly close in time): resending what it carried, in smaller pieces',
-        );
-      }
-      delay = 0;
-    } else {
-      if (this.outage === null) {
-        this.outage = { since: this.now(), failures: 0, droppedFlushes: 0, droppedLines: 0 };
-        this.log.warn(
-          { err, queuedFlushes: this.entries.length, queuedBytes: this.bytes },
-          'graphite delivery failed: queueing flushes and retrying with backoff',
-        );
-      }
-      this.outage.failures++;
-      this.backoff = this.backoff === 0 ? this.backoffMin : Math.min(this.backoff * 2, this.backoffMax);
-      delay = this.backoff;
-    }
+    // a part-way failure of more than one line: resend at once, in a piece half the size; else an outage, with backoff
+    const delay =
+      entry.failedMany && entry.failedBytes > 0
+        ? this.health.failedPartWay(err, entry.failedBytes)
+        : this.health.failedOutage(err, this.entries.length, this.bytes);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.pump();
@@ -369,22 +271,7 @@ export class DeliveryQueue {
       flushes++;
       lines += e.lines;
     }
-    if (flushes > 0) this.countDrop(flushes, lines, 'graphite queue full: dropping the oldest flushes (logged once per outage)');
-  }
-
-  /** Counts lost flushes and lines, logged once per outage. */
-  private countDrop(flushes: number, lines: number, msg: string): void {
-    this.stats.droppedFlushes += flushes;
-    this.stats.droppedLines += lines;
-    const o = this.outage;
-    if (o !== null) {
-      o.droppedFlushes += flushes;
-      o.droppedLines += lines;
-    }
-    if (!this.dropLogged) {
-      this.dropLogged = true;
-      this.log.error({ droppedFlushes: flushes, droppedLines: lines, maxBytes: this.maxBytes }, msg);
-    }
+    if (flushes > 0) this.health.countDrop(flushes, lines, 'graphite queue full: dropping the oldest flushes (logged once per outage)');
   }
 
   private updateGauges(): void {

@@ -322,9 +322,11 @@ export class StatusCollector {
       flush: { count: s.flushes, lastMs: s.lastFlushDurationMs },
       history,
       historyCap: this.historyCap,
-      backends: this.host
-        .backends()
-        .map((b) => ({ name: b.name, lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })) })),
+      backends: this.host.backends().map((b) => ({
+        name: b.name,
+        state: b.state?.() ?? null,
+        lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })),
+      })),
       topKeys: this.top,
       topKeysSampledMs: this.sampledMs,
     };

@@ -57,7 +57,7 @@
   /* ---- Aggregation ----------------------------------------------------------------------- */
 
 , flushInterval: 10000            // ms between flushes [10000]
-, flushAlignment: 'startup'       // tallyd: 'clock' flushes at wall-clock multiples of flushInterval (behind `tallyd proxy`) ['startup']
+, flushAlignment: 'startup'       // tallyd: 'startup' (start + k x interval, the original's) or 'clock' (wall-clock multiples of flushInterval, behind `tallyd proxy`) [startup]
 , percentThreshold: [ 90, 99 ]    // timer percentiles: a number or a list (at most 100); negative = "top" N% [90]
 , flush_counts: true              // also send stats_counts / .count for counters [true]
 , calculatedTimerMetrics: [ 'count', 'count_ps', 'lower', 'mean', 'median', 'std', 'sum',
@@ -69,7 +69,6 @@
 , reservoirSize: 1024             // tallyd: timer samples kept per key per interval [1024]
 , timerHistogram: true            // tallyd: an exponential histogram per timer (exact-count quantiles) [true]
 , timerHistogramMaxBuckets: 2048  // tallyd: its buckets per timer (32..16384) [2048]
-, flushAlignment: 'startup'       // tallyd: 'startup' (start + k x interval, the original's) or 'clock' [startup]
 
   // Idle metrics. deleteIdleStats sets the default of the four below [false].
 , deleteIdleStats: false

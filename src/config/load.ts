@@ -16,7 +16,7 @@ import { DEFAULT_GRAPHITE_PORT, EMBEDDED_DEFAULT_CONFIG } from './defaults.js';
 import { evaluateJsConfigAsync, evaluateJsConfigSync } from './jsconfig.js';
 import { forbiddenKeyProblems } from './safekeys.js';
 import type { TallydConfig } from './types.js';
-import { configuredBackends, normaliseBackendName, normaliseServerName, validateConfig } from './validate.js';
+import { configuredBackends, InvalidConfigError, normaliseBackendName, normaliseServerName, validateConfig } from './validate.js';
 
 export { EMBEDDED_DEFAULT_CONFIG };
 
@@ -285,13 +285,19 @@ export function buildConfig(
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
+    if (err instanceof InvalidConfigError) warnings.push(...err.warnings);
   }
   // the backends' own checks run whether or not the core keys are valid: every problem in one pass
   if (checkBackends !== undefined) {
     problems.push(...checkBackends({ backends: result?.config.backends ?? configuredBackends(expanded), raw: expanded, configFile: file }));
   }
-  if (problems.length > 0 || result === undefined) throw new ConfigError(problems);
-  return { config: result.config, warnings: [...warnings, ...result.warnings] };
+  if (result !== undefined) warnings.push(...result.warnings);
+  // with the unknown keys (a misspelt key's 'did you mean'), so that one run shows everything to fix;
+  // not the other warnings, which follow from values the problems may have left at their defaults
+  if (problems.length > 0 || result === undefined) {
+    throw new ConfigError([...problems, ...warnings.filter((w) => w.startsWith('unknown config key')).map((w) => `warning: ${w}`)]);
+  }
+  return { config: result.config, warnings };
 }
 
 /** Top-level keys TallydConfig interprets as sections (not echoed again by describeConfig). */

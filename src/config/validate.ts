@@ -254,6 +254,16 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
       "this is a proxy configuration (the original's proxy.js: nodes, checkInterval, ...); run it with `tallyd proxy <file>`",
     );
   }
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  if (r.problems.length > 0) throw new InvalidConfigError(r.problems, r.warnings);
   return { config: deepFreeze(config), warnings: r.warnings };
+}
+
+/** validateConfig's refusal: the problems, and the warnings found in the same pass (an unknown key's 'did you mean'). */
+export class InvalidConfigError extends ConfigError {
+  constructor(
+    problems: readonly string[],
+    readonly warnings: readonly string[],
+  ) {
+    super(problems);
+  }
 }

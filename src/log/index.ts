@@ -7,6 +7,7 @@
  * TALLYD_LOG_FORMAT, set by main.ts before they are forked.
  */
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { type Logger, pino } from 'pino';
 import type { LogConfig } from '../config/types.js';
 
@@ -123,7 +124,15 @@ export function createSyslogLogger(level: string, cfg: LogConfig): Logger {
     },
   ];
   const transport = pino.transport({ pipeline: options });
-  return pino({ name: 'tallyd', level, base: { pid: process.pid } }, transport);
+  // pino-syslog writes the record's `hostname` as the HOSTNAME field: without it the header reads
+  // "undefined". RFC 5424's nil value '-' when the host has no usable name.
+  return pino({ name: 'tallyd', level, base: { pid: process.pid, hostname: syslogHostname() } }, transport);
+}
+
+/** The HOSTNAME field of RFC 5424 (1*255 PRINTUSASCII): os.hostname(), else the nil value '-'. */
+function syslogHostname(): string {
+  const h = hostname();
+  return /^[\x21-\x7e]{1,255}$/.test(h) ? h : '-';
 }
 
 /** Per-component child logger. */

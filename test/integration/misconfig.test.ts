@@ -79,6 +79,19 @@ describe('every config problem in one pass', () => {
     );
   });
 
+  it("a misspelt key's 'did you mean' comes with the problems, not only once they are fixed", () => {
+    const file = configFile(`{ ${BASE}, flushIntreval: 1000, graphitePort: 'x', backends: ['graphite'], graphiteHost: '127.0.0.1' }`);
+    const r = run([file, '--check-config']);
+    expect(r.code).toBe(1);
+    const records = logRecords(r.stderr);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.msg).toBe(`invalid configuration in ${file}: 1 problem, 1 warning`);
+    expect(records[0]!.problems).toEqual([
+      'config key \'graphitePort\': expected a port number (1..65535), got "x"',
+      "warning: unknown config key 'flushIntreval' (ignored; did you mean 'flushInterval'?)",
+    ]);
+  });
+
   it('each problem is reported once, a backend section that is not an object and its mapping file included', () => {
     const file = configFile(
       `{ ${BASE}, backends: ['prometheus', 'graphite'], prometheus: 7, graphite: { timeoutMs: -1 }, statusPage: { address: '0.0.0.0' } }`,

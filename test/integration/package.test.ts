@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,16 @@ describe('npm pack', () => {
     const version = execFileSync('npx', ['--no-install', 'tallyd', '--version'], { cwd: app, encoding: 'utf8' }).trim();
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(version).toContain(pkg.version);
+    // the documentation --help and the README point to is in the package
+    const installed = join(app, 'node_modules', 'tallyd');
+    const help = execFileSync('npx', ['--no-install', 'tallyd', '--help'], { cwd: app, encoding: 'utf8' });
+    const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+    const pointed = new Set([
+      ...[...help.matchAll(/\b(docs\/[\w.-]+\.md|README\.md)/g)].map((m) => m[1]!),
+      ...[...readme.matchAll(/\]\(((?:docs|config|contrib)\/[\w./-]+?)(?:#[\w-]*)?\)/g)].map((m) => m[1]!),
+    ]);
+    expect(pointed.size).toBeGreaterThan(10);
+    expect([...pointed].filter((f) => !existsSync(join(installed, f)))).toEqual([]);
 
     const gport = await graphite.listen();
     writeFileSync(

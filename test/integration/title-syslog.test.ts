@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectQuietFor, MAIN, type RunningDaemon, startDaemon, waitFor } from './harness.js';
@@ -61,7 +61,9 @@ describe("log.backend: 'syslog'", () => {
       // the default level (info) and the original's default application name
       const a = start('a', `{ backend: 'syslog', syslog: { port: ${syslogPort} } }`);
       const up = await waitFor(() => got.find((m) => m.includes('"msg":"tallyd is up"')), 15_000, "'tallyd is up' in syslog");
-      expect(up).toMatch(new RegExp(`^<134>1 \\S+ \\S+ statsd ${a.pid} - - \\{`));
+      // HOSTNAME is the host's name (it read "undefined" when the records carried no hostname)
+      const host = hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(up).toMatch(new RegExp(`^<134>1 \\S+ ${host} statsd ${a.pid} - - \\{`));
       a.kill('SIGTERM');
       await new Promise((r) => a.once('exit', r));
       got.length = 0;
@@ -78,7 +80,7 @@ describe("log.backend: 'syslog'", () => {
         "a 'bad line' warning in syslog",
       );
       send.close();
-      expect(bad).toMatch(new RegExp(`^<132>1 \\S+ \\S+ mystatsd ${b.pid} - - \\{`));
+      expect(bad).toMatch(new RegExp(`^<132>1 \\S+ ${host} mystatsd ${b.pid} - - \\{`));
       await expectQuietFor(200, () => {
         expect(got.every((m) => /^<13[0-2]>/.test(m))).toBe(true); // nothing below warning (info would be <134>)
         expect(got.some((m) => m.includes('tallyd is up'))).toBe(false);

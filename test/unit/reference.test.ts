@@ -150,8 +150,55 @@ describe('docs/reference.md', () => {
   });
 });
 
+/**
+ * Keys set twice in one object of a config file (JSON5 and JSON.parse keep the last one silently).
+ * A small scanner: comments and strings skipped, a stack of the objects ({ } holds a key set, [ ] none).
+ */
+function duplicateKeys(text: string): string[] {
+  const dups: string[] = [];
+  const stack: Array<Set<string> | null> = [];
+  let i = 0;
+  const keyAt = (name: string, end: number): void => {
+    let j = end;
+    while (/\s/.test(text[j] ?? '')) j++;
+    const top = stack[stack.length - 1];
+    if (text[j] !== ':' || !top) return;
+    if (top.has(name)) dups.push(name);
+    top.add(name);
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '/' && text[i + 1] === '/') i = text.indexOf('\n', i) === -1 ? text.length : text.indexOf('\n', i);
+    else if (c === '/' && text[i + 1] === '*') i = text.indexOf('*/', i + 2) + 2;
+    else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === '\\' ? 2 : 1;
+      keyAt(text.slice(i + 1, j), j + 1);
+      i = j + 1;
+    } else if (/[A-Za-z_$]/.test(c)) {
+      const m = /^[\w$]+/.exec(text.slice(i))![0];
+      keyAt(m, i + m.length);
+      i += m.length;
+    } else {
+      if (c === '{') stack.push(new Set());
+      else if (c === '[') stack.push(null);
+      else if (c === '}' || c === ']') stack.pop();
+      i++;
+    }
+  }
+  return dups;
+}
+
 describe('config/example.js and config/example.json', () => {
   const js = readFileSync(join(ROOT, 'config', 'example.js'), 'utf8');
+
+  it('sets no key twice in one object (a parser keeps the last one silently)', () => {
+    expect(duplicateKeys("{ a: 1, /* a: */ b: { a: 2 }, 'c': [{ a: 3 }, { a: 4 }], // a:\n d: 'a:' }")).toEqual([]);
+    expect(duplicateKeys('{ "a": 1, b: { c: 1, c: 2 }, a: 3 }')).toEqual(['c', 'a']);
+    for (const name of ['example.js', 'example.json', 'default.js', 'docker.js']) {
+      expect(duplicateKeys(readFileSync(join(ROOT, 'config', name), 'utf8')), name).toEqual([]);
+    }
+  });
 
   it('example.js names every config key (keys that exclude each other, e.g. servers, commented out)', () => {
     const missing = codeKeys().filter((k) => {
@@ -173,5 +220,45 @@ describe('config/example.js and config/example.json', () => {
       const { warnings } = buildConfig(readConfigFile(file), {}, file, { env: {}, hostname: 'web01.example.com' }, validateBackendSections);
       expect(warnings, name).toEqual([]);
     }
+  });
+});
+
+describe('the README and contrib/ name what the code knows', () => {
+  it("the systemd unit's comments name only config keys tallyd reads", () => {
+    const unit = readFileSync(join(ROOT, 'contrib', 'systemd', 'tallyd.service'), 'utf8');
+    const comments = unit
+      .split('\n')
+      .filter((l) => l.startsWith('#'))
+      .join('\n');
+    // camelCase words (stopDrainMs, udpRecvBuffer) in the comments are config keys
+    const words = [...comments.matchAll(/\b[a-z]+[A-Z][A-Za-z]*\b/g)].map((m) => m[0]);
+    expect(words.length).toBeGreaterThan(0);
+    expect(words.filter((w) => !KNOWN_KEYS.has(w))).toEqual([]);
+  });
+
+  it("the README's command-line summary names every flag", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Command line'), readme.indexOf('### Exit codes'));
+    expect(cliOptionFlags().filter((f) => !new RegExp(`(^|[\\s,])${f}\\b`, 'm').test(section))).toEqual([]);
+  });
+});
+
+describe('the differences from the original', () => {
+  /** The bullets of a markdown section (a bullet and its continuation lines joined). */
+  function bullets(md: string, from: string, to?: string): string[] {
+    const start = md.indexOf(from);
+    const body = md.slice(start, to === undefined ? undefined : md.indexOf(to, start));
+    return body
+      .split(/\n(?=- )/)
+      .filter((b) => b.startsWith('- '))
+      .map((b) => b.replace(/\s*\n\s*/g, ' '));
+  }
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const detail = readFileSync(join(ROOT, 'docs', 'differences.md'), 'utf8');
+
+  it('list only what differs: no bullet says tallyd does as the original does', () => {
+    const lists = [...bullets(readme, '## Differences from the original', '## More documentation'), ...bullets(detail, '# Differences')];
+    expect(lists.length).toBeGreaterThan(20);
+    expect(lists.filter((b) => /\bas (in )?the original('s)?\b/i.test(b))).toEqual([]);
   });
 });

@@ -43,6 +43,16 @@ export class ConfigError extends TallydError {
     super(ERROR_CODES.CONFIG, list.join('\n'), options);
     this.problems = Object.freeze(list);
   }
+
+  /**
+   * `2 problems, 1 warning`: the list ends with the pass's unknown keys as `warning: …` lines (their
+   * 'did you mean'), so that one run shows everything to fix.
+   */
+  summary(): string {
+    const w = this.problems.filter((p) => p.startsWith('warning: ')).length;
+    const n = this.problems.length - w;
+    return `${n} problem${n === 1 ? '' : 's'}${w > 0 ? `, ${w} warning${w === 1 ? '' : 's'}` : ''}`;
+  }
 }
 
 /**

@@ -34,12 +34,9 @@ let stderrLog: Logger | undefined;
 
 /** A config problem list as one record: a `problems` array (pretty mode prints one per line). */
 function logConfigError(log: Logger, err: ConfigError, configFile: string | undefined): void {
-  // (the list ends with the pass's warnings, 'warning: …', so that one run shows everything to fix)
-  const w = err.problems.filter((p) => p.startsWith('warning: ')).length;
-  const n = err.problems.length - w;
   log.error(
     { component: 'config', configFile: configFile ?? null, problems: err.problems },
-    `invalid configuration${configFile ? ` in ${configFile}` : ''}: ${n} problem${n === 1 ? '' : 's'}${w > 0 ? `, ${w} warning${w === 1 ? '' : 's'}` : ''}`,
+    `invalid configuration${configFile ? ` in ${configFile}` : ''}: ${err.summary()}`,
   );
 }
 

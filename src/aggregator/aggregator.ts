@@ -276,6 +276,11 @@ export class Aggregator extends AggregatorCore {
     return out;
   }
 
+  /** The name of the store of `type` (a registered type's, e.g. 'max'); undefined for no such type. */
+  storeName(type: number): string | undefined {
+    return this.stores[type]?.name;
+  }
+
   /** This interval's value so far of a live key given by its canonical id; undefined when not live. */
   liveValueOf(type: MetricType, id: string): number | undefined {
     const slot = this.keys.slotById(type, id);

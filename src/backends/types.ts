@@ -88,11 +88,24 @@ export interface Backend {
    * writes `influxdb.*`); when present it is used instead of `status()` under the backend's name.
    */
   statusGroups?(): Array<{ name: string; lines: StatusLine[] }>;
+  /** Optional: where its delivery stands, for the status page (not the admin `stats`, which stays the original's). */
+  state?(): BackendState;
   /** Stop: drain what is pending within `deadlineMs`, close sockets. */
   stop(deadlineMs: number): Promise<void>;
 }
 
 export type BackendFactory = (ctx: BackendContext) => Backend;
+
+/** A backend's delivery state, as the status page shows it beside its admin `stats` lines. */
+export interface BackendState {
+  /** Its target took the last attempt (true), refused or failed it (false); null before any attempt. */
+  readonly connected: boolean | null;
+  /** Flushes queued during an outage are being re-sent, oldest first. */
+  readonly replaying: boolean;
+  /** The last failure, as text (`ECONNREFUSED 127.0.0.1:2003`), and when (unix ms); null when none yet. */
+  readonly lastError: string | null;
+  readonly lastErrorAt: number | null;
+}
 
 /**
  * What the pipeline (src/pipeline) must know of a backend beyond its interface, declared at its

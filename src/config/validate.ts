@@ -235,7 +235,13 @@ export function validateConfig(raw: Record<string, unknown>, file?: string): Val
   const unused = (what: string, backend: string): void => {
     r.warn(`${what} is set but the '${backend}' backend is not in 'backends': it is ignored (add '${backend}' to 'backends')`);
   };
-  if (isPlainObject(raw.prometheus) && !backends.includes('prometheus')) unused("config section 'prometheus'", 'prometheus');
+  // (the original's keys above stay warnings, as the original ignores them; tallyd's own prometheus section is
+  // a mistake whichever way it is read: a problem)
+  if (isPlainObject(raw.prometheus) && !backends.includes('prometheus')) {
+    r.problems.push(
+      "config section 'prometheus' is set but the 'prometheus' backend is not in 'backends': add 'prometheus' to 'backends' (or --prometheus-port), or remove the section",
+    );
+  }
   if (isPlainObject(raw.graphite) && Object.keys(raw.graphite).length > 0 && !backends.includes('graphite'))
     unused("config section 'graphite'", 'graphite');
   if (graphite.host !== undefined && !backends.includes('graphite')) unused("config key 'graphiteHost'", 'graphite');

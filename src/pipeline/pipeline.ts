@@ -255,7 +255,8 @@ export class Pipeline {
     const t0 = performance.now();
     const snapshot: Snapshot = { ...computed, gauges: [...computed.gauges, ...this.selfMetrics.gauges(udpErrors)] };
     deliverToBackends(this.backends.all, snapshot, this.pendingDeliveries, this.log);
-    const numStats = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+    let numStats = snapshot.counters.length + snapshot.timers.length + snapshot.gauges.length + snapshot.sets.length;
+    if (snapshot.others !== undefined) for (const stats of snapshot.others.values()) numStats += stats.length;
     this.selfMetrics.flushed(cpuMs + (performance.now() - t0));
     this.status.afterFlush(this.selfMetrics.lastFlushDurationMs, numStats);
     if (this.config.debug) this.log.debug({ ms: this.selfMetrics.lastFlushDurationMs, numStats }, 'flushed');

@@ -19,6 +19,7 @@ import {
   deepFreeze,
   PINO_LEVELS,
 } from '../config/defaults.js';
+import { unknownKeyMessage } from '../config/reader.js';
 import type { ServerConfig } from '../config/types.js';
 import { describeValue, normaliseServerName } from '../config/validate.js';
 import { ConfigError } from '../errors.js';
@@ -66,6 +67,7 @@ export interface ProxyConfig {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
+const NODE_KEYS = ['host', 'port', 'adminport'];
 const PROXY_KEYS: ReadonlySet<string> = new Set([
   // the original's proxy.js and exampleProxyConfig.js
   'nodes',
@@ -161,7 +163,7 @@ function readNodes(p: Problems, value: unknown): ProxyNode[] {
       return;
     }
     for (const k of Object.keys(entry)) {
-      if (k !== 'host' && k !== 'port' && k !== 'adminport') p.warnings.push(`unknown config key '${at}.${k}' (ignored)`);
+      if (k !== 'host' && k !== 'port' && k !== 'adminport') p.warnings.push(unknownKeyMessage(`${at}.`, k, NODE_KEYS));
     }
     const before = p.list.length;
     const host = p.str(`${at}.host`, entry.host, '');
@@ -258,8 +260,10 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
     p.list.push("config key 'flushInterval': required with flushAlignment 'clock' (the aggregators' flushInterval, ms)");
   }
   for (const key of Object.keys(raw)) {
-    if (!PROXY_KEYS.has(key)) p.warnings.push(`unknown config key '${key}' (ignored)`);
+    if (!PROXY_KEYS.has(key)) p.warnings.push(unknownKeyMessage('', key, PROXY_KEYS));
   }
-  if (p.list.length > 0) throw new ConfigError(p.list);
+  // with the unknown keys (a misspelt key's 'did you mean'), so that one run shows everything to fix, as the daemon's config
+  if (p.list.length > 0)
+    throw new ConfigError([...p.list, ...p.warnings.filter((w) => w.startsWith('unknown config key')).map((w) => `warning: ${w}`)]);
   return { config: deepFreeze(config), warnings: p.warnings };
 }

@@ -41,10 +41,9 @@ export async function runProxy(argv: string[], version: string): Promise<number>
     for (const w of built.warnings) log.warn({ component: 'config', configFile: cli.configPath }, w);
   } catch (err) {
     if (err instanceof ConfigError) {
-      const n = err.problems.length;
       log.error(
         { component: 'config', configFile: cli.configPath, problems: err.problems },
-        `invalid configuration in ${cli.configPath}: ${n} problem${n === 1 ? '' : 's'}`,
+        `invalid configuration in ${cli.configPath}: ${err.summary()}`,
       );
       return EXIT_CONFIG;
     }

@@ -20,8 +20,8 @@
  * set_members_dropped, key_table_bytes, tcp_*), except two: timestamp_lag (a flush's lateness
  * against its schedule, not on /metrics: Prometheus scrapes on its own schedule) and the
  * dogstatsd_* counts (which DogStatsD fields were parsed off lines, not a figure of tallyd's
- * health: on /metrics as the user series statsd_dogstatsd_*, like every own counter and gauge but
- * the four the Prometheus backend skips, prometheus/setup.ts skipKeys).
+ * health: on /metrics as the user series statsd_dogstatsd_*; the Prometheus backend does not fold
+ * the own names that have a tallyd_* twin as user series, prometheus/setup.ts OWN_WITH_TWINS).
  *
  * The flush duration is the CPU time the flushing process's event loop spends on one flush: merging
  * the workers' partials (workers > 1), capturing the interval, computing the snapshot (its slices, not

@@ -8,7 +8,8 @@
  */
 import type { Aggregator, WorkerInspected } from '../aggregator/aggregator.js';
 import { makeKey } from '../aggregator/merge.js';
-import { type GraphiteFormatOptions, graphiteFormatOptions, namespaceConfigFrom } from '../backends/graphite/format.js';
+import { type GraphiteFormatOptions, graphiteFormatOptions, graphiteName, namespaceConfigFrom } from '../backends/graphite/format.js';
+import { GRAPHITE_TYPES } from '../backends/graphite/other-types.js';
 import { labelBody, sanitizeLabelName, sanitizeMetricName } from '../backends/prometheus/naming.js';
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
@@ -42,8 +43,9 @@ export const WATCH_POINTS = 120;
 /** Results of one key search. */
 export const SEARCH_LIMIT = 50;
 
-const TYPE_NAMES = ['counter', 'timer', 'gauge', 'set'] as const;
-export type TypeName = (typeof TYPE_NAMES)[number];
+const CORE_TYPE_NAMES: readonly string[] = ['counter', 'timer', 'gauge', 'set'];
+/** A metric type on the page and in its API: the core four by their singular, a registered type by its store's name. */
+export type TypeName = string;
 
 export interface StatusHost {
   readonly aggregator: Aggregator;
@@ -232,7 +234,7 @@ export class StatusCollector {
     const now = this.host.now();
     for (const [k, w] of this.watched) {
       const sp = k.indexOf(' ');
-      const type = TYPE_NAMES.indexOf(k.slice(0, sp) as TypeName) as MetricType;
+      const type = this.typeOf(k.slice(0, sp)) as MetricType;
       const v = agg.liveValueOf(type, k.slice(sp + 1));
       w.t.push(now);
       w.v.push(v ?? NaN);
@@ -245,7 +247,7 @@ export class StatusCollector {
     if (hits !== null) {
       const windowMs = Math.max(1, end - this.windowStartMs!);
       const scale = Math.max(1, (end - this.intervalStartMs) / windowMs);
-      this.top = hits.top.map((h) => ({ type: TYPE_NAMES[h.type]!, id: h.id, lines: Math.round(h.lines * scale) }));
+      this.top = hits.top.map((h) => ({ type: this.typeName(h.type), id: h.id, lines: Math.round(h.lines * scale) }));
       this.linesByType = hits.byType.map((n) => (n * 1000) / windowMs);
       this.sampledMs = windowMs;
     } else {
@@ -320,9 +322,11 @@ export class StatusCollector {
       flush: { count: s.flushes, lastMs: s.lastFlushDurationMs },
       history,
       historyCap: this.historyCap,
-      backends: this.host
-        .backends()
-        .map((b) => ({ name: b.name, lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })) })),
+      backends: this.host.backends().map((b) => ({
+        name: b.name,
+        state: b.state?.() ?? null,
+        lines: b.status().map(([stat, value]) => ({ stat, value: String(value) })),
+      })),
       topKeys: this.top,
       topKeysSampledMs: this.sampledMs,
     };
@@ -343,7 +347,7 @@ export class StatusCollector {
     const found = agg.inspectKeys(q, SEARCH_LIMIT);
     const keys = remote === null ? found : mergeInspected(found, remote);
     const views = keys.map(({ type, key, value }) => ({
-      type: TYPE_NAMES[type]!,
+      type: this.typeName(type),
       id: key.id,
       name: key.name,
       tags: key.tags.map(([k, v]) => [k, v]),
@@ -366,6 +370,22 @@ export class StatusCollector {
     return { t: w.t.toArray(), v: w.v.toArray().map((x) => (Number.isNaN(x) ? -1 : x)) };
   }
 
+  /** The name of a metric type (see {@link TypeName}). */
+  typeName(type: number): TypeName {
+    return CORE_TYPE_NAMES[type] ?? this.host.aggregator.storeName(type) ?? String(type);
+  }
+
+  /** The metric type of a name (see {@link TypeName}), -1 for none. */
+  typeOf(name: string): number {
+    const core = CORE_TYPE_NAMES.indexOf(name);
+    if (core >= 0) return core;
+    for (let t = CORE_TYPE_NAMES.length; ; t++) {
+      const n = this.host.aggregator.storeName(t);
+      if (n === undefined) return -1;
+      if (n === name) return t;
+    }
+  }
+
   /** The Graphite paths a key flushes under (with this config), and its Prometheus series by default naming. */
   private outputNames(type: MetricType, key: MetricKey): { graphite: string[]; prometheus: string } {
     const config = this.host.config();
@@ -373,16 +393,23 @@ export class StatusCollector {
       this.names = { config, graphite: graphiteFormatOptions(namespaceConfigFrom(config)) };
     const o = this.names.graphite;
     const tail = o.suffix + key.graphiteTags;
+    // (the name as the formatter writes it: cleaned where the config lets unclean names through)
+    const name = o.cleanNames ? graphiteName(key.name) : key.name;
     let graphite: string[];
     if (type === MetricType.Counter) {
-      graphite = [o.counterRatePrefix + key.name + o.counterRateField + tail];
-      if (o.flushCounts) graphite.push(o.counterCountPrefix + key.name + o.counterCountField + tail);
+      graphite = [o.counterRatePrefix + name + o.counterRateField + tail];
+      if (o.flushCounts) graphite.push(o.counterCountPrefix + name + o.counterCountField + tail);
     } else if (type === MetricType.Timer) {
-      graphite = ['mean', 'upper', 'count'].map((f) => o.timerPrefix + key.name + '.' + f + tail);
+      graphite = ['mean', 'upper', 'count'].map((f) => o.timerPrefix + name + '.' + f + tail);
     } else if (type === MetricType.Gauge) {
-      graphite = [o.gaugePrefix + key.name + tail];
+      graphite = [o.gaugePrefix + name + tail];
+    } else if (type === MetricType.Set) {
+      graphite = [o.setPrefix + name + '.count' + tail];
     } else {
-      graphite = [o.setPrefix + key.name + '.count' + tail];
+      // a registered type: its lines' path before the fields it writes (none where Graphite has no writer for it)
+      const store = this.host.aggregator.storeName(type);
+      const t = GRAPHITE_TYPES.find((g) => g.store === store);
+      graphite = t === undefined ? [] : [o.typeRoot + graphiteName(t.part) + '.' + name + tail];
     }
     const labels = key.tags.filter(([, v]) => v !== '').map(([k, v]) => [sanitizeLabelName(k), v] as [string, string]);
     labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

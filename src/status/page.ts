@@ -152,6 +152,15 @@ export const PAGE_SCRIPT = `'use strict';
     while (bk.firstChild) bk.removeChild(bk.firstChild);
     s.backends.forEach(function (be) {
       bk.appendChild(el('h2', be.name));
+      var st = be.state;
+      if (st) {
+        var p = el('p');
+        p.appendChild(el('span', st.connected === null ? 'not tried yet' : st.connected ? 'connected' : 'unreachable',
+          st.connected === false ? 'bad' : st.connected ? 'ok' : 'muted'));
+        if (st.replaying) p.appendChild(el('span', ' · replaying queued flushes', 'warn'));
+        if (st.lastError) p.appendChild(el('span', ' · last error ' + new Date(st.lastErrorAt).toLocaleTimeString() + ': ' + st.lastError, 'muted'));
+        bk.appendChild(p);
+      }
       var tb = el('table'); var body = el('tbody'); tb.appendChild(body);
       fill(body, be.lines.map(function (l) {
         var cls = /dropped|exception|error/.test(l.stat) && l.value !== '0' ? 'warn' : '';

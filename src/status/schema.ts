@@ -63,6 +63,15 @@ export const STATUS_SCHEMA = {
         type: 'object',
         properties: {
           name: str,
+          state: {
+            type: ['object', 'null'],
+            properties: {
+              connected: { type: ['boolean', 'null'] },
+              replaying: { type: 'boolean' },
+              lastError: { type: ['string', 'null'] },
+              lastErrorAt: { type: ['integer', 'null'] },
+            },
+          },
           lines: { type: 'array', items: { type: 'object', properties: { stat: str, value: str } } },
         },
       },

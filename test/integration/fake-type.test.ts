@@ -12,7 +12,17 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { flushWith, nextFlush, originalStyleConfig, ROOT, startDaemon, useGraphiteAndDaemon, waitFor } from './harness.js';
+import {
+  flushWith,
+  nextFlush,
+  originalStyleConfig,
+  ROOT,
+  startDaemon,
+  statusUrl,
+  useGraphiteAndDaemon,
+  waitFor,
+  waitForAsync,
+} from './harness.js';
 import { prometheusPort, scrapeUntil } from './prometheus-helpers.js';
 
 const env = useGraphiteAndDaemon();
@@ -34,7 +44,7 @@ describe('a fifth metric type registered by its own module, in the spawned daemo
     const config = `{
   graphitePort: ${env.graphite.port}, graphiteHost: '127.0.0.1', port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000,
   backends: [ './backends/graphite', './backends/prometheus' ],
-  prometheus: { port: 0, address: '127.0.0.1' }
+  prometheus: { port: 0, address: '127.0.0.1' }, statusPage: { port: 0 }
 }`;
     env.daemon = await startDaemon(config, [], preloadEnv());
     // one packet: its lines land in one interval
@@ -64,6 +74,22 @@ describe('a fifth metric type registered by its own module, in the spawned daemo
     expect(body).toContain('# TYPE req_size gauge\n');
     expect(s.get('req_size')).toBe('9');
     expect(s.get('neg{env="prod"}')).toBe('-2.5');
+    // the status page knows the type: the search names it and its Graphite path, and its chart can be asked for
+    await env.daemon.send('req.size:11|mx');
+    const base = statusUrl(env.daemon);
+    type Found = { keys: Array<{ type: string; id: string; value: number; graphite: string[] }> };
+    const found = await waitForAsync(
+      async () => {
+        const a = (await (await fetch(base + 'api/keys?q=req.size')).json()) as Found;
+        return a.keys.some((k) => k.value === 11) ? a : undefined;
+      },
+      5000,
+      'req.size in the status search',
+    );
+    expect(found.keys.map((k) => [k.type, k.id, k.graphite])).toEqual([['max', 'req.size', ['stats.max.req.size']]]);
+    const chart = await fetch(base + 'api/key?type=max&id=req.size');
+    expect(chart.status).toBe(200);
+    expect(((await chart.json()) as { type: string }).type).toBe('max');
   });
 
   it('with workers: 2, each worker parses and exports it and the primary merges the largest value', async () => {

@@ -53,10 +53,19 @@ describe('a flag that implies a backend enables it', () => {
     expect(JSON.parse(r.stdout.slice(0, r.stdout.lastIndexOf('}') + 1)).backends).toEqual(['console', 'graphite']);
   });
 
-  it('a prometheus section without the backend is a warning naming the section', () => {
+  it('a prometheus section without the backend stops start-up naming the section, exit 1', () => {
     const r = run([configFile(`{ ${BASE}, backends: ['console'], prometheus: { port: 0 } }`), '--check-config']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(1);
     expect(logText(r.stderr)).toContain("config section 'prometheus' is set but the 'prometheus' backend is not in 'backends'");
+    // with --prometheus-port the backend is added, and the section is its own
+    const ok = run([configFile(`{ ${BASE}, backends: ['console'], prometheus: { port: 0 } }`), '--prometheus-port', '0', '--check-config']);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('an original graphite key without the graphite backend is a warning (the original ignores it), exit 0', () => {
+    const r = run([configFile(`{ ${BASE}, backends: ['console'], graphiteHost: '127.0.0.1' }`), '--check-config']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(logText(r.stderr)).toContain("config key 'graphiteHost' is set but the 'graphite' backend is not in 'backends'");
   });
 });
 

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGraphite, logText, MAIN, ROOT, type RunningDaemon, startDaemon, waitFor } from './harness.js';
+import { FakeGraphite, logText, MAIN, ROOT, type RunningDaemon, startDaemon, statusUrl, waitFor } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 
@@ -154,6 +154,7 @@ describe('a plug-in that fails costs nothing to the rest', () => {
         graphiteHost: '127.0.0.1', graphitePort: ${graphite.port},
         backends: ['./backends/graphite', ${JSON.stringify(RECORDER)}],
         recorder: { file: ${JSON.stringify(join(dir, 'r.jsonl'))}, fault: 'throw' },
+        statusPage: { port: 0 },
       }`);
       for (let i = 0; i < 3; i++) {
         await daemon.send('ok:1|c');
@@ -171,6 +172,13 @@ describe('a plug-in that fails costs nothing to the rest', () => {
       expect(failed('packet')).toBe(1);
       expect(failed('async')).toBe(1);
       expect(daemon.proc.exitCode).toBeNull();
+      // the status page shows the plug-in's last failure beside its lines
+      type Be = { name: string; state: { connected: boolean | null; lastError: string | null; lastErrorAt: number | null } | null };
+      const page = (await (await fetch(statusUrl(daemon) + 'api/status')).json()) as { backends: Be[] };
+      const rec = page.backends.find((b) => b.name === RECORDER)!;
+      expect(rec.state!.connected).toBeNull();
+      expect(rec.state!.lastError).toMatch(/^(flush|packet|async|status): /);
+      expect(rec.state!.lastErrorAt).toBeGreaterThan(Date.now() - 60_000);
     } finally {
       await graphite.close();
     }

@@ -39,6 +39,9 @@ describe('prometheus backend (built daemon)', () => {
     expect(body).toContain('# TYPE api_latency summary');
     expect(Number(s.get('tallyd_packets_received_total'))).toBeGreaterThanOrEqual(3);
     expect(Number(s.get('tallyd_lines_received_total'))).toBeGreaterThanOrEqual(7);
+    // the daemon's own gauges and counters are on /metrics once, as tallyd_*, not as user series as well
+    expect(s.has('tallyd_key_table_bytes')).toBe(true);
+    expect([...s.keys()].filter((k) => k.startsWith('statsd_'))).toEqual([]);
 
     await d.send('web.requests:4|c|#code:200,method:get\ntemp:-2|g\nbad line without type');
     ({ s } = await scrapeUntil(port, (x) => x.get('web_requests{code="200",method="get"}') === '7', 'web_requests 7'));
@@ -57,6 +60,11 @@ describe('prometheus backend (built daemon)', () => {
     const r = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 20_000 });
     expect([0, 3], r.stdout + r.stderr).toContain(r.status);
     expect(r.stdout + r.stderr).not.toMatch(/error/i);
+    // lint findings only where the names are not tallyd's to choose: the user's series (named as sent, as
+    // statsd_exporter names them: no _total added) and prom-client's default nodejs_active_*_total gauges
+    const findings = (r.stdout + r.stderr).split('\n').filter((l) => l.trim() !== '');
+    const user = new Set(['a_b', 't', 'g', 's']);
+    for (const f of findings) expect(user.has(f.split(' ')[0]!) || /^nodejs_active_\w+_total /.test(f), f).toBe(true);
   });
 
   it('/health follows the admin health command', async () => {

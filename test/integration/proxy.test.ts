@@ -109,7 +109,7 @@ describe('tallyd proxy', () => {
   it('refuses a proxy config with a bad node, naming the key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tallyd-proxy-bad-'));
     const file = join(dir, 'bad.js');
-    writeFileSync(file, "{ nodes: [{host: '127.0.0.1', port: 8127}], mtu: 10 }");
+    writeFileSync(file, "{ nodes: [{host: '127.0.0.1', port: 8127, adminprot: 1}], mtu: 10, checkIntervl: 1000 }");
     let err = '';
     try {
       execFileSync(process.execPath, [MAIN, 'proxy', '--check-config', file], { encoding: 'utf8', stdio: 'pipe' });
@@ -118,6 +118,10 @@ describe('tallyd proxy', () => {
     }
     expect(err).toContain("config key 'nodes[0].adminport'");
     expect(err).toContain("config key 'mtu'");
+    // the misspelt keys in the same run, with what they were meant to be
+    expect(err).toContain("unknown config key 'checkIntervl' (ignored; did you mean 'checkInterval'?)");
+    expect(err).toContain("unknown config key 'nodes[0].adminprot' (ignored; did you mean 'nodes[0].adminport'?)");
+    expect(err).toContain('2 problems, 2 warnings');
   });
 
   it('places every key on the node the original proxy.js picks, with all nodes up and with one down', async () => {

@@ -73,6 +73,9 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
       expect(c.ink).toBeGreaterThan(100);
     }
 
+    // each backend's state above its admin lines: Graphite took the flushes
+    expect(await page.textContent('#backends')).toContain('connected');
+
     // "is my metric arriving?": type first, then send (while the page's search waits); the row appears within a second
     await page.fill('#search', 'arrival.check');
     await page.waitForTimeout(800);

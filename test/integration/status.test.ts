@@ -5,7 +5,8 @@
  */
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { pace, startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitForAsync } from './harness.js';
+import { FakeGraphite, pace, startDaemon, statsMap, statusUrl, useGraphiteAndDaemon, waitFor, waitForAsync } from './harness.js';
+import { freePort } from './prometheus-helpers.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -38,6 +39,56 @@ describe('status page API', () => {
     expect(timer.prometheus).toBe('checkout_latency{region="eu"}');
     const counter = found.keys.find((k) => k.type === 'counter')!;
     expect(counter.graphite).toEqual(['stats.checkout.latency.count', 'stats_counts.checkout.latency.count']);
+  });
+
+  it("shows Graphite's state: unreachable with the last error, then connected once carbon listens", async () => {
+    const carbon = new FakeGraphite();
+    const port = await freePort();
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 300,
+      graphiteHost: '127.0.0.1', graphitePort: ${port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    type State = { connected: boolean | null; replaying: boolean; lastError: string | null; lastErrorAt: number | null };
+    const graphiteState = async (): Promise<State> => {
+      const s = (await (await fetch(base + 'api/status')).json()) as { backends: Array<{ name: string; state: State | null }> };
+      return s.backends.find((b) => b.name === 'graphite')!.state!;
+    };
+    const down = await waitForAsync(
+      async () => ((await graphiteState()).connected === false ? graphiteState() : undefined),
+      10_000,
+      'unreachable',
+    );
+    expect(down.lastError).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
+    expect(Date.now() - down.lastErrorAt!).toBeLessThan(10_000);
+    await env.daemon.send('state.check:1|c');
+    await carbon.listen(port);
+    try {
+      const up = await waitForAsync(
+        async () => ((await graphiteState()).connected === true ? graphiteState() : undefined),
+        15_000,
+        'connected',
+      );
+      expect(up.lastError).toContain('ECONNREFUSED'); // the last failure stays shown, with its time
+      await waitFor(() => carbon.values('stats_counts.state.check').includes(1), 10_000, 'the queued count delivered');
+    } finally {
+      await carbon.close();
+    }
+  });
+
+  it('names a key as the Graphite backend writes it, cleaned where keyNameSanitize: false lets it through', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 1000, keyNameSanitize: false,
+      graphiteHost: '127.0.0.1', graphitePort: ${env.graphite.port}, backends: ['graphite'], statusPage: { port: 0 } }`);
+    const base = statusUrl(env.daemon);
+    await env.daemon.send('we ird/key!:3|g');
+    const found = await waitForAsync(
+      async () => {
+        const a = (await (await fetch(base + 'api/keys?q=ird')).json()) as KeysAnswer;
+        return a.keys.length === 1 ? a : undefined;
+      },
+      5000,
+      'the key in the search',
+    );
+    await waitForAsync(async () => env.graphite.values(found.keys[0]!.graphite[0]!).length > 0, 5000, 'the status page name in Graphite');
+    expect(env.graphite.values(found.keys[0]!.graphite[0]!)).toContain(3);
   });
 
   it("long-polls the search: a waiting request is answered when a matching key arrives, not for another key's", async () => {

@@ -10,7 +10,7 @@
  * 'pickle' sends pickle messages to picklePort instead, see pickle.ts.
  */
 import type { Snapshot } from '../../aggregator/snapshot.js';
-import type { Backend, BackendContext, StatusLine } from '../types.js';
+import type { Backend, BackendContext, BackendState, StatusLine } from '../types.js';
 import { formatGraphiteInto, type GraphiteFormatOptions, graphiteFormatOptions, namespaceConfigFrom } from './format.js';
 import { ChunkPool, type Framing, OutgoingFlush } from './outgoing.js';
 import { PICKLE_FRAMING } from './pickle.js';
@@ -112,6 +112,10 @@ export class GraphiteBackend implements Backend {
       if (!out.complete) out.end(out.lines);
       this.ctx.log.error({ err }, 'graphite: could not format a flush; the rest of it is lost');
     }
+  }
+
+  state(): BackendState {
+    return this.queue.state();
   }
 
   status(): StatusLine[] {

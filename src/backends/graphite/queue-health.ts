@@ -4,6 +4,8 @@
  * The queue holds the flushes and drives the connections; this holds what it learned from them.
  */
 import type { Logger } from 'pino';
+import { errorText } from '../error-text.js';
+import type { BackendState } from '../types.js';
 import { CHUNK_BYTES } from './outgoing.js';
 
 export const DEFAULT_BACKOFF_MIN_MS = 250;
@@ -46,6 +48,12 @@ export class DeliveryHealth {
   private readonly pieceCap: number;
   /** Current piece limit (smaller after part-way failures, doubled by each confirmed piece). */
   private pieceLimit = Number.POSITIVE_INFINITY;
+  /** The last attempt's outcome (null: none yet), and the last failure's text and time (ms). */
+  private connected: boolean | null = null;
+  private lastError: string | null = null;
+  private lastErrorAt: number | null = null;
+  /** Flushes queued behind an outage are being re-sent (from its end until the queue is empty again). */
+  private replaying = false;
 
   constructor(
     private readonly log: Logger,
@@ -78,9 +86,15 @@ export class DeliveryHealth {
     return Math.min(this.pieceLimit, this.pieceCap);
   }
 
+  /** Where delivery stands (the status page). */
+  state(): BackendState {
+    return { connected: this.connected, replaying: this.replaying, lastError: this.lastError, lastErrorAt: this.lastErrorAt };
+  }
+
   /** A connection was confirmed: the backoff resets, pieces double (whole flushes again past the cap). */
   confirmed(): void {
     this.backoff = 0;
+    this.connected = true;
     // (while pieces are small, a peer that keeps cutting connections would make this once per flush)
     if (this.pieceLimit === Number.POSITIVE_INFINITY) this.dropLogged = false;
     if (this.pieceLimit !== Number.POSITIVE_INFINITY) {
@@ -101,6 +115,8 @@ export class DeliveryHealth {
     s.flushTime = flightMs;
     s.flushLength = totalBytes;
     s.delivered++;
+    // (toReplay counts this flush too: more than one, and some are still queued behind it)
+    this.replaying = (this.replaying || this.outage !== null) && toReplay > 1;
     if (this.outage !== null) {
       const o = this.outage;
       this.outage = null;
@@ -117,10 +133,13 @@ export class DeliveryHealth {
     }
   }
 
-  /** A connection failed (not aborted by stop). */
-  failed(): void {
+  /** A connection failed (not aborted by stop) with `err`. */
+  failed(err: unknown): void {
     this.stats.failures++;
-    this.stats.lastException = Math.round(this.now() / 1000);
+    const now = this.now();
+    this.stats.lastException = Math.round(now / 1000);
+    this.lastError = errorText(err);
+    this.lastErrorAt = now;
   }
 
   /** It failed part-way, after `carriedBytes` of more than one line: resend at once, in a piece half the size. Returns the delay, ms. */
@@ -139,6 +158,8 @@ export class DeliveryHealth {
 
   /** Any other failure: an outage (logged when it starts); returns the backoff delay before the retry, ms. */
   failedOutage(err: unknown, queuedFlushes: number, queuedBytes: number): number {
+    this.connected = false;
+    this.replaying = false;
     if (this.outage === null) {
       this.outage = { since: this.now(), failures: 0, droppedFlushes: 0, droppedLines: 0 };
       this.log.warn({ err, queuedFlushes, queuedBytes }, 'graphite delivery failed: queueing flushes and retrying with backoff');

@@ -30,6 +30,7 @@
  * piece size and the drop logs are ./queue-health.ts.
  */
 import type { Logger } from 'pino';
+import type { BackendState } from '../types.js';
 import type { OutgoingFlush } from './outgoing.js';
 import { DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS, DeliveryHealth, type DeliveryStats } from './queue-health.js';
 import { GraphiteAbortError, type SendFn } from './transport.js';
@@ -87,6 +88,11 @@ export class DeliveryQueue {
       opts.lastException,
     );
     this.stats = this.health.stats;
+  }
+
+  /** Where delivery stands: connected, replaying, the last error (the status page). */
+  state(): BackendState {
+    return this.health.state();
   }
 
   /**
@@ -222,7 +228,7 @@ export class DeliveryQueue {
     this.inFlightAbort = null;
     entry.stoppedSending();
     if (this.closed || err instanceof GraphiteAbortError) return;
-    this.health.failed();
+    this.health.failed(err);
     // lines this connection carried that the bound had let go: they cannot be resent
     const lost = entry.lostRecords;
     entry.lostRecords = 0;

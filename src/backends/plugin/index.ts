@@ -23,7 +23,8 @@ import type { Snapshot } from '../../aggregator/snapshot.js';
 import type { TallydConfig } from '../../config/types.js';
 import { BackendError } from '../../errors.js';
 import type { PacketSender } from '../../listeners/types.js';
-import type { Backend, BackendContext, StatusLine } from '../types.js';
+import { errorText } from '../error-text.js';
+import type { Backend, BackendContext, BackendState, StatusLine } from '../types.js';
 import { type OriginalMetrics, originalMetrics } from './metrics.js';
 import { exportedFunction, loadModule, type PluginLocation, resolvePlugin } from './resolve.js';
 
@@ -91,6 +92,9 @@ class LoadedPlugin {
   readonly emitter = new EventEmitter();
   readonly failures: Record<FailureKind, number> = { flush: 0, status: 0, packet: 0, async: 0, slow: 0 };
   private readonly logged = new Set<FailureKind>();
+  /** The last failure (the status page), and when (unix ms). */
+  lastError: string | null = null;
+  lastErrorAt: number | null = null;
   /** True while a 'packet' listener is registered (read per packet: no listener count per packet). */
   wantsPackets = false;
   /** Where the plug-in's code lives: an exception whose stack shows it is the plug-in's. */
@@ -112,6 +116,9 @@ class LoadedPlugin {
 
   fail(kind: FailureKind, err: unknown, extra: Record<string, unknown> = {}): void {
     this.failures[kind]++;
+    this.lastError =
+      kind + ': ' + (kind === 'slow' ? `a flush listener blocked the process for ${String(extra['ms'])} ms` : errorText(err));
+    this.lastErrorAt = Date.now();
     if (this.logged.has(kind)) return;
     this.logged.add(kind);
     this.log.error(
@@ -255,6 +262,12 @@ export class PluginBackend implements Backend {
         ? { address: '', family: '', port: 0, size: end - start }
         : { address: from.address, family: from.family, port: from.port, size: end - start };
     p.emit('packet', 'packet', [msg, rinfo]);
+  }
+
+  /** An npm backend has no connection tallyd can see: its state is its last failure. */
+  state(): BackendState {
+    const p = this.plugin;
+    return { connected: null, replaying: false, lastError: p?.lastError ?? null, lastErrorAt: p?.lastErrorAt ?? null };
   }
 
   /** tallyd's own lines about the plug-in (failures), shown only once there is one. */

@@ -167,7 +167,7 @@ export function createSelfMetrics(src: SelfMetricsSources, opts: { processMetric
     },
   });
   new Counter({
-    name: 'tallyd_prometheus_negative_counter_total',
+    name: 'tallyd_prometheus_negative_increments_total',
     help: 'Counter intervals dropped because their sum was negative (Prometheus counters only go up).',
     registers,
     collect() {

@@ -54,9 +54,7 @@ export function storeSetup(ctx: BackendContext, s: PrometheusConfig, onConflict:
     mapper = new Mapper(r.mapping);
   }
   const prefix = ctx.config.prefixStats;
-  const skipKeys = new Set(
-    prefix === '' ? [] : ['bad_lines_seen', 'packets_received', 'metrics_received', 'timestamp_lag'].map((k) => `${prefix}.${k}`),
-  );
+  const skipKeys = new Set(prefix === '' ? [] : OWN_WITH_TWINS.map((k) => `${prefix}.${k}`));
   const options: StoreOptions = {
     quantiles: s.quantiles,
     buckets: s.buckets,
@@ -70,6 +68,24 @@ export function storeSetup(ctx: BackendContext, s: PrometheusConfig, onConflict:
   const key = JSON.stringify([s.quantiles, s.buckets, s.observerType, s.ttlMs, s.mappingFile, mappingText, prefix]);
   return { options, key };
 }
+
+/**
+ * The daemon's own StatsD names (under prefixStats) that are not folded as user series: each has its
+ * tallyd_* twin (selfmetrics.ts), or is a flush's lateness against its schedule (timestamp_lag). The
+ * dogstatsd_* counts stay user series (statsd_dogstatsd_*): they have no twin.
+ */
+const OWN_WITH_TWINS = [
+  'bad_lines_seen',
+  'packets_received',
+  'metrics_received',
+  'timestamp_lag',
+  'keys_dropped',
+  'set_members_dropped',
+  'udp_receive_errors',
+  'key_table_bytes',
+  'tcp_connections_refused',
+  'tcp_idle_timeouts',
+];
 
 /**
  * The registry's section validator: `registerBackend('prometheus', prometheusBackend, validatePrometheusSection)`.

@@ -16,7 +16,8 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { RepeaterTarget } from '../../config/types.js';
-import type { Backend, BackendContext, StatusLine } from '../types.js';
+import { errorText } from '../error-text.js';
+import type { Backend, BackendContext, BackendState, StatusLine } from '../types.js';
 
 export const REPEATER_BACKOFF_MIN_MS = 250;
 export const REPEATER_BACKOFF_MAX_MS = 10_000;
@@ -27,6 +28,9 @@ const NEWLINE = Buffer.from('\n');
 export class TcpTarget {
   private socket: net.Socket | null = null;
   private connected = false;
+  /** The last failure (the status page), and when (unix ms). */
+  lastError: string | null = null;
+  lastErrorAt: number | null = null;
   private readonly queue: Buffer[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
@@ -177,7 +181,11 @@ export class TcpTarget {
     this.connected = false;
     this.lostBytes += s.writableLength;
     s.destroy();
-    if (err !== null) this.errors++;
+    if (err !== null) {
+      this.errors++;
+      this.lastError = this.label + ': ' + errorText(err);
+      this.lastErrorAt = Date.now();
+    }
     if (this.closed) return;
     if (!this.down) {
       this.down = true;
@@ -260,6 +268,21 @@ export class TcpRepeaterBackend implements Backend {
       ['queued_bytes', sum((t) => t.pendingBytes)],
       ['connected_targets', sum((t) => (t.isConnected ? 1 : 0))],
     ];
+  }
+
+  state(): BackendState {
+    const ts = this.targets;
+    const last = ts.reduce<TcpTarget | null>(
+      (a, t) => (t.lastErrorAt !== null && (a === null || t.lastErrorAt > a.lastErrorAt!) ? t : a),
+      null,
+    );
+    return {
+      connected: ts.length === 0 ? null : ts.every((t) => t.isConnected),
+      // a target that is up again and still sending what was queued while it was down
+      replaying: ts.some((t) => t.isConnected && t.lastError !== null && t.pendingBytes > 0),
+      lastError: last?.lastError ?? null,
+      lastErrorAt: last?.lastErrorAt ?? null,
+    };
   }
 
   async stop(deadlineMs: number): Promise<void> {

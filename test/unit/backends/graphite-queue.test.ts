@@ -177,4 +177,42 @@ describe('DeliveryQueue (fake transport, fake timers)', () => {
     expect(carbon.attempts.length).toBe(attemptsBeforeDeadline);
     expect(carbon.received).toEqual([]);
   });
+
+  it('state() for the status page: not tried yet, unreachable with the last error, replaying the backlog, connected', async () => {
+    const carbon = new FakeCarbon();
+    carbon.up = false;
+    const seen: Array<ReturnType<DeliveryQueue['state']>> = [];
+    const q: DeliveryQueue = new DeliveryQueue({
+      send: (flush, signal, limit) => {
+        seen.push(q.state());
+        return carbon.send(flush, signal, limit);
+      },
+      log: silent,
+      maxBytes: DEFAULT_GRAPHITE_QUEUE_BYTES,
+      backoffMinMs: 250,
+      backoffMaxMs: 250,
+      lastFlush: 0,
+      lastException: 0,
+    });
+    expect(q.state()).toEqual({ connected: null, replaying: false, lastError: null, lastErrorAt: null });
+    const t0 = Date.now();
+    q.push(flushOf('m.a', 1001));
+    q.push(flushOf('m.b', 1002));
+    q.push(flushOf('m.c', 1003));
+    await settle();
+    expect(q.state()).toEqual({ connected: false, replaying: false, lastError: 'connect ECONNREFUSED 127.0.0.1:2003', lastErrorAt: t0 });
+
+    carbon.up = true;
+    seen.length = 0;
+    await vi.advanceTimersByTimeAsync(250);
+    await settle();
+    expect(carbon.received.length).toBe(3);
+    // at the start of each connection: a (the outage not over yet), then b and c (the backlog, replayed)
+    expect(seen.map((s) => [s.connected, s.replaying])).toEqual([
+      [false, false],
+      [true, true],
+      [true, true],
+    ]);
+    expect(q.state()).toEqual({ connected: true, replaying: false, lastError: 'connect ECONNREFUSED 127.0.0.1:2003', lastErrorAt: t0 });
+  });
 });

@@ -91,11 +91,15 @@ describe('TCP repeater', () => {
     for (let i = 0; i < 20; i++) send(b, `q${i}:1|c`);
     expect(Object.fromEntries(b.status()).connected_targets).toBe(0);
     await new Promise((r) => setTimeout(r, 600)); // a few refused attempts
+    const down = b.state!();
+    expect(down).toMatchObject({ connected: false, replaying: false });
+    expect(down.lastError).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
     const r = new Receiver();
     receivers.push(r);
     await r.listen(port);
     const want = Array.from({ length: 20 }, (_, i) => `q${i}:1|c\n`).join('');
     await waitFor(() => r.text === want, 10_000, 'the queued packets, in order');
+    expect(b.state!()).toMatchObject({ connected: true, replaying: false });
     // the connection breaks: later packets go over a new one
     await r.close();
     await waitFor(() => Object.fromEntries(b.status()).connected_targets === 0, 5000, 'the loss noticed');

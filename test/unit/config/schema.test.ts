@@ -119,7 +119,7 @@ describe('backendsNeedRebuild: what a reload rebuilds follows the schema', () =>
     ['prometheus section', { prometheus: { port: 9200 } }, 'prometheus'],
     ['prefixStats', { prefixStats: 'tallyd' }, 'prefixStats'],
     ['flushInterval', { flushInterval: 2000 }, 'flushInterval'],
-    ['backends', { backends: ['graphite'] }, 'backends'],
+    ['backends', { backends: ['graphite', 'prometheus', 'console'] }, 'backends'],
     ["an npm backend's section (a key the schema does not know)", { influxdb: { host: 'i' } }, 'influxdb'],
   ])('a change of %s rebuilds them', (_name, change, key) => {
     expect(changedBackendKeys(prev, load({ ...base, ...change }))).toContain(key);

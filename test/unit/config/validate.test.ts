@@ -295,8 +295,8 @@ describe('backends', () => {
     const { config, warnings } = validateConfig({ backends: ['prometheus'], prometheus: { port: 9200, ttl: '1m' } });
     expect(warnings).toEqual([]);
     expect(config.prometheus).toMatchObject({ address: '127.0.0.1', port: 9200, path: '/metrics', ttlMs: 60_000 });
-    // not configured: a warning names the section, its content is not checked
-    expect(validateConfig({ prometheus: { port: 'x' } }).warnings[0]).toMatch(/config section 'prometheus' is set but/);
+    // not configured: a problem names the section, its content is not checked
+    expect(problemsOf({ prometheus: { port: 'x' } })).toEqual([expect.stringMatching(/^config section 'prometheus' is set but/)]);
   });
 });
 
@@ -389,15 +389,20 @@ describe('other keys', () => {
     expect(validateConfig(raw as Record<string, unknown>).warnings).toContain(warning);
   });
 
+  it("tallyd's own prometheus section without the backend is a problem naming it (the original's keys stay warnings)", () => {
+    expect(() => validateConfig({ prometheus: { port: 0 } })).toThrow(
+      "config section 'prometheus' is set but the 'prometheus' backend is not in 'backends': add 'prometheus' to 'backends'",
+    );
+  });
+
   it.each([
-    [{ prometheus: { port: 0 } }, "config section 'prometheus' is set but the 'prometheus' backend is not in 'backends'"],
     [
       { backends: ['console'], graphite: { globalPrefix: 'x' } },
       "config section 'graphite' is set but the 'graphite' backend is not in 'backends'",
     ],
     [{ backends: ['console'], graphiteHost: 'g' }, "config key 'graphiteHost' is set but the 'graphite' backend is not in 'backends'"],
     [{ repeater: [{ host: 'h', port: 1 }] }, "config key 'repeater' is set but the 'repeater' backend is not in 'backends'"],
-  ])('a backend section without its backend is a warning naming it: %j', (raw, warning) => {
+  ])('an original backend key or section without its backend is a warning naming it: %j', (raw, warning) => {
     expect(validateConfig(raw as Record<string, unknown>).warnings.join('\n')).toContain(warning);
   });
 

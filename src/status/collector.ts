@@ -8,13 +8,13 @@
  */
 import type { Aggregator, WorkerInspected } from '../aggregator/aggregator.js';
 import { makeKey } from '../aggregator/merge.js';
-import { type GraphiteFormatOptions, graphiteFormatOptions, graphiteName, namespaceConfigFrom } from '../backends/graphite/format.js';
-import { GRAPHITE_TYPES } from '../backends/graphite/other-types.js';
-import { labelBody, sanitizeLabelName, sanitizeMetricName } from '../backends/prometheus/naming.js';
 import type { Backend, SelfStats } from '../backends/types.js';
 import type { TallydConfig } from '../config/types.js';
 import { type MetricKey, MetricType } from '../parser/types.js';
+import { KeyNames, type TypeName } from './names.js';
 import { SearchWaits } from './waits.js';
+
+export type { TypeName } from './names.js';
 
 /** A page counts as open this long after its last API request. */
 export const VIEW_WINDOW_MS = 30_000;
@@ -42,10 +42,6 @@ export const WATCHED_KEYS = 16;
 export const WATCH_POINTS = 120;
 /** Results of one key search. */
 export const SEARCH_LIMIT = 50;
-
-const CORE_TYPE_NAMES: readonly string[] = ['counter', 'timer', 'gauge', 'set'];
-/** A metric type on the page and in its API: the core four by their singular, a registered type by its store's name. */
-export type TypeName = string;
 
 export interface StatusHost {
   readonly aggregator: Aggregator;
@@ -174,7 +170,8 @@ export class StatusCollector {
   private windowTimer: NodeJS.Timeout | null = null;
   /** `type id` → flushed values (with their flush times), most recently asked for first. */
   private readonly watched = new Map<string, { t: Ring; v: Ring }>();
-  private names: { config: TallydConfig; graphite: GraphiteFormatOptions } | null = null;
+  /** Type names and the names a key flushes under (./names.ts). */
+  readonly names: KeyNames;
   /** The key search's long poll. */
   readonly waits: SearchWaits;
   /** Points of history kept. */
@@ -183,6 +180,7 @@ export class StatusCollector {
   constructor(private readonly host: StatusHost) {
     const cap = Math.min(3600, Math.max(60, Math.ceil(3_600_000 / host.config().flushInterval)));
     this.historyCap = cap;
+    this.names = new KeyNames(host);
     this.waits = new SearchWaits(host.aggregator, () => host.now());
     this.history = Object.fromEntries(HISTORY_FIELDS.map((f) => [f, new Ring(cap)])) as Record<HistoryField, Ring>;
     this.intervalStartMs = host.now();
@@ -234,7 +232,7 @@ export class StatusCollector {
     const now = this.host.now();
     for (const [k, w] of this.watched) {
       const sp = k.indexOf(' ');
-      const type = this.typeOf(k.slice(0, sp)) as MetricType;
+      const type = this.names.typeOf(k.slice(0, sp)) as MetricType;
       const v = agg.liveValueOf(type, k.slice(sp + 1));
       w.t.push(now);
       w.v.push(v ?? NaN);
@@ -247,7 +245,7 @@ export class StatusCollector {
     if (hits !== null) {
       const windowMs = Math.max(1, end - this.windowStartMs!);
       const scale = Math.max(1, (end - this.intervalStartMs) / windowMs);
-      this.top = hits.top.map((h) => ({ type: this.typeName(h.type), id: h.id, lines: Math.round(h.lines * scale) }));
+      this.top = hits.top.map((h) => ({ type: this.names.typeName(h.type), id: h.id, lines: Math.round(h.lines * scale) }));
       this.linesByType = hits.byType.map((n) => (n * 1000) / windowMs);
       this.sampledMs = windowMs;
     } else {
@@ -347,13 +345,13 @@ export class StatusCollector {
     const found = agg.inspectKeys(q, SEARCH_LIMIT);
     const keys = remote === null ? found : mergeInspected(found, remote);
     const views = keys.map(({ type, key, value }) => ({
-      type: this.typeName(type),
+      type: this.names.typeName(type),
       id: key.id,
       name: key.name,
       tags: key.tags.map(([k, v]) => [k, v]),
       value,
       ratePerSec: type === MetricType.Counter ? value / secs : null,
-      ...this.outputNames(type, key),
+      ...this.names.outputNames(type, key),
     }));
     return { keys: views, cursor };
   }
@@ -368,53 +366,5 @@ export class StatusCollector {
     } else this.watched.delete(k);
     this.watched.set(k, w); // most recently asked for last; the oldest is dropped first
     return { t: w.t.toArray(), v: w.v.toArray().map((x) => (Number.isNaN(x) ? -1 : x)) };
-  }
-
-  /** The name of a metric type (see {@link TypeName}). */
-  typeName(type: number): TypeName {
-    return CORE_TYPE_NAMES[type] ?? this.host.aggregator.storeName(type) ?? String(type);
-  }
-
-  /** The metric type of a name (see {@link TypeName}), -1 for none. */
-  typeOf(name: string): number {
-    const core = CORE_TYPE_NAMES.indexOf(name);
-    if (core >= 0) return core;
-    for (let t = CORE_TYPE_NAMES.length; ; t++) {
-      const n = this.host.aggregator.storeName(t);
-      if (n === undefined) return -1;
-      if (n === name) return t;
-    }
-  }
-
-  /** The Graphite paths a key flushes under (with this config), and its Prometheus series by default naming. */
-  private outputNames(type: MetricType, key: MetricKey): { graphite: string[]; prometheus: string } {
-    const config = this.host.config();
-    if (this.names === null || this.names.config !== config)
-      this.names = { config, graphite: graphiteFormatOptions(namespaceConfigFrom(config)) };
-    const o = this.names.graphite;
-    const tail = o.suffix + key.graphiteTags;
-    // (the name as the formatter writes it: cleaned where the config lets unclean names through)
-    const name = o.cleanNames ? graphiteName(key.name) : key.name;
-    let graphite: string[];
-    if (type === MetricType.Counter) {
-      graphite = [o.counterRatePrefix + name + o.counterRateField + tail];
-      if (o.flushCounts) graphite.push(o.counterCountPrefix + name + o.counterCountField + tail);
-    } else if (type === MetricType.Timer) {
-      graphite = ['mean', 'upper', 'count'].map((f) => o.timerPrefix + name + '.' + f + tail);
-    } else if (type === MetricType.Gauge) {
-      graphite = [o.gaugePrefix + name + tail];
-    } else if (type === MetricType.Set) {
-      graphite = [o.setPrefix + name + '.count' + tail];
-    } else {
-      // a registered type: its lines' path before the fields it writes (none where Graphite has no writer for it)
-      const store = this.host.aggregator.storeName(type);
-      const t = GRAPHITE_TYPES.find((g) => g.store === store);
-      graphite = t === undefined ? [] : [o.typeRoot + graphiteName(t.part) + '.' + name + tail];
-    }
-    const labels = key.tags.filter(([, v]) => v !== '').map(([k, v]) => [sanitizeLabelName(k), v] as [string, string]);
-    labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const body = labelBody(labels);
-    const prometheus = sanitizeMetricName(key.name) + (body === '' ? '' : '{' + body + '}');
-    return { graphite, prometheus };
   }
 }

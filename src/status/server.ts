@@ -112,7 +112,7 @@ export function startStatusServer(collector: StatusCollector, o: StatusServerOpt
         // the chart of the key the page watches comes with it (one request less)
         const wt = url.searchParams.get('watchType') as TypeName | null;
         const wid = url.searchParams.get('watchId');
-        if (wt !== null && collector.typeOf(wt) >= 0 && wid !== null && wid !== '' && wid.length <= 10_000)
+        if (wt !== null && collector.names.typeOf(wt) >= 0 && wid !== null && wid !== '' && wid.length <= 10_000)
           body.watched = { type: wt, id: wid, ...collector.keyHistory(wt, wid) };
         send(res, 200, json, stringifyStatus(body));
         return;
@@ -149,7 +149,7 @@ export function startStatusServer(collector: StatusCollector, o: StatusServerOpt
         collector.markViewed();
         const type = url.searchParams.get('type') as TypeName | null;
         const id = url.searchParams.get('id');
-        if (type === null || collector.typeOf(type) < 0 || id === null || id === '' || id.length > 10_000) {
+        if (type === null || collector.names.typeOf(type) < 0 || id === null || id === '' || id.length > 10_000) {
           send(res, 400, 'text/plain; charset=utf-8', 'expected ?type=counter|timer|gauge|set (or a registered type)&id=<key>\n');
           return;
         }

@@ -13,12 +13,14 @@
 import type { GaugeStat, SetStat, Snapshot, TimerStat } from '../../aggregator/snapshot.js';
 import { type MetricKey, MetricType } from '../../parser/types.js';
 import { nextTurn, type YieldToIngest } from '../../pipeline/scheduler.js';
+import { Binding, type StoreStats, statsdTypeName } from './binding.js';
 import { addSat, clampFinite, DEFAULT_SLICE_MS, DEFAULT_TTL_MS, Family, type PromKind, Series, sameNumbers } from './family.js';
 import { buildLabels, labelBody } from './naming.js';
 import { observe, QuantileScratch } from './observe.js';
-import { type OtherKind, PROMETHEUS_TYPES, prometheusTypeOf } from './other-types.js';
+import { type OtherKind, PROMETHEUS_TYPES } from './other-types.js';
 import { type ConflictReason, defineKey, type StoreOptions, timerBucketsFor } from './resolve.js';
 
+export type { StoreStats } from './binding.js';
 // the model and its defaults, for the backend and the tests that import them from here
 export {
   addSat,
@@ -33,32 +35,7 @@ export {
   Series,
 } from './family.js';
 export { buildLabels } from './naming.js';
-
 export type { ConflictInfo, ConflictReason, StoreOptions } from './resolve.js';
-
-const STATSD_TYPE_NAMES = ['counter', 'timer', 'gauge', 'set'] as const;
-
-/** What a statsd key resolved to. */
-class Binding {
-  constructor(
-    /** null: dropped (mapping `action: drop`, internal key, or a conflict). */
-    readonly series: Series | null,
-    /** For conflicts: the store's family generation when resolved (retry once a family goes away). */
-    readonly conflictGen: number,
-    /** Factor from the statsd value to the exposed one (timers: 1/1000 × mapping scale). */
-    readonly scale: number,
-    public lastSeenMs: number,
-  ) {}
-}
-
-export interface StoreStats {
-  readonly series: { readonly counter: number; readonly gauge: number; readonly summary: number; readonly histogram: number };
-  readonly families: number;
-  readonly expired: number;
-  readonly conflicts: number;
-  readonly redefined: number;
-  readonly negativeCounters: number;
-}
 
 export class SeriesStore {
   readonly families = new Map<string, Family>();
@@ -357,13 +334,7 @@ export class SeriesStore {
 
   private conflict(name: string, key: MetricKey, statsdType: MetricType, reason: ConflictReason, holder: string): null {
     this.conflicts++;
-    this.opts.onConflict?.({
-      name,
-      key: key.id,
-      statsdType: STATSD_TYPE_NAMES[statsdType] ?? prometheusTypeOf(statsdType)?.store ?? String(statsdType),
-      reason,
-      holder,
-    });
+    this.opts.onConflict?.({ name, key: key.id, statsdType: statsdTypeName(statsdType), reason, holder });
     return null;
   }
 

@@ -59,7 +59,14 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
 
     // the three history charts draw once two flushes are in
     await page.waitForFunction(() => document.querySelectorAll('.uplot canvas').length >= 3, undefined, { timeout: 15_000 });
-    await page.waitForTimeout(2500);
+    // two flushes' history points in (flushInterval 500 ms), drawn
+    await page.waitForResponse(
+      async (r) => r.url().includes('api/status') && ((await r.json()) as { history: { t: number[] } }).history.t.length >= 2,
+      {
+        timeout: 15_000,
+      },
+    );
+    await page.waitForTimeout(300);
     const drawn = await page.evaluate(() =>
       Array.from(document.querySelectorAll<HTMLCanvasElement>('.uplot canvas')).map((c) => {
         const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
@@ -77,8 +84,9 @@ describe.runIf(haveChromium)('status page in Chromium', () => {
     expect(await page.textContent('#backends')).toContain('connected');
 
     // "is my metric arriving?": type first, then send (while the page's search waits); the row appears within a second
+    const asking = page.waitForRequest((r) => r.url().includes('q=arrival.check') && r.url().includes('wait='), { timeout: 5000 });
     await page.fill('#search', 'arrival.check');
-    await page.waitForTimeout(800);
+    await asking; // the page's search is waiting (a long poll) when the line is sent
     const sentAt = Date.now();
     await env.daemon.send('arrival.check:7|c|#team:web');
     await page.waitForFunction(() => document.querySelector('#results tbody')?.textContent?.includes('arrival.check;team=web'), undefined, {

@@ -86,6 +86,10 @@ async function main(): Promise<number> {
   for (const w of warnings) log0.warn({ component: 'config', configFile: cli.configPath ?? null }, w);
 
   if (cli.checkConfig) {
+    // `--check-config | head`: a reader that stops early is not an error (else an unhandled EPIPE)
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
     // in the config file's own key names and shapes: what to write in a file to get this configuration
     process.stdout.write(describeEffectiveConfig(config) + '\n');
     for (const line of describePluginBackends(config)) process.stdout.write(line + '\n');

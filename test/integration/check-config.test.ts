@@ -3,7 +3,7 @@
  * names (issue 13: an operator copies a printed key into a config file and it is accepted), black-box:
  * the built daemon's stdout, and that output written back as a config file and checked again.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,5 +64,17 @@ describe('--check-config prints the file key names', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain(token);
     expect((r.json.statusPage as Record<string, unknown>).token).toBe('(set)');
+  });
+
+  it('a reader that stops early (`--check-config | head`) is no crash: exit 0, nothing on stderr', async () => {
+    const child = spawn(process.execPath, [MAIN, join(ROOT, 'config', 'example.js'), '--check-config'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy(); // closed before the daemon writes: its writes fail with EPIPE
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });

@@ -20,7 +20,7 @@ import { KNOWN_KEYS, validateConfig } from './validate.js';
 export const REDACTED = '(set)';
 
 /** Keys of a plug-in backend's section (or any key tallyd does not know) whose string value is not printed. */
-const SECRET_KEY = /pass(word|wd)?$|secret|token|api_?key|credential/i;
+const SECRET_KEY = /pass(word|wd|phrase)?$|secret|token|api_?key|credential/i;
 
 /** Sections by the path written before their keys ('log.syslog.', 'servers[].'). */
 const SECTION_BY_PREFIX: ReadonlyMap<string, SectionSchema> = new Map(SECTIONS.map((s) => [s.prefix, s]));
@@ -46,7 +46,7 @@ const octal = (mode: number): string => `0${mode.toString(8)}`;
 
 /** A `servers[]` entry: the keys that entry accepts for its kind (a module's entry as written: its own config). */
 function writeServer(s: ServerConfig): Record<string, unknown> {
-  if (s.server === 'module') return { ...(s.moduleConfig ?? {}) };
+  if (s.server === 'module') return redactUnknown('', s.moduleConfig ?? {}) as Record<string, unknown>;
   const out: Record<string, unknown> = { server: s.server, address: s.address, port: s.port, address_ipv6: s.addressIpv6 };
   if (s.server === 'tcp') {
     out.socket = s.socket ?? null;
@@ -130,7 +130,7 @@ function writeCoreKey(config: TallydConfig, spec: KeySchema): unknown {
   if (write !== undefined) return write(config, spec);
   if (spec.check.kind === 'by') return undefined;
   if (spec.field !== undefined) return writeValue(spec.key, valueAt(config, spec.field));
-  // a key read for another (none left today): as written, else its default
+  // a key TallydConfig does not keep (debugInterval, accepted for compatibility): as written, else its default
   const raw = config.raw[spec.key];
   return isUnset(raw) ? spec.def : raw;
 }

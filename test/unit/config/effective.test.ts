@@ -191,6 +191,10 @@ describe('--check-config prints the config in its file key names, and that file 
     const top = expectSameConfig({ server: './my-server.cjs', port: 4000, moduleKey: 'kept' }).printed;
     expect(top).toMatchObject({ server: './my-server.cjs', port: 4000, moduleKey: 'kept' });
     expect(top).not.toHaveProperty('servers');
+    // a module's entry is its own config, as written, secrets hidden
+    const module = { server: './my-server.cjs', port: 9, apiKey: 'zzz' };
+    const printed2 = effectiveConfigObject(buildConfig({ servers: [module] }, {}, join(dir, 'source.js'), ctx).config);
+    expect(printed2.servers).toEqual([{ ...module, apiKey: '(set)' }]);
   });
 
   it('the input keys folded into each server print as read (numbers, not the strings written)', () => {

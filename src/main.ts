@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describePluginBackends, validateBackendSections } from './backends/registry.js';
 import { EXIT_CONFIG, EXIT_INTERNAL, EXIT_OK, EXIT_SECOND_SIGNAL, logFormatInArgv, parseCli } from './cli/program.js';
-import { buildConfig, describeConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
+import { buildConfig, describeEffectiveConfig, EMBEDDED_DEFAULT_CONFIG, readConfigFile } from './config/index.js';
 import type { TallydConfig } from './config/types.js';
 import { CliError, ConfigError } from './errors.js';
 import { createLogger, createSyslogLogger, LOG_FORMAT_ENV, type Logger, resolveLogFormat } from './log/index.js';
@@ -86,7 +86,12 @@ async function main(): Promise<number> {
   for (const w of warnings) log0.warn({ component: 'config', configFile: cli.configPath ?? null }, w);
 
   if (cli.checkConfig) {
-    process.stdout.write(describeConfig(config) + '\n');
+    // `--check-config | head`: a reader that stops early is not an error (else an unhandled EPIPE)
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+    // in the config file's own key names and shapes: what to write in a file to get this configuration
+    process.stdout.write(describeEffectiveConfig(config) + '\n');
     for (const line of describePluginBackends(config)) process.stdout.write(line + '\n');
     process.stdout.write('configuration OK\n');
     return EXIT_OK;

@@ -1,6 +1,7 @@
 /** Configuration: load (original-style files, JSON) → validate (every problem at once) → freeze. */
 
 export * from './defaults.js';
+export { describeEffectiveConfig, effectiveConfigObject } from './effective.js';
 export {
   buildConfig,
   type ConfigOverrides,

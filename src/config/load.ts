@@ -312,7 +312,11 @@ const INTERPRETED_SECTIONS: ReadonlySet<string> = new Set([
   'statusPage',
 ]);
 
-/** The effective configuration as pretty JSON (for --check-config); Infinity bins print as 'inf'. */
+/**
+ * The loaded configuration as pretty JSON in TallydConfig's own field names, token included (a reload
+ * compares two of them to see whether anything changed); Infinity bins print as 'inf'. --check-config
+ * prints the file's key names instead (./effective.ts describeEffectiveConfig).
+ */
 export function describeConfig(config: TallydConfig): string {
   const { raw, ...rest } = config;
   const sections: Record<string, unknown> = {};

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { originalStyleConfig, startDaemon, sum, useGraphiteAndDaemon, waitCounters, waitFor, waitForAsync } from './harness.js';
+import { originalStyleConfig, startDaemon, statusUrl, sum, useGraphiteAndDaemon, waitCounters, waitFor, waitForAsync } from './harness.js';
 
 const env = useGraphiteAndDaemon();
 
@@ -96,6 +96,27 @@ describe('console backend', () => {
     expect(obj.counter_rates['con.a']).toBe(4);
     expect(obj.gauges['con.g']).toBe(4);
     expect(env.daemon.stdout.some((l) => l.startsWith('Flushing stats at'))).toBe(true);
+  });
+
+  it('goes on when its stdout is closed (EPIPE): logged once, the status page shows it, the daemon keeps running', async () => {
+    env.daemon = await startDaemon(`{ port: 0, address: '127.0.0.1', mgmt_port: 0, flushInterval: 200,
+      backends: ['./backends/console'], statusPage: { port: 0 } }`);
+    const d = env.daemon;
+    await waitFor(() => d.stdout.some((l) => l.startsWith('Flushing stats at')), 10_000, 'a first flush printed');
+    d.proc.stdout!.destroy(); // the reader goes away, as with `tallyd ... | head`
+    for (let i = 0; i < 5; i++) await d.send(`after.close:${i}|c`);
+    await waitFor(() => d.stderr.some((l) => l.includes('console backend: its output failed')), 10_000, 'the failure logged');
+    await new Promise((r) => setTimeout(r, 1000)); // five more flushes
+    expect(d.proc.exitCode).toBeNull();
+    expect(d.stderr.filter((l) => l.includes('console backend: its output failed'))).toHaveLength(1);
+    expect((await d.admin('health')).trim()).toBe('health: up');
+    const page = (await (await fetch(statusUrl(d) + 'api/status')).json()) as {
+      backends: Array<{ name: string; state: { connected: boolean; lastError: string } | null }>;
+    };
+    expect(page.backends.find((b) => b.name === 'console')!.state).toMatchObject({
+      connected: false,
+      lastError: expect.stringContaining('EPIPE'),
+    });
   });
 });
 

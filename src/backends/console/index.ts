@@ -9,8 +9,9 @@
  */
 import fastJson from 'fast-json-stringify';
 import type { Snapshot } from '../../aggregator/snapshot.js';
+import { errorText } from '../error-text.js';
 import { type TimerFieldFilter, timerDataObject, timerFieldFilter } from '../timer-fields.js';
-import type { Backend, BackendContext, StatusLine } from '../types.js';
+import type { Backend, BackendContext, BackendState, StatusLine } from '../types.js';
 
 const numberMap = { type: 'object', additionalProperties: { type: 'number' } } as const;
 
@@ -79,11 +80,40 @@ export function formatConsole(snapshot: Snapshot, pctThreshold: readonly number[
   return `Flushing stats at ${new Date(snapshot.timestamp * 1000).toString()}\n${json}\n`;
 }
 
+/**
+ * One 'error' listener per output stream for the life of the process (a reload replaces the backend, and
+ * a write queued before may fail after its stop): an output that fails (stdout closed: EPIPE) never ends
+ * the daemon; the backends printing to it are told.
+ */
+const errorWatchers = new WeakMap<NodeJS.WritableStream, Set<(err: Error) => void>>();
+
+function watchErrors(out: NodeJS.WritableStream, onError: (err: Error) => void): () => void {
+  let set = errorWatchers.get(out);
+  if (set === undefined) {
+    const fns = new Set<(err: Error) => void>();
+    out.on('error', (err: Error) => {
+      for (const f of fns) f(err);
+    });
+    errorWatchers.set(out, fns);
+    set = fns;
+  }
+  set.add(onError);
+  return () => set.delete(onError);
+}
+
 export class ConsoleBackend implements Backend {
   readonly name = 'console';
   private lastFlush: number;
   private lastException: number;
   private readonly filter: TimerFieldFilter;
+  /** Set once the output failed (stdout closed: EPIPE): flushes are no longer printed, the daemon goes on. */
+  private broken: { readonly text: string; readonly at: number } | null = null;
+  private readonly onError = (err: Error): void => {
+    if (this.broken !== null) return;
+    this.broken = { text: errorText(err), at: Date.now() };
+    this.lastException = Math.round(this.broken.at / 1000);
+    this.ctx.log.error({ err }, 'console backend: its output failed (stdout closed?): flushes are no longer printed');
+  };
 
   constructor(
     private readonly ctx: BackendContext,
@@ -94,9 +124,14 @@ export class ConsoleBackend implements Backend {
     this.filter = timerFieldFilter(ctx.config.calculatedTimerMetrics);
   }
 
-  async start(): Promise<void> {}
+  private unwatch: (() => void) | null = null;
+
+  async start(): Promise<void> {
+    this.unwatch = watchErrors(this.out, this.onError);
+  }
 
   async flush(snapshot: Snapshot): Promise<void> {
+    if (this.broken !== null) return;
     try {
       const text = formatConsole(snapshot, this.ctx.config.percentThreshold, this.filter, this.ctx.config.console.prettyprint);
       this.out.write(text);
@@ -114,7 +149,15 @@ export class ConsoleBackend implements Backend {
     ];
   }
 
-  async stop(): Promise<void> {}
+  state(): BackendState {
+    const b = this.broken;
+    return { connected: b === null, replaying: false, lastError: b?.text ?? null, lastErrorAt: b?.at ?? null };
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    this.unwatch = null;
+  }
 }
 
 export function createConsoleBackend(ctx: BackendContext, out?: NodeJS.WritableStream): Backend {

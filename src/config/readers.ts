@@ -215,9 +215,14 @@ const THIS_HOST: SyslogHost = { exists: existsSync, dgramProblem: unixDgramProbl
  * syslog(3); else undefined: UDP 127.0.0.1:514.
  */
 export function defaultSyslogDgram(sys: Record<string, unknown>, host: SyslogHost = THIS_HOST): string | undefined {
-  if (['protocol', 'host', 'port', 'socket', 'dgram'].some((k) => !isUnset(sys[k]))) return undefined;
+  if (setsDestination(sys)) return undefined;
   if (!host.exists(DEFAULT_SYSLOG_DGRAM) || host.dgramProblem() !== undefined) return undefined;
   return DEFAULT_SYSLOG_DGRAM;
+}
+
+/** Whether `log.syslog` says where the messages go (any of its keys). */
+function setsDestination(sys: Record<string, unknown>): boolean {
+  return ['protocol', 'host', 'port', 'socket', 'dgram'].some((k) => !isUnset(sys[k]));
 }
 
 /** A syslog APP-NAME (RFC 5424; the TAG of the local form): 1 to 48 printable ASCII characters, no space. */
@@ -256,7 +261,17 @@ function readSyslogDgram(
   host: SyslogHost,
 ): string | undefined {
   const dgram = r.optStr('log.syslog.dgram', sys.dgram);
-  if (dgram === undefined) return used ? defaultSyslogDgram(sys, host) : undefined;
+  if (dgram === undefined) {
+    if (!used) return undefined;
+    const def = defaultSyslogDgram(sys, host);
+    const problem = def === undefined && !setsDestination(sys) && host.exists(DEFAULT_SYSLOG_DGRAM) ? host.dgramProblem() : undefined;
+    if (problem !== undefined) {
+      r.warn(
+        `log.syslog: ${DEFAULT_SYSLOG_DGRAM} exists but cannot be used (${problem}): logging to UDP ${DEFAULT_SYSLOG_HOST}:${DEFAULT_SYSLOG_PORT}`,
+      );
+    }
+    return def;
+  }
   if (dgram === '' || Buffer.byteLength(dgram) > MAX_UNIX_PATH_BYTES) {
     r.problem('log.syslog.dgram', `a Unix socket path of 1 to ${MAX_UNIX_PATH_BYTES} bytes`, dgram);
   } else if (socket !== undefined) {

@@ -41,6 +41,10 @@ describe('the default syslog destination', () => {
 
   it('stays UDP when the addon cannot load, and when any destination key is set', () => {
     expect(defaultSyslogDgram({}, host(true, 'not built'))).toBeUndefined();
+    const noAddon = read({ backend: 'syslog' }, host(true, 'not built'));
+    expect(noAddon.syslog).toMatchObject({ dgram: undefined, protocol: 'udp', host: '127.0.0.1', port: 514 });
+    expect(noAddon.r.warnings).toEqual(['log.syslog: /dev/log exists but cannot be used (not built): logging to UDP 127.0.0.1:514']);
+    expect(read({ backend: 'syslog' }, host(false, 'not built')).r.warnings).toEqual([]);
     for (const sys of [{ protocol: 'udp' }, { host: 'h' }, { port: 5514 }, { socket: '/run/s' }, { dgram: '/run/d' }]) {
       expect(defaultSyslogDgram(sys, host(true))).toBeUndefined();
     }

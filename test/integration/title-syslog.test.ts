@@ -274,3 +274,51 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
     await late.stop();
   }, 60_000);
 });
+
+/**
+ * The default destination, /dev/log, with no `log.syslog` at all: tallyd runs in a mount namespace of
+ * its own whose /dev is a fresh tmpfs, where python3 binds /dev/log (the host's /dev is not touched).
+ * Skipped where a mount namespace cannot be made (not root, no CAP_SYS_ADMIN).
+ */
+const NAMESPACE_SETUP = 'mount --make-rprivate / && mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3';
+const canUnshare = spawnSync('unshare', ['-m', 'sh', '-c', NAMESPACE_SETUP], { stdio: 'ignore' }).status === 0;
+
+// as DGRAM_RECEIVER, into a file; exits when its parent (tallyd) is gone
+const DEVLOG_RECEIVER = `
+import json, os, socket, sys
+parent = os.getppid()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+s.settimeout(0.2)
+out = open(sys.argv[1], "a")
+while os.getppid() == parent:
+    try:
+        out.write(json.dumps(s.recv(262144).decode("utf-8", "replace")) + "\\n")
+        out.flush()
+    except socket.timeout:
+        pass
+`;
+
+describe.skipIf(!canUnshare)("log: { backend: 'syslog' } where /dev/log exists", () => {
+  it('goes to /dev/log by default, in the local syslog(3) form', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tallyd-devlog-'));
+    const out = join(dir, 'got.jsonl');
+    writeFileSync(out, '');
+    writeFileSync(join(dir, 'rx.py'), DEVLOG_RECEIVER);
+    const cfg = join(dir, 'c.js');
+    writeFileSync(cfg, `{ port: 0, address: '127.0.0.1', mgmt_port: 0, statusPage: { enabled: false }, log: { backend: 'syslog' } }`);
+    const script = `${NAMESPACE_SETUP} && { python3 ${dir}/rx.py ${out} & } && while ! [ -S /dev/log ]; do sleep 0.05; done && exec ${process.execPath} ${MAIN} ${cfg}`;
+    // unshare and bash exec: the daemon keeps this pid
+    const d = spawn('unshare', ['-m', 'bash', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    procs.push(d);
+    const got = (): string[] =>
+      readFileSync(out, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as string);
+    const up = await waitFor(() => got().find((m) => m.includes('"msg":"tallyd is up"')), 15_000, "'tallyd is up' on /dev/log");
+    expect(up).toMatch(localForm(134, 'statsd', d.pid!));
+    d.kill('SIGTERM');
+    await new Promise((r) => d.once('exit', r));
+  }, 40_000);
+});

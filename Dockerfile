@@ -23,6 +23,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/src/native/build/Release/udp_recv.node ./src/native/build/Release/udp_recv.node
+# syslog to a Unix datagram socket (log.syslog.dgram, e.g. the host's /dev/log mounted in)
+COPY --from=build /app/src/native/build/Release/unix_dgram.node ./src/native/build/Release/unix_dgram.node
 COPY config ./config
 # StatsD over UDP (and TCP when configured), the admin interface, Prometheus /metrics, the status page and /health
 EXPOSE 8125/udp 8126/tcp 8127/tcp 9102/tcp

@@ -161,8 +161,9 @@
     backend: 'stdout'             // 'stdout' (stderr) or 'syslog' [stdout]
   , application: 'statsd'         // the syslog APP-NAME [statsd]
   , level: 'info'                 // a pino level or a syslog LOG_* name (logLevel wins)
-  , syslog: { protocol: 'udp', host: '127.0.0.1', port: 514 }  // tallyd: [udp 127.0.0.1:514]
-                                  // or socket: '/dev/log'-like path of a Unix stream socket
+  , syslog: { protocol: 'udp', host: '127.0.0.1', port: 514 }  // tallyd: [/dev/log if it exists, else udp 127.0.0.1:514]
+                                  // or dgram: '/dev/log' (a Unix datagram socket, the local syslog's),
+                                  // or socket: '/run/syslog.sock' (a Unix stream socket)
   }
 
   // Any other name in `backends` is an npm backend or a backend file (the original's interface),

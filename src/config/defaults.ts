@@ -178,6 +178,10 @@ export const DEFAULT_REPEATER_QUEUE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_TITLE = 'tallyd';
 /** The syslog APP-NAME when log.application is not set (the original's default). */
 export const DEFAULT_LOG_APPLICATION = 'statsd';
-/** tallyd's own: where syslog messages go by default: the local syslog's UDP input. */
+/**
+ * Where syslog messages go by default: the local syslog's datagram socket, as the original's
+ * syslog(3) (Linux: rsyslog's imuxsock or journald), where it exists; else the local syslog's UDP input.
+ */
+export const DEFAULT_SYSLOG_DGRAM = '/dev/log';
 export const DEFAULT_SYSLOG_HOST = '127.0.0.1';
 export const DEFAULT_SYSLOG_PORT = 514;

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { MAX_UNIX_PATH_BYTES, unixDgramProblem } from '../log/unix-dgram.js';
 import {
   BUILTIN_BACKENDS,
   DEFAULT_GAUGES_MAX_TTL,
@@ -5,6 +7,7 @@ import {
   DEFAULT_LOG_APPLICATION,
   DEFAULT_LOG_LEVEL,
   DEFAULT_PERCENT_THRESHOLD,
+  DEFAULT_SYSLOG_DGRAM,
   DEFAULT_SYSLOG_HOST,
   DEFAULT_SYSLOG_PORT,
   DEFAULT_TITLE,
@@ -197,23 +200,91 @@ export function readLogLevel(r: Reader, raw: Record<string, unknown>, debug: boo
   return r.oneOf('logLevel', raw.logLevel, fallback, PINO_LEVELS);
 }
 
+/** What the syslog default depends on, injectable for tests. */
+export interface SyslogHost {
+  /** Whether a path exists (fs.existsSync). */
+  readonly exists: (path: string) => boolean;
+  /** Why tallyd's Unix datagram addon cannot load, or undefined when it can. */
+  readonly dgramProblem: () => string | undefined;
+}
+const THIS_HOST: SyslogHost = { exists: existsSync, dgramProblem: unixDgramProblem };
+
+/**
+ * The default Unix datagram socket of `log.backend: 'syslog'` when `log.syslog` sets none of
+ * protocol/host/port/socket/dgram: /dev/log where it exists (and the addon loads), as the original's
+ * syslog(3); else undefined: UDP 127.0.0.1:514.
+ */
+export function defaultSyslogDgram(sys: Record<string, unknown>, host: SyslogHost = THIS_HOST): string | undefined {
+  if (setsDestination(sys)) return undefined;
+  if (!host.exists(DEFAULT_SYSLOG_DGRAM) || host.dgramProblem() !== undefined) return undefined;
+  return DEFAULT_SYSLOG_DGRAM;
+}
+
+/** Whether `log.syslog` says where the messages go (any of its keys). */
+function setsDestination(sys: Record<string, unknown>): boolean {
+  return ['protocol', 'host', 'port', 'socket', 'dgram'].some((k) => !isUnset(sys[k]));
+}
+
+/** A syslog APP-NAME (RFC 5424; the TAG of the local form): 1 to 48 printable ASCII characters, no space. */
+const APP_NAME = /^[\x21-\x7e]{1,48}$/;
+
 /** The `log` section's destination: stderr (the original's 'stdout') or syslog (its 'syslog'). */
-export function readLogConfig(r: Reader, raw: Record<string, unknown>): LogConfig {
+export function readLogConfig(r: Reader, raw: Record<string, unknown>, host: SyslogHost = THIS_HOST): LogConfig {
   const log = isPlainObject(raw.log) ? raw.log : {}; // (a non-object is reported by readLogLevel)
   const backend = r.oneOf('log.backend', log.backend, 'stdout', ['stdout', 'syslog'] as const);
   const sys = r.section('log.syslog', log.syslog);
   r.unknownKeys(sys, SYSLOG_KEYS, 'log.syslog.');
   const socket = r.optStr('log.syslog.socket', sys.socket);
+  const application = r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true });
+  if (backend === 'syslog' && application !== '' && !APP_NAME.test(application)) {
+    r.problem('log.application', 'a syslog APP-NAME: 1 to 48 printable ASCII characters, no spaces', application);
+  }
   return {
     backend,
-    application: r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true }),
+    application,
     syslog: {
       protocol: r.oneOf('log.syslog.protocol', sys.protocol, 'udp', ['udp', 'tcp'] as const),
       host: r.str('log.syslog.host', sys.host, DEFAULT_SYSLOG_HOST, { nonEmpty: true }),
       port: r.port('log.syslog.port', sys.port, DEFAULT_SYSLOG_PORT, false),
       socket,
+      dgram: readSyslogDgram(r, sys, socket, backend === 'syslog', host),
     },
   };
+}
+
+/** `log.syslog.dgram`, or its default; checked only where the logs go to syslog. */
+function readSyslogDgram(
+  r: Reader,
+  sys: Record<string, unknown>,
+  socket: string | undefined,
+  used: boolean,
+  host: SyslogHost,
+): string | undefined {
+  const dgram = r.optStr('log.syslog.dgram', sys.dgram);
+  if (dgram === undefined) {
+    if (!used) return undefined;
+    const def = defaultSyslogDgram(sys, host);
+    const problem = def === undefined && !setsDestination(sys) && host.exists(DEFAULT_SYSLOG_DGRAM) ? host.dgramProblem() : undefined;
+    if (problem !== undefined) {
+      r.warn(
+        `log.syslog: ${DEFAULT_SYSLOG_DGRAM} exists but cannot be used (${problem}): logging to UDP ${DEFAULT_SYSLOG_HOST}:${DEFAULT_SYSLOG_PORT}`,
+      );
+    }
+    return def;
+  }
+  if (dgram === '' || Buffer.byteLength(dgram) > MAX_UNIX_PATH_BYTES) {
+    r.problem('log.syslog.dgram', `a Unix socket path of 1 to ${MAX_UNIX_PATH_BYTES} bytes`, dgram);
+  } else if (socket !== undefined) {
+    r.note('log.syslog.dgram', "set with 'log.syslog.socket': a Unix datagram socket or a stream socket, not both");
+  } else if (['protocol', 'host', 'port'].some((k) => !isUnset(sys[k]))) {
+    r.note('log.syslog.dgram', "set with 'log.syslog.protocol/host/port': a Unix datagram socket or a network address, not both");
+  } else if (used) {
+    const problem = host.dgramProblem();
+    if (problem !== undefined) r.note('log.syslog.dgram', `cannot be used: ${problem}`);
+    else if (!host.exists(dgram))
+      r.warn(`config key 'log.syslog.dgram': ${dgram} does not exist (yet): log messages are lost until it does`);
+  }
+  return dgram;
 }
 
 /** `title`: a string sets the process title; false (or '') leaves Node's; true or unset: tallyd's default. */

@@ -68,8 +68,17 @@ export interface LogConfig {
   readonly backend: 'stdout' | 'syslog';
   /** The syslog APP-NAME (the original's log.application, default 'statsd'). */
   readonly application: string;
-  /** tallyd: where the syslog messages go (RFC 5424 over UDP or TCP, or a Unix stream socket). */
-  readonly syslog: { readonly protocol: 'udp' | 'tcp'; readonly host: string; readonly port: number; readonly socket: string | undefined };
+  /**
+   * tallyd: where the syslog messages go: a Unix datagram socket (`dgram`, the local form syslog(3)
+   * sends; by default /dev/log where it exists), else RFC 5424 over UDP or TCP, or a Unix stream socket.
+   */
+  readonly syslog: {
+    readonly protocol: 'udp' | 'tcp';
+    readonly host: string;
+    readonly port: number;
+    readonly socket: string | undefined;
+    readonly dgram: string | undefined;
+  };
 }
 
 export interface RepeaterTarget {

@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { type Logger, pino } from 'pino';
 import type { LogConfig } from '../config/types.js';
 
@@ -95,15 +96,20 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
 /** The original's syslog facility: LOG_LOCAL0. */
 const SYSLOG_FACILITY_LOCAL0 = 16;
 
+/** The last step for a Unix datagram socket (src/log/syslog-dgram.ts, built beside this file). */
+const SYSLOG_DGRAM_TARGET = fileURLToPath(new URL('./syslog-dgram.js', import.meta.url));
+
 /**
- * `log.backend: 'syslog'`: the same JSON records, as RFC 5424 syslog messages (APP-NAME
- * log.application, facility local0, severity from the level) sent to the local syslog by pino's own
- * transports, pino-syslog (formatting) then pino-socket (UDP or TCP, or a Unix stream socket), in a
- * worker thread off the event loop.
+ * `log.backend: 'syslog'`: the same JSON records as syslog messages (APP-NAME log.application,
+ * facility local0, severity from the level), formatted by pino-syslog and sent, in pino's transport
+ * worker thread off the event loop, either to a Unix datagram socket (`log.syslog.dgram`, by default
+ * /dev/log where it exists) by tallyd's own transport, in the local form syslog(3) sends there, or as
+ * RFC 5424 by pino-socket over UDP or TCP, or to a Unix stream socket.
  */
 export function createSyslogLogger(level: string, cfg: LogConfig): Logger {
   const require = createRequire(import.meta.url);
   const s = cfg.syslog;
+  const dgram = s.dgram !== undefined;
   const options: Array<{ target: string; options: Record<string, unknown> }> = [
     {
       target: require.resolve('pino-syslog'),
@@ -112,13 +118,16 @@ export function createSyslogLogger(level: string, cfg: LogConfig): Logger {
         appname: cfg.application,
         facility: SYSLOG_FACILITY_LOCAL0,
         messageOnly: false,
-        newline: s.protocol === 'tcp' || s.socket !== undefined,
+        newline: !dgram && (s.protocol === 'tcp' || s.socket !== undefined),
+        // the local form carries the local time, as syslog(3) writes it; RFC 5424 its UTC offset
+        ...(dgram ? { tz: 'local' } : {}),
       },
     },
     {
-      target: require.resolve('pino-socket'),
-      options:
-        s.socket !== undefined
+      target: dgram ? SYSLOG_DGRAM_TARGET : require.resolve('pino-socket'),
+      options: dgram
+        ? { path: s.dgram }
+        : s.socket !== undefined
           ? { unixsocket: s.socket, mode: 'tcp', reconnect: true }
           : { mode: s.protocol, address: s.host, port: s.port, reconnect: true },
     },

@@ -61,6 +61,14 @@ export const SYSLOG_SECTION: SectionSchema = {
       reload: 'restart',
       doc: 'a Unix stream socket instead of host/port',
     },
+    {
+      key: 'dgram',
+      check: { kind: 'custom' },
+      type: 'path',
+      defaultDoc: '`/dev/log` if it exists and no other key is set',
+      reload: 'restart',
+      doc: "a Unix datagram socket (the local syslog's), in the local form `<PRI>Mmm dd hh:mm:ss APP[PID]: MSG`",
+    },
   ],
 };
 
@@ -75,7 +83,7 @@ export const LOG_SECTION: SectionSchema = {
       type: '`stdout` \\| `syslog`',
       defaultDoc: '`stdout`',
       reload: 'restart',
-      doc: '`stdout`: stderr in `--log-format`; `syslog`: RFC 5424 messages to `log.syslog`',
+      doc: '`stdout`: stderr in `--log-format`; `syslog`: syslog messages to `log.syslog`',
     },
     { key: 'application', check: { kind: 'custom' }, type: 'string', defaultDoc: '`statsd`', reload: 'restart', doc: 'syslog APP-NAME' },
     {
@@ -90,7 +98,7 @@ export const LOG_SECTION: SectionSchema = {
       key: 'syslog',
       check: { kind: 'custom' },
       type: 'object',
-      defaultDoc: 'UDP 127.0.0.1:514',
+      defaultDoc: '`/dev/log` if it exists, else UDP 127.0.0.1:514',
       reload: 'restart',
       doc: 'where syslog messages go',
     },

@@ -21,6 +21,7 @@ const UNSET_MEANS_NONE = new Set([
   'calculatedTimerMetrics',
   'configFile',
   'log.syslog.socket',
+  'log.syslog.dgram',
 ]);
 
 function undefinedPaths(value: unknown, path: string, out: string[]): string[] {

@@ -235,9 +235,14 @@ export function readLogConfig(r: Reader, raw: Record<string, unknown>, host: Sys
   const sys = r.section('log.syslog', log.syslog);
   r.unknownKeys(sys, SYSLOG_KEYS, 'log.syslog.');
   const socket = r.optStr('log.syslog.socket', sys.socket);
-  const application = r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true });
+  let application = r.str('log.application', log.application, DEFAULT_LOG_APPLICATION, { nonEmpty: true });
   if (backend === 'syslog' && application !== '' && !APP_NAME.test(application)) {
-    r.problem('log.application', 'a syslog APP-NAME: 1 to 48 printable ASCII characters, no spaces', application);
+    // (the original passes any string to syslog(3): its configs are accepted, the name made valid)
+    const sent = application.replace(/[^\x21-\x7e]/g, '_').slice(0, 48);
+    r.warn(
+      `config key 'log.application': ${JSON.stringify(application)} is not a syslog APP-NAME (1 to 48 printable ASCII characters, no spaces): sent as ${JSON.stringify(sent)}`,
+    );
+    application = sent;
   }
   return {
     backend,

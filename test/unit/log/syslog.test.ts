@@ -14,9 +14,13 @@ const host = (devLog: boolean, dgramProblem?: string): SyslogHost => ({
   dgramProblem: () => dgramProblem,
 });
 
-function read(log: Record<string, unknown>, h: SyslogHost): { r: Reader; syslog: ReturnType<typeof readLogConfig>['syslog'] } {
+function read(
+  log: Record<string, unknown>,
+  h: SyslogHost,
+): { r: Reader; syslog: ReturnType<typeof readLogConfig>['syslog']; application: string } {
   const r = new Reader();
-  return { r, syslog: readLogConfig(r, { log }, h).syslog };
+  const c = readLogConfig(r, { log }, h);
+  return { r, syslog: c.syslog, application: c.application };
 }
 
 describe('the default syslog destination', () => {
@@ -85,9 +89,13 @@ describe('log.syslog.dgram', () => {
     expect(problems({ dgram: '/dev/log' }, host(true, 'the addon is not built'))).toEqual([
       "config key 'log.syslog.dgram': cannot be used: the addon is not built",
     ]);
-    expect(problems({}, host(false), { application: 'my app' })).toEqual([
-      `config key 'log.application': expected a syslog APP-NAME: 1 to 48 printable ASCII characters, no spaces, got "my app"`,
-    ]);
+    // an application name syslog cannot carry: accepted (the original's configs are), made valid, with a warning
+    const app = read({ backend: 'syslog', application: 'my app' }, host(false));
+    expect(app.r.problems).toEqual([]);
+    expect(app.application).toBe('my_app');
+    expect(app.r.warnings).toContain(
+      `config key 'log.application': "my app" is not a syslog APP-NAME (1 to 48 printable ASCII characters, no spaces): sent as "my_app"`,
+    );
   });
 });
 

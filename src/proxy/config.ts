@@ -267,3 +267,34 @@ export function validateProxyConfig(raw: Record<string, unknown>, file?: string)
     throw new ConfigError([...p.list, ...p.warnings.filter((w) => w.startsWith('unknown config key')).map((w) => `warning: ${w}`)]);
   return { config: deepFreeze(config), warnings: p.warnings };
 }
+
+/**
+ * `tallyd proxy --check-config`: the effective configuration in the config file's own key names (the
+ * original's proxy keys and tallyd's), defaults filled in: written back as a proxy config, it loads
+ * as the same configuration. Keys tallyd does not read (title, automaticConfigReload, log other than
+ * its level) follow as written.
+ */
+export function describeEffectiveProxyConfig(c: ProxyConfig): string {
+  const view: Record<string, unknown> = {
+    nodes: c.nodes.map(({ host, port, adminport }) => ({ host, port, adminport })),
+    server: c.server.server === 'tcp' ? './servers/tcp' : './servers/udp',
+    address: c.server.address,
+    port: c.server.port,
+    address_ipv6: c.server.addressIpv6,
+    udp_version: c.udpVersion,
+    mgmt_address: c.mgmtAddress,
+    mgmt_port: c.mgmtPort,
+    checkInterval: c.checkInterval,
+    cacheSize: c.cacheSize,
+    forkCount: c.forkCount,
+    mtu: c.mtu,
+    flushInterval: c.flushInterval,
+    flushAlignment: c.flushAlignment,
+    logLevel: c.logLevel,
+    udpRecvBuffer: c.server.recvBufferBytes,
+    udpReader: c.udpReader,
+    tcpMaxLineLength: c.server.maxLineLength,
+  };
+  for (const key of ['log', 'title', 'automaticConfigReload']) if (c.raw[key] !== undefined) view[key] = c.raw[key];
+  return JSON.stringify(view, null, 2);
+}

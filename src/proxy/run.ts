@@ -9,7 +9,7 @@ import { EXIT_CONFIG, logFormatInArgv, parseProxyCli } from '../cli/program.js';
 import { readConfigFile } from '../config/load.js';
 import { CliError, ConfigError } from '../errors.js';
 import { createLogger, resolveLogFormat } from '../log/index.js';
-import { type ProxyConfig, validateProxyConfig } from './config.js';
+import { describeEffectiveProxyConfig, type ProxyConfig, validateProxyConfig } from './config.js';
 import { StatsdProxy } from './proxy.js';
 
 export async function runProxy(argv: string[], version: string): Promise<number> {
@@ -50,8 +50,7 @@ export async function runProxy(argv: string[], version: string): Promise<number>
     throw err;
   }
   if (cli.checkConfig) {
-    const { raw: _raw, ...shown } = config;
-    process.stdout.write(JSON.stringify(shown, null, 2) + '\nconfiguration OK\n');
+    process.stdout.write(describeEffectiveProxyConfig(config) + '\nconfiguration OK\n');
     return 0;
   }
 

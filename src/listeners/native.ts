@@ -14,14 +14,11 @@
  * supported (not Linux), {@link loadNativeReader} returns null and the dgram listener is used.
  */
 import { lookup } from 'node:dns/promises';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/types.js';
 import { listenError } from '../errors.js';
+import { nativeAddon } from '../native/addon.js';
 import type { PacketHandler, PacketSender } from './types.js';
 import type { UdpListener } from './udp.js';
 
@@ -114,38 +111,20 @@ interface NativeReader {
   close(handle: unknown): void;
 }
 
-let cached: NativeReader | null | undefined;
-let loadError: string | undefined;
+const reader = nativeAddon<NativeReader>(
+  'udp_recv.node',
+  'addon',
+  process.platform !== 'linux' ? `recvmmsg reader is Linux only (platform ${process.platform})` : undefined,
+);
 
 /** The compiled addon, or null (see {@link nativeReaderProblem} for why). */
 export function loadNativeReader(): NativeReader | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  if (process.platform !== 'linux') {
-    loadError = `recvmmsg reader is Linux only (platform ${process.platform})`;
-    return null;
-  }
-  // from dist/src/listeners/native.js (built) or src/listeners/native.ts (tests run from source)
-  const here = dirname(fileURLToPath(import.meta.url));
-  const addon = join('src', 'native', 'build', 'Release', 'udp_recv.node');
-  const candidates = [join(here, '..', '..', '..', addon), join(here, '..', '..', addon)];
-  const file = candidates.find((f) => existsSync(f));
-  if (file === undefined) {
-    loadError = `addon not built (${candidates[0]}); run npm install with a C compiler`;
-    return null;
-  }
-  try {
-    cached = createRequire(import.meta.url)(file) as NativeReader;
-  } catch (err) {
-    loadError = `addon failed to load: ${(err as Error).message}`;
-  }
-  return cached;
+  return reader.load();
 }
 
 /** Why {@link loadNativeReader} returned null. */
 export function nativeReaderProblem(): string | undefined {
-  loadNativeReader();
-  return loadError;
+  return reader.problem();
 }
 
 /** A UDP listener on the native reader. Resolves the address first (the addon binds numeric ones). */

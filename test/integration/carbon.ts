@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep, waitForAsync } from './harness.js';
+import { freePort, sleep, waitForAsync } from './harness.js';
+
+export { freePort } from './harness.js';
 
 export function haveCarbon(): boolean {
   try {
@@ -16,14 +18,6 @@ export function haveCarbon(): boolean {
   } catch {
     return false;
   }
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export class Carbon {

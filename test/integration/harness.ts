@@ -167,6 +167,22 @@ export interface RunningDaemon {
   exited: Promise<number | null>;
 }
 
+/** A 127.0.0.1 port that was free a moment ago (for what cannot listen on port 0 and report it), TCP or UDP. */
+export async function freePort(kind: 'tcp' | 'udp' = 'tcp'): Promise<number> {
+  if (kind === 'udp') {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 /** Write `configText` (an original-style JS object literal or JSON) to a temp file and start tallyd on it. */
 export async function startDaemon(configText: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-test-'));

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, type RunningDaemon, readRecordings, stat, useCleanups, waitFor, waitLog, waitStats } from './harness.js';
+import { freePort, ROOT, type RunningDaemon, readRecordings, stat, useCleanups, waitFor, waitLog, waitStats } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 const scope = useCleanups();
@@ -34,14 +34,6 @@ function config(file: string, extra: string, recorder: { packets?: boolean } = {
     backends: [${withPlugin ? JSON.stringify(RECORDER) : ''}], recorder: ${JSON.stringify({ file, ...recorder })},
     ${extra}
   }`;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const probe = dgram.createSocket('udp4');
-  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
-  const port = probe.address().port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
 }
 
 async function senders(n: number): Promise<dgram.Socket[]> {
@@ -67,7 +59,7 @@ describe('npm backend packet events with workers: 2', () => {
     it(`the plug-in gets every packet, bytes and rinfo as sent (${reader} reader, and TCP)`, async () => {
       const file = join(mkdtempSync(join(tmpdir(), 'tallyd-pktfwd-')), 'rec.jsonl');
       // native: each worker reads its own SO_REUSEPORT socket on a fixed port; dgram (port 0): one shared socket
-      const port = reader === 'native' ? await freeUdpPort() : 0;
+      const port = reader === 'native' ? await freePort('udp') : 0;
       const d = await scope.daemonOn(
         config(
           file,

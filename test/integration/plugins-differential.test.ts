@@ -7,11 +7,10 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adminCommand, ROOT, readRecordings, startDaemon, waitFor } from './harness.js';
+import { adminCommand, freePort, ROOT, readRecordings, startDaemon, waitFor } from './harness.js';
 
 const RECORDER = join(ROOT, 'test', 'fixtures', 'plugins', 'recorder.cjs');
 const ORIGINAL = join(ROOT, 'node_modules', 'statsd', 'stats.js');
@@ -45,21 +44,6 @@ interface Recording {
 }
 
 const read = (file: string): Recording[] => readRecordings<Recording>(file);
-
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'tcp') {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-  }
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function sendAll(port: number): Promise<void> {
   const sock = dgram.createSocket('udp4');

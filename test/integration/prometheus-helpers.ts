@@ -2,11 +2,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningDaemon } from './harness.js';
-import { waitFor, waitForAsync } from './harness.js';
+import { freePort, waitFor, waitForAsync } from './harness.js';
+
+export { freePort } from './harness.js';
 
 /** The port from the backend's 'prometheus: serving …' log line. */
 export async function prometheusPort(d: RunningDaemon): Promise<number> {
@@ -71,18 +72,6 @@ export async function scrapeUntil(
     100,
   ).catch((err: Error) => {
     throw new Error(`${err.message}; last ${path} (${last.status}):\n${last.body.slice(0, 3000)}`);
-  });
-}
-
-/** A port that was free a moment ago (for servers that cannot listen on port 0 and report it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
   });
 }
 

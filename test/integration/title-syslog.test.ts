@@ -6,12 +6,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminCommand, expectQuietFor, MAIN, type RunningDaemon, startDaemon, waitFor, waitForAsync } from './harness.js';
+import { dgramReceiver as bindDgram, type DgramReceiver } from './dgram-receiver.js';
+import { adminCommand, expectQuietFor, freePort, MAIN, type RunningDaemon, startDaemon, waitFor, waitForAsync } from './harness.js';
 
 let daemon: RunningDaemon | null = null;
 const procs: ChildProcess[] = [];
@@ -72,16 +72,7 @@ describe("log.backend: 'syslog'", () => {
 
       // log.application and a syslog level name: only warnings and above
       const b = start('b', `{ backend: 'syslog', application: 'mystatsd', level: 'LOG_WARNING', syslog: { port: ${syslogPort} } }`);
-      const send = dgram.createSocket('udp4');
-      const bad = await waitFor(
-        () => {
-          send.send('this is not a line', udpPort, '127.0.0.1');
-          return got.find((m) => m.includes('"msg":"bad line"'));
-        },
-        15_000,
-        "a 'bad line' warning in syslog",
-      );
-      send.close();
+      const bad = await badLineWarning(udpPort, got, "a 'bad line' warning in syslog");
       expect(bad).toMatch(new RegExp(`^<132>1 \\S+ ${host} mystatsd ${b.pid} - - \\{`));
       await expectQuietFor(200, () => {
         expect(got.every((m) => /^<13[0-2]>/.test(m))).toBe(true); // nothing below warning (info would be <134>)
@@ -97,62 +88,28 @@ describe("log.backend: 'syslog'", () => {
  * A Unix datagram socket bound at `path` by python3 (Node has none): prints "ready", then each datagram
  * as a JSON string on its own line, so the test sees the exact bytes (a trailing newline included).
  */
-const DGRAM_RECEIVER = `
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("ready", flush=True)
-while True:
-    print(json.dumps(s.recv(262144).decode("utf-8", "replace")), flush=True)
-`;
-
-interface DgramReceiver {
-  readonly got: string[];
-  stop(): Promise<void>;
-}
-
+/** A receiver whose process the test's cleanup kills. */
 async function dgramReceiver(path: string): Promise<DgramReceiver> {
-  const p = spawn('python3', ['-c', DGRAM_RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  procs.push(p);
-  const got: string[] = [];
-  let ready = false;
-  let buf = '';
-  p.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line === 'ready') ready = true;
-      else got.push(JSON.parse(line) as string);
-    }
-  });
-  await waitFor(() => ready, 10_000, `python3 bound at ${path}`);
-  return {
-    got,
-    stop: async () => {
-      p.kill('SIGKILL');
-      await new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)));
-      rmSync(path, { force: true });
-    },
-  };
+  const rx = await bindDgram(path);
+  procs.push(rx.proc);
+  return rx;
 }
 
-/** A port nothing listens on now (tallyd binds it next). */
-async function freeTcpPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const probe = dgram.createSocket('udp4');
-  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
-  const port = probe.address().port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
+/** Sends a bad line to tallyd's UDP port until its 'bad line' warning shows in `got` (logging starts a moment after the listener). */
+async function badLineWarning(udpPort: number, got: readonly string[], what: string): Promise<string> {
+  const send = dgram.createSocket('udp4');
+  try {
+    return await waitFor(
+      () => {
+        send.send('this is not a line', udpPort, '127.0.0.1');
+        return got.find((m) => m.includes('"msg":"bad line"'));
+      },
+      15_000,
+      what,
+    );
+  } finally {
+    send.close();
+  }
 }
 
 /** The local form syslog(3) sends to /dev/log: `<PRI>Mmm dd hh:mm:ss TAG[pid]: ` then the JSON record, no newline. */
@@ -166,7 +123,7 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
     const dir = mkdtempSync(join(tmpdir(), 'tallyd-syslog-dgram-'));
     const path = join(dir, 'log.sock');
     let rx = await dgramReceiver(path);
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort('udp');
     const cfg = join(dir, 'a.js');
     writeFileSync(
       cfg,
@@ -179,16 +136,7 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
     // the message is the pino record
     expect(JSON.parse(up.slice(up.indexOf(': ') + 2))).toMatchObject({ level: 30, msg: 'tallyd is up', pid: a.pid });
 
-    const send = dgram.createSocket('udp4');
-    const bad = await waitFor(
-      () => {
-        send.send('this is not a line', udpPort, '127.0.0.1');
-        return rx.got.find((m) => m.includes('"msg":"bad line"'));
-      },
-      15_000,
-      "a 'bad line' warning on the socket",
-    );
-    send.close();
+    const bad = await badLineWarning(udpPort, rx.got, "a 'bad line' warning on the socket");
     expect(bad).toMatch(localForm(132, 'tallyd-x', a.pid!)); // warning (4)
 
     // the syslog daemon restarts: a new socket at the same path; the next messages reach it
@@ -214,7 +162,7 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
     const dir = mkdtempSync(join(tmpdir(), 'tallyd-syslog-dgram-'));
     const path = join(dir, 'log.sock');
     const rx = await dgramReceiver(path);
-    const udpPort = await freeUdpPort();
+    const udpPort = await freePort('udp');
     const cfgB = join(dir, 'b.js');
     writeFileSync(
       cfgB,
@@ -222,15 +170,7 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
     );
     const b = spawn(process.execPath, [MAIN, cfgB], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(b);
-    const send = dgram.createSocket('udp4');
-    const bad = await waitFor(
-      () => {
-        send.send('this is not a line', udpPort, '127.0.0.1');
-        return rx.got.find((m) => m.includes('"msg":"bad line"'));
-      },
-      15_000,
-      "a 'bad line' warning on the socket",
-    );
+    const bad = await badLineWarning(udpPort, rx.got, "a 'bad line' warning on the socket");
     expect(bad).toMatch(localForm(132, 'tallyd-x', b.pid!));
     await expectQuietFor(300, () => {
       expect(rx.got.every((m) => /^<1(2[89]|3[0-2])>/.test(m))).toBe(true); // warning and above only (info is <134>)
@@ -241,7 +181,7 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
     await rx.stop();
 
     // no socket at start-up: a warning on stderr, messages lost until it appears, then sent
-    const mgmtPort = await freeTcpPort();
+    const mgmtPort = await freePort();
     const cfgC = join(dir, 'c.js');
     writeFileSync(
       cfgC,
@@ -259,15 +199,7 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
     );
     expect(stderr).toContain(`config key 'log.syslog.dgram': ${path} does not exist`);
     const late = await dgramReceiver(path);
-    const bad2 = await waitFor(
-      () => {
-        send.send('this is not a line', udpPort, '127.0.0.1');
-        return late.got.find((m) => m.includes('"msg":"bad line"'));
-      },
-      15_000,
-      "a 'bad line' warning on the socket that appeared",
-    );
-    send.close();
+    const bad2 = await badLineWarning(udpPort, late.got, "a 'bad line' warning on the socket that appeared");
     expect(bad2).toMatch(localForm(132, 'statsd', c.pid!)); // the original's default application name
     c.kill('SIGTERM');
     await new Promise((r) => c.once('exit', r));
@@ -283,7 +215,7 @@ describe("log.backend: 'syslog' to a Unix datagram socket (log.syslog.dgram, the
 const NAMESPACE_SETUP = 'mount --make-rprivate / && mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3';
 const canUnshare = spawnSync('unshare', ['-m', 'sh', '-c', NAMESPACE_SETUP], { stdio: 'ignore' }).status === 0;
 
-// as DGRAM_RECEIVER, into a file; exits when its parent (tallyd) is gone
+// as dgram-receiver.ts's, into a file; exits when its parent (tallyd) is gone
 const DEVLOG_RECEIVER = `
 import json, os, socket, sys
 parent = os.getppid()

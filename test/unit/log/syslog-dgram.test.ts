@@ -3,7 +3,7 @@
  * a receiver that does not read fills its queue (net.unix.max_dgram_qlen datagrams); what comes after
  * waits, bounded in bytes, and arrives in order once it reads again; past the bound it is dropped.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,42 +11,18 @@ import type { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import syslogDgram from '../../../src/log/syslog-dgram.js';
 import { unixDgramProblem } from '../../../src/log/unix-dgram.js';
+import { type DgramReceiver, dgramReceiver } from '../../integration/dgram-receiver.js';
 import { expectQuietFor, waitFor } from '../../integration/harness.js';
-
-// binds, says "ready", reads nothing until a line on stdin, then prints each datagram on its own line
-const PAUSED_RECEIVER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("ready", flush=True)
-sys.stdin.readline()
-while True:
-    print(s.recv(65536).decode(), flush=True)
-`;
 
 const procs: ChildProcess[] = [];
 afterEach(() => {
   for (const p of procs.splice(0)) p.kill('SIGKILL');
 });
 
-async function pausedReceiver(path: string): Promise<{ got: string[]; read(): void }> {
-  const p = spawn('python3', ['-c', PAUSED_RECEIVER, path], { stdio: ['pipe', 'pipe', 'inherit'] });
-  procs.push(p);
-  const got: string[] = [];
-  let ready = false;
-  let buf = '';
-  p.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line === 'ready') ready = true;
-      else got.push(line);
-    }
-  });
-  await waitFor(() => ready, 10_000, 'python3 to bind');
-  return { got, read: () => p.stdin!.write('go\n') };
+async function pausedReceiver(path: string): Promise<DgramReceiver> {
+  const rx = await dgramReceiver(path, { paused: true });
+  procs.push(rx.proc);
+  return rx;
 }
 
 const write = (w: Writable, s: string): Promise<void> => new Promise((r) => w.write(s, () => r()));

@@ -8,7 +8,15 @@ import {
   type Snapshot,
   type TimerStat,
 } from '../../../../src/aggregator/snapshot.js';
+import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { prometheusSection } from '../../../../src/backends/prometheus/index.js';
+import {
+  type ConflictInfo,
+  DEFAULT_BUCKETS,
+  DEFAULT_QUANTILES,
+  SeriesStore,
+  type StoreOptions,
+} from '../../../../src/backends/prometheus/series.js';
 import type { BackendContext, SelfStats } from '../../../../src/backends/types.js';
 import type { TallydConfig } from '../../../../src/config/types.js';
 import type { MetricKey, Tag } from '../../../../src/parser/types.js';
@@ -114,4 +122,20 @@ export function samples(text: string): Map<string, string> {
     m.set(line.slice(0, sp), line.slice(sp + 1));
   }
   return m;
+}
+
+/** A series store with the defaults, its conflicts and its exposition text. */
+export function store(extra: Partial<StoreOptions> = {}): { st: SeriesStore; conflicts: ConflictInfo[]; text: () => string } {
+  const conflicts: ConflictInfo[] = [];
+  const st = new SeriesStore({
+    quantiles: DEFAULT_QUANTILES,
+    buckets: DEFAULT_BUCKETS,
+    observerType: 'summary',
+    ttlMs: 60_000,
+    mapper: null,
+    reservedPrefix: 'tallyd_',
+    onConflict: (c) => conflicts.push(c),
+    ...extra,
+  });
+  return { st, conflicts, text: () => writeExposition(st.families.values(), st.gen) };
 }

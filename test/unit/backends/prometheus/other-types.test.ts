@@ -8,41 +8,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../../../src/aggregator/snapshot.js';
-import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { Mapper, parseMapping } from '../../../../src/backends/prometheus/mapping.js';
 import { registerPrometheusType } from '../../../../src/backends/prometheus/other-types.js';
-import {
-  type ConflictInfo,
-  DEFAULT_BUCKETS,
-  DEFAULT_QUANTILES,
-  SeriesStore,
-  type StoreOptions,
-} from '../../../../src/backends/prometheus/series.js';
 import { nextTurn } from '../../../../src/pipeline/scheduler.js';
 import { type MaxStat, registerMaxType } from '../../../fake-type/max-type.js';
 import { makeAggregator, send } from '../../aggregator/helpers.js';
-import { key, samples, snapshot } from './helpers.js';
+import { key, samples, snapshot, store } from './helpers.js';
 
 let unregister: () => void = () => undefined;
 beforeAll(() => {
   unregister = registerMaxType();
 });
 afterAll(() => unregister());
-
-function store(extra: Partial<StoreOptions> = {}): { st: SeriesStore; conflicts: ConflictInfo[]; text: () => string } {
-  const conflicts: ConflictInfo[] = [];
-  const st = new SeriesStore({
-    quantiles: DEFAULT_QUANTILES,
-    buckets: DEFAULT_BUCKETS,
-    observerType: 'summary',
-    ttlMs: 60_000,
-    mapper: null,
-    reservedPrefix: 'tallyd_',
-    onConflict: (c) => conflicts.push(c),
-    ...extra,
-  });
-  return { st, conflicts, text: () => writeExposition(st.families.values(), st.gen) };
-}
 
 /** An aggregator that keeps its keys, fed by StatsD text; flush() returns the interval's snapshot. */
 function daemonPath(): { send(text: string): void; flush(): Snapshot } {

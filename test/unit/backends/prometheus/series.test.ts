@@ -1,29 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { writeExposition } from '../../../../src/backends/prometheus/exposition.js';
 import { Mapper, parseMapping } from '../../../../src/backends/prometheus/mapping.js';
-import {
-  type ConflictInfo,
-  DEFAULT_BUCKETS,
-  DEFAULT_QUANTILES,
-  SeriesStore,
-  type StoreOptions,
-} from '../../../../src/backends/prometheus/series.js';
-import { counter, gauge, samples, set, snapshot, timer } from './helpers.js';
-
-function store(extra: Partial<StoreOptions> = {}): { st: SeriesStore; conflicts: ConflictInfo[]; text: () => string } {
-  const conflicts: ConflictInfo[] = [];
-  const st = new SeriesStore({
-    quantiles: DEFAULT_QUANTILES,
-    buckets: DEFAULT_BUCKETS,
-    observerType: 'summary',
-    ttlMs: 60_000,
-    mapper: null,
-    reservedPrefix: 'tallyd_',
-    onConflict: (c) => conflicts.push(c),
-    ...extra,
-  });
-  return { st, conflicts, text: () => writeExposition(st.families.values(), st.gen) };
-}
+import { counter, gauge, samples, set, snapshot, store, timer } from './helpers.js';
 
 function mapperOf(yaml: string): Mapper {
   const r = parseMapping(yaml);
